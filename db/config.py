@@ -1,0 +1,174 @@
+"""Effective configuration: the shipped database.config.json, a user file over it, environment variables in both.
+
+Values are written as `${VAR:-default}`; the environment wins, then the user file in the platformdirs
+config folder (key by key), then the shipped file. `ASTROFIN_ENV` picks the connection section.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from db.paths import user_config_file
+
+SHIPPED_CONFIG = Path(__file__).with_name("database.config.json")
+ENVIRONMENTS = ("development", "test", "production")
+_PLACEHOLDER = re.compile(r"\$\{([A-Z0-9_]+)(?::-([^}]*))?\}")
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+class ConfigError(ValueError):
+    """A configuration a person must fix; the message says what and where."""
+
+
+def _expand(value: Any, env: dict[str, str]) -> Any:
+    if isinstance(value, dict):
+        return {key: _expand(item, env) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_expand(item, env) for item in value]
+    if isinstance(value, str):
+        return _PLACEHOLDER.sub(lambda m: env.get(m.group(1)) or (m.group(2) or ""), value)
+    return value
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}") from exc
+    except ValueError as exc:
+        raise ConfigError(f"{path} is not valid JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path} must hold a JSON object")
+    return data
+
+
+def _flag(raw: str, name: str) -> bool:
+    lowered = str(raw).strip().lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise ConfigError(f"{name} must be true or false, not {raw!r}")
+
+
+def _int(raw: str, name: str) -> int:
+    try:
+        value = int(str(raw).strip())
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, not {raw!r}") from None
+    if value < 0:
+        raise ConfigError(f"{name} must not be negative")
+    return value
+
+
+@dataclass(frozen=True)
+class ConnectionSettings:
+    environment: str
+    host: str
+    port: int
+    database: str
+    user: str
+    password: str
+    pool_size: int
+    ssl: bool
+
+    @property
+    def embedded(self) -> bool:
+        """Only development with no host falls back to the embedded server."""
+        return self.environment == "development" and not self.host
+
+
+@dataclass(frozen=True)
+class Settings:
+    connection: ConnectionSettings
+    backup: dict[str, Any]
+    monitoring: dict[str, Any]
+    maintenance: dict[str, Any]
+    sources: list[str] = field(default_factory=list)
+
+    @property
+    def slow_query_ms(self) -> int:
+        return _int(self.monitoring.get("slow_query_threshold", "500"), "SLOW_QUERY_THRESHOLD")
+
+    @property
+    def log_queries(self) -> bool:
+        return _flag(self.monitoring.get("log_queries", "false"), "LOG_QUERIES")
+
+    @property
+    def log_query_params(self) -> bool:
+        return _flag(self.monitoring.get("log_query_params", "false"), "LOG_QUERY_PARAMS")
+
+    @property
+    def backup_before_maintenance(self) -> bool:
+        return _flag(self.maintenance.get("backup_before_maintenance", "true"), "BACKUP_BEFORE_MAINTENANCE")
+
+    def masked(self) -> dict[str, Any]:
+        """Everything `config show` prints; the password never appears."""
+        conn = self.connection
+        return {
+            "environment": conn.environment,
+            "sources": self.sources,
+            "connection": {
+                "host": conn.host or "(embedded server)",
+                "port": conn.port,
+                "database": conn.database,
+                "user": conn.user,
+                "password": "********" if conn.password else "(not set)",
+                "pool_size": conn.pool_size,
+                "ssl": conn.ssl,
+            },
+            "backup": self.backup,
+            "monitoring": self.monitoring,
+            "maintenance": self.maintenance,
+        }
+
+
+def load_settings(env: dict[str, str] | None = None, user_file: Path | None = None) -> Settings:
+    """Read the effective settings for the environment named by ASTROFIN_ENV (development by default)."""
+    env = dict(os.environ if env is None else env)
+    environment = (env.get("ASTROFIN_ENV") or "development").strip().lower()
+    if environment not in ENVIRONMENTS:
+        raise ConfigError(f"ASTROFIN_ENV must be one of {', '.join(ENVIRONMENTS)}, not {environment!r}")
+    raw = _read_json(SHIPPED_CONFIG)
+    sources = [str(SHIPPED_CONFIG)]
+    user_file = user_config_file() if user_file is None else user_file
+    if user_file.exists():
+        raw = _merge(raw, _read_json(user_file))
+        sources.append(str(user_file))
+    expanded = _expand(raw, env)
+    section = expanded.get(environment)
+    if not isinstance(section, dict):
+        raise ConfigError(f"the configuration has no {environment!r} section")
+    connection = ConnectionSettings(
+        environment=environment,
+        host=str(section.get("host") or ""),
+        port=_int(section.get("port", "5432"), "port"),
+        database=str(section.get("database") or "astrofinance"),
+        user=str(section.get("user") or "postgres"),
+        password=str(section.get("password") or ""),
+        pool_size=_int(section.get("pool_size", "5"), "pool_size"),
+        ssl=_flag(section.get("ssl", "false"), "ssl"),
+    )
+    return Settings(
+        connection=connection,
+        backup=dict(expanded.get("backup") or {}),
+        monitoring=dict(expanded.get("monitoring") or {}),
+        maintenance=dict(expanded.get("maintenance") or {}),
+        sources=sources,
+    )

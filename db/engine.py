@@ -1,0 +1,152 @@
+"""Connections: where the database is, the engine, and the unit of work every repository call runs in."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.orm import Session
+
+from db.config import ConnectionSettings, Settings
+from db.paths import log_dir
+
+ROLE_NAMES = {
+    "cashier": "astrofin_cashier",
+    "loan_officer": "astrofin_loan_officer",
+    "supervisor": "astrofin_supervisor",
+    "accountant": "astrofin_accountant",
+    "admin": "astrofin_admin",
+}
+KEYRING_SERVICE = "astrofin"
+
+_query_log = logging.getLogger("astrofin.queries")
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The signed-in staff member on whose behalf a unit of work runs."""
+
+    user_id: int
+    username: str
+    role: str
+    full_name: str = ""
+
+    @property
+    def db_role(self) -> str:
+        return ROLE_NAMES[self.role]
+
+
+def keyring_key(conn: ConnectionSettings) -> str:
+    return f"{conn.user}@{conn.host}:{conn.port}/{conn.database}"
+
+
+def stored_password(conn: ConnectionSettings) -> str:
+    """The production password from the system keyring, or '' when there is none or no backend."""
+    if conn.environment != "production" or conn.password:
+        return conn.password
+    try:
+        import keyring
+
+        return keyring.get_password(KEYRING_SERVICE, keyring_key(conn)) or ""
+    except Exception:  # no usable backend on a headless host: libpq then reads PGPASSFILE
+        return ""
+
+
+def server_url(conn: ConnectionSettings, *, database: str | None = None, user: str | None = None) -> URL:
+    """A URL for a configured server; a host starting with '/' is a Unix socket folder, as in libpq."""
+    query: dict[str, str] = {}
+    host: str | None = conn.host
+    if conn.host.startswith("/"):
+        query["host"] = conn.host
+        query["port"] = str(conn.port)
+        host = None
+    if conn.ssl:
+        query["sslmode"] = "require"
+    return URL.create(
+        "postgresql+psycopg",
+        username=user or conn.user,
+        password=stored_password(conn) or None,
+        host=host,
+        port=None if host is None else conn.port,
+        database=database or conn.database,
+        query=query,
+    )
+
+
+def with_database(url: URL | str, database: str) -> URL:
+    return make_url(url).set(database=database)
+
+
+def libpq_env(url: URL | str) -> dict[str, str]:
+    """PG* variables for the bundled command-line tools (pg_dump, pg_restore, psql)."""
+    url = make_url(url)
+    env = {"PGDATABASE": url.database or "", "PGUSER": url.username or ""}
+    host = url.host or str(url.query.get("host") or "")
+    if host:
+        env["PGHOST"] = host
+    port = url.port or url.query.get("port")
+    if port:
+        env["PGPORT"] = str(port)
+    if url.password:
+        env["PGPASSWORD"] = str(url.password)
+    if url.query.get("sslmode"):
+        env["PGSSLMODE"] = str(url.query["sslmode"])
+    return env
+
+
+def make_engine(url: URL | str, settings: Settings | None = None, **kwargs: Any) -> Engine:
+    pool_size = settings.connection.pool_size if settings else 5
+    engine = create_engine(url, pool_pre_ping=True, pool_size=max(pool_size, 1), **kwargs)
+    if settings is not None:
+        _watch_queries(engine, settings)
+    return engine
+
+
+def _watch_queries(engine: Engine, settings: Settings) -> None:
+    """Log queries slower than SLOW_QUERY_THRESHOLD ms (all of them with LOG_QUERIES) to the log folder."""
+    if not _query_log.handlers:
+        handler = logging.FileHandler(log_dir() / "queries.log", encoding="utf-8")
+        handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+        _query_log.addHandler(handler)
+        _query_log.setLevel(logging.INFO)
+        _query_log.propagate = False
+    threshold = settings.slow_query_ms
+    log_all = settings.log_queries
+    with_params = settings.log_query_params
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _start(conn: Any, cursor: Any, statement: str, params: Any, context: Any, many: bool) -> None:
+        conn.info.setdefault("astrofin_started", []).append(time.perf_counter())
+
+    @event.listens_for(engine, "after_cursor_execute")
+    def _finish(conn: Any, cursor: Any, statement: str, params: Any, context: Any, many: bool) -> None:
+        elapsed_ms = (time.perf_counter() - conn.info["astrofin_started"].pop()) * 1000
+        if elapsed_ms >= threshold or log_all:
+            kind = "slow query" if elapsed_ms >= threshold else "query"
+            line = f"{kind} {elapsed_ms:.1f} ms: {' '.join(statement.split())}"
+            if with_params:
+                line += f" params={params!r}"
+            _query_log.info(line)
+
+
+@contextmanager
+def unit_of_work(engine: Engine, actor: Actor | None) -> Iterator[Session]:
+    """One transaction; under a signed-in actor it runs as that actor's database role.
+
+    `SET LOCAL ROLE` and `astrofin.user_id` last only for this transaction, so a pooled connection
+    (or PgBouncer in transaction mode) never carries one person's rights into another's work.
+    """
+    with Session(engine, expire_on_commit=False) as session, session.begin():
+        if actor is not None:
+            session.execute(
+                text("SELECT set_config('astrofin.user_id', :uid, true)"), {"uid": str(actor.user_id)}
+            )
+            # The role name comes from a fixed table, never from input; SET does not take parameters.
+            session.execute(text(f'SET LOCAL ROLE "{actor.db_role}"'))
+        yield session

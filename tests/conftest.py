@@ -1,0 +1,87 @@
+"""Test harness: one embedded PostgreSQL per session, a template migrated once, a fresh database per test."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+# Pin everything that leaks from a developer's environment before Textual or the wheel are imported.
+_SESSION_HOME = Path(tempfile.mkdtemp(prefix="astrofin-tests-"))
+os.chmod(_SESSION_HOME, 0o755)
+for _var in ("XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME"):
+    os.environ[_var] = str(_SESSION_HOME / _var.split("_")[1].lower())
+for _var in ("DB_HOST", "DB_PORT", "DB_NAME", "DB_USER", "DB_PASSWORD", "ASTROFIN_ENV", "SSH_CONNECTION",
+             "ASTROFIN_PROFILE", "TEXTUAL_THEME", "NO_COLOR", "TEXTUAL_ANIMATIONS", "TEXTUAL_FPS"):
+    os.environ.pop(_var, None)
+os.environ["LC_ALL"] = "C.UTF-8"
+os.environ.pop("LANG", None)
+
+import pytest  # noqa: E402
+from sqlalchemy import Engine, create_engine, pool, text  # noqa: E402
+from sqlalchemy.engine import URL  # noqa: E402
+
+from db import embedded, migrate  # noqa: E402
+from db.engine import with_database  # noqa: E402
+
+TEMPLATE = "astrofin_template"
+
+
+class PgServer:
+    """The session's server: URLs for any database on it, and the bundled client tools."""
+
+    def __init__(self, server: embedded.EmbeddedServer) -> None:
+        self.server = server
+        self.base_url = URL.create(
+            "postgresql+psycopg",
+            username="postgres",
+            database="postgres",
+            query={"host": server.socket_dir, "port": str(server.port)},
+        )
+        self.admin = create_engine(self.base_url, isolation_level="AUTOCOMMIT", poolclass=pool.NullPool)
+
+    def url(self, database: str) -> URL:
+        return with_database(self.base_url, database)
+
+    def create_database(self, name: str, template: str | None = TEMPLATE) -> URL:
+        with self.admin.connect() as conn:
+            if template:
+                conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+            else:
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+        return self.url(name)
+
+    def drop_database(self, name: str) -> None:
+        with self.admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    server = embedded.start(_SESSION_HOME / "pgdata", cleanup_mode="stop")
+    pg = PgServer(server)
+    pg.drop_database(TEMPLATE)
+    pg.create_database(TEMPLATE, template=None)
+    migrate.upgrade(pg.url(TEMPLATE))
+    yield pg
+    pg.admin.dispose()
+    server.stop()
+
+
+@pytest.fixture
+def db_url(pg_server: PgServer) -> Iterator[URL]:
+    """A fresh, migrated database for one test."""
+    name = f"t_{uuid.uuid4().hex[:16]}"
+    url = pg_server.create_database(name)
+    yield url
+    pg_server.drop_database(name)
+
+
+@pytest.fixture
+def engine(db_url: URL) -> Iterator[Engine]:
+    """A superuser engine on the test's database (the embedded server's `postgres`)."""
+    eng = create_engine(db_url, poolclass=pool.NullPool)
+    yield eng
+    eng.dispose()
