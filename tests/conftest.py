@@ -25,6 +25,7 @@ from sqlalchemy.engine import URL  # noqa: E402
 
 from db import embedded, migrate  # noqa: E402
 from db.engine import with_database  # noqa: E402
+from db.seed import seed_database  # noqa: E402
 
 TEMPLATE = "astrofin_template"
 
@@ -65,6 +66,8 @@ def pg_server() -> Iterator[PgServer]:
     pg.drop_database(TEMPLATE)
     pg.create_database(TEMPLATE, template=None)
     migrate.upgrade(pg.url(TEMPLATE))
+    # Reference data and the five demo accounts (password "<username>-demo"), hashed once per session.
+    seed_database(pg.url(TEMPLATE), demo=True)
     yield pg
     pg.admin.dispose()
     server.stop()
