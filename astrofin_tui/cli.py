@@ -42,8 +42,10 @@ def _run_app(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from sqlalchemy.exc import OperationalError
+
     from db.config import ConfigError
-    from db.errors import AstrofinError
+    from db.errors import AstrofinError, unreachable_message
 
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -52,6 +54,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return handler(args)
     except (AstrofinError, ConfigError) as exc:
         print(f"astrofin: {exc}", file=sys.stderr)
+        return 1
+    except OperationalError as exc:
+        print(f"astrofin: {unreachable_message(exc)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("astrofin: interrupted", file=sys.stderr)

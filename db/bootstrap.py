@@ -8,7 +8,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from db import migrate
 from db.config import Settings
-from db.errors import DatabaseUnavailable
+from db.errors import DatabaseUnavailable, unreachable_message
 from db.target import Target, resolve
 
 _BOOTSTRAP_LOCK = 0x61737472  # one advisory lock number for "astr", held while a first start prepares
@@ -22,7 +22,7 @@ def database_exists(target: Target, name: str | None = None) -> bool:
                 text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name or target.database}
             ).first()
     except OperationalError as exc:
-        raise DatabaseUnavailable(f"cannot reach the database server: {_first_line(exc)}") from exc
+        raise DatabaseUnavailable(unreachable_message(exc)) from exc
     finally:
         engine.dispose()
     return found is not None
@@ -44,7 +44,7 @@ def create_database(target: Target, name: str | None = None) -> bool:
                     return False
                 raise
     except OperationalError as exc:
-        raise DatabaseUnavailable(f"cannot reach the database server: {_first_line(exc)}") from exc
+        raise DatabaseUnavailable(unreachable_message(exc)) from exc
     finally:
         engine.dispose()
     return True
@@ -90,10 +90,6 @@ def open_app_database(settings: Settings) -> Target:
         try:
             check_migrated(target.url)
         except OperationalError as exc:
-            raise DatabaseUnavailable(f"cannot reach the database server: {_first_line(exc)}") from exc
+            raise DatabaseUnavailable(unreachable_message(exc)) from exc
     return target
 
-
-def _first_line(exc: Exception) -> str:
-    orig = getattr(exc, "orig", None) or exc
-    return str(orig).strip().splitlines()[0] if str(orig).strip() else type(exc).__name__

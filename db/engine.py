@@ -110,12 +110,12 @@ def make_engine(url: URL | str, settings: Settings | None = None, **kwargs: Any)
 
 def _watch_queries(engine: Engine, settings: Settings) -> None:
     """Log queries slower than SLOW_QUERY_THRESHOLD ms (all of them with LOG_QUERIES) to the log folder."""
-    if not _query_log.handlers:
+    if not any(isinstance(h, logging.FileHandler) for h in _query_log.handlers):
         handler = logging.FileHandler(log_dir() / "queries.log", encoding="utf-8")
         handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
         _query_log.addHandler(handler)
-        _query_log.setLevel(logging.INFO)
-        _query_log.propagate = False
+    _query_log.setLevel(logging.INFO)
+    _query_log.propagate = False
     threshold = settings.slow_query_ms
     log_all = settings.log_queries
     with_params = settings.log_query_params

@@ -17,3 +17,14 @@ class Refused(AstrofinError):
 
 class DatabaseUnavailable(AstrofinError):
     pass
+
+
+def first_line(exc: BaseException) -> str:
+    """The driver's own first line of an error, without SQLAlchemy's wrapping."""
+    orig = getattr(exc, "orig", None) or exc
+    lines = str(orig).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
+def unreachable_message(exc: BaseException) -> str:
+    return f"cannot reach the database server: {first_line(exc)}"
