@@ -28,3 +28,11 @@ def first_line(exc: BaseException) -> str:
 
 def unreachable_message(exc: BaseException) -> str:
     return f"cannot reach the database server: {first_line(exc)}"
+
+
+class ValidationError(AstrofinError):
+    """Input refused field by field: `fields` maps a field name to the message shown beside it."""
+
+    def __init__(self, fields: dict[str, str]) -> None:
+        self.fields = dict(fields)
+        super().__init__("; ".join(f"{name.replace('_', ' ')}: {msg}" for name, msg in self.fields.items()))

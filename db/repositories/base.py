@@ -1,0 +1,66 @@
+"""What every repository shares: the unit of work under the signed-in actor, and database refusals
+turned into messages a person can act on."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.orm import Session
+
+from db.engine import Actor, unit_of_work
+from db.errors import AstrofinError, DatabaseUnavailable, NotFound, Refused, unreachable_message
+
+# Constraint names → what a person reads; the rest fall back to the database's own message.
+CONSTRAINT_MESSAGES = {
+    "customers_national_id_key": "another customer already has this national ID",
+    "customers_phone_check": "the phone number must be in international form, e.g. +254712345678",
+    "customers_email_check": "the email address does not look right",
+    "customers_first_name_check": "the first name is required (at most 100 characters)",
+    "customers_last_name_check": "the last name is required (at most 100 characters)",
+    "users_username_key": "a user with this username already exists",
+    "users_username_check": "a username has 2 to 50 letters, digits, '.', '_' or '-'",
+    "sms_templates_name_key": "a template with this name already exists",
+}
+
+
+def translate(exc: DBAPIError) -> AstrofinError:
+    """A database error as an AstrofinError whose message can be shown as it is."""
+    if isinstance(exc, OperationalError) and getattr(exc.orig, "sqlstate", None) is None:
+        return DatabaseUnavailable(unreachable_message(exc))
+    orig = exc.orig
+    sqlstate = getattr(orig, "sqlstate", None) or ""
+    diag = getattr(orig, "diag", None)
+    primary = (getattr(diag, "message_primary", None) or str(orig)).strip()
+    constraint = getattr(diag, "constraint_name", None) or ""
+    if sqlstate == "P0101":
+        return NotFound(primary)
+    if sqlstate.startswith("P0"):
+        return Refused(primary)
+    if sqlstate == "42501":
+        return Refused("your role may not do this (the database refused it)")
+    if constraint in CONSTRAINT_MESSAGES:
+        return Refused(CONSTRAINT_MESSAGES[constraint])
+    if sqlstate in {"40001", "40P01"}:
+        return Refused("the database was busy with the same record; please try again")
+    if sqlstate.startswith("08") or sqlstate in {"57P01", "57P02", "57P03"}:
+        return DatabaseUnavailable(unreachable_message(exc))
+    return Refused(primary.splitlines()[0] if primary else "the database refused this")
+
+
+class Repository:
+    """A repository acts for one signed-in person; each public call is one unit of work."""
+
+    def __init__(self, engine: Engine, actor: Actor) -> None:
+        self.engine = engine
+        self.actor = actor
+
+    @contextmanager
+    def work(self) -> Iterator[Session]:
+        try:
+            with unit_of_work(self.engine, self.actor) as session:
+                yield session
+        except DBAPIError as exc:
+            raise translate(exc) from exc

@@ -1,0 +1,190 @@
+"""Customers: search as the cashier types, the customer with their loans, create and edit."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import Select, and_, func, literal, or_, select, tuple_
+from sqlalchemy.orm import Session
+
+from db.errors import NotFound, ValidationError
+from db.models import Customer, Loan
+from db.repositories.base import Repository
+from db.validation import CustomerInput, customer_problems, normalize_phone
+
+PAGE_SIZE = 20
+_CUSTOMER_NUMBER = re.compile(r"^C-?\d{1,9}$", re.IGNORECASE)
+_LOAN_NUMBER = re.compile(r"^L-?\d{1,9}$", re.IGNORECASE)
+_PHONE_LIKE = re.compile(r"^\+?[\d\s().-]{7,20}$")
+
+
+@dataclass(frozen=True)
+class CustomerRow:
+    id: int
+    customer_number: str
+    first_name: str
+    last_name: str
+    phone: str | None
+    national_id: str | None
+    status: str
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+
+@dataclass(frozen=True)
+class LoanBrief:
+    id: int
+    loan_number: str
+    principal_amount: Decimal
+    status: str
+    application_date: date
+
+
+@dataclass(frozen=True)
+class CustomerDetail:
+    id: int
+    customer_number: str
+    data: CustomerInput
+    status: str
+    loans: tuple[LoanBrief, ...]
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.data.first_name} {self.data.last_name}"
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    rows: tuple[CustomerRow, ...]
+    more: bool
+    """Whether another page follows; ask for it with `after=` the last row."""
+
+
+def _normalized_number(raw: str, prefix: str) -> str:
+    digits = re.sub(r"\D", "", raw)
+    return f"{prefix}-{int(digits):06d}"
+
+
+def _escape_like(raw: str) -> str:
+    return raw.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _row(customer: Customer) -> CustomerRow:
+    return CustomerRow(customer.id, customer.customer_number, customer.first_name, customer.last_name,
+                       customer.phone, customer.national_id, customer.status)
+
+
+class CustomerRepository(Repository):
+    def search(self, query: str, *, after: CustomerRow | None = None, limit: int = PAGE_SIZE) -> SearchPage:
+        """Exact customer number, loan number, phone or national ID first; otherwise a name fragment.
+
+        Results are paged by keyset on (last name, first name, id): never OFFSET, never a whole table.
+        """
+        text = " ".join(query.split())[:100]
+        if not text:
+            return SearchPage((), False)
+        statement = self._search_statement(text)
+        order = (func.lower(Customer.last_name), func.lower(Customer.first_name), Customer.id)
+        if after is not None:
+            statement = statement.where(
+                tuple_(*order) > tuple_(func.lower(after.last_name), func.lower(after.first_name), literal(after.id))
+            )
+        statement = statement.order_by(*order).limit(limit + 1)
+        with self.work() as session:
+            found = [_row(c) for c in session.scalars(statement)]
+        return SearchPage(tuple(found[:limit]), len(found) > limit)
+
+    def _search_statement(self, text: str) -> Select[tuple[Customer]]:
+        base = select(Customer)
+        if _CUSTOMER_NUMBER.match(text):
+            return base.where(Customer.customer_number == _normalized_number(text, "C"))
+        if _LOAN_NUMBER.match(text):
+            loan_customer = select(Loan.customer_id).where(Loan.loan_number == _normalized_number(text, "L"))
+            return base.where(Customer.id.in_(loan_customer.scalar_subquery()))
+        exact = [Customer.national_id == text]
+        if _PHONE_LIKE.match(text):
+            exact.append(Customer.phone == normalize_phone(text))
+        if len(text) < 2:
+            return base.where(or_(*exact))
+        pattern = f"%{_escape_like(text)}%"
+        by_name = (Customer.first_name + " " + Customer.last_name).ilike(pattern, escape="\\")
+        return base.where(or_(by_name, *exact))
+
+    def get(self, customer_id: int) -> CustomerDetail:
+        with self.work() as session:
+            customer = session.get(Customer, customer_id)
+            if customer is None:
+                raise NotFound(f"customer {customer_id} does not exist")
+            loans = session.scalars(
+                select(Loan).where(Loan.customer_id == customer_id).order_by(Loan.application_date.desc(), Loan.id)
+            ).all()
+            return CustomerDetail(
+                id=customer.id,
+                customer_number=customer.customer_number,
+                data=CustomerInput(
+                    first_name=customer.first_name, last_name=customer.last_name,
+                    national_id=customer.national_id, phone=customer.phone, email=customer.email,
+                    date_of_birth=customer.date_of_birth, gender=customer.gender, address=customer.address,
+                    occupation=customer.occupation,
+                ),
+                status=customer.status,
+                loans=tuple(
+                    LoanBrief(loan.id, loan.loan_number, loan.principal_amount, loan.status, loan.application_date)
+                    for loan in loans
+                ),
+            )
+
+    def create(self, data: CustomerInput, *, today: date) -> CustomerDetail:
+        cleaned = self._checked(data, today)
+        with self.work() as session:
+            self._refuse_duplicate_national_id(session, cleaned, None)
+            customer = Customer(**cleaned.__dict__, created_by=self.actor.user_id)
+            session.add(customer)
+            session.flush()
+            new_id = customer.id
+        return self.get(new_id)
+
+    def update(self, customer_id: int, data: CustomerInput, *, today: date) -> CustomerDetail:
+        cleaned = self._checked(data, today)
+        with self.work() as session:
+            customer = session.get(Customer, customer_id, with_for_update=True)
+            if customer is None:
+                raise NotFound(f"customer {customer_id} does not exist")
+            self._refuse_duplicate_national_id(session, cleaned, customer_id)
+            for name, value in cleaned.__dict__.items():
+                setattr(customer, name, value)
+        return self.get(customer_id)
+
+    def set_status(self, customer_id: int, status: str) -> None:
+        if status not in ("active", "inactive"):
+            raise ValidationError({"status": "choose active or inactive"})
+        with self.work() as session:
+            customer = session.get(Customer, customer_id, with_for_update=True)
+            if customer is None:
+                raise NotFound(f"customer {customer_id} does not exist")
+            customer.status = status
+
+    @staticmethod
+    def _checked(data: CustomerInput, today: date) -> CustomerInput:
+        cleaned = data.cleaned()
+        problems = customer_problems(cleaned, today)
+        if problems:
+            raise ValidationError(problems)
+        return cleaned
+
+    @staticmethod
+    def _refuse_duplicate_national_id(session: Session, data: CustomerInput, own_id: int | None) -> None:
+        if not data.national_id:
+            return
+        clash = session.scalar(
+            select(Customer.customer_number).where(
+                and_(Customer.national_id == data.national_id, Customer.id != (own_id or 0))
+            )
+        )
+        if clash:
+            raise ValidationError({"national_id": f"customer {clash} already has this national ID"})

@@ -1,0 +1,98 @@
+from datetime import date
+
+import pytest
+from sqlalchemy import text
+
+from db.errors import Refused, ValidationError
+from db.repositories.customers import CustomerRepository
+from db.validation import CustomerInput
+
+TODAY = date(2026, 11, 29)
+
+
+def _new(officer_repo, first, last, **kw):
+    return officer_repo.create(CustomerInput(first_name=first, last_name=last, **kw), today=TODAY)
+
+
+def test_officer_creates_and_edits_a_customer(engine, actors):
+    repo = CustomerRepository(engine, actors["officer"])
+    made = _new(repo, " Achieng ", "Otieno", phone="+254 712-345 678", national_id="12345678",
+                date_of_birth=date(1990, 5, 1), gender="female")
+    assert made.customer_number.startswith("C-")
+    assert made.data.first_name == "Achieng"
+    assert made.data.phone == "+254712345678"
+    edited = repo.update(made.id, CustomerInput(first_name="Achieng", last_name="Otieno-Odhiambo",
+                                                phone="+254712345678", national_id="12345678"), today=TODAY)
+    assert edited.data.last_name == "Otieno-Odhiambo"
+    with engine.connect() as conn:
+        changed_by = conn.execute(text(
+            "SELECT changed_by FROM audit_logs WHERE table_name = 'customers' AND action = 'UPDATE'")).scalar_one()
+    assert changed_by == actors["officer"].user_id
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "message"),
+    [
+        ({"first_name": ""}, "first_name", "required"),
+        ({"last_name": "x" * 500}, "last_name", "at most 100"),
+        ({"phone": "0712345678"}, "phone", "international form"),
+        ({"email": "not-an-email"}, "email", "name@example.com"),
+        ({"date_of_birth": date(2030, 1, 1)}, "date_of_birth", "in the past"),
+        ({"date_of_birth": date(2015, 1, 1)}, "date_of_birth", "at least 18"),
+        ({"national_id": "'; drop table customers; --"}, "national_id", "national ID"),
+    ],
+)
+def test_bad_fields_are_refused_beside_the_field_and_nothing_is_written(engine, actors, fields, field, message):
+    repo = CustomerRepository(engine, actors["officer"])
+    data = {"first_name": "Jane", "last_name": "Doe", **fields}
+    with pytest.raises(ValidationError) as refused:
+        repo.create(CustomerInput(**data), today=TODAY)
+    assert message in refused.value.fields[field]
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM customers")).scalar_one() == 0
+
+
+def test_duplicate_national_id_names_the_other_customer(engine, actors):
+    repo = CustomerRepository(engine, actors["officer"])
+    first = _new(repo, "Amani", "Kariuki", national_id="A-1")
+    with pytest.raises(ValidationError) as refused:
+        _new(repo, "Baraka", "Kariuki", national_id="A-1")
+    assert first.customer_number in refused.value.fields["national_id"]
+
+
+def test_a_cashier_may_not_create_customers(engine, actors):
+    with pytest.raises(Refused, match="your role may not"):
+        _new(CustomerRepository(engine, actors["cashier"]), "Jane", "Doe")
+
+
+def test_search_by_fragment_number_phone_and_national_id(engine, actors):
+    officer = CustomerRepository(engine, actors["officer"])
+    zoe = _new(officer, "Zoë", "Ñandú", phone="+254700000001", national_id="99887766")
+    _new(officer, "Zola", "Mutua", phone="+254700000002")
+    _new(officer, "Peter", "Kamau")
+    cashier = CustomerRepository(engine, actors["cashier"])
+    assert [r.last_name for r in cashier.search("ñand").rows] == ["Ñandú"]
+    assert {r.first_name for r in cashier.search("zo").rows} == {"Zoë", "Zola"}
+    assert [r.id for r in cashier.search(zoe.customer_number.lower()).rows] == [zoe.id]
+    assert [r.id for r in cashier.search(str(int(zoe.customer_number[2:]))).rows] == []
+    assert [r.id for r in cashier.search("C" + str(int(zoe.customer_number[2:]))).rows] == [zoe.id]
+    assert [r.id for r in cashier.search("+254 700 000 001").rows] == [zoe.id]
+    assert [r.id for r in cashier.search("99887766").rows] == [zoe.id]
+    assert cashier.search("   ").rows == ()
+    # Wildcards and quotes are searched for, not interpreted.
+    assert cashier.search("%").rows == ()
+    assert cashier.search("'; drop table customers; --").rows == ()
+
+
+def test_search_pages_by_keyset(engine, actors):
+    officer = CustomerRepository(engine, actors["officer"])
+    for i in range(7):
+        _new(officer, f"Mary{i}", "Wambui")
+    repo = CustomerRepository(engine, actors["cashier"])
+    first = repo.search("wambui", limit=3)
+    assert len(first.rows) == 3 and first.more
+    second = repo.search("wambui", after=first.rows[-1], limit=3)
+    third = repo.search("wambui", after=second.rows[-1], limit=3)
+    names = [r.first_name for page in (first, second, third) for r in page.rows]
+    assert names == [f"Mary{i}" for i in range(7)]
+    assert not third.more
