@@ -1,0 +1,105 @@
+"""Staff accounts, as the admin keeps them: create, change role, reset password, lock, unlock, deactivate.
+
+Accounts are never deleted: the audit log and every transaction keep pointing at who did what.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+
+from db.errors import NotFound, Refused, ValidationError
+from db.models import User
+from db.passwords import hash_password, password_problem
+from db.repositories.base import Repository
+
+ROLES = ("cashier", "loan_officer", "supervisor", "accountant", "admin")
+FAR_FUTURE = datetime(9999, 12, 31).astimezone()
+
+
+@dataclass(frozen=True)
+class StaffMember:
+    id: int
+    username: str
+    full_name: str
+    role: str
+    is_active: bool
+    locked_until: datetime | None
+    failed_login_count: int
+    last_login_at: datetime | None
+
+
+def _member(user: User) -> StaffMember:
+    return StaffMember(user.id, user.username, user.full_name, user.role, user.is_active, user.locked_until,
+                       user.failed_login_count, user.last_login_at)
+
+
+class UserRepository(Repository):
+    def list(self) -> list[StaffMember]:
+        with self.work() as session:
+            return [_member(u) for u in session.scalars(select(User).order_by(func.lower(User.username)))]
+
+    def create(self, username: str, full_name: str, role: str, password: str, confirmation: str) -> StaffMember:
+        problems: dict[str, str] = {}
+        username = username.strip()
+        if not username:
+            problems["username"] = "the username is required"
+        if not full_name.strip():
+            problems["full_name"] = "the full name is required"
+        if role not in ROLES:
+            problems["role"] = f"choose one of {', '.join(ROLES)}"
+        problem = password_problem(password, confirmation)
+        if problem:
+            problems["password"] = problem
+        if problems:
+            raise ValidationError(problems)
+        with self.work() as session:
+            taken = session.scalar(select(User.id).where(func.lower(User.username) == username.lower()))
+            if taken:
+                raise ValidationError({"username": f"the username {username!r} is taken"})
+            user = User(username=username, full_name=full_name.strip(), role=role,
+                        password_hash=hash_password(password))
+            session.add(user)
+            session.flush()
+            return _member(user)
+
+    def change_role(self, user_id: int, role: str) -> StaffMember:
+        if role not in ROLES:
+            raise ValidationError({"role": f"choose one of {', '.join(ROLES)}"})
+        return self._change(user_id, role=role)
+
+    def reset_password(self, user_id: int, password: str, confirmation: str) -> StaffMember:
+        problem = password_problem(password, confirmation)
+        if problem:
+            raise ValidationError({"password": problem})
+        return self._change(user_id, password_hash=hash_password(password), failed_login_count=0,
+                            locked_until=None)
+
+    def lock(self, user_id: int) -> StaffMember:
+        return self._change(user_id, locked_until=FAR_FUTURE)
+
+    def unlock(self, user_id: int) -> StaffMember:
+        return self._change(user_id, locked_until=None, failed_login_count=0)
+
+    def deactivate(self, user_id: int) -> StaffMember:
+        return self._change(user_id, is_active=False)
+
+    def reactivate(self, user_id: int) -> StaffMember:
+        return self._change(user_id, is_active=True)
+
+    def _change(self, user_id: int, **values: object) -> StaffMember:
+        if user_id == self.actor.user_id and (
+            values.get("is_active") is False or "locked_until" in values and values["locked_until"] is not None
+            or "role" in values and values["role"] != "admin"
+        ):
+            raise Refused("you cannot lock, deactivate or demote your own account")
+        with self.work() as session:
+            user = session.get(User, user_id, with_for_update=True)
+            if user is None:
+                raise NotFound(f"user {user_id} does not exist")
+            for name, value in values.items():
+                setattr(user, name, value)
+            session.flush()
+            return _member(user)
