@@ -1,0 +1,147 @@
+"""The books: chart of accounts with balances, journal entries with their lines, the trial balance."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import text
+
+from db.repositories.base import Repository
+
+ZERO = Decimal("0.00")
+DEBIT_NORMAL = ("asset", "expense")
+
+
+@dataclass(frozen=True)
+class AccountBalance:
+    id: int
+    account_code: str
+    account_name: str
+    account_type: str
+    parent_id: int | None
+    is_active: bool
+    debit: Decimal
+    credit: Decimal
+
+    @property
+    def balance(self) -> Decimal:
+        """In the account's normal direction: debit minus credit for assets and expenses, else the reverse."""
+        return self.debit - self.credit if self.account_type in DEBIT_NORMAL else self.credit - self.debit
+
+
+@dataclass(frozen=True)
+class JournalLine:
+    account_code: str
+    account_name: str
+    debit: Decimal
+    credit: Decimal
+    description: str
+
+
+@dataclass(frozen=True)
+class JournalEntryView:
+    id: int
+    entry_number: str
+    entry_date: date
+    description: str
+    transaction_id: int | None
+    reverses_entry_id: int | None
+    lines: tuple[JournalLine, ...]
+
+
+@dataclass(frozen=True)
+class TrialBalance:
+    as_of: date
+    accounts: tuple[AccountBalance, ...]
+
+    @property
+    def total_debit(self) -> Decimal:
+        return sum((a.debit for a in self.accounts), ZERO)
+
+    @property
+    def total_credit(self) -> Decimal:
+        return sum((a.credit for a in self.accounts), ZERO)
+
+    @property
+    def balances(self) -> bool:
+        return self.total_debit == self.total_credit
+
+
+@dataclass(frozen=True)
+class DailyTotal:
+    day: date
+    transaction_type: str
+    count: int
+    total: Decimal
+
+
+class AccountingRepository(Repository):
+    def trial_balance(self, as_of: date) -> TrialBalance:
+        """Every account's debits and credits posted up to and including `as_of`."""
+        with self.work() as session:
+            rows = session.execute(
+                text("""
+                    SELECT a.id, a.account_code, a.account_name, a.account_type, a.parent_id, a.is_active,
+                           COALESCE(sum(d.debit) FILTER (WHERE e.entry_date <= :d), 0) AS debit,
+                           COALESCE(sum(d.credit) FILTER (WHERE e.entry_date <= :d), 0) AS credit
+                    FROM chart_of_accounts a
+                    LEFT JOIN journal_entry_details d ON d.account_id = a.id
+                    LEFT JOIN journal_entries e ON e.id = d.journal_entry_id
+                    GROUP BY a.id
+                    ORDER BY a.account_code
+                """),
+                {"d": as_of},
+            ).all()
+        return TrialBalance(as_of, tuple(AccountBalance(*row) for row in rows))
+
+    def chart_of_accounts(self, as_of: date) -> tuple[AccountBalance, ...]:
+        return self.trial_balance(as_of).accounts
+
+    def journal(self, date_from: date, date_to: date, *, account_code: str | None = None,
+                transaction_id: int | None = None, limit: int = 200) -> list[JournalEntryView]:
+        with self.work() as session:
+            entries = session.execute(
+                text("""
+                    SELECT e.id, e.entry_number, e.entry_date, e.description, e.transaction_id, e.reverses_entry_id
+                    FROM journal_entries e
+                    WHERE e.entry_date BETWEEN :f AND :t
+                      AND (CAST(:txn AS bigint) IS NULL OR e.transaction_id = :txn)
+                      AND (CAST(:code AS text) IS NULL OR EXISTS (
+                            SELECT 1 FROM journal_entry_details d JOIN chart_of_accounts a ON a.id = d.account_id
+                            WHERE d.journal_entry_id = e.id AND a.account_code = :code))
+                    ORDER BY e.entry_date, e.id
+                    LIMIT :limit
+                """),
+                {"f": date_from, "t": date_to, "txn": transaction_id, "code": account_code, "limit": limit},
+            ).all()
+            ids = [e.id for e in entries]
+            lines = session.execute(
+                text("""
+                    SELECT d.journal_entry_id, a.account_code, a.account_name, d.debit, d.credit,
+                           COALESCE(d.description, '') AS description
+                    FROM journal_entry_details d JOIN chart_of_accounts a ON a.id = d.account_id
+                    WHERE d.journal_entry_id = ANY(:ids)
+                    ORDER BY d.journal_entry_id, d.debit DESC, d.id
+                """),
+                {"ids": ids},
+            ).all()
+        by_entry: dict[int, list[JournalLine]] = {}
+        for line in lines:
+            by_entry.setdefault(line.journal_entry_id, []).append(JournalLine(*line[1:]))
+        return [JournalEntryView(e.id, e.entry_number, e.entry_date, e.description, e.transaction_id,
+                                 e.reverses_entry_id, tuple(by_entry.get(e.id, ()))) for e in entries]
+
+    def daily_transactions(self, date_from: date, date_to: date) -> list[DailyTotal]:
+        with self.work() as session:
+            rows = session.execute(
+                text("""
+                    SELECT transaction_date, transaction_type, transaction_count, total_amount
+                    FROM vw_daily_transactions
+                    WHERE transaction_date BETWEEN :f AND :t
+                    ORDER BY transaction_date, transaction_type
+                """),
+                {"f": date_from, "t": date_to},
+            ).all()
+        return [DailyTotal(*row) for row in rows]

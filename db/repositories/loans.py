@@ -1,0 +1,261 @@
+"""Loans: applications with their schedule preview, the loan as staff see it, and its workflow.
+
+Every money rule runs in PostgreSQL (preview_payment_schedule, approve_loan, disburse_loan …); this
+module checks what was typed, calls the function, and returns plain objects.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import func, select, text
+
+from db.errors import NotFound, ValidationError
+from db.models import Customer, Loan, PaymentSchedule, Transaction, User
+from db.repositories.base import Repository
+
+METHODS = ("flat", "declining_balance")
+FREQUENCIES = ("weekly", "biweekly", "monthly")
+MAX_AMOUNT = Decimal("999999999999.99")
+CENT = Decimal("0.01")
+
+
+@dataclass(frozen=True)
+class LoanTerms:
+    principal: Decimal
+    interest_rate: Decimal
+    interest_method: str
+    term: int
+    repayment_frequency: str
+    first_repayment_date: date | None = None
+
+
+@dataclass(frozen=True)
+class LoanApplication:
+    customer_id: int
+    terms: LoanTerms
+    purpose: str = ""
+    loan_officer_id: int | None = None
+
+
+@dataclass(frozen=True)
+class ScheduleRow:
+    installment_number: int
+    due_date: date
+    principal_due: Decimal
+    interest_due: Decimal
+    penalty_due: Decimal
+    total_due: Decimal
+    total_paid: Decimal
+    status: str
+    paid_date: date | None
+    principal_paid: Decimal = Decimal("0.00")
+    balance_after: Decimal | None = None
+
+    def overdue_on(self, day: date) -> bool:
+        """Overdue is never stored: it follows from the due date and the day of the question."""
+        return self.status != "paid" and self.due_date < day
+
+
+@dataclass(frozen=True)
+class TransactionRow:
+    id: int
+    transaction_type: str
+    transaction_date: date
+    amount: Decimal
+    principal_amount: Decimal
+    interest_amount: Decimal
+    penalty_amount: Decimal
+    receipt_number: str | None
+    reverses_transaction_id: int | None
+    reversed: bool
+    created_by: int | None
+    created_by_name: str
+
+
+@dataclass(frozen=True)
+class LoanDetail:
+    id: int
+    loan_number: str
+    customer_id: int
+    customer_number: str
+    customer_name: str
+    customer_phone: str | None
+    terms: LoanTerms
+    status: str
+    purpose: str
+    application_date: date
+    disbursement_date: date | None
+    loan_officer_id: int | None
+    loan_officer_name: str
+    created_by: int | None
+    rejection_reason: str | None
+    schedule: tuple[ScheduleRow, ...]
+    transactions: tuple[TransactionRow, ...]
+
+    @property
+    def outstanding_total(self) -> Decimal:
+        return sum((row.total_due - row.total_paid for row in self.schedule), Decimal("0.00"))
+
+    @property
+    def outstanding_principal(self) -> Decimal:
+        return sum((row.principal_due - row.principal_paid for row in self.schedule), Decimal("0.00"))
+
+
+def terms_problems(terms: LoanTerms) -> dict[str, str]:
+    problems: dict[str, str] = {}
+    if terms.principal <= 0:
+        problems["principal"] = "the principal must be more than zero"
+    elif terms.principal > MAX_AMOUNT:
+        problems["principal"] = "the principal is larger than the system can hold"
+    elif terms.principal != terms.principal.quantize(CENT):
+        problems["principal"] = "the principal has at most two decimals"
+    if terms.interest_rate < 0 or terms.interest_rate > 1000:
+        problems["interest_rate"] = "the annual rate is a percentage between 0 and 1000"
+    elif terms.interest_rate != terms.interest_rate.quantize(Decimal("0.0001")):
+        problems["interest_rate"] = "the annual rate has at most four decimals"
+    if terms.interest_method not in METHODS:
+        problems["interest_method"] = "choose flat or declining_balance"
+    if not 1 <= terms.term <= 520:
+        problems["term"] = "the number of installments is between 1 and 520"
+    if terms.repayment_frequency not in FREQUENCIES:
+        problems["repayment_frequency"] = "choose weekly, biweekly or monthly"
+    return problems
+
+
+class LoanRepository(Repository):
+    def preview_schedule(self, terms: LoanTerms, first_date: date) -> list[ScheduleRow]:
+        problems = terms_problems(terms)
+        if problems:
+            raise ValidationError(problems)
+        with self.work() as session:
+            rows = session.execute(
+                text("SELECT * FROM preview_payment_schedule(:p, :r, :m, :n, :f, :d)"),
+                {"p": terms.principal, "r": terms.interest_rate, "m": terms.interest_method, "n": terms.term,
+                 "f": terms.repayment_frequency, "d": first_date},
+            ).mappings().all()
+        zero = Decimal("0.00")
+        return [
+            ScheduleRow(r["installment_number"], r["due_date"], r["principal_due"], r["interest_due"], zero,
+                        r["total_due"], zero, "pending", None, zero, r["balance_after"])
+            for r in rows
+        ]
+
+    def apply(self, application: LoanApplication, *, today: date) -> LoanDetail:
+        """Create a `pending` loan for the customer."""
+        problems = terms_problems(application.terms)
+        first = application.terms.first_repayment_date
+        if first is not None and first < today:
+            problems["first_repayment_date"] = "the first repayment date cannot be in the past"
+        if len(application.purpose) > 500:
+            problems["purpose"] = "the purpose has at most 500 characters"
+        if problems:
+            raise ValidationError(problems)
+        with self.work() as session:
+            customer = session.get(Customer, application.customer_id)
+            if customer is None:
+                raise NotFound(f"customer {application.customer_id} does not exist")
+            if customer.status != "active":
+                raise ValidationError({"customer": f"{customer.customer_number} is inactive"})
+            terms = application.terms
+            loan = Loan(
+                customer_id=customer.id, principal_amount=terms.principal, interest_rate=terms.interest_rate,
+                interest_method=terms.interest_method, term=terms.term,
+                repayment_frequency=terms.repayment_frequency, first_repayment_date=terms.first_repayment_date,
+                purpose=application.purpose.strip() or None, application_date=today,
+                loan_officer_id=application.loan_officer_id or self.actor.user_id, created_by=self.actor.user_id,
+            )
+            session.add(loan)
+            session.flush()
+            loan_id = loan.id
+        return self.get(loan_id)
+
+    def find_by_number(self, loan_number: str) -> LoanDetail:
+        with self.work() as session:
+            loan_id = session.scalar(select(Loan.id).where(Loan.loan_number == loan_number.strip().upper()))
+        if loan_id is None:
+            raise NotFound(f"no loan numbered {loan_number.strip()}")
+        return self.get(loan_id)
+
+    def get(self, loan_id: int) -> LoanDetail:
+        with self.work() as session:
+            loan = session.get(Loan, loan_id)
+            if loan is None:
+                raise NotFound(f"loan {loan_id} does not exist")
+            customer = session.get(Customer, loan.customer_id)
+            assert customer is not None
+            officer = session.scalar(select(User.full_name).where(User.id == loan.loan_officer_id))
+            schedule = session.scalars(
+                select(PaymentSchedule).where(PaymentSchedule.loan_id == loan_id)
+                .order_by(PaymentSchedule.installment_number)
+            ).all()
+            reversed_ids = select(Transaction.reverses_transaction_id).where(
+                Transaction.loan_id == loan_id, Transaction.reverses_transaction_id.is_not(None)
+            )
+            txns = session.execute(
+                select(Transaction, func.coalesce(User.full_name, ""), Transaction.id.in_(reversed_ids))
+                .outerjoin(User, User.id == Transaction.created_by)
+                .where(Transaction.loan_id == loan_id)
+                .order_by(Transaction.transaction_date, Transaction.id)
+            ).all()
+            return LoanDetail(
+                id=loan.id, loan_number=loan.loan_number, customer_id=customer.id,
+                customer_number=customer.customer_number,
+                customer_name=f"{customer.first_name} {customer.last_name}", customer_phone=customer.phone,
+                terms=LoanTerms(loan.principal_amount, loan.interest_rate, loan.interest_method, loan.term,
+                                loan.repayment_frequency, loan.first_repayment_date),
+                status=loan.status, purpose=loan.purpose or "", application_date=loan.application_date,
+                disbursement_date=loan.disbursement_date, loan_officer_id=loan.loan_officer_id,
+                loan_officer_name=officer or "", created_by=loan.created_by,
+                rejection_reason=loan.rejection_reason,
+                schedule=tuple(
+                    ScheduleRow(s.installment_number, s.due_date, s.principal_due, s.interest_due, s.penalty_due,
+                                s.total_due, s.total_paid, s.status, s.paid_date, s.principal_paid)
+                    for s in schedule
+                ),
+                transactions=tuple(
+                    TransactionRow(t.id, t.transaction_type, t.transaction_date, t.amount, t.principal_amount,
+                                   t.interest_amount, t.penalty_amount, t.receipt_number,
+                                   t.reverses_transaction_id, bool(was_reversed), t.created_by, name)
+                    for t, name, was_reversed in txns
+                ),
+            )
+
+    # The workflow: each is one SQL function, which checks the role, four eyes and the loan's status.
+    def approve(self, loan_id: int) -> LoanDetail:
+        self._call("SELECT approve_loan(:loan, :user)", loan=loan_id)
+        return self.get(loan_id)
+
+    def reject(self, loan_id: int, reason: str) -> LoanDetail:
+        if not reason.strip():
+            raise ValidationError({"reason": "say why the application is rejected"})
+        self._call("SELECT reject_loan(:loan, :user, :reason)", loan=loan_id, reason=reason.strip())
+        return self.get(loan_id)
+
+    def disburse(self, loan_id: int, disbursement_date: date, first_repayment_date: date | None = None) -> LoanDetail:
+        self._call("SELECT disburse_loan(:loan, :user, :day, :first)", loan=loan_id, day=disbursement_date,
+                   first=first_repayment_date)
+        return self.get(loan_id)
+
+    def write_off(self, loan_id: int, reason: str, as_of: date) -> LoanDetail:
+        if not reason.strip():
+            raise ValidationError({"reason": "say why the loan is written off"})
+        self._call("SELECT write_off_loan(:loan, :user, :reason, :day)", loan=loan_id, reason=reason.strip(),
+                   day=as_of)
+        return self.get(loan_id)
+
+    def reverse_payment(self, transaction_id: int, reason: str) -> int:
+        if not reason.strip():
+            raise ValidationError({"reason": "say why the payment is reversed"})
+        with self.work() as session:
+            reversal = session.execute(
+                text("SELECT reverse_transaction(:txn, :user, :reason)"),
+                {"txn": transaction_id, "user": self.actor.user_id, "reason": reason.strip()},
+            ).scalar_one()
+        return int(reversal)
+
+    def _call(self, sql: str, **params: object) -> None:
+        with self.work() as session:
+            session.execute(text(sql), {"user": self.actor.user_id, **params})

@@ -1,0 +1,156 @@
+"""Payments at the counter: what is due, how a payment will split, recording it once, and its receipt."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import text
+
+from db.errors import NotFound, ValidationError
+from db.repositories.base import Repository
+
+ZERO = Decimal("0.00")
+
+
+@dataclass(frozen=True)
+class AmountsDue:
+    loan_id: int
+    loan_number: str
+    customer_name: str
+    status: str
+    overdue: Decimal
+    due_today: Decimal
+    next_due_date: date | None
+    next_installment: Decimal
+    outstanding_total: Decimal
+
+    @property
+    def suggested(self) -> Decimal:
+        """What the amount field starts with: everything due by today, else the next installment."""
+        due_now = self.overdue + self.due_today
+        return due_now if due_now > 0 else min(self.next_installment, self.outstanding_total)
+
+
+@dataclass(frozen=True)
+class AllocationLine:
+    installment_number: int
+    due_date: date
+    penalty: Decimal
+    interest: Decimal
+    principal: Decimal
+    status_after: str
+
+
+@dataclass(frozen=True)
+class Receipt:
+    transaction_id: int
+    receipt_number: str
+    payment_date: date
+    customer_number: str
+    customer_name: str
+    loan_number: str
+    amount: Decimal
+    principal: Decimal
+    interest: Decimal
+    penalty: Decimal
+    balance_after: Decimal
+    cashier: str
+    reversed: bool
+
+
+def new_idempotency_key() -> str:
+    """Made once when a payment form opens, so a retried or double submission records one payment."""
+    return uuid.uuid4().hex
+
+
+class PaymentRepository(Repository):
+    def amounts_due(self, loan_id: int, as_of: date) -> AmountsDue:
+        with self.work() as session:
+            row = session.execute(
+                text("""
+                    SELECT l.id, l.loan_number, l.status, c.first_name || ' ' || c.last_name AS customer_name,
+                           COALESCE(sum(s.total_due - s.total_paid) FILTER (WHERE s.due_date < :d), 0) AS overdue,
+                           COALESCE(sum(s.total_due - s.total_paid) FILTER (WHERE s.due_date = :d), 0) AS due_today,
+                           min(s.due_date) FILTER (WHERE s.due_date > :d AND s.status <> 'paid') AS next_due_date,
+                           COALESCE(sum(s.total_due - s.total_paid), 0) AS outstanding_total
+                    FROM loans l
+                    JOIN customers c ON c.id = l.customer_id
+                    LEFT JOIN payment_schedules s ON s.loan_id = l.id
+                    WHERE l.id = :loan
+                    GROUP BY l.id, c.id
+                """),
+                {"loan": loan_id, "d": as_of},
+            ).one_or_none()
+            if row is None:
+                raise NotFound(f"loan {loan_id} does not exist")
+            next_installment = ZERO
+            if row.next_due_date is not None:
+                next_installment = session.execute(
+                    text("SELECT total_due - total_paid FROM payment_schedules WHERE loan_id = :loan AND due_date = :d"
+                         " ORDER BY installment_number LIMIT 1"),
+                    {"loan": loan_id, "d": row.next_due_date},
+                ).scalar_one()
+        return AmountsDue(row.id, row.loan_number, row.customer_name, row.status, row.overdue, row.due_today,
+                          row.next_due_date, next_installment, row.outstanding_total)
+
+    def preview(self, loan_id: int, amount: Decimal, payment_date: date) -> list[AllocationLine]:
+        """How the payment would split, computed by the same SQL that records it; writes nothing."""
+        _check_amount(amount)
+        with self.work() as session:
+            rows = session.execute(
+                text("SELECT * FROM preview_loan_payment(:loan, :amount, :day)"),
+                {"loan": loan_id, "amount": amount, "day": payment_date},
+            ).mappings().all()
+        return [AllocationLine(r["installment_number"], r["due_date"], r["penalty"], r["interest"], r["principal"],
+                               r["status_after"]) for r in rows]
+
+    def record(self, loan_id: int, amount: Decimal, payment_date: date, idempotency_key: str) -> Receipt:
+        """Record the payment once per idempotency key and return its receipt."""
+        _check_amount(amount)
+        if not idempotency_key:
+            raise ValidationError({"amount": "the payment form has no key; open it again"})
+        with self.work() as session:
+            transaction_id = session.execute(
+                text("SELECT record_loan_payment(:loan, :amount, :day, :user, :key)"),
+                {"loan": loan_id, "amount": amount, "day": payment_date, "user": self.actor.user_id,
+                 "key": idempotency_key},
+            ).scalar_one()
+        return self.receipt(int(transaction_id))
+
+    def receipt(self, transaction_id: int) -> Receipt:
+        with self.work() as session:
+            row = session.execute(
+                text("""
+                    SELECT t.id, t.receipt_number, t.transaction_date, t.amount, t.principal_amount,
+                           t.interest_amount, t.penalty_amount, l.loan_number, c.customer_number,
+                           c.first_name || ' ' || c.last_name AS customer_name,
+                           COALESCE(u.full_name, '') AS cashier,
+                           EXISTS (SELECT 1 FROM transactions r WHERE r.reverses_transaction_id = t.id) AS reversed,
+                           (SELECT COALESCE(sum(s.total_due), 0) FROM payment_schedules s WHERE s.loan_id = l.id)
+                           - (SELECT COALESCE(sum(p.amount), 0) FROM transactions p
+                              WHERE p.loan_id = l.id AND p.transaction_type = 'repayment' AND p.id <= t.id
+                                AND NOT EXISTS (SELECT 1 FROM transactions r2
+                                                WHERE r2.reverses_transaction_id = p.id)) AS balance_after
+                    FROM transactions t
+                    JOIN loans l ON l.id = t.loan_id
+                    JOIN customers c ON c.id = l.customer_id
+                    LEFT JOIN users u ON u.id = t.created_by
+                    WHERE t.id = :txn AND t.transaction_type = 'repayment'
+                """),
+                {"txn": transaction_id},
+            ).one_or_none()
+        if row is None:
+            raise NotFound(f"payment {transaction_id} does not exist")
+        return Receipt(row.id, row.receipt_number, row.transaction_date, row.customer_number, row.customer_name,
+                       row.loan_number, row.amount, row.principal_amount, row.interest_amount, row.penalty_amount,
+                       max(row.balance_after, ZERO), row.cashier, row.reversed)
+
+
+def _check_amount(amount: Decimal) -> None:
+    if amount <= 0:
+        raise ValidationError({"amount": "the amount must be more than zero"})
+    if amount != amount.quantize(Decimal("0.01")):
+        raise ValidationError({"amount": "the amount has at most two decimals"})
