@@ -18,6 +18,7 @@ from pathlib import Path
 
 from sqlalchemy import text
 
+from db.config import ConfigError, Settings
 from db.errors import AstrofinError
 from db.scripts_common import (
     BACKUP_NAME,
@@ -48,6 +49,21 @@ class BackupResult:
 
     def summary(self) -> str:
         return f"{self.path} ({human_size(self.size)})"
+
+
+def backup_settings(settings: Settings) -> tuple[Path, int, int]:
+    """BACKUP_PATH, BACKUP_RETENTION_DAYS and BACKUP_RETENTION_COUNT from the configuration."""
+
+    def whole(key: str, variable: str, default: int) -> int:
+        raw = str(settings.backup.get(key) or default).strip()
+        try:
+            return int(raw)
+        except ValueError:
+            raise ConfigError(f"{variable} must be a whole number, not {raw!r}") from None
+
+    return (Path(str(settings.backup.get("path") or "./backups")),
+            whole("retention_days", "BACKUP_RETENTION_DAYS", DEFAULT_RETENTION_DAYS),
+            whole("retention_count", "BACKUP_RETENTION_COUNT", DEFAULT_RETENTION_COUNT))
 
 
 def tables_in_dump(toc: str) -> set[str]:

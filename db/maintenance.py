@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError
 
-from db.backup import DEFAULT_RETENTION_COUNT, DEFAULT_RETENTION_DAYS, BackupResult, backup_database
+from db.backup import DEFAULT_RETENTION_COUNT, DEFAULT_RETENTION_DAYS, BackupResult, backup_database, backup_settings
 from db.config import ConfigError, Settings
 from db.errors import AstrofinError
 from db.scripts_common import (
@@ -44,14 +44,6 @@ def _enabled(section: dict[str, Any], key: str, variable: str) -> bool:
     raise ConfigError(f"{variable} must be true or false, not {section.get(key)!r}")
 
 
-def _whole(section: dict[str, Any], key: str, variable: str, default: int) -> int:
-    raw = str(section.get(key, default)).strip()
-    try:
-        return int(raw)
-    except ValueError:
-        raise ConfigError(f"{variable} must be a whole number, not {raw!r}") from None
-
-
 @dataclass(frozen=True)
 class MaintenanceOptions:
     backup: bool = True
@@ -66,16 +58,15 @@ class MaintenanceOptions:
     def from_settings(cls, settings: Settings, *, no_backup: bool = False) -> MaintenanceOptions:
         """BACKUP_BEFORE_MAINTENANCE, VACUUM_ENABLED, REINDEX_ENABLED, REFRESH_VIEWS_ENABLED, BACKUP_*."""
         section = settings.maintenance
+        folder, days, count = backup_settings(settings)
         return cls(
             backup=not no_backup and _enabled(section, "backup_before_maintenance", "BACKUP_BEFORE_MAINTENANCE"),
             vacuum=_enabled(section, "vacuum_enabled", "VACUUM_ENABLED"),
             reindex=_enabled(section, "reindex_enabled", "REINDEX_ENABLED"),
             refresh_views=_enabled(section, "refresh_views_enabled", "REFRESH_VIEWS_ENABLED"),
-            backup_dir=Path(str(settings.backup.get("path") or "./backups")),
-            retention_days=_whole(settings.backup, "retention_days", "BACKUP_RETENTION_DAYS",
-                                  DEFAULT_RETENTION_DAYS),
-            retention_count=_whole(settings.backup, "retention_count", "BACKUP_RETENTION_COUNT",
-                                   DEFAULT_RETENTION_COUNT),
+            backup_dir=folder,
+            retention_days=days,
+            retention_count=count,
         )
 
 

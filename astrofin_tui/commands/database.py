@@ -211,10 +211,9 @@ def _target(args: argparse.Namespace) -> tuple[Settings, Any]:
 
 
 def _backup_options(settings: Settings) -> tuple[Path, int, int]:
-    from db.maintenance import MaintenanceOptions
+    from db.backup import backup_settings
 
-    options = MaintenanceOptions.from_settings(settings)
-    return options.backup_dir, options.retention_days, options.retention_count
+    return backup_settings(settings)
 
 
 def _migrate(args: argparse.Namespace) -> int:
@@ -227,6 +226,7 @@ def _migrate(args: argparse.Namespace) -> int:
 
     settings, target = _target(args)
     name = target.database
+    backup = None
     with _Progress() as progress:
         steps = Steps(3, progress)
         exists = database_exists(target)
@@ -237,9 +237,8 @@ def _migrate(args: argparse.Namespace) -> int:
         else:
             folder, days, count = _backup_options(settings)
             with steps.step("Backup") as step:
-                result = backup_database(target, folder, retention_days=days, retention_count=count)
-                step.detail = result.summary()
-            print(f"backup written: {result.summary()}")
+                backup = backup_database(target, folder, retention_days=days, retention_count=count)
+                step.detail = backup.summary()
         if args.reset:
             with steps.step(f"Reset database {name}"):
                 drop_database(target)
@@ -258,6 +257,8 @@ def _migrate(args: argparse.Namespace) -> int:
             except (DBAPIError, CommandError) as exc:
                 raise AstrofinError(f"migration of {name!r} failed: {first_line(exc)}") from None
             step.detail = f"revision {revision}"
+    if backup is not None:
+        print(f"backup written: {backup.summary()}")
     head = " (head)" if revision == migrate.head_revision() else ""
     print(f"{name}: schema at revision {revision}{head}")
     return 0

@@ -214,3 +214,18 @@ def test_progress_on_a_terminal_is_one_updating_line():
         progress("[1/2] Dump …", 0.0)
         progress("[1/2] Dump … done in 0.1 s", 0.5)
     assert plain.getvalue() == "[1/2] Dump … done in 0.1 s\n"
+
+
+def test_script_without_uv_or_astrofin_says_what_to_install(tmp_path):
+    import shutil
+    import subprocess
+
+    from tests.scripts.conftest import ROOT
+
+    bare_path = "/usr/bin:/bin"
+    if shutil.which("uv", path=bare_path) or shutil.which("astrofin", path=bare_path):
+        pytest.skip("uv or astrofin is installed system-wide here")
+    result = subprocess.run(["/bin/bash", str(ROOT / "db" / "seed.sh"), "-h"], env={"PATH": bare_path},
+                            capture_output=True, text=True, cwd=tmp_path, timeout=30)
+    assert result.returncode == 127
+    assert result.stderr.count("\n") == 1 and "install uv" in result.stderr
