@@ -5,7 +5,10 @@ Seeding is idempotent: rows are matched on their natural keys and never duplicat
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 from dataclasses import dataclass, field
+from datetime import date
 
 from sqlalchemy import Connection, create_engine, pool, text
 from sqlalchemy.engine import URL
@@ -42,6 +45,68 @@ DEMO_USERS = (
     ("cashier", "Peter Mwangi", "cashier"),
     ("accountant", "Esther Njeri", "accountant"),
 )
+
+
+# Demo customers: (first name, last name, gender, town, occupation, has a phone). A few names carry
+# accents or an apostrophe so name search (pg_trgm) is tried on them; two customers have no phone.
+DEMO_CUSTOMERS = (
+    ("Zoë", "Ñandú", "female", "Nairobi", "Tailor", True),
+    ("Wanjiku", "Kamau", "female", "Kiambu", "Greengrocer", True),
+    ("Otieno", "Ochieng", "male", "Kisumu", "Fisherman", True),
+    ("Achieng", "Atieno", "female", "Kisumu", "Fish trader", True),
+    ("Kiprono", "Cheruiyot", "male", "Eldoret", "Dairy farmer", True),
+    ("Chebet", "Jepkosgei", "female", "Kericho", "Tea picker", True),
+    ("Mwangi", "Njoroge", "male", "Nakuru", "Boda boda rider", True),
+    ("Nyambura", "Wairimu", "female", "Nyeri", "Hairdresser", True),
+    ("Mutua", "Musyoka", "male", "Machakos", "Carpenter", True),
+    ("Mwikali", "Ndunge", "female", "Kitui", "Basket weaver", True),
+    ("Hassan", "Omar", "male", "Mombasa", "Matatu driver", True),
+    ("Fatuma", "Abdalla", "female", "Malindi", "Food vendor", False),
+    ("Baraka", "Mwakilema", "male", "Dar es Salaam", "Mechanic", True),
+    ("Neema", "Kimaro", "female", "Arusha", "Seamstress", True),
+    ("Juma", "Salim", "male", "Zanzibar", "Spice trader", True),
+    ("Amani", "Mushi", "female", "Moshi", "Shopkeeper", True),
+    ("Joseph", "Ssempala", "male", "Kampala", "Electrician", True),
+    ("Nakato", "Namukasa", "female", "Jinja", "Market vendor", True),
+    ("Okello", "Opio", "male", "Gulu", "Maize farmer", True),
+    ("Agnès", "Uwase", "female", "Kigali", "Tailor", True),
+    ("Josué", "Habimana", "male", "Musanze", "Potato farmer", True),
+    ("Béatrice", "Nyiraneza", "female", "Huye", "Caterer", True),
+    ("Renée", "Akinyi", "female", "Homa Bay", "Salon owner", True),
+    ("Noël", "Kiptoo", "male", "Iten", "Running coach", True),
+    ("Chloé", "Wambui", "female", "Thika", "Poultry farmer", True),
+    ("Mercy", "Auma", "female", "Siaya", "Charcoal seller", True),
+    ("Kevin", "Omondi", "male", "Kisumu", "Phone repairer", True),
+    ("Faith", "Muthoni", "female", "Murang'a", "Dairy farmer", True),
+    ("Daniel", "Kibet", "male", "Kapsabet", "Tea farmer", True),
+    ("Halima", "Said", "female", "Lamu", "Boat builder", True),
+    ("Ibrahim", "Mohamed", "male", "Garissa", "Livestock trader", False),
+    ("Esther", "Nekesa", "female", "Bungoma", "Sugarcane farmer", True),
+    ("Simiyu", "Wafula", "male", "Kitale", "Welder", True),
+    ("Jeanne", "d'Arc Mukamana", "female", "Kigali", "Teacher", True),
+    ("Élise", "Ingabire", "female", "Rubavu", "Coffee farmer", True),
+    ("Tumaini", "Mrema", "male", "Moshi", "Driver", True),
+)
+
+
+def demo_customer_rows() -> list[dict[str, object]]:
+    """The demo customers as rows: national IDs, E.164 Kenyan mobile numbers and adult birth dates,
+    all derived from the position in the list, so every seeding produces the same data."""
+    rows: list[dict[str, object]] = []
+    for index, (first, last, gender, town, occupation, has_phone) in enumerate(DEMO_CUSTOMERS, start=1):
+        email_name = f"{first}.{last}".lower().encode("ascii", "ignore").decode().replace("'", "").replace(" ", "")
+        rows.append({
+            "first": first,
+            "last": last,
+            "national_id": str(20_481_000 + index * 7_919),
+            "phone": f"+2547{(12_345_678 + index * 1_048_573) % 100_000_000:08d}" if has_phone else None,
+            "email": f"{email_name}@example.co.ke" if index % 3 == 0 else None,
+            "dob": date(1962 + (index * 7) % 39, 1 + (index * 5) % 12, 1 + (index * 11) % 28),
+            "gender": gender,
+            "address": f"P.O. Box {100 + index * 37}, {town}",
+            "occupation": occupation,
+        })
+    return rows
 
 
 def demo_password(username: str) -> str:
@@ -89,6 +154,30 @@ def seed_demo_users(conn: Connection, report: SeedReport) -> None:
         report.add("users", 1)
 
 
+def seed_demo_customers(conn: Connection, report: SeedReport) -> None:
+    """Insert the demo customers that are missing, matched on national ID."""
+    officer = conn.execute(text("SELECT id FROM users WHERE lower(username) = 'officer'")).scalar()
+    for row in demo_customer_rows():
+        result = conn.execute(
+            text("INSERT INTO customers (first_name, last_name, national_id, phone, email, date_of_birth, "
+                 "gender, address, occupation, created_by) "
+                 "VALUES (:first, :last, :national_id, :phone, :email, :dob, :gender, :address, :occupation, "
+                 ":created_by) ON CONFLICT (national_id) WHERE national_id IS NOT NULL DO NOTHING"),
+            {**row, "created_by": officer},
+        )
+        report.add("customers", result.rowcount)
+
+
+def seed_demo_loans(conn: Connection, report: SeedReport) -> None:
+    """The demo loans, once the module that writes them is part of the installation."""
+    if importlib.util.find_spec("db.demo_loans") is None:
+        return
+    module = importlib.import_module("db.demo_loans")
+    added = module.seed_demo_loans(conn)
+    if isinstance(added, int) and not isinstance(added, bool):
+        report.add("loans", added)
+
+
 def seed_database(url: URL | str, *, demo: bool = False) -> SeedReport:
     """Seed reference data, and with `demo` the demo staff, customers and loans; twice changes nothing."""
     report = SeedReport()
@@ -98,6 +187,8 @@ def seed_database(url: URL | str, *, demo: bool = False) -> SeedReport:
             seed_reference_data(conn, report)
             if demo:
                 seed_demo_users(conn, report)
+                seed_demo_customers(conn, report)
+                seed_demo_loans(conn, report)
     finally:
         engine.dispose()
     return report
