@@ -178,8 +178,11 @@ def seed_demo_loans(conn: Connection, report: SeedReport) -> None:
         report.add("loans", added)
 
 
-def seed_database(url: URL | str, *, demo: bool = False) -> SeedReport:
-    """Seed reference data, and with `demo` the demo staff, customers and loans; twice changes nothing."""
+def seed_database(url: URL | str, *, demo: bool = False, staff_only: bool = False) -> SeedReport:
+    """Seed reference data, and with `demo` the demo staff, customers and loans; twice changes nothing.
+
+    `staff_only` stops the demo data after the five staff accounts (what the test template holds).
+    """
     report = SeedReport()
     engine = create_engine(url, poolclass=pool.NullPool)
     try:
@@ -187,8 +190,9 @@ def seed_database(url: URL | str, *, demo: bool = False) -> SeedReport:
             seed_reference_data(conn, report)
             if demo:
                 seed_demo_users(conn, report)
-                seed_demo_customers(conn, report)
-                seed_demo_loans(conn, report)
+                if not staff_only:
+                    seed_demo_customers(conn, report)
+                    seed_demo_loans(conn, report)
     finally:
         engine.dispose()
     return report

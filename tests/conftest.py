@@ -66,8 +66,9 @@ def pg_server() -> Iterator[PgServer]:
     pg.drop_database(TEMPLATE)
     pg.create_database(TEMPLATE, template=None)
     migrate.upgrade(pg.url(TEMPLATE))
-    # Reference data and the five demo accounts (password "<username>-demo"), hashed once per session.
-    seed_database(pg.url(TEMPLATE), demo=True)
+    # Reference data and the five demo accounts (password "<username>-demo"), hashed once per session;
+    # no customers or loans, so each test starts from a known, empty book.
+    seed_database(pg.url(TEMPLATE), demo=True, staff_only=True)
     yield pg
     pg.admin.dispose()
     server.stop()
