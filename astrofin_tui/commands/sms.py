@@ -7,13 +7,16 @@ superuser on the embedded server), not as a staff member.
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.exc import DBAPIError
 
 from db.config import load_settings
 from db.errors import AstrofinError, NotFound
@@ -31,24 +34,46 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
                           help="seconds between passes with --loop (default 10)")
     dispatch.add_argument("--limit", type=int, default=None, metavar="N", help="send at most N messages a pass")
     _database(dispatch)
-    dispatch.set_defaults(handler=_dispatch)
+    dispatch.set_defaults(handler=_operator_errors(_dispatch))
 
     callback = commands.add_parser("status-callback",
                                    help="apply a gateway's delivery report read from stdin (form or JSON body)")
     callback.add_argument("--provider", required=True, choices=("africastalking", "twilio"))
     _database(callback)
-    callback.set_defaults(handler=_status_callback)
+    callback.set_defaults(handler=_operator_errors(_status_callback))
 
     poll = commands.add_parser("poll", help="ask Twilio for the status of sent messages")
     poll.add_argument("--limit", type=int, default=100, metavar="N", help="check at most N messages (default 100)")
     _database(poll)
-    poll.set_defaults(handler=_poll)
+    poll.set_defaults(handler=_operator_errors(_poll))
 
     preview = commands.add_parser("preview", help="show a template filled for a loan, with its SMS part count")
     preview.add_argument("--template", required=True, help="template name, e.g. overdue_reminder")
     preview.add_argument("--loan", type=int, required=True, metavar="ID", help="loan id")
     _database(preview)
-    preview.set_defaults(handler=_preview)
+    preview.set_defaults(handler=_operator_errors(_preview))
+
+
+def _operator_errors(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """Database refusals an operator can fix, as one line that says how."""
+
+    @functools.wraps(handler)
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return handler(args)
+        except DBAPIError as exc:
+            sqlstate = getattr(exc.orig, "sqlstate", None) or ""
+            if sqlstate == "42501":
+                user = load_settings().connection.user
+                raise AstrofinError(
+                    f"the database user {user!r} may not change sms_histories; the SMS commands are an operator's "
+                    "service: run them as the owner of the schema (the user that migrates it)") from None
+            if sqlstate in {"42703", "42P01", "42883"}:
+                raise AstrofinError("this database lacks the SMS delivery columns (migration 0004); migrate it to "
+                                    "the latest schema first") from None
+            raise
+
+    return run
 
 
 def _database(parser: argparse.ArgumentParser) -> None:

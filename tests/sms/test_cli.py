@@ -144,3 +144,20 @@ def test_preview_shows_the_message_and_its_cost(env_for, engine, capsys):
     assert out[1] == f"({len(out[0])} characters, GSM-7, 1 SMS)"
     assert main(["sms", "preview", "--template", "nope", "--loan", str(loan.id)]) == 1
     assert "no SMS template named 'nope'" in capsys.readouterr().err
+
+
+def test_dispatch_as_the_application_login_says_to_run_it_as_the_operator(env_for, engine, monkeypatch, capsys):
+    queue(engine, [("+254712345678", "one")])
+    monkeypatch.setenv("DB_USER", "astrofin_app")
+    assert main(["sms", "dispatch"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("astrofin: the database user 'astrofin_app' may not change sms_histories")
+    assert err.count("\n") == 1
+
+
+def test_dispatch_on_a_database_without_the_sms_migration_says_so(env_for, db_url, capsys):
+    from db import migrate
+
+    migrate.downgrade(db_url, "0001")
+    assert main(["sms", "dispatch"]) == 1
+    assert "lacks the SMS delivery columns (migration 0004)" in capsys.readouterr().err

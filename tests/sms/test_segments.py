@@ -6,9 +6,9 @@ from decimal import Decimal
 
 import pytest
 
+from db.seed import SMS_TEMPLATES
 from db.sms.segments import segments
 from db.sms.templates import TemplateError, placeholders, preview, render
-from db.seed import SMS_TEMPLATES
 
 
 def test_160_gsm7_characters_are_one_sms_and_161_are_two():
