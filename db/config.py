@@ -100,6 +100,7 @@ class Settings:
     backup: dict[str, Any]
     monitoring: dict[str, Any]
     maintenance: dict[str, Any]
+    sms: dict[str, Any] = field(default_factory=dict)
     sources: list[str] = field(default_factory=list)
 
     @property
@@ -136,6 +137,7 @@ class Settings:
             "backup": self.backup,
             "monitoring": self.monitoring,
             "maintenance": self.maintenance,
+            "sms": self.sms,
         }
 
 
@@ -170,5 +172,6 @@ def load_settings(env: dict[str, str] | None = None, user_file: Path | None = No
         backup=dict(expanded.get("backup") or {}),
         monitoring=dict(expanded.get("monitoring") or {}),
         maintenance=dict(expanded.get("maintenance") or {}),
+        sms=dict(expanded.get("sms") or {}),
         sources=sources,
     )
