@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from sqlalchemy import Connection, Engine, text
 
-from tests.ledger.helpers import TODAY, Staff, active_loan, make_loan, refused, schedule, scalar
+from tests.ledger.helpers import TODAY, Staff, active_loan, make_loan, refused, scalar, schedule
 
 D = Decimal
 
