@@ -1,0 +1,49 @@
+"""Revision 0002 comes and goes cleanly: its downgrade drops everything its upgrade created."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import create_engine, pool, text
+
+from db import migrate
+
+CATALOG = """
+SELECT 'function ' || p.oid::regprocedure::text FROM pg_proc p
+ WHERE p.pronamespace = 'public'::regnamespace
+UNION ALL
+SELECT 'trigger ' || tgrelid::regclass::text || '.' || tgname FROM pg_trigger
+ WHERE NOT tgisinternal
+UNION ALL
+SELECT 'relation ' || c.relkind::text || ' ' || c.relname FROM pg_class c
+ WHERE c.relnamespace = 'public'::regnamespace
+UNION ALL
+SELECT 'column ' || table_name || '.' || column_name || ' ' || data_type FROM information_schema.columns
+ WHERE table_schema = 'public'
+"""
+
+
+def _catalog(url: object) -> set[str]:
+    eng = create_engine(url, poolclass=pool.NullPool)  # type: ignore[call-overload]
+    with eng.connect() as conn:
+        found = set(conn.execute(text(CATALOG)).scalars())
+    eng.dispose()
+    return found
+
+
+def test_downgrade_to_0001_removes_the_ledger_and_upgrade_restores_it(pg_server) -> None:  # type: ignore[no-untyped-def]
+    name = f"t_{uuid.uuid4().hex[:16]}"
+    url = pg_server.create_database(name, template=None)
+    try:
+        migrate.upgrade(url, "0001")
+        at_0001 = _catalog(url)
+        migrate.upgrade(url, "0002")
+        at_0002 = _catalog(url)
+        assert "function record_loan_payment(bigint,numeric,date,bigint,text)" in at_0002
+        assert "relation S receipt_number_seq" in at_0002
+        migrate.downgrade(url, "0001")
+        assert _catalog(url) == at_0001
+        migrate.upgrade(url, "0002")
+        assert _catalog(url) == at_0002
+    finally:
+        pg_server.drop_database(name)
