@@ -5,8 +5,6 @@ Seeding is idempotent: rows are matched on their natural keys and never duplicat
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -169,13 +167,10 @@ def seed_demo_customers(conn: Connection, report: SeedReport) -> None:
 
 
 def seed_demo_loans(conn: Connection, report: SeedReport) -> None:
-    """The demo loans, once the module that writes them is part of the installation."""
-    if importlib.util.find_spec("db.demo_loans") is None:
-        return
-    module = importlib.import_module("db.demo_loans")
-    added = module.seed_demo_loans(conn)
-    if isinstance(added, int) and not isinstance(added, bool):
-        report.add("loans", added)
+    """The demo loans, written through the ledger's own functions (db/demo_loans.py)."""
+    from db import demo_loans
+
+    report.add("loans", demo_loans.seed_demo_loans(conn))
 
 
 def seed_database(url: URL | str, *, demo: bool = False, staff_only: bool = False) -> SeedReport:

@@ -119,26 +119,21 @@ def test_seed_refuses_an_unmigrated_database(cli, scratch, pg_server):
     assert "migrate" in result.err and "Traceback" not in result.output
 
 
-def test_demo_seed_calls_the_demo_loans_module_when_installed(cli, scratch, monkeypatch):
-    import importlib.machinery
-    import sys
-    import types
-
-    calls = []
-    module = types.ModuleType("db.demo_loans")
-    module.__spec__ = importlib.machinery.ModuleSpec("db.demo_loans", None)
-
-    def seed_demo_loans(conn) -> int:
-        calls.append(conn.execute(text("SELECT count(*) FROM customers")).scalar_one())
-        return 0 if len(calls) > 1 else 3
-
-    module.seed_demo_loans = seed_demo_loans  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "db.demo_loans", module)
+def test_demo_seed_writes_customers_then_loans_in_every_status_once(cli, scratch, pg_server):
     name = scratch()
     assert cli("db", "migrate", "-c", "-d", name).code == 0
     first = cli("db", "seed", "--demo", "-d", name)
     assert first.code == 0, first.err
-    assert "3 loans" in first.out
-    assert calls and calls[0] > 0  # customers come first, loans after them
+    assert " loans" in first.out
+    engine = create_engine(pg_server.url(name), poolclass=pool.NullPool)
+    with engine.connect() as conn:
+        statuses = set(conn.execute(text("SELECT DISTINCT status FROM loans")).scalars())
+        loans = conn.execute(text("SELECT count(*) FROM loans")).scalar_one()
+    engine.dispose()
+    assert statuses == {"pending", "approved", "rejected", "active", "closed", "defaulted", "written_off"}
     second = cli("db", "seed", "--demo", "-d", name)
     assert second.code == 0 and "already seeded" in second.out
+    engine = create_engine(pg_server.url(name), poolclass=pool.NullPool)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM loans")).scalar_one() == loans
+    engine.dispose()
