@@ -29,7 +29,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 
 def _take_admin_role(conn: Connection) -> None:
-    """A login role that is not a superuser reads the log as astrofin_admin when it may."""
+    """A login role that is not a superuser reads the log as astrofin_admin when it may (for the session)."""
     row = conn.execute(text(
         "SELECT r.rolsuper, pg_has_role(current_user, 'astrofin_admin', 'MEMBER') AS admin "
         "FROM pg_roles r WHERE r.rolname = current_user"
@@ -44,7 +44,8 @@ def _verify(args: argparse.Namespace) -> int:
     try:
         sealed = 0
         with engine.connect() as conn:
-            _take_admin_role(conn)
+            with conn.begin():
+                _take_admin_role(conn)
             if not args.no_seal:
                 with conn.begin():
                     sealed = audit.seal(conn)

@@ -16,8 +16,10 @@
 -- What verify finds: an edited sealed row (its hash no longer matches), a deleted one (a gap in chain_seq,
 -- or rows missing after the last recorded seal), and an inserted one: a row forged with chain columns
 -- (hash mismatch, or chained beyond every recorded seal) or a plain row slipped in with an id from before
--- a seal by a transaction that started after that seal (the next seal chains it with a seal_note that
--- verify reports; a late-committing genuine row always started before that seal). A superuser who
+-- a seal by a transaction that began writing after that seal (the next seal chains it with a seal_note
+-- that verify reports). A genuine late row is told apart by its transaction id: its transaction wrote
+-- the audited row (and so got its id) before the audit row took its id, hence before the seal read the
+-- id sequence, hence before the seal drew a fresh transaction id of its own (the seal's xid_bound). A superuser who
 -- rewrites the whole chain from the edited row on defeats any in-database check; comparing the head hash
 -- with a copy kept elsewhere finds that too.
 --
@@ -32,7 +34,8 @@ ALTER TABLE audit_logs
 CREATE INDEX audit_logs_unsealed_idx ON audit_logs (id) WHERE chain_seq IS NULL;
 
 -- One row per seal that chained rows: its range, the id horizon (last id handed out when it began) and
--- its snapshot's xmax (first transaction id not yet started then).
+-- xid_bound, a transaction id drawn just after reading the horizon: every transaction that wrote a row with
+-- an id up to the horizon has a lower id.
 CREATE TABLE audit_seals (
     id            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     sealed_at     timestamptz NOT NULL DEFAULT now(),
@@ -40,7 +43,7 @@ CREATE TABLE audit_seals (
     last_seq      bigint NOT NULL,
     rows_sealed   integer NOT NULL CHECK (rows_sealed > 0),
     id_horizon    bigint,
-    snapshot_xmax bigint NOT NULL,
+    xid_bound     bigint NOT NULL,
     head_hash     text NOT NULL,
     CHECK (last_seq - first_seq + 1 = rows_sealed)
 );
@@ -93,12 +96,23 @@ $$;
 CREATE FUNCTION audit_chain_genesis() RETURNS text
 LANGUAGE sql IMMUTABLE AS $$ SELECT repeat('0', 64) $$;
 
+-- A 32-bit transaction id (xmin) as a full 64-bit one, taking the value nearest to p_reference.
+CREATE FUNCTION audit_full_xid(p_xid32 bigint, p_reference bigint) RETURNS bigint
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT p_reference + CASE WHEN d >= 2147483648 THEN d - 4294967296 ELSE d END
+    FROM (SELECT ((p_xid32 - p_reference % 4294967296) % 4294967296 + 4294967296) % 4294967296 AS d) x
+$$;
+
+-- Never holds a row: a write to it in a rolled-back subtransaction draws a fresh transaction id.
+CREATE UNLOGGED TABLE audit_seal_ticks ();
+REVOKE ALL ON audit_seal_ticks FROM PUBLIC;
+
 -- Seals every committed unsealed row; returns how many it sealed.
 CREATE FUNCTION seal_audit_log() RETURNS integer
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
     v_horizon   bigint;
-    v_xmax      bigint;
+    v_bound     bigint;
     v_now_xid   bigint;
     v_last      audit_seals;
     v_seq       bigint;
@@ -117,11 +131,15 @@ BEGIN
     -- Only sealers wait here; writers never take this lock.
     PERFORM pg_advisory_xact_lock(hashtext('astrofin.seal_audit_log'));
 
-    -- Horizon first, snapshot second: a genuine row with an id up to the horizon got that id after its
-    -- transaction id, so its transaction id is below this snapshot's xmax.
+    -- Horizon first, then a fresh transaction id (a subtransaction's; the top-level one may be older).
     v_horizon := pg_sequence_last_value(pg_get_serial_sequence('public.audit_logs', 'id')::regclass);
-    v_xmax := pg_snapshot_xmax(pg_current_snapshot())::text::bigint;
     v_now_xid := pg_current_xact_id()::text::bigint;
+    BEGIN
+        INSERT INTO audit_seal_ticks DEFAULT VALUES RETURNING xmin::text::bigint INTO v_bound;
+        RAISE EXCEPTION USING ERRCODE = 'P0011';
+    EXCEPTION WHEN SQLSTATE 'P0011' THEN
+        v_bound := audit_full_xid(v_bound, v_now_xid);
+    END;
 
     SELECT * INTO v_last FROM audit_seals ORDER BY id DESC LIMIT 1;
     SELECT a.chain_seq, a.row_hash INTO v_seq, v_prev
@@ -139,9 +157,8 @@ BEGIN
     LOOP
         v_note := NULL;
         IF v_last.id IS NOT NULL AND v_last.id_horizon IS NOT NULL AND r.id <= v_last.id_horizon THEN
-            -- The row's full transaction id, from its 32-bit xmin and the current epoch.
-            v_row_xid := v_now_xid - ((v_now_xid - r.row_xid32) % 4294967296 + 4294967296) % 4294967296;
-            IF v_row_xid >= v_last.snapshot_xmax THEN
+            v_row_xid := audit_full_xid(r.row_xid32, v_now_xid);
+            IF v_row_xid > v_last.xid_bound THEN
                 v_note := format('inserted: id %s is from before the seal of %s but the row was written after it',
                                  r.id, to_char(v_last.sealed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS"Z"'));
             END IF;
@@ -157,8 +174,8 @@ BEGIN
     END LOOP;
 
     IF v_count > 0 THEN
-        INSERT INTO audit_seals (first_seq, last_seq, rows_sealed, id_horizon, snapshot_xmax, head_hash)
-        VALUES (v_first, v_seq, v_count, v_horizon, v_xmax, v_prev);
+        INSERT INTO audit_seals (first_seq, last_seq, rows_sealed, id_horizon, xid_bound, head_hash)
+        VALUES (v_first, v_seq, v_count, v_horizon, v_bound, v_prev);
     END IF;
     RETURN v_count;
 END $$;
@@ -172,7 +189,7 @@ DECLARE
     v_sealed_to bigint;
     v_last      audit_seals;
     v_tail      record;
-    v_now_xid   bigint := pg_current_xact_id_if_assigned()::text::bigint;
+    v_now_xid   bigint := pg_snapshot_xmax(pg_current_snapshot())::text::bigint;
 BEGIN
     broken_id := NULL; problem_kind := NULL; problem := NULL;
     SELECT count(*), max(a.chain_seq) INTO rows_checked, head_seq FROM audit_logs a WHERE a.chain_seq IS NOT NULL;
@@ -244,11 +261,9 @@ BEGIN
         RETURN;
     END IF;
     IF v_last.id IS NOT NULL AND v_last.id_horizon IS NOT NULL THEN
-        v_now_xid := COALESCE(v_now_xid, pg_snapshot_xmax(pg_current_snapshot())::text::bigint);
         SELECT a.id INTO broken_id FROM audit_logs a
         WHERE a.chain_seq IS NULL AND a.id <= v_last.id_horizon
-          AND v_now_xid - ((v_now_xid - a.xmin::text::bigint) % 4294967296 + 4294967296) % 4294967296
-              >= v_last.snapshot_xmax
+          AND audit_full_xid(a.xmin::text::bigint, v_now_xid) > v_last.xid_bound
         ORDER BY a.id LIMIT 1;
         IF broken_id IS NOT NULL THEN
             problem_kind := 'inserted';
@@ -263,7 +278,7 @@ END $$;
 
 REVOKE EXECUTE ON FUNCTION audit_log_hash(text, bigint, bigint, text, bigint, text, jsonb, jsonb, bigint, text,
                                           timestamptz, text),
-    audit_chain_genesis(), seal_audit_log(), verify_audit_log() FROM PUBLIC;
+    audit_chain_genesis(), audit_full_xid(bigint, bigint), seal_audit_log(), verify_audit_log() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION audit_log_hash(text, bigint, bigint, text, bigint, text, jsonb, jsonb, bigint, text,
                                          timestamptz, text),
-    audit_chain_genesis(), seal_audit_log(), verify_audit_log() TO astrofin_admin;
+    audit_chain_genesis(), audit_full_xid(bigint, bigint), seal_audit_log(), verify_audit_log() TO astrofin_admin;

@@ -7,6 +7,8 @@ DROP FUNCTION IF EXISTS audit_chain_genesis();
 DROP FUNCTION IF EXISTS audit_log_hash(text, bigint, bigint, text, bigint, text, jsonb, jsonb, bigint, text,
                                        timestamptz, text);
 DROP TABLE IF EXISTS audit_seals;
+DROP TABLE IF EXISTS audit_seal_ticks;
+DROP FUNCTION IF EXISTS audit_full_xid(bigint, bigint);
 DROP INDEX IF EXISTS audit_logs_unsealed_idx;
 ALTER TABLE audit_logs
     DROP COLUMN IF EXISTS chain_seq,
