@@ -95,7 +95,7 @@ def test_par1_and_par90_over_a_mixed_portfolio(factory):
 
 
 def test_par_rounds_half_away_from_zero(factory):
-    factory.overdue_loan(0, principal=Decimal("2.00"), n=1)   # one unpaid-less installment: nothing owed
+    factory.overdue_loan(0, principal=Decimal("2.00"), n=1)   # its one installment is paid: nothing owed
     factory.loan([Inst(AS_OF - timedelta(days=40), Decimal("1.00"))])
     factory.loan([Inst(AS_OF + timedelta(days=40), Decimal("7.00"))])
     # 1 / 8 = 12.5 %
