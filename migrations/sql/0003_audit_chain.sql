@@ -122,6 +122,11 @@ DECLARE
     v_note      text;
     v_row_xid   bigint;
     v_count     integer := 0;
+    v_ids       bigint[] := '{}';
+    v_seqs      bigint[] := '{}';
+    v_prevs     text[] := '{}';
+    v_hashes    text[] := '{}';
+    v_notes     text[] := '{}';
     r           record;
 BEGIN
     IF current_setting('transaction_isolation') <> 'read committed' THEN
@@ -166,12 +171,19 @@ BEGIN
         v_seq := v_seq + 1;
         v_hash := audit_log_hash(v_prev, r.id, v_seq, r.table_name, r.record_id, r.action, r.old_values,
                                  r.new_values, r.changed_by, r.db_role, r.changed_at, v_note);
-        UPDATE audit_logs
-        SET chain_seq = v_seq, prev_hash = v_prev, row_hash = v_hash, sealed_at = now(), seal_note = v_note
-        WHERE id = r.id;
+        v_ids := v_ids || r.id;
+        v_seqs := v_seqs || v_seq;
+        v_prevs := v_prevs || v_prev;
+        v_hashes := v_hashes || v_hash;
+        v_notes := v_notes || v_note;
         v_prev := v_hash;
         v_count := v_count + 1;
     END LOOP;
+    -- The hashes are a sequence; writing them is one statement.
+    UPDATE audit_logs a
+    SET chain_seq = u.seq, prev_hash = u.prev, row_hash = u.hash, sealed_at = now(), seal_note = u.note
+    FROM unnest(v_ids, v_seqs, v_prevs, v_hashes, v_notes) AS u(id, seq, prev, hash, note)
+    WHERE a.id = u.id;
 
     IF v_count > 0 THEN
         INSERT INTO audit_seals (first_seq, last_seq, rows_sealed, id_horizon, xid_bound, head_hash)

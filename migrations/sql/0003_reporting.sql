@@ -259,24 +259,30 @@ BEGIN
 END $$;
 
 -- The work of mark_defaulted_loans without the role check, for perform_database_maintenance.
--- Each candidate is locked and checked again, so a payment committed meanwhile keeps its loan active.
+-- Candidates are locked first; the update then reads the schedule afresh (a new statement sees what was
+-- committed while it waited), so a payment committed meanwhile keeps its loan active.
 CREATE FUNCTION mark_defaulted_loans_unchecked(p_days_threshold integer, p_as_of date) RETURNS integer
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
-    v_loan  bigint;
-    v_count integer := 0;
+    v_ids   bigint[];
+    v_count integer;
 BEGIN
-    FOR v_loan IN
-        SELECT o.loan_id FROM overdue_loans_as_of(p_as_of) o
-        WHERE o.status = 'active' AND o.days_past_due > p_days_threshold
-        ORDER BY o.loan_id
-    LOOP
-        PERFORM 1 FROM loans WHERE id = v_loan AND status = 'active' FOR UPDATE;
-        CONTINUE WHEN NOT FOUND;
-        CONTINUE WHEN loan_days_past_due(v_loan, p_as_of) <= p_days_threshold;
-        UPDATE loans SET status = 'defaulted' WHERE id = v_loan;
-        v_count := v_count + 1;
-    END LOOP;
+    SELECT array_agg(l.id) INTO v_ids
+    FROM (SELECT l.id FROM loans l
+          WHERE l.status = 'active'
+            AND l.id IN (SELECT o.loan_id FROM overdue_loans_as_of(p_as_of) o
+                         WHERE o.status = 'active' AND o.days_past_due > p_days_threshold)
+          ORDER BY l.id
+          FOR UPDATE OF l) l;
+    IF v_ids IS NULL THEN
+        RETURN 0;
+    END IF;
+    -- DPD > N  <=>  the oldest installment still owing fell due before as_of − N.
+    UPDATE loans l SET status = 'defaulted'
+    WHERE l.id = ANY (v_ids) AND l.status = 'active'
+      AND (SELECT min(ps.due_date) FROM payment_schedules ps
+           WHERE ps.loan_id = l.id AND ps.status <> 'paid') < p_as_of - p_days_threshold;
+    GET DIAGNOSTICS v_count = ROW_COUNT;
     RETURN v_count;
 END $$;
 REVOKE EXECUTE ON FUNCTION mark_defaulted_loans_unchecked(integer, date) FROM PUBLIC;
