@@ -1,5 +1,6 @@
 """mark_defaulted_loans and send_overdue_loan_notifications: as-of dates, roles, bad input."""
 
+import threading
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -235,3 +236,25 @@ def test_reminders_need_the_active_template(factory, engine):
         factory.scalar("SELECT send_overdue_loan_notifications(30, :u, :d)", u=factory.user_id("officer"), d=AS_OF)
     assert sqlstate(exc) == "P0101"
     assert "overdue_reminder" in str(exc.value.orig)
+
+
+def test_a_payment_committed_while_marking_waits_keeps_the_loan_active(factory, engine):
+    loan = factory.overdue_loan(120)
+    payer = engine.connect()
+    payer.begin()
+    payer.execute(text("SELECT 1 FROM loans WHERE id = :l FOR UPDATE"), {"l": loan})
+    payer.execute(text(
+        "UPDATE payment_schedules SET principal_paid = principal_due, interest_paid = interest_due, "
+        "total_paid = total_due, status = 'paid', paid_date = :d WHERE loan_id = :l AND due_date < :d"),
+        {"l": loan, "d": AS_OF})
+    result: list[object] = []
+    marker = threading.Thread(target=lambda: result.append(factory.scalar(
+        "SELECT mark_defaulted_loans(90, :u, :d)", u=factory.user_id("supervisor"), d=AS_OF)))
+    marker.start()
+    marker.join(1.0)
+    assert marker.is_alive(), "marking should wait for the loan being paid"
+    payer.commit()
+    payer.close()
+    marker.join(10)
+    assert result == [0]
+    assert status(factory, loan) == "active"
