@@ -8,7 +8,7 @@ Create Date: 2026-11-29
 from migrations.sqlfile import run_sql
 
 revision = "0003"
-down_revision = "0001"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 

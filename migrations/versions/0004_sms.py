@@ -10,7 +10,7 @@ from alembic import op
 from migrations.sqlfile import run_sql
 
 revision = "0004"
-down_revision = "0002"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
