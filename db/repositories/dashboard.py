@@ -93,7 +93,7 @@ def _cashier(session: Session, actor: Actor, as_of: date) -> list[Figure]:
         Figure("Repayments today", count),
         Figure("Collected today", total, is_money=True),
         Figure("Installments due today", _due_today(session, as_of)),
-        Figure("Approved, awaiting disbursement", _count_loans(session, "approved")),
+        Figure("Awaiting disbursement", _count_loans(session, "approved")),
     ]
 
 
@@ -111,7 +111,7 @@ def _supervisor(session: Session, actor: Actor, as_of: date) -> list[Figure]:
     count, total = _repayments(session, as_of)
     return [
         Figure("Pending applications", _count_loans(session, "pending")),
-        Figure("Approved, awaiting disbursement", _count_loans(session, "approved")),
+        Figure("Awaiting disbursement", _count_loans(session, "approved")),
         Figure("Active loans", _count_loans(session, *OPEN_STATUSES)),
         Figure("Overdue loans", _overdue_loans(session, as_of)),
         Figure("Repayments today", count),

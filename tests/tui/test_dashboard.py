@@ -86,7 +86,7 @@ def test_cashier_sees_the_counter_day(engine: Engine, actors: dict[str, Actor]) 
         "Repayments today": 2,
         "Collected today": Decimal("1450.75"),
         "Installments due today": 1,
-        "Approved, awaiting disbursement": 1,
+        "Awaiting disbursement": 1,
     }
 
 
@@ -104,7 +104,7 @@ def test_loan_officer_sees_own_portfolio(engine: Engine, actors: dict[str, Actor
 def test_supervisor_sees_the_branch(engine: Engine, actors: dict[str, Actor]) -> None:
     assert _figures(engine, actors["supervisor"]) == {
         "Pending applications": 2,
-        "Approved, awaiting disbursement": 1,
+        "Awaiting disbursement": 1,
         "Active loans": 2,
         "Overdue loans": 1,
         "Repayments today": 2,
