@@ -44,7 +44,8 @@ def _screen_bindings() -> list[BindingType]:
 class AstrofinApp(App[None]):
     TITLE = "AstroFinance"
     COMMANDS = App.COMMANDS | {ScreenCommands}
-    BINDINGS: ClassVar[list[BindingType]] = [*_screen_bindings(), Binding("ctrl+o", "sign_out", "Sign out")]
+    # Sign-out comes first so a narrow footer never hides it; the screen keys are also listed on home.
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("ctrl+o", "sign_out", "Sign out"), *_screen_bindings()]
 
     def __init__(
         self,

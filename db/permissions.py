@@ -67,7 +67,7 @@ class ScreenSpec:
 SCREENS: tuple[ScreenSpec, ...] = (
     ScreenSpec("customer_lookup", "Find customer", VIEW_CUSTOMERS, "f2", "Find",
                "Search by name, phone, national ID, customer or loan number"),
-    ScreenSpec("payment_entry", "Payment entry", RECORD_PAYMENTS, "f3", "Payment",
+    ScreenSpec("payment_entry", "Payment entry", RECORD_PAYMENTS, "f3", "Pay",
                "Take a repayment, see how it is split, print the receipt"),
     ScreenSpec("overdue_queue", "Overdue queue", OVERDUE_QUEUE, "f4", "Overdue",
                "Loans by days past due; send reminders; export CSV"),
