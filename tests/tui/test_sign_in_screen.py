@@ -12,7 +12,7 @@ from db.repositories.auth import INACTIVE, WRONG_CREDENTIALS
 from screens.home import HomeScreen
 from screens.placeholder import PlaceholderScreen
 from screens.sign_in import SignInScreen
-from tests.tui.conftest import DEMO, ROLE_OF, build_app, run, settle
+from tests.tui.conftest import DEMO, ROLE_OF, TODAY, build_app, run, settle
 from widgets.figures import FigureTable
 
 
@@ -180,5 +180,19 @@ def test_home_shows_the_roles_figures_and_screens(app_engine: Engine, access_log
             await pilot.press("down", "enter")
             await pilot.pause()
             assert isinstance(app.screen, PlaceholderScreen) and app.screen.screen_name == "payment_entry"
+
+    run(scenario())
+
+
+def test_low_bandwidth_app_is_quiet(app_engine: Engine, access_log: Path) -> None:
+    from astrofin_tui.app import AstrofinApp
+
+    async def scenario() -> None:
+        app = AstrofinApp(app_engine, today=lambda: TODAY, low_bandwidth=True, access_log=access_log)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            assert app.theme == "ansi-dark" and app.animation_level == "none"
+            username = app.screen.query_one("#username", Input)
+            assert app.screen.focused is username and username.cursor_blink is False
 
     run(scenario())
