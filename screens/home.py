@@ -85,6 +85,8 @@ class HomeScreen(Screen[None]):
             self.post_message(self.LoadFailed(str(exc)))
         except SQLAlchemyError:
             self.post_message(self.LoadFailed("Cannot reach the database; the figures are not shown."))
+        except Exception as exc:  # the figures are a courtesy: say so and keep the screen usable
+            self.post_message(self.LoadFailed(f"The figures could not be loaded ({type(exc).__name__})."))
         else:
             self.post_message(self.Loaded(glance))
 

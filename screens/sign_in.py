@@ -110,6 +110,8 @@ class SignInScreen(Screen[None]):
             self.post_message(self.Refused(str(exc)))
         except SQLAlchemyError:
             self.post_message(self.Refused(UNREACHABLE))
+        except Exception as exc:  # never leave the form waiting on a check that died
+            self.post_message(self.Refused(f"Sign-in failed unexpectedly ({type(exc).__name__}). Try again."))
         else:
             self.post_message(self.SignedIn(actor))
 

@@ -11,7 +11,7 @@ from textual.widgets import Input, OptionList, Static
 from db.repositories.auth import INACTIVE, WRONG_CREDENTIALS
 from screens.home import HomeScreen
 from screens.placeholder import PlaceholderScreen
-from screens.sign_in import SignInScreen
+from screens.sign_in import UNREACHABLE, SignInScreen
 from tests.tui.conftest import DEMO, ROLE_OF, TODAY, build_app, run, settle
 from widgets.figures import FigureTable
 
@@ -196,3 +196,23 @@ def test_low_bandwidth_app_is_quiet(app_engine: Engine, access_log: Path) -> Non
             assert app.screen.focused is username and username.cursor_blink is False
 
     run(scenario())
+
+
+def test_a_lost_database_is_said_plainly_and_the_form_stays(pg_server, access_log: Path) -> None:  # type: ignore[no-untyped-def]
+    from db.engine import make_engine
+
+    gone = make_engine(pg_server.url("no_such_database"))
+
+    async def scenario() -> None:
+        app = build_app(gone, access_log)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await _type_and_submit(pilot, "cashier", "cashier-demo")
+            assert _status(app) == UNREACHABLE
+            assert app.screen.query_one("#username", Input).value == "cashier"
+            await _type_and_submit(pilot, "cashier", "cashier-demo")  # the form still answers
+            assert _status(app) == UNREACHABLE
+
+    try:
+        run(scenario())
+    finally:
+        gone.dispose()
