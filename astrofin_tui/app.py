@@ -1,0 +1,169 @@
+"""The AstroFinance app: sign-in first, then home for the role; one gate opens every other screen."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any, ClassVar
+
+from rich.markup import escape
+from sqlalchemy import Engine
+from textual import events
+from textual.app import App, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+from textual.widget import Widget
+from textual.widgets import Input, Static, TextArea
+
+from astrofin_tui.gate import Gate
+from astrofin_tui.palette import ScreenCommands
+from db.engine import Actor
+from db.permissions import SCREENS, SCREENS_BY_NAME, ScreenSpec, role_label
+from screens.context import ScreenContext
+from screens.home import HomeScreen
+from screens.placeholder import PlaceholderScreen
+from screens.sign_in import DemoAccount, SignInScreen
+
+ScreenBuilder = Callable[[ScreenContext], Screen[Any]]
+
+SCREEN_BUILDERS: dict[str, ScreenBuilder] = {}
+"""Screens that exist, by gate name; any other permitted screen opens as a placeholder saying what it will hold."""
+
+
+def _screen_bindings() -> list[BindingType]:
+    """Each function key twice: `open` (shown only when permitted) and a hidden `refuse` that records the try."""
+    bindings: list[BindingType] = []
+    for spec in SCREENS:
+        bindings.append(Binding(spec.key, f"open('{spec.name}')", spec.key_label, key_display=spec.key.upper(),
+                                id=f"open_{spec.name}"))
+        bindings.append(Binding(spec.key, f"refuse('{spec.name}')", show=False))
+    return bindings
+
+
+class AstrofinApp(App[None]):
+    TITLE = "AstroFinance"
+    COMMANDS = App.COMMANDS | {ScreenCommands}
+    # Sign-out comes first so a narrow footer never hides it; the screen keys are also listed on home.
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("ctrl+o", "sign_out", "Sign out"), *_screen_bindings()]
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        today: Callable[[], date] = date.today,
+        demo_accounts: Sequence[DemoAccount] = (),
+        low_bandwidth: bool = False,
+        theme: str | None = None,
+        quiet_cursor: bool | None = None,
+        access_log: Path | None = None,
+        currency: str = "KES",
+    ) -> None:
+        super().__init__()
+        self.engine = engine
+        self.today = today
+        self.currency = currency
+        self.demo_accounts = tuple(demo_accounts)
+        self.low_bandwidth = low_bandwidth
+        self.quiet_cursor = low_bandwidth if quiet_cursor is None else quiet_cursor
+        self.gate = Gate(access_log)
+        self.actor: Actor | None = None
+        if theme or low_bandwidth:
+            self.theme = theme or "ansi-dark"
+        if low_bandwidth:
+            self.animation_level = "none"
+
+    # --- screens -------------------------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        self.push_screen(self._sign_in_screen())
+
+    def _sign_in_screen(self) -> SignInScreen:
+        return SignInScreen(self.engine, self.demo_accounts)
+
+    def screen_context(self) -> ScreenContext:
+        if self.actor is None:
+            raise RuntimeError("nobody is signed in")
+        return ScreenContext(self.engine, self.actor, self.today, self.currency)
+
+    def permitted_screens(self) -> tuple[ScreenSpec, ...]:
+        return self.gate.permitted(self.actor)
+
+    def on_sign_in_screen_signed_in(self, message: SignInScreen.SignedIn) -> None:
+        if isinstance(self.screen, SignInScreen) and self.actor is None:
+            self.sign_in_as(message.actor)
+
+    def sign_in_as(self, actor: Actor) -> Any:
+        """Replace the sign-in screen with home for a person whose password was checked."""
+        self.actor = actor
+        self.refresh_bindings()
+        return self.switch_screen(HomeScreen(self.screen_context(), self.permitted_screens()))
+
+    def on_home_screen_open_requested(self, message: HomeScreen.OpenRequested) -> None:
+        self.open_screen(message.screen_name, via="home")
+
+    def open_screen(self, name: str, *, via: str = "call") -> bool:
+        """The one way to open a screen: refused (and recorded) unless the signed-in role may open it."""
+        if not self.gate.permits(self.actor, name):
+            self._refuse(name, via)
+            return False
+        if getattr(self.screen, "screen_name", None) == name:
+            return True
+        builder = SCREEN_BUILDERS.get(name)
+        context = self.screen_context()
+        self.push_screen(builder(context) if builder else PlaceholderScreen(SCREENS_BY_NAME[name]))
+        return True
+
+    def _refuse(self, name: str, via: str) -> None:
+        self.gate.record_refusal(self.actor, name, via)
+        if self.actor is None:
+            text = "Sign in first."
+        elif name not in SCREENS_BY_NAME:
+            text = f"There is no screen called {escape(name)}."
+        else:
+            role = role_label(self.actor.role).lower()
+            text = f"{escape(self.gate.title(name))} is not open to the {escape(role)} role. The attempt was recorded."
+        self.notify(text, title="Not permitted", severity="error")
+
+    async def action_sign_out(self) -> None:
+        self.actor = None
+        self.refresh_bindings()
+        while len(self.screen_stack) > 2:
+            await self.pop_screen()
+        await self.switch_screen(self._sign_in_screen())
+
+    async def action_home(self) -> None:
+        while len(self.screen_stack) > 2:
+            await self.pop_screen()
+
+    # --- keys, palette -------------------------------------------------------------------------------
+
+    def action_open(self, name: str) -> None:
+        self.open_screen(name, via="key")
+
+    def action_refuse(self, name: str) -> None:
+        self.open_screen(name, via="key")
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "open":
+            return bool(parameters) and self.gate.permits(self.actor, str(parameters[0]))
+        if action in ("sign_out", "home"):
+            return self.actor is not None
+        return True
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        for command in super().get_system_commands(screen):
+            if command.title != "Screenshot":  # a screenshot file would carry customer data out of the app
+                yield command
+        if self.actor is not None:
+            yield SystemCommand("Home", "Back to the home screen", self.action_home)
+            yield SystemCommand("Sign out", "Sign out and return to the sign-in screen", self.action_sign_out)
+
+    # --- quiet terminal ------------------------------------------------------------------------------
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        if self.quiet_cursor and isinstance(event.widget, Input | TextArea):
+            event.widget.cursor_blink = False
+
+    def get_loading_widget(self) -> Widget:
+        return Static("Waiting for the database…")

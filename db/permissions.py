@@ -1,0 +1,112 @@
+"""Who may do what: domain.md's capability matrix as data, and the screens each capability opens.
+
+Pure Python: the interface reads it to offer only what a role may use, and the database enforces the same
+matrix with its grants, so hiding something here is never the only protection.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+VIEW_CUSTOMERS = "view_customers"
+EDIT_CUSTOMERS = "edit_customers"
+CREATE_APPLICATIONS = "create_applications"
+APPROVE_LOANS = "approve_loans"
+DISBURSE_LOANS = "disburse_loans"
+RECORD_PAYMENTS = "record_payments"
+REVERSE_PAYMENTS = "reverse_payments"
+OVERDUE_QUEUE = "overdue_queue"
+WRITE_OFF = "write_off"
+ACCOUNTING_READ = "accounting_read"
+ACCOUNTING_WRITE = "accounting_write"
+REPORTS = "reports"
+ADMINISTRATION = "administration"
+
+CAPABILITIES: tuple[str, ...] = (
+    VIEW_CUSTOMERS, EDIT_CUSTOMERS, CREATE_APPLICATIONS, APPROVE_LOANS, DISBURSE_LOANS, RECORD_PAYMENTS,
+    REVERSE_PAYMENTS, OVERDUE_QUEUE, WRITE_OFF, ACCOUNTING_READ, ACCOUNTING_WRITE, REPORTS, ADMINISTRATION,
+)
+
+ROLES: tuple[str, ...] = ("cashier", "loan_officer", "supervisor", "accountant", "admin")
+
+ROLE_LABELS: dict[str, str] = {
+    "cashier": "Cashier",
+    "loan_officer": "Loan officer",
+    "supervisor": "Supervisor",
+    "accountant": "Accountant",
+    "admin": "Administrator",
+}
+
+# domain.md, "Who may do what". Nobody both moves money and administers users; the admin moves no money.
+ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
+    "cashier": frozenset({VIEW_CUSTOMERS, DISBURSE_LOANS, RECORD_PAYMENTS}),
+    "loan_officer": frozenset({VIEW_CUSTOMERS, EDIT_CUSTOMERS, CREATE_APPLICATIONS, OVERDUE_QUEUE, REPORTS}),
+    "supervisor": frozenset({
+        VIEW_CUSTOMERS, EDIT_CUSTOMERS, CREATE_APPLICATIONS, APPROVE_LOANS, DISBURSE_LOANS, RECORD_PAYMENTS,
+        REVERSE_PAYMENTS, OVERDUE_QUEUE, WRITE_OFF, ACCOUNTING_READ, REPORTS,
+    }),
+    "accountant": frozenset({VIEW_CUSTOMERS, ACCOUNTING_READ, ACCOUNTING_WRITE, REPORTS}),
+    "admin": frozenset({VIEW_CUSTOMERS, ADMINISTRATION}),
+}
+
+
+@dataclass(frozen=True)
+class ScreenSpec:
+    """A screen reachable from home, the palette and a function key."""
+
+    name: str
+    title: str
+    capability: str
+    key: str
+    """The function key that opens it (F1, F10 and F11 are left to the terminal)."""
+    key_label: str
+    """The short word the footer shows beside the key."""
+    description: str
+
+
+SCREENS: tuple[ScreenSpec, ...] = (
+    ScreenSpec("customer_lookup", "Find customer", VIEW_CUSTOMERS, "f2", "Find",
+               "Search by name, phone, national ID, customer or loan number"),
+    ScreenSpec("payment_entry", "Payment entry", RECORD_PAYMENTS, "f3", "Pay",
+               "Take a repayment, see how it is split, print the receipt"),
+    ScreenSpec("overdue_queue", "Overdue queue", OVERDUE_QUEUE, "f4", "Overdue",
+               "Loans by days past due; send reminders; export CSV"),
+    ScreenSpec("customer_form", "Customer form", EDIT_CUSTOMERS, "f5", "Customer",
+               "Create or edit a customer, checked field by field"),
+    ScreenSpec("loan_application", "Loan application", CREATE_APPLICATIONS, "f6", "Apply",
+               "Terms and purpose, with the schedule preview"),
+    ScreenSpec("loan_detail", "Loan detail", VIEW_CUSTOMERS, "f7", "Loan",
+               "Terms, schedule, transactions and status of a loan"),
+    ScreenSpec("accounting", "Accounting", ACCOUNTING_READ, "f8", "Books",
+               "Chart of accounts, journal, trial balance, daily transactions"),
+    ScreenSpec("reports", "Reports", REPORTS, "f9", "Reports",
+               "PAR1/PAR30/PAR90, aging buckets, monthly summary"),
+    ScreenSpec("administration", "Administration", ADMINISTRATION, "f12", "Admin",
+               "Users, SMS templates and outbox, audit log, backup, maintenance"),
+)
+
+SCREENS_BY_NAME: dict[str, ScreenSpec] = {spec.name: spec for spec in SCREENS}
+
+
+def capabilities(role: str) -> frozenset[str]:
+    """The capabilities of a role; an unknown role has none."""
+    return ROLE_CAPABILITIES.get(role, frozenset())
+
+
+def can(role: str, capability: str) -> bool:
+    return capability in capabilities(role)
+
+
+def may_open(role: str, screen: str) -> bool:
+    """Whether the role may open the named screen; an unknown screen is opened by nobody."""
+    spec = SCREENS_BY_NAME.get(screen)
+    return spec is not None and can(role, spec.capability)
+
+
+def screens_for(role: str) -> tuple[ScreenSpec, ...]:
+    """The screens a role may open, in function-key order."""
+    return tuple(spec for spec in SCREENS if can(role, spec.capability))
+
+
+def role_label(role: str) -> str:
+    return ROLE_LABELS.get(role, role)

@@ -1,0 +1,114 @@
+"""Home: who is signed in, the day at a glance for the role, and the keys to every screen it may open."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+
+from rich.markup import escape
+from sqlalchemy.exc import SQLAlchemyError
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer, Header, OptionList, Static
+from textual.widgets.option_list import Option
+
+from db.errors import AstrofinError
+from db.permissions import ScreenSpec, role_label
+from db.repositories.dashboard import DayAtAGlance, day_at_a_glance
+from screens.context import ScreenContext
+from widgets.figures import FigureTable, format_figure
+
+LOADING = "Loading the day's figures…"
+
+
+class HomeScreen(Screen[None]):
+    CSS_PATH = "home.tcss"
+    SUB_TITLE = "Home"
+    AUTO_FOCUS = "#screens"
+
+    class OpenRequested(Message):
+        """The person picked a screen from the list; the app's gate decides."""
+
+        def __init__(self, screen_name: str) -> None:
+            super().__init__()
+            self.screen_name = screen_name
+
+    class Loaded(Message):
+        def __init__(self, glance: DayAtAGlance) -> None:
+            super().__init__()
+            self.glance = glance
+
+    class LoadFailed(Message):
+        def __init__(self, reason: str) -> None:
+            super().__init__()
+            self.reason = reason
+
+    def __init__(self, context: ScreenContext, entries: Sequence[ScreenSpec]) -> None:
+        super().__init__()
+        self.ctx = context
+        self._entries = tuple(entries)
+
+    def compose(self) -> ComposeResult:
+        actor = self.ctx.actor
+        today = self.ctx.today()
+        yield Header()
+        with Horizontal(id="who"):
+            yield Static(f"[b]{escape(role_label(actor.role))}[/b] · {escape(actor.full_name or actor.username)}",
+                         id="who-name")
+            yield Static(f"{today:%A} {today.day} {today:%B %Y}", id="who-day")
+        with Horizontal(id="home-body"):
+            with Vertical(id="glance"):
+                yield Static("The day at a glance", classes="section-title")
+                yield Static(LOADING, id="glance-status")
+                yield FigureTable(id="figures")
+            with Vertical(id="keys"):
+                yield Static("Screens", classes="section-title")
+                yield OptionList(*self._options(), id="screens", compact=True)
+                yield Static("", id="screen-help")
+        yield Footer()
+
+    def _options(self) -> list[Option]:
+        return [Option(f"{spec.key.upper():<4}{escape(spec.title)}", id=spec.name) for spec in self._entries]
+
+    def on_mount(self) -> None:
+        self._load(self.ctx.today())
+
+    @work(thread=True, exclusive=True, exit_on_error=False)
+    def _load(self, as_of: date) -> None:
+        context = self.ctx
+        try:
+            glance = day_at_a_glance(context.engine, context.actor, as_of)
+        except AstrofinError as exc:
+            self.post_message(self.LoadFailed(str(exc)))
+        except SQLAlchemyError:
+            self.post_message(self.LoadFailed("Cannot reach the database; the figures are not shown."))
+        except Exception as exc:  # the figures are a courtesy: say so and keep the screen usable
+            self.post_message(self.LoadFailed(f"The figures could not be loaded ({type(exc).__name__})."))
+        else:
+            self.post_message(self.Loaded(glance))
+
+    def on_home_screen_loaded(self, message: Loaded) -> None:
+        currency = self.ctx.currency
+        self.query_one("#figures", FigureTable).show(
+            (figure.label, format_figure(figure.value, figure.is_money, currency))
+            for figure in message.glance.figures
+        )
+        self.query_one("#glance-status", Static).display = False
+
+    def on_home_screen_load_failed(self, message: LoadFailed) -> None:
+        status = self.query_one("#glance-status", Static)
+        status.update(escape(message.reason))
+        status.add_class("error")
+
+    @on(OptionList.OptionHighlighted, "#screens")
+    def _describe(self, event: OptionList.OptionHighlighted) -> None:
+        spec = next((s for s in self._entries if s.name == event.option.id), None)
+        self.query_one("#screen-help", Static).update(escape(spec.description) if spec else "")
+
+    @on(OptionList.OptionSelected, "#screens")
+    def _open(self, event: OptionList.OptionSelected) -> None:
+        if event.option.id:
+            self.post_message(self.OpenRequested(event.option.id))

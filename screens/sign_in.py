@@ -1,0 +1,136 @@
+"""Sign in: username and password; the check runs in a worker and the screen says it is checking."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from rich.markup import escape
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Header, Input, Label, Static
+
+from db.engine import Actor
+from db.errors import AstrofinError
+from db.permissions import role_label
+from db.repositories.auth import SignInRefused, authenticate
+
+CHECKING = "Checking your password…"
+UNREACHABLE = "Cannot reach the database. Check the connection and try again."
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    username: str
+    role: str
+
+
+class SignInScreen(Screen[None]):
+    CSS_PATH = "sign_in.tcss"
+    SUB_TITLE = "Sign in"
+    AUTO_FOCUS = "#username"
+
+    class SignedIn(Message):
+        """Posted (from the worker) when the password was right."""
+
+        def __init__(self, actor: Actor) -> None:
+            super().__init__()
+            self.actor = actor
+
+    class Refused(Message):
+        def __init__(self, reason: str) -> None:
+            super().__init__()
+            self.reason = reason
+
+    def __init__(self, engine: Engine, demo_accounts: Sequence[DemoAccount] = ()) -> None:
+        super().__init__()
+        self._engine = engine
+        self._demo_accounts = tuple(demo_accounts)
+        self._checking = False
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Vertical(id="sign-in-form") as form:
+            form.border_title = "Sign in to AstroFinance"
+            with Horizontal(classes="field"):
+                yield Label("Username", classes="field-label")
+                yield Input(id="username", max_length=50, compact=True, placeholder="your username")
+            with Horizontal(classes="field"):
+                yield Label("Password", classes="field-label")
+                yield Input(id="password", password=True, max_length=1024, compact=True)
+            with Horizontal(classes="field"):
+                yield Label("", classes="field-label")
+                yield Button("Sign in", id="sign-in", variant="primary", compact=True)
+            yield Static("", id="sign-in-status")
+        if self._demo_accounts:
+            yield Static(self._demo_text(), id="demo-accounts")
+        yield Footer()
+
+    def _demo_text(self) -> str:
+        lines = ["[b]Demo database[/b] — password is [i]<username>-demo[/i]"]
+        for account in self._demo_accounts:
+            lines.append(f"  {escape(account.username):<12}{escape(role_label(account.role))}")
+        return "\n".join(lines)
+
+    @on(Input.Submitted, "#username")
+    def _next_field(self) -> None:
+        self.query_one("#password", Input).focus()
+
+    @on(Input.Submitted, "#password")
+    @on(Button.Pressed, "#sign-in")
+    def submit(self) -> None:
+        if self._checking:
+            return  # a second enter while the first check runs counts once
+        username = self.query_one("#username", Input).value.strip()
+        password = self.query_one("#password", Input).value
+        if not username:
+            self._show_error("Enter your username.")
+            self.query_one("#username", Input).focus()
+            return
+        if not password:
+            self._show_error("Enter your password.")
+            self.query_one("#password", Input).focus()
+            return
+        self._checking = True
+        self._status(CHECKING, error=False)
+        self._check(username, password)
+
+    @work(thread=True, exclusive=True, exit_on_error=False)
+    def _check(self, username: str, password: str) -> None:
+        try:
+            actor = authenticate(self._engine, username, password)
+        except SignInRefused as exc:
+            self.post_message(self.Refused(str(exc)))
+        except AstrofinError as exc:
+            self.post_message(self.Refused(str(exc)))
+        except SQLAlchemyError:
+            self.post_message(self.Refused(UNREACHABLE))
+        except Exception as exc:  # never leave the form waiting on a check that died
+            self.post_message(self.Refused(f"Sign-in failed unexpectedly ({type(exc).__name__}). Try again."))
+        else:
+            self.post_message(self.SignedIn(actor))
+
+    def on_sign_in_screen_refused(self, message: Refused) -> None:
+        self._checking = False
+        self._show_error(message.reason)
+        password = self.query_one("#password", Input)
+        password.value = ""
+        password.focus()
+
+    def on_sign_in_screen_signed_in(self, message: SignedIn) -> None:
+        self._checking = False
+        self._status(f"Signed in as {message.actor.username}.", error=False)
+        # The message bubbles on to the app, which opens home.
+
+    def _show_error(self, text: str) -> None:
+        self._status(text, error=True)
+
+    def _status(self, text: str, *, error: bool) -> None:
+        status = self.query_one("#sign-in-status", Static)
+        status.update(escape(text))
+        status.set_class(error, "error")
