@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from rich.table import Table
 from textual.widgets import Static
 
-CENT = Decimal("0.01")
-
-
-def format_money(amount: Decimal, currency: str = "KES") -> str:
-    """`KES 1,250.50`: to the cent, half away from zero, with thousands separators."""
-    return f"{currency} {amount.quantize(CENT, rounding=ROUND_HALF_UP):,}"
+from widgets.money import format_money
 
 
 def format_figure(value: int | Decimal, is_money: bool, currency: str = "KES") -> str:
