@@ -25,6 +25,8 @@ END $$;
 
 DROP FUNCTION IF EXISTS refresh_monthly_financial_summary();
 DROP FUNCTION IF EXISTS send_overdue_loan_notifications(integer, bigint, date);
+DROP FUNCTION IF EXISTS send_loan_reminders(bigint[], bigint, date);
+DROP FUNCTION IF EXISTS reporting_queue_reminders(integer, bigint[], bigint, date);
 DROP INDEX IF EXISTS sms_histories_reminder_key;
 ALTER TABLE sms_histories DROP COLUMN IF EXISTS reminder_date;
 DROP FUNCTION IF EXISTS mark_defaulted_loans(integer, bigint, date);

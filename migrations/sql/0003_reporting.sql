@@ -320,8 +320,10 @@ ALTER TABLE sms_histories ADD COLUMN reminder_date date;
 CREATE UNIQUE INDEX sms_histories_reminder_key ON sms_histories (loan_id, reminder_date)
     WHERE reminder_date IS NOT NULL;
 
-CREATE FUNCTION send_overdue_loan_notifications(p_days_overdue integer, p_created_by bigint,
-                                                p_as_of date DEFAULT NULL) RETURNS integer
+-- One implementation queues overdue reminders, for every loan at least p_days_overdue late or for the
+-- loans staff picked (p_loan_ids); callers check the actor first.
+CREATE FUNCTION reporting_queue_reminders(p_days_overdue integer, p_loan_ids bigint[], p_created_by bigint,
+                                          p_as_of date) RETURNS integer
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
     v_as_of    date := COALESCE(p_as_of, current_date);
@@ -329,14 +331,6 @@ DECLARE
     v_template sms_templates;
     v_count    integer;
 BEGIN
-    IF p_days_overdue IS NULL THEN
-        RAISE EXCEPTION 'reminders need a number of days overdue (got none)' USING ERRCODE = 'P0107';
-    END IF;
-    IF p_days_overdue < 1 THEN
-        RAISE EXCEPTION 'reminders go to loans at least 1 day overdue; % days is not valid', p_days_overdue
-            USING ERRCODE = 'P0107';
-    END IF;
-    PERFORM reporting_assert_actor(p_created_by, ARRAY['loan_officer', 'supervisor'], 'send overdue reminders');
     IF v_as_of > current_date THEN
         RAISE EXCEPTION 'reminders cannot be sent as of %, a day in the future', v_as_of USING ERRCODE = 'P0104';
     END IF;
@@ -360,6 +354,7 @@ BEGIN
            'queued', p_created_by, v_as_of
     FROM overdue_loans_as_of(v_as_of) o
     WHERE o.days_past_due >= p_days_overdue
+      AND (p_loan_ids IS NULL OR o.loan_id = ANY (p_loan_ids))
       AND o.phone IS NOT NULL AND btrim(o.phone) <> ''
       -- A reminder queued today by other means (no reminder_date) also counts for today.
       AND NOT EXISTS (SELECT 1 FROM sms_histories h
@@ -372,6 +367,34 @@ BEGIN
     RETURN v_count;
 END $$;
 
+CREATE FUNCTION send_overdue_loan_notifications(p_days_overdue integer, p_created_by bigint,
+                                                p_as_of date DEFAULT NULL) RETURNS integer
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+BEGIN
+    IF p_days_overdue IS NULL THEN
+        RAISE EXCEPTION 'reminders need a number of days overdue (got none)' USING ERRCODE = 'P0107';
+    END IF;
+    IF p_days_overdue < 1 THEN
+        RAISE EXCEPTION 'reminders go to loans at least 1 day overdue; % days is not valid', p_days_overdue
+            USING ERRCODE = 'P0107';
+    END IF;
+    PERFORM reporting_assert_actor(p_created_by, ARRAY['loan_officer', 'supervisor'], 'send overdue reminders');
+    RETURN reporting_queue_reminders(p_days_overdue, NULL, p_created_by, p_as_of);
+END $$;
+
+-- The overdue queue's "remind the selected loans": one queued reminder per chosen loan that is overdue and
+-- has a phone, at most one per loan and day; returns how many were queued.
+CREATE FUNCTION send_loan_reminders(p_loan_ids bigint[], p_created_by bigint, p_as_of date DEFAULT NULL)
+RETURNS integer
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+BEGIN
+    IF p_loan_ids IS NULL OR cardinality(p_loan_ids) = 0 THEN
+        RAISE EXCEPTION 'choose at least one loan to remind' USING ERRCODE = 'P0107';
+    END IF;
+    PERFORM reporting_assert_actor(p_created_by, ARRAY['loan_officer', 'supervisor'], 'send overdue reminders');
+    RETURN reporting_queue_reminders(1, p_loan_ids, p_created_by, p_as_of);
+END $$;
+
 CREATE FUNCTION refresh_monthly_financial_summary() RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 BEGIN
@@ -381,7 +404,9 @@ END $$;
 -- Grants (domain.md "Who may do what").
 REVOKE EXECUTE ON FUNCTION loan_days_past_due(bigint, date), loan_summary_as_of(date), overdue_loans_as_of(date),
     calculate_par(integer, date), mark_defaulted_loans(integer, bigint, date),
-    send_overdue_loan_notifications(integer, bigint, date), refresh_monthly_financial_summary() FROM PUBLIC;
+    send_overdue_loan_notifications(integer, bigint, date), refresh_monthly_financial_summary(),
+    reporting_queue_reminders(integer, bigint[], bigint, date), send_loan_reminders(bigint[], bigint, date)
+    FROM PUBLIC;
 
 GRANT EXECUTE ON FUNCTION loan_days_past_due(bigint, date), loan_summary_as_of(date)
     TO astrofin_cashier, astrofin_loan_officer, astrofin_supervisor, astrofin_accountant, astrofin_admin;
@@ -397,7 +422,7 @@ GRANT SELECT ON vw_daily_transactions, mvw_monthly_financial_summary
 GRANT EXECUTE ON FUNCTION calculate_par(integer, date)
     TO astrofin_loan_officer, astrofin_supervisor, astrofin_accountant;
 GRANT EXECUTE ON FUNCTION mark_defaulted_loans(integer, bigint, date) TO astrofin_supervisor;
-GRANT EXECUTE ON FUNCTION send_overdue_loan_notifications(integer, bigint, date)
-    TO astrofin_loan_officer, astrofin_supervisor;
+GRANT EXECUTE ON FUNCTION send_overdue_loan_notifications(integer, bigint, date),
+    send_loan_reminders(bigint[], bigint, date) TO astrofin_loan_officer, astrofin_supervisor;
 GRANT EXECUTE ON FUNCTION refresh_monthly_financial_summary()
     TO astrofin_supervisor, astrofin_accountant, astrofin_admin;

@@ -1,6 +1,6 @@
 """A branch day through the repositories, each step as the role that does it."""
 
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -11,6 +11,7 @@ from db.repositories.customers import CustomerRepository
 from db.repositories.loans import LoanApplication, LoanRepository, LoanTerms
 from db.repositories.payments import PaymentRepository, new_idempotency_key
 from db.validation import CustomerInput
+from tests.repositories.conftest import make_active_loan
 
 TODAY = date.today()
 TERMS = LoanTerms(Decimal("10000.00"), Decimal("24.00"), "declining_balance", 12, "monthly")
@@ -19,13 +20,7 @@ TERMS = LoanTerms(Decimal("10000.00"), Decimal("24.00"), "declining_balance", 12
 @pytest.fixture
 def active_loan(engine, actors):
     """An application by the officer, approved by the supervisor, disbursed by the cashier 40 days ago."""
-    customer = CustomerRepository(engine, actors["officer"]).create(
-        CustomerInput(first_name="Achieng", last_name="Otieno", phone="+254712345678"), today=TODAY)
-    officer = LoanRepository(engine, actors["officer"])
-    start = TODAY - timedelta(days=40)
-    loan = officer.apply(LoanApplication(customer.id, TERMS, purpose="Tailoring shop"), today=start)
-    LoanRepository(engine, actors["supervisor"]).approve(loan.id)
-    return LoanRepository(engine, actors["cashier"]).disburse(loan.id, start, start + timedelta(days=30))
+    return make_active_loan(engine, actors, "Achieng", "Otieno", days_ago=40)
 
 
 def test_preview_is_the_oracle(engine, actors):
@@ -82,6 +77,8 @@ def test_the_day_from_application_to_receipt(engine, actors, active_loan):
     ]
     trial = books.trial_balance(TODAY)
     assert trial.balances and trial.total_debit > 0
+    daily = {(d.day, d.transaction_type): d for d in books.daily_transactions(TODAY, TODAY)}
+    assert (daily[(TODAY, "repayment")].count, daily[(TODAY, "repayment")].total) == (2, Decimal("945.60"))
     portfolio = {a.account_code: a for a in trial.accounts}["1200"]
     assert portfolio.balance == detail.outstanding_principal
     # The supervisor reads the same books; the cashier may not.
