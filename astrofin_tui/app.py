@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 from pathlib import Path
@@ -12,6 +13,7 @@ from sqlalchemy import Engine
 from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.driver import Driver
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Input, Static, TextArea
@@ -41,6 +43,15 @@ def _screen_bindings() -> list[BindingType]:
     return bindings
 
 
+def _frugal_driver() -> type[Driver] | None:
+    """The blank-erasing driver on POSIX terminals; elsewhere Textual's own."""
+    if sys.platform == "win32":
+        return None
+    from astrofin_tui.frugal_driver import FrugalDriver
+
+    return FrugalDriver
+
+
 class AstrofinApp(App[None]):
     TITLE = "AstroFinance"
     COMMANDS = App.COMMANDS | {ScreenCommands}
@@ -59,7 +70,7 @@ class AstrofinApp(App[None]):
         access_log: Path | None = None,
         currency: str = "KES",
     ) -> None:
-        super().__init__()
+        super().__init__(driver_class=_frugal_driver() if low_bandwidth else None)
         self.engine = engine
         self.today = today
         self.currency = currency

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import MutableMapping
 
 from db.paths import ensure_runtime_dir
 
@@ -19,9 +20,21 @@ def low_bandwidth_wanted(flag: bool, env: dict[str, str] | None = None) -> bool:
     return flag or bool(env.get("SSH_CONNECTION"))
 
 
+LOW_BANDWIDTH_FPS = "15"
+
+
+def prepare_profile(low_bandwidth: bool, env: MutableMapping[str, str] = os.environ) -> None:
+    """Textual reads its TEXTUAL_* settings once, at import: set the profile's before it loads."""
+    if low_bandwidth:
+        env.setdefault("TEXTUAL_FPS", LOW_BANDWIDTH_FPS)  # a capped frame rate: fewer, larger updates
+        env.setdefault("TEXTUAL_ANIMATIONS", "none")
+
+
 def run_app(low_bandwidth: bool) -> int:
     """Errors a person can act on (AstrofinError, ConfigError) propagate to cli.main, which prints one line."""
     ensure_runtime_dir()
+    low_bandwidth = low_bandwidth_wanted(low_bandwidth)
+    prepare_profile(low_bandwidth)
     from db import embedded
 
     embedded.stop_on_hangup()
@@ -43,7 +56,7 @@ def run_app(low_bandwidth: bool) -> int:
         app = AstrofinApp(
             engine,
             demo_accounts=[DemoAccount(username, role) for username, _name, role in DEMO_USERS] if demo else (),
-            low_bandwidth=low_bandwidth_wanted(low_bandwidth),
+            low_bandwidth=low_bandwidth,
         )
         app.run()
     finally:
