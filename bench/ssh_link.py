@@ -34,7 +34,8 @@ RATE, ONE_WAY_DELAY_MS = "64kbit", 150
 TMUX = ["tmux", "-L", "astrofin-bench"]
 
 
-def run(argv: Sequence[str], *, ns: str | None = None, check: bool = True, **kw: object) -> subprocess.CompletedProcess[str]:
+def run(argv: Sequence[str], *, ns: str | None = None, check: bool = True,
+        **kw: object) -> subprocess.CompletedProcess[str]:
     full = ["ip", "netns", "exec", ns, *argv] if ns else list(argv)
     return subprocess.run(full, check=check, capture_output=True, text=True, **kw)  # type: ignore[call-overload]
 
@@ -73,7 +74,8 @@ class Link:
             return
         for ns, dev in ((SERVER_NS, SERVER_VETH), (CLIENT_NS, CLIENT_VETH)):
             run(["tc", "qdisc", "del", "dev", dev, "root"], ns=ns, check=False)
-            run(["tc", "qdisc", "add", "dev", dev, "root", "tbf", "rate", RATE, "burst", "1600", "latency", "1s"], ns=ns)
+            run(["tc", "qdisc", "add", "dev", dev, "root", "tbf", "rate", RATE, "burst", "1600", "latency", "1s"],
+                ns=ns)
         self.relay = subprocess.Popen(
             ["ip", "netns", "exec", SERVER_NS, sys.executable, "-m", "bench.delay_relay", SERVER_IP, str(RELAY_PORT),
              "127.0.0.1", str(SSHD_PORT), str(ONE_WAY_DELAY_MS)],
@@ -121,13 +123,16 @@ class SshServer:
         config.write_text("\n".join([
             # 127.0.0.1 for the delay relay, the veth address when netem shapes the link itself.
             "ListenAddress 127.0.0.1", f"ListenAddress {SERVER_IP}", f"Port {SSHD_PORT}",
-            f"HostKey {keys / 'host'}", f"AuthorizedKeysFile {keys / 'authorized_keys'}", f"PidFile {self.folder / 'sshd.pid'}",
+            f"HostKey {keys / 'host'}", f"AuthorizedKeysFile {keys / 'authorized_keys'}",
+            f"PidFile {self.folder / 'sshd.pid'}",
             "PermitRootLogin prohibit-password", "PasswordAuthentication no", "UsePAM no", "StrictModes no",
             "PrintMotd no", "PrintLastLog no", "Compression no", f"ForceCommand {command}", "",
         ]))
         Path("/run/sshd").mkdir(exist_ok=True)
-        self.process = subprocess.Popen(["ip", "netns", "exec", SERVER_NS, "/usr/sbin/sshd", "-D", "-e", "-f", str(config)],
-                                        stderr=subprocess.DEVNULL, text=True)
+        self.process = subprocess.Popen(
+            ["ip", "netns", "exec", SERVER_NS, "/usr/sbin/sshd", "-D", "-e", "-f", str(config)],
+            stderr=subprocess.DEVNULL, text=True,
+        )
         time.sleep(0.5)
         return keys / "client"
 
