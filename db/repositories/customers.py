@@ -95,7 +95,7 @@ class CustomerRepository(Repository):
                 tuple_(*order) > tuple_(func.lower(after.last_name), func.lower(after.first_name), literal(after.id))
             )
         statement = statement.order_by(*order).limit(limit + 1)
-        with self.work() as session:
+        with self.read_work() as session:
             found = [_row(c) for c in session.scalars(statement)]
         return SearchPage(tuple(found[:limit]), len(found) > limit)
 
