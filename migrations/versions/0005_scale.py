@@ -15,7 +15,9 @@ depends_on = None
 
 def upgrade() -> None:
     run_sql("0005_scale.sql")
+    run_sql("0005_scale_numbers.sql")
 
 
 def downgrade() -> None:
+    run_sql("0005_scale_numbers_downgrade.sql")
     run_sql("0005_scale_downgrade.sql")
