@@ -109,7 +109,8 @@ class CustomerRepository(Repository):
         exact = [Customer.national_id == text]
         if _PHONE_LIKE.match(text):
             exact.append(Customer.phone == normalize_phone(text))
-        if len(text) < 2:
+        # A name has letters: digits and signs alone are a phone or national ID, found by their own indexes.
+        if len(text) < 2 or not any(ch.isalpha() for ch in text):
             return base.where(or_(*exact))
         pattern = f"%{_escape_like(text)}%"
         by_name = (Customer.first_name + " " + Customer.last_name).ilike(pattern, escape="\\")
