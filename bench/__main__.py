@@ -177,7 +177,8 @@ def machine() -> str:
     except (OSError, StopIteration):
         pass
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return f"{os.cpu_count()} cores ({cpu}), {memory:.0f} GB RAM, {platform.system()} {platform.release()}, PostgreSQL 18"
+    system = f"{platform.system()} {platform.release()}"
+    return f"{os.cpu_count()} cores ({cpu}), {memory:.0f} GB RAM, {system}, PostgreSQL 18"
 
 
 def run_payments(bench: Bench, server: object, engine: Engine, cashier: int) -> None:

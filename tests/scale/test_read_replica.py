@@ -41,7 +41,9 @@ def _url(socket_dir: str, port: int, database: str) -> URL:
 
 
 @pytest.fixture
-def primary_and_replica(tmp_path: Path):
+def primary_and_replica(tmp_path: Path, pg_server, monkeypatch):
+    # Ports of their own: the session's server already listens on the default port (on another socket).
+    monkeypatch.setenv("PGPORT", str(pg_server.server.port + 17))
     for folder in (tmp_path, *tmp_path.parents):  # the server's own user must reach its folders
         if folder == Path("/") or not str(folder).startswith(("/tmp", os.environ.get("TMPDIR", "/tmp"))):
             break
@@ -68,7 +70,7 @@ def primary_and_replica(tmp_path: Path):
     subprocess.run(_as_server_user([str(bins / "pg_basebackup"), "-h", primary.socket_dir, "-p", str(primary.port),
                                     "-U", "postgres", "-D", str(data), "-R", "-X", "stream", "-c", "fast"]),
                    check=True, capture_output=True, timeout=60, text=True)
-    port = primary.port + 1
+    port = pg_server.server.port + 18
     pg_ctl = [str(bins / "pg_ctl"), "-D", str(data), "-l", str(home / "log"), "-w"]
     subprocess.run(_as_server_user([*pg_ctl, "-o", f"-p {port} -k {sockets} -h ''", "start"]),
                    check=True, capture_output=True, timeout=60)
