@@ -48,6 +48,9 @@ def run_app(low_bandwidth: bool) -> int:
         print("Starting AstroFinance database…", file=sys.stderr, flush=True)
     target = open_app_database(settings)
     engine = make_engine(target.url, settings)
+    from db.replica import attach_from_settings, detach
+
+    attach_from_settings(engine, settings)
     try:
         from astrofin_tui.app import AstrofinApp
         from screens.sign_in import DemoAccount
@@ -60,6 +63,7 @@ def run_app(low_bandwidth: bool) -> int:
         )
         app.run()
     finally:
+        detach(engine)
         engine.dispose()
     # The embedded server stops with the last astrofin process attached to it (the wheel does it at exit).
     return app.return_code or 0

@@ -102,6 +102,31 @@ class Settings:
     maintenance: dict[str, Any]
     sms: dict[str, Any] = field(default_factory=dict)
     sources: list[str] = field(default_factory=list)
+    read_replica: dict[str, Any] = field(default_factory=dict)
+    """The `read_replica` section: a read-only server for search, reports and the overdue queue."""
+
+    @property
+    def read_connection(self) -> ConnectionSettings | None:
+        """The replica's connection (unset fields taken from the primary's), or None when no host is set."""
+        section = self.read_replica
+        host = str(section.get("host") or "").strip()
+        if not host:
+            return None
+        primary = self.connection
+        return ConnectionSettings(
+            environment=primary.environment,
+            host=host,
+            port=_int(str(section.get("port") or primary.port), "DB_READ_PORT"),
+            database=str(section.get("database") or primary.database),
+            user=str(section.get("user") or primary.user),
+            password=str(section.get("password") or primary.password),
+            pool_size=primary.pool_size,
+            ssl=_flag(section.get("ssl") or str(primary.ssl), "DB_READ_SSL"),
+        )
+
+    @property
+    def read_retry_seconds(self) -> int:
+        return _int(self.read_replica.get("retry_after_seconds") or "30", "DB_READ_RETRY_AFTER")
 
     @property
     def slow_query_ms(self) -> int:
@@ -138,6 +163,8 @@ class Settings:
             "monitoring": self.monitoring,
             "maintenance": self.maintenance,
             "sms": self.sms,
+            "read_replica": {**self.read_replica, "password": "********"}
+            if self.read_replica.get("password") else self.read_replica,
         }
 
 
@@ -174,4 +201,5 @@ def load_settings(env: dict[str, str] | None = None, user_file: Path | None = No
         maintenance=dict(expanded.get("maintenance") or {}),
         sms=dict(expanded.get("sms") or {}),
         sources=sources,
+        read_replica=dict(expanded.get("read_replica") or {}),
     )

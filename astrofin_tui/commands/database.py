@@ -152,6 +152,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
                                            "Seeding twice changes nothing.")
     _connection_options(seed, defaults)
     seed.add_argument("--demo", action="store_true", help="Also load the demo staff, customers and loans")
+    seed.add_argument("--scale", type=_at_least_one, default=None, metavar="N",
+                      help="Load a synthetic portfolio of N customers (an empty book; see docs/performance.md)")
+    seed.add_argument("--random-seed", type=int, default=1, metavar="S",
+                      help="Random seed of --scale (default: 1; the same seed gives the same book)")
     seed.set_defaults(handler=_seed)
 
     backup = commands.add_parser("backup", help="write a verified, compressed backup and apply retention",
@@ -285,6 +289,12 @@ def _seed(args: argparse.Namespace) -> int:
                 raise AstrofinError(f"seeding {target.database!r} failed: {first_line(exc)}") from None
             step.detail = report.summary()
     print(f"{target.database}: {report.summary()}")
+    if args.scale:
+        from db.scale_seed import seed_scale
+
+        with _Progress() as progress:
+            scale = seed_scale(target.url, args.scale, random_seed=args.random_seed, progress=progress)
+        print(f"{target.database}: {scale.summary()}")
     return 0
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from db.engine import Actor, unit_of_work
 from db.errors import AstrofinError, DatabaseUnavailable, NotFound, Refused, unreachable_message
+from db.replica import read_unit_of_work
 
 # Constraint names → what a person reads; the rest fall back to the database's own message.
 CONSTRAINT_MESSAGES = {
@@ -61,6 +62,15 @@ class Repository:
     def work(self) -> Iterator[Session]:
         try:
             with unit_of_work(self.engine, self.actor) as session:
+                yield session
+        except DBAPIError as exc:
+            raise translate(exc) from exc
+
+    @contextmanager
+    def read_work(self) -> Iterator[Session]:
+        """A read-only unit of work: on the read replica when one is attached and answers, else the primary."""
+        try:
+            with read_unit_of_work(self.engine, self.actor) as session:
                 yield session
         except DBAPIError as exc:
             raise translate(exc) from exc

@@ -95,7 +95,7 @@ class CustomerRepository(Repository):
                 tuple_(*order) > tuple_(func.lower(after.last_name), func.lower(after.first_name), literal(after.id))
             )
         statement = statement.order_by(*order).limit(limit + 1)
-        with self.work() as session:
+        with self.read_work() as session:
             found = [_row(c) for c in session.scalars(statement)]
         return SearchPage(tuple(found[:limit]), len(found) > limit)
 
@@ -109,7 +109,8 @@ class CustomerRepository(Repository):
         exact = [Customer.national_id == text]
         if _PHONE_LIKE.match(text):
             exact.append(Customer.phone == normalize_phone(text))
-        if len(text) < 2:
+        # A name has letters: digits and signs alone are a phone or national ID, found by their own indexes.
+        if len(text) < 2 or not any(ch.isalpha() for ch in text):
             return base.where(or_(*exact))
         pattern = f"%{_escape_like(text)}%"
         by_name = (Customer.first_name + " " + Customer.last_name).ilike(pattern, escape="\\")

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 
-from sqlalchemy import text
+from sqlalchemy import TextClause, text
 
 from db.errors import ValidationError
 from db.repositories.base import Repository
@@ -18,6 +19,30 @@ BUCKETS: tuple[tuple[str, int, int | None], ...] = (
     ("over 180", 181, None),
 )
 QUEUE_PAGE = 50
+
+# One page of the overdue queue. DPD >= low <=> oldest_due_date <= as_of - low (and <= high likewise), so
+# every condition and the order are on loans_arrears_idx (oldest_unpaid_due_date, id); never OFFSET.
+# Only the conditions a page needs are written (fixed fragments, never input), so a plan psycopg prepares
+# after a few calls still seeks the index instead of filtering `x IS NULL OR …`.
+_SEGMENTS = {
+    "all": "",
+    "mine": " AND o.loan_officer_id = :me",
+    "others": " AND o.loan_officer_id IS DISTINCT FROM CAST(:me AS bigint)",
+}
+
+
+@lru_cache(maxsize=32)
+def _queue_sql(segment: str, keyset: bool, high: bool, officer: bool) -> TextClause:
+    sql = ("SELECT o.* FROM overdue_loans_as_of(:d) o"
+           " WHERE o.oldest_due_date <= CAST(:d AS date) - CAST(:low AS integer)")
+    if high:
+        sql += " AND o.oldest_due_date >= CAST(:d AS date) - CAST(:high AS integer)"
+    if officer:
+        sql += " AND o.loan_officer_id = :officer"
+    sql += _SEGMENTS[segment]
+    if keyset:
+        sql += " AND (o.oldest_due_date, o.loan_id) > (CAST(:after_date AS date), CAST(:after_id AS bigint))"
+    return text(sql + " ORDER BY o.oldest_due_date, o.loan_id LIMIT :n")
 
 
 @dataclass(frozen=True)
@@ -76,7 +101,7 @@ def bucket_range(label: str) -> tuple[int, int | None]:
 
 class ReportRepository(Repository):
     def par(self, as_of: date) -> ParFigures:
-        with self.work() as session:
+        with self.read_work() as session:
             row = session.execute(
                 text("SELECT calculate_par(1, :d), calculate_par(30, :d), calculate_par(90, :d)"), {"d": as_of}
             ).one()
@@ -84,7 +109,7 @@ class ReportRepository(Repository):
 
     def aging(self, as_of: date) -> list[AgingBucket]:
         """Active and defaulted loans by days past due, with the principal they still owe."""
-        with self.work() as session:
+        with self.read_work() as session:
             rows = session.execute(
                 text("""
                     SELECT days_past_due, outstanding_principal FROM loan_summary_as_of(:d)
@@ -103,7 +128,7 @@ class ReportRepository(Repository):
         return [AgingBucket(label, counts[label], amounts[label]) for label, _, _ in BUCKETS]
 
     def monthly_summary(self, months: int = 12) -> list[MonthSummary]:
-        with self.work() as session:
+        with self.read_work() as session:
             rows = session.execute(
                 text("""
                     SELECT month, disbursed, principal_collected, interest_collected, penalties_collected,
@@ -121,41 +146,38 @@ class ReportRepository(Repository):
     def overdue_queue(self, as_of: date, *, bucket: str | None = None, officer_id: int | None = None,
                       officer_first: bool = False, after: OverdueLoan | None = None,
                       limit: int = QUEUE_PAGE) -> OverduePage:
-        """Most days past due first, paged by keyset; a loan officer may see their own loans first."""
+        """Most days past due first, paged by keyset; a loan officer may see their own loans first.
+
+        Most days past due first is the oldest unpaid due date first, which is the order of
+        loans_arrears_idx: a page, the first or the ten-thousandth, reads `limit` index entries.
+        With `officer_first` the queue is two runs of that order: the actor's loans, then everyone else's.
+        """
         low, high = bucket_range(bucket) if bucket else (1, None)
-        mine_first = self.actor.user_id if officer_first else 0
-        params: dict[str, object] = {
-            "d": as_of, "low": max(low, 1), "high": high, "officer": officer_id, "me": mine_first, "n": limit + 1,
-            "after_mine": None, "after_dpd": None, "after_id": None,
+        base: dict[str, object] = {
+            "d": as_of, "low": max(low, 1), "high": high, "officer": officer_id, "n": limit + 1,
         }
-        if after is not None:
-            params.update(after_mine=int(after.loan_officer_id == mine_first), after_dpd=after.days_past_due,
-                          after_id=after.loan_id)
-        with self.work() as session:
-            rows = session.execute(
-                text("""
-                    SELECT * FROM (
-                        SELECT o.*, (o.loan_officer_id IS NOT DISTINCT FROM CAST(:me AS bigint))::int AS mine
-                        FROM overdue_loans_as_of(:d) o
-                        WHERE o.days_past_due >= :low
-                          AND (CAST(:high AS integer) IS NULL OR o.days_past_due <= :high)
-                          AND (CAST(:officer AS bigint) IS NULL OR o.loan_officer_id = :officer)
-                    ) q
-                    WHERE CAST(:after_id AS bigint) IS NULL
-                       OR (q.mine, q.days_past_due, -q.loan_id)
-                          < (CAST(:after_mine AS integer), CAST(:after_dpd AS integer), -CAST(:after_id AS bigint))
-                    ORDER BY q.mine DESC, q.days_past_due DESC, q.loan_id
-                    LIMIT :n
-                """),
-                params,
-            ).mappings().all()
-        loans = tuple(
-            OverdueLoan(r["loan_id"], r["loan_number"], r["customer_name"], r["phone"], r["days_past_due"],
-                        r["amount_overdue"], r["oldest_due_date"], r["outstanding_principal"], r["loan_officer_id"],
-                        r["loan_officer_name"] or "")
-            for r in rows[:limit]
-        )
-        return OverduePage(loans, len(rows) > limit)
+        me = self.actor.user_id
+        segments: list[str | None] = ["mine", "others"] if officer_first else [None]
+        if after is not None and officer_first and after.loan_officer_id != me:
+            segments = ["others"]
+        found: list[OverdueLoan] = []
+        with self.read_work() as session:
+            for index, segment in enumerate(segments):
+                key = after if index == 0 else None
+                params = dict(base, me=me, n=limit + 1 - len(found))
+                if key is not None:
+                    params.update(after_date=key.oldest_due_date, after_id=key.loan_id)
+                statement = _queue_sql(segment or "all", key is not None, high is not None, officer_id is not None)
+                rows = session.execute(statement, params).mappings().all()
+                found.extend(
+                    OverdueLoan(r["loan_id"], r["loan_number"], r["customer_name"], r["phone"], r["days_past_due"],
+                                r["amount_overdue"], r["oldest_due_date"], r["outstanding_principal"],
+                                r["loan_officer_id"], r["loan_officer_name"] or "")
+                    for r in rows
+                )
+                if len(found) > limit:
+                    break
+        return OverduePage(tuple(found[:limit]), len(found) > limit)
 
     def remind(self, loan_ids: list[int], as_of: date) -> int:
         """Queue one reminder per chosen overdue loan (at most one a day); returns how many were queued."""

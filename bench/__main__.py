@@ -1,0 +1,325 @@
+"""The benchmark suite: `uv run python -m bench --scale 100000` prints one table for one run.
+
+It starts its own embedded server in a data folder of its own (never the application's), tunes it for the
+machine, seeds a synthetic book of N customers (db/scale_seed.py), then measures on the same server:
+payments through record_loan_payment under pgbench beside pgbench's own TPC-B-like run, customer search,
+the overdue queue, PAR, the monthly summary refresh, perform_database_maintenance(), and the resident memory
+of a process running the application's search. `--explain` also prints EXPLAIN ANALYZE of the hot queries.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import random
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, pool, text
+from sqlalchemy.engine import URL
+
+TUNING = {
+    "shared_buffers": "4GB", "max_wal_size": "16GB", "checkpoint_timeout": "30min", "work_mem": "32MB",
+    "maintenance_work_mem": "1GB", "effective_cache_size": "16GB", "wal_buffers": "64MB",
+    "random_page_cost": "1.1", "max_connections": "100",
+}
+PAYMENT_SCRIPT = """\\set n random(1, {loans})
+BEGIN;
+SELECT set_config('astrofin.user_id', '{cashier}', true);
+SET LOCAL ROLE astrofin_cashier;
+SELECT record_loan_payment(p.loan_id, 1.00, current_date, {cashier}, 'bench-' || pg_current_xact_id()::text)
+  FROM bench_payable p WHERE p.n = :n;
+END;
+"""
+
+
+def _percentile(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def _timed(call: Callable[[], object], runs: int) -> list[float]:
+    out = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        call()
+        out.append((time.perf_counter() - started) * 1000)
+    return out
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.rows: list[tuple[str, str, str, str]] = []
+
+    def add(self, name: str, value: str, target: str = "", ok: bool | None = None) -> None:
+        self.rows.append((name, value, target, "" if ok is None else ("yes" if ok else "MISSED")))
+        print(f"  {name}: {value}", file=sys.stderr, flush=True)
+
+    def table(self) -> str:
+        head = ("measure", "result", "target (at 1,000,000)", "met")
+        widths = [max(len(r[i]) for r in [head, *self.rows]) for i in range(4)]
+        line = "+".join("-" * (w + 2) for w in widths)
+        out = [" | ".join(h.ljust(w) for h, w in zip(head, widths, strict=True)), line]
+        out += [" | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in self.rows]
+        return "\n".join(out)
+
+
+def start_server(data: Path) -> tuple[object, URL]:
+    from db import embedded
+
+    server = embedded.start(data, cleanup_mode="stop")
+    admin = _url(server.socket_dir, server.port, "postgres")
+    eng = create_engine(admin, isolation_level="AUTOCOMMIT", poolclass=pool.NullPool)
+    with eng.connect() as conn:
+        current = dict(conn.execute(text("SELECT name, setting FROM pg_settings WHERE name = 'max_wal_size'")).all())
+        if current.get("max_wal_size") != "16384":
+            for name, value in TUNING.items():  # fixed names and values above
+                conn.execute(text(f"ALTER SYSTEM SET {name} = '{value}'"))
+            eng.dispose()
+            server.stop()
+            server = embedded.start(data, cleanup_mode="stop")
+    eng.dispose()
+    return server, admin
+
+
+def _url(socket_dir: str, port: int, database: str) -> URL:
+    return URL.create("postgresql+psycopg", username="postgres", database=database,
+                      query={"host": socket_dir, "port": str(port)})
+
+
+def pgbench(server: object, args: list[str], env_db: str) -> str:
+    from db import embedded
+
+    env = dict(os.environ, PGHOST=server.socket_dir, PGPORT=str(server.port), PGUSER="postgres",  # type: ignore[attr-defined]
+               PGDATABASE=env_db)
+    done = subprocess.run([str(embedded.bin_dir() / "pgbench"), *args], env=env, capture_output=True, text=True,
+                          check=True, timeout=3600)
+    return done.stdout + done.stderr
+
+
+def tps(output: str) -> float:
+    found = re.search(r"tps = ([\d.]+) \(without initial connection time\)", output)
+    return float(found.group(1)) if found else 0.0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--scale", type=int, default=100_000, help="customers (default 100,000)")
+    parser.add_argument("--random-seed", type=int, default=1)
+    parser.add_argument("--data-dir", type=Path, default=Path(tempfile.gettempdir()) / "astrofin-bench" / "pgdata")
+    parser.add_argument("--seconds", type=int, default=20, help="length of each pgbench run (default 20)")
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--runs", type=int, default=200, help="calls per search kind (default 200)")
+    parser.add_argument("--explain", action="store_true", help="print EXPLAIN ANALYZE of the hot queries")
+    args = parser.parse_args(argv)
+
+    from db import migrate
+    from db.engine import Actor, make_engine
+    from db.scale_seed import seed_scale
+    from db.seed import seed_database
+
+    bench = Bench(args)
+    today = date.today()
+    server, admin_url = start_server(args.data_dir)
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT", poolclass=pool.NullPool)
+    with admin.connect() as conn:
+        conn.execute(text("DROP DATABASE IF EXISTS astrofin_bench WITH (FORCE)"))
+        conn.execute(text("CREATE DATABASE astrofin_bench"))
+        conn.execute(text("DROP DATABASE IF EXISTS pgbench_tpcb WITH (FORCE)"))
+        conn.execute(text("CREATE DATABASE pgbench_tpcb"))
+    url = admin_url.set(database="astrofin_bench")
+    migrate.upgrade(url)
+    seed_database(url, demo=True, staff_only=True)
+    print(f"Seeding {args.scale:,} customers …", file=sys.stderr, flush=True)
+    started = time.perf_counter()
+    report = seed_scale(url, args.scale, random_seed=args.random_seed, today=today)
+    seconds = time.perf_counter() - started
+    bench.add("seed --scale", f"{seconds:.1f} s ({report.loans:,} loans, "
+              f"{report.rows['payment_schedules']:,} installments, {report.rows['journal_entry_details']:,} "
+              f"journal lines; PAR30 {report.par30} %)", "≤ 180 s", seconds <= 180 * args.scale / 1_000_000)
+
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        def user(name: str) -> Actor:
+            row = conn.execute(text("SELECT id, username, role FROM users WHERE username = :u"), {"u": name}).one()
+            return Actor(row.id, row.username, row.role)
+        officer, cashier, supervisor = user("officer"), user("cashier"), user("supervisor")
+    run_payments(bench, server, engine, cashier.user_id)
+    run_search(bench, engine, officer, args.runs)
+    run_reports(bench, engine, supervisor, today, args.runs)
+    run_app_memory(bench, url)
+    if args.explain:
+        explain(engine, officer, today)
+    print()
+    print(f"AstroFinance benchmark: {args.scale:,} customers; {machine()}")
+    print(bench.table())
+    engine.dispose()
+    admin.dispose()
+    server.stop()  # type: ignore[attr-defined]
+    return 0
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        model = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                     if line.startswith("model name"))
+        cpu = model
+    except (OSError, StopIteration):
+        pass
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    system = f"{platform.system()} {platform.release()}"
+    return f"{os.cpu_count()} cores ({cpu}), {memory:.0f} GB RAM, {system}, PostgreSQL 18"
+
+
+def run_payments(bench: Bench, server: object, engine: Engine, cashier: int) -> None:
+    args = bench.args
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE IF EXISTS bench_payable"))
+        conn.execute(text("CREATE TABLE bench_payable AS SELECT row_number() OVER (ORDER BY id) AS n, id AS loan_id "
+                          "FROM loans WHERE status IN ('active', 'defaulted') AND principal_outstanding > 100"))
+        conn.execute(text("CREATE UNIQUE INDEX ON bench_payable (n)"))
+        conn.execute(text("GRANT SELECT ON bench_payable TO astrofin_cashier"))
+        loans = conn.execute(text("SELECT count(*) FROM bench_payable")).scalar_one()
+    script = Path(tempfile.mkstemp(suffix=".sql")[1])
+    script.write_text(PAYMENT_SCRIPT.format(loans=loans, cashier=cashier))
+    script.chmod(0o644)
+    pgbench(server, ["-i", "-q", "-s", "20"], "pgbench_tpcb")
+    common = ["-c", str(args.clients), "-j", "2", "-T", str(args.seconds), "-n"]
+    tpcb = tps(pgbench(server, common, "pgbench_tpcb"))
+    payments = tps(pgbench(server, [*common, "-f", str(script)], "astrofin_bench"))
+    ratio = payments / tpcb if tpcb else 0.0
+    bench.add("pgbench TPC-B-like (scale 20, 8 clients)", f"{tpcb:,.0f} tps")
+    bench.add("record_loan_payment via pgbench (8 clients)", f"{payments:,.0f} tps = {ratio:.2f} × TPC-B",
+              "≥ 0.5 × TPC-B", ratio >= 0.5)
+    script.unlink()
+
+
+def run_search(bench: Bench, engine: Engine, officer: object, runs: int) -> None:
+    from db.repositories.customers import CustomerRepository
+
+    repo = CustomerRepository(engine, officer)  # type: ignore[arg-type]
+    rng = random.Random(5)
+    with engine.connect() as conn:
+        top = conn.execute(text("SELECT max(id) FROM customers")).scalar_one()
+        ids = [rng.randint(1, top) for _ in range(runs)]
+        rows = conn.execute(text("""
+            SELECT c.first_name, c.last_name, c.phone, c.national_id, c.customer_number,
+                   (SELECT l.loan_number FROM loans l WHERE l.customer_id = c.id LIMIT 1)
+            FROM customers c WHERE c.id = ANY(:ids)"""), {"ids": ids}).all()
+    kinds = {
+        "name fragment": [f"{r[0][:4]} {r[1][:5]}" if i % 2 else r[1][:6] for i, r in enumerate(rows)],
+        "phone (exact)": [r[2] for r in rows if r[2]],
+        "national ID (exact)": [r[3] for r in rows],
+        "customer number (exact)": [r[4] for r in rows],
+        "loan number (exact)": [r[5] for r in rows if r[5]],
+    }
+    for kind, queries in kinds.items():
+        for q in queries[:10]:
+            repo.search(q)  # warm the pool and caches
+        samples = []
+        for q in queries:
+            started = time.perf_counter()
+            repo.search(q)
+            samples.append((time.perf_counter() - started) * 1000)
+        p50, p95 = statistics.median(samples), _percentile(samples, 0.95)
+        target = 15.0 if kind == "name fragment" else 2.0
+        bench.add(f"search: {kind}", f"p50 {p50:.2f} ms, p95 {p95:.2f} ms", f"p95 ≤ {target:g} ms", p95 <= target)
+
+
+def run_reports(bench: Bench, engine: Engine, supervisor: object, today: date, runs: int) -> None:
+    from db.repositories.reports import OverdueLoan, ReportRepository
+
+    repo = ReportRepository(engine, supervisor)  # type: ignore[arg-type]
+    first = _timed(lambda: repo.overdue_queue(today), 50)
+    bench.add("overdue queue: first page (50)", f"p50 {statistics.median(first):.2f} ms, p95 "
+              f"{_percentile(first, 0.95):.2f} ms", "p95 ≤ 50 ms", _percentile(first, 0.95) <= 50)
+    with engine.connect() as conn:
+        total = conn.execute(text("SELECT count(*) FROM overdue_loans_as_of(:d)"), {"d": today}).scalar_one()
+        deep = conn.execute(text("""SELECT * FROM overdue_loans_as_of(:d) ORDER BY oldest_due_date, loan_id
+                                    OFFSET :o LIMIT 1"""), {"d": today, "o": int(total * 0.8)}).mappings().one()
+    after = OverdueLoan(deep["loan_id"], deep["loan_number"], deep["customer_name"], deep["phone"],
+                        deep["days_past_due"], deep["amount_overdue"], deep["oldest_due_date"],
+                        deep["outstanding_principal"], deep["loan_officer_id"], deep["loan_officer_name"] or "")
+    page = _timed(lambda: repo.overdue_queue(today, after=after), 50)
+    bench.add(f"overdue queue: deep page (after row {int(total * 0.8):,} of {total:,})",
+              f"p50 {statistics.median(page):.2f} ms, p95 {_percentile(page, 0.95):.2f} ms", "p95 ≤ 50 ms",
+              _percentile(page, 0.95) <= 50)
+    with engine.connect() as conn:
+        par = _timed(lambda: conn.execute(text("SELECT calculate_par(30)")).scalar_one(), 20)
+        bench.add("calculate_par(30)", f"median {statistics.median(par):.1f} ms", "≤ 300 ms",
+                  statistics.median(par) <= 300)
+    with engine.begin() as conn:
+        refresh = _timed(lambda: conn.execute(text("SELECT refresh_monthly_financial_summary()")), 3)
+    bench.add("refresh_monthly_financial_summary()", f"median {statistics.median(refresh):.0f} ms")
+    with engine.begin() as conn:
+        maint = _timed(lambda: conn.execute(text("SELECT perform_database_maintenance()")), 1)
+    bench.add("perform_database_maintenance()", f"{maint[0] / 1000:.1f} s (after the payment run's audit rows)")
+
+
+_APP_PROBE = """
+import resource, statistics, sys, time
+from sqlalchemy import text
+import astrofin_tui.app  # the application's modules, Textual included
+from db.engine import Actor, make_engine
+from db.repositories.customers import CustomerRepository
+engine = make_engine(sys.argv[1])
+with engine.connect() as conn:
+    row = conn.execute(text("SELECT id, username, role FROM users WHERE username = 'officer'")).one()
+    names = conn.execute(text("SELECT last_name FROM customers TABLESAMPLE SYSTEM (1) LIMIT 200")).scalars().all()
+repo = CustomerRepository(engine, Actor(row.id, row.username, row.role))
+samples = []
+for name in names:
+    for n in range(3, len(name) + 1):  # one search per keystroke
+        started = time.perf_counter()
+        repo.search(name[:n])
+        samples.append((time.perf_counter() - started) * 1000)
+samples.sort()
+print(statistics.median(samples), samples[int(0.95 * (len(samples) - 1))],
+      resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+"""
+
+
+def run_app_memory(bench: Bench, url: URL) -> None:
+    done = subprocess.run([sys.executable, "-c", _APP_PROBE, url.render_as_string(hide_password=False)],
+                          capture_output=True, text=True, check=True, timeout=600)
+    p50, p95, rss = (float(x) for x in done.stdout.split())
+    bench.add("keystroke → results (repository; no lookup screen yet)", f"p50 {p50:.2f} ms, p95 {p95:.2f} ms",
+              "p95 ≤ 100 ms", p95 <= 100)
+    bench.add("resident memory of the app process", f"{rss:.0f} MB", "≤ 150 MB", rss <= 150)
+
+
+def explain(engine: Engine, officer: object, today: date) -> None:
+    queries = {
+        "calculate_par(30) body": ("SELECT sum(l.principal_outstanding), sum(l.principal_outstanding) FILTER "
+                                   "(WHERE l.oldest_unpaid_due_date < CAST(:d AS date) - 30) FROM loans l "
+                                   "WHERE l.status IN ('active', 'defaulted')"),
+        "overdue queue first page": ("SELECT o.* FROM overdue_loans_as_of(:d) o WHERE o.oldest_due_date <= "
+                                     "CAST(:d AS date) - 1 ORDER BY o.oldest_due_date, o.loan_id LIMIT 51"),
+        "name search": ("SELECT c.* FROM customers c WHERE (c.first_name || ' ' || c.last_name) ILIKE '%wanjiru%' "
+                        "OR c.national_id = 'wanjiru' ORDER BY lower(c.last_name), lower(c.first_name), c.id "
+                        "LIMIT 21"),
+        "phone search": ("SELECT c.* FROM customers c WHERE (c.first_name || ' ' || c.last_name) ILIKE "
+                         "'%+254712345678%' OR c.national_id = '+254712345678' OR c.phone = '+254712345678' "
+                         "ORDER BY lower(c.last_name), lower(c.first_name), c.id LIMIT 21"),
+        "customer number": "SELECT c.* FROM customers c WHERE c.customer_number = 'C-012345' LIMIT 21",
+        "loan number": ("SELECT c.* FROM customers c WHERE c.id IN (SELECT l.customer_id FROM loans l "
+                        "WHERE l.loan_number = 'L-012345') LIMIT 21"),
+    }
+    with engine.connect() as conn:
+        for title, sql in queries.items():
+            plan = conn.execute(text("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + sql), {"d": today}).scalars().all()
+            print(f"\n-- {title}\n" + "\n".join(plan))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

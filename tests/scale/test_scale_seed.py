@@ -1,0 +1,129 @@
+"""The synthetic book: every status, PAR30 in range, the ledger's invariants, the ledger's own schedule math,
+reproducible, and usable by the ledger's functions afterwards."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import text
+
+from db.errors import AstrofinError
+from db.scale_seed import CHECKS, add_months, due_date, seed_scale
+from tests.scale.conftest import SCALE, TODAY
+
+
+def test_book_has_every_status_and_par30_in_range(scale_book):
+    engine, report = scale_book
+    assert report.customers == SCALE
+    assert 1.1 * SCALE < report.loans < 1.3 * SCALE
+    assert set(report.by_status) == {"pending", "approved", "rejected", "active", "defaulted", "closed",
+                                     "written_off"}
+    assert Decimal("5") <= report.par30 <= Decimal("15")
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT calculate_par(30, :d)"), {"d": TODAY}).scalar_one() == report.par30
+        assert conn.execute(text("SELECT count(*) FROM customers")).scalar_one() == SCALE
+        # Defaulted means more than 90 days late, active at most 90.
+        worst_active, least_defaulted = conn.execute(text("""
+            SELECT max(:d - oldest_unpaid_due_date) FILTER (WHERE status = 'active'),
+                   min(:d - oldest_unpaid_due_date) FILTER (WHERE status = 'defaulted') FROM loans"""),
+            {"d": TODAY}).one()
+        assert worst_active <= 90 < least_defaulted
+
+
+def test_invariants_hold_after_the_load(scale_book):
+    engine, _report = scale_book
+    with engine.connect() as conn:
+        for meaning, sql in CHECKS:
+            assert conn.execute(text(sql)).scalar_one() == 0, meaning
+
+
+def test_schedules_are_the_ledgers_own(scale_book):
+    engine, _report = scale_book
+    with engine.connect() as conn:
+        loans = conn.execute(text("""
+            SELECT id, principal_amount, interest_rate, interest_method, term, repayment_frequency,
+                   first_repayment_date FROM loans
+            WHERE disbursement_date IS NOT NULL ORDER BY id LIMIT 40""")).all()
+        methods = set()
+        for loan in loans:
+            methods.add((loan.interest_method, loan.repayment_frequency))
+            stored = conn.execute(text("""
+                SELECT installment_number, due_date, principal_due, interest_due, total_due
+                FROM payment_schedules WHERE loan_id = :id ORDER BY installment_number"""), {"id": loan.id}).all()
+            preview = conn.execute(text("""
+                SELECT installment_number, due_date, principal_due, interest_due, total_due
+                FROM preview_payment_schedule(:p, :r, :m, :n, :f, :first)"""),
+                {"p": loan.principal_amount, "r": loan.interest_rate, "m": loan.interest_method, "n": loan.term,
+                 "f": loan.repayment_frequency, "first": loan.first_repayment_date}).all()
+            assert [tuple(r) for r in stored] == [tuple(r) for r in preview]
+        assert len(methods) >= 4
+
+
+def test_due_dates_mirror_the_ledger():
+    assert add_months(date(2026, 1, 31), 1) == date(2026, 2, 28)
+    assert due_date(date(2026, 1, 31), "monthly", 3) == date(2026, 3, 31)
+    assert due_date(date(2026, 1, 1), "biweekly", 3) == date(2026, 1, 29)
+
+
+def test_the_ledger_works_on_the_seeded_book(scale_book):
+    engine, _report = scale_book
+    with engine.begin() as conn:
+        cashier = conn.execute(text("SELECT id FROM users WHERE username = 'cashier'")).scalar_one()
+        supervisor = conn.execute(text("SELECT id FROM users WHERE username = 'supervisor'")).scalar_one()
+        loan = conn.execute(text("""
+            SELECT id, principal_outstanding, oldest_unpaid_due_date FROM loans
+            WHERE status = 'active' AND oldest_unpaid_due_date < current_date ORDER BY id LIMIT 1""")).one()
+        txn = conn.execute(text("SELECT record_loan_payment(:l, 100.00, current_date, :u, :k)"),
+                           {"l": loan.id, "u": cashier, "k": f"scale-{uuid.uuid4()}"}).scalar_one()
+        after = conn.execute(text("SELECT principal_outstanding FROM loans WHERE id = :l"), {"l": loan.id}).scalar_one()
+        owed = conn.execute(text("SELECT sum(principal_due - principal_paid) FROM payment_schedules "
+                                 "WHERE loan_id = :l"), {"l": loan.id}).scalar_one()
+        assert after == owed <= loan.principal_outstanding
+        receipt = conn.execute(text("SELECT receipt_number FROM transactions WHERE id = :t"), {"t": txn}).scalar_one()
+        assert receipt.startswith("R-") and len(receipt) >= 8
+        conn.execute(text("SELECT reverse_transaction(:t, :u, 'typing error')"), {"t": txn, "u": supervisor})
+        back = conn.execute(text("SELECT principal_outstanding, oldest_unpaid_due_date FROM loans WHERE id = :l"),
+                            {"l": loan.id}).one()
+        assert tuple(back) == (loan.principal_outstanding, loan.oldest_unpaid_due_date)
+        conn.rollback()
+
+
+def test_same_seed_same_book_and_a_used_book_is_refused(pg_server, scale_book):
+    engine, _report = scale_book
+    name = f"s_{uuid.uuid4().hex[:16]}"
+    url = pg_server.create_database(name)
+    try:
+        seed_scale(url, 300, random_seed=7, today=TODAY)
+        with pytest.raises(AstrofinError, match="no customers"):
+            seed_scale(url, 10, random_seed=7, today=TODAY)
+        fingerprint = """SELECT md5(string_agg(concat_ws('|', c.customer_number, c.first_name, c.last_name, c.phone,
+                                                          l.loan_number, l.status, l.principal_amount,
+                                                          l.principal_outstanding), ',' ORDER BY c.id, l.id))
+                         FROM customers c LEFT JOIN loans l ON l.customer_id = c.id WHERE c.id <= 300"""
+        other = pg_server.create_database(name + "b")
+        try:
+            seed_scale(other, 300, random_seed=7, today=TODAY)
+            from sqlalchemy import create_engine, pool
+            first = create_engine(url, poolclass=pool.NullPool)
+            second = create_engine(other, poolclass=pool.NullPool)
+            with first.connect() as a, second.connect() as b:
+                assert a.execute(text(fingerprint)).scalar_one() == b.execute(text(fingerprint)).scalar_one()
+            first.dispose()
+            second.dispose()
+        finally:
+            pg_server.drop_database(name + "b")
+    finally:
+        pg_server.drop_database(name)
+
+
+def test_numbers_grow_past_their_width(scale_book):
+    engine, _report = scale_book
+    with engine.begin() as conn:
+        conn.execute(text("SELECT setval('customer_number_seq', 999999)"))
+        numbers = [conn.execute(text("INSERT INTO customers (first_name, last_name) VALUES ('A', 'B') "
+                                     "RETURNING customer_number")).scalar_one() for _ in range(2)]
+        assert numbers == ["C-1000000", "C-1000001"]
+        conn.rollback()
