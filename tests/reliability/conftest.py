@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import shutil
+import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, create_engine, pool
@@ -46,3 +51,37 @@ def fault_engine(fault_url: URL) -> Iterator[Engine]:
     engine = create_engine(fault_url, poolclass=pool.NullPool)
     yield engine
     engine.dispose()
+
+
+@dataclass
+class Run:
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def cli(pg_server: Any, db_url: URL, monkeypatch: pytest.MonkeyPatch,
+        tmp_path: Path) -> Callable[..., Run]:
+    """`astrofin …` in-process against the test's database (DB_* variables, as an operator sets them);
+    argparse's own exits become a Run too. Streams are captured here, so hypothesis may call it often."""
+    from astrofin_tui.cli import main
+
+    monkeypatch.setenv("DB_HOST", pg_server.server.socket_dir)
+    monkeypatch.setenv("DB_PORT", str(pg_server.server.port))
+    monkeypatch.setenv("DB_NAME", db_url.database or "")
+    monkeypatch.setenv("DB_USER", "postgres")
+    monkeypatch.setenv("BACKUP_PATH", str(tmp_path / "backups"))
+    monkeypatch.chdir(tmp_path)
+
+    def run(*args: str, stdin: str = "") -> Run:
+        out, err = io.StringIO(), io.StringIO()
+        monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = main(list(args))
+            except SystemExit as exc:
+                code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
+        return Run(code, out.getvalue(), err.getvalue())
+
+    return run
