@@ -227,7 +227,7 @@ def test_bad_arguments_are_refused_clearly_and_write_nothing(campaign: Fixture, 
     tally = Tally()
     before = _superuser_fingerprint(campaign)
 
-    @settings(max_examples=10 * scale(), deadline=None, derandomize=True, database=None)
+    @settings(max_examples=8 * scale(), deadline=None, derandomize=True, database=None)
     @given(st.data())
     def attempt(data: st.DataObject) -> None:
         focus = data.draw(st.sampled_from(sorted(strategies)), label="argument tried")
