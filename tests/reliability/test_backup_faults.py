@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import stat
 import subprocess
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -81,6 +82,7 @@ def test_a_full_backup_disk_fails_cleanly_and_keeps_older_backups(cli: Callable[
         older = [p for p in folder.iterdir() if BACKUP_NAME.match(p.name)]
         assert len(older) == 1
         kept = _md5(older[0])
+        assert stat.S_IMODE(older[0].stat().st_mode) == 0o600  # backups hold password hashes: owner only
         _fill(folder, leave=8 * 1024)
         monkeypatch.setenv("BACKUP_PATH", str(folder))  # maintenance reads the folder from the configuration
         messages = []
