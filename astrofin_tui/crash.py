@@ -5,11 +5,11 @@ from __future__ import annotations
 import traceback
 from datetime import datetime
 
-from db.paths import log_dir
+from db.paths import log_dir, private_file
 
 
 def report(exc: BaseException) -> str:
-    path = log_dir() / "errors.log"
+    path = private_file(log_dir() / "errors.log")
     with path.open("a", encoding="utf-8") as log:
         log.write(f"--- {datetime.now().isoformat(timespec='seconds')}\n")
         log.write("".join(traceback.format_exception(exc)))

@@ -39,10 +39,13 @@ def run_app(low_bandwidth: bool) -> int:
 
     embedded.stop_on_hangup()
     from db.bootstrap import open_app_database
-    from db.config import load_settings
+    from db.config import insecure_config_warning, load_settings
     from db.engine import make_engine
     from db.seed import DEMO_USERS
 
+    warning = insecure_config_warning()
+    if warning:
+        print(warning, file=sys.stderr, flush=True)
     settings = load_settings()
     if settings.connection.embedded:
         print("Starting AstroFinance database…", file=sys.stderr, flush=True)

@@ -12,11 +12,15 @@ import re
 import subprocess
 import tempfile
 import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import text
+from psycopg.conninfo import make_conninfo
+from sqlalchemy import Connection, text
 
 from db.config import ConfigError, Settings
 from db.errors import AstrofinError
@@ -27,6 +31,8 @@ from db.scripts_common import (
     Steps,
     backup_name,
     connect,
+    create_database,
+    drop_database,
     human_size,
     name_timestamp,
     run_tool,
@@ -39,6 +45,19 @@ DEFAULT_RETENTION_COUNT = 10
 _TOC_DATA = re.compile(r"^\d+; \d+ \d+ TABLE DATA (\S+) (\S+) ")
 
 
+@dataclass(frozen=True)
+class RestoreCheck:
+    """What --verify-restore found: the dump restored into a scratch database equals its source."""
+
+    tables: int
+    rows: int
+    seconds: float
+
+    def summary(self) -> str:
+        return (f"restore verified: {self.tables} tables, {self.rows} rows restored into a scratch database, "
+                f"counts and checksums equal to the source ({self.seconds:.1f} s)")
+
+
 @dataclass
 class BackupResult:
     path: Path
@@ -46,6 +65,7 @@ class BackupResult:
     taken_at: datetime
     seconds: float
     deleted: list[Path] = field(default_factory=list)
+    restore_check: RestoreCheck | None = None
 
     def summary(self) -> str:
         return f"{self.path} ({human_size(self.size)})"
@@ -95,6 +115,72 @@ def verify_backup(target: Target, path: Path) -> None:
                             capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise AstrofinError(f"{label} (damaged or cut short?): {tool_error(result.stderr, 'pg_restore')}")
+
+
+def table_checksums(conn: Connection) -> dict[str, tuple[int, str]]:
+    """Row count and an md5 of the rows (as text, in a fixed order) of every table in the public schema.
+
+    Materialized views are left out: a restore refreshes them, so they may differ from a stale source.
+    """
+    names = conn.execute(text(
+        "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') ORDER BY 1")).scalars().all()
+    sums = {}
+    for name in names:
+        quoted = conn.dialect.identifier_preparer.quote_identifier(name)
+        # The names come from the catalog and are quoted as identifiers; no input reaches this statement.
+        row = conn.execute(text(
+            f"SELECT count(*), coalesce(md5(string_agg(t::text, '|' ORDER BY t::text)), '') "  # noqa: S608
+            f"FROM public.{quoted} t")).one()
+        sums[name] = (int(row[0]), str(row[1]))
+    return sums
+
+
+def checksum_differences(source: dict[str, tuple[int, str]], restored: dict[str, tuple[int, str]]) -> list[str]:
+    """Each table where the restored copy differs from the source, as a short sentence."""
+    problems = []
+    for name in sorted(set(source) | set(restored)):
+        if name not in restored:
+            problems.append(f"table {name} is missing from the restored copy")
+        elif name not in source:
+            problems.append(f"table {name} is in the restored copy but not in the source")
+        elif source[name][0] != restored[name][0]:
+            problems.append(f"table {name} has {restored[name][0]} rows restored, {source[name][0]} in the source")
+        elif source[name][1] != restored[name][1]:
+            problems.append(f"table {name} restored with different contents (checksum differs)")
+    return problems
+
+
+@contextmanager
+def _snapshot(target: Target) -> Iterator[tuple[str, dict[str, tuple[int, str]]]]:
+    """A repeatable-read transaction on the source, held open: its exported snapshot id (for pg_dump
+    --snapshot) and the checksums of its tables as that snapshot sees them, so a busy database compares
+    like with like."""
+    with connect(target) as conn:
+        conn.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"))
+        snapshot = str(conn.execute(text("SELECT pg_export_snapshot()")).scalar_one())
+        yield snapshot, table_checksums(conn)
+
+
+def verify_restore(target: Target, path: Path, source: dict[str, tuple[int, str]]) -> RestoreCheck:
+    """Restore `path` into a scratch database, compare its tables with `source`, and drop the scratch
+    database whatever happens; raise AstrofinError naming what differs."""
+    started = time.perf_counter()
+    scratch = f"astrofin_verify_{uuid.uuid4().hex[:12]}"
+    create_database(target, scratch)
+    try:
+        run_tool(target, "pg_restore", ["--single-transaction", "--no-owner", "--no-password",
+                                        "--dbname", make_conninfo(dbname=scratch), str(path)],
+                 database=scratch, what=f"the trial restore of {path.name} into {scratch!r} failed")
+        with connect(target, scratch) as conn:
+            restored = table_checksums(conn)
+    finally:
+        drop_database(target, scratch)
+    problems = checksum_differences(source, restored)
+    if problems:
+        more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
+        raise AstrofinError(f"the backup does not restore to what was dumped: {'; '.join(problems[:3])}{more}")
+    return RestoreCheck(len(restored), sum(count for count, _ in restored.values()), time.perf_counter() - started)
 
 
 def check_schema(target: Target) -> None:
@@ -154,8 +240,12 @@ def _final_path(folder: Path, moment: datetime) -> Path:
 
 def backup_database(target: Target, output_dir: Path | str, *, retention_days: int = DEFAULT_RETENTION_DAYS,
                     retention_count: int = DEFAULT_RETENTION_COUNT, progress: Progress | None = None,
-                    now: datetime | None = None) -> BackupResult:
-    """Dump the target database into `output_dir`, verify the dump, then apply the retention policy."""
+                    now: datetime | None = None, restore_check: bool = False) -> BackupResult:
+    """Dump the target database into `output_dir`, verify the dump, then apply the retention policy.
+
+    With `restore_check` (--verify-restore) the dump is taken from an exported snapshot whose tables are
+    checksummed, then restored into a scratch database and compared table by table before it is kept.
+    """
     if retention_days < 1:
         raise AstrofinError("retention days must be at least 1")
     if retention_count < 1:
@@ -166,9 +256,10 @@ def backup_database(target: Target, output_dir: Path | str, *, retention_days: i
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise AstrofinError(f"cannot create the backup folder {folder}: {exc.strerror}") from None
-    steps = Steps(3, progress)
+    steps = Steps(4 if restore_check else 3, progress)
     started = time.perf_counter()
     moment = now or datetime.now()
+    checked: RestoreCheck | None = None
     try:
         fd, temp_name = tempfile.mkstemp(prefix=".astrofin_", suffix=".dump.partial", dir=folder)
     except OSError as exc:
@@ -176,14 +267,21 @@ def backup_database(target: Target, output_dir: Path | str, *, retention_days: i
     os.close(fd)
     temp = Path(temp_name)
     try:
-        with steps.step(f"pg_dump {target.database}") as step:
-            run_tool(target, "pg_dump", ["--format=custom", "--no-password", "--file", str(temp)],
-                     what=f"pg_dump of {target.database!r} failed")
-            step.detail = human_size(temp.stat().st_size)
+        with _snapshot(target) if restore_check else _no_snapshot() as (snapshot, source):
+            with steps.step(f"pg_dump {target.database}") as step:
+                options = ["--format=custom", "--no-password", "--file", str(temp)]
+                if snapshot:
+                    options.append(f"--snapshot={snapshot}")
+                run_tool(target, "pg_dump", options, what=f"pg_dump of {target.database!r} failed")
+                step.detail = human_size(temp.stat().st_size)
         with steps.step("Verify the backup"):
             verify_backup(target, temp)
             with temp.open("rb") as handle:
                 os.fsync(handle.fileno())
+        if restore_check:
+            with steps.step("Restore into a scratch database and compare") as step:
+                checked = verify_restore(target, temp, source)
+                step.detail = f"{checked.tables} tables, {checked.rows} rows equal"
         final = _final_path(folder, moment)
         os.replace(temp, final)
     except BaseException:
@@ -193,4 +291,9 @@ def backup_database(target: Target, output_dir: Path | str, *, retention_days: i
         deleted = apply_retention(folder, retention_days=retention_days, retention_count=retention_count,
                                   now=moment, keep=final)
         step.detail = f"{len(deleted)} old backup{'s' if len(deleted) != 1 else ''} deleted"
-    return BackupResult(final, final.stat().st_size, moment, time.perf_counter() - started, deleted)
+    return BackupResult(final, final.stat().st_size, moment, time.perf_counter() - started, deleted, checked)
+
+
+@contextmanager
+def _no_snapshot() -> Iterator[tuple[str, dict[str, tuple[int, str]]]]:
+    yield "", {}

@@ -168,6 +168,38 @@ class Settings:
         }
 
 
+def _holds_password(raw: Any) -> bool:
+    """Whether a configuration holds a literal password (not only a ${VAR} placeholder for one)."""
+    if isinstance(raw, dict):
+        for key, value in raw.items():
+            if "password" in str(key).lower() and isinstance(value, str) and value.strip():
+                if _PLACEHOLDER.sub(lambda m: m.group(2) or "", value).strip():
+                    return True
+            elif _holds_password(value):
+                return True
+    return False
+
+
+def insecure_config_warning(user_file: Path | None = None) -> str | None:
+    """One line to show at start when the user's configuration file holds a password and others may read it.
+
+    The file itself is left as it is: the warning says how to fix it.
+    """
+    path = user_config_file() if user_file is None else user_file
+    try:
+        mode = path.stat().st_mode
+        if not mode & 0o077:
+            return None
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not _holds_password(raw):
+        return None
+    return (f"astrofin: warning: {path} holds a database password and is readable by "
+            f"{'group and others' if mode & 0o007 and mode & 0o070 else 'others' if mode & 0o007 else 'its group'}"
+            f"; run: chmod 600 {path}")
+
+
 def load_settings(env: dict[str, str] | None = None, user_file: Path | None = None) -> Settings:
     """Read the effective settings for the environment named by ASTROFIN_ENV (development by default)."""
     env = dict(os.environ if env is None else env)

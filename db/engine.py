@@ -14,7 +14,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session
 
 from db.config import ConnectionSettings, Settings
-from db.paths import log_dir
+from db.paths import log_dir, private_file
 
 ROLE_NAMES = {
     "cashier": "astrofin_cashier",
@@ -108,10 +108,26 @@ def make_engine(url: URL | str, settings: Settings | None = None, **kwargs: Any)
     return engine
 
 
+_SECRET_NAMES = ("password", "secret", "token")
+_REDACTED = "(redacted)"
+
+
+def redact_params(params: Any) -> Any:
+    """Query parameters as they may be logged: password hashes and anything named like a secret hidden."""
+    if isinstance(params, dict):
+        return {key: _REDACTED if any(word in str(key).lower() for word in _SECRET_NAMES) else redact_params(value)
+                for key, value in params.items()}
+    if isinstance(params, list | tuple):
+        return type(params)(redact_params(value) for value in params)
+    if isinstance(params, str) and params.startswith("$argon2"):
+        return _REDACTED
+    return params
+
+
 def _watch_queries(engine: Engine, settings: Settings) -> None:
     """Log queries slower than SLOW_QUERY_THRESHOLD ms (all of them with LOG_QUERIES) to the log folder."""
     if not any(isinstance(h, logging.FileHandler) for h in _query_log.handlers):
-        handler = logging.FileHandler(log_dir() / "queries.log", encoding="utf-8")
+        handler = logging.FileHandler(private_file(log_dir() / "queries.log"), encoding="utf-8")
         handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
         _query_log.addHandler(handler)
     _query_log.setLevel(logging.INFO)
@@ -131,7 +147,7 @@ def _watch_queries(engine: Engine, settings: Settings) -> None:
             kind = "slow query" if elapsed_ms >= threshold else "query"
             line = f"{kind} {elapsed_ms:.1f} ms: {' '.join(statement.split())}"
             if with_params:
-                line += f" params={params!r}"
+                line += f" params={redact_params(params)!r}"
             _query_log.info(line)
 
 

@@ -53,9 +53,12 @@ class MaintenanceOptions:
     backup_dir: Path = Path("./backups")
     retention_days: int = DEFAULT_RETENTION_DAYS
     retention_count: int = DEFAULT_RETENTION_COUNT
+    verify_restore: bool = False
+    """Restore the backup into a scratch database and compare it with the source (--verify-restore)."""
 
     @classmethod
-    def from_settings(cls, settings: Settings, *, no_backup: bool = False) -> MaintenanceOptions:
+    def from_settings(cls, settings: Settings, *, no_backup: bool = False,
+                      verify_restore: bool = False) -> MaintenanceOptions:
         """BACKUP_BEFORE_MAINTENANCE, VACUUM_ENABLED, REINDEX_ENABLED, REFRESH_VIEWS_ENABLED, BACKUP_*."""
         section = settings.maintenance
         folder, days, count = backup_settings(settings)
@@ -67,6 +70,7 @@ class MaintenanceOptions:
             backup_dir=folder,
             retention_days=days,
             retention_count=count,
+            verify_restore=verify_restore,
         )
 
 
@@ -157,7 +161,8 @@ def run_maintenance(target: Target, options: MaintenanceOptions | None = None, *
     else:
         with steps.step("Backup") as step:
             report.backup = backup_database(target, options.backup_dir, retention_days=options.retention_days,
-                                            retention_count=options.retention_count)
+                                            retention_count=options.retention_count,
+                                            restore_check=options.verify_restore)
             step.detail = report.backup.summary()
 
     with connect(target, autocommit=True) as conn:

@@ -35,8 +35,39 @@ def config_dir() -> Path:
 
 
 def log_dir() -> Path:
+    """The log folder, created readable by its owner only (logs name customers and staff)."""
     path = Path(platformdirs.user_log_dir(APP_NAME, appauthor=False))
-    path.mkdir(parents=True, exist_ok=True)
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return path
+
+
+def private_file(path: Path) -> Path:
+    """Create `path` (if missing) readable and writable by its owner only, and return it.
+
+    For files opened later by something that would create them with the umask's permissions (a logging
+    handler, an append): configuration, receipts and logs hold passwords or customers' details.
+    """
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    os.close(fd)
+    return path
+
+
+def write_private(path: Path, content: str) -> Path:
+    """Write a file (configuration, a receipt) that only its owner may read: 0600 from the first byte,
+    never briefly world-readable, and replaced atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(content)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temp, 0o600)  # a pre-existing temp file keeps its mode through O_CREAT
+        os.replace(temp, path)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
     return path
 
 

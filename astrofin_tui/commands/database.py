@@ -169,6 +169,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
                         help=f"Days to keep backups (default: {defaults['retention_days']})")
     backup.add_argument("-c", "--retention-count", type=_at_least_one, default=None,
                         help=f"Maximum number of backups to keep (default: {defaults['retention_count']})")
+    backup.add_argument("--verify-restore", action="store_true",
+                        help="Also restore the dump into a scratch database and compare every table")
     backup.set_defaults(handler=_backup)
 
     restore = commands.add_parser(
@@ -193,6 +195,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     maintenance.help_column = 21  # type: ignore[attr-defined]
     _connection_options(maintenance, defaults)
     maintenance.add_argument("-n", "--no-backup", action="store_true", help="Skip backup before maintenance")
+    maintenance.add_argument("--verify-restore", action="store_true",
+                             help="Restore the backup into a scratch database and compare every table")
     maintenance.set_defaults(handler=_maintenance)
 
 
@@ -307,8 +311,10 @@ def _backup(args: argparse.Namespace) -> int:
         result = backup_database(
             target, Path(args.output_dir) if args.output_dir else folder,
             retention_days=args.retention_days or days, retention_count=args.retention_count or count,
-            progress=progress)
+            progress=progress, restore_check=args.verify_restore)
     print(f"backup written: {result.summary()}")
+    if result.restore_check is not None:
+        print(result.restore_check.summary())
     for path in result.deleted:
         print(f"deleted old backup: {path}")
     return 0
@@ -342,12 +348,17 @@ def _maintenance(args: argparse.Namespace) -> int:
     from db.maintenance import MaintenanceOptions, run_maintenance
 
     settings, target = _target(args)
-    options = MaintenanceOptions.from_settings(settings, no_backup=args.no_backup)
+    if args.verify_restore and args.no_backup:
+        raise AstrofinError("--verify-restore checks the backup, and --no-backup skips it: choose one")
+    options = MaintenanceOptions.from_settings(settings, no_backup=args.no_backup,
+                                               verify_restore=args.verify_restore)
     with _Progress() as progress:
         report = run_maintenance(target, options, progress=progress)
     print(f"Maintenance of {report.database} finished in {report.seconds:.1f} s")
     if report.backup is not None:
         print(f"backup written: {report.backup.summary()}")
+        if report.backup.restore_check is not None:
+            print(report.backup.restore_check.summary())
     for outcome in report.steps:
         if outcome.status != "done":
             print(f"{outcome.title}: {outcome.status}: {outcome.detail}")

@@ -20,7 +20,7 @@ from sqlalchemy.exc import DBAPIError
 
 from db.config import load_settings
 from db.errors import AstrofinError, NotFound
-from db.paths import log_dir
+from db.paths import log_dir, private_file
 from db.target import resolve
 
 
@@ -88,7 +88,7 @@ def _engine(args: argparse.Namespace) -> Engine:
 def _log_to_file() -> None:
     logger = logging.getLogger("astrofin.sms")
     if not any(isinstance(h, logging.FileHandler) for h in logger.handlers):
-        handler = logging.FileHandler(log_dir() / "sms.log", encoding="utf-8")
+        handler = logging.FileHandler(private_file(log_dir() / "sms.log"), encoding="utf-8")
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
         logger.addHandler(handler)
     logger.setLevel(logging.INFO)

@@ -1,0 +1,297 @@
+"""domain.md's "Who may do what", proved in the database table by table and function by function.
+
+The expected matrix below is written from domain.md (each line says which capability grants it). The test
+asks PostgreSQL for every role × relation × privilege, every role × column where grants are per column,
+every role × function (EXECUTE) and every role × sequence, and compares: a privilege the matrix does not
+name is a leak, one it names but is missing is a broken screen. A few real attempts follow, through the
+login role the application uses (astrofin_app, NOINHERIT) and SET LOCAL ROLE as unit_of_work does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Engine, create_engine, pool, text
+from sqlalchemy.engine import URL
+from sqlalchemy.exc import DBAPIError
+
+from db.engine import Actor, unit_of_work
+from tests.reliability.faultlib import record, staff_actors
+
+STAFF = ("cashier", "loan_officer", "supervisor", "accountant", "admin")
+ROLES = (*STAFF, "app")  # app = astrofin_app, the login role, which holds almost nothing itself
+TABLE_PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER")
+ALL = set(STAFF)
+S, INS, U = "SELECT", "INSERT", "UPDATE"
+
+# relation -> role -> table-level privileges. Nobody deletes or truncates anything: never listed.
+EXPECTED_TABLES: dict[str, dict[str, set[str]]] = {
+    # users: the admin administers users; the login role reads them to sign in (hash check).
+    "users": {"admin": {S, INS, U}, "app": {S}},
+    # find and view customers and loans: everyone; create and edit customers: loan officer, supervisor.
+    "customers": {**{r: {S} for r in ALL}, "loan_officer": {S, INS, U}, "supervisor": {S, INS, U}},
+    # create loan applications: loan officer, supervisor (status changes go through functions).
+    "loans": {**{r: {S} for r in ALL}, "loan_officer": {S, INS}, "supervisor": {S, INS}},
+    # viewing a loan shows its payments and schedule; they are written only by functions.
+    "transactions": {r: {S} for r in ALL},
+    "payment_schedules": {r: {S} for r in ALL},
+    # overdue queue and reminders: loan officer, supervisor; SMS templates: admin.
+    "sms_templates": {"loan_officer": {S}, "supervisor": {S}, "admin": {S, INS, U}},
+    "sms_histories": {"loan_officer": {S}, "supervisor": {S}, "admin": {S}},
+    # accounting screens: supervisor reads, accountant keeps the chart; entries only through functions.
+    "journal_entries": {"supervisor": {S}, "accountant": {S}},
+    "journal_entry_details": {"supervisor": {S}, "accountant": {S}},
+    "chart_of_accounts": {"supervisor": {S}, "accountant": {S, INS, U}},
+    # audit log: admin reads; nobody writes it except the triggers.
+    "audit_logs": {"admin": {S}},
+    "audit_seals": {"admin": {S}},
+    "audit_seal_ticks": {},
+    "alembic_version": {},
+    # views: loan summary is "find and view loans"; overdue is the overdue queue; the rest are reports.
+    "vw_loan_summary": {r: {S} for r in ALL},
+    "vw_overdue_loans": {"loan_officer": {S}, "supervisor": {S}},
+    "vw_daily_transactions": {"loan_officer": {S}, "supervisor": {S}, "accountant": {S}},
+    "mvw_monthly_financial_summary": {"loan_officer": {S}, "supervisor": {S}, "accountant": {S}},
+}
+
+# Grants on some columns only: relation -> role -> privilege -> columns.
+STAFF_NAMES = {"id", "username", "full_name", "role", "is_active"}  # names on loans and receipts; never the hash
+EXPECTED_COLUMNS: dict[str, dict[str, dict[str, set[str]]]] = {
+    "users": {
+        **{r: {S: STAFF_NAMES} for r in ("cashier", "loan_officer", "supervisor", "accountant")},
+        # sign-in counts failures, locks, records the time and rehashes an outdated hash
+        "app": {U: {"failed_login_count", "locked_until", "last_login_at", "password_hash"}},
+    },
+    # the admin retries failed SMS from the outbox screen
+    "sms_histories": {"admin": {U: {"status", "error_message", "attempts"}}},
+}
+
+SUPERVISOR = {"supervisor"}
+MONEY = {"cashier", "supervisor"}
+REMINDERS = {"loan_officer", "supervisor"}
+REPORTS = {"loan_officer", "supervisor", "accountant"}
+ADMIN = {"admin"}
+NOBODY: set[str] = set()
+# function name -> roles with EXECUTE. Inner functions run only inside the SECURITY DEFINER workflow.
+EXPECTED_FUNCTIONS: dict[str, set[str]] = {
+    "approve_loan": SUPERVISOR, "reject_loan": SUPERVISOR,  # approve / reject loans
+    "reverse_transaction": SUPERVISOR,  # reverse payments
+    "write_off_loan": SUPERVISOR, "mark_defaulted_loans": SUPERVISOR,  # mark defaulted, write off
+    "disburse_loan": MONEY, "record_loan_payment": MONEY, "preview_loan_payment": MONEY,  # counter
+    "preview_payment_schedule": ALL,  # anyone viewing a loan may see its schedule
+    "loan_days_past_due": ALL, "loan_summary_as_of": ALL,  # find and view loans
+    "overdue_loans_as_of": REMINDERS, "send_overdue_loan_notifications": REMINDERS,
+    "send_loan_reminders": REMINDERS,  # overdue queue, send reminders
+    "calculate_par": REPORTS,  # portfolio reports
+    "refresh_monthly_financial_summary": REPORTS - {"loan_officer"} | ADMIN,  # reports' refresh; maintenance
+    "perform_database_maintenance": ADMIN, "seal_audit_log": ADMIN, "verify_audit_log": ADMIN,
+    "audit_chain_genesis": ADMIN, "audit_full_xid": ADMIN, "audit_log_hash": ADMIN,  # audit log
+    "requeue_failed_sms": ADMIN,  # SMS outbox
+    "audit_current_user_id": ALL | {"app"},  # reads the caller's own session setting; harmless
+    **{name: NOBODY for name in (
+        "generate_payment_schedule", "create_journal_entry", "ledger_money", "ledger_periods_per_year",
+        "ledger_due_date", "ledger_moment", "ledger_check_amount", "ledger_require_actor", "ledger_account_id",
+        "ledger_schedule_rows", "ledger_post_line", "ledger_check_payable", "ledger_allocate",
+        "ledger_same_payment", "ledger_recompute_schedule", "reporting_assert_actor",
+        "reporting_queue_reminders", "mark_defaulted_loans_unchecked")},
+}
+# sequence -> roles with USAGE/UPDATE (numbering customers and loans they create); the rest via functions.
+EXPECTED_SEQUENCES = {"customer_number_seq": {"loan_officer", "supervisor"},
+                      "loan_number_seq": {"loan_officer", "supervisor"}}
+
+
+def db_role(role: str) -> str:
+    return f"astrofin_{role}"
+
+
+def _relations(conn: object) -> list[str]:
+    return list(conn.execute(text(  # type: ignore[attr-defined]
+        "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm') ORDER BY 1")).scalars())
+
+
+def test_every_privilege_of_every_role_matches_domain_md(engine: Engine) -> None:
+    leaks: list[str] = []
+    missing: list[str] = []
+    tried = {role: 0 for role in ROLES}
+    with engine.connect() as conn:
+        relations = _relations(conn)
+        assert set(relations) == set(EXPECTED_TABLES), (
+            "relations without an expected row (add them to the matrix): "
+            f"{sorted(set(relations) ^ set(EXPECTED_TABLES))}")
+        for relation in relations:
+            columns = list(conn.execute(text(
+                "SELECT attname FROM pg_attribute WHERE attrelid = CAST(:r AS regclass) AND attnum > 0 "
+                "AND NOT attisdropped"), {"r": f"public.{relation}"}).scalars())
+            for role in ROLES:
+                want = EXPECTED_TABLES[relation].get(role, set())
+                for privilege in TABLE_PRIVILEGES:
+                    has = conn.execute(text("SELECT has_table_privilege(:role, CAST(:rel AS regclass), :p)"),
+                                       {"role": db_role(role), "rel": f"public.{relation}", "p": privilege}).scalar()
+                    tried[role] += 1
+                    if has and privilege not in want:
+                        leaks.append(f"{role} has {privilege} on {relation}")
+                    if not has and privilege in want:
+                        missing.append(f"{role} lacks {privilege} on {relation}")
+                for privilege in (S, INS, U):
+                    allowed = set(columns) if privilege in want else \
+                        EXPECTED_COLUMNS.get(relation, {}).get(role, {}).get(privilege, set())
+                    for column in columns:
+                        has = conn.execute(text(
+                            "SELECT has_column_privilege(:role, CAST(:rel AS regclass), :c, :p)"),
+                            {"role": db_role(role), "rel": f"public.{relation}", "c": column,
+                             "p": privilege}).scalar()
+                        tried[role] += 1
+                        if has and column not in allowed:
+                            leaks.append(f"{role} has {privilege} on {relation}.{column}")
+                        if not has and column in allowed:
+                            missing.append(f"{role} lacks {privilege} on {relation}.{column}")
+
+        functions = conn.execute(text(
+            "SELECT p.oid::regprocedure::text, p.proname FROM pg_proc p "
+            "JOIN pg_namespace n ON n.oid = p.pronamespace "
+            "WHERE n.nspname = 'public' AND p.prorettype <> 'trigger'::regtype "
+            "AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass "
+            "                AND d.objid = p.oid AND d.deptype = 'e') ORDER BY 1")).all()
+        names = {name for _sig, name in functions}
+        assert names == set(EXPECTED_FUNCTIONS), (
+            f"functions without an expected row (add them to the matrix): {sorted(names ^ set(EXPECTED_FUNCTIONS))}")
+        for signature, name in functions:
+            for role in ROLES:
+                has = conn.execute(text("SELECT has_function_privilege(:role, :f, 'EXECUTE')"),
+                                   {"role": db_role(role), "f": signature}).scalar()
+                tried[role] += 1
+                if has and role not in EXPECTED_FUNCTIONS[name]:
+                    leaks.append(f"{role} may EXECUTE {signature}")
+                if not has and role in EXPECTED_FUNCTIONS[name]:
+                    missing.append(f"{role} may not EXECUTE {signature}")
+
+        sequences = conn.execute(text(
+            "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = 'public' AND c.relkind = 'S'")).scalars().all()
+        for sequence in sequences:
+            for role in ROLES:
+                for privilege in ("USAGE", "UPDATE", "SELECT"):
+                    has = conn.execute(text("SELECT has_sequence_privilege(:role, CAST(:s AS regclass), :p)"),
+                                       {"role": db_role(role), "s": f"public.{sequence}", "p": privilege}).scalar()
+                    tried[role] += 1
+                    want = EXPECTED_SEQUENCES.get(sequence, set())
+                    if has and role not in want:
+                        leaks.append(f"{role} has {privilege} on sequence {sequence}")
+                    if not has and role in want and privilege == "USAGE":
+                        missing.append(f"{role} lacks USAGE on sequence {sequence}")
+
+        for role in ROLES:
+            creates = conn.execute(text("SELECT has_schema_privilege(:role, 'public', 'CREATE')"),
+                                   {"role": db_role(role)}).scalar()
+            tried[role] += 1
+            if creates:
+                leaks.append(f"{role} may CREATE in schema public")
+        # The login role must not inherit the staff roles' rights: it only takes one per transaction.
+        inherits = conn.execute(text("SELECT rolinherit FROM pg_roles WHERE rolname = 'astrofin_app'")).scalar()
+        assert inherits is False, "astrofin_app must be NOINHERIT"
+
+    assert leaks == [], "privileges domain.md does not give: " + "; ".join(leaks)
+    assert missing == [], "privileges domain.md gives that are missing: " + "; ".join(missing)
+    for role in ROLES:
+        record(f"privileges checked for {db_role(role)} (tables, columns, functions, sequences, schema)",
+               tried[role], "0 leaks, 0 missing against the matrix written from domain.md", group="privileges")
+
+
+@pytest.fixture
+def app_engine(db_url: URL) -> Iterator[Engine]:
+    """The connection the application makes: the login role astrofin_app (trust on the test socket)."""
+    engine = create_engine(db_url.set(username="astrofin_app"), poolclass=pool.NullPool)
+    yield engine
+    engine.dispose()
+
+
+def _sqlstate(engine: Engine, actor: Actor | None, sql: str, **params: object) -> str:
+    try:
+        with unit_of_work(engine, actor) as session:
+            session.execute(text(sql), params)
+    except DBAPIError as exc:
+        return getattr(exc.orig, "sqlstate", None) or "?"
+    return "ok"
+
+
+def test_real_attempts_through_the_application_login_are_refused(app_engine: Engine, engine: Engine) -> None:
+    actors = staff_actors(engine)
+    role_of = {"officer": "loan_officer"}
+    by_role = {role_of.get(name, name): actor for name, actor in actors.items()}
+    attempts = {
+        "cashier": ["SELECT * FROM journal_entries", "SELECT password_hash FROM users",
+                    "INSERT INTO customers (first_name, last_name) VALUES ('x', 'y')",
+                    "SELECT approve_loan(1, :me)", "UPDATE transactions SET amount = 1"],
+        "loan_officer": ["SELECT record_loan_payment(1, 10, current_date, :me, 'k')", "SELECT * FROM audit_logs",
+                         "UPDATE loans SET status = 'approved'", "INSERT INTO journal_entries (description) "
+                         "VALUES ('x')"],
+        "supervisor": ["DELETE FROM transactions", "UPDATE journal_entry_details SET debit = 0",
+                       "INSERT INTO users (username, password_hash, full_name, role) VALUES ('x', 'h', 'x', 'admin')",
+                       "SELECT create_journal_entry(1, :me)"],
+        "accountant": ["SELECT record_loan_payment(1, 10, current_date, :me, 'k')", "SELECT * FROM sms_histories",
+                       "INSERT INTO journal_entries (description) VALUES ('manual')",
+                       "SELECT password_hash FROM users"],
+        "admin": ["SELECT record_loan_payment(1, 10, current_date, :me, 'k')", "SELECT disburse_loan(1, :me)",
+                  "UPDATE audit_logs SET changed_by = NULL", "DELETE FROM audit_logs", "TRUNCATE audit_logs",
+                  "SELECT * FROM journal_entries"],
+    }
+    results = []
+    for role, statements in attempts.items():
+        for sql in statements:
+            actor = by_role[role]
+            state = _sqlstate(app_engine, actor, sql, **({"me": actor.user_id} if ":me" in sql else {}))
+            results.append(state)
+            assert state == "42501", f"{role}: {sql} gave {state}"
+    # The login role alone (before sign-in) reads users and nothing else.
+    for sql in ("SELECT * FROM customers", "SELECT * FROM transactions", "UPDATE users SET role = 'admin'"):
+        assert _sqlstate(app_engine, None, sql) == "42501", sql
+        results.append("42501")
+    # Trigger functions cannot be called directly, whoever asks.
+    state = _sqlstate(app_engine, by_role["admin"], "SELECT audit_row_change()")
+    assert state == "0A000", state
+    results.append(state)
+    record("real attempts through astrofin_app + SET LOCAL ROLE: forbidden reads, writes, deletes, truncates "
+           "and function calls", len(results), f"{results.count('42501')} refused with 42501 "
+           "(insufficient_privilege), 1 trigger function refused with 0A000; none succeeded", group="privileges")
+
+
+IMPERSONATIONS = [
+    # (session role, signed-in user, SQL, user named in the call): acting without a signed-in user or in
+    # another person's name must be refused (P0106), whatever function is used.
+    ("loan_officer", None, "SELECT send_overdue_loan_notifications(1, :other)", "supervisor"),
+    ("loan_officer", "officer", "SELECT send_overdue_loan_notifications(1, :other)", "supervisor"),
+    ("loan_officer", None, "SELECT send_loan_reminders(ARRAY[1]::bigint[], :other, current_date)", "supervisor"),
+    ("supervisor", None, "SELECT mark_defaulted_loans(90, :other)", "supervisor"),
+    ("supervisor", "officer", "SELECT send_overdue_loan_notifications(1, :other)", "officer"),
+    ("supervisor", "supervisor", "SELECT mark_defaulted_loans(90, :other)", "officer"),
+    ("admin", None, "SELECT requeue_failed_sms(ARRAY[]::bigint[], :other)", "admin"),
+    ("supervisor", None, "SELECT approve_loan(1, :other)", "supervisor"),
+    ("cashier", "cashier", "SELECT record_loan_payment(1, 10, current_date, :other, 'k')", "supervisor"),
+    ("supervisor", "supervisor", "SELECT reverse_transaction(1, :other, 'x')", "cashier"),
+]
+
+
+def test_no_staff_session_acts_without_a_signed_in_user_or_in_another_name(app_engine: Engine,
+                                                                          engine: Engine) -> None:
+    actors = staff_actors(engine)
+    refused = 0
+    for role, signed_in, sql, other in IMPERSONATIONS:
+        with app_engine.connect() as conn:
+            try:
+                with conn.begin():
+                    if signed_in:
+                        conn.execute(text("SELECT set_config('astrofin.user_id', :u, true)"),
+                                     {"u": str(actors[signed_in].user_id)})
+                    conn.execute(text(f"SET LOCAL ROLE {db_role(role)}"))  # role names from the list above
+                    conn.execute(text(sql), {"other": actors[other].user_id})
+                state = "ok"
+            except DBAPIError as exc:
+                state = getattr(exc.orig, "sqlstate", None) or "?"
+        assert state == "P0106", f"{role} (signed in: {signed_in}) ran {sql} for {other}: {state}"
+        refused += 1
+    record("impersonation: a staff session without a signed-in user, or naming another user, calls each "
+           "workflow/reporting/SMS function", refused,
+           f"{refused} refused with P0106 (after migration 0005; before it, 5 of these were accepted)",
+           group="privileges")
