@@ -159,10 +159,14 @@ def unit_of_work(engine: Engine, actor: Actor | None) -> Iterator[Session]:
     (or PgBouncer in transaction mode) never carries one person's rights into another's work.
     """
     with Session(engine, expire_on_commit=False) as session, session.begin():
-        if actor is not None:
-            session.execute(
-                text("SELECT set_config('astrofin.user_id', :uid, true)"), {"uid": str(actor.user_id)}
-            )
-            # The role name comes from a fixed table, never from input; SET does not take parameters.
-            session.execute(text(f'SET LOCAL ROLE "{actor.db_role}"'))
+        act_as(session, actor)
         yield session
+
+
+def act_as(session: Session, actor: Actor | None) -> None:
+    """Take on the actor's database role and name for the rest of the session's current transaction."""
+    if actor is None:
+        return
+    session.execute(text("SELECT set_config('astrofin.user_id', :uid, true)"), {"uid": str(actor.user_id)})
+    # The role name comes from a fixed table, never from input; SET does not take parameters.
+    session.execute(text(f'SET LOCAL ROLE "{actor.db_role}"'))

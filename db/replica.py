@@ -19,12 +19,12 @@ import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from db.config import Settings
-from db.engine import Actor, make_engine, server_url
+from db.engine import Actor, act_as, make_engine, server_url
 
 log = logging.getLogger("astrofin.replica")
 
@@ -98,10 +98,5 @@ def read_unit_of_work(primary: Engine, actor: Actor | None) -> Iterator[Session]
     if conn is None:
         conn = primary.connect()
     with conn, Session(bind=conn, expire_on_commit=False) as session, session.begin():
-        if actor is not None:
-            session.execute(
-                text("SELECT set_config('astrofin.user_id', :uid, true)"), {"uid": str(actor.user_id)}
-            )
-            # The role name comes from a fixed table, never from input; SET does not take parameters.
-            session.execute(text(f'SET LOCAL ROLE "{actor.db_role}"'))
+        act_as(session, actor)
         yield session

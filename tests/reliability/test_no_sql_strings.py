@@ -33,6 +33,14 @@ ALLOWED = {
     ("db/scripts_common.py", "DROP DATABASE IF EXISTS {quote_ident(conn, name)}"): "checked and quoted "
                                                                                    "database name",
     ("db/scripts_common.py", "ALTER DATABASE {quote_ident(conn, old)} RENAME TO"): "checked and quoted names",
+    ("db/repositories/reports.py", "ORDER BY o.oldest_due_date, o.loan_id LIMIT :n"): "the overdue queue's SQL "
+        "is joined from fixed fragments chosen by flags, so each shape keeps its index plan; values are bound",
+    ("db/repositories/reports.py", "session.execute(statement, params)"): "statement from _queue_sql above",
+    ("db/scale_seed.py", "cur.execute(_STAGING)"): "a module constant",
+    ("db/scale_seed.py", "cur.execute(sql)"): "the CHECKS constants",
+    ("db/scale_seed.py", "cur.execute(statement, params if"): "statements split from module constants",
+    ("db/scale_seed.py", "SELECT count(*) FROM {table}"): "table names from a fixed tuple",
+    ("db/scale_seed.py", "VACUUM (ANALYZE) {table}"): "table names from a fixed tuple; VACUUM takes no parameters",
 }
 
 
@@ -102,7 +110,8 @@ def scan() -> tuple[list[Finding], int]:
                 function = _enclosing_function(call, parents)
                 names = [a.arg for a in function.args.args] if function else []
                 if sql.id not in names:
-                    findings.append(Finding(path, call.lineno, f"{line[:120]} (SQL from a local variable)"))
+                    if not _allowed(path, line):
+                        findings.append(Finding(path, call.lineno, f"{line[:120]} (SQL from a local variable)"))
                 else:
                     assert function is not None
                     position = names.index(sql.id) - (1 if names and names[0] == "self" else 0)
