@@ -59,7 +59,7 @@ class ChartRepository(Repository):
             raise Refused(f"account {account.account_code} is used by every payment and disbursement; "
                           "it cannot be deactivated")
         with self.work() as session:
-            done = session.execute(text("UPDATE chart_of_accounts SET is_active = :a WHERE id = :i"),
-                                   {"a": active, "i": account.id}).rowcount
-        if not done:
+            done = session.execute(text("UPDATE chart_of_accounts SET is_active = :a WHERE id = :i RETURNING id"),
+                                   {"a": active, "i": account.id}).first()
+        if done is None:
             raise NotFound(f"account {account.account_code} does not exist")
