@@ -26,12 +26,14 @@ from screens.accounting import AccountingScreen
 from screens.context import ScreenContext
 from screens.home import HomeScreen
 from screens.placeholder import PlaceholderScreen
+from screens.reports import ReportsScreen
 from screens.sign_in import DemoAccount, SignInScreen
 
 ScreenBuilder = Callable[[ScreenContext], Screen[Any]]
 
 SCREEN_BUILDERS: dict[str, ScreenBuilder] = {
     "accounting": AccountingScreen,
+    "reports": ReportsScreen,
 }
 """Screens that exist, by gate name; any other permitted screen opens as a placeholder saying what it will hold."""
 

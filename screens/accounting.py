@@ -39,7 +39,7 @@ from db.errors import AstrofinError, ValidationError
 from db.permissions import ACCOUNTING_WRITE
 from db.repositories.accounting import AccountBalance, AccountingRepository, DailyTotal, JournalEntryView, TrialBalance
 from db.repositories.chart import ACCOUNT_TYPES, ChartRepository
-from screens.back_office import ConfirmScreen, export_csv, parse_day, run_db, status_text
+from screens.back_office import ConfirmScreen, export_csv, parse_day, right, run_db, status_text
 from screens.base import BackScreen
 from screens.context import ScreenContext
 from widgets.money import format_money
@@ -275,13 +275,13 @@ class AccountingScreen(BackScreen):
             group = tree.root.add(self._group_label(TYPE_TITLES[kind], total), data=None, expand=True)
             for account in tops:
                 add(group, account, 1)
-        status_text(self._status("chart"), f"Balances after everything posted up to {self._today:%d %b %Y}; "
-                                           "each account in its normal direction.")
+        status_text(self._status("chart"), f"Balances up to {self._today:%d %b %Y}, "
+                                           "each in its normal direction.")
 
     @staticmethod
     def _group_label(title: str, total: Decimal) -> Text:
         text = Text(f"{title:<40.40}", style="bold")
-        text.append(f"{format_money(total):>16}", style="bold")
+        text.append(f"{format_money(total):>14}", style="bold")
         return text
 
     @staticmethod
@@ -358,7 +358,7 @@ class AccountingScreen(BackScreen):
                 first = number == 0
                 table.add_row(entry.entry_number if first else "", _day(entry.entry_date) if first else "",
                               f"{line.account_code} {line.account_name}",
-                              Text(_money(line.debit), justify="right"), Text(_money(line.credit), justify="right"),
+                              right(_money(line.debit)), right(_money(line.credit)),
                               key=f"{entry.id}:{number}")
                 lines += 1
         more = " (the first 500; narrow the filter to see the rest)" if len(entries) == 500 else ""
@@ -408,11 +408,11 @@ class AccountingScreen(BackScreen):
         for account in trial.accounts:
             if account.debit or account.credit or account.is_active:
                 table.add_row(account.account_code, account.account_name,
-                              Text(_money(account.debit), justify="right"),
-                              Text(_money(account.credit), justify="right"))
+                              right(_money(account.debit)),
+                              right(_money(account.credit)))
         table.add_row(Text("", style="bold"), Text("Total", style="bold"),
-                      Text(format_money(trial.total_debit), justify="right", style="bold"),
-                      Text(format_money(trial.total_credit), justify="right", style="bold"), key="total")
+                      Text(right(format_money(trial.total_debit)), style="bold"),
+                      Text(right(format_money(trial.total_credit)), style="bold"), key="total")
         status = self._status("trial")
         if trial.balances:
             status_text(status, f"Balances on {trial.as_of:%d %b %Y}: debits {format_money(trial.total_debit)} = "
@@ -449,7 +449,7 @@ class AccountingScreen(BackScreen):
         table.clear()
         for row in rows:
             table.add_row(_day(row.day), row.transaction_type.replace("_", " "),
-                          Text(f"{row.count:,}", justify="right"), Text(format_money(row.total), justify="right"))
+                          right(f"{row.count:,}", 6), right(format_money(row.total)))
         count = sum(r.count for r in rows)
         status_text(self._status("daily"), f"{count:,} transactions on {len({r.day for r in rows})} days.")
 

@@ -61,6 +61,11 @@ def _back(widget: Widget, handler: Callable[[Any], None], value: Any) -> None:
         pass
 
 
+def right(value: str, width: int = 14) -> str:
+    """A cell right-aligned in a column `width` wide (DataTable aligns every cell to the left)."""
+    return value.rjust(width)
+
+
 def parse_day(raw: str, field: str, *, latest: date | None = None) -> date:
     """A day typed as YYYY-MM-DD; raises ValueError with a message that says why it is refused."""
     text = raw.strip()

@@ -13,7 +13,7 @@ from sqlalchemy import text
 
 from db.errors import ValidationError
 from db.repositories.base import Repository
-from db.repositories.reports import ParFigures
+from db.repositories.reports import MonthSummary, ParFigures
 
 
 def month_ends(today: date, months: int) -> list[date]:
@@ -40,3 +40,16 @@ class PortfolioRepository(Repository):
                 {"days": days},
             ).all()
         return [ParFigures(*row) for row in rows]
+
+    def monthly_summary(self, until: date, months: int = 12) -> list[MonthSummary]:
+        """The last `months` months of the summary up to and including `until`'s month, oldest first."""
+        with self.work() as session:
+            rows = session.execute(
+                text("""
+                    SELECT month, disbursed, principal_collected, interest_collected, penalties_collected,
+                           new_loans, loans_closed, active_loans_at_month_end
+                    FROM mvw_monthly_financial_summary WHERE month <= :until ORDER BY month DESC LIMIT :n
+                """),
+                {"until": until, "n": months},
+            ).all()
+        return [MonthSummary(*row) for row in reversed(rows)]
