@@ -23,6 +23,7 @@ from db.engine import Actor
 from db.permissions import SCREENS, SCREENS_BY_NAME, ScreenSpec, role_label
 from db.target import Target
 from screens.accounting import AccountingScreen
+from screens.admin import AdminScreen
 from screens.context import ScreenContext
 from screens.home import HomeScreen
 from screens.placeholder import PlaceholderScreen
@@ -34,6 +35,7 @@ ScreenBuilder = Callable[[ScreenContext], Screen[Any]]
 SCREEN_BUILDERS: dict[str, ScreenBuilder] = {
     "accounting": AccountingScreen,
     "reports": ReportsScreen,
+    "administration": AdminScreen,
 }
 """Screens that exist, by gate name; any other permitted screen opens as a placeholder saying what it will hold."""
 

@@ -21,6 +21,7 @@ from textual.widget import Widget
 from textual.widgets import Button, Static
 from textual.worker import get_current_worker
 
+from db.config import ConfigError
 from db.errors import AstrofinError
 from db.paths import data_dir
 
@@ -43,6 +44,8 @@ def run_db(widget: Widget, call: Callable[[], T], done: Callable[[T], None], fai
             result = call()
         except AstrofinError as exc:
             _back(widget, failed, exc)
+        except ConfigError as exc:
+            _back(widget, failed, AstrofinError(str(exc)))
         except SQLAlchemyError:
             _back(widget, failed, AstrofinError(UNREACHABLE))
         except Exception as exc:  # never leave a screen waiting on work that died

@@ -3,8 +3,10 @@ paged, with each row's old and new values; and the hash chain sealed and checked
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import text
@@ -78,6 +80,11 @@ def field_changes(entry: AuditEntry) -> list[FieldChange]:
                         entry.action == "UPDATE" and old.get(name) != new.get(name)) for name in names]
 
 
+def _values(raw: str | None) -> dict[str, Any] | None:
+    """A row's logged values; numbers stay exact (Decimal), never floats."""
+    return None if raw is None else dict(json.loads(raw, parse_float=Decimal))
+
+
 def filter_problems(flt: AuditFilter) -> dict[str, str]:
     problems: dict[str, str] = {}
     if flt.table is not None and flt.table not in AUDITED_TABLES:
@@ -109,7 +116,8 @@ class AuditLogRepository(Repository):
         with self.work() as session:
             rows = session.execute(
                 text("""
-                    SELECT a.id, a.table_name, a.record_id, a.action, a.old_values, a.new_values, a.changed_by,
+                    SELECT a.id, a.table_name, a.record_id, a.action, a.old_values::text AS old_values,
+                           a.new_values::text AS new_values, a.changed_by,
                            COALESCE(u.username, '') AS changed_by_name, a.db_role, a.changed_at,
                            a.chain_seq IS NOT NULL AS sealed
                       FROM audit_logs a
@@ -126,7 +134,8 @@ class AuditLogRepository(Repository):
                 """),
                 params,
             ).mappings().all()
-        page = [AuditEntry(**row) for row in rows[:limit]]
+        page = [AuditEntry(**{**row, "old_values": _values(row["old_values"]),
+                              "new_values": _values(row["new_values"])}) for row in rows[:limit]]
         return AuditPage(page, page[-1].id if len(rows) > limit else None)
 
     def verify(self, *, seal: bool = True) -> audit.VerifyResult:

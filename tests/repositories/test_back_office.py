@@ -31,6 +31,7 @@ def test_audit_log_filters_pages_and_shows_old_and_new_values(engine, actors):
     assert update.changed_by_name == "admin"
     changed = {c.field: (c.old, c.new) for c in field_changes(update) if c.changed}
     assert changed["role"] == ("cashier", "supervisor")
+    assert isinstance(update.new_values, dict) and update.new_values["failed_login_count"] == 0
 
     assert repo.list(AuditFilter(username="ADMIN", table="users")).rows[0].id == update.id
     assert repo.list(AuditFilter(username="nobody")).rows == []
@@ -54,6 +55,13 @@ def test_audit_chain_check_seals_then_verifies_as_admin(engine, actors):
     result = AuditLogRepository(engine, actors["admin"]).verify()
     assert result.ok and result.rows_checked > 0 and result.unsealed == 0
     assert AuditLogRepository(engine, actors["admin"]).list(AuditFilter(table="users")).rows[0].sealed
+
+
+def test_audit_values_keep_money_exact(engine, actors):
+    loan = make_active_loan(engine, actors, "Ann", "Exact", days_ago=5)
+    rows = AuditLogRepository(engine, actors["admin"]).list(AuditFilter(table="loans", record_id=loan.id)).rows
+    principal = rows[-1].new_values["principal_amount"]  # type: ignore[index]
+    assert principal == Decimal("10000.00") and isinstance(principal, Decimal)
 
 
 def test_only_the_admin_reads_the_audit_log(engine, actors):

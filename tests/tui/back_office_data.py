@@ -58,6 +58,15 @@ def pin_audit_times(engine: Engine) -> None:
     with engine.begin() as conn:
         conn.execute(text("SET LOCAL session_replication_role = replica"))
         conn.execute(text("UPDATE audit_logs SET changed_at = :t, created_at = :t"), {"t": FIXED_AUDIT_TIME})
+        conn.execute(text("""
+            UPDATE audit_logs SET
+                old_values = (SELECT jsonb_object_agg(k, CASE WHEN k LIKE '%\\_at' AND v <> 'null'::jsonb
+                                                                  THEN to_jsonb(CAST(:t AS text)) ELSE v END)
+                              FROM jsonb_each(old_values) AS e(k, v)),
+                new_values = (SELECT jsonb_object_agg(k, CASE WHEN k LIKE '%\\_at' AND v <> 'null'::jsonb
+                                                                  THEN to_jsonb(CAST(:t AS text)) ELSE v END)
+                              FROM jsonb_each(new_values) AS e(k, v))
+        """), {"t": FIXED_AUDIT_TIME})
 
 
 def target_for(db_url: URL) -> Target:
