@@ -106,7 +106,7 @@ class BackupPane(Vertical):
         yield DataTable(id="backups", cursor_type="row", zebra_stripes=True)
         with Horizontal(id="backup-progress-row"):
             yield ProgressBar(total=1.0, show_eta=False, id="backup-progress")
-            yield Static("b backs up now · r restores the chosen backup · m runs maintenance", id="backup-step")
+            yield Static("b back up · r restore the chosen one · m maintenance", id="backup-step")
         with VerticalScroll(id="backup-report-box"):
             yield Static("", id="backup-report")
 

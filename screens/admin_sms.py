@@ -77,7 +77,7 @@ class OutboxPane(Vertical):
         self.page = page
         self.messages = page.rows
         self.query_one("#sms-counts", Static).update(
-            "  ".join(f"{name} [b]{counts[name]:,}[/b]" for name in STATUSES))
+            " · ".join(f"{name} {counts[name]:,}" for name in STATUSES))
         table = self.query_one("#sms", DataTable)
         table.clear()
         for m in page.rows:

@@ -75,7 +75,7 @@ class ReportsScreen(BackScreen):
     def on_mount(self) -> None:
         self.query_one("#aging", DataTable).add_columns("Days past due", "Loans", "Principal owed", "Share")
         self.query_one("#monthly", DataTable).add_columns("Month", "Disbursed", "Principal", "Interest",
-                                                          "Penalties", "New", "Closed", "Active")
+                                                          "Penalty", "New", "Closed", "Active")
         self.load()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -152,10 +152,11 @@ class ReportsScreen(BackScreen):
         table = self.query_one("#monthly", DataTable)
         table.clear()
         for m in self.months:
-            table.add_row(m.month.strftime("%b %Y"), *(right(format_money(v), 12) for v in
+            table.add_row(m.month.strftime("%Y-%m"), *(right(format_money(v), 10) for v in
                                                        (m.disbursed, m.principal_collected, m.interest_collected,
                                                         m.penalties_collected)),
-                          *(right(f"{n:,}", 5) for n in (m.new_loans, m.loans_closed, m.active_loans_at_month_end)))
+                          *(right(f"{n:,}", w) for n, w in ((m.new_loans, 3), (m.loans_closed, 6),
+                                                            (m.active_loans_at_month_end, 6))))
         how = "; ctrl+u recomputes it" if self.may_refresh else ""
         status_text(self.query_one("#monthly-status", Static),
                     f"{len(self.months)} months, as last computed (nightly maintenance){how}."

@@ -257,6 +257,45 @@ def test_the_admins_backup_is_listed_by_restore_and_restores_after_the_name_is_t
 
     run(scenario())
     monkeypatch.setenv("BACKUP_PATH", str(backups))
+    monkeypatch.delenv("ASTROFIN_ENV", raising=False)
     assert cli_main(["db", "restore", "--list"]) == 0
     listed = capsys.readouterr().out
     assert f"Backups in {backups}" in listed and list_backups(backups)[0].path.name in listed
+
+
+def test_maintenance_runs_with_progress_and_shows_its_report(
+    app_engine: Engine, access_log: Path, actors: dict[str, Actor], db_url: URL, tmp_path: Path
+) -> None:
+    async def scenario() -> None:
+        app = _app(app_engine, access_log, db_url, tmp_path / "backups")
+        async with app.run_test(size=(80, 24), notifications=True) as pilot:
+            screen = await _open(pilot, actors["admin"])
+            await _tab(pilot, screen, "tab-backup", "#backups")
+            pane = screen.query_one(BackupPane)
+            await pilot.press("m")
+            await settle(pilot)
+            report = pane.last_report
+            assert report is not None, str(screen.query_one("#backup-step", Static).render())
+            assert [s.status for s in report.steps][0] == "skipped"  # BACKUP_BEFORE_MAINTENANCE=false here
+            assert all(s.status in ("done", "skipped") for s in report.steps)
+            shown = str(screen.query_one("#backup-report", Static).render())
+            assert f"Maintenance of {db_url.database} finished" in shown and "VACUUM ANALYZE" in shown
+            assert "[6/6] Database statistics" in str(screen.query_one("#backup-step", Static).render())
+
+    run(scenario())
+
+
+def test_without_the_servers_details_backup_says_so(
+    app_engine: Engine, access_log: Path, actors: dict[str, Actor]
+) -> None:
+    async def scenario() -> None:
+        app = build_app(app_engine, access_log)
+        async with app.run_test(size=(80, 24), notifications=True) as pilot:
+            screen = await _open(pilot, actors["admin"])
+            await _tab(pilot, screen, "tab-backup", "#backups")
+            assert "need the database server's details" in str(screen.query_one("#backup-folder", Static).render())
+            await pilot.press("b")
+            await pilot.pause()
+            assert screen.query_one(BackupPane).last_backup is None
+
+    run(scenario())
