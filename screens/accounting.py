@@ -39,7 +39,16 @@ from db.errors import AstrofinError, ValidationError
 from db.permissions import ACCOUNTING_WRITE
 from db.repositories.accounting import AccountBalance, AccountingRepository, DailyTotal, JournalEntryView, TrialBalance
 from db.repositories.chart import ACCOUNT_TYPES, ChartRepository
-from screens.back_office import ConfirmScreen, export_csv, parse_day, right, run_db, status_text
+from screens.back_office import (
+    ConfirmScreen,
+    FieldError,
+    export_csv,
+    parse_day,
+    right,
+    run_db,
+    status_text,
+    table_filled,
+)
 from screens.base import BackScreen
 from screens.context import ScreenContext
 from widgets.money import format_money
@@ -62,12 +71,12 @@ class AccountForm(ModalScreen[bool]):
 
     DEFAULT_CSS = """
     AccountForm { align: center middle; }
+    AccountForm Input { background: $panel; }
     AccountForm > Vertical { width: 64; max-width: 100%; height: auto; border: thick $primary;
                              background: $surface; padding: 0 1; }
     AccountForm .row { height: 1; margin-top: 1; }
     AccountForm .row Label { width: 10; color: $text-muted; }
     AccountForm .row Input, AccountForm .row Select { width: 22; }
-    AccountForm .field-error { width: 1fr; color: $error; padding-left: 1; }
     AccountForm #account-status { height: auto; margin-top: 1; }
     AccountForm #account-status.error { color: $error; }
     """
@@ -87,21 +96,21 @@ class AccountForm(ModalScreen[bool]):
                 yield Label("Code")
                 yield Input(id="account-code", max_length=10, compact=True, placeholder="e.g. 1010",
                             restrict=r"[0-9]*")
-                yield Static("", id="error-code", classes="field-error")
+            yield FieldError(id="error-code")
             with Horizontal(classes="row"):
                 yield Label("Name")
                 yield Input(id="account-name", max_length=100, compact=True)
-                yield Static("", id="error-name", classes="field-error")
+            yield FieldError(id="error-name")
             with Horizontal(classes="row"):
                 yield Label("Type")
                 yield Select([(TYPE_TITLES[t], t) for t in ACCOUNT_TYPES], id="account-type", compact=True,
                              value="asset", allow_blank=False)
-                yield Static("", id="error-type", classes="field-error")
+            yield FieldError(id="error-type")
             with Horizontal(classes="row"):
                 yield Label("Parent")
                 yield Input(id="account-parent", max_length=10, compact=True, placeholder="code (optional)",
                             restrict=r"[0-9]*")
-                yield Static("", id="error-parent", classes="field-error")
+            yield FieldError(id="error-parent")
             with Horizontal(classes="row"):
                 yield Label("")
                 yield Button("Save", id="account-save", variant="primary", compact=True)
@@ -116,7 +125,7 @@ class AccountForm(ModalScreen[bool]):
         if self._saving:
             return
         for name in self.FIELDS:
-            self.query_one(f"#error-{name}", Static).update("")
+            self.query_one(f"#error-{name}", FieldError).show("")
         code = self.query_one("#account-code", Input).value
         name = self.query_one("#account-name", Input).value
         kind = str(self.query_one("#account-type", Select).value)
@@ -134,7 +143,7 @@ class AccountForm(ModalScreen[bool]):
         if isinstance(error, ValidationError):
             for field, message in error.fields.items():
                 if field in self.FIELDS:
-                    self.query_one(f"#error-{field}", Static).update(escape(message))
+                    self.query_one(f"#error-{field}", FieldError).show(message)
             status_text(self.query_one("#account-status", Static), "Not saved: see the fields marked.", error=True)
         else:
             status_text(self.query_one("#account-status", Static), str(error), error=True)
@@ -212,9 +221,10 @@ class AccountingScreen(BackScreen):
 
     def on_mount(self) -> None:
         self.query_one("#chart", Tree).show_root = False
-        self.query_one("#journal", DataTable).add_columns("Entry", "Date", "Account", "Debit", "Credit")
-        self.query_one("#trial", DataTable).add_columns("Code", "Account", "Debit", "Credit")
-        self.query_one("#daily", DataTable).add_columns("Day", "Type", "Count", "Total")
+        self.query_one("#journal", DataTable).add_columns("Entry", "Date", "Account", right("Debit", 12),
+                                                          right("Credit", 12))
+        self.query_one("#trial", DataTable).add_columns("Code", "Account", right("Debit"), right("Credit"))
+        self.query_one("#daily", DataTable).add_columns("Day", "Type", right("Count", 6), right("Total"))
         self.load_chart()
         self.load_journal()
         self.load_trial()
@@ -352,13 +362,14 @@ class AccountingScreen(BackScreen):
         self.entries = entries
         table = self.query_one("#journal", DataTable)
         table.clear()
+        table_filled(table)
         lines = 0
         for entry in entries:
             for number, line in enumerate(entry.lines):
                 first = number == 0
                 table.add_row(entry.entry_number if first else "", _day(entry.entry_date) if first else "",
-                              f"{line.account_code} {line.account_name}",
-                              right(_money(line.debit)), right(_money(line.credit)),
+                              f"{line.account_code} {line.account_name}"[:24],
+                              right(_money(line.debit), 12), right(_money(line.credit), 12),
                               key=f"{entry.id}:{number}")
                 lines += 1
         more = " (the first 500; narrow the filter to see the rest)" if len(entries) == 500 else ""
@@ -405,6 +416,7 @@ class AccountingScreen(BackScreen):
         self.trial = trial
         table = self.query_one("#trial", DataTable)
         table.clear()
+        table_filled(table)
         for account in trial.accounts:
             if account.debit or account.credit or account.is_active:
                 table.add_row(account.account_code, account.account_name,
@@ -447,6 +459,7 @@ class AccountingScreen(BackScreen):
         self.daily = rows
         table = self.query_one("#daily", DataTable)
         table.clear()
+        table_filled(table)
         for row in rows:
             table.add_row(_day(row.day), row.transaction_type.replace("_", " "),
                           right(f"{row.count:,}", 6), right(format_money(row.total)))

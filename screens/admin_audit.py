@@ -24,7 +24,7 @@ from db.repositories.audit_log import (
     AuditPage,
     field_changes,
 )
-from screens.back_office import parse_day, run_db, status_text
+from screens.back_office import parse_day, run_db, status_text, table_filled
 from screens.context import ScreenContext
 
 PAGE = 100
@@ -120,6 +120,7 @@ class AuditPane(Vertical):
         self.entries = page.rows
         table = self.query_one("#audit", DataTable)
         table.clear()
+        table_filled(table)
         for e in page.rows:
             table.add_row(str(e.id).rjust(5), e.changed_at.astimezone().strftime("%m-%d %H:%M"), e.table_name,
                           "" if e.record_id is None else str(e.record_id), e.action[:3], e.changed_by_name or "-",
@@ -137,6 +138,7 @@ class AuditPane(Vertical):
     def _describe(self, row: int) -> None:
         values = self.query_one("#audit-values", DataTable)
         values.clear()
+        table_filled(values)
         if row < 0 or row >= len(self.entries):
             return
         entry = self.entries[row]

@@ -22,7 +22,7 @@ from db.errors import AstrofinError
 from db.maintenance import MaintenanceOptions, MaintenanceReport, run_maintenance
 from db.restore import RestoreResult, restore_database
 from db.scripts_common import BackupFile, human_size, list_backups
-from screens.back_office import run_db, status_text
+from screens.back_office import run_db, status_text, table_filled
 from screens.context import ScreenContext
 
 NO_TARGET = ("Backup, restore and maintenance need the database server's details, which this session was "
@@ -34,6 +34,7 @@ class RestoreConfirm(ModalScreen[bool]):
 
     DEFAULT_CSS = """
     RestoreConfirm { align: center middle; }
+    RestoreConfirm Input { background: $panel; }
     RestoreConfirm > Vertical { width: 72; max-width: 100%; height: auto; border: thick $error;
                                 background: $surface; padding: 0 1; }
     RestoreConfirm #restore-question { margin-top: 1; }
@@ -134,6 +135,7 @@ class BackupPane(Vertical):
         self.backups = backups
         table = self.query_one("#backups", DataTable)
         table.clear()
+        table_filled(table)
         for item in backups:
             table.add_row(item.path.name, human_size(item.size).rjust(10), f"{item.taken_at:%Y-%m-%d %H:%M:%S}",
                           key=item.path.name)

@@ -14,7 +14,7 @@ from textual.widgets import DataTable, Label, Select, Static
 
 from db.errors import AstrofinError
 from db.repositories.sms_outbox import STATUSES, OutboxMessage, OutboxPage, SmsOutboxRepository
-from screens.back_office import ConfirmScreen, run_db, status_text
+from screens.back_office import ConfirmScreen, run_db, status_text, table_filled
 from screens.context import ScreenContext
 
 PAGE = 50
@@ -80,6 +80,7 @@ class OutboxPane(Vertical):
             " · ".join(f"{name} {counts[name]:,}" for name in STATUSES))
         table = self.query_one("#sms", DataTable)
         table.clear()
+        table_filled(table)
         for m in page.rows:
             state = m.status + (" (sending)" if m.in_flight else "")
             table.add_row(str(m.id).rjust(5), m.created_at.astimezone().strftime("%m-%d %H:%M"), m.phone_number,

@@ -16,7 +16,7 @@ from textual.widgets import Button, DataTable, Input, Label, Select, Static
 from db.errors import AstrofinError, ValidationError
 from db.permissions import role_label
 from db.repositories.users import ROLES, StaffMember, UserRepository
-from screens.back_office import ConfirmScreen, run_db, status_text
+from screens.back_office import ConfirmScreen, FieldError, run_db, status_text, table_filled
 from screens.context import ScreenContext
 
 FAR_OFF_YEAR = 9000
@@ -39,12 +39,12 @@ class UserForm(ModalScreen[StaffMember | None]):
 
     DEFAULT_CSS = """
     UserForm { align: center middle; }
+    UserForm Input { background: $panel; }
     UserForm > Vertical { width: 70; max-width: 100%; height: auto; border: thick $primary;
                           background: $surface; padding: 0 1; }
     UserForm .row { height: 1; margin-top: 1; }
     UserForm .row Label { width: 12; color: $text-muted; }
-    UserForm .row Input, UserForm .row Select { width: 24; }
-    UserForm .field-error { width: 1fr; color: $error; padding-left: 1; }
+    UserForm .row Input, UserForm .row Select { width: 1fr; max-width: 40; }
     UserForm #user-status { height: auto; margin-top: 1; color: $text-muted; }
     UserForm #user-status.error { color: $error; }
     """
@@ -62,7 +62,7 @@ class UserForm(ModalScreen[StaffMember | None]):
         with Horizontal(classes="row"):
             yield Label(label)
             yield widget
-            yield Static("", id=f"error-{field}", classes="field-error")
+        yield FieldError(id=f"error-{field}")
 
     def compose(self) -> ComposeResult:
         titles = {"create": "New user", "password": "Reset password", "role": "Change role"}
@@ -99,8 +99,8 @@ class UserForm(ModalScreen[StaffMember | None]):
     def action_save(self) -> None:
         if self._saving:
             return
-        for error in self.query(".field-error").results(Static):
-            error.update("")
+        for error in self.query(FieldError).results():
+            error.show("")
         repo = UserRepository(self.ctx.engine, self.ctx.actor)
         member = self.member
         if self.mode == "create":
@@ -137,7 +137,7 @@ class UserForm(ModalScreen[StaffMember | None]):
             for field, message in error.fields.items():
                 target = self.query(f"#error-{field}")
                 if target:
-                    target.first(Static).update(escape(message))
+                    target.first(FieldError).show(message)
                     shown = True
             status_text(status, "Not saved: see the fields marked." if shown else str(error), error=True)
         else:
@@ -190,6 +190,7 @@ class UsersPane(Vertical):
         self.members = members
         table = self.query_one("#users", DataTable)
         table.clear()
+        table_filled(table)
         for member in members:
             last = member.last_login_at.astimezone().strftime("%Y-%m-%d %H:%M") if member.last_login_at else "never"
             table.add_row(member.username, member.full_name, role_label(member.role), account_state(member),

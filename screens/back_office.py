@@ -18,7 +18,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widget import Widget
-from textual.widgets import Button, Static
+from textual.widgets import Button, DataTable, Static
 from textual.worker import get_current_worker
 
 from db.config import ConfigError
@@ -62,6 +62,12 @@ def _back(widget: Widget, handler: Callable[[Any], None], value: Any) -> None:
         widget.app.call_from_thread(handler, value)
     except RuntimeError:  # the app closed while the work ran
         pass
+
+
+def table_filled(table: DataTable[Any]) -> None:
+    """Wake a table filled from outside its own message queue, so it measures its new rows' widths now
+    (it does so when idle, and a table that receives no message would wait for the next key)."""
+    table.call_later(table.refresh)
 
 
 def right(value: str, width: int = 14) -> str:
@@ -114,6 +120,18 @@ def status_text(widget: Static, message: str, *, error: bool = False) -> None:
     """Show plain (escaped) text in a status line, red when it is an error."""
     widget.update(escape(message))
     widget.set_class(error, "error")
+
+
+class FieldError(Static):
+    """The reason a field was refused, on the line under it; takes no room while there is none."""
+
+    DEFAULT_CSS = """
+    FieldError { height: auto; color: $error; padding-left: 12; display: none; }
+    """
+
+    def show(self, message: str) -> None:
+        self.update(escape(message))
+        self.display = bool(message)
 
 
 class ConfirmScreen(ModalScreen[bool]):

@@ -19,7 +19,7 @@ from textual_plotext import PlotextPlot
 from db.errors import AstrofinError
 from db.repositories.portfolio import PortfolioRepository
 from db.repositories.reports import AgingBucket, MonthSummary, ParFigures, ReportRepository
-from screens.back_office import export_csv, right, run_db, status_text
+from screens.back_office import export_csv, right, run_db, status_text, table_filled
 from screens.base import BackScreen
 from screens.context import ScreenContext
 from widgets.money import format_money
@@ -134,6 +134,7 @@ class ReportsScreen(BackScreen):
         self.aging = list(buckets)
         table = self.query_one("#aging", DataTable)
         table.clear()
+        table_filled(table)
         total = sum((b.outstanding_principal for b in self.aging), Decimal("0.00"))
         for bucket in self.aging:
             share = (bucket.outstanding_principal * 100 / total).quantize(Decimal("0.01")) if total else Decimal(0)
@@ -151,6 +152,7 @@ class ReportsScreen(BackScreen):
         self.months = list(months)
         table = self.query_one("#monthly", DataTable)
         table.clear()
+        table_filled(table)
         for m in self.months:
             table.add_row(m.month.strftime("%Y-%m"), *(right(format_money(v), 10) for v in
                                                        (m.disbursed, m.principal_collected, m.interest_collected,
