@@ -41,7 +41,7 @@ class RestoreConfirm(ModalScreen[bool]):
     RestoreConfirm .row { height: 1; margin-top: 1; }
     RestoreConfirm .row Label { width: 16; color: $text-muted; }
     RestoreConfirm .row Input { width: 30; }
-    RestoreConfirm #restore-error { height: 1; color: $error; }
+    RestoreConfirm #restore-error { height: auto; color: $error; }
     RestoreConfirm Button { margin-right: 2; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]

@@ -104,12 +104,15 @@ def test_the_preview_is_the_message_a_customer_receives():
 def test_par_trend_ends_today_and_matches_calculate_par(engine, actors):
     make_active_loan(engine, actors, "Ann", "Late", days_ago=100)
     make_active_loan(engine, actors, "Ben", "Ontime", days_ago=10)
+    ReportRepository(engine, actors["accountant"]).refresh_monthly_summary()
     today = date.today()
     trend = PortfolioRepository(engine, actors["accountant"]).par_trend(today, 3)
     assert [p.as_of for p in trend] == month_ends(today, 3) and trend[-1].as_of == today
     now = ReportRepository(engine, actors["accountant"]).par(today)
     assert (trend[-1].par1, trend[-1].par30, trend[-1].par90) == (now.par1, now.par30, now.par90)
     assert now.par30 > Decimal("0")
+    months = PortfolioRepository(engine, actors["accountant"]).monthly_summary(today - timedelta(days=40), 12)
+    assert months and all(m.month <= today - timedelta(days=40) for m in months)
     assert month_ends(date(2025, 3, 10), 4) == [date(2024, 12, 31), date(2025, 1, 31), date(2025, 2, 28),
                                                 date(2025, 3, 10)]
 
