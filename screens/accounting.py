@@ -44,6 +44,7 @@ from screens.back_office import (
     FieldError,
     export_csv,
     parse_day,
+    plain,
     right,
     run_db,
     status_text,
@@ -368,7 +369,7 @@ class AccountingScreen(BackScreen):
             for number, line in enumerate(entry.lines):
                 first = number == 0
                 table.add_row(entry.entry_number if first else "", _day(entry.entry_date) if first else "",
-                              f"{line.account_code} {line.account_name}"[:24],
+                              plain(f"{line.account_code} {line.account_name}"[:24]),
                               right(_money(line.debit), 12), right(_money(line.credit), 12),
                               key=f"{entry.id}:{number}")
                 lines += 1
@@ -419,7 +420,7 @@ class AccountingScreen(BackScreen):
         table_filled(table)
         for account in trial.accounts:
             if account.debit or account.credit or account.is_active:
-                table.add_row(account.account_code, account.account_name,
+                table.add_row(account.account_code, plain(account.account_name),
                               right(_money(account.debit)),
                               right(_money(account.credit)))
         table.add_row(Text("", style="bold"), Text("Total", style="bold"),

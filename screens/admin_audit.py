@@ -24,7 +24,7 @@ from db.repositories.audit_log import (
     AuditPage,
     field_changes,
 )
-from screens.back_office import parse_day, run_db, status_text, table_filled
+from screens.back_office import parse_day, plain, run_db, status_text, table_filled
 from screens.context import ScreenContext
 
 PAGE = 100
@@ -123,8 +123,8 @@ class AuditPane(Vertical):
         table_filled(table)
         for e in page.rows:
             table.add_row(str(e.id).rjust(5), e.changed_at.astimezone().strftime("%m-%d %H:%M"), e.table_name,
-                          "" if e.record_id is None else str(e.record_id), e.action[:3], e.changed_by_name or "-",
-                          key=str(e.id))
+                          "" if e.record_id is None else str(e.record_id), e.action[:3],
+                          plain(e.changed_by_name or "-"), key=str(e.id))
         more = "; ctrl+g shows older" if page.next_before_id else ""
         status_text(self.query_one("#audit-status", Static),
                     f"{len(page.rows)} changes, newest first (page {len(self._pages)}{more})."

@@ -14,7 +14,7 @@ from textual.widgets import DataTable, Label, Select, Static
 
 from db.errors import AstrofinError
 from db.repositories.sms_outbox import STATUSES, OutboxMessage, OutboxPage, SmsOutboxRepository
-from screens.back_office import ConfirmScreen, run_db, status_text, table_filled
+from screens.back_office import ConfirmScreen, plain, run_db, status_text, table_filled
 from screens.context import ScreenContext
 
 PAGE = 50
@@ -83,8 +83,8 @@ class OutboxPane(Vertical):
         table_filled(table)
         for m in page.rows:
             state = m.status + (" (sending)" if m.in_flight else "")
-            table.add_row(str(m.id).rjust(5), m.created_at.astimezone().strftime("%m-%d %H:%M"), m.phone_number,
-                          state, str(m.attempts).rjust(5), m.message[:60], key=str(m.id))
+            table.add_row(str(m.id).rjust(5), m.created_at.astimezone().strftime("%m-%d %H:%M"),
+                          plain(m.phone_number), state, str(m.attempts).rjust(5), plain(m.message[:60]), key=str(m.id))
         where = f"page {len(self._pages)}" + (", more with o" if page.next_before_id else "")
         status_text(self.query_one("#sms-status-line", Static),
                     f"{len(page.rows)} messages, newest first ({where})." if page.rows else "No messages.")

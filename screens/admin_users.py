@@ -16,7 +16,7 @@ from textual.widgets import Button, DataTable, Input, Label, Select, Static
 from db.errors import AstrofinError, ValidationError
 from db.permissions import role_label
 from db.repositories.users import ROLES, StaffMember, UserRepository
-from screens.back_office import ConfirmScreen, FieldError, run_db, status_text, table_filled
+from screens.back_office import ConfirmScreen, FieldError, plain, run_db, status_text, table_filled
 from screens.context import ScreenContext
 
 FAR_OFF_YEAR = 9000
@@ -193,7 +193,8 @@ class UsersPane(Vertical):
         table_filled(table)
         for member in members:
             last = member.last_login_at.astimezone().strftime("%Y-%m-%d %H:%M") if member.last_login_at else "never"
-            table.add_row(member.username, member.full_name, role_label(member.role), account_state(member),
+            table.add_row(plain(member.username), plain(member.full_name), role_label(member.role),
+                          account_state(member),
                           str(member.failed_login_count).rjust(6), last, key=str(member.id))
         if select_id is not None:
             row = next((i for i, m in enumerate(members) if m.id == select_id), None)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
 from rich.markup import escape
+from rich.text import Text
 from sqlalchemy.exc import SQLAlchemyError
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -68,6 +69,11 @@ def table_filled(table: DataTable[Any]) -> None:
     """Wake a table filled from outside its own message queue, so it measures its new rows' widths now
     (it does so when idle, and a table that receives no message would wait for the next key)."""
     table.call_later(table.refresh)
+
+
+def plain(value: str) -> Text:
+    """A table cell shown as typed: a bracket in a name is never read as markup."""
+    return Text(value, end="")
 
 
 def right(value: str, width: int = 14) -> str:

@@ -73,7 +73,7 @@ def test_the_admin_creates_a_user_who_signs_in_then_locks_them_out(
             await pilot.pause()
             assert isinstance(app.screen, UserForm)
             await _type(pilot, "#user-username", "mary.teller")
-            await _type(pilot, "#user-full-name", "Mary Achieng")
+            await _type(pilot, "#user-full-name", "Mary [red]Achieng")
             app.screen.query_one("#user-role", Select).value = "cashier"
             await _type(pilot, "#user-password", "counter-pass-1")
             await _type(pilot, "#user-confirm", "counter-pass-2")
@@ -89,6 +89,8 @@ def test_the_admin_creates_a_user_who_signs_in_then_locks_them_out(
             pane = screen.query_one(UsersPane)
             chosen = pane.chosen()
             assert chosen is not None and chosen.username == "mary.teller"
+            table = screen.query_one("#users", DataTable)
+            assert str(table.get_row_at(table.cursor_row)[1]) == "Mary [red]Achieng"  # shown as typed
 
             assert authenticate(app_engine, "mary.teller", "counter-pass-1").role == "cashier"
 
@@ -103,7 +105,6 @@ def test_the_admin_creates_a_user_who_signs_in_then_locks_them_out(
                 authenticate(app_engine, "mary.teller", "counter-pass-1")
 
             # The admin cannot lock themselves out; the reason is shown.
-            table = screen.query_one("#users", DataTable)
             table.move_cursor(row=next(i for i, m in enumerate(pane.members) if m.username == "admin"))
             await pilot.press("d")
             await pilot.pause()
