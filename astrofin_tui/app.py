@@ -20,16 +20,25 @@ from textual.widgets import Input, Static, TextArea
 
 from astrofin_tui.gate import Gate
 from astrofin_tui.palette import ScreenCommands
+from db.config import Settings
 from db.engine import Actor
 from db.permissions import SCREENS, SCREENS_BY_NAME, ScreenSpec, role_label
+from db.target import Target
+from screens.accounting import AccountingScreen
+from screens.admin import AdminScreen
 from screens.context import ScreenContext
 from screens.home import HomeScreen
 from screens.placeholder import PlaceholderScreen
+from screens.reports import ReportsScreen
 from screens.sign_in import DemoAccount, SignInScreen
 
 ScreenBuilder = Callable[[ScreenContext], Screen[Any]]
 
-SCREEN_BUILDERS: dict[str, ScreenBuilder] = {}
+SCREEN_BUILDERS: dict[str, ScreenBuilder] = {
+    "accounting": AccountingScreen,
+    "reports": ReportsScreen,
+    "administration": AdminScreen,
+}
 """Screens that exist, by gate name; any other permitted screen opens as a placeholder saying what it will hold."""
 
 
@@ -69,11 +78,15 @@ class AstrofinApp(App[None]):
         quiet_cursor: bool | None = None,
         access_log: Path | None = None,
         currency: str = "KES",
+        target: Target | None = None,
+        settings: Settings | None = None,
     ) -> None:
         super().__init__(driver_class=_frugal_driver() if low_bandwidth else None)
         self.engine = engine
         self.today = today
         self.currency = currency
+        self.target = target
+        self.settings = settings
         self.demo_accounts = tuple(demo_accounts)
         self.low_bandwidth = low_bandwidth
         self.quiet_cursor = low_bandwidth if quiet_cursor is None else quiet_cursor
@@ -95,7 +108,7 @@ class AstrofinApp(App[None]):
     def screen_context(self) -> ScreenContext:
         if self.actor is None:
             raise RuntimeError("nobody is signed in")
-        return ScreenContext(self.engine, self.actor, self.today, self.currency)
+        return ScreenContext(self.engine, self.actor, self.today, self.currency, self.target, self.settings)
 
     def permitted_screens(self) -> tuple[ScreenSpec, ...]:
         return self.gate.permitted(self.actor)

@@ -63,6 +63,8 @@ def run_app(low_bandwidth: bool) -> int:
             engine,
             demo_accounts=[DemoAccount(username, role) for username, _name, role in DEMO_USERS] if demo else (),
             low_bandwidth=low_bandwidth,
+            target=target,
+            settings=settings,
         )
         app.run()
     finally:

@@ -1,4 +1,5 @@
-"""What a screen opened after sign-in is given: the engine, who is signed in, the clock and the currency."""
+"""What a screen opened after sign-in is given: the engine, who is signed in, the clock and the currency;
+for the admin's backup, restore and maintenance also the server target and the settings, when known."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ from datetime import date
 
 from sqlalchemy import Engine
 
+from db.config import Settings
 from db.engine import Actor
 from db.permissions import can
+from db.target import Target
 
 
 @dataclass(frozen=True)
@@ -18,6 +21,10 @@ class ScreenContext:
     actor: Actor
     today: Callable[[], date]
     currency: str = "KES"
+    target: Target | None = None
+    """The server and database the app runs on, with its client tools (backup, restore, maintenance)."""
+    settings: Settings | None = None
+    """The effective configuration (backup folder and retention, maintenance switches)."""
 
     def can(self, capability: str) -> bool:
         """Whether the signed-in role holds a capability (to show or hide an action on a screen)."""

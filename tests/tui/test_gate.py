@@ -14,6 +14,7 @@ from astrofin_tui.app import AstrofinApp
 from astrofin_tui.palette import ScreenCommands
 from db.engine import Actor
 from db.permissions import SCREENS, may_open, screens_for
+from screens.base import BackScreen
 from screens.home import HomeScreen
 from screens.placeholder import PlaceholderScreen
 from tests.tui.conftest import DEMO, build_app, notices, run, settle
@@ -67,7 +68,7 @@ def test_every_screen_is_gated_for_every_role(
                 await pilot.press(spec.key)
                 await pilot.pause()
                 if allowed:
-                    assert isinstance(app.screen, PlaceholderScreen) and app.screen.screen_name == spec.name
+                    assert isinstance(app.screen, BackScreen) and app.screen.screen_name == spec.name
                     await pilot.press("escape")
                     await pilot.pause()
                 else:
@@ -84,7 +85,7 @@ def test_every_screen_is_gated_for_every_role(
                 assert app.open_screen(spec.name) is allowed
                 await pilot.pause()
                 if allowed:
-                    assert isinstance(app.screen, PlaceholderScreen) and app.screen.screen_name == spec.name
+                    assert isinstance(app.screen, BackScreen) and app.screen.screen_name == spec.name
                     app.pop_screen()
                     await pilot.pause()
                 else:

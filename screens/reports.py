@@ -1,0 +1,205 @@
+"""Portfolio reports: PAR1/PAR30/PAR90 today and at each month end as a chart, arrears aging, and the
+monthly financial summary (refreshed on demand), each exportable to CSV."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from decimal import Decimal
+from typing import Any, ClassVar
+
+from rich.markup import escape
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
+from textual_plotext import PlotextPlot
+
+from db.errors import AstrofinError
+from db.repositories.portfolio import PortfolioRepository
+from db.repositories.reports import AgingBucket, MonthSummary, ParFigures, ReportRepository
+from screens.back_office import export_csv, right, run_db, status_text, table_filled
+from screens.base import BackScreen
+from screens.context import ScreenContext
+from widgets.money import format_money
+
+TREND_MONTHS = 12
+TREND_NOTE = ("Past months: PAR at each month end, computed from today's payment records "
+              "(a payment made after a month end counts as made by then).")
+BUCKET_TITLES = {"current": "Current", "1-30": "1–30 days", "31-60": "31–60 days", "61-90": "61–90 days",
+                 "91-180": "91–180 days", "over 180": "Over 180 days"}
+# Roles that may rebuild the monthly summary (its refresh function's grants).
+SUMMARY_REFRESHERS = ("supervisor", "accountant")
+
+
+def percent(value: Decimal) -> str:
+    return f"{value:.2f} %"
+
+
+class ReportsScreen(BackScreen):
+    CSS_PATH = "reports.tcss"
+    SUB_TITLE = "Reports"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+r", "reload", "Reload"),
+        Binding("ctrl+e", "export", "Export CSV", priority=True),
+        Binding("ctrl+u", "refresh_summary", "Recompute summary"),
+    ]
+
+    def __init__(self, context: ScreenContext) -> None:
+        super().__init__()
+        self.ctx = context
+        self.screen_name = "reports"
+        self.today: date = context.today()
+        self.par: ParFigures | None = None
+        self.trend: list[ParFigures] = []
+        self.aging: list[AgingBucket] = []
+        self.months: list[MonthSummary] = []
+        self.may_refresh = context.actor.role in SUMMARY_REFRESHERS
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with TabbedContent(id="reports"):
+            with TabPane("Portfolio at risk", id="tab-par"):
+                yield Static("Loading portfolio at risk…", id="par-figures")
+                yield PlotextPlot(id="par-chart")
+                yield Static(TREND_NOTE, id="par-note")
+            with TabPane("Arrears aging", id="tab-aging"):
+                yield Static("Loading arrears…", id="aging-status", classes="status")
+                yield DataTable(id="aging", cursor_type="row", zebra_stripes=True)
+            with TabPane("Monthly summary", id="tab-monthly"):
+                yield Static("Loading the monthly summary…", id="monthly-status", classes="status")
+                yield DataTable(id="monthly", cursor_type="row", zebra_stripes=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#aging", DataTable).add_columns("Days past due", "Loans", "Principal owed", "Share")
+        self.query_one("#monthly", DataTable).add_columns("Month", "Disbursed", "Principal", "Interest",
+                                                          "Penalty", "New", "Closed", "Active")
+        self.load()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "refresh_summary":
+            return self.may_refresh and self.query_one("#reports", TabbedContent).active == "tab-monthly"
+        return True
+
+    @on(TabbedContent.TabActivated)
+    def _tab_changed(self) -> None:
+        self.refresh_bindings()
+
+    def _failed(self, widget_id: str) -> Any:
+        def show(error: AstrofinError) -> None:
+            status_text(self.query_one(widget_id, Static), str(error), error=True)
+        return show
+
+    def load(self) -> None:
+        ctx, today = self.ctx, self.today
+        reports = ReportRepository(ctx.engine, ctx.actor)
+        portfolio = PortfolioRepository(ctx.engine, ctx.actor)
+        run_db(self, lambda: portfolio.par_trend(today, TREND_MONTHS), self._show_par, self._failed("#par-figures"),
+               group="par")
+        run_db(self, lambda: reports.aging(today), self._show_aging, self._failed("#aging-status"), group="aging")
+        run_db(self, lambda: portfolio.monthly_summary(today, TREND_MONTHS), self._show_months,
+               self._failed("#monthly-status"), group="monthly")
+
+    # --- PAR -----------------------------------------------------------------------------------------------
+
+    def _show_par(self, trend: Sequence[ParFigures]) -> None:
+        self.trend = list(trend)
+        self.par = self.trend[-1]
+        par = self.par
+        self.query_one("#par-figures", Static).update(
+            f"[b]PAR1[/b] {percent(par.par1)}   [b]PAR30[/b] {percent(par.par30)}   "
+            f"[b]PAR90[/b] {percent(par.par90)}   [dim]on {par.as_of:%d %b %Y}[/dim]")
+        chart = self.query_one("#par-chart", PlotextPlot)
+        plt = chart.plt
+        plt.clear_data()
+        plt.clear_figure()
+        xs = [float(i) for i in range(1, len(self.trend) + 1)]
+        # Percentages for drawing only; no money goes through a float.
+        for label, values in (("PAR1", [float(p.par1) for p in self.trend]),
+                              ("PAR30", [float(p.par30) for p in self.trend]),
+                              ("PAR90", [float(p.par90) for p in self.trend])):
+            plt.plot(xs, values, label=label, marker="braille")
+        last = len(self.trend) - 1
+        labels: list[Any] = [p.as_of.strftime("%b") if (last - i) % 2 == 0 else "" for i, p in enumerate(self.trend)]
+        plt.xticks(xs, labels)
+        plt.ylim(0, max(10.0, max((float(p.par1) for p in self.trend), default=0.0) * 1.15))
+        plt.title(f"PAR % at month ends, {self.trend[0].as_of:%b %Y} – {par.as_of:%d %b %Y}")
+        chart.refresh()
+
+    # --- aging ---------------------------------------------------------------------------------------------
+
+    def _show_aging(self, buckets: Sequence[AgingBucket]) -> None:
+        self.aging = list(buckets)
+        table = self.query_one("#aging", DataTable)
+        table.clear()
+        table_filled(table)
+        total = sum((b.outstanding_principal for b in self.aging), Decimal("0.00"))
+        for bucket in self.aging:
+            share = (bucket.outstanding_principal * 100 / total).quantize(Decimal("0.01")) if total else Decimal(0)
+            table.add_row(BUCKET_TITLES.get(bucket.label, bucket.label), right(f"{bucket.loans:,}", 6),
+                          right(format_money(bucket.outstanding_principal), 16), right(percent(share), 9))
+        loans = sum(b.loans for b in self.aging)
+        table.add_row(Text("Total", style="bold"), Text(right(f"{loans:,}", 6), style="bold"),
+                      Text(right(format_money(total), 16), style="bold"), "")
+        status_text(self.query_one("#aging-status", Static),
+                    f"Active and defaulted loans by days past due on {self.today:%d %b %Y}.")
+
+    # --- monthly summary -------------------------------------------------------------------------------------
+
+    def _show_months(self, months: Sequence[MonthSummary]) -> None:
+        self.months = list(months)
+        table = self.query_one("#monthly", DataTable)
+        table.clear()
+        table_filled(table)
+        for m in self.months:
+            table.add_row(m.month.strftime("%Y-%m"), *(right(format_money(v), 10) for v in
+                                                       (m.disbursed, m.principal_collected, m.interest_collected,
+                                                        m.penalties_collected)),
+                          *(right(f"{n:,}", w) for n, w in ((m.new_loans, 3), (m.loans_closed, 6),
+                                                            (m.active_loans_at_month_end, 6))))
+        how = "; ctrl+u recomputes it" if self.may_refresh else ""
+        status_text(self.query_one("#monthly-status", Static),
+                    f"{len(self.months)} months, as last computed (nightly maintenance){how}."
+                    if self.months else f"No months computed yet{how}.")
+
+    def action_refresh_summary(self) -> None:
+        if not self.may_refresh:
+            return
+        reports = ReportRepository(self.ctx.engine, self.ctx.actor)
+        portfolio = PortfolioRepository(self.ctx.engine, self.ctx.actor)
+        today = self.today
+        status_text(self.query_one("#monthly-status", Static), "Recomputing the monthly summary…")
+
+        def work() -> list[MonthSummary]:
+            reports.refresh_monthly_summary()
+            return portfolio.monthly_summary(today, TREND_MONTHS)
+
+        run_db(self, work, self._show_months, self._failed("#monthly-status"), group="monthly")
+
+    # --- reload, export ------------------------------------------------------------------------------------
+
+    def action_reload(self) -> None:
+        self.load()
+
+    def action_export(self) -> None:
+        tab = self.query_one("#reports", TabbedContent).active
+        try:
+            if tab == "tab-par":
+                path = export_csv("par_trend", ["as_of", "par1", "par30", "par90"],
+                                  [(p.as_of, p.par1, p.par30, p.par90) for p in self.trend])
+            elif tab == "tab-aging":
+                path = export_csv("arrears_aging", ["bucket", "loans", "outstanding_principal"],
+                                  [(b.label, b.loans, b.outstanding_principal) for b in self.aging])
+            else:
+                path = export_csv("monthly_summary", ["month", "disbursed", "principal_collected",
+                                                      "interest_collected", "penalties_collected", "new_loans",
+                                                      "loans_closed", "active_loans_at_month_end"],
+                                  [(m.month, m.disbursed, m.principal_collected, m.interest_collected,
+                                    m.penalties_collected, m.new_loans, m.loans_closed, m.active_loans_at_month_end)
+                                   for m in self.months])
+        except OSError as exc:
+            self.notify(escape(f"Nothing exported: {exc.strerror or exc}"), severity="error")
+            return
+        self.notify(escape(f"Exported to {path}"), title="CSV written")
