@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -72,6 +73,19 @@ def pg_server() -> Iterator[PgServer]:
     yield pg
     pg.admin.dispose()
     server.stop()
+
+
+@pytest.fixture
+def server_home() -> Iterator[Path]:
+    """A folder for a test's own PostgreSQL server, outside pytest's tmp_path base.
+
+    As root, the server runs as another system user that must traverse every parent folder; pytest makes
+    its base folder owner-only again whenever another pytest session starts on the machine.
+    """
+    folder = Path(tempfile.mkdtemp(prefix="astrofin-server-"))
+    folder.chmod(0o755)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture

@@ -59,8 +59,8 @@ def _wait_until(condition, seconds: float = 15.0) -> bool:
     return condition()
 
 
-def test_runs_share_one_server_survive_a_crash_and_the_last_stops_it(tmp_path):
-    pgdata = tmp_path / "pgdata"
+def test_runs_share_one_server_survive_a_crash_and_the_last_stops_it(server_home):
+    pgdata = server_home / "pgdata"
     first = Holder(pgdata)
     second = Holder(pgdata)
     assert second.postmaster == first.postmaster and second.socket_dir == first.socket_dir
@@ -77,8 +77,8 @@ def test_runs_share_one_server_survive_a_crash_and_the_last_stops_it(tmp_path):
     assert _wait_until(lambda: not _alive(first.postmaster)), "the last run to leave stops the server"
 
 
-def test_a_hangup_detaches_like_a_normal_exit(tmp_path):
-    pgdata = tmp_path / "pgdata"
+def test_a_hangup_detaches_like_a_normal_exit(server_home):
+    pgdata = server_home / "pgdata"
     holder = Holder(pgdata)
     holder.proc.send_signal(signal.SIGHUP)  # what a dropped SSH session sends
     holder.proc.wait(timeout=30)

@@ -89,12 +89,14 @@ EXPECTED_FUNCTIONS: dict[str, set[str]] = {
     "audit_chain_genesis": ADMIN, "audit_full_xid": ADMIN, "audit_log_hash": ADMIN,  # audit log
     "requeue_failed_sms": ADMIN,  # SMS outbox
     "audit_current_user_id": ALL | {"app"},  # reads the caller's own session setting; harmless
+    # formats customer, loan and entry numbers in column defaults, so it runs as whoever inserts; pure
+    "scale_padded_number": ALL | {"app"},
     **{name: NOBODY for name in (
         "generate_payment_schedule", "create_journal_entry", "ledger_money", "ledger_periods_per_year",
         "ledger_due_date", "ledger_moment", "ledger_check_amount", "ledger_require_actor", "ledger_account_id",
         "ledger_schedule_rows", "ledger_post_line", "ledger_check_payable", "ledger_allocate",
         "ledger_same_payment", "ledger_recompute_schedule", "reporting_assert_actor",
-        "reporting_queue_reminders", "mark_defaulted_loans_unchecked")},
+        "reporting_queue_reminders", "mark_defaulted_loans_unchecked", "scale_refresh_loan_summary")},
 }
 # sequence -> roles with USAGE/UPDATE (numbering customers and loans they create); the rest via functions.
 EXPECTED_SEQUENCES = {"customer_number_seq": {"loan_officer", "supervisor"},

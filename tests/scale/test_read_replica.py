@@ -41,14 +41,10 @@ def _url(socket_dir: str, port: int, database: str) -> URL:
 
 
 @pytest.fixture
-def primary_and_replica(tmp_path: Path, pg_server, monkeypatch):
+def primary_and_replica(server_home: Path, pg_server, monkeypatch):
     # Ports of their own: the session's server already listens on the default port (on another socket).
     monkeypatch.setenv("PGPORT", str(pg_server.server.port + 17))
-    for folder in (tmp_path, *tmp_path.parents):  # the server's own user must reach its folders
-        if folder == Path("/") or not str(folder).startswith(("/tmp", os.environ.get("TMPDIR", "/tmp"))):
-            break
-        folder.chmod(folder.stat().st_mode | 0o755)
-    primary = embedded.start(tmp_path / "primary", cleanup_mode="stop")
+    primary = embedded.start(server_home / "primary", cleanup_mode="stop")
     bins = embedded.bin_dir()
     admin = create_engine(_url(primary.socket_dir, primary.port, "postgres"), isolation_level="AUTOCOMMIT",
                           poolclass=pool.NullPool)
@@ -60,7 +56,7 @@ def primary_and_replica(tmp_path: Path, pg_server, monkeypatch):
     seed_database(url, demo=True, staff_only=True)
     seed_scale(url, 300, random_seed=3, today=TODAY)
 
-    home = tmp_path / "replica"
+    home = server_home / "replica"
     home.mkdir()
     home.chmod(0o755)
     _own(home)
