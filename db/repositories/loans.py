@@ -104,6 +104,16 @@ class LoanDetail:
         return sum((row.principal_due - row.principal_paid for row in self.schedule), Decimal("0.00"))
 
 
+@dataclass(frozen=True)
+class StaffName:
+    id: int
+    full_name: str
+    role: str
+
+
+OFFICER_ROLES = ("loan_officer", "supervisor")
+
+
 def terms_problems(terms: LoanTerms) -> dict[str, str]:
     problems: dict[str, str] = {}
     if terms.principal <= 0:
@@ -171,6 +181,16 @@ class LoanRepository(Repository):
             session.flush()
             loan_id = loan.id
         return self.get(loan_id)
+
+    def loan_officers(self) -> list[StaffName]:
+        """Active staff who may carry loans (loan officers and supervisors), by name."""
+        with self.work() as session:
+            rows = session.execute(
+                select(User.id, User.full_name, User.role)
+                .where(User.is_active.is_(True), User.role.in_(OFFICER_ROLES))
+                .order_by(User.full_name, User.id)
+            ).all()
+        return [StaffName(row.id, row.full_name, row.role) for row in rows]
 
     def find_by_number(self, loan_number: str) -> LoanDetail:
         with self.work() as session:
