@@ -117,7 +117,7 @@ class AstrofinApp(App[None]):
         self.push_screen(self._sign_in_screen())
         if self.idle_lock_seconds > 0:
             # Checks a number and changes nothing on screen until the lock is due: no bytes while idle.
-            self.set_interval(min(30.0, max(self.idle_lock_seconds / 4, 0.05)), self.check_idle)
+            self.set_interval(min(30.0, max(self.idle_lock_seconds / 4, 0.05)), self.check_idle_lock)
 
     def _sign_in_screen(self) -> SignInScreen:
         return SignInScreen(self.engine, self.demo_accounts)
@@ -175,7 +175,7 @@ class AstrofinApp(App[None]):
             self.last_activity = self.clock()
         await super().on_event(event)
 
-    def check_idle(self) -> None:
+    def check_idle_lock(self) -> None:
         if (self.actor is not None and not self.locked and self.idle_lock_seconds > 0
                 and self.clock() - self.last_activity >= self.idle_lock_seconds):
             self.lock()

@@ -129,6 +129,8 @@ class LoanDetailScreen(DataScreen):
         self.loan = loan
         self.loan_id = loan.id
         self.query_one("#summary", Static).update(summary_text(loan, self.ctx.currency))
+        if self.focused is None or isinstance(self.focused, Input):
+            self.query_one("#schedule").focus()  # the action keys are letters: they must not go into the box
         today = self.ctx.today()
         self.query_one("#schedule", ScheduleTable).show(loan.schedule, today)
         self.query_one("#transactions", PageTable).fill(
