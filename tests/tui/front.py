@@ -44,7 +44,10 @@ async def type_into(pilot: Pilot[Any], selector: str, value: str, *, clear: bool
     if clear:
         field.value = ""
     await pilot.pause()
-    await pilot.press(*value)
+    if value.isascii():
+        await pilot.press(*value)
+    else:  # Pilot presses keys by name; characters outside ASCII arrive as a paste would
+        field.insert_text_at_cursor(value)
     await settle(pilot)
 
 
