@@ -28,7 +28,7 @@ def customer_text(detail: CustomerDetail) -> str:
         return escape(value) if value else "—"
 
     return "\n".join((
-        f"[b]{escape(detail.full_name)}[/b]  {escape(detail.customer_number)} · {escape(detail.status)}",
+        f"[b]{escape(detail.full_name)}[/b] · {escape(detail.customer_number)} · {escape(detail.status)}",
         f"Phone {show(data.phone)} · National ID {show(data.national_id)} · Born {born}",
         f"Email {show(data.email)} · {show(data.occupation)}",
         f"Address {show(data.address)}",

@@ -13,6 +13,7 @@ from textual.binding import Binding, BindingType
 from textual.widgets import Footer, Header, Input, Static
 
 from db.repositories.customers import PAGE_SIZE, CustomerRepository, CustomerRow, SearchPage
+from screens.context import ScreenContext
 from screens.data import DataScreen
 from widgets.status import ConnectionBanner, StatusLine
 from widgets.tables import PageTable
@@ -32,6 +33,12 @@ class CustomerLookupScreen(DataScreen):
 
     page_size = PAGE_SIZE
 
+    def __init__(self, context: ScreenContext) -> None:
+        super().__init__(context)
+        self._query = ""
+        self._starts: list[CustomerRow | None] = [None]
+        self._page: SearchPage = SearchPage((), False)
+
     def compose(self) -> ComposeResult:
         yield Header()
         yield ConnectionBanner()
@@ -43,9 +50,6 @@ class CustomerLookupScreen(DataScreen):
 
     def on_mount(self) -> None:
         self.sub_title = "Find customer"
-        self._query = ""
-        self._starts: list[CustomerRow | None] = [None]
-        self._page: SearchPage = SearchPage((), False)
 
     @property
     def repo(self) -> CustomerRepository:
@@ -72,6 +76,7 @@ class CustomerLookupScreen(DataScreen):
 
     def _show(self, page: SearchPage) -> None:
         self._page = page
+        self.refresh_bindings()
         table = self.query_one("#results", PageTable)
         table.fill((str(row.id), (row.customer_number, row.full_name, row.phone, row.national_id, row.status))
                    for row in page.rows)
@@ -84,6 +89,12 @@ class CustomerLookupScreen(DataScreen):
         more = " · ctrl+n next page" if page.more else ""
         back = " · ctrl+b previous page" if number > 1 else ""
         self.query_one("#paging", Static).update(f"Page {number}{more}{back}")
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "page":
+            forward = bool(parameters) and int(str(parameters[0])) > 0
+            return bool(self._page.more) if forward else len(self._starts) > 1
+        return super().check_action(action, parameters)
 
     def action_page(self, step: int) -> None:
         if step > 0 and self._page.more and self._page.rows:

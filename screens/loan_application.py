@@ -62,7 +62,7 @@ class LoanApplicationScreen(DataScreen):
                 yield Static("", id="customer-name")
                 yield OptionList(id="customer-choices", compact=True)
                 yield FieldRow("Principal", MoneyInput(id="principal", placeholder="e.g. 10,000"), name="principal")
-                yield FieldRow("Rate % a year", Input("24", id="interest_rate", max_length=20, compact=True),
+                yield FieldRow("Rate %/year", Input("24", id="interest_rate", max_length=20, compact=True),
                                name="interest_rate")
                 yield FieldRow("Method", Select(METHODS, id="interest_method", value="declining_balance",
                                                 allow_blank=False, compact=True), name="interest_method")

@@ -35,8 +35,8 @@ def summary_text(loan: LoanDetail, currency: str) -> str:
         f"[b]{escape(loan.status.upper())}[/b]",
         f"{format_money(terms.principal, currency)} at {terms.interest_rate.normalize():f} % "
         f"{METHOD_WORDS.get(terms.interest_method, terms.interest_method)}, {terms.term} "
-        f"{escape(terms.repayment_frequency)} · officer {escape(loan.loan_officer_name or '—')}",
-        " · ".join(dates),
+        f"{escape(terms.repayment_frequency)}",
+        " · ".join([f"officer {escape(loan.loan_officer_name or '—')}", *dates]),
     ]
     if loan.schedule:
         lines.append(f"Still owed {format_money(loan.outstanding_total, currency)} "
@@ -73,10 +73,17 @@ class LoanDetailScreen(DataScreen):
                                             compact=True), name="find")
         yield Static("", id="summary")
         yield ScheduleTable(preview=False, id="schedule")
-        yield PageTable(("Date", "Type", "Amount", "Principal", "Interest", "Penalty", "Receipt", "By"),
-                        id="transactions")
+        yield PageTable(self._transaction_columns(), id="transactions")
         yield StatusLine("", id="status")
         yield Footer()
+
+    def _wide(self) -> bool:
+        return self.app.size.width >= 100
+
+    def _transaction_columns(self) -> tuple[str, ...]:
+        if self._wide():
+            return ("Date", "Type", "Amount", "Principal", "Interest", "Penalty", "Receipt", "By")
+        return ("Date", "Type", "Amount", "Principal", "Interest", "Receipt")
 
     def on_mount(self) -> None:
         self.sub_title = "Loan detail"
@@ -133,10 +140,12 @@ class LoanDetailScreen(DataScreen):
             self.query_one("#schedule").focus()  # the action keys are letters: they must not go into the box
         today = self.ctx.today()
         self.query_one("#schedule", ScheduleTable).show(loan.schedule, today)
+        wide = self._wide()
         self.query_one("#transactions", PageTable).fill(
             (str(t.id), (t.transaction_date, t.transaction_type + (" (reversed)" if t.reversed else ""), t.amount,
-                         t.principal_amount, t.interest_amount, t.penalty_amount, t.receipt_number or "",
-                         t.created_by_name))
+                         t.principal_amount, t.interest_amount,
+                         *((t.penalty_amount, t.receipt_number or "", t.created_by_name) if wide
+                           else (t.receipt_number or "",))))
             for t in loan.transactions)
         if not self.status.has_class("-ok"):
             self.status.say("tab moves between schedule and transactions" if loan.schedule else

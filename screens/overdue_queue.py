@@ -138,6 +138,7 @@ class OverdueQueueScreen(DataScreen):
             self.status.say(f"Exported {count} loans to {path}", kind="ok")
 
     def _draw(self) -> None:
+        self.refresh_bindings()
         table = self.query_one("#queue", PageTable)
         cursor = table.cursor_row
         table.fill((str(r.loan_id), ("✓" if r.loan_id in self.selected else " ", r.loan_number, r.customer_name,
@@ -157,6 +158,12 @@ class OverdueQueueScreen(DataScreen):
         if not self.status.has_class("-ok"):
             self.status.say("space selects · m sends a reminder · x exports CSV" if self.page.rows
                             else "No loan is late. Nothing to chase today.")
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "page":
+            forward = bool(parameters) and int(str(parameters[0])) > 0
+            return bool(self.page.more) if forward else len(self._starts) > 1
+        return super().check_action(action, parameters)
 
     def action_page(self, step: int) -> None:
         if step > 0 and self.page.more and self.page.rows:

@@ -95,10 +95,10 @@ class FieldRow(Vertical):
     DEFAULT_CSS = """
     FieldRow { height: auto; }
     FieldRow > Horizontal { height: auto; }
-    FieldRow .field-label { width: 16; color: $text-muted; }
-    FieldRow .field-error { display: none; margin-left: 16; color: $error; height: auto; }
-    FieldRow.-invalid .field-error { display: block; }
-    FieldRow.-invalid .field-label { color: $error; }
+    FieldRow .row-label { width: 16; color: $text-muted; }
+    FieldRow .row-error { display: none; margin-left: 16; color: $error; height: auto; }
+    FieldRow.-invalid .row-error { display: block; }
+    FieldRow.-invalid .row-label { color: $error; }
     """
 
     def __init__(self, label: str, control: Widget, *, name: str) -> None:
@@ -109,18 +109,18 @@ class FieldRow(Vertical):
 
     def compose(self) -> ComposeResult:
         with Horizontal():
-            yield Label(self.label, classes="field-label")
+            yield Label(self.label, classes="row-label")
             yield self.control
-        yield Static("", classes="field-error", id=f"error-{self.field_name}")
+        yield Static("", classes="row-error", id=f"error-{self.field_name}")
 
     def error(self, message: str | None) -> None:
         """Show (or clear, with None) the message beside this field; what was typed is left alone."""
-        self.query_one(".field-error", Static).update(escape(message) if message else "")
+        self.query_one(".row-error", Static).update(escape(message) if message else "")
         self.set_class(bool(message), "-invalid")
 
     @property
     def message(self) -> str:
-        return str(self.query_one(".field-error", Static).content) if self.has_class("-invalid") else ""
+        return str(self.query_one(".row-error", Static).content) if self.has_class("-invalid") else ""
 
 
 def show_errors(rows: Iterable[FieldRow], errors: Mapping[str, str]) -> list[str]:

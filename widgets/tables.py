@@ -92,25 +92,30 @@ class ScheduleTable(DataTable[Text]):
     ScheduleTable { height: 1fr; }
     """
 
-    PREVIEW = ("#", "Due", "Principal", "Interest", "Payment", "Balance")
+    PREVIEW = ("#", "Due", "Payment", "Balance", "Principal", "Interest")
     LOAN = ("#", "Due", "Principal", "Interest", "Penalty", "Due total", "Paid", "Mark")
+    LOAN_NARROW = ("#", "Due", "Principal", "Interest", "Due total", "Paid", "Mark")
+    WIDE_FROM = 100
+    """Narrower terminals leave out the penalty column (the due total includes it)."""
 
     def __init__(self, *, preview: bool, **kwargs: object) -> None:
         super().__init__(cursor_type="row", **kwargs)  # type: ignore[arg-type]
         self.preview = preview
 
     def on_mount(self) -> None:
-        self.add_columns(*(self.PREVIEW if self.preview else self.LOAN))
+        self.wide = self.app.size.width >= self.WIDE_FROM
+        self.add_columns(*(self.PREVIEW if self.preview else self.LOAN if self.wide else self.LOAN_NARROW))
 
     def show(self, lines: Iterable[ScheduleLine], today: date) -> None:
         self.clear()
         for line in lines:
             number = cell(line.installment_number, right=True)
             if self.preview:
-                self.add_row(number, cell(line.due_date), cell(line.principal_due), cell(line.interest_due),
-                             cell(line.total_due), cell(line.balance_after if line.balance_after is not None else ""),
-                             key=str(line.installment_number))
+                self.add_row(number, cell(line.due_date), cell(line.total_due),
+                             cell(line.balance_after if line.balance_after is not None else ""),
+                             cell(line.principal_due), cell(line.interest_due), key=str(line.installment_number))
             else:
+                penalty = (cell(line.penalty_due),) if self.wide else ()
                 self.add_row(number, cell(line.due_date), cell(line.principal_due), cell(line.interest_due),
-                             cell(line.penalty_due), cell(line.total_due), cell(line.total_paid),
+                             *penalty, cell(line.total_due), cell(line.total_paid),
                              cell(schedule_mark(line, today)), key=str(line.installment_number))

@@ -17,7 +17,7 @@ from screens.loan_detail import LoanDetailScreen
 from screens.overdue_queue import OverdueQueueScreen
 from screens.payment_entry import PaymentEntryScreen
 from screens.receipt import ReceiptScreen
-from tests.tui.conftest import TODAY, run, settle
+from tests.tui.conftest import TODAY, run
 from tests.tui.front import count, front_app, make_late_loan, press, sign_in, type_into
 from widgets.tables import PageTable, ScheduleTable
 
@@ -49,7 +49,7 @@ def test_the_branch_day_end_to_end(app_engine: Engine, engine: Engine, access_lo
             await type_into(pilot, "#principal", "10,000")
             schedule = app.screen.query_one("#schedule", ScheduleTable)
             assert schedule.row_count == 12
-            assert [str(c) for c in schedule.get_row_at(0)][2:5] == ["745.60", "200.00", "945.60"]
+            assert [str(c) for c in schedule.get_row_at(0)][2:6] == ["945.60", "9,254.40", "745.60", "200.00"]
             await type_into(pilot, "#term", "6")
             assert schedule.row_count == 6
             await type_into(pilot, "#term", "12")

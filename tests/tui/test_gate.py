@@ -14,8 +14,8 @@ from astrofin_tui.app import AstrofinApp
 from astrofin_tui.palette import ScreenCommands
 from db.engine import Actor
 from db.permissions import SCREENS, may_open, screens_for
+from screens.base import BackScreen
 from screens.home import HomeScreen
-from screens.placeholder import PlaceholderScreen
 from tests.tui.conftest import DEMO, build_app, notices, run, settle
 
 
@@ -67,7 +67,7 @@ def test_every_screen_is_gated_for_every_role(
                 await pilot.press(spec.key)
                 await pilot.pause()
                 if allowed:
-                    assert isinstance(app.screen, PlaceholderScreen) and app.screen.screen_name == spec.name
+                    assert isinstance(app.screen, BackScreen) and app.screen.screen_name == spec.name
                     await pilot.press("escape")
                     await pilot.pause()
                 else:
@@ -84,7 +84,7 @@ def test_every_screen_is_gated_for_every_role(
                 assert app.open_screen(spec.name) is allowed
                 await pilot.pause()
                 if allowed:
-                    assert isinstance(app.screen, PlaceholderScreen) and app.screen.screen_name == spec.name
+                    assert isinstance(app.screen, BackScreen) and app.screen.screen_name == spec.name
                     app.pop_screen()
                     await pilot.pause()
                 else:
@@ -144,7 +144,7 @@ def test_a_cashier_reaches_no_accounting_or_admin_screen(
             await settle(pilot)
             await pilot.press("enter")
             await settle(pilot)
-            assert isinstance(app.screen, PlaceholderScreen) and app.screen.screen_name == "payment_entry"
+            assert isinstance(app.screen, BackScreen) and app.screen.screen_name == "payment_entry"
 
         lines = _log_lines(access_log)
         assert [line.split(" ", 1)[1] for line in lines] == [
