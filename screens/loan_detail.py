@@ -65,6 +65,7 @@ class LoanDetailScreen(DataScreen):
         super().__init__(context)
         self.loan_id = loan_id
         self.loan: LoanDetail | None = None
+        self._reload_on_resume = False
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -96,7 +97,8 @@ class LoanDetailScreen(DataScreen):
             self.load()
 
     def on_screen_resume(self) -> None:
-        if self.loan is not None:
+        if self.loan is not None and self._reload_on_resume:
+            self._reload_on_resume = False
             self.load()
 
     @property
@@ -141,12 +143,12 @@ class LoanDetailScreen(DataScreen):
         today = self.ctx.today()
         self.query_one("#schedule", ScheduleTable).show(loan.schedule, today)
         wide = self._wide()
-        self.query_one("#transactions", PageTable).fill(
-            (str(t.id), (t.transaction_date, t.transaction_type + (" (reversed)" if t.reversed else ""), t.amount,
-                         t.principal_amount, t.interest_amount,
-                         *((t.penalty_amount, t.receipt_number or "", t.created_by_name) if wide
-                           else (t.receipt_number or "",))))
-            for t in loan.transactions)
+        rows = [(str(t.id), (t.transaction_date, t.transaction_type + (" (reversed)" if t.reversed else ""),
+                             t.amount, t.principal_amount, t.interest_amount,
+                             *((t.penalty_amount, t.receipt_number or "", t.created_by_name) if wide
+                               else (t.receipt_number or "",))))
+                for t in loan.transactions]
+        self.query_one("#transactions", PageTable).fill(rows, keep_cursor=True)
         if not self.status.has_class("-ok"):
             self.status.say("tab moves between schedule and transactions" if loan.schedule else
                             "No schedule yet: it is made at disbursement.")
@@ -265,6 +267,7 @@ class LoanDetailScreen(DataScreen):
         if self.check_action("pay", ()) and self.loan is not None:
             from screens.payment_entry import PaymentEntryScreen
 
+            self._reload_on_resume = True
             self.app.push_screen(PaymentEntryScreen(self.ctx, loan_id=self.loan.id))
 
     def action_receipt(self) -> None:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from rich.markup import escape
 from sqlalchemy import Engine
 from textual import on, work
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.message import Message
 from textual.screen import ModalScreen
@@ -23,6 +26,7 @@ class LockScreen(ModalScreen[bool]):
 
     CSS_PATH = "lock.tcss"
     AUTO_FOCUS = "#unlock-password"
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("ctrl+o", "app.sign_out", "Sign out", priority=True)]
 
     class Checked(Message):
         def __init__(self, ok: bool, reason: str = "") -> None:

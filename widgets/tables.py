@@ -35,11 +35,14 @@ class PageTable(DataTable[Text]):
     def on_mount(self) -> None:
         self.add_columns(*self._column_names)
 
-    def fill(self, rows: Iterable[tuple[str, Sequence[object]]]) -> None:
-        """Replace every row: (key, cells) pairs."""
+    def fill(self, rows: Iterable[tuple[str, Sequence[object]]], *, keep_cursor: bool = False) -> None:
+        """Replace every row: (key, cells) pairs; `keep_cursor` leaves the cursor on the same line."""
+        row = self.cursor_row
         self.clear()
         for key, cells in rows:
             self.add_row(*(cell(value) for value in cells), key=key)
+        if keep_cursor and self.row_count:
+            self.move_cursor(row=min(row, self.row_count - 1))
 
     @property
     def rows_held(self) -> int:
