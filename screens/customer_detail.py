@@ -77,8 +77,8 @@ class CustomerDetailScreen(DataScreen):
         self.detail = result
         self.query_one("#customer", Static).update(customer_text(result))
         table = self.query_one("#loans", PageTable)
-        table.fill((str(loan.id), (loan.loan_number, loan.principal_amount, loan.status, loan.application_date))
-                   for loan in result.loans), keep_cursor=True)
+        table.fill([(str(loan.id), (loan.loan_number, loan.principal_amount, loan.status, loan.application_date))
+                    for loan in result.loans], keep_cursor=True)
         self.status.say("enter opens a loan" if result.loans else "No loans yet.")
         self.refresh_bindings()
 
