@@ -156,7 +156,7 @@ class OverdueQueueScreen(DataScreen):
             parts.append(f"{len(self.selected)} selected")
         self.query_one("#paging", Static).update(" · ".join(parts))
         if not self.status.has_class("-ok"):
-            self.status.say("space selects · m sends a reminder · x exports CSV" if self.page.rows
+            self.status.say("enter opens · space selects · m reminds · x exports CSV" if self.page.rows
                             else "No loan is late. Nothing to chase today.")
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -164,6 +164,12 @@ class OverdueQueueScreen(DataScreen):
             forward = bool(parameters) and int(str(parameters[0])) > 0
             return bool(self.page.more) if forward else len(self._starts) > 1
         return super().check_action(action, parameters)
+
+    @on(PageTable.RowSelected, "#queue")
+    def _open(self, event: PageTable.RowSelected) -> None:
+        from screens.loan_detail import LoanDetailScreen
+
+        self.app.push_screen(LoanDetailScreen(self.ctx, int(str(event.row_key.value))))
 
     def action_page(self, step: int) -> None:
         if step > 0 and self.page.more and self.page.rows:

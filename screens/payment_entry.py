@@ -50,8 +50,7 @@ def find_payable(engine: Any, actor: Any, query: str) -> list[Candidate]:
     """Loans that can take a payment, by loan number or by the customer (number, name, phone, ID)."""
     loans = LoanRepository(engine, actor)
     if _LOAN_NUMBER.match(query):
-        digits = re.sub(r"\D", "", query)
-        loan = loans.find_by_number(f"L-{int(digits):06d}")
+        loan = loans.find_by_number(query)
         return [Candidate(loan.id, loan.loan_number, loan.customer_name, loan.customer_number, loan.status,
                           loan.terms.principal)]
     customers = CustomerRepository(engine, actor)
@@ -108,6 +107,7 @@ class PaymentEntryScreen(DataScreen):
     def on_mount(self) -> None:
         self.sub_title = "Payment entry"
         self.query_one("#choices").display = False
+        self.query_one("#due").display = False
         self.query_one("#payment_date", Input).value = self.ctx.today().isoformat()
         if self.loan_id is not None:
             self.pick(self.loan_id)
@@ -152,6 +152,7 @@ class PaymentEntryScreen(DataScreen):
         self.loan_id = None
         self.due = None
         self.query_one("#due", Static).update("")
+        self.query_one("#due").display = False
         self.query_one("#amount", MoneyInput).value = ""
         self._ready_to_find()
 
@@ -255,6 +256,7 @@ class PaymentEntryScreen(DataScreen):
         self.query_one("#find", Input).value = due.loan_number
         next_text = (f"{format_money(due.next_installment, currency)} on {due.next_due_date.isoformat()}"
                      if due.next_due_date else "—")
+        self.query_one("#due", Static).display = True
         self.query_one("#due", Static).update("\n".join((
             f"[b]{escape(due.loan_number)}[/b] · {escape(due.customer_name)} · {escape(due.status)}",
             f"Overdue          {format_money(due.overdue, currency)}",

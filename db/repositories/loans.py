@@ -6,6 +6,7 @@ module checks what was typed, calls the function, and returns plain objects.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -112,6 +113,14 @@ class StaffName:
 
 
 OFFICER_ROLES = ("loan_officer", "supervisor")
+_LOAN_NUMBER = re.compile(r"^L-?0*(\d{1,9})$", re.IGNORECASE)
+
+
+def normalized_loan_number(raw: str) -> str:
+    """'l-24', 'L24' and 'L-000024' are the same loan number; anything else is returned trimmed."""
+    text_ = raw.strip()
+    match = _LOAN_NUMBER.match(text_)
+    return f"L-{int(match.group(1)):06d}" if match else text_.upper()
 
 
 def terms_problems(terms: LoanTerms) -> dict[str, str]:
@@ -194,7 +203,7 @@ class LoanRepository(Repository):
 
     def find_by_number(self, loan_number: str) -> LoanDetail:
         with self.work() as session:
-            loan_id = session.scalar(select(Loan.id).where(Loan.loan_number == loan_number.strip().upper()))
+            loan_id = session.scalar(select(Loan.id).where(Loan.loan_number == normalized_loan_number(loan_number)))
         if loan_id is None:
             raise NotFound(f"no loan numbered {loan_number.strip()}")
         return self.get(loan_id)
