@@ -54,7 +54,7 @@ class CustomerDetailScreen(DataScreen):
         yield Header()
         yield ConnectionBanner()
         yield Static("", id="customer")
-        yield Static("Loans", classes="section-title")
+        yield Static("Loans", classes="panel-title")
         yield PageTable(("Loan", "Principal", "Status", "Applied"), id="loans")
         yield StatusLine("", id="status")
         yield Footer()

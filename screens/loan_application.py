@@ -76,7 +76,7 @@ class LoanApplicationScreen(DataScreen):
                 yield FieldRow("Loan officer", Select([], id="loan_officer", prompt="(me)", compact=True),
                                name="loan_officer")
             with Vertical(id="preview"):
-                yield Static("Schedule preview", classes="section-title")
+                yield Static("Schedule preview", classes="panel-title")
                 yield ScheduleTable(preview=True, id="schedule")
                 yield Static("", id="totals")
         yield StatusLine("enter or ctrl+s submits the application", id="status")
