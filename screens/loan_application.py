@@ -51,6 +51,7 @@ class LoanApplicationScreen(DataScreen):
         self._preset = customer
         self.submitted: Any = None
         self._matches: tuple[CustomerRow, ...] = ()
+        self._picked_number = ""
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -101,6 +102,7 @@ class LoanApplicationScreen(DataScreen):
 
     def _pick(self, customer_id: int, number: str, name: str) -> None:
         self.customer_id = customer_id
+        self._picked_number = number
         self.query_one("#customer", Input).value = number
         self.query_one("#customer-name", Static).update(f"[b]{escape(name)}[/b]")
         self.query_one("#customer-choices").display = False
@@ -108,7 +110,7 @@ class LoanApplicationScreen(DataScreen):
 
     @on(Input.Changed, "#customer")
     def _customer_typed(self, event: Input.Changed) -> None:
-        if self._preset is None or event.value != self._preset.customer_number:
+        if event.value != self._picked_number:  # typing again undoes the pick
             self.customer_id = None
             self.query_one("#customer-name", Static).update("")
 
