@@ -3,9 +3,14 @@ succeeds once. A server of its own (not the session's), stopped and started for 
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine, event, text
 from sqlalchemy.engine import make_url
 from textual.widgets import Input
@@ -41,8 +46,17 @@ def _actors(engine: Engine) -> dict[str, Actor]:
     return {r.username: Actor(r.id, r.username, r.role, r.full_name) for r in rows}
 
 
-def test_stopping_and_starting_postgres_while_a_form_is_open(tmp_path: Path, access_log: Path) -> None:
-    pgdata = tmp_path / "pgdata"
+@pytest.fixture
+def server_home() -> Iterator[Path]:
+    """A folder the server's own system user can enter (pytest's tmp folders are private to root)."""
+    home = Path(tempfile.mkdtemp(prefix="astrofin-restart-"))
+    os.chmod(home, 0o755)
+    yield home
+    shutil.rmtree(home, ignore_errors=True)
+
+
+def test_stopping_and_starting_postgres_while_a_form_is_open(server_home: Path, access_log: Path) -> None:
+    pgdata = server_home / "pgdata"
     server = embedded.start(pgdata, cleanup_mode="stop")
     url = make_url(server.url("front_restart"))
     try:
