@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sys
+import time
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 from pathlib import Path
@@ -27,7 +29,15 @@ from db.target import Target
 from screens.accounting import AccountingScreen
 from screens.admin import AdminScreen
 from screens.context import ScreenContext
+from screens.customer_form import CustomerFormScreen
+from screens.customer_lookup import CustomerLookupScreen
+from screens.data import RETRY_SECONDS
 from screens.home import HomeScreen
+from screens.loan_application import LoanApplicationScreen
+from screens.loan_detail import LoanDetailScreen
+from screens.lock import LockScreen
+from screens.overdue_queue import OverdueQueueScreen
+from screens.payment_entry import PaymentEntryScreen
 from screens.placeholder import PlaceholderScreen
 from screens.reports import ReportsScreen
 from screens.sign_in import DemoAccount, SignInScreen
@@ -35,11 +45,30 @@ from screens.sign_in import DemoAccount, SignInScreen
 ScreenBuilder = Callable[[ScreenContext], Screen[Any]]
 
 SCREEN_BUILDERS: dict[str, ScreenBuilder] = {
+    "customer_lookup": CustomerLookupScreen,
+    "payment_entry": lambda context: PaymentEntryScreen(context),
+    "overdue_queue": OverdueQueueScreen,
+    "customer_form": lambda context: CustomerFormScreen(context),
+    "loan_application": lambda context: LoanApplicationScreen(context),
+    "loan_detail": lambda context: LoanDetailScreen(context),
     "accounting": AccountingScreen,
     "reports": ReportsScreen,
     "administration": AdminScreen,
 }
 """Screens that exist, by gate name; any other permitted screen opens as a placeholder saying what it will hold."""
+
+IDLE_LOCK_ENV = "ASTROFIN_IDLE_LOCK_MINUTES"
+DEFAULT_IDLE_LOCK_MINUTES = 5.0
+
+
+def idle_lock_seconds_from(env: dict[str, str] | None = None) -> float:
+    """ASTROFIN_IDLE_LOCK_MINUTES (default 5; 0 turns the lock off); a value that is not a number is ignored."""
+    raw = (os.environ if env is None else env).get(IDLE_LOCK_ENV, "").strip()
+    try:
+        minutes = float(raw) if raw else DEFAULT_IDLE_LOCK_MINUTES
+    except ValueError:
+        minutes = DEFAULT_IDLE_LOCK_MINUTES
+    return max(minutes, 0.0) * 60
 
 
 def _screen_bindings() -> list[BindingType]:
@@ -80,8 +109,16 @@ class AstrofinApp(App[None]):
         currency: str = "KES",
         target: Target | None = None,
         settings: Settings | None = None,
+        idle_lock_seconds: float | None = None,
+        retry_seconds: float = RETRY_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         super().__init__(driver_class=_frugal_driver() if low_bandwidth else None)
+        self.idle_lock_seconds = idle_lock_seconds_from() if idle_lock_seconds is None else idle_lock_seconds
+        self.retry_seconds = retry_seconds
+        self.clock = clock
+        self.last_activity = clock()
+        self.locked = False
         self.engine = engine
         self.today = today
         self.currency = currency
@@ -101,6 +138,9 @@ class AstrofinApp(App[None]):
 
     def on_mount(self) -> None:
         self.push_screen(self._sign_in_screen())
+        if self.idle_lock_seconds > 0:
+            # Checks a number and changes nothing on screen until the lock is due: no bytes while idle.
+            self.set_interval(min(30.0, max(self.idle_lock_seconds / 4, 0.05)), self.check_idle_lock)
 
     def _sign_in_screen(self) -> SignInScreen:
         return SignInScreen(self.engine, self.demo_accounts)
@@ -131,6 +171,8 @@ class AstrofinApp(App[None]):
         if not self.gate.permits(self.actor, name):
             self._refuse(name, via)
             return False
+        if self.locked:
+            return False
         if getattr(self.screen, "screen_name", None) == name:
             return True
         builder = SCREEN_BUILDERS.get(name)
@@ -149,7 +191,33 @@ class AstrofinApp(App[None]):
             text = f"{escape(self.gate.title(name))} is not open to the {escape(role)} role. The attempt was recorded."
         self.notify(text, title="Not permitted", severity="error")
 
+    # --- idle lock -----------------------------------------------------------------------------------
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key | events.MouseDown | events.Paste):
+            self.last_activity = self.clock()
+        await super().on_event(event)
+
+    def check_idle_lock(self) -> None:
+        if (self.actor is not None and not self.locked and self.idle_lock_seconds > 0
+                and self.clock() - self.last_activity >= self.idle_lock_seconds):
+            self.lock()
+
+    def lock(self) -> None:
+        """Cover the screen and ask for the password again; whatever is open underneath stays as it is."""
+        if self.actor is None or self.locked:
+            return
+        self.locked = True
+        self.refresh_bindings()
+        self.push_screen(LockScreen(self.engine, self.actor), self._unlocked)
+
+    def _unlocked(self, _ok: bool | None) -> None:
+        self.locked = False
+        self.last_activity = self.clock()
+        self.refresh_bindings()
+
     async def action_sign_out(self) -> None:
+        self.locked = False
         self.actor = None
         self.refresh_bindings()
         while len(self.screen_stack) > 2:
@@ -169,6 +237,8 @@ class AstrofinApp(App[None]):
         self.open_screen(name, via="key")
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if self.locked:
+            return action == "sign_out"
         if action == "open":
             return bool(parameters) and self.gate.permits(self.actor, str(parameters[0]))
         if action in ("sign_out", "home"):

@@ -6,6 +6,7 @@ module checks what was typed, calls the function, and returns plain objects.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -104,6 +105,24 @@ class LoanDetail:
         return sum((row.principal_due - row.principal_paid for row in self.schedule), Decimal("0.00"))
 
 
+@dataclass(frozen=True)
+class StaffName:
+    id: int
+    full_name: str
+    role: str
+
+
+OFFICER_ROLES = ("loan_officer", "supervisor")
+_LOAN_NUMBER = re.compile(r"^L-?0*(\d{1,9})$", re.IGNORECASE)
+
+
+def normalized_loan_number(raw: str) -> str:
+    """'l-24', 'L24' and 'L-000024' are the same loan number; anything else is returned trimmed."""
+    text_ = raw.strip()
+    match = _LOAN_NUMBER.match(text_)
+    return f"L-{int(match.group(1)):06d}" if match else text_.upper()
+
+
 def terms_problems(terms: LoanTerms) -> dict[str, str]:
     problems: dict[str, str] = {}
     if terms.principal <= 0:
@@ -172,9 +191,19 @@ class LoanRepository(Repository):
             loan_id = loan.id
         return self.get(loan_id)
 
+    def loan_officers(self) -> list[StaffName]:
+        """Active staff who may carry loans (loan officers and supervisors), by name."""
+        with self.work() as session:
+            rows = session.execute(
+                select(User.id, User.full_name, User.role)
+                .where(User.is_active.is_(True), User.role.in_(OFFICER_ROLES))
+                .order_by(User.full_name, User.id)
+            ).all()
+        return [StaffName(row.id, row.full_name, row.role) for row in rows]
+
     def find_by_number(self, loan_number: str) -> LoanDetail:
         with self.work() as session:
-            loan_id = session.scalar(select(Loan.id).where(Loan.loan_number == loan_number.strip().upper()))
+            loan_id = session.scalar(select(Loan.id).where(Loan.loan_number == normalized_loan_number(loan_number)))
         if loan_id is None:
             raise NotFound(f"no loan numbered {loan_number.strip()}")
         return self.get(loan_id)

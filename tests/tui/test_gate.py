@@ -16,7 +16,6 @@ from db.engine import Actor
 from db.permissions import SCREENS, may_open, screens_for
 from screens.base import BackScreen
 from screens.home import HomeScreen
-from screens.placeholder import PlaceholderScreen
 from tests.tui.conftest import DEMO, build_app, notices, run, settle
 
 
@@ -145,7 +144,7 @@ def test_a_cashier_reaches_no_accounting_or_admin_screen(
             await settle(pilot)
             await pilot.press("enter")
             await settle(pilot)
-            assert isinstance(app.screen, PlaceholderScreen) and app.screen.screen_name == "payment_entry"
+            assert isinstance(app.screen, BackScreen) and app.screen.screen_name == "payment_entry"
 
         lines = _log_lines(access_log)
         assert [line.split(" ", 1)[1] for line in lines] == [

@@ -9,8 +9,8 @@ from sqlalchemy import Engine, text
 from textual.widgets import Input, OptionList, Static
 
 from db.repositories.auth import INACTIVE, WRONG_CREDENTIALS
+from screens.base import BackScreen
 from screens.home import HomeScreen
-from screens.placeholder import PlaceholderScreen
 from screens.sign_in import UNREACHABLE, SignInScreen
 from tests.tui.conftest import DEMO, ROLE_OF, TODAY, build_app, run, settle
 from widgets.figures import FigureTable
@@ -141,7 +141,7 @@ def test_escape_goes_back_and_sign_out_clears_the_stack(app_engine: Engine, acce
             await _type_and_submit(pilot, "supervisor", "supervisor-demo")
             await pilot.press("f2")
             await pilot.pause()
-            assert isinstance(app.screen, PlaceholderScreen)
+            assert isinstance(app.screen, BackScreen)
             await pilot.press("escape")
             await pilot.pause()
             assert isinstance(app.screen, HomeScreen)
@@ -179,7 +179,7 @@ def test_home_shows_the_roles_figures_and_screens(app_engine: Engine, access_log
                 "customer_lookup", "payment_entry", "loan_detail"]
             await pilot.press("down", "enter")
             await pilot.pause()
-            assert isinstance(app.screen, PlaceholderScreen) and app.screen.screen_name == "payment_entry"
+            assert isinstance(app.screen, BackScreen) and app.screen.screen_name == "payment_entry"
 
     run(scenario())
 

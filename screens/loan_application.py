@@ -1,0 +1,245 @@
+"""A loan application: the customer, the terms and purpose; the schedule preview follows every change."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any, ClassVar
+
+from rich.markup import escape
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import Footer, Header, Input, OptionList, Select, Static
+from textual.widgets.option_list import Option
+
+from db.repositories.customers import CustomerDetail, CustomerRepository, CustomerRow
+from db.repositories.loans import FREQUENCIES, LoanApplication, LoanRepository, LoanTerms, terms_problems
+from screens.context import ScreenContext
+from screens.data import ASK, DataScreen
+from widgets.fields import DateError, FieldRow, MoneyInput, parse_date, parse_rate, parse_whole
+from widgets.money import MoneyError, format_money
+from widgets.status import ConnectionBanner, StatusLine
+from widgets.tables import ScheduleTable
+
+METHODS = (("declining balance", "declining_balance"), ("flat", "flat"))
+PERIOD = {"weekly": timedelta(days=7), "biweekly": timedelta(days=14)}
+
+
+def one_period_after(day: date, frequency: str) -> date:
+    if frequency in PERIOD:
+        return day + PERIOD[frequency]
+    month = day.month % 12 + 1
+    year = day.year + (day.month == 12)
+    for last in (31, 30, 29, 28):
+        try:
+            return date(year, month, min(day.day, last))
+        except ValueError:
+            continue
+    raise AssertionError("unreachable")
+
+
+class LoanApplicationScreen(DataScreen):
+    CSS_PATH = "loan_application.tcss"
+    screen_name = "loan_application"
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("ctrl+s", "submit", "Submit")]
+
+    def __init__(self, context: ScreenContext, customer: CustomerDetail | None = None) -> None:
+        super().__init__(context)
+        self.customer_id: int | None = customer.id if customer else None
+        self._preset = customer
+        self.submitted: Any = None
+        self._matches: tuple[CustomerRow, ...] = ()
+        self._picked_number = ""
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield ConnectionBanner()
+        with Horizontal(id="body"):
+            with VerticalScroll(id="form"):
+                yield FieldRow("Customer", Input(id="customer", placeholder="name or C-000123, enter finds",
+                                                 max_length=100, compact=True), name="customer")
+                yield Static("", id="customer-name")
+                yield OptionList(id="customer-choices", compact=True)
+                yield FieldRow("Principal", MoneyInput(id="principal", placeholder="e.g. 10,000"), name="principal")
+                yield FieldRow("Rate %/year", Input("24", id="interest_rate", max_length=20, compact=True),
+                               name="interest_rate")
+                yield FieldRow("Method", Select(METHODS, id="interest_method", value="declining_balance",
+                                                allow_blank=False, compact=True), name="interest_method")
+                yield FieldRow("Installments", Input("12", id="term", max_length=10, compact=True), name="term")
+                yield FieldRow("Frequency", Select([(f, f) for f in FREQUENCIES], id="repayment_frequency",
+                                                   value="monthly", allow_blank=False, compact=True),
+                               name="repayment_frequency")
+                yield FieldRow("First due", Input(id="first_repayment_date", placeholder="YYYY-MM-DD (optional)",
+                                                  max_length=20, compact=True), name="first_repayment_date")
+                yield FieldRow("Purpose", Input(id="purpose", max_length=1000, compact=True), name="purpose")
+                yield FieldRow("Loan officer", Select([], id="loan_officer", prompt="(me)", compact=True),
+                               name="loan_officer")
+            with Vertical(id="preview"):
+                yield Static("Schedule preview", classes="panel-title")
+                yield ScheduleTable(preview=True, id="schedule")
+                yield Static("", id="totals")
+        yield StatusLine("enter or ctrl+s submits the application", id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = "Loan application"
+        self.query_one("#customer-choices").display = False
+        if self._preset is not None:
+            self._pick(self._preset.id, self._preset.customer_number, self._preset.full_name)
+            self.query_one("#principal").focus()
+        else:
+            self.query_one("#customer").focus()
+        repo = self.repo
+        self.start("officers", repo.loan_officers, working=None)
+
+    @property
+    def repo(self) -> LoanRepository:
+        return LoanRepository(self.ctx.engine, self.ctx.actor)
+
+    # --- the customer ---------------------------------------------------------------------------------
+
+    def _pick(self, customer_id: int, number: str, name: str) -> None:
+        self.customer_id = customer_id
+        self._picked_number = number
+        self.query_one("#customer", Input).value = number
+        self.query_one("#customer-name", Static).update(f"[b]{escape(name)}[/b]")
+        self.query_one("#customer-choices").display = False
+        self.query_one("#field-customer", FieldRow).error(None)
+
+    @on(Input.Changed, "#customer")
+    def _customer_typed(self, event: Input.Changed) -> None:
+        if event.value != self._picked_number:  # typing again undoes the pick
+            self.customer_id = None
+            self.query_one("#customer-name", Static).update("")
+
+    @on(Input.Submitted, "#customer")
+    def _find_customer(self, event: Input.Submitted) -> None:
+        event.stop()
+        query = event.value
+        if not query.strip():
+            self.query_one("#field-customer", FieldRow).error("type a name or customer number, then enter")
+            return
+        customers = CustomerRepository(self.ctx.engine, self.ctx.actor)
+        self.start("customer", lambda: customers.search(query, limit=6), working="finding the customer…")
+
+    @on(OptionList.OptionSelected, "#customer-choices")
+    def _chosen(self, event: OptionList.OptionSelected) -> None:
+        row = next(r for r in self._matches if str(r.id) == event.option.id)
+        self._pick(row.id, row.customer_number, row.full_name)
+        self.query_one("#principal").focus()
+
+    # --- terms and preview ----------------------------------------------------------------------------
+
+    def read_terms(self) -> tuple[LoanTerms | None, dict[str, str]]:
+        errors: dict[str, str] = {}
+        principal = rate = None
+        term = 0
+        try:
+            principal = self.query_one("#principal", MoneyInput).amount()
+        except MoneyError as exc:
+            errors["principal"] = str(exc)
+        try:
+            rate = parse_rate(self.query_one("#interest_rate", Input).value)
+        except ValueError as exc:
+            errors["interest_rate"] = str(exc)
+        try:
+            term = parse_whole(self.query_one("#term", Input).value, 1, 520, "number of installments")
+        except ValueError as exc:
+            errors["term"] = str(exc)
+        first = None
+        try:
+            first = parse_date(self.query_one("#first_repayment_date", Input).value, required=False,
+                               earliest=self.ctx.today())
+        except DateError as exc:
+            errors["first_repayment_date"] = str(exc)
+        method = str(self.query_one("#interest_method", Select).value)
+        frequency = str(self.query_one("#repayment_frequency", Select).value)
+        if errors or principal is None or rate is None:
+            return None, errors
+        terms = LoanTerms(principal, rate, method, term, frequency, first)
+        errors.update(terms_problems(terms))
+        return (None if errors else terms), errors
+
+    @on(Input.Changed)
+    @on(Select.Changed)
+    def _terms_changed(self, event: Input.Changed | Select.Changed) -> None:
+        if event.control.id in ("customer", "purpose", "loan_officer"):
+            return
+        terms, errors = self.read_terms()
+        typed = {row.field_name for row in self.query(FieldRow)
+                 if isinstance(row.control, Input) and row.control.value.strip()}
+        for row in self.query(FieldRow):
+            if row.field_name in ("principal", "interest_rate", "term", "first_repayment_date"):
+                row.error(errors.get(row.field_name) if row.field_name in typed else None)
+        if terms is None:
+            self.query_one("#totals", Static).update("The preview follows once the terms are complete.")
+            return
+        first = terms.first_repayment_date or one_period_after(self.ctx.today(), terms.repayment_frequency)
+        repo = self.repo
+        self.start("preview", lambda: repo.preview_schedule(terms, first), working=None)
+
+    # --- submit ---------------------------------------------------------------------------------------
+
+    @on(Input.Submitted)
+    def _enter(self, event: Input.Submitted) -> None:
+        if event.control.id != "customer":
+            self.action_submit()
+
+    def action_submit(self) -> None:
+        if self.busy("submit") or self.submitted is not None:
+            return
+        terms, errors = self.read_terms()
+        purpose = self.query_one("#purpose", Input).value
+        if len(purpose) > 500:
+            errors["purpose"] = "the purpose has at most 500 characters"
+        if self.customer_id is None:
+            errors["customer"] = "pick a customer: type a name or number and press enter"
+        self.show_field_errors(errors)
+        if terms is None or errors or self.customer_id is None:
+            return
+        officer = self.query_one("#loan_officer", Select).value
+        application = LoanApplication(self.customer_id, terms, purpose,
+                                      officer if isinstance(officer, int) else None)
+        repo, today = self.repo, self.ctx.today()
+        self.start("submit", lambda: repo.apply(application, today=today), retry=ASK,
+                   working="submitting the application…")
+
+    def done(self, tag: str, result: Any) -> None:
+        if tag == "officers":
+            select = self.query_one("#loan_officer", Select)
+            select.set_options((f"{staff.full_name}", staff.id) for staff in result)
+            if any(staff.id == self.ctx.actor.user_id for staff in result):
+                select.value = self.ctx.actor.user_id
+            return
+        self.status.clear()
+        if tag == "customer":
+            self._customer_found(result.rows)
+        elif tag == "preview":
+            self.query_one("#schedule", ScheduleTable).show(result, self.ctx.today())
+            interest = sum((row.interest_due for row in result), Decimal("0.00"))
+            total = sum((row.total_due for row in result), Decimal("0.00"))
+            self.query_one("#totals", Static).update(
+                f"Interest {format_money(interest)} · to repay {format_money(total)} in {len(result)}")
+        elif tag == "submit":
+            self.submitted = result
+            self.status.say(f"Application {result.loan_number} saved; it waits for approval.", kind="ok")
+            from screens.loan_detail import LoanDetailScreen
+
+            self.app.switch_screen(LoanDetailScreen(self.ctx, result.id))
+
+    def _customer_found(self, rows: tuple[CustomerRow, ...]) -> None:
+        self._matches = rows
+        if not rows:
+            self.query_one("#field-customer", FieldRow).error("no customer matches; check the name or number")
+        elif len(rows) == 1:
+            self._pick(rows[0].id, rows[0].customer_number, rows[0].full_name)
+            self.query_one("#principal").focus()
+        else:
+            choices = self.query_one("#customer-choices", OptionList)
+            choices.clear_options()
+            choices.add_options(Option(f"{escape(r.customer_number)}  {escape(r.full_name)}", id=str(r.id))
+                                for r in rows)
+            choices.display = True
+            choices.focus()

@@ -1,0 +1,278 @@
+"""A loan: terms, schedule with paid/partial/overdue marks, transactions, status; and what the role may do,
+each behind a confirmation."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from rich.markup import escape
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.widgets import Footer, Header, Input, Static
+
+from db.permissions import APPROVE_LOANS, DISBURSE_LOANS, RECORD_PAYMENTS, REVERSE_PAYMENTS, WRITE_OFF
+from db.repositories.loans import LoanDetail, LoanRepository, TransactionRow
+from screens.confirm import ConfirmScreen, ReasonScreen
+from screens.context import ScreenContext
+from screens.data import ASK, DataScreen
+from widgets.fields import FieldRow
+from widgets.money import format_money
+from widgets.status import ConnectionBanner, StatusLine
+from widgets.tables import PageTable, ScheduleTable
+
+PAYABLE = ("active", "defaulted")
+METHOD_WORDS = {"declining_balance": "declining balance", "flat": "flat"}
+
+
+def summary_text(loan: LoanDetail, currency: str) -> str:
+    terms = loan.terms
+    dates = [f"applied {loan.application_date.isoformat()}"]
+    if loan.disbursement_date:
+        dates.append(f"disbursed {loan.disbursement_date.isoformat()}")
+    lines = [
+        f"[b]{escape(loan.loan_number)}[/b] · {escape(loan.customer_name)} ({escape(loan.customer_number)}) · "
+        f"[b]{escape(loan.status.upper())}[/b]",
+        f"{format_money(terms.principal, currency)} at {terms.interest_rate.normalize():f} % "
+        f"{METHOD_WORDS.get(terms.interest_method, terms.interest_method)}, {terms.term} "
+        f"{escape(terms.repayment_frequency)}",
+        " · ".join([f"officer {escape(loan.loan_officer_name or '—')}", *dates]),
+    ]
+    if loan.schedule:
+        lines.append(f"Still owed {format_money(loan.outstanding_total, currency)} "
+                     f"(principal {format_money(loan.outstanding_principal, currency)})")
+    if loan.purpose:
+        lines.append(f"Purpose: {escape(loan.purpose)}")
+    if loan.rejection_reason:
+        lines.append(f"Rejected: {escape(loan.rejection_reason)}")
+    return "\n".join(lines)
+
+
+class LoanDetailScreen(DataScreen):
+    CSS_PATH = "loan_detail.tcss"
+    screen_name = "loan_detail"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("a", "approve", "Approve"),
+        Binding("r", "reject", "Reject"),
+        Binding("d", "disburse", "Disburse"),
+        Binding("p", "pay", "Pay"),
+        Binding("c", "receipt", "Receipt"),
+        Binding("v", "reverse", "Reverse"),
+        Binding("w", "write_off", "Write off"),
+    ]
+
+    def __init__(self, context: ScreenContext, loan_id: int | None = None) -> None:
+        super().__init__(context)
+        self.loan_id = loan_id
+        self.loan: LoanDetail | None = None
+        self._reload_on_resume = False
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield ConnectionBanner()
+        yield FieldRow("Loan number", Input(id="find", placeholder="L-000123, enter opens", max_length=30,
+                                            compact=True), name="find")
+        yield Static("", id="summary")
+        yield ScheduleTable(preview=False, id="schedule")
+        yield PageTable(self._transaction_columns(), id="transactions")
+        yield StatusLine("", id="status")
+        yield Footer()
+
+    def _wide(self) -> bool:
+        return self.app.size.width >= 100
+
+    def _transaction_columns(self) -> tuple[str, ...]:
+        if self._wide():
+            return ("Date", "Type", "Amount", "Principal", "Interest", "Penalty", "Receipt", "By")
+        return ("Date", "Type", "Amount", "Principal", "Interest", "Receipt")
+
+    def on_mount(self) -> None:
+        self.sub_title = "Loan detail"
+        if self.loan_id is None:
+            self.query_one("#find").focus()
+            self.status.say("Type a loan number and press enter.")
+        else:
+            self.query_one("#field-find").display = False
+            self.query_one("#schedule").focus()
+            self.load()
+
+    def on_screen_resume(self) -> None:
+        if self.loan is not None and self._reload_on_resume:
+            self._reload_on_resume = False
+            self.load()
+
+    @property
+    def repo(self) -> LoanRepository:
+        return LoanRepository(self.ctx.engine, self.ctx.actor)
+
+    def load(self) -> None:
+        repo, loan_id = self.repo, self.loan_id
+        if loan_id is not None:
+            self.start("load", lambda: repo.get(loan_id), working="loading the loan…")
+
+    @on(Input.Submitted, "#find")
+    def _find(self, event: Input.Submitted) -> None:
+        number = event.value.strip()
+        if not number:
+            self.query_one("#field-find", FieldRow).error("type a loan number, e.g. L-000123")
+            return
+        repo = self.repo
+        self.start("find", lambda: repo.find_by_number(number), working="finding the loan…")
+
+    def failed(self, tag: str, error: BaseException) -> None:
+        if tag == "find":
+            self.status.clear()
+            self.query_one("#field-find", FieldRow).error(str(error))
+            return
+        super().failed(tag, error)
+
+    def done(self, tag: str, result: Any) -> None:
+        if tag in ("load", "find"):
+            self.query_one("#field-find", FieldRow).error(None)
+            self.show_loan(result)
+        elif tag == "act":
+            self.status.say(self._done_text, kind="ok")
+            self.load()
+
+    def show_loan(self, loan: LoanDetail) -> None:
+        self.loan = loan
+        self.loan_id = loan.id
+        self.query_one("#summary", Static).update(summary_text(loan, self.ctx.currency))
+        if self.focused is None or isinstance(self.focused, Input):
+            self.query_one("#schedule").focus()  # the action keys are letters: they must not go into the box
+        today = self.ctx.today()
+        self.query_one("#schedule", ScheduleTable).show(loan.schedule, today)
+        wide = self._wide()
+        rows = [(str(t.id), (t.transaction_date, t.transaction_type + (" (reversed)" if t.reversed else ""),
+                             t.amount, t.principal_amount, t.interest_amount,
+                             *((t.penalty_amount, t.receipt_number or "", t.created_by_name) if wide
+                               else (t.receipt_number or "",))))
+                for t in loan.transactions]
+        self.query_one("#transactions", PageTable).fill(rows, keep_cursor=True)
+        if not self.status.has_class("-ok"):
+            self.status.say("tab moves between schedule and transactions" if loan.schedule else
+                            "No schedule yet: it is made at disbursement.")
+        self.refresh_bindings()
+
+    # --- what the role may do -------------------------------------------------------------------------
+
+    def _transaction(self) -> TransactionRow | None:
+        if self.loan is None:
+            return None
+        key = self.query_one("#transactions", PageTable).current_key()
+        return next((t for t in self.loan.transactions if str(t.id) == key), None)
+
+    def _payment(self) -> TransactionRow | None:
+        """The highlighted repayment that still stands (what reprint and reverse act on)."""
+        txn = self._transaction()
+        if txn is None or txn.transaction_type != "repayment" or txn.reversed:
+            return None
+        return txn
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        loan, can = self.loan, self.ctx.can
+        if action in ("approve", "reject"):
+            return can(APPROVE_LOANS) and loan is not None and loan.status == "pending"
+        if action == "disburse":
+            return can(DISBURSE_LOANS) and loan is not None and loan.status == "approved"
+        if action == "pay":
+            return can(RECORD_PAYMENTS) and loan is not None and loan.status in PAYABLE
+        if action == "write_off":
+            return can(WRITE_OFF) and loan is not None and loan.status in PAYABLE
+        if action == "receipt":
+            txn = self._transaction()
+            return can(RECORD_PAYMENTS) and txn is not None and txn.transaction_type == "repayment"
+        if action == "reverse":
+            return can(REVERSE_PAYMENTS) and self._payment() is not None
+        return True
+
+    @on(PageTable.RowHighlighted, "#transactions")
+    def _highlighted(self) -> None:
+        self.refresh_bindings()
+
+    def _act(self, done_text: str, job: Any) -> None:
+        if self.busy("act"):
+            return
+        self._done_text = done_text
+        self.start("act", job, retry=ASK)
+
+    def _facts(self) -> list[str]:
+        assert self.loan is not None
+        loan = self.loan
+        return [f"{loan.loan_number} · {loan.customer_name} ({loan.customer_number})",
+                f"Principal {format_money(loan.terms.principal, self.ctx.currency)}, {loan.terms.term} "
+                f"{loan.terms.repayment_frequency} installments"]
+
+    def action_approve(self) -> None:
+        if self.check_action("approve", ()) and self.loan is not None:
+            loan_id, repo = self.loan.id, self.repo
+
+            def answer(yes: bool | None) -> None:
+                if yes:
+                    self._act("Approved.", lambda: repo.approve(loan_id))
+
+            self.app.push_screen(ConfirmScreen("Approve the application", self._facts()), answer)
+
+    def action_reject(self) -> None:
+        if self.check_action("reject", ()) and self.loan is not None:
+            loan_id, repo = self.loan.id, self.repo
+
+            def answer(reason: str | None) -> None:
+                if reason:
+                    self._act("Rejected.", lambda: repo.reject(loan_id, reason))
+
+            self.app.push_screen(ReasonScreen("Reject the application", self._facts()), answer)
+
+    def action_disburse(self) -> None:
+        if self.check_action("disburse", ()) and self.loan is not None:
+            loan, repo, today = self.loan, self.repo, self.ctx.today()
+            first = loan.terms.first_repayment_date
+            facts = [*self._facts(), f"Pay out {format_money(loan.terms.principal, self.ctx.currency)} in cash "
+                     f"today, {today.isoformat()}",
+                     f"First installment due {first.isoformat() if first else 'one period from today'}"]
+
+            def answer(yes: bool | None) -> None:
+                if yes:
+                    self._act("Disbursed; the schedule is made.", lambda: repo.disburse(loan.id, today, first))
+
+            self.app.push_screen(ConfirmScreen("Disburse the loan", facts), answer)
+
+    def action_write_off(self) -> None:
+        if self.check_action("write_off", ()) and self.loan is not None:
+            loan, repo, today = self.loan, self.repo, self.ctx.today()
+            facts = [*self._facts(), f"Principal still owed {format_money(loan.outstanding_principal)} "
+                     "goes to loan loss expense"]
+
+            def answer(reason: str | None) -> None:
+                if reason:
+                    self._act("Written off.", lambda: repo.write_off(loan.id, reason, today))
+
+            self.app.push_screen(ReasonScreen("Write off the loan", facts), answer)
+
+    def action_reverse(self) -> None:
+        txn = self._payment()
+        if txn is not None and self.check_action("reverse", ()):
+            repo = self.repo
+            facts = [*self._facts(), f"Payment {txn.receipt_number or txn.id} of {format_money(txn.amount)} on "
+                     f"{txn.transaction_date.isoformat()} by {txn.created_by_name or '—'}"]
+
+            def answer(reason: str | None) -> None:
+                if reason:
+                    self._act("Payment reversed; the schedule is recomputed.",
+                              lambda: repo.reverse_payment(txn.id, reason))
+
+            self.app.push_screen(ReasonScreen("Reverse a payment", facts), answer)
+
+    def action_pay(self) -> None:
+        if self.check_action("pay", ()) and self.loan is not None:
+            from screens.payment_entry import PaymentEntryScreen
+
+            self._reload_on_resume = True
+            self.app.push_screen(PaymentEntryScreen(self.ctx, loan_id=self.loan.id))
+
+    def action_receipt(self) -> None:
+        txn = self._transaction()
+        if txn is not None and self.check_action("receipt", ()):
+            from screens.receipt import ReceiptScreen
+
+            self.app.push_screen(ReceiptScreen(self.ctx, transaction_id=txn.id))

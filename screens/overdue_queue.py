@@ -1,0 +1,223 @@
+"""The overdue queue: loans by days past due, filtered by arrears bucket and officer (an officer sees their own
+loans first); reminders to one or the selected loans; the list exported as CSV, a page at a time."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+from typing import Any, ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
+from textual.widgets import Footer, Header, Label, Select, Static
+
+from astrofin_tui.output import private_folder, write_private
+from db.repositories.loans import LoanRepository
+from db.repositories.reports import BUCKETS, QUEUE_PAGE, OverdueLoan, OverduePage, ReportRepository
+from screens.confirm import ConfirmScreen
+from screens.context import ScreenContext
+from screens.data import ASK, DataScreen
+from widgets.status import ConnectionBanner, StatusLine
+from widgets.tables import PageTable
+
+CSV_COLUMNS = ("loan_number", "customer_name", "phone", "days_past_due", "amount_overdue", "oldest_due_date",
+               "outstanding_principal", "loan_officer_name")
+
+
+def export_queue(repo: ReportRepository, as_of: date, bucket: str | None, officer: int | None,
+                 officer_first: bool) -> tuple[str, int]:
+    """Write the whole filtered queue to a private CSV file, one page in memory at a time."""
+    folder = private_folder("exports")
+    path = folder / f"overdue-{as_of.isoformat()}.csv"
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(CSV_COLUMNS)
+    count = 0
+    after: OverdueLoan | None = None
+    while True:
+        page = repo.overdue_queue(as_of, bucket=bucket, officer_id=officer, officer_first=officer_first, after=after)
+        for row in page.rows:
+            writer.writerow([_csv_safe(str(getattr(row, name) if getattr(row, name) is not None else ""))
+                             for name in CSV_COLUMNS])
+        count += len(page.rows)
+        if not page.more or not page.rows:
+            break
+        after = page.rows[-1]
+    write_private(path, buffer.getvalue())
+    return str(path), count
+
+
+def _csv_safe(value: str) -> str:
+    """A cell a spreadsheet would run as a formula is written as text."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@") and not value[1:2].isdigit() else value
+
+
+class OverdueQueueScreen(DataScreen):
+    CSS_PATH = "overdue_queue.tcss"
+    screen_name = "overdue_queue"
+    AUTO_FOCUS = "#queue"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("space", "pick", "Select"),
+        Binding("m", "remind", "Remind"),
+        Binding("x", "export", "CSV"),
+        Binding("ctrl+n", "page(1)", "Next page"),
+        Binding("ctrl+b", "page(-1)", "Prev page"),
+    ]
+
+    page_size = QUEUE_PAGE
+
+    def __init__(self, context: ScreenContext) -> None:
+        super().__init__(context)
+        self.selected: set[int] = set()
+        self.page = OverduePage((), False)
+        self._starts: list[OverdueLoan | None] = [None]
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield ConnectionBanner()
+        with Horizontal(id="filters"):
+            yield Label("Bucket")
+            yield Select([(label, label) for label, _, _ in BUCKETS if label != "current"], id="bucket",
+                         prompt="all late", compact=True)
+            yield Label("Officer")
+            yield Select([], id="officer", prompt="all officers", compact=True)
+        yield PageTable(("", "Loan", "Customer", "Days", "Overdue", "Officer"), id="queue")
+        yield Static("", id="paging")
+        yield StatusLine("", id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = "Overdue queue"
+        loans = LoanRepository(self.ctx.engine, self.ctx.actor)
+        self.start("officers", loans.loan_officers, working=None)
+        self.load()
+
+    @property
+    def repo(self) -> ReportRepository:
+        return ReportRepository(self.ctx.engine, self.ctx.actor)
+
+    def _filters(self) -> tuple[str | None, int | None, bool]:
+        bucket = self.query_one("#bucket", Select).value
+        officer = self.query_one("#officer", Select).value
+        return (bucket if isinstance(bucket, str) else None, officer if isinstance(officer, int) else None,
+                self.ctx.actor.role == "loan_officer")
+
+    def load(self) -> None:
+        repo, today, size, after = self.repo, self.ctx.today(), self.page_size, self._starts[-1]
+        bucket, officer, mine_first = self._filters()
+        self.start("queue", lambda: repo.overdue_queue(today, bucket=bucket, officer_id=officer,
+                                                       officer_first=mine_first, after=after, limit=size),
+                   working="loading the queue…")
+
+    @on(Select.Changed)
+    def _filter(self) -> None:
+        if self.is_mounted:
+            self._starts = [None]
+            self.selected.clear()
+            self.load()
+
+    def done(self, tag: str, result: Any) -> None:
+        if tag == "officers":
+            self.query_one("#officer", Select).set_options((s.full_name, s.id) for s in result)
+        elif tag == "queue":
+            self.page = result
+            self._draw()
+        elif tag == "remind":
+            asked, queued = result
+            skipped = asked - queued
+            self.status.say(f"Queued {queued} reminder{'s' * (queued != 1)}"
+                            + (f"; {skipped} already reminded today or without a phone" if skipped else "")
+                            + ".", kind="ok")
+            self.selected.clear()
+            self._draw()
+        elif tag == "export":
+            path, count = result
+            self.status.say(f"Exported {count} loans to {path}", kind="ok")
+
+    def _draw(self) -> None:
+        self.refresh_bindings()
+        table = self.query_one("#queue", PageTable)
+        cursor = table.cursor_row
+        table.fill((str(r.loan_id), ("✓" if r.loan_id in self.selected else " ", r.loan_number, r.customer_name,
+                                     r.days_past_due, r.amount_overdue, r.loan_officer_name or "—"))
+                   for r in self.page.rows)
+        if table.row_count:
+            table.move_cursor(row=min(cursor, table.row_count - 1))
+        number = len(self._starts)
+        parts = [f"Page {number}"]
+        if self.page.more:
+            parts.append("ctrl+n next page")
+        if number > 1:
+            parts.append("ctrl+b previous page")
+        if self.selected:
+            parts.append(f"{len(self.selected)} selected")
+        self.query_one("#paging", Static).update(" · ".join(parts))
+        if not self.status.has_class("-ok"):
+            self.status.say("enter opens · space selects · m reminds · x exports CSV" if self.page.rows
+                            else "No loan is late. Nothing to chase today.")
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "page":
+            forward = bool(parameters) and int(str(parameters[0])) > 0
+            return bool(self.page.more) if forward else len(self._starts) > 1
+        return super().check_action(action, parameters)
+
+    @on(PageTable.RowSelected, "#queue")
+    def _open(self, event: PageTable.RowSelected) -> None:
+        from screens.loan_detail import LoanDetailScreen
+
+        self.app.push_screen(LoanDetailScreen(self.ctx, int(str(event.row_key.value))))
+
+    def action_page(self, step: int) -> None:
+        if step > 0 and self.page.more and self.page.rows:
+            self._starts.append(self.page.rows[-1])
+        elif step < 0 and len(self._starts) > 1:
+            self._starts.pop()
+        else:
+            return
+        self.status.clear()
+        self.load()
+
+    def _current(self) -> OverdueLoan | None:
+        key = self.query_one("#queue", PageTable).current_key()
+        return next((r for r in self.page.rows if str(r.loan_id) == key), None)
+
+    def action_pick(self) -> None:
+        row = self._current()
+        if row is None:
+            return
+        self.selected.symmetric_difference_update({row.loan_id})
+        self.status.clear()
+        self._draw()
+
+    def action_remind(self) -> None:
+        if self.busy("remind"):
+            return
+        chosen = [r for r in self.page.rows if r.loan_id in self.selected]
+        if not chosen:
+            current = self._current()
+            chosen = [current] if current else []
+        if not chosen:
+            return
+        lines = [f"{r.loan_number} · {r.customer_name} · {r.days_past_due} days late" for r in chosen[:8]]
+        if len(chosen) > 8:
+            lines.append(f"… and {len(chosen) - 8} more")
+        ids, repo, today = [r.loan_id for r in chosen], self.repo, self.ctx.today()
+
+        def answer(yes: bool | None) -> None:
+            if yes:
+                self.start("remind", lambda: (len(ids), repo.remind(ids, today)), retry=ASK,
+                           working="queueing reminders…")
+
+        self.app.push_screen(ConfirmScreen(f"Send {len(chosen)} SMS reminder{'s' * (len(chosen) != 1)}", lines,
+                                           question="Queue them?"), answer)
+
+    def action_export(self) -> None:
+        if self.busy("export"):
+            return
+        repo, today = self.repo, self.ctx.today()
+        bucket, officer, mine_first = self._filters()
+        self.start("export", lambda: export_queue(repo, today, bucket, officer, mine_first), working="exporting…")

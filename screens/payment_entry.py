@@ -1,0 +1,279 @@
+"""Payment entry at the counter: find the loan, see what is due, take the amount, confirm the split, record
+once, then the receipt.
+
+The idempotency key is made when a loan is picked and kept across retries: a double enter, or submitting
+again after the connection dropped, records one payment.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any, ClassVar
+
+from rich.markup import escape
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.widgets import Footer, Header, Input, Static
+
+from db.errors import Refused
+from db.repositories.customers import CustomerRepository
+from db.repositories.loans import LoanRepository
+from db.repositories.payments import AllocationLine, AmountsDue, PaymentRepository, Receipt, new_idempotency_key
+from screens.confirm import ConfirmScreen
+from screens.context import ScreenContext
+from screens.data import AUTO, DataScreen
+from widgets.fields import DateError, FieldRow, MoneyInput, parse_date
+from widgets.money import MoneyError, format_money
+from widgets.status import ConnectionBanner, StatusLine
+from widgets.tables import PageTable
+
+PAYABLE = ("active", "defaulted")
+_LOAN_NUMBER = re.compile(r"^\s*L-?\d{1,9}\s*$", re.IGNORECASE)
+MAX_CUSTOMERS = 8
+
+
+@dataclass(frozen=True)
+class Candidate:
+    loan_id: int
+    loan_number: str
+    customer_name: str
+    customer_number: str
+    status: str
+    principal: Decimal
+
+
+def find_payable(engine: Any, actor: Any, query: str) -> list[Candidate]:
+    """Loans that can take a payment, by loan number or by the customer (number, name, phone, ID)."""
+    loans = LoanRepository(engine, actor)
+    if _LOAN_NUMBER.match(query):
+        loan = loans.find_by_number(query)
+        return [Candidate(loan.id, loan.loan_number, loan.customer_name, loan.customer_number, loan.status,
+                          loan.terms.principal)]
+    customers = CustomerRepository(engine, actor)
+    found: list[Candidate] = []
+    for row in customers.search(query, limit=MAX_CUSTOMERS).rows:
+        detail = customers.get(row.id)
+        found.extend(Candidate(b.id, b.loan_number, detail.full_name, detail.customer_number, b.status,
+                               b.principal_amount) for b in detail.loans if b.status in PAYABLE)
+    return found
+
+
+def split_lines(due: AmountsDue, amount: Decimal, day: date, lines: list[AllocationLine], currency: str) -> list[str]:
+    """What the confirmation shows: the payment, then how each installment takes its part."""
+    out = [f"{due.loan_number} · {due.customer_name}",
+           f"Pay {format_money(amount, currency)} on {day.isoformat()}", "",
+           f"{'#':>3} {'due':<10} {'penalty':>10} {'interest':>10} {'principal':>11}  after"]
+    for line in lines:
+        out.append(f"{line.installment_number:>3} {line.due_date.isoformat():<10} {format_money(line.penalty):>10} "
+                   f"{format_money(line.interest):>10} {format_money(line.principal):>11}  {line.status_after}")
+    totals = [sum((getattr(line, name) for line in lines), Decimal("0.00"))
+              for name in ("penalty", "interest", "principal")]
+    out.append(f"{'':>3} {'total':<10} {format_money(totals[0]):>10} {format_money(totals[1]):>10} "
+               f"{format_money(totals[2]):>11}")
+    return out
+
+
+class PaymentEntryScreen(DataScreen):
+    CSS_PATH = "payment_entry.tcss"
+    screen_name = "payment_entry"
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("ctrl+s", "submit", "Take payment"),
+                                             Binding("ctrl+f", "find_again", "Other loan")]
+
+    def __init__(self, context: ScreenContext, loan_id: int | None = None) -> None:
+        super().__init__(context)
+        self.loan_id = loan_id
+        self.due: AmountsDue | None = None
+        self.idempotency_key = ""
+        self.receipt: Receipt | None = None
+        self._candidates: list[Candidate] = []
+        self._pending: tuple[Decimal, date] | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield ConnectionBanner()
+        yield FieldRow("Loan / customer", Input(id="find", placeholder="L-000123, C-000045, name or phone",
+                                                max_length=100, compact=True), name="find")
+        yield PageTable(("Loan", "Customer", "Number", "Status", "Principal"), id="choices")
+        yield Static("", id="due")
+        yield FieldRow("Amount", MoneyInput(id="amount"), name="amount")
+        yield FieldRow("Date", Input(id="payment_date", max_length=20, compact=True), name="payment_date")
+        yield StatusLine("", id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = "Payment entry"
+        self.query_one("#choices").display = False
+        self.query_one("#due").display = False
+        self.query_one("#payment_date", Input).value = self.ctx.today().isoformat()
+        if self.loan_id is not None:
+            self.pick(self.loan_id)
+        else:
+            self._ready_to_find()
+
+    def _ready_to_find(self) -> None:
+        self.query_one("#find").focus()
+        self.status.say("Type a loan number or the customer, then enter.")
+
+    @property
+    def payments(self) -> PaymentRepository:
+        return PaymentRepository(self.ctx.engine, self.ctx.actor)
+
+    # --- finding the loan -----------------------------------------------------------------------------
+
+    @on(Input.Submitted, "#find")
+    def _find(self, event: Input.Submitted) -> None:
+        event.stop()
+        query = event.value
+        if not query.strip():
+            self.query_one("#field-find", FieldRow).error("type a loan number, customer number, name or phone")
+            return
+        engine, actor = self.ctx.engine, self.ctx.actor
+        self.start("find", lambda: find_payable(engine, actor, query), working="finding the loan…")
+
+    @on(PageTable.RowSelected, "#choices")
+    def _chosen(self, event: PageTable.RowSelected) -> None:
+        self.pick(int(str(event.row_key.value)))
+
+    def pick(self, loan_id: int) -> None:
+        """A new loan at the counter: a new idempotency key, then what it owes today."""
+        self.loan_id = loan_id
+        self.due = None
+        self.receipt = None
+        self.idempotency_key = new_idempotency_key()
+        self.query_one("#choices").display = False
+        repo, today = self.payments, self.ctx.today()
+        self.start("due", lambda: repo.amounts_due(loan_id, today), working="loading what is due…")
+
+    def action_find_again(self) -> None:
+        self.loan_id = None
+        self.due = None
+        self.query_one("#due", Static).update("")
+        self.query_one("#due").display = False
+        self.query_one("#amount", MoneyInput).value = ""
+        self._ready_to_find()
+
+    # --- the amount, the split, the payment -----------------------------------------------------------
+
+    @on(Input.Submitted, "#amount")
+    @on(Input.Submitted, "#payment_date")
+    def _enter(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.action_submit()
+
+    def action_submit(self) -> None:
+        if self.due is None or self.busy("preview") or self.busy("record") or self.receipt is not None:
+            return  # nothing to pay yet, or this payment is already on its way
+        if isinstance(self.app.screen, ConfirmScreen):
+            return
+        errors: dict[str, str] = {}
+        amount = day = None
+        try:
+            amount = self.query_one("#amount", MoneyInput).amount()
+        except MoneyError as exc:
+            errors["amount"] = str(exc)
+        try:
+            day = parse_date(self.query_one("#payment_date", Input).value, latest=self.ctx.today())
+        except DateError as exc:
+            errors["payment_date"] = "a payment cannot be dated in the future" if "after" in str(exc) else str(exc)
+        if amount is not None and amount > self.due.outstanding_total:
+            errors["amount"] = (f"the loan owes only {format_money(self.due.outstanding_total, self.ctx.currency)}"
+                                " in all")
+        if self.due.status not in PAYABLE:
+            errors["find"] = f"{self.due.loan_number} is {self.due.status}: it takes no payments"
+        self.show_field_errors(errors)
+        if errors or amount is None or day is None:
+            return
+        self._pending = (amount, day)
+        repo, loan_id = self.payments, self.due.loan_id
+        self.start("preview", lambda: repo.preview(loan_id, amount, day), working="working out the split…")
+
+    def _confirm(self, lines: list[AllocationLine]) -> None:
+        assert self.due is not None and self._pending is not None
+        amount, day = self._pending
+        due, key, repo = self.due, self.idempotency_key, self.payments
+
+        def answer(yes: bool | None) -> None:
+            if yes and not self.busy("record") and self.receipt is None:
+                self.start("record", lambda: repo.record(due.loan_id, amount, day, key), retry=AUTO,
+                           working="recording the payment…")
+            elif not yes:
+                self.status.say("Not recorded. Change the amount or press enter to take it.")
+                self.query_one("#amount").focus()
+
+        self.app.push_screen(ConfirmScreen("Take this payment?", split_lines(due, amount, day, lines,
+                                                                            self.ctx.currency),
+                                           question="Record it?"), answer)
+
+    def done(self, tag: str, result: Any) -> None:
+        if tag == "find":
+            self._found(result)
+        elif tag == "due":
+            self._show_due(result)
+        elif tag == "preview":
+            self.status.clear()
+            self._confirm(result)
+        elif tag == "record":
+            self.receipt = result
+            self.status.say(f"Recorded: receipt {result.receipt_number}.", kind="ok")
+            from screens.receipt import ReceiptScreen
+
+            self.app.push_screen(ReceiptScreen(self.ctx, receipt=result), lambda _: self._next_customer())
+
+    def failed(self, tag: str, error: BaseException) -> None:
+        if tag == "find":
+            self.status.clear()
+            self.query_one("#field-find", FieldRow).error(str(error))
+        elif tag in ("preview", "record") and isinstance(error, Refused):
+            field = "payment_date" if "date" in str(error).lower() else "amount"
+            self.show_field_errors({field: str(error)})
+        else:
+            super().failed(tag, error)
+
+    def _found(self, candidates: list[Candidate]) -> None:
+        self._candidates = candidates
+        if not candidates:
+            self.status.clear()
+            self.query_one("#field-find", FieldRow).error("no loan that takes payments matches")
+            return
+        self.query_one("#field-find", FieldRow).error(None)
+        if len(candidates) == 1:
+            self.pick(candidates[0].loan_id)
+            return
+        table = self.query_one("#choices", PageTable)
+        table.fill((str(c.loan_id), (c.loan_number, c.customer_name, c.customer_number, c.status, c.principal))
+                   for c in candidates)
+        table.display = True
+        table.focus()
+        self.status.say("Pick the loan and press enter.")
+
+    def _show_due(self, due: AmountsDue) -> None:
+        self.due = due
+        currency = self.ctx.currency
+        self.query_one("#find", Input).value = due.loan_number
+        next_text = (f"{format_money(due.next_installment, currency)} on {due.next_due_date.isoformat()}"
+                     if due.next_due_date else "—")
+        self.query_one("#due", Static).display = True
+        self.query_one("#due", Static).update("\n".join((
+            f"[b]{escape(due.loan_number)}[/b] · {escape(due.customer_name)} · {escape(due.status)}",
+            f"Overdue          {format_money(due.overdue, currency)}",
+            f"Due today        {format_money(due.due_today, currency)}",
+            f"Next installment {next_text}",
+            f"Still owed       {format_money(due.outstanding_total, currency)}",
+        )))
+        amount = self.query_one("#amount", MoneyInput)
+        if due.status in PAYABLE and due.outstanding_total > 0:
+            amount.value = format_money(due.suggested)
+            amount.focus()
+            self.status.say("enter shows how the payment splits · ctrl+f another loan")
+        else:
+            amount.value = ""
+            self.status.say(f"{due.loan_number} is {due.status}: it takes no payments.", kind="error")
+
+    def _next_customer(self) -> None:
+        """Back from the receipt: the form is ready for the next person in the queue."""
+        self.action_find_again()
+        self.query_one("#find", Input).value = ""
