@@ -92,6 +92,8 @@ def _frugal_driver() -> type[Driver] | None:
 
 class AstrofinApp(App[None]):
     TITLE = "AstroFinance"
+    # Over a slow link a dialog must not re-tint the whole screen behind it: that resends every cell.
+    CSS = "AstrofinApp.-low-bandwidth ModalScreen { background: transparent; }"
     COMMANDS = App.COMMANDS | {ScreenCommands}
     # Sign-out comes first so a narrow footer never hides it; the screen keys are also listed on home.
     BINDINGS: ClassVar[list[BindingType]] = [Binding("ctrl+o", "sign_out", "Sign out"), *_screen_bindings()]
@@ -133,6 +135,7 @@ class AstrofinApp(App[None]):
             self.theme = theme or "ansi-dark"
         if low_bandwidth:
             self.animation_level = "none"
+            self.add_class("-low-bandwidth")
 
     # --- screens -------------------------------------------------------------------------------------
 

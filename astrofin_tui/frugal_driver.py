@@ -1,4 +1,5 @@
-"""A terminal driver for slow links: blank runs are erased (ECH) instead of written out as spaces.
+"""A terminal driver for slow links: blank runs are erased (ECH) instead of written out as spaces, and
+each style reset is folded into the style that follows it.
 
 Textual paints every cell, so a mostly empty screen is mostly spaces on the wire. Curses programs erase
 blank stretches with `ESC [ n X` (erase n characters, in the current background colour, without moving the
@@ -41,9 +42,15 @@ def _erase(match: re.Match[str]) -> str:
     return sgr + replacement
 
 
+# Textual ends every styled segment with a reset and starts the next with its full style; a reset followed
+# (after any cursor moves, which do not depend on style) by a style is the same as one `ESC[0;<style>m`.
+_RESET_THEN_STYLE = re.compile(r"\x1b\[0m((?:\x1b\[[0-9]*;?[0-9]*H)*)\x1b\[([0-9;]+)m")
+
+
 def compress(frame: str) -> str:
     """The same picture in fewer bytes."""
-    return _BLANK_SEGMENT.sub(_erase, frame)
+    frame = _BLANK_SEGMENT.sub(_erase, frame)
+    return _RESET_THEN_STYLE.sub(lambda m: f"{m.group(1)}\x1b[0;{m.group(2)}m", frame)
 
 
 class FrugalDriver(LinuxDriver):

@@ -24,7 +24,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.wire import astrofin_env, prepare_database
+from bench.payment_script import KEY_BYTES, Step, back_home, payment, sign_in
+from bench.wire import active_loan_number, astrofin_env, prepare_database
 
 SERVER_NS, CLIENT_NS = "astrofin-srv", "astrofin-cli"
 SERVER_VETH, CLIENT_VETH = "afsrv0", "afcli0"
@@ -154,7 +155,10 @@ class Screen:
         return subprocess.run([*TMUX, "capture-pane", "-p", "-t", "bench"], capture_output=True, text=True).stdout
 
     def keys(self, *keys: str) -> None:
-        subprocess.run([*TMUX, "send-keys", "-t", "bench", *keys], check=True)
+        """Key names (Enter, F3 …) as keys; anything else typed literally (tmux would read "L-1" as a key)."""
+        for key in keys:
+            literal = [] if key in KEY_BYTES else ["-l"]
+            subprocess.run([*TMUX, "send-keys", "-t", "bench", *literal, key], check=True)
 
     def wait_for(self, condition: str | Callable[[str], bool], timeout: float = 60.0) -> float:
         test = (lambda screen: condition in screen) if isinstance(condition, str) else condition
@@ -169,31 +173,21 @@ class Screen:
         subprocess.run([*TMUX, "kill-server"], capture_output=True)
 
 
-def active_loan_number(data_home: Path) -> str:
-    code = ("from sqlalchemy import create_engine, text; from db.config import load_settings; "
-            "from db.target import resolve; t = resolve(load_settings()); e = create_engine(t.url); "
-            "print(e.connect().execute(text(\"SELECT l.loan_number FROM loans l JOIN vw_loan_summary s "
-            "ON s.loan_id = l.id WHERE l.status = 'active' AND s.outstanding_total > 0 "
-            "ORDER BY s.days_past_due DESC, l.id LIMIT 1\")).scalar_one())")
-    out = subprocess.run([sys.executable, "-c", code], env=astrofin_env(data_home, "local"), check=True,
-                         capture_output=True, text=True, timeout=120)
-    return out.stdout.strip()
+def play(screen: Screen, steps: list[Step]) -> float:
+    """Press each step's keys once the previous step shows; returns when the last one shows."""
+    ended = time.monotonic()
+    for keys, shown in steps:
+        for key in keys:
+            screen.keys(key)
+        if shown:
+            ended = screen.wait_for(shown)
+    return ended
 
 
 def one_payment(screen: Screen, loan_number: str) -> float:
     """Signed in as the cashier: F3 … receipt. Returns the seconds from the key to the receipt on screen."""
     started = time.monotonic()
-    screen.keys("F3")
-    for keys, shown in PAYMENT_STEPS(loan_number):
-        if keys:
-            screen.keys(*keys)
-        ended = screen.wait_for(shown)
-    return ended - started
-
-
-def PAYMENT_STEPS(loan_number: str) -> list[tuple[tuple[str, ...], str]]:  # noqa: N802 - a table of steps
-    """What the cashier types after F3, and what the screen shows when each step is done."""
-    return [((), "Payment entry")]
+    return play(screen, payment(loan_number)) - started
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -220,15 +214,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         connect = time.monotonic()
         screen.wait_for("Password", timeout=120)
         to_sign_in = time.monotonic() - connect
-        screen.keys("cashier")
-        screen.keys("Tab")
-        screen.keys("cashier-demo", "Enter")
-        screen.wait_for("Cashier ·")
+        play(screen, sign_in())
         timings = []
         for _ in range(args.payments):
             timings.append(one_payment(screen, loan))
-            screen.keys("Escape")
-            screen.wait_for("Cashier ·")
+            play(screen, back_home())
         print(f"Link: {link.shaping}")
         print(f"ssh connect to sign-in screen: {to_sign_in:.1f} s")
         print(f"F3 to receipt on screen, median of {len(timings)}: {statistics.median(timings):.1f} s "

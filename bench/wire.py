@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 import pty
+import re
 import select
 import shutil
 import signal
@@ -26,6 +27,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from fcntl import ioctl
 from pathlib import Path
+
+from bench.payment_script import as_bytes, payment, sign_in
 
 COLUMNS, ROWS = 80, 24
 QUIET_SECONDS = 1.5
@@ -125,6 +128,7 @@ class Figures:
     per_char: float
     idle: int
     notes: str = ""
+    payment: int | None = None
 
 
 def measure(name: str, argv: Sequence[str], env: dict[str, str], ready: bytes, notes: str = "") -> Figures:
@@ -151,6 +155,33 @@ def measure(name: str, argv: Sequence[str], env: dict[str, str], ready: bytes, n
     finally:
         term.stop()
     return Figures(name, first_paint, per_char, idle, notes)
+
+
+_ESCAPE = re.compile(rb"\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][A-Z0-9]|\x1b[^\[()]")
+
+
+def _plain(output: bytes) -> bytes:
+    """What a person reads: the output without its control sequences (styled pieces joined up)."""
+    return _ESCAPE.sub(b"", output)
+
+
+def scripted_payment(env: dict[str, str], loan_number: str) -> int:
+    """Bytes from start to the receipt: sign in as the cashier, F3, find the loan, the suggested amount,
+    confirm, the receipt. Each step waits for its text to appear in what the app wrote since the step began."""
+    term = Terminal([sys.executable, "-m", "astrofin_tui.cli"], env)
+    term.start()
+    try:
+        term.wait_quiet(seconds=0.3, until=lambda out: b"Password" in out)  # a blink is 0.5 s
+        for keys, shown in [*sign_in(), *payment(loan_number)]:
+            mark = len(term.text())
+            for key in as_bytes(keys):
+                term.type(key, gap=0.05)
+            if shown:
+                token = shown.encode()
+                term.wait_quiet(seconds=0.3, until=lambda out, m=mark, t=token: t in _plain(out[m:]))
+        return term.total()
+    finally:
+        term.stop()
 
 
 def astrofin_env(data_home: Path, profile: str) -> dict[str, str]:
@@ -184,10 +215,24 @@ def dialog_figures() -> Figures | None:
 
 
 def table(rows: Sequence[Figures]) -> str:
-    lines = ["| program | first paint (B) | per typed char (B) | 10 s idle (B) |", "|---|---:|---:|---:|"]
+    lines = ["| program | first paint (B) | per typed char (B) | 10 s idle (B) | scripted payment (B) |",
+             "|---|---:|---:|---:|---:|"]
     for row in rows:
-        lines.append(f"| {row.name} | {row.first_paint:,} | {row.per_char:.0f} | {row.idle:,} |")
+        paid = f"{row.payment:,}" if row.payment is not None else "—"
+        lines.append(f"| {row.name} | {row.first_paint:,} | {row.per_char:.0f} | {row.idle:,} | {paid} |")
     return "\n".join(lines)
+
+
+def active_loan_number(data_home: Path) -> str:
+    """An active demo loan that owes money, the most overdue first."""
+    code = ("from sqlalchemy import create_engine, text; from db.config import load_settings; "
+            "from db.target import resolve; t = resolve(load_settings()); e = create_engine(t.url); "
+            "print(e.connect().execute(text(\"SELECT l.loan_number FROM loans l JOIN vw_loan_summary s "
+            "ON s.loan_id = l.id WHERE l.status = 'active' AND s.outstanding_total > 0 "
+            "ORDER BY s.days_past_due DESC, l.id LIMIT 1\")).scalar_one())")
+    out = subprocess.run([sys.executable, "-c", code], env=astrofin_env(data_home, "local"), check=True,
+                         capture_output=True, text=True, timeout=120)
+    return out.stdout.strip()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -200,10 +245,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("preparing the demo database…", file=sys.stderr)
         prepare_database(data_home)
         app = [sys.executable, "-m", "astrofin_tui.cli"]
+        loan = active_loan_number(data_home)
         rows = []
         for label, profile in (("astrofin, low-bandwidth profile", "ssh"), ("astrofin, default", "local")):
             print(f"measuring {label}…", file=sys.stderr)
-            rows.append(measure(label, app, astrofin_env(data_home, profile), ready=b"Password"))
+            figures = measure(label, app, astrofin_env(data_home, profile), ready=b"Password")
+            figures.payment = scripted_payment(astrofin_env(data_home, profile), loan)
+            rows.append(figures)
         reference = dialog_figures()
         if reference is not None:
             print("measuring the dialog reference…", file=sys.stderr)

@@ -29,9 +29,9 @@ def test_styles_an_erase_would_lose_are_kept_as_spaces() -> None:
         assert compress(frame) == frame
 
 
-def test_short_runs_and_text_are_untouched() -> None:
+def test_short_runs_and_spaces_inside_text_are_not_erased() -> None:
     frame = "\x1b[39;49m      \x1b[0m\x1b[1mSign in          now\x1b[0m"
-    assert compress(frame) == frame
+    assert compress(frame) == "\x1b[39;49m      \x1b[0;1mSign in          now\x1b[0m"
 
 
 def test_profile_sets_textual_before_it_loads() -> None:
@@ -58,3 +58,11 @@ def test_profile_uses_the_frugal_driver_and_a_static_loading_label(app_engine: E
             assert isinstance(loading, Static) and not loading.auto_refresh
 
     run(scenario())
+
+
+def test_a_reset_is_folded_into_the_style_after_it_across_cursor_moves() -> None:
+    assert compress("a\x1b[0m\x1b[5;3H\x1b[1;35mb") == "a\x1b[5;3H\x1b[0;1;35mb"
+    assert compress("a\x1b[0m\x1b[39;49mb") == "a\x1b[0;39;49mb"
+    # A reset before text or an erase stays: both depend on the style in force.
+    assert compress("a\x1b[0mb") == "a\x1b[0mb"
+    assert compress("\x1b[0m\x1b[12X") == "\x1b[0m\x1b[12X"
