@@ -14,7 +14,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session
 
 from db.config import ConnectionSettings, Settings
-from db.paths import log_dir, private_file
+from db.paths import file_logger
 
 ROLE_NAMES = {
     "cashier": "astrofin_cashier",
@@ -126,12 +126,7 @@ def redact_params(params: Any) -> Any:
 
 def _watch_queries(engine: Engine, settings: Settings) -> None:
     """Log queries slower than SLOW_QUERY_THRESHOLD ms (all of them with LOG_QUERIES) to the log folder."""
-    if not any(isinstance(h, logging.FileHandler) for h in _query_log.handlers):
-        handler = logging.FileHandler(private_file(log_dir() / "queries.log"), encoding="utf-8")
-        handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
-        _query_log.addHandler(handler)
-    _query_log.setLevel(logging.INFO)
-    _query_log.propagate = False
+    file_logger(_query_log.name, "queries.log")
     threshold = settings.slow_query_ms
     log_all = settings.log_queries
     with_params = settings.log_query_params

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 from pathlib import Path
@@ -50,6 +51,18 @@ def private_file(path: Path) -> Path:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     os.close(fd)
     return path
+
+
+def file_logger(name: str, filename: str, fmt: str = "%(asctime)s %(message)s") -> logging.Logger:
+    """A logger writing INFO and above to a private file in the log folder, once, and not to the console."""
+    logger = logging.getLogger(name)
+    if not any(isinstance(h, logging.FileHandler) for h in logger.handlers):
+        handler = logging.FileHandler(private_file(log_dir() / filename), encoding="utf-8")
+        handler.setFormatter(logging.Formatter(fmt))
+        logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    return logger
 
 
 def write_private(path: Path, content: str) -> Path:

@@ -5,9 +5,9 @@ import logging
 
 import pytest
 
-from db import engine as engine_module
 from db.config import ConfigError, load_settings
 from db.engine import libpq_env, make_engine, server_url
+from db.paths import log_dir
 
 
 def test_defaults_fall_back_to_the_embedded_server(tmp_path):
@@ -114,4 +114,4 @@ def test_slow_queries_are_logged_with_parameters_only_when_asked(tmp_path, db_ur
     assert len(slow) == 2
     assert slow[0].startswith("slow query") and "param-marker" not in slow[0]
     assert "param-marker" in slow[1]
-    assert engine_module.log_dir().joinpath("queries.log").exists()
+    assert log_dir().joinpath("queries.log").exists()

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-import logging
 import signal
 import sys
 import threading
@@ -20,7 +19,7 @@ from sqlalchemy.exc import DBAPIError
 
 from db.config import load_settings
 from db.errors import AstrofinError, NotFound
-from db.paths import log_dir, private_file
+from db.paths import file_logger
 from db.target import resolve
 
 
@@ -86,13 +85,7 @@ def _engine(args: argparse.Namespace) -> Engine:
 
 
 def _log_to_file() -> None:
-    logger = logging.getLogger("astrofin.sms")
-    if not any(isinstance(h, logging.FileHandler) for h in logger.handlers):
-        handler = logging.FileHandler(private_file(log_dir() / "sms.log"), encoding="utf-8")
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
-        logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
-    logger.propagate = False
+    file_logger("astrofin.sms", "sms.log", "%(asctime)s %(levelname)s %(message)s")
 
 
 def _dispatch(args: argparse.Namespace) -> int:
