@@ -19,6 +19,7 @@ from db.passwords import hash_password, needs_rehash, verify_password
 
 MAX_FAILED_SIGN_INS = 5
 LOCK_DURATION = timedelta(minutes=15)
+ADMIN_LOCK_AFTER = timedelta(days=1)
 WRONG_CREDENTIALS = "Wrong username or password."
 INACTIVE = "This account is inactive. Ask an administrator to reactivate it."
 
@@ -40,6 +41,8 @@ def _decoy_hash() -> str:
 
 
 def locked_message(locked_until: datetime, now: datetime) -> str:
+    if locked_until - now > ADMIN_LOCK_AFTER:  # failed sign-ins lock for minutes; an administrator's lock has no end
+        return "This account is locked by an administrator. Ask an administrator to unlock it."
     local_until = locked_until.astimezone()
     when = local_until.strftime("%H:%M")
     if local_until.date() != now.astimezone().date():

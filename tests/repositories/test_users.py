@@ -44,3 +44,15 @@ def test_only_the_admin_manages_users(engine, actors, role):
     name = "officer" if role == "loan_officer" else role
     with pytest.raises(Refused, match="your role may not"):
         UserRepository(engine, actors[name]).create("x.y", "X Y", "cashier", "long-enough-1", "long-enough-1")
+
+
+def test_an_account_locked_by_the_admin_says_so_at_sign_in(engine, actors):
+    from db.repositories.auth import SignInRefused, authenticate
+
+    repo = UserRepository(engine, actors["admin"])
+    made = repo.create("locked.out", "Locked Out", "cashier", "counter-pass-1", "counter-pass-1")
+    repo.lock(made.id)
+    with pytest.raises(SignInRefused) as refused:
+        authenticate(engine, "locked.out", "counter-pass-1")
+    assert "locked by an administrator" in str(refused.value)
+    assert "9999" not in str(refused.value)
