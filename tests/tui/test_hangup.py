@@ -1,0 +1,64 @@
+"""A dropped terminal (a lost SSH session) ends the app: it must not spin on against a terminal that is gone."""
+
+from __future__ import annotations
+
+import os
+import pty
+import select
+import signal
+import struct
+import sys
+import termios
+import time
+from fcntl import ioctl
+
+import pytest
+
+from tests.cli_env import cli_env
+
+
+def _read_until(fd: int, token: bytes, timeout: float) -> bytes:
+    seen = b""
+    deadline = time.monotonic() + timeout
+    while token not in seen and time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.2)
+        if ready:
+            try:
+                seen += os.read(fd, 65536)
+            except OSError:
+                break
+    return seen
+
+
+def _exited(pid: int, timeout: float) -> int | None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return status
+        time.sleep(0.1)
+    return None
+
+
+@pytest.mark.parametrize("how", ["SIGHUP", "SIGTERM"])
+def test_the_app_exits_when_its_terminal_goes_away(db_url, how):
+    env = cli_env(db_url)
+    env.update({"TERM": "xterm-256color", "ASTROFIN_PROFILE": "ssh"})
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execvpe(sys.executable, [sys.executable, "-m", "astrofin_tui.cli"], env)
+    ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+    status: int | None = None
+    try:
+        assert b"Password" in _read_until(fd, b"Password", 60), "the sign-in screen never showed"
+        if how == "SIGHUP":
+            os.close(fd)  # the terminal is gone, as when an SSH link drops
+        os.kill(pid, getattr(signal, how))
+        status = _exited(pid, 15)
+        assert status is not None, f"the app kept running after {how}"
+    finally:
+        if status is None:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        if how != "SIGHUP":
+            os.close(fd)
