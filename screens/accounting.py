@@ -337,20 +337,28 @@ class AccountingScreen(BackScreen):
 
         self.app.push_screen(ConfirmScreen(question, verb), answered)
 
-    # --- journal -------------------------------------------------------------------------------------------
-
-    @on(Input.Submitted, "#journal-from, #journal-to, #journal-account, #journal-txn")
-    def load_journal(self) -> None:
-        error = self.query_one("#journal-error", Static)
+    def _date_range(self, tab: str) -> tuple[date, date] | None:
+        """The tab's From and To days, or None after saying beside them what is wrong."""
+        error = self.query_one(f"#{tab}-error", Static)
         try:
-            start = parse_day(self.query_one("#journal-from", Input).value, "From")
-            end = parse_day(self.query_one("#journal-to", Input).value, "To")
+            start = parse_day(self.query_one(f"#{tab}-from", Input).value, "From")
+            end = parse_day(self.query_one(f"#{tab}-to", Input).value, "To")
             if end < start:
                 raise ValueError("To: the last day is before the first day")
         except ValueError as exc:
             status_text(error, str(exc), error=True)
-            return
+            return None
         status_text(error, "")
+        return start, end
+
+    # --- journal -------------------------------------------------------------------------------------------
+
+    @on(Input.Submitted, "#journal-from, #journal-to, #journal-account, #journal-txn")
+    def load_journal(self) -> None:
+        days = self._date_range("journal")
+        if days is None:
+            return
+        start, end = days
         code = self.query_one("#journal-account", Input).value.strip() or None
         txn_text = self.query_one("#journal-txn", Input).value.strip()
         txn = int(txn_text) if txn_text else None
@@ -441,16 +449,10 @@ class AccountingScreen(BackScreen):
 
     @on(Input.Submitted, "#daily-from, #daily-to")
     def load_daily(self) -> None:
-        error = self.query_one("#daily-error", Static)
-        try:
-            start = parse_day(self.query_one("#daily-from", Input).value, "From")
-            end = parse_day(self.query_one("#daily-to", Input).value, "To")
-            if end < start:
-                raise ValueError("To: the last day is before the first day")
-        except ValueError as exc:
-            status_text(error, str(exc), error=True)
+        days = self._date_range("daily")
+        if days is None:
             return
-        status_text(error, "")
+        start, end = days
         repo = self.repo
         status_text(self._status("daily"), "Loading the daily transactions…")
         run_db(self, lambda: repo.daily_transactions(start, end), self._show_daily, self._failed("daily"),
