@@ -38,6 +38,9 @@ def run_app(low_bandwidth: bool) -> int:
     from db import embedded
 
     embedded.stop_on_hangup()
+    from astrofin_tui.terminal_watch import exit_on_hangup
+
+    exit_on_hangup()  # also when a wrapper between the terminal and the app swallows the hangup
     from db.bootstrap import open_app_database
     from db.config import insecure_config_warning, load_settings
     from db.engine import make_engine

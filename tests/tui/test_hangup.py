@@ -62,3 +62,45 @@ def test_the_app_exits_when_its_terminal_goes_away(db_url, how):
             os.waitpid(pid, 0)
         if how != "SIGHUP":
             os.close(fd)
+
+
+def test_the_app_exits_when_the_hangup_signal_never_reaches_it(db_url):
+    """A wrapper may start the app with SIGHUP blocked (or swallow it); the closed terminal alone must end it.
+
+    Without that, every read of the dead terminal returns end-of-file at once and the app spins a whole core.
+    """
+    env = cli_env(db_url)
+    env.update({"TERM": "xterm-256color", "ASTROFIN_PROFILE": "ssh"})
+    pid, fd = pty.fork()
+    if pid == 0:
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGHUP})  # inherited across exec
+        os.execvpe(sys.executable, [sys.executable, "-m", "astrofin_tui.cli"], env)
+    ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+    status: int | None = None
+    try:
+        assert b"Password" in _read_until(fd, b"Password", 60), "the sign-in screen never showed"
+        os.close(fd)  # the terminal is gone; the hangup signal stays pending
+        status = _exited(pid, 15)
+        assert status is not None, "the app kept running against a terminal that hung up"
+    finally:
+        if status is None:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+
+
+def test_the_hangup_watch_wakes_only_when_the_terminal_goes():
+    import threading
+
+    from astrofin_tui.terminal_watch import wait_for_hangup
+
+    master, slave = pty.openpty()
+    woke = threading.Event()
+    watcher = threading.Thread(target=lambda: (wait_for_hangup(slave), woke.set()), daemon=True)
+    watcher.start()
+    try:
+        os.write(master, b"typed keys\n")  # input is not a hang-up
+        assert not woke.wait(0.5)
+        os.close(master)
+        assert woke.wait(5), "the watch did not see the terminal hang up"
+    finally:
+        os.close(slave)
