@@ -30,6 +30,9 @@ TUNING = {
     "shared_buffers": "4GB", "max_wal_size": "16GB", "checkpoint_timeout": "30min", "work_mem": "32MB",
     "maintenance_work_mem": "1GB", "effective_cache_size": "16GB", "wal_buffers": "64MB",
     "random_page_cost": "1.1", "max_connections": "100",
+    # A bulk load into tables emptied in its own transaction then skips the WAL (PostgreSQL's "Populating a
+    # Database"); the benchmark's server has no replica to feed.
+    "wal_level": "minimal", "max_wal_senders": "0", "max_parallel_maintenance_workers": "2",
 }
 PAYMENT_SCRIPT = """\\set n random(1, {loans})
 BEGIN;
@@ -80,8 +83,9 @@ def start_server(data: Path) -> tuple[object, URL]:
     admin = _url(server.socket_dir, server.port, "postgres")
     eng = create_engine(admin, isolation_level="AUTOCOMMIT", poolclass=pool.NullPool)
     with eng.connect() as conn:
-        current = dict(conn.execute(text("SELECT name, setting FROM pg_settings WHERE name = 'max_wal_size'")).all())
-        if current.get("max_wal_size") != "16384":
+        current = dict(conn.execute(text("SELECT name, setting FROM pg_settings "
+                                         "WHERE name IN ('max_wal_size', 'wal_level')")).all())
+        if current.get("max_wal_size") != "16384" or current.get("wal_level") != "minimal":
             for name, value in TUNING.items():  # fixed names and values above
                 conn.execute(text(f"ALTER SYSTEM SET {name} = '{value}'"))
             eng.dispose()
