@@ -672,8 +672,9 @@ def seed_scale(url: URL | str, customers: int, *, random_seed: int = 1, today: d
             report.rows["transactions"] += written
             report.rows["journal_entries"] += written
             report.rows["journal_entry_details"] += timed("journal", _JOURNAL, params)
-            ranges: dict[str, object] = {"lo": chunk.first_loan, "hi": chunk.last_loan, "t_lo": int(str(params["t_base"])) + 1,
-                      "t_hi": int(str(params["t_base"])) + written, "d_lo": lines}
+            base = int(str(params["t_base"]))
+            ranges: dict[str, object] = {"lo": chunk.first_loan, "hi": chunk.last_loan, "t_lo": base + 1,
+                                         "t_hi": base + written, "d_lo": lines}
             lap = time.perf_counter()
             for meaning, sql in CHECKS:
                 _run(cur, sql, ranges)
