@@ -30,6 +30,9 @@ TUNING = {
     "shared_buffers": "4GB", "max_wal_size": "16GB", "checkpoint_timeout": "30min", "work_mem": "32MB",
     "maintenance_work_mem": "1GB", "effective_cache_size": "16GB", "wal_buffers": "64MB",
     "random_page_cost": "1.1", "max_connections": "100",
+    # A bulk load into tables emptied in its own transaction then skips the WAL (PostgreSQL's "Populating a
+    # Database"); the benchmark's server has no replica to feed.
+    "wal_level": "minimal", "max_wal_senders": "0", "max_parallel_maintenance_workers": "2",
 }
 PAYMENT_SCRIPT = """\\set n random(1, {loans})
 BEGIN;
@@ -80,8 +83,9 @@ def start_server(data: Path) -> tuple[object, URL]:
     admin = _url(server.socket_dir, server.port, "postgres")
     eng = create_engine(admin, isolation_level="AUTOCOMMIT", poolclass=pool.NullPool)
     with eng.connect() as conn:
-        current = dict(conn.execute(text("SELECT name, setting FROM pg_settings WHERE name = 'max_wal_size'")).all())
-        if current.get("max_wal_size") != "16384":
+        current: dict[str, str] = {str(row[0]): str(row[1]) for row in conn.execute(text(
+            "SELECT name, setting FROM pg_settings WHERE name IN ('max_wal_size', 'wal_level')")).all()}
+        if current.get("max_wal_size") != "16384" or current.get("wal_level") != "minimal":
             for name, value in TUNING.items():  # fixed names and values above
                 conn.execute(text(f"ALTER SYSTEM SET {name} = '{value}'"))
             eng.dispose()
@@ -102,7 +106,9 @@ def pgbench(server: object, args: list[str], env_db: str) -> str:
     env = dict(os.environ, PGHOST=server.socket_dir, PGPORT=str(server.port), PGUSER="postgres",  # type: ignore[attr-defined]
                PGDATABASE=env_db)
     done = subprocess.run([str(embedded.bin_dir() / "pgbench"), *args], env=env, capture_output=True, text=True,
-                          check=True, timeout=3600)
+                          check=False, timeout=3600)
+    if done.returncode:
+        raise RuntimeError(f"pgbench {' '.join(args)} failed:\n{done.stdout}{done.stderr[-3000:]}")
     return done.stdout + done.stderr
 
 
@@ -209,23 +215,28 @@ def run_search(bench: Bench, engine: Engine, officer: object, runs: int) -> None
 
     repo = CustomerRepository(engine, officer)  # type: ignore[arg-type]
     rng = random.Random(5)
-    with engine.connect() as conn:
-        top = conn.execute(text("SELECT max(id) FROM customers")).scalar_one()
-        ids = [rng.randint(1, top) for _ in range(runs)]
-        rows = conn.execute(text("""
-            SELECT c.first_name, c.last_name, c.phone, c.national_id, c.customer_number,
-                   (SELECT l.loan_number FROM loans l WHERE l.customer_id = c.id LIMIT 1)
-            FROM customers c WHERE c.id = ANY(:ids)"""), {"ids": ids}).all()
-    kinds = {
-        "name fragment": [f"{r[0][:4]} {r[1][:5]}" if i % 2 else r[1][:6] for i, r in enumerate(rows)],
-        "phone (exact)": [r[2] for r in rows if r[2]],
-        "national ID (exact)": [r[3] for r in rows],
-        "customer number (exact)": [r[4] for r in rows],
-        "loan number (exact)": [r[5] for r in rows if r[5]],
-    }
+    def sample(size: int) -> dict[str, list[str]]:
+        with engine.connect() as conn:
+            top = conn.execute(text("SELECT max(id) FROM customers")).scalar_one()
+            ids = [rng.randint(1, top) for _ in range(size)]
+            rows = conn.execute(text("""
+                SELECT c.first_name, c.last_name, c.phone, c.national_id, c.customer_number,
+                       (SELECT l.loan_number FROM loans l WHERE l.customer_id = c.id LIMIT 1)
+                FROM customers c WHERE c.id = ANY(:ids)"""), {"ids": ids}).all()
+        return {
+            "name fragment": [f"{r[0][:4]} {r[1][:5]}" if i % 2 else r[1][:6] for i, r in enumerate(rows)],
+            "phone (exact)": [r[2] for r in rows if r[2]],
+            "national ID (exact)": [r[3] for r in rows],
+            "customer number (exact)": [r[4] for r in rows],
+            "loan number (exact)": [r[5] for r in rows if r[5]],
+        }
+
+    # Warm up on other customers than the measured ones: the server's caches and the pool, never a result.
+    for queries in sample(runs).values():
+        for q in queries:
+            repo.search(q)
+    kinds = sample(runs)
     for kind, queries in kinds.items():
-        for q in queries[:10]:
-            repo.search(q)  # warm the pool and caches
         samples = []
         for q in queries:
             started = time.perf_counter()
@@ -293,7 +304,7 @@ def run_app_memory(bench: Bench, url: URL) -> None:
     done = subprocess.run([sys.executable, "-c", _APP_PROBE, url.render_as_string(hide_password=False)],
                           capture_output=True, text=True, check=True, timeout=600)
     p50, p95, rss = (float(x) for x in done.stdout.split())
-    bench.add("keystroke → results (repository; no lookup screen yet)", f"p50 {p50:.2f} ms, p95 {p95:.2f} ms",
+    bench.add("search per keystroke (repository calls, not on screen)", f"p50 {p50:.2f} ms, p95 {p95:.2f} ms",
               "p95 ≤ 100 ms", p95 <= 100)
     bench.add("resident memory of the app process", f"{rss:.0f} MB", "≤ 150 MB", rss <= 150)
 
