@@ -7,6 +7,7 @@ module checks what was typed, calls the function, and returns plain objects.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -173,6 +174,8 @@ class LoanRepository(Repository):
             problems["first_repayment_date"] = "the first repayment date cannot be in the past"
         if len(application.purpose) > 500:
             problems["purpose"] = "the purpose has at most 500 characters"
+        elif any(unicodedata.category(char) == "Cc" for char in application.purpose.strip()):
+            problems["purpose"] = "the purpose contains control characters (tabs, line breaks, escapes)"
         if problems:
             raise ValidationError(problems)
         check_idempotency_key(idempotency_key, "principal")
