@@ -77,7 +77,7 @@ def test_accounting_filters_and_new_account_form(app_engine: Engine, engine: Eng
         with tally("accounting: journal from/to/account/transaction, trial balance day, daily from/to") as seen:
             before = counts(engine)
 
-            @campaign_settings(14)
+            @campaign_settings(10)
             @given(field=st.sampled_from(list(ACCOUNTING_FILTERS)), value=HOSTILE)
             def one(field: str, value: str) -> None:
                 async def step(pilot: Pilot[Any]) -> str:

@@ -132,7 +132,7 @@ def test_customer_form_every_field(app_engine: Engine, engine: Engine, access_lo
         live.run(lambda pilot: sign_in(pilot, actors["officer"]))
         live.run(lambda pilot: press(pilot, "f5"))
 
-        @campaign_settings(24)
+        @campaign_settings(20)
         @given(field=st.sampled_from(list(CUSTOMER_GOOD)), value=HOSTILE)
         def one(field: str, value: str) -> None:
             before = counts(engine)
