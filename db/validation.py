@@ -14,7 +14,7 @@ EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 NATIONAL_ID = re.compile(r"^[A-Za-z0-9-]{1,30}$")
 ADULT_AGE = 18
 NAME_MAX = 100
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 def normalize_phone(raw: str) -> str:
@@ -86,6 +86,10 @@ def customer_problems(data: CustomerInput, today: date) -> dict[str, str]:
         problems["gender"] = "choose female, male or other"
     if data.address and len(data.address) > 500:
         problems["address"] = "the address has at most 500 characters"
+    elif data.address and _CONTROL.search(data.address):
+        problems["address"] = "the address contains control characters (tabs, line breaks, escapes)"
     if data.occupation and len(data.occupation) > 100:
         problems["occupation"] = "the occupation has at most 100 characters"
+    elif data.occupation and _CONTROL.search(data.occupation):
+        problems["occupation"] = "the occupation contains control characters"
     return problems

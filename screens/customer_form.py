@@ -12,6 +12,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Footer, Header, Input, Select
 
 from db.repositories.customers import CustomerDetail, CustomerRepository
+from db.repositories.payments import new_idempotency_key
 from db.validation import CustomerInput, customer_problems
 from screens.context import ScreenContext
 from screens.data import ASK, DataScreen
@@ -48,6 +49,9 @@ class CustomerFormScreen(DataScreen):
         super().__init__(context)
         self.customer = customer
         self.saved: CustomerDetail | None = None
+        # Made when the form opens and kept across retries: a save whose reply was lost, saved again,
+        # returns the customer the first save created instead of a second one.
+        self.idempotency_key = new_idempotency_key() if customer is None else ""
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -114,7 +118,9 @@ class CustomerFormScreen(DataScreen):
             return
         repo, today, customer = CustomerRepository(self.ctx.engine, self.ctx.actor), self.ctx.today(), self.customer
         if customer is None:
-            self.start("save", lambda: repo.create(data, today=today), retry=ASK, working="saving…")
+            key = self.idempotency_key
+            self.start("save", lambda: repo.create(data, today=today, idempotency_key=key), retry=ASK,
+                       working="saving…")
         else:
             self.start("save", lambda: repo.update(customer.id, data, today=today), retry=ASK, working="saving…")
 

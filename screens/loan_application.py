@@ -16,6 +16,7 @@ from textual.widgets.option_list import Option
 
 from db.repositories.customers import CustomerDetail, CustomerRepository, CustomerRow
 from db.repositories.loans import FREQUENCIES, LoanApplication, LoanRepository, LoanTerms, terms_problems
+from db.repositories.payments import new_idempotency_key
 from screens.context import ScreenContext
 from screens.data import ASK, DataScreen
 from widgets.fields import DateError, FieldRow, MoneyInput, parse_date, parse_rate, parse_whole
@@ -52,6 +53,10 @@ class LoanApplicationScreen(DataScreen):
         self.submitted: Any = None
         self._matches: tuple[CustomerRow, ...] = ()
         self._picked_number = ""
+        # Made when the form opens (and again when another customer is picked), kept across retries: a
+        # submit whose reply was lost, submitted again, returns the first application instead of a second.
+        self.idempotency_key = new_idempotency_key()
+        self._key_customer: int | None = self.customer_id
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -101,6 +106,9 @@ class LoanApplicationScreen(DataScreen):
     # --- the customer ---------------------------------------------------------------------------------
 
     def _pick(self, customer_id: int, number: str, name: str) -> None:
+        if self._key_customer is not None and customer_id != self._key_customer:
+            self.idempotency_key = new_idempotency_key()
+        self._key_customer = customer_id
         self.customer_id = customer_id
         self._picked_number = number
         self.query_one("#customer", Input).value = number
@@ -202,8 +210,8 @@ class LoanApplicationScreen(DataScreen):
         officer = self.query_one("#loan_officer", Select).value
         application = LoanApplication(self.customer_id, terms, purpose,
                                       officer if isinstance(officer, int) else None)
-        repo, today = self.repo, self.ctx.today()
-        self.start("submit", lambda: repo.apply(application, today=today), retry=ASK,
+        repo, today, key = self.repo, self.ctx.today(), self.idempotency_key
+        self.start("submit", lambda: repo.apply(application, today=today, idempotency_key=key), retry=ASK,
                    working="submitting the application…")
 
     def done(self, tag: str, result: Any) -> None:

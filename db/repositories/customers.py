@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from db.errors import NotFound, ValidationError
 from db.models import Customer, Loan
 from db.repositories.base import Repository
+from db.repositories.idempotency import check_idempotency_key, existing_by_key, insert_once
 from db.validation import CustomerInput, customer_problems, normalize_phone
 
 PAGE_SIZE = 20
@@ -140,14 +141,18 @@ class CustomerRepository(Repository):
                 ),
             )
 
-    def create(self, data: CustomerInput, *, today: date) -> CustomerDetail:
+    def create(self, data: CustomerInput, *, today: date, idempotency_key: str | None = None) -> CustomerDetail:
+        """Create the customer; with the form's key, once per key: a retry returns the customer the first
+        save created (its reply may have been lost after the commit) instead of creating a second one."""
         cleaned = self._checked(data, today)
+        check_idempotency_key(idempotency_key, "first_name")
         with self.work() as session:
-            self._refuse_duplicate_national_id(session, cleaned, None)
-            customer = Customer(**cleaned.__dict__, created_by=self.actor.user_id)
-            session.add(customer)
-            session.flush()
-            new_id = customer.id
+            new_id = existing_by_key(session, Customer, idempotency_key, self.actor.user_id, "first_name")
+            if new_id is None:
+                self._refuse_duplicate_national_id(session, cleaned, None)
+                customer = Customer(**cleaned.__dict__, created_by=self.actor.user_id,
+                                    idempotency_key=idempotency_key)
+                new_id = insert_once(session, customer, idempotency_key, self.actor.user_id, "first_name")
         return self.get(new_id)
 
     def update(self, customer_id: int, data: CustomerInput, *, today: date) -> CustomerDetail:

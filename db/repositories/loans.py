@@ -7,15 +7,18 @@ module checks what was typed, calls the function, and returns plain objects.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
 
 from db.errors import NotFound, ValidationError
 from db.models import Customer, Loan, PaymentSchedule, Transaction, User
 from db.repositories.base import Repository
+from db.repositories.idempotency import check_idempotency_key, existing_by_key, insert_once
 
 METHODS = ("flat", "declining_balance")
 FREQUENCIES = ("weekly", "biweekly", "monthly")
@@ -162,34 +165,45 @@ class LoanRepository(Repository):
             for r in rows
         ]
 
-    def apply(self, application: LoanApplication, *, today: date) -> LoanDetail:
-        """Create a `pending` loan for the customer."""
+    def apply(self, application: LoanApplication, *, today: date, idempotency_key: str | None = None) -> LoanDetail:
+        """Create a `pending` loan for the customer; with the form's key, once per key: a retry returns the
+        application the first submit created (its reply may have been lost after the commit)."""
         problems = terms_problems(application.terms)
         first = application.terms.first_repayment_date
         if first is not None and first < today:
             problems["first_repayment_date"] = "the first repayment date cannot be in the past"
         if len(application.purpose) > 500:
             problems["purpose"] = "the purpose has at most 500 characters"
+        elif any(unicodedata.category(char) == "Cc" for char in application.purpose.strip()):
+            problems["purpose"] = "the purpose contains control characters (tabs, line breaks, escapes)"
         if problems:
             raise ValidationError(problems)
+        check_idempotency_key(idempotency_key, "principal")
         with self.work() as session:
-            customer = session.get(Customer, application.customer_id)
-            if customer is None:
-                raise NotFound(f"customer {application.customer_id} does not exist")
-            if customer.status != "active":
-                raise ValidationError({"customer": f"{customer.customer_number} is inactive"})
-            terms = application.terms
-            loan = Loan(
-                customer_id=customer.id, principal_amount=terms.principal, interest_rate=terms.interest_rate,
-                interest_method=terms.interest_method, term=terms.term,
-                repayment_frequency=terms.repayment_frequency, first_repayment_date=terms.first_repayment_date,
-                purpose=application.purpose.strip() or None, application_date=today,
-                loan_officer_id=application.loan_officer_id or self.actor.user_id, created_by=self.actor.user_id,
-            )
-            session.add(loan)
-            session.flush()
-            loan_id = loan.id
+            done = existing_by_key(session, Loan, idempotency_key, self.actor.user_id, "principal")
+            if done is not None:
+                loan_id = done
+            else:
+                loan_id = self._insert_application(session, application, today, idempotency_key)
         return self.get(loan_id)
+
+    def _insert_application(self, session: Session, application: LoanApplication, today: date,
+                            idempotency_key: str | None) -> int:
+        customer = session.get(Customer, application.customer_id)
+        if customer is None:
+            raise NotFound(f"customer {application.customer_id} does not exist")
+        if customer.status != "active":
+            raise ValidationError({"customer": f"{customer.customer_number} is inactive"})
+        terms = application.terms
+        loan = Loan(
+            customer_id=customer.id, principal_amount=terms.principal, interest_rate=terms.interest_rate,
+            interest_method=terms.interest_method, term=terms.term,
+            repayment_frequency=terms.repayment_frequency, first_repayment_date=terms.first_repayment_date,
+            purpose=application.purpose.strip() or None, application_date=today,
+            loan_officer_id=application.loan_officer_id or self.actor.user_id, created_by=self.actor.user_id,
+            idempotency_key=idempotency_key,
+        )
+        return insert_once(session, loan, idempotency_key, self.actor.user_id, "principal")
 
     def loan_officers(self) -> list[StaffName]:
         """Active staff who may carry loans (loan officers and supervisors), by name."""

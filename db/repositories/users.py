@@ -5,6 +5,7 @@ Accounts are never deleted: the audit log and every transaction keep pointing at
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -15,6 +16,8 @@ from db.models import User
 from db.passwords import hash_password, password_problem
 from db.repositories.base import Repository
 
+USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{1,49}")  # as the users_username_check constraint
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 ROLES = ("cashier", "loan_officer", "supervisor", "accountant", "admin")
 FAR_FUTURE = datetime(9999, 12, 31).astimezone()
 
@@ -46,8 +49,15 @@ class UserRepository(Repository):
         username = username.strip()
         if not username:
             problems["username"] = "the username is required"
+        elif not USERNAME.fullmatch(username):
+            problems["username"] = "a username has 2 to 50 letters, digits, '.', '_' or '-', starting with a " \
+                                   "letter or digit"
         if not full_name.strip():
             problems["full_name"] = "the full name is required"
+        elif len(full_name.strip()) > 200:
+            problems["full_name"] = "the full name has at most 200 characters"
+        elif CONTROL.search(full_name.strip()):
+            problems["full_name"] = "the full name contains control characters (tabs, line breaks, escapes)"
         if role not in ROLES:
             problems["role"] = f"choose one of {', '.join(ROLES)}"
         problem = password_problem(password, confirmation)

@@ -17,6 +17,7 @@ from sqlalchemy import Engine, create_engine, pool
 from sqlalchemy.engine import URL
 
 from tests.reliability.faultlib import FaultServer
+from tests.tui.conftest import access_log, actors, app_engine  # noqa: F401 - the Pilot tests' fixtures
 
 
 @pytest.fixture(scope="session")

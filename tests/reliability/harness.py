@@ -3,9 +3,9 @@
     uv run python -m tests.reliability.harness                 # the quick run (what CI runs), table printed
     uv run python -m tests.reliability.harness --scale 10 --write-docs   # the long variant, table in the docs
 
-It runs the tests of tests/reliability with ASTROFIN_FAULT_SCALE (rounds, kills and examples multiplied by
-the scale) and ASTROFIN_FAULT_REPORT (each test appends its line of results), then renders the lines as a
-Markdown table between the harness markers of docs/reliability.md.
+It runs the tests of tests/reliability and tests/tui/test_bad_input_*.py with ASTROFIN_FAULT_SCALE (rounds,
+kills and examples multiplied by the scale) and ASTROFIN_FAULT_REPORT (each test appends its line of
+results), then renders the lines as a Markdown table between the harness markers of docs/reliability.md.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ GROUPS = {
     "fault": "Faults: crashes, dropped connections, killed processes, a full disk",
     "sql": "Bad input to SQL functions (as the permitted role), and SQL built from strings",
     "cli": "Bad input to CLI options (astrofin_tui.cli.main in-process)",
+    "forms": "Bad input to every form field through Pilot (hypothesis; one app per form)",
     "privileges": "Privileges: domain.md's role matrix in the database",
     "security": "Passwords, sign-in, files",
 }
@@ -67,7 +68,8 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="astrofin-harness-") as folder:
         report = Path(folder) / "results.jsonl"
         env = {**os.environ, "ASTROFIN_FAULT_REPORT": str(report), "ASTROFIN_FAULT_SCALE": str(max(1, args.scale))}
-        command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/reliability"]
+        forms = sorted(str(path.relative_to(ROOT)) for path in (ROOT / "tests" / "tui").glob("test_bad_input_*.py"))
+        command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/reliability", *forms]
         if args.k:
             command += ["-k", args.k]
         started = time.perf_counter()
