@@ -52,7 +52,7 @@ class Customer(Base):
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(server_default="now()")
     updated_at: Mapped[datetime] = mapped_column(server_default="now()")
-    idempotency_key: Mapped[str | None]  # revision 0007: made when the form opens, unique
+    idempotency_key: Mapped[str | None]  # revision 0008: made when the form opens, unique
 
 
 class Loan(Base):
@@ -81,7 +81,7 @@ class Loan(Base):
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(server_default="now()")
     updated_at: Mapped[datetime] = mapped_column(server_default="now()")
-    idempotency_key: Mapped[str | None]  # revision 0007: made when the form opens, unique
+    idempotency_key: Mapped[str | None]  # revision 0008: made when the form opens, unique
 
 
 class Transaction(Base):

@@ -1,5 +1,5 @@
 """Saves that land once per key: the key a form makes when it opens (as the payment form does), stored with
-a unique index (revision 0007), so a save retried after its reply was lost returns the first save's row."""
+a unique index (revision 0008), so a save retried after its reply was lost returns the first save's row."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Customer and loan-application saves land once per form key (revision 0007), as payments do: the repeat
+"""Customer and loan-application saves land once per form key (revision 0008), as payments do: the repeat
 returns the first save's row, a concurrent double lands once, and another person's key is refused."""
 
 from __future__ import annotations
