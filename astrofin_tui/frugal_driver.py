@@ -1,58 +1,75 @@
-"""A terminal driver for slow links: blank runs are erased (ECH) instead of written out as spaces, and
-each style reset is folded into the style that follows it.
+"""A terminal driver for slow links: it keeps a shadow copy of the screen and sends only the cells that
+changed since the last frame (see `astrofin_tui.shadow_screen`).
 
-Textual paints every cell, so a mostly empty screen is mostly spaces on the wire. Curses programs erase
-blank stretches with `ESC [ n X` (erase n characters, in the current background colour, without moving the
-cursor) and then step over them with `ESC [ n C`. This driver does the same to each frame before it is
-written, only where the result looks identical: a run of spaces that is a whole styled segment, whose
-style has no underline, blink, reverse or strike-through (erased cells would not show those).
+Textual repaints whole regions on every screen change, modal and re-layout; curses programs keep a copy of
+what the terminal shows and send the difference, erasing blank stretches (`ECH`, `EL`) instead of writing
+them out. This driver does the same with each frame Textual writes.
+
+The copy must never drift from the terminal:
+- entering the alternate screen clears it, so the copy starts blank;
+- a resize (SIGWINCH or an in-band report) forgets the copy: every cell of the next frames is sent;
+- ctrl+l clears the terminal and repaints every cell, for a screen garbled by line noise or another
+  program writing to the terminal.
 """
 
 from __future__ import annotations
 
-import re
+import asyncio
+import threading
+from typing import Any
 
+from textual import events
 from textual.drivers.linux_driver import LinuxDriver
+from textual.message import Message
 
-# A styled segment made only of spaces: `ESC[<params>m` + spaces, up to the `ESC[0m` that ends it.
-_BLANK_SEGMENT = re.compile(r"(\x1b\[([0-9;]*)m)( +)(?=\x1b\[0m)")
-_NOT_ERASABLE = {4, 5, 6, 7, 9, 21, 53}  # underline, blink, reverse, strike, double underline, overline
+from astrofin_tui.shadow_screen import ShadowScreen
 
-
-def _erasable(params: str) -> bool:
-    codes = [int(p) if p.isdigit() else 0 for p in params.split(";")] if params else [0]
-    i = 0
-    while i < len(codes):
-        code = codes[i]
-        if code in (38, 48, 58):  # extended colour: 38;5;N or 38;2;R;G;B — skip its arguments
-            i += 3 if i + 1 < len(codes) and codes[i + 1] == 5 else 5
-            continue
-        if code in _NOT_ERASABLE:
-            return False
-        i += 1
-    return True
-
-
-def _erase(match: re.Match[str]) -> str:
-    sgr, params, spaces = match.group(1), match.group(2), match.group(3)
-    count = len(spaces)
-    replacement = f"\x1b[{count}X\x1b[{count}C"
-    if len(replacement) >= count or not _erasable(params):
-        return match.group(0)
-    return sgr + replacement
-
-
-# Textual ends every styled segment with a reset and starts the next with its full style; a reset followed
-# (after any cursor moves, which do not depend on style) by a style is the same as one `ESC[0;<style>m`.
-_RESET_THEN_STYLE = re.compile(r"\x1b\[0m((?:\x1b\[[0-9]*;?[0-9]*H)*)\x1b\[([0-9;]+)m")
-
-
-def compress(frame: str) -> str:
-    """The same picture in fewer bytes."""
-    frame = _BLANK_SEGMENT.sub(_erase, frame)
-    return _RESET_THEN_STYLE.sub(lambda m: f"{m.group(1)}\x1b[0;{m.group(2)}m", frame)
+REPAINT_KEY = "ctrl+l"
 
 
 class FrugalDriver(LinuxDriver):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._shadow_lock = threading.Lock()
+        self._shadow: ShadowScreen | None = None
+        # Set from a signal handler or the input thread; applied before the next frame is written.
+        self._new_size: tuple[int, int] | None = None
+        self._clear_requested = False
+
     def write(self, data: str) -> None:
-        super().write(compress(data))
+        with self._shadow_lock:
+            shadow = self._shadow
+            if shadow is None:
+                shadow = self._shadow = ShadowScreen(*(self._new_size or super()._get_terminal_size()))
+                self._new_size = None
+            prefix = ""
+            size, self._new_size = self._new_size, None
+            if size is not None:
+                shadow.resize(*size)
+            if self._clear_requested:
+                self._clear_requested = False
+                prefix = shadow.clear()
+            data = prefix + shadow.feed(data)
+            if data:
+                super().write(data)
+
+    def _get_terminal_size(self) -> tuple[int, int]:
+        # Called for each SIGWINCH (and once at start): whatever the terminal kept is no longer trusted.
+        size = super()._get_terminal_size()
+        self._new_size = size
+        return size
+
+    def process_message(self, message: Message) -> None:
+        if isinstance(message, events.Resize):  # an in-band resize report
+            self._new_size = (message.size.width, message.size.height)
+        elif isinstance(message, events.Key) and message.key == REPAINT_KEY:
+            self.repaint_all()
+        super().process_message(message)
+
+    def repaint_all(self) -> None:
+        """Clear the terminal and send every cell again (safe from any thread)."""
+        self._clear_requested = True
+        app = self._app
+        loop = getattr(self, "_loop", None)
+        if isinstance(loop, asyncio.AbstractEventLoop) and not loop.is_closed():
+            loop.call_soon_threadsafe(lambda: app.screen.refresh(repaint=True))
