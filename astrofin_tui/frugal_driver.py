@@ -15,6 +15,7 @@ The copy must never drift from the terminal:
 from __future__ import annotations
 
 import asyncio
+import itertools
 import threading
 from typing import Any
 
@@ -32,7 +33,11 @@ class FrugalDriver(LinuxDriver):
         super().__init__(*args, **kwargs)
         self._shadow_lock = threading.Lock()
         self._shadow: ShadowScreen | None = None
-        # Set from a signal handler or the input thread; applied before the next frame is written.
+        # Set from a signal handler or the input thread, applied before the next frame is written. Each
+        # resize stores a new tick from an atomic counter, so none is lost between reading and clearing.
+        self._ticks = itertools.count(1)
+        self._resize_tick = 0
+        self._resize_seen = 0
         self._new_size: tuple[int, int] | None = None
         self._clear_requested = False
 
@@ -40,12 +45,13 @@ class FrugalDriver(LinuxDriver):
         with self._shadow_lock:
             shadow = self._shadow
             if shadow is None:
+                self._resize_seen = self._resize_tick
                 shadow = self._shadow = ShadowScreen(*(self._new_size or super()._get_terminal_size()))
-                self._new_size = None
+            tick = self._resize_tick
+            if tick != self._resize_seen and self._new_size is not None:
+                self._resize_seen = tick
+                shadow.resize(*self._new_size)
             prefix = ""
-            size, self._new_size = self._new_size, None
-            if size is not None:
-                shadow.resize(*size)
             if self._clear_requested:
                 self._clear_requested = False
                 prefix = shadow.clear()
@@ -56,12 +62,16 @@ class FrugalDriver(LinuxDriver):
     def _get_terminal_size(self) -> tuple[int, int]:
         # Called for each SIGWINCH (and once at start): whatever the terminal kept is no longer trusted.
         size = super()._get_terminal_size()
-        self._new_size = size
+        self._resized(size)
         return size
+
+    def _resized(self, size: tuple[int, int]) -> None:
+        self._new_size = size
+        self._resize_tick = next(self._ticks)
 
     def process_message(self, message: Message) -> None:
         if isinstance(message, events.Resize):  # an in-band resize report
-            self._new_size = (message.size.width, message.size.height)
+            self._resized((message.size.width, message.size.height))
         elif isinstance(message, events.Key) and message.key == REPAINT_KEY:
             self.repaint_all()
         super().process_message(message)
