@@ -26,6 +26,8 @@ from textual.message import Message
 from astrofin_tui.shadow_screen import ShadowScreen
 
 REPAINT_KEY = "ctrl+l"
+SYNC_START, SYNC_END = "\x1b[?2026h", "\x1b[?2026l"
+NONE, HELD, SENT = 0, 1, 2  # a synchronized-output start mark: none, held back, sent
 
 
 class FrugalDriver(LinuxDriver):
@@ -40,6 +42,9 @@ class FrugalDriver(LinuxDriver):
         self._resize_seen = 0
         self._new_size: tuple[int, int] | None = None
         self._clear_requested = False
+        # Textual brackets each frame in synchronized-output marks when the terminal has them; a frame
+        # that changes nothing is then sent as nothing, not as an empty pair of marks.
+        self._sync = NONE
 
     def write(self, data: str) -> None:
         with self._shadow_lock:
@@ -51,13 +56,24 @@ class FrugalDriver(LinuxDriver):
             if tick != self._resize_seen and self._new_size is not None:
                 self._resize_seen = tick
                 shadow.resize(*self._new_size)
+            if data == SYNC_START:
+                self._sync = HELD
+                return
             prefix = ""
             if self._clear_requested:
                 self._clear_requested = False
                 prefix = shadow.clear()
-            data = prefix + shadow.feed(data)
-            if data:
-                super().write(data)
+            out = prefix + shadow.feed(data)
+            if data == SYNC_END:
+                if self._sync == HELD:  # nothing sent since the start mark: send neither mark
+                    body = out.removesuffix(SYNC_END)
+                    out = SYNC_START + body + SYNC_END if body else ""
+                self._sync = NONE
+            elif out and self._sync == HELD:
+                out = SYNC_START + out
+                self._sync = SENT
+            if out:
+                super().write(out)
 
     def _get_terminal_size(self) -> tuple[int, int]:
         # Called for each SIGWINCH (and once at start): whatever the terminal kept is no longer trusted.

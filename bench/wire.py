@@ -78,9 +78,12 @@ class Terminal:
             self._answer_queries(data)
 
     def _answer_queries(self, data: bytes) -> None:
-        # Answer the cursor-position query as a terminal would, so programs that ask do not wait.
+        # Answer the cursor-position query as a terminal would, so programs that ask do not wait; and say
+        # yes to synchronized output, as most terminals in use today do (Textual then brackets each frame).
         if b"\x1b[6n" in data:
             os.write(self.fd, b"\x1b[1;1R")
+        if b"\x1b[?2026$p" in data:
+            os.write(self.fd, b"\x1b[?2026;2$y")
 
     def total(self) -> int:
         with self._lock:
@@ -198,7 +201,7 @@ KEYS = {**KEY_BYTES, "F2": "\x1bOQ", "F4": "\x1bOS", "F5": "\x1b[15~", "F6": "\x
         "F9": "\x1b[20~", "F12": "\x1b[24~"}
 
 IdleStep = tuple[str, tuple[str, ...], str]
-"""A screen's name, the keys that open it, and a text it shows once open."""
+"""A screen's name (empty: not measured), the keys that open it, and a text it shows once open."""
 
 
 def idle_walks(loan_number: str) -> list[tuple[str, list[IdleStep]]]:
@@ -207,23 +210,23 @@ def idle_walks(loan_number: str) -> list[tuple[str, list[IdleStep]]]:
     supervisor: list[IdleStep] = [
         ("home", (), "Supervisor ·"),
         ("customer lookup", ("F2",), "— Find customer"),
-        ("home (back)", home, "Supervisor ·"),
+        ("", home, "Supervisor ·"),
         ("customer form", ("F5",), "— New customer"),
-        ("home (back)", home, "Supervisor ·"),
+        ("", home, "Supervisor ·"),
         ("loan application", ("F6",), "— Loan application"),
-        ("home (back)", home, "Supervisor ·"),
+        ("", home, "Supervisor ·"),
         ("overdue queue", ("F4",), "— Overdue queue"),
-        ("home (back)", home, "Supervisor ·"),
+        ("", home, "Supervisor ·"),
         ("accounting", ("F8",), "— Accounting"),
-        ("home (back)", home, "Supervisor ·"),
+        ("", home, "Supervisor ·"),
         ("reports", ("F9",), "— Reports"),
-        ("home (back)", home, "Supervisor ·"),
+        ("", home, "Supervisor ·"),
         ("payment entry", ("F3",), "Type a loan number"),
         ("payment entry, loan found", (loan_number, "Enter"), "Overdue "),
         ("confirmation", ("Enter",), "Take this payment?"),
         ("receipt", ("y",), "p prints"),
     ]
-    admin: list[IdleStep] = [("administration", ("F12",), "— Administration")]
+    admin: list[IdleStep] = [("", (), "Administrator ·"), ("administration", ("F12",), "— Administration")]
     return [("supervisor", supervisor), ("admin", admin)]
 
 
@@ -251,7 +254,7 @@ def idle_figures(env: dict[str, str], loan_number: str, seconds: float = IDLE_SE
                 for key in keys:
                     term.type(KEYS.get(key, key), gap=0.05)
                 term.wait_for(shown)
-                if not label.endswith("(back)"):
+                if label:
                     idle(term, label)
         finally:
             term.stop()

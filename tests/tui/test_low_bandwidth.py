@@ -36,3 +36,31 @@ def test_profile_uses_the_frugal_driver_and_a_static_loading_label(app_engine: E
             assert isinstance(loading, Static) and not loading.auto_refresh
 
     run(scenario())
+
+
+def test_the_repaint_key_is_left_to_the_driver() -> None:
+    """ctrl+l clears and repaints the terminal under the profile: no screen may bind it to anything else."""
+    import inspect
+
+    from textual.binding import Binding
+    from textual.screen import Screen
+
+    import screens
+    from astrofin_tui.app import AstrofinApp
+    from astrofin_tui.frugal_driver import REPAINT_KEY
+
+    def keys(owner: type) -> set[str]:
+        found = set()
+        for binding in getattr(owner, "BINDINGS", []):
+            key = binding.key if isinstance(binding, Binding) else binding[0]
+            found |= {k.strip() for k in key.split(",")}
+        return found
+
+    import pkgutil
+    from importlib import import_module
+
+    owners: list[type] = [AstrofinApp]
+    for module in pkgutil.iter_modules(screens.__path__):
+        loaded = import_module(f"screens.{module.name}")
+        owners += [c for _, c in inspect.getmembers(loaded, inspect.isclass) if issubclass(c, Screen)]
+    assert all(REPAINT_KEY not in keys(owner) for owner in owners)
