@@ -1,16 +1,27 @@
 """A small Textual app for the driver's end-to-end tests: `python -m tests.wire.demo_app frugal|plain`.
 
-Header, a form field, a label with wide characters, a footer; F5 pushes a modal, F6 changes the label."""
+Header, two form fields, a label with wide characters, a footer; F5 pushes a modal, F6 changes the label."""
 
 from __future__ import annotations
 
+import asyncio
 import sys
 
+from textual import events
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Header, Input, Label
+
+
+class BusyInput(Input):
+    """A field that takes a while over a tab, as a loaded app does: keys right behind it are at risk."""
+
+    async def _on_key(self, event: events.Key) -> None:
+        if event.key == "tab":
+            await asyncio.sleep(0.1)
+        await super()._on_key(event)
 
 
 class Ask(ModalScreen[None]):
@@ -28,14 +39,16 @@ class Demo(App[None]):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Input(placeholder="type here", id="field", compact=True)
+        yield BusyInput(placeholder="type here", id="field", compact=True)
+        yield Input(placeholder="and here", id="second", compact=True)
         yield Label("Customer 王小明 · Wanjiru 😀 · ready", id="name")
         yield Footer()
 
     def on_mount(self) -> None:
         self.theme = "ansi-dark"
         self.animation_level = "none"
-        self.query_one(Input).cursor_blink = False
+        for field in self.query(Input):
+            field.cursor_blink = False
 
     def action_ask(self) -> None:
         self.push_screen(Ask())
