@@ -1,58 +1,130 @@
-"""A terminal driver for slow links: blank runs are erased (ECH) instead of written out as spaces, and
-each style reset is folded into the style that follows it.
+"""A terminal driver for slow links: it keeps a shadow copy of the screen and sends only the cells that
+changed since the last frame (see `astrofin_tui.shadow_screen`).
 
-Textual paints every cell, so a mostly empty screen is mostly spaces on the wire. Curses programs erase
-blank stretches with `ESC [ n X` (erase n characters, in the current background colour, without moving the
-cursor) and then step over them with `ESC [ n C`. This driver does the same to each frame before it is
-written, only where the result looks identical: a run of spaces that is a whole styled segment, whose
-style has no underline, blink, reverse or strike-through (erased cells would not show those).
+Textual repaints whole regions on every screen change, modal and re-layout; curses programs keep a copy of
+what the terminal shows and send the difference, erasing blank stretches (`ECH`, `EL`) instead of writing
+them out. This driver does the same with each frame Textual writes.
+
+The copy must never drift from the terminal:
+- entering the alternate screen clears it, so the copy starts blank;
+- a resize (SIGWINCH or an in-band report) forgets the copy: every cell of the next frames is sent;
+- ctrl+l clears the terminal and repaints every cell, for a screen garbled by line noise or another
+  program writing to the terminal.
+
+Over a slow link keys arrive bunched: "cashier", tab, the password and enter can land a millisecond
+apart. Textual moves focus a few steps after it reads the tab, so keys right behind it would still go to
+the field the tab left (a password typed into the username field, in clear). After a key that may move
+focus the driver waits, up to `FOCUS_WAIT` seconds, until the focus has moved before handing on the next
+key.
 """
 
 from __future__ import annotations
 
-import re
+import asyncio
+import itertools
+import threading
+import time
+from typing import Any
 
+from textual import events
 from textual.drivers.linux_driver import LinuxDriver
+from textual.message import Message
 
-# A styled segment made only of spaces: `ESC[<params>m` + spaces, up to the `ESC[0m` that ends it.
-_BLANK_SEGMENT = re.compile(r"(\x1b\[([0-9;]*)m)( +)(?=\x1b\[0m)")
-_NOT_ERASABLE = {4, 5, 6, 7, 9, 21, 53}  # underline, blink, reverse, strike, double underline, overline
+from astrofin_tui.shadow_screen import ShadowScreen
 
-
-def _erasable(params: str) -> bool:
-    codes = [int(p) if p.isdigit() else 0 for p in params.split(";")] if params else [0]
-    i = 0
-    while i < len(codes):
-        code = codes[i]
-        if code in (38, 48, 58):  # extended colour: 38;5;N or 38;2;R;G;B — skip its arguments
-            i += 3 if i + 1 < len(codes) and codes[i + 1] == 5 else 5
-            continue
-        if code in _NOT_ERASABLE:
-            return False
-        i += 1
-    return True
-
-
-def _erase(match: re.Match[str]) -> str:
-    sgr, params, spaces = match.group(1), match.group(2), match.group(3)
-    count = len(spaces)
-    replacement = f"\x1b[{count}X\x1b[{count}C"
-    if len(replacement) >= count or not _erasable(params):
-        return match.group(0)
-    return sgr + replacement
-
-
-# Textual ends every styled segment with a reset and starts the next with its full style; a reset followed
-# (after any cursor moves, which do not depend on style) by a style is the same as one `ESC[0;<style>m`.
-_RESET_THEN_STYLE = re.compile(r"\x1b\[0m((?:\x1b\[[0-9]*;?[0-9]*H)*)\x1b\[([0-9;]+)m")
-
-
-def compress(frame: str) -> str:
-    """The same picture in fewer bytes."""
-    frame = _BLANK_SEGMENT.sub(_erase, frame)
-    return _RESET_THEN_STYLE.sub(lambda m: f"{m.group(1)}\x1b[0;{m.group(2)}m", frame)
+REPAINT_KEY = "ctrl+l"
+FOCUS_KEYS = frozenset({"tab", "shift+tab", "enter"})
+FOCUS_WAIT = 0.25
+SYNC_START, SYNC_END = "\x1b[?2026h", "\x1b[?2026l"
+NONE, HELD, SENT = 0, 1, 2  # a synchronized-output start mark: none, held back, sent
 
 
 class FrugalDriver(LinuxDriver):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._shadow_lock = threading.Lock()
+        self._shadow: ShadowScreen | None = None
+        # Set from a signal handler or the input thread, applied before the next frame is written. Each
+        # resize stores a new tick from an atomic counter, so none is lost between reading and clearing.
+        self._ticks = itertools.count(1)
+        self._resize_tick = 0
+        self._resize_seen = 0
+        self._new_size: tuple[int, int] | None = None
+        self._clear_requested = False
+        # Textual brackets each frame in synchronized-output marks when the terminal has them; a frame
+        # that changes nothing is then sent as nothing, not as an empty pair of marks.
+        self._sync = NONE
+
     def write(self, data: str) -> None:
-        super().write(compress(data))
+        with self._shadow_lock:
+            shadow = self._shadow
+            if shadow is None:
+                self._resize_seen = self._resize_tick
+                shadow = self._shadow = ShadowScreen(*(self._new_size or super()._get_terminal_size()))
+            tick = self._resize_tick
+            if tick != self._resize_seen and self._new_size is not None:
+                self._resize_seen = tick
+                shadow.resize(*self._new_size)
+            if data == SYNC_START:
+                self._sync = HELD
+                return
+            prefix = ""
+            if self._clear_requested:
+                self._clear_requested = False
+                prefix = shadow.clear()
+            out = prefix + shadow.feed(data)
+            if data == SYNC_END:
+                if self._sync == HELD:  # nothing sent since the start mark: send neither mark
+                    body = out.removesuffix(SYNC_END)
+                    out = SYNC_START + body + SYNC_END if body else ""
+                self._sync = NONE
+            elif out and self._sync == HELD:
+                out = SYNC_START + out
+                self._sync = SENT
+            if out:
+                super().write(out)
+
+    def _get_terminal_size(self) -> tuple[int, int]:
+        # Called for each SIGWINCH (and once at start): whatever the terminal kept is no longer trusted.
+        size = super()._get_terminal_size()
+        self._resized(size)
+        return size
+
+    def _resized(self, size: tuple[int, int]) -> None:
+        self._new_size = size
+        self._resize_tick = next(self._ticks)
+
+    def process_message(self, message: Message) -> None:
+        if isinstance(message, events.Resize):  # an in-band resize report
+            self._resized((message.size.width, message.size.height))
+        elif isinstance(message, events.Key) and message.key == REPAINT_KEY:
+            self.repaint_all()
+        elif isinstance(message, events.Key) and message.key in FOCUS_KEYS:
+            before = self._focused()
+            super().process_message(message)
+            self._wait_for_focus_change(before)
+            return
+        super().process_message(message)
+
+    def _focused(self) -> object:
+        try:
+            return self._app.focused
+        except Exception:  # noqa: BLE001 - no screen yet, or shutting down: nothing to wait for
+            return None
+
+    def _wait_for_focus_change(self, before: object, timeout: float = FOCUS_WAIT) -> None:
+        """Hold the next keys (this runs on the input thread) until the focus has moved, or `timeout`
+        passes: an enter that submits, or a tab in a screen with one field, moves nothing."""
+        if before is None:
+            return
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and self._focused() is before:
+            time.sleep(0.002)
+
+    def repaint_all(self) -> None:
+        """Clear the terminal and send every cell again (safe from any thread)."""
+        self._clear_requested = True
+        app = self._app
+        loop = getattr(self, "_loop", None)
+        if isinstance(loop, asyncio.AbstractEventLoop) and not loop.is_closed():
+            loop.call_soon_threadsafe(lambda: app.screen.refresh(repaint=True))

@@ -1,7 +1,8 @@
 """Bytes on the wire: AstroFinance in a pseudo-terminal at 80×24, with and without the low-bandwidth profile,
 beside an ncurses `dialog` form as the reference.
 
-    uv run python -m bench.wire            # prints the table (markdown)
+    uv run python -m bench.wire            # prints the tables (markdown)
+    uv run python -m bench.wire --idle-only   # only the idle walk over every screen that waits for input
 
 Each run uses its own data folder, so the embedded database is created and seeded once before measuring.
 Figures are bytes the program wrote to the terminal: what an SSH link would carry, before compression.
@@ -12,7 +13,6 @@ from __future__ import annotations
 import argparse
 import os
 import pty
-import re
 import select
 import shutil
 import signal
@@ -28,7 +28,9 @@ from dataclasses import dataclass, field
 from fcntl import ioctl
 from pathlib import Path
 
-from bench.payment_script import as_bytes, payment, sign_in
+import pyte
+
+from bench.payment_script import KEY_BYTES, as_bytes, payment, sign_in
 
 COLUMNS, ROWS = 80, 24
 QUIET_SECONDS = 1.5
@@ -45,6 +47,9 @@ class Terminal:
     argv: Sequence[str]
     env: dict[str, str]
     chunks: list[tuple[float, bytes]] = field(default_factory=list)
+    # What a terminal shows after those bytes: steps wait for text on the screen, not in the stream (a
+    # program that sends only what changed never resends a text that is already on the screen).
+    screen: pyte.Screen = field(default_factory=lambda: pyte.Screen(COLUMNS, ROWS))
 
     def start(self) -> None:
         self.pid, self.fd = pty.fork()
@@ -52,6 +57,7 @@ class Terminal:
             os.execvpe(self.argv[0], list(self.argv), self.env)
         ioctl(self.fd, termios.TIOCSWINSZ, struct.pack("HHHH", ROWS, COLUMNS, 0, 0))
         self._lock = threading.Lock()
+        self._stream = pyte.ByteStream(self.screen)
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
 
@@ -68,12 +74,16 @@ class Terminal:
                 return
             with self._lock:
                 self.chunks.append((time.monotonic(), data))
+                self._stream.feed(data)
             self._answer_queries(data)
 
     def _answer_queries(self, data: bytes) -> None:
-        # Answer the cursor-position query as a terminal would, so programs that ask do not wait.
+        # Answer the cursor-position query as a terminal would, so programs that ask do not wait; and say
+        # yes to synchronized output, as most terminals in use today do (Textual then brackets each frame).
         if b"\x1b[6n" in data:
             os.write(self.fd, b"\x1b[1;1R")
+        if b"\x1b[?2026$p" in data:
+            os.write(self.fd, b"\x1b[?2026;2$y")
 
     def total(self) -> int:
         with self._lock:
@@ -83,21 +93,30 @@ class Terminal:
         with self._lock:
             return b"".join(c for _, c in self.chunks)
 
+    def shows(self, text: str) -> bool:
+        """True when the screen shows `text` on one line."""
+        with self._lock:
+            return any(text in line for line in self.screen.display)
+
     def last_output_at(self) -> float:
         with self._lock:
             return self.chunks[-1][0] if self.chunks else 0.0
 
     def wait_quiet(self, seconds: float = QUIET_SECONDS, timeout: float = 60.0,
-                   until: Callable[[bytes], bool] | None = None) -> None:
+                   until: Callable[[], bool] | None = None) -> None:
         """Wait until the program has written nothing for `seconds` (and `until` holds, when given)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             time.sleep(0.1)
-            if until is not None and not until(self.text()):
+            if until is not None and not until():
                 continue
             if self.chunks and time.monotonic() - self.last_output_at() >= seconds:
                 return
         raise TimeoutError(f"{self.argv[0]} never went quiet; last output: {self.text()[-300:]!r}")
+
+    def wait_for(self, text: str, quiet: float = 0.3, timeout: float = 60.0) -> None:
+        """Wait until the screen shows `text` and the program has been quiet for `quiet` seconds."""
+        self.wait_quiet(seconds=quiet, timeout=timeout, until=lambda: self.shows(text))
 
     def type(self, keys: str | bytes, gap: float = KEY_GAP) -> None:
         for key in [keys] if isinstance(keys, bytes) else list(keys):
@@ -131,7 +150,7 @@ class Figures:
     payment: int | None = None
 
 
-def measure(name: str, argv: Sequence[str], env: dict[str, str], ready: bytes, notes: str = "") -> Figures:
+def measure(name: str, argv: Sequence[str], env: dict[str, str], ready: str, notes: str = "") -> Figures:
     """First paint, 10 idle seconds, then bytes per typed character (less what idling would have sent).
 
     First paint is everything written in the `SETTLE_SECONDS` after the screen first shows `ready`, less what
@@ -140,7 +159,7 @@ def measure(name: str, argv: Sequence[str], env: dict[str, str], ready: bytes, n
     term = Terminal(argv, env)
     term.start()
     try:
-        term.wait_quiet(seconds=0.0, until=lambda out: ready in out)
+        term.wait_for(ready, quiet=0.0)
         time.sleep(SETTLE_SECONDS)
         painted = term.total()
         time.sleep(IDLE_SECONDS)
@@ -157,31 +176,95 @@ def measure(name: str, argv: Sequence[str], env: dict[str, str], ready: bytes, n
     return Figures(name, first_paint, per_char, idle, notes)
 
 
-_ESCAPE = re.compile(rb"\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][A-Z0-9]|\x1b[^\[()]")
-
-
-def _plain(output: bytes) -> bytes:
-    """What a person reads: the output without its control sequences (styled pieces joined up)."""
-    return _ESCAPE.sub(b"", output)
-
-
 def scripted_payment(env: dict[str, str], loan_number: str) -> int:
     """Bytes from start to the receipt: sign in as the cashier, F3, find the loan, the suggested amount,
-    confirm, the receipt. Each step waits for its text to appear in what the app wrote since the step began."""
+    confirm, the receipt. Each step waits for its text to appear on the screen; the count ends once the
+    receipt is on screen and the program has gone quiet."""
     term = Terminal([sys.executable, "-m", "astrofin_tui.cli"], env)
     term.start()
     try:
-        term.wait_quiet(seconds=0.3, until=lambda out: b"Password" in out)  # a blink is 0.5 s
+        term.wait_for("Password")  # a blink is 0.5 s
         for keys, shown in [*sign_in(), *payment(loan_number)]:
-            mark = len(term.text())
             for key in as_bytes(keys):
                 term.type(key, gap=0.05)
             if shown:
-                token = shown.encode()
-                term.wait_quiet(seconds=0.3, until=lambda out, m=mark, t=token: t in _plain(out[m:]))
+                term.wait_for(shown)
+        term.wait_quiet(seconds=QUIET_SECONDS)
         return term.total()
     finally:
         term.stop()
+
+
+# --- idle bytes on every screen that waits for input ----------------------------------------------------
+
+KEYS = {**KEY_BYTES, "F2": "\x1bOQ", "F4": "\x1bOS", "F5": "\x1b[15~", "F6": "\x1b[17~", "F8": "\x1b[19~",
+        "F9": "\x1b[20~", "F12": "\x1b[24~"}
+
+IdleStep = tuple[str, tuple[str, ...], str]
+"""A screen's name (empty: not measured), the keys that open it, and a text it shows once open."""
+
+
+def idle_walks(loan_number: str) -> list[tuple[str, list[IdleStep]]]:
+    """Who signs in, and the screens they walk through (escape goes back home in between)."""
+    home = ("Escape",)
+    supervisor: list[IdleStep] = [
+        ("home", (), "Supervisor ·"),
+        ("customer lookup", ("F2",), "— Find customer"),
+        ("", home, "Supervisor ·"),
+        ("customer form", ("F5",), "— New customer"),
+        ("", home, "Supervisor ·"),
+        ("loan application", ("F6",), "— Loan application"),
+        ("", home, "Supervisor ·"),
+        ("overdue queue", ("F4",), "— Overdue queue"),
+        ("", home, "Supervisor ·"),
+        ("accounting", ("F8",), "— Accounting"),
+        ("", home, "Supervisor ·"),
+        ("reports", ("F9",), "— Reports"),
+        ("", home, "Supervisor ·"),
+        ("payment entry", ("F3",), "Type a loan number"),
+        ("payment entry, loan found", (loan_number, "Enter"), "Overdue "),
+        ("confirmation", ("Enter",), "Take this payment?"),
+        ("receipt", ("y",), "p prints"),
+    ]
+    admin: list[IdleStep] = [("", (), "Administrator ·"), ("administration", ("F12",), "— Administration")]
+    return [("supervisor", supervisor), ("admin", admin)]
+
+
+def idle_figures(env: dict[str, str], loan_number: str, seconds: float = IDLE_SECONDS) -> list[tuple[str, int]]:
+    """Bytes written in `seconds` of nobody typing, on the sign-in screen and each screen of the walks."""
+    results: list[tuple[str, int]] = []
+
+    def idle(term: Terminal, label: str) -> None:
+        term.wait_quiet(seconds=QUIET_SECONDS)
+        before = term.total()
+        time.sleep(seconds)
+        results.append((label, term.total() - before))
+        print(f"  {label}: {results[-1][1]} B", file=sys.stderr)
+
+    for user, steps in idle_walks(loan_number):
+        term = Terminal([sys.executable, "-m", "astrofin_tui.cli"], env)
+        term.start()
+        try:
+            term.wait_for("Password")
+            if not results:
+                idle(term, "sign-in")
+            for key in (user, "\t", f"{user}-demo", "\r"):
+                term.type(key, gap=0.05)
+            for label, keys, shown in steps:
+                for key in keys:
+                    term.type(KEYS.get(key, key), gap=0.05)
+                term.wait_for(shown)
+                if label:
+                    idle(term, label)
+        finally:
+            term.stop()
+    return results
+
+
+def idle_table(rows: Sequence[tuple[str, int]]) -> str:
+    lines = [f"| screen (low-bandwidth profile) | {IDLE_SECONDS:.0f} s idle (B) |", "|---|---:|"]
+    lines += [f"| {label} | {count:,} |" for label, count in rows]
+    return "\n".join(lines)
 
 
 def astrofin_env(data_home: Path, profile: str) -> dict[str, str]:
@@ -211,7 +294,7 @@ def dialog_figures() -> Figures | None:
             "Username:", "1", "1", "", "1", "11", "30", "0",
             "Password:", "2", "1", "", "2", "11", "30", "0"]
     env = {"TERM": "xterm-256color", "PATH": os.environ.get("PATH", ""), "LC_ALL": "C.UTF-8"}
-    return measure("ncurses dialog form (reference)", argv, env, ready=b"Password", notes="same two fields")
+    return measure("ncurses dialog form (reference)", argv, env, ready="Password", notes="same two fields")
 
 
 def table(rows: Sequence[Figures]) -> str:
@@ -238,8 +321,13 @@ def active_loan_number(data_home: Path) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.wire", description=__doc__.splitlines()[0])
     parser.add_argument("--keep", action="store_true", help="keep the temporary data folder")
+    parser.add_argument("--idle-only", action="store_true", help="only the idle walk (the second table)")
+    parser.add_argument("--data-home", type=Path, help="use (and keep) this data folder instead of a temporary one")
     args = parser.parse_args(argv)
-    data_home = Path(tempfile.mkdtemp(prefix="astrofin-wire-"))
+    data_home = args.data_home or Path(tempfile.mkdtemp(prefix="astrofin-wire-"))
+    if args.data_home:
+        args.keep = True
+        data_home.mkdir(parents=True, exist_ok=True)
     os.chmod(data_home, 0o755)
     try:
         print("preparing the demo database…", file=sys.stderr)
@@ -247,9 +335,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         app = [sys.executable, "-m", "astrofin_tui.cli"]
         loan = active_loan_number(data_home)
         rows = []
+        if args.idle_only:
+            print("walking the screens under the profile…", file=sys.stderr)
+            print(idle_table(idle_figures(astrofin_env(data_home, "ssh"), loan)))
+            return 0
         for label, profile in (("astrofin, low-bandwidth profile", "ssh"), ("astrofin, default", "local")):
             print(f"measuring {label}…", file=sys.stderr)
-            figures = measure(label, app, astrofin_env(data_home, profile), ready=b"Password")
+            figures = measure(label, app, astrofin_env(data_home, profile), ready="Password")
             figures.payment = scripted_payment(astrofin_env(data_home, profile), loan)
             rows.append(figures)
         reference = dialog_figures()
@@ -260,6 +352,13 @@ def main(argv: Sequence[str] | None = None) -> int:
               f"({len(TYPED)} characters typed {KEY_GAP}s apart; {IDLE_SECONDS:.0f} s idle on the sign-in screen)")
         print()
         print(table(rows))
+        print("walking the screens under the profile…", file=sys.stderr)
+        idle_rows = idle_figures(astrofin_env(data_home, "ssh"), loan)
+        print()
+        print(f"Bytes written in {IDLE_SECONDS:.0f} idle seconds on each screen that waits for input, under the "
+              "profile (signed in as the supervisor; administration as the admin)")
+        print()
+        print(idle_table(idle_rows))
     finally:
         if not args.keep:
             shutil.rmtree(data_home, ignore_errors=True)
