@@ -252,6 +252,7 @@ class PaymentEntryScreen(DataScreen):
 
     def _show_due(self, due: AmountsDue) -> None:
         self.due = due
+        self.show_field_errors({})  # a message about the previous loan's amount does not apply to this one
         currency = self.ctx.currency
         self.query_one("#find", Input).value = due.loan_number
         next_text = (f"{format_money(due.next_installment, currency)} on {due.next_due_date.isoformat()}"

@@ -20,6 +20,7 @@ from screens.payment_entry import PaymentEntryScreen
 from screens.receipt import ReceiptScreen
 from tests.tui.conftest import run, settle
 from tests.tui.front import count, front_app, make_new_loan, press, sign_in, type_into
+from widgets.fields import FieldRow
 from widgets.status import ConnectionBanner
 
 
@@ -178,3 +179,28 @@ def test_a_customer_form_survives_an_outage_and_saves_once(
 
     run(scenario())
     assert count(engine, "SELECT count(*) FROM customers WHERE last_name = 'Wekesa'") == 1
+
+
+def test_another_loan_clears_the_previous_loans_messages(app_engine: Engine, engine: Engine, access_log: Path,
+                                                         actors: dict[str, Actor]) -> None:
+    """A refusal beside the amount belongs to the loan it was about; picking another loan takes it away."""
+    first = make_new_loan(engine, actors, "Halima", "Abdi")
+    second = make_new_loan(engine, actors, "Baraka", "Otieno")
+
+    async def scenario() -> None:
+        app = front_app(app_engine, access_log)
+        async with app.run_test(size=(80, 24)) as pilot:
+            screen = await _open_payment(pilot, actors, first.loan_number)
+            await type_into(pilot, "#amount", "abc")
+            await press(pilot, "enter")
+            amount_row = screen.query_one("#field-amount", FieldRow)
+            assert amount_row.message
+            await press(pilot, "ctrl+f")
+            await type_into(pilot, "#find", second.loan_number)
+            await press(pilot, "enter")
+            assert screen.due is not None and screen.due.loan_number == second.loan_number
+            assert screen.query_one("#amount", Input).value  # the suggested amount
+            assert not amount_row.message
+            assert not amount_row.has_class("-invalid")
+
+    run(scenario())
