@@ -47,6 +47,8 @@ class AppSpeed:
     """What one run measured: per-key latencies (ms) and the process's memory (MB)."""
 
     latencies: list[float]
+    queries: list[float]
+    """For each key, the repository's search call inside it (ms): the database's share of the latency."""
     rss_mb: float
     peak_mb: float
     peak_after_sign_in_mb: float | None
@@ -61,8 +63,21 @@ class AppSpeed:
 
     @property
     def p95(self) -> float:
-        ordered = sorted(self.latencies)
-        return ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))] if ordered else float("nan")
+        return _p95(self.latencies)
+
+    @property
+    def query_p95(self) -> float:
+        return _p95(self.queries)
+
+    @property
+    def app_p95(self) -> float:
+        """p95 of each key's latency less its search call: the debounce, the UI thread and the render."""
+        return _p95([total - query for total, query in zip(self.latencies, self.queries, strict=True)])
+
+
+def _p95(samples: list[float]) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))] if ordered else float("nan")
 
 
 def sample_surnames(url: URL | str, count: int, *, seed: int = 8) -> list[str]:
@@ -100,7 +115,8 @@ def measure(url: URL | str, names: int = 200, *, seed: int = 8, timeout: float =
     if done.returncode:
         raise RuntimeError(f"the app probe failed:\n{done.stderr[-4000:]}")
     report = json.loads(done.stdout.strip().splitlines()[-1])
-    result = AppSpeed(latencies=report["latencies"], rss_mb=report["rss_mb"], peak_mb=report["peak_mb"],
+    result = AppSpeed(latencies=report["latencies"], queries=report["queries"], rss_mb=report["rss_mb"],
+                      peak_mb=report["peak_mb"],
                       peak_after_sign_in_mb=report["peak_after_sign_in_mb"], names=len(surnames),
                       unanswered=report["unanswered"], debounce_ms=report["debounce_ms"])
     result.stale = _stale(url, report["shown"])
@@ -152,6 +168,7 @@ async def _probe(url: str, surnames: list[str]) -> dict[str, Any]:
 
     from astrofin_tui.app import AstrofinApp
     from db.engine import make_engine
+    from db.repositories.customers import CustomerRepository
     from db.seed import DEMO_USERS
     from screens.customer_lookup import CustomerLookupScreen
     from screens.home import HomeScreen
@@ -162,6 +179,8 @@ async def _probe(url: str, surnames: list[str]) -> dict[str, Any]:
     app = AstrofinApp(engine, demo_accounts=[DemoAccount(u, role) for u, _name, role in DEMO_USERS],
                       theme="textual-dark", quiet_cursor=True)
     latencies: list[float] = []
+    queries: list[float] = []
+    searched: dict[str, float] = {}
     shown: list[tuple[str, list[int]]] = []
     unanswered = 0
     wanted: dict[str, Any] = {}
@@ -176,6 +195,17 @@ async def _probe(url: str, surnames: list[str]) -> dict[str, Any]:
                 raise TimeoutError(f"waited {seconds:.0f} s for {what}")
             await asyncio.sleep(0.01)
 
+    search = CustomerRepository.search
+
+    def timed_search(repo: CustomerRepository, query: str, **kwargs: Any) -> Any:
+        """The real search, timed: how much of a key's latency is the database's."""
+        began = time.perf_counter()
+        try:
+            return search(repo, query, **kwargs)
+        finally:
+            searched[query] = (time.perf_counter() - began) * 1000
+
+    CustomerRepository.search = timed_search  # type: ignore[method-assign, assignment]
     async with app.run_test(size=SIZE) as pilot:
         original = app._display
 
@@ -212,6 +242,7 @@ async def _probe(url: str, surnames: list[str]) -> dict[str, Any]:
             for n in range(1, len(surname) + 1):
                 typed = surname[:n]
                 painted.clear()
+                searched.clear()
                 wanted.update(screen=screen, text=typed)
                 started = time.perf_counter()
                 await pilot.press(typed[-1])
@@ -221,13 +252,14 @@ async def _probe(url: str, surnames: list[str]) -> dict[str, Any]:
                     unanswered += 1
                     continue
                 latencies.append((wanted["at"] - started) * 1000)
+                queries.append(searched.pop(typed, 0.0))
                 table = screen.query_one("#results", PageTable)
                 shown.append((typed, [int(str(key.value)) for key in table.rows]))
             wanted.clear()
         memory = _memory()
     engine.dispose()
     return {
-        "latencies": latencies, "shown": shown, "unanswered": unanswered,
+        "latencies": latencies, "queries": queries, "shown": shown, "unanswered": unanswered,
         "rss_mb": memory["rss"], "peak_mb": max(memory["peak"], signed_in["peak"]),
         "peak_after_sign_in_mb": memory["peak"] if peak_reset else None,
         "debounce_ms": float(getattr(CustomerLookupScreen, "debounce_seconds", 0.0)) * 1000,
@@ -252,6 +284,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(result.latencies)} keys over {result.names} surnames: p50 {result.p50:.1f} ms, "
           f"p95 {result.p95:.1f} ms, max {max(result.latencies, default=0):.1f} ms; debounce "
           f"{result.debounce_ms:.0f} ms; unanswered {result.unanswered}; stale {len(result.stale)}")
+    print(f"of which the search call: p95 {result.query_p95:.1f} ms; the rest (debounce, UI thread, render): "
+          f"p95 {result.app_p95:.1f} ms")
     after = "n/a" if result.peak_after_sign_in_mb is None else f"{result.peak_after_sign_in_mb:.0f} MB"
     print(f"resident {result.rss_mb:.0f} MB after the run; peak {result.peak_mb:.0f} MB "
           f"(from the first keystroke: {after})")

@@ -28,10 +28,21 @@ HINT = "Type a name, phone, national ID, C-000123 or L-000045"
 FOUND = "enter opens the customer · ↓ moves into the list"
 NONE_FOUND = "No customer matches."
 SEARCHING = "searching…"
-DEBOUNCE_SECONDS = 0.03
+DEBOUNCE_SECONDS = 0.02
 """The pause after a key before its search starts; see docs/performance.md for why this figure."""
 SLOW_SECONDS = 0.3
 """An answer slower than this puts "searching…" on the status line; a quick one never flashes it."""
+
+
+class LookupFooter(Footer):
+    """Textual's footer, without its leak: it rebuilds its keys on every bindings refresh, and each key's
+    `data_bind(compact=…)` leaves a watcher on the footer that is pruned only when `compact` changes, which
+    keeps every removed key (and its styles) alive. After a rebuild the watchers of removed keys go."""
+
+    async def recompose(self) -> None:
+        await super().recompose()
+        for watchers in getattr(self, "__watchers", {}).values():
+            watchers[:] = [(node, callback) for node, callback in watchers if not node._closing]
 
 
 class CustomerLookupScreen(DataScreen):
@@ -65,7 +76,7 @@ class CustomerLookupScreen(DataScreen):
         yield StatusLine(HINT, id="status")
         yield PageTable(("Number", "Name", "Phone", "National ID", "Status"), id="results")
         yield Static("", id="paging")
-        yield Footer()
+        yield LookupFooter()
 
     def on_mount(self) -> None:
         self.sub_title = "Find customer"

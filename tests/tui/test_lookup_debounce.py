@@ -1,5 +1,6 @@
 """The customer lookup waits a short pause after a key: a burst of keys runs one search, for the last text;
-keys a pause apart each run their own; a slow answer says "searching…", a quick one never flashes it."""
+keys a pause apart each run their own; a slow answer says "searching…", a quick one never flashes it; its
+footer does not keep the keys it rebuilt."""
 
 from __future__ import annotations
 
@@ -11,11 +12,12 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine
+from textual.widgets._footer import FooterKey
 
 from db.engine import Actor
 from db.repositories.customers import CustomerRepository, SearchPage
 from db.validation import CustomerInput
-from screens.customer_lookup import FOUND, SEARCHING, CustomerLookupScreen
+from screens.customer_lookup import FOUND, SEARCHING, CustomerLookupScreen, LookupFooter
 from tests.tui.conftest import TODAY, run, settle
 from tests.tui.front import front_app, press, sign_in
 from widgets.tables import PageTable
@@ -139,3 +141,25 @@ def test_a_slow_answer_says_searching_and_a_quick_one_never_does(
     assert quick == FOUND and SEARCHING not in statuses[:statuses.index(FOUND) + 1]
     assert waiting == SEARCHING
     assert names == ["Peter Otieno"]
+
+
+def test_the_footer_keeps_no_key_it_removed(app_engine: Engine, access_log: Path, actors: dict[str, Actor]) -> None:
+    """Textual's footer rebuilds its keys whenever the bindings refresh (here: paging comes and goes); the
+    removed keys must not stay alive through the footer's watchers, or a day of searching grows the app."""
+
+    async def scenario() -> tuple[bool, list[Any], list[Any]]:
+        app = front_app(app_engine, access_log)
+        async with app.run_test(size=(80, 24)) as pilot:
+            screen = await _lookup(pilot, actors["cashier"], debounce=0.01)
+            footer = screen.query_one(LookupFooter)
+            first = list(footer.query(FooterKey))
+            for _ in range(5):
+                screen.refresh_bindings()
+                await settle(pilot)
+            keys = list(footer.query(FooterKey))
+            watched = [node for watchers in getattr(footer, "__watchers", {}).values() for node, _ in watchers]
+            return not set(map(id, first)) & set(map(id, keys)), keys, watched
+
+    rebuilt, keys, watched = run(scenario())
+    assert rebuilt and keys
+    assert watched and all(any(node is key for key in keys) for node in watched)
