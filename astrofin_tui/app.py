@@ -26,34 +26,81 @@ from db.config import Settings
 from db.engine import Actor
 from db.permissions import SCREENS, SCREENS_BY_NAME, ScreenSpec, role_label
 from db.target import Target
-from screens.accounting import AccountingScreen
-from screens.admin import AdminScreen
 from screens.context import ScreenContext
-from screens.customer_form import CustomerFormScreen
-from screens.customer_lookup import CustomerLookupScreen
 from screens.data import RETRY_SECONDS
 from screens.home import HomeScreen
-from screens.loan_application import LoanApplicationScreen
-from screens.loan_detail import LoanDetailScreen
 from screens.lock import LockScreen
-from screens.overdue_queue import OverdueQueueScreen
-from screens.payment_entry import PaymentEntryScreen
 from screens.placeholder import PlaceholderScreen
-from screens.reports import ReportsScreen
 from screens.sign_in import DemoAccount, SignInScreen
 
 ScreenBuilder = Callable[[ScreenContext], Screen[Any]]
 
+def _customer_lookup(context: ScreenContext) -> Screen[Any]:
+    from screens.customer_lookup import CustomerLookupScreen
+
+    return CustomerLookupScreen(context)
+
+
+def _payment_entry(context: ScreenContext) -> Screen[Any]:
+    from screens.payment_entry import PaymentEntryScreen
+
+    return PaymentEntryScreen(context)
+
+
+def _overdue_queue(context: ScreenContext) -> Screen[Any]:
+    from screens.overdue_queue import OverdueQueueScreen
+
+    return OverdueQueueScreen(context)
+
+
+def _customer_form(context: ScreenContext) -> Screen[Any]:
+    from screens.customer_form import CustomerFormScreen
+
+    return CustomerFormScreen(context)
+
+
+def _loan_application(context: ScreenContext) -> Screen[Any]:
+    from screens.loan_application import LoanApplicationScreen
+
+    return LoanApplicationScreen(context)
+
+
+def _loan_detail(context: ScreenContext) -> Screen[Any]:
+    from screens.loan_detail import LoanDetailScreen
+
+    return LoanDetailScreen(context)
+
+
+def _accounting(context: ScreenContext) -> Screen[Any]:
+    from screens.accounting import AccountingScreen
+
+    return AccountingScreen(context)
+
+
+def _reports(context: ScreenContext) -> Screen[Any]:
+    from screens.reports import ReportsScreen  # plotext and the report code load when reports open
+
+    return ReportsScreen(context)
+
+
+def _administration(context: ScreenContext) -> Screen[Any]:
+    from screens.admin import AdminScreen  # backup, restore and maintenance code load when admin opens
+
+    return AdminScreen(context)
+
+
+# Each screen's module is imported when the screen first opens, not when the app starts: a cashier's
+# process never loads the report charts, the ledger screens or the backup and restore code.
 SCREEN_BUILDERS: dict[str, ScreenBuilder] = {
-    "customer_lookup": CustomerLookupScreen,
-    "payment_entry": lambda context: PaymentEntryScreen(context),
-    "overdue_queue": OverdueQueueScreen,
-    "customer_form": lambda context: CustomerFormScreen(context),
-    "loan_application": lambda context: LoanApplicationScreen(context),
-    "loan_detail": lambda context: LoanDetailScreen(context),
-    "accounting": AccountingScreen,
-    "reports": ReportsScreen,
-    "administration": AdminScreen,
+    "customer_lookup": _customer_lookup,
+    "payment_entry": _payment_entry,
+    "overdue_queue": _overdue_queue,
+    "customer_form": _customer_form,
+    "loan_application": _loan_application,
+    "loan_detail": _loan_detail,
+    "accounting": _accounting,
+    "reports": _reports,
+    "administration": _administration,
 }
 """Screens that exist, by gate name; any other permitted screen opens as a placeholder saying what it will hold."""
 
