@@ -23,7 +23,6 @@ from textual.screen import ModalScreen
 from textual.widgets import (
     Button,
     DataTable,
-    Footer,
     Header,
     Input,
     Label,
@@ -52,6 +51,7 @@ from screens.back_office import (
 )
 from screens.base import BackScreen
 from screens.context import ScreenContext
+from widgets.footer import KeysFooter
 from widgets.money import format_money
 
 TYPE_TITLES = {"asset": "Assets", "liability": "Liabilities", "equity": "Equity", "income": "Income",
@@ -218,7 +218,7 @@ class AccountingScreen(BackScreen):
                     yield Static("", id="daily-error", classes="field-error inline")
                 yield DataTable(id="daily", cursor_type="row", zebra_stripes=True)
                 yield Static("Loading the daily transactions…", id="daily-status", classes="status")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one("#chart", Tree).show_root = False

@@ -11,7 +11,7 @@ from typing import ClassVar
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import Footer, Header, TabbedContent, TabPane
+from textual.widgets import Header, TabbedContent, TabPane
 
 from screens.admin_audit import AuditPane
 from screens.admin_backup import BackupPane
@@ -20,6 +20,7 @@ from screens.admin_templates import TemplatesPane
 from screens.admin_users import UsersPane
 from screens.base import BackScreen
 from screens.context import ScreenContext
+from widgets.footer import KeysFooter
 
 PANES = {"tab-users": "#users", "tab-templates": "#template-list", "tab-sms": "#sms", "tab-audit": "#audit",
          "tab-backup": "#backups"}
@@ -48,7 +49,7 @@ class AdminScreen(BackScreen):
                 yield AuditPane(self.ctx, id="audit-pane")
             with TabPane("Backup", id="tab-backup"):
                 yield BackupPane(self.ctx, id="backup-pane")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one("#users").focus()

@@ -8,12 +8,13 @@ from rich.markup import escape
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 
 from db.permissions import CREATE_APPLICATIONS, EDIT_CUSTOMERS, RECORD_PAYMENTS
 from db.repositories.customers import CustomerDetail, CustomerRepository
 from screens.context import ScreenContext
 from screens.data import DataScreen
+from widgets.footer import KeysFooter
 from widgets.status import ConnectionBanner, StatusLine
 from widgets.tables import PageTable
 
@@ -57,7 +58,7 @@ class CustomerDetailScreen(DataScreen):
         yield Static("Loans", classes="panel-title")
         yield PageTable(("Loan", "Principal", "Status", "Applied"), id="loans")
         yield StatusLine("", id="status")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.sub_title = "Customer"

@@ -9,7 +9,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.widgets import Footer, Header, Input, Select
+from textual.widgets import Header, Input, Select
 
 from db.repositories.customers import CustomerDetail, CustomerRepository
 from db.repositories.payments import new_idempotency_key
@@ -17,6 +17,7 @@ from db.validation import CustomerInput, customer_problems
 from screens.context import ScreenContext
 from screens.data import ASK, DataScreen
 from widgets.fields import DateError, FieldRow, parse_date
+from widgets.footer import KeysFooter
 from widgets.status import ConnectionBanner, StatusLine
 
 GENDERS = (("female", "female"), ("male", "male"), ("other", "other"))
@@ -63,7 +64,7 @@ class CustomerFormScreen(DataScreen):
             for name, label, hint in TAIL_FIELDS:
                 yield FieldRow(label, Input(id=name, placeholder=hint, max_length=1000, compact=True), name=name)
         yield StatusLine("enter or ctrl+s saves · tab moves to the next field · escape goes back", id="status")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.sub_title = f"Edit {self.customer.customer_number}" if self.customer else "New customer"

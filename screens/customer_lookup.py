@@ -16,11 +16,12 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.timer import Timer
-from textual.widgets import Footer, Header, Input, Static
+from textual.widgets import Header, Input, Static
 
 from db.repositories.customers import PAGE_SIZE, CustomerRepository, CustomerRow, SearchPage
 from screens.context import ScreenContext
 from screens.data import DataScreen
+from widgets.footer import KeysFooter
 from widgets.status import ConnectionBanner, StatusLine
 from widgets.tables import PageTable
 
@@ -32,17 +33,6 @@ DEBOUNCE_SECONDS = 0.02
 """The pause after a key before its search starts; see docs/performance.md for why this figure."""
 SLOW_SECONDS = 0.3
 """An answer slower than this puts "searching…" on the status line; a quick one never flashes it."""
-
-
-class LookupFooter(Footer):
-    """Textual's footer, without its leak: it rebuilds its keys on every bindings refresh, and each key's
-    `data_bind(compact=…)` leaves a watcher on the footer that is pruned only when `compact` changes, which
-    keeps every removed key (and its styles) alive. After a rebuild the watchers of removed keys go."""
-
-    async def recompose(self) -> None:
-        await super().recompose()
-        for watchers in getattr(self, "__watchers", {}).values():
-            watchers[:] = [(node, callback) for node, callback in watchers if not node._closing]
 
 
 class CustomerLookupScreen(DataScreen):
@@ -76,7 +66,7 @@ class CustomerLookupScreen(DataScreen):
         yield StatusLine(HINT, id="status")
         yield PageTable(("Number", "Name", "Phone", "National ID", "Status"), id="results")
         yield Static("", id="paging")
-        yield LookupFooter()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.sub_title = "Find customer"

@@ -12,7 +12,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Header, OptionList, Static
+from textual.widgets import Header, OptionList, Static
 from textual.widgets.option_list import Option
 
 from db.errors import AstrofinError
@@ -20,6 +20,7 @@ from db.permissions import ScreenSpec, role_label
 from db.repositories.dashboard import DayAtAGlance, day_at_a_glance
 from screens.context import ScreenContext
 from widgets.figures import FigureTable, format_figure
+from widgets.footer import KeysFooter
 
 LOADING = "Loading the day's figures…"
 
@@ -68,7 +69,7 @@ class HomeScreen(Screen[None]):
                 yield Static("Screens", classes="section-title")
                 yield OptionList(*self._options(), id="screens", compact=True)
                 yield Static("", id="screen-help")
-        yield Footer()
+        yield KeysFooter()
 
     def _options(self) -> list[Option]:
         return [Option(f"{spec.key.upper():<4}{escape(spec.title)}", id=spec.name) for spec in self._entries]

@@ -11,7 +11,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import Footer, Header, Input, OptionList, Select, Static
+from textual.widgets import Header, Input, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
 from db.repositories.customers import CustomerDetail, CustomerRepository, CustomerRow
@@ -20,6 +20,7 @@ from db.repositories.payments import new_idempotency_key
 from screens.context import ScreenContext
 from screens.data import ASK, DataScreen
 from widgets.fields import DateError, FieldRow, MoneyInput, parse_date, parse_rate, parse_whole
+from widgets.footer import KeysFooter
 from widgets.money import MoneyError, format_money
 from widgets.status import ConnectionBanner, StatusLine
 from widgets.tables import ScheduleTable
@@ -86,7 +87,7 @@ class LoanApplicationScreen(DataScreen):
                 yield ScheduleTable(preview=True, id="schedule")
                 yield Static("", id="totals")
         yield StatusLine("enter or ctrl+s submits the application", id="status")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.sub_title = "Loan application"

@@ -9,7 +9,7 @@ from rich.markup import escape
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import Footer, Header, Input, Static
+from textual.widgets import Header, Input, Static
 
 from db.permissions import APPROVE_LOANS, DISBURSE_LOANS, RECORD_PAYMENTS, REVERSE_PAYMENTS, WRITE_OFF
 from db.repositories.loans import LoanDetail, LoanRepository, TransactionRow
@@ -17,6 +17,7 @@ from screens.confirm import ConfirmScreen, ReasonScreen
 from screens.context import ScreenContext
 from screens.data import ASK, DataScreen
 from widgets.fields import FieldRow
+from widgets.footer import KeysFooter
 from widgets.money import format_money
 from widgets.status import ConnectionBanner, StatusLine
 from widgets.tables import PageTable, ScheduleTable
@@ -76,7 +77,7 @@ class LoanDetailScreen(DataScreen):
         yield ScheduleTable(preview=False, id="schedule")
         yield PageTable(self._transaction_columns(), id="transactions")
         yield StatusLine("", id="status")
-        yield Footer()
+        yield KeysFooter()
 
     def _wide(self) -> bool:
         return self.app.size.width >= 100

@@ -12,12 +12,13 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.message import Message
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from db.engine import Actor
 from db.errors import AstrofinError
 from db.repositories.auth import authenticate
 from widgets.fields import FieldRow
+from widgets.footer import KeysFooter
 from widgets.status import StatusLine
 
 
@@ -48,7 +49,7 @@ class LockScreen(ModalScreen[bool]):
             yield FieldRow("Password", Input(id="unlock-password", password=True, max_length=1024, compact=True),
                            name="password")
             yield StatusLine("enter unlocks · ctrl+o signs out", id="lock-status")
-        yield Footer()
+        yield KeysFooter()
 
     @on(Input.Submitted, "#unlock-password")
     def _submit(self, event: Input.Submitted) -> None:

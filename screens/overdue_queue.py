@@ -12,7 +12,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
-from textual.widgets import Footer, Header, Label, Select, Static
+from textual.widgets import Header, Label, Select, Static
 
 from astrofin_tui.output import private_folder, write_private
 from db.repositories.loans import LoanRepository
@@ -20,6 +20,7 @@ from db.repositories.reports import BUCKETS, QUEUE_PAGE, OverdueLoan, OverduePag
 from screens.confirm import ConfirmScreen
 from screens.context import ScreenContext
 from screens.data import ASK, DataScreen
+from widgets.footer import KeysFooter
 from widgets.status import ConnectionBanner, StatusLine
 from widgets.tables import PageTable
 
@@ -87,7 +88,7 @@ class OverdueQueueScreen(DataScreen):
         yield PageTable(("", "Loan", "Customer", "Days", "Overdue", "Officer"), id="queue")
         yield Static("", id="paging")
         yield StatusLine("", id="status")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.sub_title = "Overdue queue"

@@ -17,7 +17,7 @@ from rich.markup import escape
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import Footer, Header, Input, Static
+from textual.widgets import Header, Input, Static
 
 from db.errors import Refused
 from db.repositories.customers import CustomerRepository
@@ -27,6 +27,7 @@ from screens.confirm import ConfirmScreen
 from screens.context import ScreenContext
 from screens.data import AUTO, DataScreen
 from widgets.fields import DateError, FieldRow, MoneyInput, parse_date
+from widgets.footer import KeysFooter
 from widgets.money import MoneyError, format_money
 from widgets.status import ConnectionBanner, StatusLine
 from widgets.tables import PageTable
@@ -102,7 +103,7 @@ class PaymentEntryScreen(DataScreen):
         yield FieldRow("Amount", MoneyInput(id="amount"), name="amount")
         yield FieldRow("Date", Input(id="payment_date", max_length=20, compact=True), name="payment_date")
         yield StatusLine("", id="status")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.sub_title = "Payment entry"

@@ -5,10 +5,11 @@ from __future__ import annotations
 from rich.markup import escape
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 
 from db.permissions import ScreenSpec
 from screens.base import BackScreen
+from widgets.footer import KeysFooter
 
 
 class PlaceholderScreen(BackScreen):
@@ -26,4 +27,4 @@ class PlaceholderScreen(BackScreen):
             yield Static(f"[b]{escape(self.spec.title)}[/b] — coming in the next release", id="placeholder-title")
             yield Static(escape(self.spec.description), id="placeholder-what")
             yield Static("Press escape to go back.", id="placeholder-back")
-        yield Footer()
+        yield KeysFooter()

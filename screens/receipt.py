@@ -11,12 +11,13 @@ from rich.markup import escape
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Center
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 
 from astrofin_tui.output import print_receipt, receipt_text
 from db.repositories.payments import PaymentRepository, Receipt
 from screens.context import ScreenContext
 from screens.data import DataScreen
+from widgets.footer import KeysFooter
 from widgets.status import ConnectionBanner, StatusLine
 
 
@@ -38,7 +39,7 @@ class ReceiptScreen(DataScreen):
         with Center():
             yield Static("", id="receipt")
         yield StatusLine("", id="status")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.sub_title = "Receipt"

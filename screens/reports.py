@@ -13,7 +13,7 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
+from textual.widgets import DataTable, Header, Static, TabbedContent, TabPane
 from textual_plotext import PlotextPlot
 
 from db.errors import AstrofinError
@@ -22,6 +22,7 @@ from db.repositories.reports import AgingBucket, MonthSummary, ParFigures, Repor
 from screens.back_office import export_csv, right, run_db, status_text, table_filled
 from screens.base import BackScreen
 from screens.context import ScreenContext
+from widgets.footer import KeysFooter
 from widgets.money import format_money
 
 TREND_MONTHS = 12
@@ -70,7 +71,7 @@ class ReportsScreen(BackScreen):
             with TabPane("Monthly summary", id="tab-monthly"):
                 yield Static("Loading the monthly summary…", id="monthly-status", classes="status")
                 yield DataTable(id="monthly", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one("#aging", DataTable).add_columns("Days past due", "Loans", "Principal owed", "Share")

@@ -13,12 +13,13 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Header, Input, Label, Static
+from textual.widgets import Button, Header, Input, Label, Static
 
 from db.engine import Actor
 from db.errors import AstrofinError
 from db.permissions import role_label
 from db.repositories.auth import SignInRefused, authenticate
+from widgets.footer import KeysFooter
 
 CHECKING = "Checking your password…"
 UNREACHABLE = "Cannot reach the database. Check the connection and try again."
@@ -69,7 +70,7 @@ class SignInScreen(Screen[None]):
             yield Static("", id="sign-in-status")
         if self._demo_accounts:
             yield Static(self._demo_text(), id="demo-accounts")
-        yield Footer()
+        yield KeysFooter()
 
     def _demo_text(self) -> str:
         lines = ["[b]Demo database[/b] — password is [i]<username>-demo[/i]"]

@@ -17,9 +17,10 @@ from textual.widgets._footer import FooterKey
 from db.engine import Actor
 from db.repositories.customers import CustomerRepository, SearchPage
 from db.validation import CustomerInput
-from screens.customer_lookup import FOUND, SEARCHING, CustomerLookupScreen, LookupFooter
+from screens.customer_lookup import FOUND, SEARCHING, CustomerLookupScreen
 from tests.tui.conftest import TODAY, run, settle
 from tests.tui.front import front_app, press, sign_in
+from widgets.footer import KeysFooter
 from widgets.tables import PageTable
 
 
@@ -151,7 +152,7 @@ def test_the_footer_keeps_no_key_it_removed(app_engine: Engine, access_log: Path
         app = front_app(app_engine, access_log)
         async with app.run_test(size=(80, 24)) as pilot:
             screen = await _lookup(pilot, actors["cashier"], debounce=0.01)
-            footer = screen.query_one(LookupFooter)
+            footer = screen.query_one(KeysFooter)
             first = list(footer.query(FooterKey))
             for _ in range(5):
                 screen.refresh_bindings()
@@ -163,3 +164,17 @@ def test_the_footer_keeps_no_key_it_removed(app_engine: Engine, access_log: Path
     rebuilt, keys, watched = run(scenario())
     assert rebuilt and keys
     assert watched and all(any(node is key for key in keys) for node in watched)
+
+
+def test_every_screen_uses_the_footer_without_the_leak() -> None:
+    """Each screen refreshes its bindings as it works; Textual's own footer would keep the old keys alive."""
+    import ast
+    from pathlib import Path as _Path
+
+    offenders = []
+    for module in sorted(_Path("screens").glob("*.py")):
+        for node in ast.walk(ast.parse(module.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module == "textual.widgets":
+                if any(alias.name == "Footer" for alias in node.names):
+                    offenders.append(module.name)
+    assert offenders == []
