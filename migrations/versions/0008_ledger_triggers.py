@@ -1,0 +1,22 @@
+"""Payments at scale, part 2: the loan summary refreshed in one statement, and the ledger tables audited per
+statement (transition tables) instead of per row, with the same audit content.
+
+Revision ID: 0008
+Revises: 0007
+Create Date: 2026-11-29
+"""
+
+from migrations.sqlfile import run_sql
+
+revision = "0008"
+down_revision = "0007"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    run_sql("0008_ledger_triggers.sql")
+
+
+def downgrade() -> None:
+    run_sql("0008_ledger_triggers_downgrade.sql")
