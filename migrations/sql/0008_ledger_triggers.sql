@@ -126,3 +126,9 @@ BEGIN
     END IF;
     RETURN NULL;
 END $$;
+
+-- Name search (db/repositories/customers.py): a fragment without a space lies wholly in the first name or
+-- wholly in the surname. Surnames starting with it are a range of customers_last_name_idx; this index finds
+-- the other matches (in the first name, or from the surname's second letter on), usually few.
+CREATE INDEX customers_name_rest_trgm_idx ON customers
+    USING gin ((first_name || ' ' || substr(last_name, 2)) gin_trgm_ops);

@@ -1,4 +1,5 @@
 -- Back to 0007: 0001's row audit triggers on the ledger tables and 0005's summary trigger body.
+DROP INDEX IF EXISTS customers_name_rest_trgm_idx;
 DO $$
 DECLARE
     v_table text;
