@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import ColumnElement, Select, and_, func, literal, or_, select, tuple_, union
+from sqlalchemy import ColumnElement, Select, and_, func, literal, or_, select, tuple_, union_all
 from sqlalchemy.orm import Session, aliased
 
 from db.errors import NotFound, ValidationError
@@ -148,21 +148,22 @@ class CustomerRepository(Repository):
         split = " " not in text and _codepoint_order(session)
         if split:
             rest = Customer.first_name + " " + func.substr(Customer.last_name, 2)
-            probed = select(Customer).where(or_(rest.ilike(f"%{escaped}%", escape="\\"), *exact), *keyset)
+            probed_where = or_(rest.ilike(f"%{escaped}%", escape="\\"), *exact)
         else:
             whole = Customer.first_name + " " + Customer.last_name
-            probed = select(Customer).where(or_(whole.ilike(f"%{escaped}%", escape="\\"), *exact), *keyset)
-        probe = probed.limit(NAME_PROBE_CAP + 1).cte("probe")
+            probed_where = or_(whole.ilike(f"%{escaped}%", escape="\\"), *exact)
+        probe = select(Customer).where(probed_where, *keyset).limit(NAME_PROBE_CAP + 1).cte("probe")
         total = select(func.count()).select_from(probe).scalar_subquery()
         members = [select(probe)]
         if split:
             start = func.lower(literal(text))
             surname = func.lower(Customer.last_name)
+            # Without the probe's matches, so the two parts never share a row (no de-duplication needed).
             head = (select(Customer)
-                    .where(surname >= start, surname < start + _TOP_CHARACTER, *keyset)
+                    .where(surname >= start, surname < start + _TOP_CHARACTER, probed_where.is_not(True), *keyset)
                     .order_by(surname, func.lower(Customer.first_name), Customer.id).limit(limit + 1))
             members.append(select(head.cte("head")))  # planned on its own: the index range, in order
-        hits = aliased(Customer, union(*members).subquery("hits"))
+        hits = aliased(Customer, union_all(*members).subquery("hits"))
         rows = session.execute(select(hits, total).order_by(
             func.lower(hits.last_name), func.lower(hits.first_name), hits.id).limit(limit + 1)).all()
         if rows and rows[0][1] > NAME_PROBE_CAP:

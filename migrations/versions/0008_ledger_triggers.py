@@ -1,5 +1,6 @@
-"""Payments at scale, part 2: the loan summary refreshed in one statement, and the ledger tables audited per
-statement (transition tables) instead of per row, with the same audit content.
+"""Payments at scale, part 2: the loan summary refreshed in one statement, the ledger tables audited per
+statement (transition tables) instead of per row with the same audit content, the double-entry check once
+per journal entry; and the trigram index the name search reads for matches outside the surname's start.
 
 Revision ID: 0008
 Revises: 0007
