@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import Select, and_, func, literal, or_, select, tuple_
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Select, and_, func, literal, or_, select, tuple_, union_all
+from sqlalchemy.orm import Session, aliased
 
 from db.errors import NotFound, ValidationError
 from db.models import Customer, Loan
@@ -20,6 +20,9 @@ PAGE_SIZE = 20
 _CUSTOMER_NUMBER = re.compile(r"^C-?\d{1,9}$", re.IGNORECASE)
 _LOAN_NUMBER = re.compile(r"^L-?\d{1,9}$", re.IGNORECASE)
 _PHONE_LIKE = re.compile(r"^\+?[\d\s().-]{7,20}$")
+_TRIGRAM_RUN = re.compile(r"[^\W_]{3}")
+NAME_PROBE_CAP = 2000
+"""Most trigram matches a name search sorts itself; a commoner fragment walks the ordered name index."""
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,31 @@ def _escape_like(raw: str) -> str:
     return raw.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+def _has_name(text: str) -> bool:
+    return len(text) >= 2 and any(ch.isalpha() for ch in text)
+
+
+def _is_name_search(text: str) -> bool:
+    """A name search the trigram index can narrow: a run of three letters or digits gives it a trigram."""
+    return (_has_name(text) and not _CUSTOMER_NUMBER.match(text) and not _LOAN_NUMBER.match(text)
+            and _TRIGRAM_RUN.search(text) is not None)
+
+
+_TOP_CHARACTER = "\U0010ffff"
+_ORDER_CHECKED: dict[str, bool] = {}
+
+
+def _codepoint_order(session: Session) -> bool:
+    """Whether text sorts by code point (the C.UTF-8 collation of the embedded server), so that the names
+    starting with a fragment lie between it and it + U+10FFFF; checked once per database."""
+    key = str(session.get_bind().engine.url)
+    if key not in _ORDER_CHECKED:
+        probe = select(and_(literal("B") < literal("a"), literal("z") < literal("\u00e4"),
+                            literal("\u00e4") < literal(_TOP_CHARACTER)))
+        _ORDER_CHECKED[key] = bool(session.scalar(probe))
+    return _ORDER_CHECKED[key]
+
+
 def _row(customer: Customer) -> CustomerRow:
     return CustomerRow(customer.id, customer.customer_number, customer.first_name, customer.last_name,
                        customer.phone, customer.national_id, customer.status)
@@ -85,20 +113,71 @@ class CustomerRepository(Repository):
         """Exact customer number, loan number, phone or national ID first; otherwise a name fragment.
 
         Results are paged by keyset on (last name, first name, id): never OFFSET, never a whole table.
+        A name fragment is answered from the trigram indexes when they find at most NAME_PROBE_CAP matches
+        (see _name_page); a commoner fragment is dense enough for the walk of the name index in order.
         """
         text = " ".join(query.split())[:100]
         if not text:
             return SearchPage((), False)
-        statement = self._search_statement(text)
         order = (func.lower(Customer.last_name), func.lower(Customer.first_name), Customer.id)
-        if after is not None:
-            statement = statement.where(
-                tuple_(*order) > tuple_(func.lower(after.last_name), func.lower(after.first_name), literal(after.id))
-            )
-        statement = statement.order_by(*order).limit(limit + 1)
+        keyset = [] if after is None else [
+            tuple_(*order) > tuple_(func.lower(after.last_name), func.lower(after.first_name), literal(after.id))]
         with self.read_work() as session:
+            if _is_name_search(text):
+                page = self._name_page(session, text, keyset, limit)
+                if page is not None:
+                    return page
+            statement = self._search_statement(text).where(*keyset).order_by(*order).limit(limit + 1)
             found = [_row(c) for c in session.scalars(statement)]
         return SearchPage(tuple(found[:limit]), len(found) > limit)
+
+    def _name_page(self, session: Session, text: str, keyset: list[ColumnElement[bool]],
+                   limit: int) -> SearchPage | None:
+        """The page from the trigram indexes, in one query; None when they match more than NAME_PROBE_CAP.
+
+        A fragment without a space lies wholly in the first name or wholly in the surname. The surnames that
+        start with it are one range of the name index, already in order: the first page of them is read
+        from there (in code point order, lower(surname) in [lower(fragment), lower(fragment) + U+10FFFF) is
+        exactly `surname ILIKE 'fragment%'`, which PostgreSQL evaluates on lower() of both sides in UTF-8).
+        The other matches (in the first name, or further into the surname) come from the trigram index of
+        first name + surname-from-its-second-letter, usually few. A fragment with a space is looked up in
+        the trigram index of the whole name. Either way the matches read are sorted and the first page
+        taken; how many the trigram index found decides whether that page is complete.
+        """
+        escaped = _escape_like(text)
+        exact = self._exact(text)
+        split = " " not in text and _codepoint_order(session)
+        if split:
+            rest = Customer.first_name + " " + func.substr(Customer.last_name, 2)
+            probed_where = or_(rest.ilike(f"%{escaped}%", escape="\\"), *exact)
+        else:
+            whole = Customer.first_name + " " + Customer.last_name
+            probed_where = or_(whole.ilike(f"%{escaped}%", escape="\\"), *exact)
+        probe = select(Customer).where(probed_where, *keyset).limit(NAME_PROBE_CAP + 1).cte("probe")
+        total = select(func.count()).select_from(probe).scalar_subquery()
+        members = [select(probe)]
+        if split:
+            start = func.lower(literal(text))
+            surname = func.lower(Customer.last_name)
+            # Without the probe's matches, so the two parts never share a row (no de-duplication needed).
+            head = (select(Customer)
+                    .where(surname >= start, surname < start + _TOP_CHARACTER, probed_where.is_not(True), *keyset)
+                    .order_by(surname, func.lower(Customer.first_name), Customer.id).limit(limit + 1))
+            members.append(select(head.cte("head")))  # planned on its own: the index range, in order
+        hits = aliased(Customer, union_all(*members).subquery("hits"))
+        rows = session.execute(select(hits, total).order_by(
+            func.lower(hits.last_name), func.lower(hits.first_name), hits.id).limit(limit + 1)).all()
+        if rows and rows[0][1] > NAME_PROBE_CAP:
+            return None
+        found = [_row(row[0]) for row in rows]
+        return SearchPage(tuple(found[:limit]), len(found) > limit)
+
+    @staticmethod
+    def _exact(text: str) -> list[ColumnElement[bool]]:
+        exact = [Customer.national_id == text]
+        if _PHONE_LIKE.match(text):
+            exact.append(Customer.phone == normalize_phone(text))
+        return exact
 
     def _search_statement(self, text: str) -> Select[tuple[Customer]]:
         base = select(Customer)
@@ -107,11 +186,9 @@ class CustomerRepository(Repository):
         if _LOAN_NUMBER.match(text):
             loan_customer = select(Loan.customer_id).where(Loan.loan_number == _normalized_number(text, "L"))
             return base.where(Customer.id.in_(loan_customer.scalar_subquery()))
-        exact = [Customer.national_id == text]
-        if _PHONE_LIKE.match(text):
-            exact.append(Customer.phone == normalize_phone(text))
+        exact = self._exact(text)
         # A name has letters: digits and signs alone are a phone or national ID, found by their own indexes.
-        if len(text) < 2 or not any(ch.isalpha() for ch in text):
+        if not _has_name(text):
             return base.where(or_(*exact))
         pattern = f"%{_escape_like(text)}%"
         by_name = (Customer.first_name + " " + Customer.last_name).ilike(pattern, escape="\\")
