@@ -1,4 +1,4 @@
--- Back to 0007: 0001's row audit triggers on the ledger tables and 0005's summary trigger body.
+-- Back to 0008: 0001's row audit triggers on the ledger tables and 0005's summary trigger body.
 ALTER TABLE audit_logs DROP CONSTRAINT IF EXISTS audit_logs_chain_seq_key;
 DROP INDEX IF EXISTS audit_logs_chain_seq_key;
 ALTER TABLE audit_logs ADD CONSTRAINT audit_logs_chain_seq_key UNIQUE (chain_seq);
