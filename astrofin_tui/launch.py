@@ -69,6 +69,9 @@ def run_app(low_bandwidth: bool) -> int:
             target=target,
             settings=settings,
         )
+        from astrofin_tui.terminal_watch import exit_app_on_signals
+
+        exit_app_on_signals(lambda code: app.exit(return_code=code))
         app.run()
     finally:
         detach(engine)

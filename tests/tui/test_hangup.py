@@ -104,3 +104,31 @@ def test_the_hangup_watch_wakes_only_when_the_terminal_goes():
         assert woke.wait(5), "the watch did not see the terminal hang up"
     finally:
         os.close(slave)
+
+
+_WEDGED = """
+import asyncio, sys, threading
+from astrofin_tui.terminal_watch import exit_app_on_signals
+
+async def main():
+    exit_app_on_signals(lambda code: None, grace=1.0)  # an app that never gets round to exiting
+    threading.Thread(target=threading.Event().wait).start()  # a thread that never ends, as on a dead terminal
+    print("ready", flush=True)
+    await asyncio.sleep(60)
+
+asyncio.run(main())
+"""
+
+
+def test_a_hangup_ends_the_process_even_when_the_orderly_exit_never_finishes():
+    import subprocess
+
+    proc = subprocess.Popen([sys.executable, "-c", _WEDGED], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+        os.kill(proc.pid, signal.SIGHUP)
+        assert proc.wait(timeout=10) == 128 + signal.SIGHUP
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
