@@ -15,6 +15,16 @@ NATIONAL_ID = re.compile(r"^[A-Za-z0-9-]{1,30}$")
 ADULT_AGE = 18
 NAME_MAX = 100
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+CONTROL_MESSAGE = "the reason contains control characters (tabs, line breaks, escapes); type it plainly"
+
+
+def reason_problem(reason: str, missing: str) -> str | None:
+    """Why a typed reason (a rejection, a write-off, a reversal) is refused, or None when it will do."""
+    if not reason.strip():
+        return missing
+    if _CONTROL.search(reason):
+        return CONTROL_MESSAGE
+    return None
 
 
 def normalize_phone(raw: str) -> str:

@@ -13,6 +13,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
+from db.validation import reason_problem
 from widgets.fields import FieldRow
 
 
@@ -69,8 +70,9 @@ class ReasonScreen(ModalScreen[str | None]):
     @on(Input.Submitted, "#reason")
     def _submit(self) -> None:
         value = self.query_one("#reason", Input).value.strip()
-        if not value:
-            self.query_one(FieldRow).error("say why, in a few words")
+        problem = reason_problem(value, "say why, in a few words")
+        if problem:
+            self.query_one(FieldRow).error(problem)
             return
         if not self._answered:
             self._answered = True

@@ -19,6 +19,7 @@ from db.errors import NotFound, ValidationError
 from db.models import Customer, Loan, PaymentSchedule, Transaction, User
 from db.repositories.base import Repository
 from db.repositories.idempotency import check_idempotency_key, existing_by_key, insert_once
+from db.validation import reason_problem
 
 METHODS = ("flat", "declining_balance")
 FREQUENCIES = ("weekly", "biweekly", "monthly")
@@ -272,8 +273,8 @@ class LoanRepository(Repository):
         return self.get(loan_id)
 
     def reject(self, loan_id: int, reason: str) -> LoanDetail:
-        if not reason.strip():
-            raise ValidationError({"reason": "say why the application is rejected"})
+        if problem := reason_problem(reason, "say why the application is rejected"):
+            raise ValidationError({"reason": problem})
         self._call("SELECT reject_loan(:loan, :user, :reason)", loan=loan_id, reason=reason.strip())
         return self.get(loan_id)
 
@@ -283,15 +284,15 @@ class LoanRepository(Repository):
         return self.get(loan_id)
 
     def write_off(self, loan_id: int, reason: str, as_of: date) -> LoanDetail:
-        if not reason.strip():
-            raise ValidationError({"reason": "say why the loan is written off"})
+        if problem := reason_problem(reason, "say why the loan is written off"):
+            raise ValidationError({"reason": problem})
         self._call("SELECT write_off_loan(:loan, :user, :reason, :day)", loan=loan_id, reason=reason.strip(),
                    day=as_of)
         return self.get(loan_id)
 
     def reverse_payment(self, transaction_id: int, reason: str) -> int:
-        if not reason.strip():
-            raise ValidationError({"reason": "say why the payment is reversed"})
+        if problem := reason_problem(reason, "say why the payment is reversed"):
+            raise ValidationError({"reason": problem})
         with self.work() as session:
             reversal = session.execute(
                 text("SELECT reverse_transaction(:txn, :user, :reason)"),
