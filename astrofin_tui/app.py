@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 import time
@@ -35,72 +36,29 @@ from screens.sign_in import DemoAccount, SignInScreen
 
 ScreenBuilder = Callable[[ScreenContext], Screen[Any]]
 
-def _customer_lookup(context: ScreenContext) -> Screen[Any]:
-    from screens.customer_lookup import CustomerLookupScreen
 
-    return CustomerLookupScreen(context)
+def _lazy(module: str, class_name: str) -> ScreenBuilder:
+    """A builder that imports the screen's module when the screen first opens."""
 
+    def build(context: ScreenContext) -> Screen[Any]:
+        screen_class: Callable[[ScreenContext], Screen[Any]] = getattr(importlib.import_module(module), class_name)
+        return screen_class(context)
 
-def _payment_entry(context: ScreenContext) -> Screen[Any]:
-    from screens.payment_entry import PaymentEntryScreen
-
-    return PaymentEntryScreen(context)
-
-
-def _overdue_queue(context: ScreenContext) -> Screen[Any]:
-    from screens.overdue_queue import OverdueQueueScreen
-
-    return OverdueQueueScreen(context)
-
-
-def _customer_form(context: ScreenContext) -> Screen[Any]:
-    from screens.customer_form import CustomerFormScreen
-
-    return CustomerFormScreen(context)
-
-
-def _loan_application(context: ScreenContext) -> Screen[Any]:
-    from screens.loan_application import LoanApplicationScreen
-
-    return LoanApplicationScreen(context)
-
-
-def _loan_detail(context: ScreenContext) -> Screen[Any]:
-    from screens.loan_detail import LoanDetailScreen
-
-    return LoanDetailScreen(context)
-
-
-def _accounting(context: ScreenContext) -> Screen[Any]:
-    from screens.accounting import AccountingScreen
-
-    return AccountingScreen(context)
-
-
-def _reports(context: ScreenContext) -> Screen[Any]:
-    from screens.reports import ReportsScreen  # plotext and the report code load when reports open
-
-    return ReportsScreen(context)
-
-
-def _administration(context: ScreenContext) -> Screen[Any]:
-    from screens.admin import AdminScreen  # backup, restore and maintenance code load when admin opens
-
-    return AdminScreen(context)
+    return build
 
 
 # Each screen's module is imported when the screen first opens, not when the app starts: a cashier's
-# process never loads the report charts, the ledger screens or the backup and restore code.
+# process never loads the report charts (plotext), the ledger screens or the backup and restore code.
 SCREEN_BUILDERS: dict[str, ScreenBuilder] = {
-    "customer_lookup": _customer_lookup,
-    "payment_entry": _payment_entry,
-    "overdue_queue": _overdue_queue,
-    "customer_form": _customer_form,
-    "loan_application": _loan_application,
-    "loan_detail": _loan_detail,
-    "accounting": _accounting,
-    "reports": _reports,
-    "administration": _administration,
+    "customer_lookup": _lazy("screens.customer_lookup", "CustomerLookupScreen"),
+    "payment_entry": _lazy("screens.payment_entry", "PaymentEntryScreen"),
+    "overdue_queue": _lazy("screens.overdue_queue", "OverdueQueueScreen"),
+    "customer_form": _lazy("screens.customer_form", "CustomerFormScreen"),
+    "loan_application": _lazy("screens.loan_application", "LoanApplicationScreen"),
+    "loan_detail": _lazy("screens.loan_detail", "LoanDetailScreen"),
+    "accounting": _lazy("screens.accounting", "AccountingScreen"),
+    "reports": _lazy("screens.reports", "ReportsScreen"),
+    "administration": _lazy("screens.admin", "AdminScreen"),
 }
 """Screens that exist, by gate name; any other permitted screen opens as a placeholder saying what it will hold."""
 
