@@ -117,14 +117,16 @@ def verify_backup(target: Target, path: Path) -> None:
         raise AstrofinError(f"{label} (damaged or cut short?): {tool_error(result.stderr, 'pg_restore')}")
 
 
-def table_checksums(conn: Connection) -> dict[str, tuple[int, str]]:
-    """Row count and an md5 of the rows (as text, in a fixed order) of every table in the public schema.
+def table_checksums(conn: Connection, kinds: tuple[str, ...] = ("r", "p")) -> dict[str, tuple[int, str]]:
+    """Row count and an md5 of the rows (as text, in a fixed order) of every relation of the given pg_class
+    kinds in the public schema: by default tables and partitioned tables.
 
-    Materialized views are left out: a restore refreshes them, so they may differ from a stale source.
+    Materialized views ('m') are left out by default: a restore refreshes them, so they may differ from a
+    stale source.
     """
     names = conn.execute(text(
         "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-        "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') ORDER BY 1")).scalars().all()
+        "WHERE n.nspname = 'public' AND c.relkind = ANY(:kinds) ORDER BY 1"), {"kinds": list(kinds)}).scalars().all()
     sums = {}
     for name in names:
         quoted = conn.dialect.identifier_preparer.quote_identifier(name)

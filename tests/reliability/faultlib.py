@@ -22,6 +22,7 @@ from sqlalchemy import Engine, create_engine, pool, text
 from sqlalchemy.engine import URL
 
 from db import embedded, migrate
+from db.backup import table_checksums
 from db.engine import Actor, with_database
 from db.repositories.customers import CustomerRepository
 from db.repositories.loans import LoanApplication, LoanRepository, LoanTerms
@@ -231,20 +232,10 @@ def payments_by_key(engine: Engine) -> dict[str, list[int]]:
     return found
 
 
-def fingerprint(engine: Engine) -> dict[str, str]:
+def fingerprint(engine: Engine) -> dict[str, tuple[int, str]]:
     """A content hash of every table and materialized view in the public schema: what 'nothing written' means."""
     with engine.connect() as conn:
-        names = conn.execute(text(
-            "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-            "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'm') ORDER BY 1")).scalars().all()
-        out = {}
-        for name in names:
-            quoted = conn.dialect.identifier_preparer.quote_identifier(name)
-            # The relation names come from the catalog, quoted; no input reaches this statement.
-            out[name] = conn.execute(text(
-                f"SELECT count(*)::text || ':' || coalesce(md5(string_agg(t::text, '|' ORDER BY t::text)), '') "  # noqa: S608
-                f"FROM public.{quoted} t")).scalar_one()
-    return out
+        return table_checksums(conn, kinds=("r", "m"))
 
 
 @dataclass

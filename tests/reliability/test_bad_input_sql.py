@@ -116,7 +116,7 @@ def fingerprint(engine: Engine) -> str:
         )).scalar_one())
 
 
-def _superuser_fingerprint(fx: Fixture) -> str:
+def _superuser_fingerprint(fx: Fixture) -> dict[str, tuple[int, str]]:
     owner = create_engine(fx.engine.url.set(username="postgres"), poolclass=pool.NullPool)
     try:
         return fingerprint(owner)
