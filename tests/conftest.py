@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import tempfile
@@ -12,6 +13,9 @@ from pathlib import Path
 # Pin everything that leaks from a developer's environment before Textual or the wheel are imported.
 _SESSION_HOME = Path(tempfile.mkdtemp(prefix="astrofin-tests-"))
 os.chmod(_SESSION_HOME, 0o755)
+# The session's server data and XDG folders go with the process (each xdist worker has its own): a run
+# leaves nothing behind in the temporary folder, however many runs a machine sees.
+atexit.register(shutil.rmtree, _SESSION_HOME, ignore_errors=True)
 for _var in ("XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME"):
     os.environ[_var] = str(_SESSION_HOME / _var.split("_")[1].lower())
 for _var in ("DB_HOST", "DB_PORT", "DB_NAME", "DB_USER", "DB_PASSWORD", "ASTROFIN_ENV", "SSH_CONNECTION",
