@@ -162,6 +162,7 @@ def act_as(session: Session, actor: Actor | None) -> None:
     """Take on the actor's database role and name for the rest of the session's current transaction."""
     if actor is None:
         return
-    session.execute(text("SELECT set_config('astrofin.user_id', :uid, true)"), {"uid": str(actor.user_id)})
-    # The role name comes from a fixed table, never from input; SET does not take parameters.
-    session.execute(text(f'SET LOCAL ROLE "{actor.db_role}"'))
+    # One round trip: set_config('role', …, true) is SET LOCAL ROLE (the same membership check), with the
+    # role name bound as a parameter like the user id.
+    session.execute(text("SELECT set_config('astrofin.user_id', :uid, true), set_config('role', :role, true)"),
+                    {"uid": str(actor.user_id), "role": actor.db_role})

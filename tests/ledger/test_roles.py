@@ -6,7 +6,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, create_engine, text
 
 from db.engine import Actor, unit_of_work
 from tests.ledger.helpers import TODAY, Staff, active_loan, make_loan, pay, refused, scalar
@@ -130,3 +130,18 @@ def test_supervisor_cannot_reverse_their_own_payment(engine: Engine, staff: Staf
         txn = pay(conn, staff, loan, "10.00", by=staff.supervisor)
     with refused("P0105", "another supervisor must reverse"), unit_of_work(engine, actor(staff, "supervisor")) as s:
         s.execute(text("SELECT reverse_transaction(:t, :u, 'x')"), {"t": txn, "u": staff.supervisor})
+
+
+def test_a_unit_of_work_acts_as_the_role_and_user_for_its_transaction_only(engine: Engine, staff: Staff) -> None:
+    who = actor(staff, "cashier")
+    one = create_engine(engine.url, pool_size=1, max_overflow=0)  # the next checkout is the same connection
+    try:
+        with unit_of_work(one, who) as s:
+            row = s.execute(text("SELECT current_user, current_setting('astrofin.user_id'), pg_backend_pid()")).one()
+            assert tuple(row)[:2] == ("astrofin_cashier", str(staff.cashier))
+        with one.connect() as conn:  # the role and the user end with the transaction
+            assert conn.scalar(text("SELECT pg_backend_pid()")) == row[2]
+            assert conn.scalar(text("SELECT current_user")) == "postgres"
+            assert conn.scalar(text("SELECT coalesce(current_setting('astrofin.user_id', true), '')")) == ""
+    finally:
+        one.dispose()

@@ -20,8 +20,6 @@ SINKS = {"execute", "executemany", "exec_driver_sql", "text"}
 
 # (file, a fragment of the line) -> why the string built there holds no input.
 ALLOWED = {
-    ("db/engine.py", "SET LOCAL ROLE"): "the role name comes from the fixed ROLE_NAMES table; SET takes no "
-                                        "parameters",
     ("db/maintenance.py", "SELECT count(*) FROM public.{name}"): "table names from the fixed TABLES tuple",
     ("db/maintenance.py", "REINDEX TABLE public.{table}"): "table names from the fixed TABLES tuple",
     ("db/maintenance.py", "REINDEX DATABASE {quoted}"): "current_database(), quoted by the dialect's identifier "
