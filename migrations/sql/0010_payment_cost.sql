@@ -162,6 +162,7 @@ DECLARE
     v_principal numeric;
     v_receipt   bigint;
     v_changed   integer;
+    v_entry     bigint;
 BEGIN
     IF p_loan_id IS NULL THEN
         RAISE EXCEPTION 'Which loan? The loan id is missing' USING ERRCODE = 'P0107';
@@ -169,7 +170,23 @@ BEGIN
     IF p_payment_date IS NULL THEN
         RAISE EXCEPTION 'The payment date is missing' USING ERRCODE = 'P0107';
     END IF;
-    PERFORM ledger_check_amount(p_amount, 'payment');
+    -- ledger_check_amount(p_amount, 'payment'), in line.
+    IF p_amount IS NULL THEN
+        RAISE EXCEPTION 'The payment amount is missing' USING ERRCODE = 'P0107';
+    END IF;
+    IF p_amount = 'NaN'::numeric THEN
+        RAISE EXCEPTION 'The payment amount is not a number' USING ERRCODE = 'P0103';
+    END IF;
+    IF p_amount <= 0 THEN
+        RAISE EXCEPTION 'The payment amount must be more than zero (got %)', p_amount USING ERRCODE = 'P0103';
+    END IF;
+    IF p_amount > 999999999999.99 THEN
+        RAISE EXCEPTION 'The payment amount % is too large (at most 999,999,999,999.99)', p_amount
+            USING ERRCODE = 'P0103';
+    END IF;
+    IF p_amount <> round(p_amount, 2) THEN
+        RAISE EXCEPTION 'The payment amount % has more than two decimals', p_amount USING ERRCODE = 'P0103';
+    END IF;
     IF p_idempotency_key IS NOT NULL AND (length(btrim(p_idempotency_key)) = 0 OR length(p_idempotency_key) > 200) THEN
         RAISE EXCEPTION 'The idempotency key must be 1 to 200 characters' USING ERRCODE = 'P0107';
     END IF;
@@ -268,11 +285,51 @@ BEGIN
             v_changed, cardinality(v_ids) USING ERRCODE = 'P0108';
     END IF;
 
-    PERFORM create_journal_entry(v_txn, v_loan.loan_number, p_created_by);
+    -- An assignment, not PERFORM: evaluated as an expression, without a query of its own.
+    v_entry := create_journal_entry(v_txn, v_loan.loan_number, p_created_by);
 
     -- Everything the loan owed is paid: no installment still owes (the allocation above paid each in full).
     IF p_amount = v_owed THEN
         UPDATE loans SET status = 'closed', closed_at = ledger_moment(p_payment_date) WHERE id = p_loan_id;
     END IF;
     RETURN v_txn.id;
+END $$;
+
+-- The double-entry check of 0009 with the entry and its lines read in one query.
+CREATE OR REPLACE FUNCTION ledger_check_entry_balanced() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+DECLARE
+    v_entry  bigint;
+    v_number text;
+    v_lines  integer;
+    v_debit  numeric;
+    v_credit numeric;
+BEGIN
+    IF TG_TABLE_NAME = 'journal_entries' THEN
+        v_entry := NEW.id;
+    ELSE
+        v_entry := NEW.journal_entry_id;
+        -- A line of an entry this transaction wrote: that entry's own trigger checks it, once, at commit.
+        IF EXISTS (SELECT 1 FROM journal_entries e
+                    WHERE e.id = v_entry AND e.xmin = pg_current_xact_id()::xid) THEN
+            RETURN NULL;
+        END IF;
+    END IF;
+    SELECT e.entry_number, count(d.id), coalesce(sum(d.debit), 0), coalesce(sum(d.credit), 0)
+      INTO v_number, v_lines, v_debit, v_credit
+      FROM journal_entries e LEFT JOIN journal_entry_details d ON d.journal_entry_id = e.id
+     WHERE e.id = v_entry
+     GROUP BY e.entry_number;
+    IF NOT FOUND THEN
+        RETURN NULL;
+    END IF;
+    IF v_lines < 2 THEN
+        RAISE EXCEPTION 'Journal entry % has % line(s); an entry needs at least two', v_number, v_lines
+            USING ERRCODE = 'P0108';
+    END IF;
+    IF v_debit <> v_credit THEN
+        RAISE EXCEPTION 'Journal entry % does not balance: debits %, credits %', v_number, v_debit, v_credit
+            USING ERRCODE = 'P0108';
+    END IF;
+    RETURN NULL;
 END $$;

@@ -174,3 +174,40 @@ BEGIN
     END IF;
     RETURN v_txn.id;
 END $$;
+
+CREATE OR REPLACE FUNCTION ledger_check_entry_balanced() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+DECLARE
+    v_entry  bigint;
+    v_number text;
+    v_lines  integer;
+    v_debit  numeric;
+    v_credit numeric;
+BEGIN
+    IF TG_TABLE_NAME = 'journal_entries' THEN
+        v_entry := NEW.id;
+    ELSE
+        v_entry := NEW.journal_entry_id;
+        -- A line of an entry this transaction wrote: that entry's own trigger checks it, once, at commit.
+        IF EXISTS (SELECT 1 FROM journal_entries e
+                    WHERE e.id = v_entry AND e.xmin = pg_current_xact_id()::xid) THEN
+            RETURN NULL;
+        END IF;
+    END IF;
+    SELECT e.entry_number INTO v_number FROM journal_entries e WHERE e.id = v_entry;
+    IF NOT FOUND THEN
+        RETURN NULL;
+    END IF;
+    SELECT count(*), coalesce(sum(d.debit), 0), coalesce(sum(d.credit), 0)
+      INTO v_lines, v_debit, v_credit
+      FROM journal_entry_details d WHERE d.journal_entry_id = v_entry;
+    IF v_lines < 2 THEN
+        RAISE EXCEPTION 'Journal entry % has % line(s); an entry needs at least two', v_number, v_lines
+            USING ERRCODE = 'P0108';
+    END IF;
+    IF v_debit <> v_credit THEN
+        RAISE EXCEPTION 'Journal entry % does not balance: debits %, credits %', v_number, v_debit, v_credit
+            USING ERRCODE = 'P0108';
+    END IF;
+    RETURN NULL;
+END $$;
