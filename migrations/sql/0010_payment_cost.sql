@@ -6,7 +6,10 @@
 --    principal). The payable checks of ledger_check_payable are made in line, with its messages. Whether the
 --    payment closes the loan follows from the same read (it pays everything owed). The receipt and journal
 --    entry numbers are built in line (scale_padded_number's format) instead of by a function call that a
---    volatile argument kept from being inlined; the journal lines find their accounts with one join.
+--    volatile argument kept from being inlined; the journal lines find their accounts with one join. The
+--    amount checks of ledger_check_amount are made in line (its messages), the journal entry is posted by
+--    an assignment rather than PERFORM (no query of its own), and the function runs with generic plans
+--    (plan_cache_mode): the schedule UPDATE from unnest(arrays) was otherwise planned again on every call.
 -- 2. updated_at: the BEFORE UPDATE trigger of payment_schedules and loans runs only when the statement has
 --    not already set updated_at to now() (the value the trigger would set), so the payment's own UPDATEs,
 --    which set it, call no trigger function; every other writer gets the stamp as before.
@@ -20,6 +23,7 @@
 -- 6. payment_schedules is stored with fillfactor 90: a payment's UPDATE of an installment that stays partly
 --    paid can then be a heap-only (HOT) update on the same page, writing no index entry. Applies to pages
 --    written from now on (the scale seed loads the table after TRUNCATE, so a seeded book gets it).
+-- 7. The deferred double-entry check reads an entry and its lines in one query instead of two.
 
 ALTER TABLE payment_schedules SET (fillfactor = 90);
 
