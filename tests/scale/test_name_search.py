@@ -1,4 +1,5 @@
-"""Name search at scale: the trigram probe and the ordered walk give the same pages as the plain query."""
+"""Name search at scale: the prefix merge, the trigram probe and the ordered walk give the same pages as the
+plain query (a prefix query for fragments of two or three characters, a substring query from four on)."""
 
 from __future__ import annotations
 
@@ -12,10 +13,15 @@ from tests.scale.conftest import actor
 
 
 def _expected(engine: Engine, fragment: str) -> list[int]:
+    if len(fragment) < 4 and " " not in fragment:
+        where = ("starts_with(lower(first_name), lower(:t)) OR starts_with(lower(last_name), lower(:t)) "
+                 "OR national_id = :t")
+    else:
+        where = "(first_name || ' ' || last_name) ILIKE :p OR national_id = :t"
     like = "%" + fragment.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     with engine.connect() as conn:
         return list(conn.execute(text(
-            "SELECT id FROM customers WHERE (first_name || ' ' || last_name) ILIKE :p OR national_id = :t "
+            f"SELECT id FROM customers WHERE {where} "  # noqa: S608 (one of two fixed conditions)
             "ORDER BY lower(last_name), lower(first_name), id"), {"p": like, "t": fragment}).scalars())
 
 
@@ -37,8 +43,17 @@ def test_every_page_matches_the_plain_query_whichever_path_answers(
     repo = CustomerRepository(engine, actor(engine, "officer"))
     with engine.connect() as conn:
         names = conn.execute(text("SELECT first_name, last_name FROM customers ORDER BY id LIMIT 12")).all()
-    fragments = ["wan", "ma", "zzq", "an a"]
+    fragments = ["wan", "ma", "zzq", "an a", "Ka", "WAM", "Ño", "zoë", "wanj", "amau", "iru", "anji", "ieno"]
     fragments += [f"{first[:4]} {last[:5]}" for first, last in names[:6]]
     fragments += [last[:6] for _, last in names[6:]]
     for fragment in fragments:
         assert _all_pages(repo, fragment) == _expected(engine, fragment), fragment
+
+
+def test_the_scale_seed_rebuilds_the_first_name_prefix_indexes(scale_book: tuple[Engine, ScaleReport]) -> None:
+    engine, _ = scale_book
+    with engine.connect() as conn:
+        found = conn.execute(text(
+            "SELECT indexname FROM pg_indexes WHERE tablename = 'customers' AND indexname LIKE '%prefix%' "
+            "ORDER BY 1")).scalars().all()
+    assert found == ["customers_first_name_prefix2_idx", "customers_first_name_prefix3_idx"]
