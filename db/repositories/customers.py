@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import ColumnElement, Select, and_, func, literal, or_, select, tuple_, union_all
+from sqlalchemy import ColumnElement, Select, and_, func, literal, literal_column, or_, select, tuple_, union_all
 from sqlalchemy.orm import Session, aliased
 
 from db.errors import NotFound, ValidationError
@@ -23,6 +23,8 @@ _PHONE_LIKE = re.compile(r"^\+?[\d\s().-]{7,20}$")
 _TRIGRAM_RUN = re.compile(r"[^\W_]{3}")
 NAME_PROBE_CAP = 2000
 """Most trigram matches a name search sorts itself; a commoner fragment walks the ordered name index."""
+PREFIX_LENGTHS = (2, 3)
+"""Fragments this long match the start of the surname or first name (the first-name prefix indexes of 0010)."""
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,12 @@ def _has_name(text: str) -> bool:
     return len(text) >= 2 and any(ch.isalpha() for ch in text)
 
 
+def _is_prefix_search(text: str) -> bool:
+    """A short name fragment as a person types it: two or three characters, no space, with a letter."""
+    return (len(text) in PREFIX_LENGTHS and " " not in text and _has_name(text)
+            and not _CUSTOMER_NUMBER.match(text) and not _LOAN_NUMBER.match(text))
+
+
 def _is_name_search(text: str) -> bool:
     """A name search the trigram index can narrow: a run of three letters or digits gives it a trigram."""
     return (_has_name(text) and not _CUSTOMER_NUMBER.match(text) and not _LOAN_NUMBER.match(text)
@@ -103,6 +111,11 @@ def _codepoint_order(session: Session) -> bool:
     return _ORDER_CHECKED[key]
 
 
+_ROW_COLUMNS = (Customer.id, Customer.customer_number, Customer.first_name, Customer.last_name, Customer.phone,
+                Customer.national_id, Customer.status)
+"""The columns of a CustomerRow, in its order."""
+
+
 def _row(customer: Customer) -> CustomerRow:
     return CustomerRow(customer.id, customer.customer_number, customer.first_name, customer.last_name,
                        customer.phone, customer.national_id, customer.status)
@@ -113,8 +126,11 @@ class CustomerRepository(Repository):
         """Exact customer number, loan number, phone or national ID first; otherwise a name fragment.
 
         Results are paged by keyset on (last name, first name, id): never OFFSET, never a whole table.
-        A name fragment is answered from the trigram indexes when they find at most NAME_PROBE_CAP matches
-        (see _name_page); a commoner fragment is dense enough for the walk of the name index in order.
+        A fragment of two or three characters without a space (what a person has typed so far) matches the
+        customers whose surname or first name starts with it (see _prefix_page). A longer fragment matches
+        anywhere in "first name surname": it is answered from the trigram indexes when they find at most
+        NAME_PROBE_CAP matches (see _name_page); a commoner fragment is dense enough for the walk of the name
+        index in order.
         """
         text = " ".join(query.split())[:100]
         if not text:
@@ -123,12 +139,52 @@ class CustomerRepository(Repository):
         keyset = [] if after is None else [
             tuple_(*order) > tuple_(func.lower(after.last_name), func.lower(after.first_name), literal(after.id))]
         with self.read_work() as session:
+            if _is_prefix_search(text):
+                return self._prefix_page(session, text, keyset, limit)
             if _is_name_search(text):
                 page = self._name_page(session, text, keyset, limit)
                 if page is not None:
                     return page
             statement = self._search_statement(text).where(*keyset).order_by(*order).limit(limit + 1)
             found = [_row(c) for c in session.scalars(statement)]
+        return SearchPage(tuple(found[:limit]), len(found) > limit)
+
+    def _prefix_page(self, session: Session, text: str, keyset: list[ColumnElement[bool]],
+                     limit: int) -> SearchPage:
+        """The page of customers whose surname or first name starts with the fragment (any case), or whose
+        national ID is exactly the fragment, each part read from an index range already in result order.
+
+        Four parts that never share a row: first name starting with it and surname sorting before it;
+        surname starting with it (one range of customers_last_name_idx); first name starting with it and
+        surname sorting after the surnames that start with it; the exact national ID, if not already among
+        them. The first-name parts are ranges of customers_first_name_prefix2_idx / _prefix3_idx
+        (lower(left(first name, n)), then the result order), so each part reads its first page + 1 rows in
+        order from its index and stops; the page is the first of those at most 4 × (page + 1) rows. (The
+        planner does not merge the parts of a UNION ALL by their order, so each part has its own ORDER BY
+        and LIMIT: a sort of a few dozen rows, never of a big set.)
+        In code point order (the C.UTF-8 collation of the embedded server, checked once per database) the
+        surnames starting with the fragment are exactly those in [lower(fragment), lower(fragment) +
+        U+10FFFF); with another collation the same parts are written with starts_with (same answer, slower).
+        """
+        start = func.lower(literal(text))
+        surname = func.lower(Customer.last_name)
+        # A length from a fixed whitelist (PREFIX_LENGTHS) written into the SQL: the index's own expression.
+        first_start = func.lower(func.left(Customer.first_name, literal_column(str(len(text))))) == start
+        if _codepoint_order(session):
+            by_surname = and_(surname >= start, surname < start + _TOP_CHARACTER)
+            by_first = [and_(first_start, surname < start), and_(first_start, surname >= start + _TOP_CHARACTER)]
+        else:
+            by_surname = func.starts_with(surname, start)
+            by_first = [and_(first_start, func.starts_with(surname, start).is_not(True))]
+        by_id = and_(or_(*self._exact(text)), or_(by_surname, first_start).is_not(True))
+        order = (surname, func.lower(Customer.first_name), Customer.id)
+        # Core columns, not the mapped class: adapting an entity to the union costs more than the query.
+        parts = [select(select(*_ROW_COLUMNS).where(where, *keyset).order_by(*order).limit(limit + 1).subquery())
+                 for where in (by_surname, *by_first, by_id)]
+        hits = union_all(*parts).subquery("hits")
+        rows = session.execute(select(hits).order_by(
+            func.lower(hits.c.last_name), func.lower(hits.c.first_name), hits.c.id).limit(limit + 1)).all()
+        found = [CustomerRow(*row) for row in rows]
         return SearchPage(tuple(found[:limit]), len(found) > limit)
 
     def _name_page(self, session: Session, text: str, keyset: list[ColumnElement[bool]],
