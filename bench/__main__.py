@@ -36,8 +36,7 @@ TUNING = {
 }
 PAYMENT_SCRIPT = """\\set n random(1, {loans})
 BEGIN;
-SELECT set_config('astrofin.user_id', '{cashier}', true);
-SET LOCAL ROLE astrofin_cashier;
+SELECT set_config('astrofin.user_id', '{cashier}', true), set_config('role', 'astrofin_cashier', true);
 SELECT record_loan_payment(p.loan_id, 1.00, current_date, {cashier}, 'bench-' || pg_current_xact_id()::text)
   FROM bench_payable p WHERE p.n = :n;
 END;
