@@ -497,13 +497,23 @@ class _Installment:
     paid: str  # amounts due and paid, and the status, of a paid installment, before its paid date
     partial: str  # … and of a half-paid installment, with its (empty) paid date and the line's end
     pending: str  # … and of an installment not paid yet
-    full_pay: tuple[str, str, str, bool, bool]  # amount, principal, interest, principal > 0, interest > 0
-    half_pay: tuple[str, str, str, bool, bool]
+    full_pay: tuple[str, tuple[str, ...]]  # a payment of it: its transaction's amounts, its journal lines
+    half_pay: tuple[str, tuple[str, ...]]
     through: Decimal  # principal due on installments 1..k
     half_principal: Decimal
 
 
-def _installments(rows: list[tuple[str, str, str, str, str]]) -> list[_Installment]:
+def _payment(amount: str, principal: str, interest: str, accounts: dict[str, int]) -> tuple[str, tuple[str, ...]]:
+    """A repayment's transaction columns from amount to interest, and its journal lines from the account on."""
+    lines = [f"\t{accounts['1000']}\t{amount}\t0\tCash received\n"]
+    if Decimal(principal) > 0:
+        lines.append(f"\t{accounts['1200']}\t0\t{principal}\tPrincipal repaid\n")
+    if Decimal(interest) > 0:
+        lines.append(f"\t{accounts['4000']}\t0\t{interest}\tInterest received\n")
+    return f"\trepayment\t{amount}\t{principal}\t{interest}\t", tuple(lines)
+
+
+def _installments(rows: list[tuple[str, str, str, str, str]], accounts: dict[str, int]) -> list[_Installment]:
     out: list[_Installment] = []
     through = Decimal("0")
     for principal, interest, total, half_interest, half_principal in rows:
@@ -515,8 +525,8 @@ def _installments(rows: list[tuple[str, str, str, str, str]]) -> list[_Installme
             partial=f"{principal}\t{interest}\t0\t{total}\t{half_principal}\t{half_interest}\t0\t{half_total}\t"
                     "partial\t\\N\n",
             pending=f"{principal}\t{interest}\t0\t{total}\t0\t0\t0\t0\tpending\t\\N\n",
-            full_pay=(total, principal, interest, Decimal(principal) > 0, Decimal(interest) > 0),
-            half_pay=(half_total, half_principal, half_interest, half_p > 0, half_i > 0),
+            full_pay=_payment(total, principal, interest, accounts),
+            half_pay=_payment(half_total, half_principal, half_interest, accounts),
             through=through, half_principal=half_p))
     return out
 
@@ -553,7 +563,8 @@ class _Book:
                                      dict[int, list[tuple[str, str, str, str, str]]]]) -> None:
         self.today = today
         self.cashier = staff["cashier"]
-        self.a1000, self.a1200, self.a4000, self.a5000 = (accounts[c] for c in ("1000", "1200", "4000", "5000"))
+        self.accounts = accounts
+        self.a1000, self.a1200, self.a5000 = (accounts[c] for c in ("1000", "1200", "5000"))
         self.numbers = numbers
         self.fetch = templates
         self.templates: dict[int, list[_Installment]] = {}
@@ -573,7 +584,7 @@ class _Book:
     def learn(self, products: list[tuple[int, tuple[Decimal, Decimal, str, int, str]]]) -> None:
         if products:
             for pid, rows in self.fetch(products).items():
-                self.templates[pid] = _installments(rows)
+                self.templates[pid] = _installments(rows, self.accounts)
 
     def pieces(self, customers: list[tuple[object, ...]], loans: list[list[tuple[object, ...]]],
                load: int) -> Iterator[_Chunk]:
@@ -624,7 +635,6 @@ class _Book:
     def _piece(self, customers: list[tuple[object, ...]], loans: list[tuple[object, ...]], txns: list[str],
                entries: list[str], lines: list[str], closing: bool) -> _Chunk:
         today, cashier, n = self.today, self.cashier, self.numbers
-        a1000, a1200, a4000 = self.a1000, self.a1200, self.a4000
         loan_rows: list[tuple[object, ...]] = []
         schedule: list[str] = []
         tid, receipt, entry, did, sid = n.transaction, n.receipt, n.entry, n.line, n.schedule
@@ -650,29 +660,23 @@ class _Book:
                 if k < paid:
                     day = min(today, max(disbursement, due + shift)).isoformat()
                     schedule.append(f"{sid}\t{lid}\t{k + 1}\t{due_text}\t{inst.paid}{day}\n")
-                    amount, principal_part, interest, has_principal, has_interest = inst.full_pay
+                    columns, tails = inst.full_pay
                 elif k == paid and partial_on is not None:
                     schedule.append(f"{sid}\t{lid}\t{k + 1}\t{due_text}\t{inst.partial}")
                     assert isinstance(partial_on, date)
                     day = partial_on.isoformat()
-                    amount, principal_part, interest, has_principal, has_interest = inst.half_pay
+                    columns, tails = inst.half_pay
                 else:
                     schedule.append(f"{sid}\t{lid}\t{k + 1}\t{due_text}\t{inst.pending}")
                     sid += 1
                     continue
                 sid += 1
                 tid += 1
-                txns.append(f"{tid}\t{lid}\trepayment\t{amount}\t{principal_part}\t{interest}\t{day}\t"
-                            f"R-{receipt:06d}\t\\N\t{cashier}\n")
-                entries.append(f"{tid}\tJE-{entry:07d}\t{day}\tRepayment R-{receipt:06d} on loan {number}\t{tid}\t"
-                               f"{cashier}\n")
-                lines.append(f"{did}\t{tid}\t{a1000}\t{amount}\t0\tCash received\n")
-                did += 1
-                if has_principal:
-                    lines.append(f"{did}\t{tid}\t{a1200}\t0\t{principal_part}\tPrincipal repaid\n")
-                    did += 1
-                if has_interest:
-                    lines.append(f"{did}\t{tid}\t{a4000}\t0\t{interest}\tInterest received\n")
+                t, r = str(tid), f"R-{receipt:06d}"
+                txns.append(f"{t}\t{lid}{columns}{day}\t{r}\t\\N\t{cashier}\n")
+                entries.append(f"{t}\tJE-{entry:07d}\t{day}\tRepayment {r} on loan {number}\t{t}\t{cashier}\n")
+                for tail in tails:
+                    lines.append(f"{did}\t{t}{tail}")
                     did += 1
                 receipt += 1
                 entry += 1
