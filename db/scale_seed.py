@@ -6,28 +6,33 @@ What it writes, reproducibly for a given random seed and day:
   closed and written off, from staff loan officers created for the purpose (sign-in disabled: their password
   hash is of a random secret nobody holds);
 - for every disbursed loan: its schedule from the ledger's own schedule math (`ledger_schedule_rows`, run
-  once per distinct product and laid on each loan's dates in SQL, exactly as generate_payment_schedule
-  does), its disbursement transaction, one repayment per paid installment (an installment is paid whole, in
-  order, as record_loan_payment allocates it), a partial payment on some, a write-off transaction for
-  written-off loans, and one balanced journal entry per transaction by domain.md's table;
+  once per distinct product and laid on each loan's due dates, exactly as generate_payment_schedule does),
+  its disbursement transaction, one repayment per paid installment (an installment is paid whole, in order,
+  as record_loan_payment allocates it), a partial payment on some, a write-off transaction for written-off
+  loans, and one balanced journal entry per transaction by domain.md's table;
 - the loans' summary columns (principal still owed, oldest unpaid due date).
 Arrears are drawn so that PAR30 lands between 5 and 15 %; loans more than 90 days late are `defaulted`.
 
-Speed: the load session runs with `session_replication_role = replica`, which skips triggers (the audit
-log of a synthetic load is noise: no audit rows are written for seeded data, as for a restore) and
-foreign-key checks, and with `synchronous_commit = off`. It empties the big tables in its own transaction
-(they must be empty already), so under `wal_level = minimal` (the benchmark's server) their rows skip the WAL
-and customers are COPYed FROZEN; it drops their secondary indexes, and the keys nothing refers to and no check
-reads by, and builds them once after the load. The
-book is drawn a range of customers at a time in a second thread while the server loads the previous range,
-and each range's schedules, transactions and journal are derived in SQL from its plan.
+Speed: every row is COPYed (FREEZE) by one session, which runs with `session_replication_role = replica`
+(no triggers fire: the audit log of a synthetic load is noise, no audit rows are written for seeded data, as
+for a restore; no foreign-key checks) and `synchronous_commit = off`. It empties the big tables in its own
+transaction (they must be empty already), so under `wal_level = minimal` (the benchmark's server) their rows
+skip the WAL; it drops their secondary indexes, the keys no foreign key needs (DEFERRED_KEYS) and the INSERT
+triggers with transition tables (PostgreSQL fills those for every row even when the trigger does not fire),
+and puts them all back after the load, in the same transaction.
+
+The book is drawn in a second thread a range of customers at a time (the range fixes the order of the random
+draws and of the transaction ids), and handed to the loader in smaller pieces so that the server starts early
+and both cores work. The drawing thread also derives each loan's schedule, transactions and journal lines as
+COPY text, by the same rules the ledger's SQL applies (the product templates come from ledger_schedule_rows
+on a connection of its own): the server parses rows instead of computing them with INSERT ... SELECT.
 
 Because the deferred journal balance trigger is skipped too, the loader checks the ledger's invariants
-itself (CHECKS) on every range it wrote, in the same transaction, and rolls everything back if one fails:
-every journal entry has two lines or more and balances; the Loan Portfolio account (1200) equals the
-principal still owed on the schedules of loans not written off, and equals the sum of loans'
-principal_outstanding; every loan's summary columns match its schedule. The tables were empty, so the ranges
-together are the whole book; CHECKS with FULL_BOOK checks it at once.
+itself (CHECKS) over the whole book once the indexes are built, in the same transaction, and rolls everything
+back if one fails (the sequences move only after the checks hold): every journal entry has two lines or more
+and balances; the Loan Portfolio account (1200) equals the principal still owed on the schedules of loans not
+written off, and equals the sum of those loans' principal_outstanding; every loan's summary columns match its
+schedule; closed loans owe nothing and active or defaulted ones do.
 
 The database must be migrated, hold the chart of accounts, and have no customers or loans yet.
 """
@@ -853,9 +858,6 @@ def seed_scale(url: URL | str, customers: int, *, random_seed: int = 1, today: d
             reader.close()
         report.loans = sum(plan.by_status.values())
         report.by_status = dict(plan.by_status)
-        timed("sequences", _SEQUENCES, {
-            "customers": customers, "t_base": numbers.transaction, **firsts, "receipt_last": numbers.receipt - 1,
-            "entry_last": numbers.entry - 1, "schedule_last": numbers.schedule - 1, "line_last": numbers.line - 1})
         say("Building the indexes …", 0.8)
         timed("indexes built", _REBUILD_INDEXES, {})
         timed("triggers restored", _RESTORE_TRIGGERS, {})
@@ -870,6 +872,10 @@ def seed_scale(url: URL | str, customers: int, *, random_seed: int = 1, today: d
                 raise AstrofinError(f"scale seed check failed, nothing was written: {meaning}: {found[0]}")
         cur.execute("RESET enable_hashagg")
         spent["invariant checks"] = time.perf_counter() - lap
+        # Sequences are not transactional: they move only once the checks hold.
+        timed("sequences", _SEQUENCES, {
+            "customers": customers, "t_base": numbers.transaction, **firsts, "receipt_last": numbers.receipt - 1,
+            "entry_last": numbers.entry - 1, "schedule_last": numbers.schedule - 1, "line_last": numbers.line - 1})
         cur.execute("SET LOCAL session_replication_role = origin")
         cur.execute("SELECT calculate_par(30, %s), (SELECT COALESCE(sum(l.principal_outstanding), 0) FROM loans l "
                     "WHERE l.status <> 'written_off')", (today,))
