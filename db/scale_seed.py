@@ -707,7 +707,10 @@ def _template_reader(url: URL | str) -> tuple[psycopg.Connection[tuple[object, .
         params = {"ids": [p[0] for p in products], "principals": [p[1][0] for p in products],
                   "rates": [p[1][1] for p in products], "methods": [p[1][2] for p in products],
                   "terms": [p[1][3] for p in products], "frequencies": [p[1][4] for p in products]}
-        for pid, _k, principal, interest, total, half_interest, half_principal in conn.execute(_TEMPLATES, params):
+        with conn.cursor() as cur:
+            _run(cur, _TEMPLATES, params)
+            rows = cur.fetchall()
+        for pid, _k, principal, interest, total, half_interest, half_principal in rows:
             out.setdefault(int(str(pid)), []).append(
                 (str(principal), str(interest), str(total), str(half_interest), str(half_principal)))
         return out
