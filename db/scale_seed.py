@@ -6,28 +6,33 @@ What it writes, reproducibly for a given random seed and day:
   closed and written off, from staff loan officers created for the purpose (sign-in disabled: their password
   hash is of a random secret nobody holds);
 - for every disbursed loan: its schedule from the ledger's own schedule math (`ledger_schedule_rows`, run
-  once per distinct product and laid on each loan's dates in SQL, exactly as generate_payment_schedule
-  does), its disbursement transaction, one repayment per paid installment (an installment is paid whole, in
-  order, as record_loan_payment allocates it), a partial payment on some, a write-off transaction for
-  written-off loans, and one balanced journal entry per transaction by domain.md's table;
+  once per distinct product and laid on each loan's due dates, exactly as generate_payment_schedule does),
+  its disbursement transaction, one repayment per paid installment (an installment is paid whole, in order,
+  as record_loan_payment allocates it), a partial payment on some, a write-off transaction for written-off
+  loans, and one balanced journal entry per transaction by domain.md's table;
 - the loans' summary columns (principal still owed, oldest unpaid due date).
 Arrears are drawn so that PAR30 lands between 5 and 15 %; loans more than 90 days late are `defaulted`.
 
-Speed: the load session runs with `session_replication_role = replica`, which skips triggers (the audit
-log of a synthetic load is noise: no audit rows are written for seeded data, as for a restore) and
-foreign-key checks, and with `synchronous_commit = off`. It empties the big tables in its own transaction
-(they must be empty already), so under `wal_level = minimal` (the benchmark's server) their rows skip the WAL
-and customers are COPYed FROZEN; it drops their secondary indexes, and the keys nothing refers to and no check
-reads by, and builds them once after the load. The
-book is drawn a range of customers at a time in a second thread while the server loads the previous range,
-and each range's schedules, transactions and journal are derived in SQL from its plan.
+Speed: every row is COPYed (FREEZE) by one session, which runs with `session_replication_role = replica`
+(no triggers fire: the audit log of a synthetic load is noise, no audit rows are written for seeded data, as
+for a restore; no foreign-key checks) and `synchronous_commit = off`. It empties the big tables in its own
+transaction (they must be empty already), so under `wal_level = minimal` (the benchmark's server) their rows
+skip the WAL; it drops their secondary indexes, the keys no foreign key needs (DEFERRED_KEYS) and the INSERT
+triggers with transition tables (PostgreSQL fills those for every row even when the trigger does not fire),
+and puts them all back after the load, in the same transaction.
+
+The book is drawn in a second thread a range of customers at a time (the range fixes the order of the random
+draws and of the transaction ids), and handed to the loader in smaller pieces so that the server starts early
+and both cores work. The drawing thread also derives each loan's schedule, transactions and journal lines as
+COPY text, by the same rules the ledger's SQL applies (the product templates come from ledger_schedule_rows
+on a connection of its own): the server parses rows instead of computing them with INSERT ... SELECT.
 
 Because the deferred journal balance trigger is skipped too, the loader checks the ledger's invariants
-itself (CHECKS) on every range it wrote, in the same transaction, and rolls everything back if one fails:
-every journal entry has two lines or more and balances; the Loan Portfolio account (1200) equals the
-principal still owed on the schedules of loans not written off, and equals the sum of loans'
-principal_outstanding; every loan's summary columns match its schedule. The tables were empty, so the ranges
-together are the whole book; CHECKS with FULL_BOOK checks it at once.
+itself (CHECKS) over the whole book once the indexes are built, in the same transaction, and rolls everything
+back if one fails (the sequences move only after the checks hold): every journal entry has two lines or more
+and balances; the Loan Portfolio account (1200) equals the principal still owed on the schedules of loans not
+written off, and equals the sum of those loans' principal_outstanding; every loan's summary columns match its
+schedule; closed loans owe nothing and active or defaulted ones do.
 
 The database must be migrated, hold the chart of accounts, and have no customers or loans yet.
 """
@@ -35,7 +40,7 @@ The database must be migrated, hold the chart of accounts, and have no customers
 from __future__ import annotations
 
 import calendar
-import io
+import functools
 import queue
 import random
 import secrets
@@ -136,11 +141,22 @@ def _copy_text(value: object) -> str:
 
 
 def _copy_lines(rows: Iterable[tuple[object, ...]]) -> bytes:
-    out = io.StringIO()
+    out: list[str] = []
     for row in rows:
-        out.write("\t".join(_copy_text(v) for v in row))
-        out.write("\n")
-    return out.getvalue().encode("utf-8")
+        line = "\t".join(["\\N" if v is None else str(v) for v in row])
+        # Escape only a row that needs it: one whose text holds a backslash (beyond its NULL markers), a tab
+        # or a line break.
+        if (line.count("\\") != row.count(None) or line.count("\t") != len(row) - 1 or "\n" in line
+                or "\r" in line):
+            line = "\t".join(_copy_text(v) for v in row)
+        out.append(line)
+    out.append("")
+    return "\n".join(out).encode("utf-8")
+
+
+@functools.lru_cache(maxsize=65_536)
+def _due_dates(first: date, frequency: str, term: int) -> tuple[date, ...]:
+    return tuple(due_date(first, frequency, k) for k in range(1, term + 1))
 
 
 class _Plan:
@@ -231,7 +247,7 @@ class _Plan:
                 disbursed = today - timedelta(days=span + rng.randint(30, 900))
             applied = disbursed - timedelta(days=rng.randint(1, 14))
             first = due_date(disbursed, frequency, 2)
-            dues = [due_date(first, frequency, k) for k in range(1, term + 1)]
+            dues = _due_dates(first, frequency, term)
             if status == "closed":
                 paid = term
                 closed_on = min(today, max(disbursed, dues[-1] + timedelta(days=lag)))
@@ -286,43 +302,48 @@ _LOAN_COLUMNS = ("id", "loan_number", "customer_id", "principal_amount", "intere
                  "closed_at", "written_off_at", "loan_officer_id", "created_by", "disbursed_by", "written_off_by",
                  "write_off_reason")
 _PLAN_COLUMNS = ("product_id", "paid_count", "partial_on", "lag", "written_off_on")
+assert len(_LOAN_COLUMNS) + len(_PLAN_COLUMNS) == 30
 
 _BIG_TABLES = ("customers", "loans", "payment_schedules", "transactions", "journal_entries", "journal_entry_details")
 
+# What a chunk COPYs, table by table in this order (created_at/updated_at take their defaults).
+_COPIES = (
+    ("customers", _CUSTOMER_COLUMNS),
+    ("loans", (*_LOAN_COLUMNS, "principal_outstanding", "oldest_unpaid_due_date")),
+    ("payment_schedules", ("id", "loan_id", "installment_number", "due_date", "principal_due", "interest_due",
+                           "penalty_due", "total_due", "principal_paid", "interest_paid", "penalty_paid",
+                           "total_paid", "status", "paid_date")),
+    ("transactions", ("id", "loan_id", "transaction_type", "amount", "principal_amount", "interest_amount",
+                      "transaction_date", "receipt_number", "notes", "created_by")),
+    ("journal_entries", ("id", "entry_number", "entry_date", "description", "transaction_id", "created_by")),
+    ("journal_entry_details", ("id", "journal_entry_id", "account_id", "debit", "credit", "description")),
+)
+assert tuple(table for table, _ in _COPIES) == _BIG_TABLES
+
 # Staging tables of the session; temp_buffers must be set before the first one is touched.
 _STAGING = """
-CREATE TEMP TABLE scale_loans (
-    id bigint, loan_number text, customer_id bigint, principal_amount numeric(14,2), interest_rate numeric(7,4),
-    interest_method text, term integer, repayment_frequency text, status text, purpose text,
-    application_date date, approved_by bigint, approved_at timestamptz, rejected_by bigint,
-    rejected_at timestamptz, rejection_reason text, disbursement_date date, first_repayment_date date,
-    closed_at timestamptz, written_off_at timestamptz, loan_officer_id bigint, created_by bigint,
-    disbursed_by bigint, written_off_by bigint, write_off_reason text,
-    product_id integer, paid_count integer, partial_on date, lag integer, written_off_on date
-) ON COMMIT DROP;
-CREATE TEMP TABLE scale_products (
-    id integer PRIMARY KEY, principal numeric(14,2), rate numeric(7,4), method text, term integer, frequency text
-) ON COMMIT DROP;
-CREATE TEMP TABLE scale_template (
-    product_id integer, k integer, principal_due numeric(14,2), interest_due numeric(14,2), total_due numeric(14,2),
-    principal_through numeric(14,2), partial_interest numeric(14,2), partial_principal numeric(14,2),
-    PRIMARY KEY (product_id, k)
-) ON COMMIT DROP;
-CREATE TEMP TABLE scale_txn (
-    id bigint, loan_id bigint, kind text, amount numeric(14,2), principal numeric(14,2), interest numeric(14,2),
-    day date, receipt text, notes text, created_by bigint, loan_number text
-) ON COMMIT DROP;
 CREATE TEMP TABLE scale_indexes (name text, definition text) ON COMMIT DROP;
-CREATE TEMP TABLE scale_keys (relation text, name text, definition text) ON COMMIT DROP
+CREATE TEMP TABLE scale_keys (relation text, name text, definition text) ON COMMIT DROP;
+CREATE TEMP TABLE scale_triggers (relation text, name text, definition text, enabled "char") ON COMMIT DROP
 """
-assert len(_LOAN_COLUMNS) + len(_PLAN_COLUMNS) == 30
 
 # A fresh book: the big tables (and sms_histories, which refers to two of them) are emptied in this
 # transaction, so PostgreSQL writes them without WAL under wal_level = minimal and COPY can FREEZE; their
 # secondary indexes are dropped and built once after the load, and so are the keys no foreign key refers to
 # and no per-range check reads by (DEFERRED_KEYS: a key built once from sorted rows costs a fraction of
 # keeping it row by row); the other primary keys and unique constraints stay.
-DEFERRED_KEYS = ("payment_schedules_pkey", "journal_entries_entry_number_key")
+# The statement-level INSERT triggers with a transition table (audit, schedule summary) are dropped for the
+# load and created again before commit (the table is locked by the TRUNCATE, so no other session sees them
+# missing): session_replication_role keeps them from firing, but PostgreSQL still copies every inserted
+# row into their transition table.
+DEFERRED_KEYS = (
+    "customers_customer_number_key",
+    "loans_loan_number_key",
+    "payment_schedules_pkey",
+    "payment_schedules_loan_id_installment_number_key",
+    "journal_entries_entry_number_key",
+    "journal_entry_details_pkey",
+)
 _FRESH = """
 TRUNCATE customers, loans, payment_schedules, transactions, journal_entries, journal_entry_details, sms_histories;
 INSERT INTO scale_indexes (name, definition)
@@ -337,11 +358,21 @@ INSERT INTO scale_keys (relation, name, definition)
 SELECT c.conrelid::regclass::text, c.conname, pg_get_constraintdef(c.oid)
   FROM pg_constraint c
  WHERE c.conname = ANY (%(deferred_keys)s)
-   AND c.conrelid = ANY (ARRAY['payment_schedules', 'journal_entries']::regclass[])
+   AND c.conrelid = ANY (ARRAY['customers', 'loans', 'payment_schedules', 'transactions', 'journal_entries',
+                               'journal_entry_details']::regclass[])
    AND NOT EXISTS (SELECT 1 FROM pg_constraint f WHERE f.contype = 'f' AND f.conindid = c.conindid);
 DO $$ DECLARE r record; BEGIN
     FOR r IN SELECT relation, name FROM scale_keys LOOP
-        EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', r.relation, r.name); END LOOP; END $$
+        EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', r.relation, r.name); END LOOP; END $$;
+INSERT INTO scale_triggers (relation, name, definition, enabled)
+SELECT t.tgrelid::regclass::text, t.tgname, pg_get_triggerdef(t.oid), t.tgenabled
+  FROM pg_trigger t
+ WHERE NOT t.tgisinternal AND t.tgnewtable IS NOT NULL AND (t.tgtype & 4) <> 0
+   AND t.tgrelid = ANY (ARRAY['customers', 'loans', 'payment_schedules', 'transactions', 'journal_entries',
+                              'journal_entry_details']::regclass[]);
+DO $$ DECLARE r record; BEGIN
+    FOR r IN SELECT relation, name FROM scale_triggers LOOP
+        EXECUTE format('DROP TRIGGER %I ON %s', r.name, r.relation); END LOOP; END $$
 """
 
 _REBUILD_INDEXES = """
@@ -351,126 +382,38 @@ DO $$ DECLARE r record; BEGIN
     SELECT definition FROM scale_indexes LOOP EXECUTE r.definition; END LOOP; END $$
 """
 
-# Each product's schedule once, from the ledger's own math (the first date does not change the amounts).
-_TEMPLATES = """
-INSERT INTO scale_template
-SELECT p.id AS product_id, r.installment_number AS k, r.principal_due, r.interest_due, r.total_due,
-       sum(r.principal_due) OVER (PARTITION BY p.id ORDER BY r.installment_number) AS principal_through,
-       least(round(r.total_due / 2, 2), r.interest_due) AS partial_interest,
-       round(r.total_due / 2, 2) - least(round(r.total_due / 2, 2), r.interest_due) AS partial_principal
-FROM scale_products p
-CROSS JOIN LATERAL ledger_schedule_rows(p.principal, p.rate, p.method, p.term, p.frequency, DATE '2001-01-31') r
-WHERE p.id > %(products_from)s;
-ANALYZE scale_template;
-ANALYZE scale_loans
+_RESTORE_TRIGGERS = """
+DO $$ DECLARE r record; BEGIN
+    FOR r IN SELECT relation, name, definition, enabled FROM scale_triggers LOOP
+        EXECUTE r.definition; IF r.enabled <> 'O' THEN EXECUTE format('ALTER TABLE %s %s TRIGGER %I', r.relation,
+            CASE r.enabled WHEN 'D' THEN 'DISABLE' WHEN 'R' THEN 'ENABLE REPLICA' ELSE 'ENABLE ALWAYS' END,
+            r.name); END IF; END LOOP; END $$
 """
 
-_DUE = """CASE s.repayment_frequency
-             WHEN 'monthly' THEN (s.first_repayment_date + make_interval(months => t.k - 1))::date
-             WHEN 'weekly' THEN s.first_repayment_date + 7 * (t.k - 1)
-             ELSE s.first_repayment_date + 14 * (t.k - 1) END"""
+# Where the numbers drawn from sequences start: the next value of each (the tables are empty, the sequences
+# need not be at their start).
+_NEXT_NUMBERS = """
+SELECT (SELECT COALESCE(s.last_value + s.increment_by, s.start_value) FROM pg_sequences s
+         WHERE s.schemaname = 'public' AND s.sequencename = 'receipt_number_seq'),
+       (SELECT COALESCE(s.last_value + s.increment_by, s.start_value) FROM pg_sequences s
+         WHERE s.schemaname = 'public' AND s.sequencename = 'journal_entry_number_seq'),
+       (SELECT COALESCE(s.last_value + s.increment_by, s.start_value) FROM pg_sequences s
+         WHERE format('%I.%I', s.schemaname, s.sequencename) = pg_get_serial_sequence('payment_schedules', 'id')),
+       (SELECT COALESCE(s.last_value + s.increment_by, s.start_value) FROM pg_sequences s
+         WHERE format('%I.%I', s.schemaname, s.sequencename) = pg_get_serial_sequence('journal_entry_details', 'id'))
+"""
 
-_LOANS = f"""
-INSERT INTO loans ({", ".join(_LOAN_COLUMNS)}, principal_outstanding, oldest_unpaid_due_date)
-SELECT {", ".join("s." + c for c in _LOAN_COLUMNS)},
-       CASE WHEN s.disbursement_date IS NULL THEN 0
-            ELSE s.principal_amount - COALESCE(done.principal_through, 0)
-                 - CASE WHEN s.partial_on IS NOT NULL THEN nxt.partial_principal ELSE 0 END END,
-       CASE WHEN s.disbursement_date IS NOT NULL AND s.paid_count < s.term
-            THEN {_DUE.replace("t.k", "(s.paid_count + 1)")} END
-FROM scale_loans s
-LEFT JOIN scale_template done ON done.product_id = s.product_id AND done.k = s.paid_count
-LEFT JOIN scale_template nxt ON nxt.product_id = s.product_id AND nxt.k = s.paid_count + 1
-ORDER BY s.id
-"""  # noqa: S608 (fixed column lists)
-
-_PAID_ON = "least(%(today)s::date, greatest(s.disbursement_date, d.due + s.lag))"
-
-_SCHEDULES = f"""
-INSERT INTO payment_schedules (loan_id, installment_number, due_date, principal_due, interest_due, penalty_due,
-                               total_due, principal_paid, interest_paid, penalty_paid, total_paid, status, paid_date)
-SELECT s.id, t.k, d.due, t.principal_due, t.interest_due, 0, t.total_due,
-       CASE WHEN t.k <= s.paid_count THEN t.principal_due WHEN p.part THEN t.partial_principal ELSE 0 END,
-       CASE WHEN t.k <= s.paid_count THEN t.interest_due WHEN p.part THEN t.partial_interest ELSE 0 END,
-       0,
-       CASE WHEN t.k <= s.paid_count THEN t.total_due
-            WHEN p.part THEN t.partial_principal + t.partial_interest ELSE 0 END,
-       CASE WHEN t.k <= s.paid_count THEN 'paid' WHEN p.part THEN 'partial' ELSE 'pending' END,
-       CASE WHEN t.k <= s.paid_count THEN {_PAID_ON} END
-FROM scale_loans s
-JOIN scale_template t ON t.product_id = s.product_id
-CROSS JOIN LATERAL (SELECT {_DUE} AS due) d
-CROSS JOIN LATERAL (SELECT t.k = s.paid_count + 1 AND s.partial_on IS NOT NULL AS part) p
-WHERE s.disbursement_date IS NOT NULL
-ORDER BY s.id, t.k
-"""  # noqa: S608 (fixed fragments)
-
-# The chunk's transactions, derived once from the plan (not read back from the schedule): disbursements,
-# then repayments (one per paid installment, then the partial payments), then write-offs; ids follow on.
-_TRANSACTIONS = f"""
-TRUNCATE scale_txn;
-INSERT INTO scale_txn (id, loan_id, kind, amount, principal, interest, day, receipt, notes, created_by, loan_number)
-SELECT %(t_base)s + row_number() OVER (ORDER BY x.grp, x.loan_id, x.k), x.loan_id, x.kind, x.amount, x.principal,
-       x.interest, x.day,
-       CASE WHEN x.kind = 'repayment' THEN scale_padded_number('R-', nextval('receipt_number_seq'), 6) END,
-       x.notes, x.created_by, x.loan_number
-FROM (
-    SELECT 1 AS grp, s.id AS loan_id, 0 AS k, 'disbursement' AS kind, s.principal_amount AS amount,
-           s.principal_amount AS principal, 0::numeric AS interest, s.disbursement_date AS day, NULL::text AS notes,
-           s.disbursed_by AS created_by, s.loan_number
-      FROM scale_loans s WHERE s.disbursement_date IS NOT NULL
-    UNION ALL
-    SELECT 2, s.id, t.k, 'repayment',
-           CASE WHEN t.k <= s.paid_count THEN t.total_due ELSE t.partial_principal + t.partial_interest END,
-           CASE WHEN t.k <= s.paid_count THEN t.principal_due ELSE t.partial_principal END,
-           CASE WHEN t.k <= s.paid_count THEN t.interest_due ELSE t.partial_interest END,
-           CASE WHEN t.k <= s.paid_count THEN {_PAID_ON} ELSE s.partial_on END,
-           NULL, %(cashier)s, s.loan_number
-      FROM scale_loans s
-      JOIN scale_template t ON t.product_id = s.product_id
-       AND (t.k <= s.paid_count OR (t.k = s.paid_count + 1 AND s.partial_on IS NOT NULL))
-      CROSS JOIN LATERAL (SELECT {_DUE} AS due) d
-     WHERE s.disbursement_date IS NOT NULL
-    UNION ALL
-    SELECT 3, l.id, 0, 'write_off', l.principal_outstanding, l.principal_outstanding, 0, s.written_off_on,
-           l.write_off_reason, l.written_off_by, l.loan_number
-      FROM scale_loans s JOIN loans l ON l.id = s.id
-     WHERE l.id BETWEEN %(lo)s AND %(hi)s AND l.status = 'written_off' AND l.principal_outstanding > 0
-) x;
-INSERT INTO transactions (id, loan_id, transaction_type, amount, principal_amount, interest_amount, transaction_date,
-                          receipt_number, notes, created_by)
-SELECT t.id, t.loan_id, t.kind, t.amount, t.principal, t.interest, t.day, t.receipt, t.notes, t.created_by
-FROM scale_txn t ORDER BY t.id
-"""  # noqa: S608 (fixed fragments)
-
-# One entry per transaction, with the transaction's id (the book was empty), and its lines by domain.md.
-_JOURNAL = """
-INSERT INTO journal_entries (id, entry_number, entry_date, description, transaction_id, created_by)
-SELECT t.id, scale_padded_number('JE-', nextval('journal_entry_number_seq'), 7), t.day,
-       CASE t.kind
-           WHEN 'disbursement' THEN 'Disbursement of loan ' || t.loan_number
-           WHEN 'repayment' THEN 'Repayment ' || t.receipt || ' on loan ' || t.loan_number
-           ELSE 'Write-off of loan ' || t.loan_number END,
-       t.id, t.created_by
-FROM scale_txn t
-ORDER BY t.id;
-INSERT INTO journal_entry_details (journal_entry_id, account_id, debit, credit, description)
-SELECT t.id, a.id, line.debit, line.credit, line.description
-FROM scale_txn t
-CROSS JOIN LATERAL (VALUES
-    (1, CASE t.kind WHEN 'disbursement' THEN '1200' WHEN 'repayment' THEN '1000' ELSE '5000' END,
-        t.amount, 0::numeric,
-        CASE t.kind WHEN 'disbursement' THEN 'Principal disbursed' WHEN 'repayment' THEN 'Cash received'
-             ELSE 'Principal written off' END),
-    (2, CASE t.kind WHEN 'disbursement' THEN '1000' ELSE '1200' END,
-        0::numeric, CASE WHEN t.kind = 'repayment' THEN t.principal ELSE t.amount END,
-        CASE t.kind WHEN 'disbursement' THEN 'Cash paid out' WHEN 'repayment' THEN 'Principal repaid'
-             ELSE 'Principal written off' END),
-    (3, '4000', 0::numeric, CASE WHEN t.kind = 'repayment' THEN t.interest ELSE 0 END, 'Interest received')
-) AS line(n, code, debit, credit, description)
-JOIN chart_of_accounts a ON a.account_code = line.code
-WHERE line.debit > 0 OR line.credit > 0
-ORDER BY t.id, line.n
+# Each product's schedule once, from the ledger's own math (the first date does not change the amounts), with
+# the halves a partial payment pays (interest first); read by the drawing thread on its own connection.
+_TEMPLATES = """
+SELECT p.id, r.installment_number, r.principal_due::text, r.interest_due::text, r.total_due::text,
+       least(round(r.total_due / 2, 2), r.interest_due)::text,
+       (round(r.total_due / 2, 2) - least(round(r.total_due / 2, 2), r.interest_due))::text
+FROM unnest(%(ids)s::integer[], %(principals)s::numeric[], %(rates)s::numeric[], %(methods)s::text[],
+            %(terms)s::integer[], %(frequencies)s::text[]) AS p(id, principal, rate, method, term, frequency)
+CROSS JOIN LATERAL ledger_schedule_rows(p.principal::numeric(14,2), p.rate::numeric(7,4), p.method, p.term,
+                                        p.frequency, DATE '2001-01-31') r
+ORDER BY 1, 2
 """
 
 _SEQUENCES = """
@@ -479,48 +422,46 @@ SELECT setval('loan_number_seq', GREATEST((SELECT max(id) FROM loans), 1));
 SELECT setval(pg_get_serial_sequence('customers', 'id'), %(customers)s);
 SELECT setval(pg_get_serial_sequence('loans', 'id'), GREATEST((SELECT max(id) FROM loans), 1));
 SELECT setval(pg_get_serial_sequence('transactions', 'id'), GREATEST(%(t_base)s, 1));
-SELECT setval(pg_get_serial_sequence('journal_entries', 'id'), GREATEST(%(t_base)s, 1))
+SELECT setval(pg_get_serial_sequence('journal_entries', 'id'), GREATEST(%(t_base)s, 1));
+SELECT setval('receipt_number_seq', %(receipt_last)s) WHERE %(receipt_last)s >= %(receipt_first)s;
+SELECT setval('journal_entry_number_seq', %(entry_last)s) WHERE %(entry_last)s >= %(entry_first)s;
+SELECT setval(pg_get_serial_sequence('payment_schedules', 'id'), %(schedule_last)s)
+ WHERE %(schedule_last)s >= %(schedule_first)s;
+SELECT setval(pg_get_serial_sequence('journal_entry_details', 'id'), %(line_last)s)
+ WHERE %(line_last)s >= %(line_first)s
 """
 
-# The ledger's invariants over a range of the book: loans lo..hi, the journal entries (= transactions)
-# t_lo..t_hi and the journal lines after d_lo. The loader checks each range it wrote before it commits
-# (the tables were empty, so the ranges together are the whole book); FULL_BOOK checks the whole book.
-# Each returns one count that must be zero, with what it means.
+
+# The ledger's invariants over the whole book, checked once after the indexes are built (the aggregates then
+# walk the entry and schedule indexes in order instead of hashing a million groups) and before the commit.
+# Each returns one number that must be zero, with what it means.
 CHECKS = (
-    ("journal entries that do not balance, have fewer than two lines, or lines outside their entry", """
-        SELECT count(*) FILTER (WHERE g.n < 2 OR g.dr <> g.cr OR g.journal_entry_id NOT BETWEEN %(t_lo)s AND %(t_hi)s)
-             + abs((SELECT count(*) FROM journal_entries e WHERE e.id BETWEEN %(t_lo)s AND %(t_hi)s) - count(*))
-        FROM (SELECT d.journal_entry_id, count(*) AS n, sum(d.debit) AS dr, sum(d.credit) AS cr
-                FROM journal_entry_details d WHERE d.id > %(d_lo)s GROUP BY d.journal_entry_id) g"""),
-    ("Loan Portfolio (1200) minus the principal still owed on the schedules of loans not written off", """
-        SELECT (SELECT COALESCE(sum(d.debit - d.credit), 0) FROM journal_entry_details d
-                 WHERE d.id > %(d_lo)s
-                   AND d.account_id = (SELECT a.id FROM chart_of_accounts a WHERE a.account_code = '1200'))
-             - (SELECT COALESCE(sum(ps.principal_due - ps.principal_paid), 0) FROM payment_schedules ps
-                JOIN loans l ON l.id = ps.loan_id
-                WHERE ps.loan_id BETWEEN %(lo)s AND %(hi)s AND l.status <> 'written_off')"""),
-    ("Loan Portfolio (1200) minus the loans' principal_outstanding (not written off)", """
-        SELECT (SELECT COALESCE(sum(d.debit - d.credit), 0) FROM journal_entry_details d
-                 WHERE d.id > %(d_lo)s
-                   AND d.account_id = (SELECT a.id FROM chart_of_accounts a WHERE a.account_code = '1200'))
-             - (SELECT COALESCE(sum(l.principal_outstanding), 0) FROM loans l
-                 WHERE l.id BETWEEN %(lo)s AND %(hi)s AND l.status <> 'written_off')"""),
+    ("journal entries that do not balance, have fewer than two lines, or lines without their entry", """
+        SELECT count(*) FILTER (WHERE g.n IS NULL OR e.id IS NULL OR g.n < 2 OR g.balance <> 0)
+        FROM (SELECT d.journal_entry_id, count(*) AS n, sum(d.debit - d.credit) AS balance
+                FROM journal_entry_details d GROUP BY d.journal_entry_id) g
+        FULL JOIN journal_entries e ON e.id = g.journal_entry_id"""),
+    ("Loan Portfolio (1200) minus the principal still owed on the schedules of loans not written off, plus "
+     "Loan Portfolio minus those loans' principal_outstanding", """
+        SELECT abs(p.portfolio - (SELECT COALESCE(sum(ps.principal_due - ps.principal_paid), 0)
+                                    FROM payment_schedules ps JOIN loans l ON l.id = ps.loan_id
+                                   WHERE l.status <> 'written_off'))
+             + abs(p.portfolio - (SELECT COALESCE(sum(l.principal_outstanding), 0) FROM loans l
+                                   WHERE l.status <> 'written_off'))
+        FROM (SELECT COALESCE(sum(d.debit - d.credit), 0) AS portfolio FROM journal_entry_details d
+               WHERE d.account_id = (SELECT a.id FROM chart_of_accounts a WHERE a.account_code = '1200')) p"""),
     ("loans whose summary columns disagree with their schedule", """
         SELECT count(*) FROM loans l
         LEFT JOIN (SELECT ps.loan_id, sum(ps.principal_due - ps.principal_paid) AS owed,
                           min(ps.due_date) FILTER (WHERE ps.status <> 'paid') AS oldest
-                   FROM payment_schedules ps WHERE ps.loan_id BETWEEN %(lo)s AND %(hi)s GROUP BY ps.loan_id) s
+                   FROM payment_schedules ps GROUP BY ps.loan_id) s
                ON s.loan_id = l.id
-        WHERE l.id BETWEEN %(lo)s AND %(hi)s
-          AND (l.principal_outstanding <> COALESCE(s.owed, 0)
-               OR l.oldest_unpaid_due_date IS DISTINCT FROM s.oldest)"""),
+        WHERE l.principal_outstanding <> COALESCE(s.owed, 0) OR l.oldest_unpaid_due_date IS DISTINCT FROM s.oldest"""),
     ("closed loans that still owe, or active/defaulted loans that owe nothing", """
         SELECT count(*) FROM loans l
-        WHERE l.id BETWEEN %(lo)s AND %(hi)s
-          AND ((l.status = 'closed' AND l.oldest_unpaid_due_date IS NOT NULL)
-               OR (l.status IN ('active', 'defaulted') AND l.oldest_unpaid_due_date IS NULL))"""),
+        WHERE (l.status = 'closed' AND l.oldest_unpaid_due_date IS NOT NULL)
+           OR (l.status IN ('active', 'defaulted') AND l.oldest_unpaid_due_date IS NULL)"""),
 )
-FULL_BOOK = {"lo": 0, "hi": 2**62, "t_lo": 0, "t_hi": 2**62, "d_lo": 0}
 
 
 def _libpq(url: URL | str) -> str:
@@ -555,50 +496,274 @@ def _staff(cur: psycopg.Cursor[tuple[object, ...]]) -> tuple[dict[str, int], lis
     return staff, officers
 
 
+@dataclass(frozen=True)
+class _Installment:
+    """One installment of a product's schedule, with the COPY text its rows and payments need."""
+    paid: str  # amounts due and paid, and the status, of a paid installment, before its paid date
+    partial: str  # … and of a half-paid installment, with its (empty) paid date and the line's end
+    pending: str  # … and of an installment not paid yet
+    full_pay: tuple[str, tuple[str, ...]]  # a payment of it: its transaction's amounts, its journal lines
+    half_pay: tuple[str, tuple[str, ...]]
+    through: Decimal  # principal due on installments 1..k
+    half_principal: Decimal
+
+
+def _payment(amount: str, principal: str, interest: str, accounts: dict[str, int]) -> tuple[str, tuple[str, ...]]:
+    """A repayment's transaction columns from amount to interest, and its journal lines from the account on."""
+    lines = [f"\t{accounts['1000']}\t{amount}\t0\tCash received\n"]
+    if Decimal(principal) > 0:
+        lines.append(f"\t{accounts['1200']}\t0\t{principal}\tPrincipal repaid\n")
+    if Decimal(interest) > 0:
+        lines.append(f"\t{accounts['4000']}\t0\t{interest}\tInterest received\n")
+    return f"\trepayment\t{amount}\t{principal}\t{interest}\t", tuple(lines)
+
+
+def _installments(rows: list[tuple[str, str, str, str, str]], accounts: dict[str, int]) -> list[_Installment]:
+    out: list[_Installment] = []
+    through = Decimal("0")
+    for principal, interest, total, half_interest, half_principal in rows:
+        through += Decimal(principal)
+        half_i, half_p = Decimal(half_interest), Decimal(half_principal)
+        half_total = str(half_p + half_i)
+        out.append(_Installment(
+            paid=f"{principal}\t{interest}\t0\t{total}\t{principal}\t{interest}\t0\t{total}\tpaid\t",
+            partial=f"{principal}\t{interest}\t0\t{total}\t{half_principal}\t{half_interest}\t0\t{half_total}\t"
+                    "partial\t\\N\n",
+            pending=f"{principal}\t{interest}\t0\t{total}\t0\t0\t0\t0\tpending\t\\N\n",
+            full_pay=_payment(total, principal, interest, accounts),
+            half_pay=_payment(half_total, half_principal, half_interest, accounts),
+            through=through, half_principal=half_p))
+    return out
+
+
+@dataclass
+class _Numbers:
+    """The next id or number each table's rows take; the book continues where the previous chunk stopped."""
+    transaction: int  # ids so far (the first transaction is 1, as journal entries follow transactions)
+    receipt: int
+    entry: int
+    schedule: int
+    line: int
+
+
 @dataclass
 class _Chunk:
-    customers: bytes
-    loans: bytes
-    products: bytes
-    first_loan: int
-    last_loan: int
+    copies: list[bytes]  # in _COPIES order
     last_customer: int
-    products_upto: int
 
 
-def _chunks(plan: _Plan, officers: list[int], staff: dict[str, int], batch: int) -> Iterator[_Chunk]:
-    """The book a range of customers at a time, drawn in order from the plan's one random generator."""
+class _Book:
+    """Derives each loan's summary columns, schedule, transactions and journal from the plan, as COPY text.
+
+    The same rules the SQL of the ledger applies: the schedule from the product's template (the ledger's
+    schedule math) laid on the loan's due dates; installments paid whole in order, then half of the next one
+    (interest first) for a partial payment; one journal entry per transaction with its lines by domain.md's
+    table. A range of the plan numbers its transactions disbursements first, then repayments (by loan and
+    installment), then write-offs; the range is handed over in pieces, each in id order: the first carries the
+    range's disbursements, every piece its loans' repayments, the last the write-offs.
+    """
+
+    def __init__(self, today: date, staff: dict[str, int], accounts: dict[str, int], numbers: _Numbers,
+                 templates: Callable[[list[tuple[int, tuple[Decimal, Decimal, str, int, str]]]],
+                                     dict[int, list[tuple[str, str, str, str, str]]]]) -> None:
+        self.today = today
+        self.cashier = staff["cashier"]
+        self.accounts = accounts
+        self.a1000, self.a1200, self.a5000 = (accounts[c] for c in ("1000", "1200", "5000"))
+        self.numbers = numbers
+        self.fetch = templates
+        self.templates: dict[int, list[_Installment]] = {}
+        self.dues: dict[tuple[date, str], list[tuple[date, str]]] = {}
+        self.lags = {lag: timedelta(days=lag) for lag in range(-10, 11)}
+        self.written_off: list[tuple[int, str, str, str, object, object]] = []
+
+    def _dues(self, first: date, frequency: str) -> list[tuple[date, str]]:
+        key = (first, frequency)
+        found = self.dues.get(key)
+        if found is None:
+            longest = max(max(terms) for freq, terms, _ in PRODUCTS if freq == frequency)
+            found = [(d, d.isoformat()) for d in (due_date(first, frequency, k) for k in range(1, longest + 1))]
+            self.dues[key] = found
+        return found
+
+    def learn(self, products: list[tuple[int, tuple[Decimal, Decimal, str, int, str]]]) -> None:
+        if products:
+            for pid, rows in self.fetch(products).items():
+                self.templates[pid] = _installments(rows, self.accounts)
+
+    def pieces(self, customers: list[tuple[object, ...]], loans: list[list[tuple[object, ...]]],
+               load: int) -> Iterator[_Chunk]:
+        """A range of the plan: its customers, and each customer's loans, in `load`-customer pieces."""
+        txns: list[str] = []
+        entries: list[str] = []
+        lines: list[str] = []
+        self._disbursements([loan for mine in loans for loan in mine], txns, entries, lines)
+        for part in range(0, len(customers), load):
+            last = part + load >= len(customers)
+            chunk = self._piece(customers[part:part + load], [loan for mine in loans[part:part + load]
+                                                               for loan in mine], txns, entries, lines, last)
+            txns, entries, lines = [], [], []
+            yield chunk
+
+    def _disbursements(self, loans: list[tuple[object, ...]], txns: list[str], entries: list[str],
+                       lines: list[str]) -> None:
+        n = self.numbers
+        tid, entry, did = n.transaction, n.entry, n.line
+        for row in loans:
+            day = row[16]
+            if not isinstance(day, date):
+                continue
+            lid, number, amount, by = row[0], row[1], row[3], row[22]
+            tid += 1
+            txns.append(f"{tid}\t{lid}\tdisbursement\t{amount}\t{amount}\t0\t{day}\t\\N\t\\N\t{by}\n")
+            entries.append(f"{tid}\tJE-{entry:07d}\t{day}\tDisbursement of loan {number}\t{tid}\t{by}\n")
+            lines.append(f"{did}\t{tid}\t{self.a1200}\t{amount}\t0\tPrincipal disbursed\n"
+                         f"{did + 1}\t{tid}\t{self.a1000}\t0\t{amount}\tCash paid out\n")
+            entry += 1
+            did += 2
+        n.transaction, n.entry, n.line = tid, entry, did
+
+    def _write_offs(self, txns: list[str], entries: list[str], lines: list[str]) -> None:
+        n = self.numbers
+        tid, entry, did = n.transaction, n.entry, n.line
+        for lid, number, amount, day, reason, by in self.written_off:
+            tid += 1
+            txns.append(f"{tid}\t{lid}\twrite_off\t{amount}\t{amount}\t0\t{day}\t\\N\t{_copy_text(reason)}\t{by}\n")
+            entries.append(f"{tid}\tJE-{entry:07d}\t{day}\tWrite-off of loan {number}\t{tid}\t{by}\n")
+            lines.append(f"{did}\t{tid}\t{self.a5000}\t{amount}\t0\tPrincipal written off\n"
+                         f"{did + 1}\t{tid}\t{self.a1200}\t0\t{amount}\tPrincipal written off\n")
+            entry += 1
+            did += 2
+        self.written_off = []
+        n.transaction, n.entry, n.line = tid, entry, did
+
+    def _piece(self, customers: list[tuple[object, ...]], loans: list[tuple[object, ...]], txns: list[str],
+               entries: list[str], lines: list[str], closing: bool) -> _Chunk:
+        today, cashier, n = self.today, self.cashier, self.numbers
+        loan_rows: list[tuple[object, ...]] = []
+        schedule: list[str] = []
+        tid, receipt, entry, did, sid = n.transaction, n.receipt, n.entry, n.line, n.schedule
+        for row in loans:
+            lid, number, principal, term, frequency = row[0], row[1], row[3], row[6], row[7]
+            disbursement, first = row[16], row[17]
+            pid, paid, partial_on, lag, written_off_on = row[25:30]
+            assert isinstance(lid, int) and isinstance(number, str) and isinstance(principal, Decimal)
+            assert isinstance(term, int) and isinstance(frequency, str) and isinstance(pid, int)
+            assert isinstance(paid, int) and isinstance(lag, int)
+            if not isinstance(disbursement, date) or not isinstance(first, date):
+                loan_rows.append((*row[:25], "0", None))
+                continue
+            plan = self.templates[pid]
+            dues = self._dues(first, frequency)
+            owed = principal - (plan[paid - 1].through if paid else 0)
+            if partial_on is not None:
+                owed -= plan[paid].half_principal
+            loan_rows.append((*row[:25], owed, dues[paid][1] if paid < term else None))
+            shift = self.lags[lag]
+            for k in range(term):
+                inst, (due, due_text) = plan[k], dues[k]
+                if k < paid:
+                    day = min(today, max(disbursement, due + shift)).isoformat()
+                    schedule.append(f"{sid}\t{lid}\t{k + 1}\t{due_text}\t{inst.paid}{day}\n")
+                    columns, tails = inst.full_pay
+                elif k == paid and partial_on is not None:
+                    schedule.append(f"{sid}\t{lid}\t{k + 1}\t{due_text}\t{inst.partial}")
+                    assert isinstance(partial_on, date)
+                    day = partial_on.isoformat()
+                    columns, tails = inst.half_pay
+                else:
+                    schedule.append(f"{sid}\t{lid}\t{k + 1}\t{due_text}\t{inst.pending}")
+                    sid += 1
+                    continue
+                sid += 1
+                tid += 1
+                t, r = str(tid), f"R-{receipt:06d}"
+                txns.append(f"{t}\t{lid}{columns}{day}\t{r}\t\\N\t{cashier}\n")
+                entries.append(f"{t}\tJE-{entry:07d}\t{day}\tRepayment {r} on loan {number}\t{t}\t{cashier}\n")
+                for tail in tails:
+                    lines.append(f"{did}\t{t}{tail}")
+                    did += 1
+                receipt += 1
+                entry += 1
+            if row[8] == "written_off" and owed > 0:
+                assert isinstance(written_off_on, date)
+                self.written_off.append((lid, number, str(owed), written_off_on.isoformat(), row[24], row[23]))
+        n.transaction, n.receipt, n.entry, n.schedule, n.line = tid, receipt, entry, sid, did
+        if closing:
+            self._write_offs(txns, entries, lines)
+        return _Chunk([_copy_lines(customers), _copy_lines(loan_rows), "".join(schedule).encode(),
+                       "".join(txns).encode(), "".join(entries).encode(), "".join(lines).encode()],
+                      int(str(customers[-1][0])))
+
+
+def _template_reader(url: URL | str) -> tuple[psycopg.Connection[tuple[object, ...]], Callable[
+        [list[tuple[int, tuple[Decimal, Decimal, str, int, str]]]], dict[int, list[tuple[str, str, str, str, str]]]]]:
+    """A connection of the drawing thread's own that runs the ledger's schedule math on new products."""
+    conn = psycopg.connect(_libpq(url), autocommit=True)
+
+    def fetch(products: list[tuple[int, tuple[Decimal, Decimal, str, int, str]]]
+              ) -> dict[int, list[tuple[str, str, str, str, str]]]:
+        out: dict[int, list[tuple[str, str, str, str, str]]] = {}
+        params = {"ids": [p[0] for p in products], "principals": [p[1][0] for p in products],
+                  "rates": [p[1][1] for p in products], "methods": [p[1][2] for p in products],
+                  "terms": [p[1][3] for p in products], "frequencies": [p[1][4] for p in products]}
+        with conn.cursor() as cur:
+            _run(cur, _TEMPLATES, params)
+            rows = cur.fetchall()
+        for pid, _k, principal, interest, total, half_interest, half_principal in rows:
+            out.setdefault(int(str(pid)), []).append(
+                (str(principal), str(interest), str(total), str(half_interest), str(half_principal)))
+        return out
+
+    return conn, fetch
+
+
+def _chunks(plan: _Plan, officers: list[int], staff: dict[str, int], batch: int, book: _Book,
+            load: int) -> Iterator[_Chunk]:
+    """The book a range of `batch` customers at a time, drawn in order from the plan's one random generator
+    (the range decides the order of the draws and of the transaction ids, so it is part of what a seed
+    means), handed to the loader in pieces of `load` customers so that it starts early."""
     loan_id = 0
-    products_sent = 0
+    products_known = 0
     for start in range(1, plan.n + 1, batch):
         stop = min(plan.n + 1, start + batch)
         rows = plan.customer_rows(start, stop, officers)
-        first_loan = loan_id + 1
-        loans: list[tuple[object, ...]] = []
+        loans: list[list[tuple[object, ...]]] = []
         for row in rows:
             customer_id, officer = int(str(row[0])), int(str(row[-1]))
+            mine: list[tuple[object, ...]] = []
             if plan.rng.random() < 0.2:
                 loan_id += 1
-                loans.append(plan.loans_for(customer_id, loan_id, officer, staff, second=True))
+                mine.append(plan.loans_for(customer_id, loan_id, officer, staff, second=True))
             loan_id += 1
-            loans.append(plan.loans_for(customer_id, loan_id, officer, staff, second=False))
-        new_products = [(pid, *key) for key, pid in plan.products.items() if pid > products_sent]
-        products_sent = len(plan.products)
-        yield _Chunk(_copy_lines(rows), _copy_lines(loans), _copy_lines(new_products), first_loan, loan_id, stop - 1,
-                     products_sent)
+            mine.append(plan.loans_for(customer_id, loan_id, officer, staff, second=False))
+            loans.append(mine)
+        book.learn([(pid, key) for key, pid in plan.products.items() if pid > products_known])
+        products_known = len(plan.products)
+        yield from book.pieces(rows, loans, load)
 
 
-def _ahead(items: Iterator[_Chunk]) -> Iterator[_Chunk]:
+def _ahead(items: Iterator[_Chunk], stop: threading.Event) -> Iterator[_Chunk]:
     """Draw the next chunk in a thread while the server loads the current one (the two cores both work)."""
     box: queue.Queue[tuple[str, object]] = queue.Queue(maxsize=1)
+
+    def hand(kind: str, value: object) -> None:
+        while not stop.is_set():
+            try:
+                box.put((kind, value), timeout=0.5)
+                return
+            except queue.Full:
+                continue
 
     def produce() -> None:
         try:
             for item in items:
-                box.put(("item", item))
-            box.put(("end", None))
+                hand("item", item)
+                if stop.is_set():
+                    return
+            hand("end", None)
         except BaseException as error:  # handed to the loading thread, which raises it
-            box.put(("error", error))
+            hand("error", error)
 
     threading.Thread(target=produce, name="scale-seed-plan", daemon=True).start()
     while True:
@@ -622,7 +787,7 @@ def _run(cur: psycopg.Cursor[tuple[object, ...]], sql: str, params: dict[str, ob
 
 
 def seed_scale(url: URL | str, customers: int, *, random_seed: int = 1, today: date | None = None,
-               progress: Progress | None = None, batch: int = 50_000) -> ScaleReport:
+               progress: Progress | None = None, batch: int = 50_000, load: int = 10_000) -> ScaleReport:
     """Load a synthetic portfolio of `customers` customers in one transaction; see the module's notes."""
     if customers < 1:
         raise AstrofinError("--scale needs at least 1 customer")
@@ -640,6 +805,7 @@ def seed_scale(url: URL | str, customers: int, *, random_seed: int = 1, today: d
         return written
 
     plan = _Plan(customers, random_seed, today)
+    stop = threading.Event()
     with psycopg.connect(_libpq(url), autocommit=False) as conn, conn.cursor() as cur:
         cur.execute("SET LOCAL temp_buffers = '1GB'")
         cur.execute("SET LOCAL synchronous_commit = off")
@@ -659,56 +825,60 @@ def seed_scale(url: URL | str, customers: int, *, random_seed: int = 1, today: d
         if existing[2] != 4:
             raise AstrofinError("the chart of accounts is missing; run `astrofin db seed` first")
         staff, officers = _staff(cur)
+        cur.execute("SELECT account_code, id FROM chart_of_accounts WHERE account_code IN ('1000', '1200', '4000', "
+                    "'5000')")
+        accounts = {str(code): int(str(pk)) for code, pk in cur.fetchall()}
         # Triggers (audit, journal balance, the summary columns) and foreign-key checks are off for this
         # session's load only; the invariants are checked below, range by range, before commit.
         cur.execute("SET LOCAL session_replication_role = replica")
         _run(cur, _STAGING, {})
         _run(cur, _FRESH, {"deferred_keys": list(DEFERRED_KEYS)})
-        params: dict[str, object] = {"today": today, "cashier": staff["cashier"], "customers": customers,
-                                     "t_base": 0, "products_from": 0}
-        lines = 0
+        _run(cur, _NEXT_NUMBERS, {})
+        nexts = cur.fetchone()
+        assert nexts is not None
+        numbers = _Numbers(0, *(int(str(v)) for v in nexts))
+        firsts = {"receipt_first": numbers.receipt, "entry_first": numbers.entry, "schedule_first": numbers.schedule,
+                  "line_first": numbers.line}
+        reader, fetch = _template_reader(url)
+        book = _Book(today, staff, accounts, numbers, fetch)
         say(f"Customers 0 of {customers:,} …", 0.0)
-        for chunk in _ahead(_chunks(plan, officers, staff, batch)):
-            lap = time.perf_counter()
-            with cur.copy(f"COPY customers ({', '.join(_CUSTOMER_COLUMNS)}) FROM STDIN WITH (FREEZE)") as copy:
-                copy.write(chunk.customers)
-            cur.execute("TRUNCATE scale_loans")
-            with cur.copy(f"COPY scale_loans ({', '.join(_LOAN_COLUMNS + _PLAN_COLUMNS)}) FROM STDIN") as copy:
-                copy.write(chunk.loans)
-            with cur.copy("COPY scale_products (id, principal, rate, method, term, frequency) FROM STDIN") as copy:
-                copy.write(chunk.products)
-            spent["customers and staging copied"] = spent.get("customers and staging copied", 0.0) \
-                + time.perf_counter() - lap
-            params["lo"], params["hi"] = chunk.first_loan, chunk.last_loan
-            timed("product schedules (ledger_schedule_rows)", _TEMPLATES, params)
-            params["products_from"] = chunk.products_upto
-            timed("loans", _LOANS, params)
-            report.rows["payment_schedules"] += timed("payment schedules", _SCHEDULES, params)
-            written = timed("transactions", _TRANSACTIONS, params)
-            report.rows["transactions"] += written
-            report.rows["journal_entries"] += written
-            report.rows["journal_entry_details"] += timed("journal", _JOURNAL, params)
-            base = int(str(params["t_base"]))
-            ranges: dict[str, object] = {"lo": chunk.first_loan, "hi": chunk.last_loan, "t_lo": base + 1,
-                                         "t_hi": base + written, "d_lo": lines}
-            lap = time.perf_counter()
-            for meaning, sql in CHECKS:
-                _run(cur, sql, ranges)
-                found = cur.fetchone()
-                assert found is not None
-                if found[0] != 0:
-                    raise AstrofinError(f"scale seed check failed, nothing was written: {meaning}: {found[0]}")
-            spent["invariant checks"] = spent.get("invariant checks", 0.0) + time.perf_counter() - lap
-            params["t_base"] = int(str(params["t_base"])) + written
-            cur.execute("SELECT COALESCE(max(id), 0) FROM journal_entry_details")
-            top = cur.fetchone()
-            lines = int(str(top[0])) if top else 0
-            say(f"Customers {chunk.last_customer:,} of {customers:,} …", 0.8 * chunk.last_customer / customers)
+        try:
+            waited = time.perf_counter()
+            for chunk in _ahead(_chunks(plan, officers, staff, batch, book, load), stop):
+                spent["waiting for the plan"] = spent.get("waiting for the plan", 0.0) + time.perf_counter() - waited
+                for (table, columns), data in zip(_COPIES, chunk.copies, strict=True):
+                    lap = time.perf_counter()
+                    # Fixed table and column names (_COPIES).
+                    with cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FREEZE)") as copy:
+                        copy.write(data)
+                    spent[f"{table} copied"] = spent.get(f"{table} copied", 0.0) + time.perf_counter() - lap
+                    if table in report.rows:
+                        report.rows[table] += data.count(b"\n")
+                say(f"Customers {chunk.last_customer:,} of {customers:,} …", 0.8 * chunk.last_customer / customers)
+                waited = time.perf_counter()
+        finally:
+            stop.set()
+            reader.close()
         report.loans = sum(plan.by_status.values())
         report.by_status = dict(plan.by_status)
-        timed("sequences", _SEQUENCES, params)
         say("Building the indexes …", 0.8)
-        timed("indexes built", _REBUILD_INDEXES, params)
+        timed("indexes built", _REBUILD_INDEXES, {})
+        timed("triggers restored", _RESTORE_TRIGGERS, {})
+        say("Checking the ledger's invariants …", 0.85)
+        lap = time.perf_counter()
+        cur.execute("SET LOCAL enable_hashagg = off")
+        for meaning, sql in CHECKS:
+            cur.execute(sql)
+            found = cur.fetchone()
+            assert found is not None
+            if found[0] != 0:
+                raise AstrofinError(f"scale seed check failed, nothing was written: {meaning}: {found[0]}")
+        cur.execute("RESET enable_hashagg")
+        spent["invariant checks"] = time.perf_counter() - lap
+        # Sequences are not transactional: they move only once the checks hold.
+        timed("sequences", _SEQUENCES, {
+            "customers": customers, "t_base": numbers.transaction, **firsts, "receipt_last": numbers.receipt - 1,
+            "entry_last": numbers.entry - 1, "schedule_last": numbers.schedule - 1, "line_last": numbers.line - 1})
         cur.execute("SET LOCAL session_replication_role = origin")
         cur.execute("SELECT calculate_par(30, %s), (SELECT COALESCE(sum(l.principal_outstanding), 0) FROM loans l "
                     "WHERE l.status <> 'written_off')", (today,))
