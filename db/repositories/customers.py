@@ -88,16 +88,19 @@ def _has_name(text: str) -> bool:
     return len(text) >= 2 and any(ch.isalpha() for ch in text)
 
 
+def _is_name_fragment(text: str) -> bool:
+    """Text with a letter that is not a customer or loan number."""
+    return _has_name(text) and not _CUSTOMER_NUMBER.match(text) and not _LOAN_NUMBER.match(text)
+
+
 def _is_prefix_search(text: str) -> bool:
     """A short name fragment as a person types it: two or three characters, no space, with a letter."""
-    return (len(text) in PREFIX_LENGTHS and " " not in text and _has_name(text)
-            and not _CUSTOMER_NUMBER.match(text) and not _LOAN_NUMBER.match(text))
+    return len(text) in PREFIX_LENGTHS and " " not in text and _is_name_fragment(text)
 
 
 def _is_name_search(text: str) -> bool:
     """A name search the trigram index can narrow: a run of three letters or digits gives it a trigram."""
-    return (_has_name(text) and not _CUSTOMER_NUMBER.match(text) and not _LOAN_NUMBER.match(text)
-            and _TRIGRAM_RUN.search(text) is not None)
+    return _is_name_fragment(text) and _TRIGRAM_RUN.search(text) is not None
 
 
 _TOP_CHARACTER = "\U0010ffff"
