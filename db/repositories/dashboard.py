@@ -51,7 +51,7 @@ def _count_loans(session: Session, *statuses: str, officer_id: int | None = None
 
 
 def _overdue_loans(session: Session, as_of: date, officer_id: int | None = None) -> int:
-    late = exists().where(PaymentSchedule.loan_id == Loan.id, PaymentSchedule.status != "paid",
+    late = exists().where(PaymentSchedule.loan_id == Loan.id, PaymentSchedule.paid_date.is_(None),
                           PaymentSchedule.due_date < as_of)
     query = select(func.count()).select_from(Loan).where(Loan.status.in_(OPEN_STATUSES), late)
     if officer_id is not None:
@@ -61,7 +61,7 @@ def _overdue_loans(session: Session, as_of: date, officer_id: int | None = None)
 
 def _due_today(session: Session, as_of: date) -> int:
     query = (select(func.count()).select_from(PaymentSchedule).join(Loan, Loan.id == PaymentSchedule.loan_id)
-             .where(PaymentSchedule.due_date == as_of, PaymentSchedule.status != "paid",
+             .where(PaymentSchedule.due_date == as_of, PaymentSchedule.paid_date.is_(None),
                     Loan.status.in_(OPEN_STATUSES)))
     return int(session.scalar(query) or 0)
 

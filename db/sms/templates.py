@@ -82,13 +82,13 @@ def loan_values(conn: Connection | Session, loan_id: int, as_of: date | None = N
                    l.status, l.first_repayment_date,
                    coalesce(:as_of, current_date) AS as_of,
                    (SELECT min(s.due_date) FROM payment_schedules s
-                     WHERE s.loan_id = l.id AND s.status <> 'paid'
+                     WHERE s.loan_id = l.id AND s.paid_date IS NULL
                        AND s.due_date < coalesce(:as_of, current_date)) AS oldest_due_date,
                    (SELECT coalesce(sum(s.total_due - s.total_paid), 0) FROM payment_schedules s
-                     WHERE s.loan_id = l.id AND s.status <> 'paid'
+                     WHERE s.loan_id = l.id AND s.paid_date IS NULL
                        AND s.due_date < coalesce(:as_of, current_date)) AS amount_overdue,
                    (SELECT min(s.due_date) FROM payment_schedules s
-                     WHERE s.loan_id = l.id AND s.status <> 'paid'
+                     WHERE s.loan_id = l.id AND s.paid_date IS NULL
                        AND s.due_date >= coalesce(:as_of, current_date)) AS next_due_date,
                    (SELECT coalesce(sum(s.total_due - s.total_paid), 0) FROM payment_schedules s
                      WHERE s.loan_id = l.id) AS balance

@@ -41,9 +41,10 @@ def portfolio(engine: Engine, actors: dict[str, Actor]) -> None:
 
         def installment(loan_id: int, n: int, due: date, principal: str, paid: str, status: str) -> None:
             _insert(conn, "INSERT INTO payment_schedules (loan_id, installment_number, due_date, principal_due, "
-                    "interest_due, total_due, principal_paid, total_paid, status) "
-                    "VALUES (:l, :n, :d, :p, 0, :p, :pp, :pp, :s)",
-                    l=loan_id, n=n, d=due, p=Decimal(principal), pp=Decimal(paid), s=status)
+                    "interest_due, total_due, principal_paid, total_paid, status, paid_date) "
+                    "VALUES (:l, :n, :d, :p, 0, :p, :pp, :pp, :s, :pd)",
+                    l=loan_id, n=n, d=due, p=Decimal(principal), pp=Decimal(paid), s=status,
+                    pd=due if status == "paid" else None)
 
         installment(late, 1, TODAY - timedelta(days=3), "1000.00", "400.00", "partial")
         installment(late, 2, TODAY + timedelta(days=27), "1000.00", "0.00", "pending")
