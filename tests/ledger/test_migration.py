@@ -23,10 +23,11 @@ SELECT 'column ' || table_name || '.' || column_name || ' ' || data_type FROM in
 """
 
 
-def _catalog(url: object) -> set[str]:
+def _catalog(url: object, query: str = CATALOG) -> set[str]:
+    """The rows of a catalog listing (`query`, one text column) for the database at `url`."""
     eng = create_engine(url, poolclass=pool.NullPool)  # type: ignore[call-overload]
     with eng.connect() as conn:
-        found = set(conn.execute(text(CATALOG)).scalars())
+        found = set(conn.execute(text(query)).scalars())
     eng.dispose()
     return found
 

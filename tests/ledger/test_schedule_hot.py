@@ -11,12 +11,12 @@ from contextlib import contextmanager
 from datetime import timedelta
 from decimal import Decimal
 
-from sqlalchemy import Connection, Engine, create_engine, pool, text
+from sqlalchemy import Connection, Engine, text
 
 from db import migrate
 from db.repositories.reports import _queue_sql
 from tests.ledger.helpers import TODAY, Staff, active_loan, pay, refused, scalar, schedule
-from tests.ledger.test_migration import CATALOG
+from tests.ledger.test_migration import CATALOG, _catalog
 
 # What 0012 changes and a plain catalog listing does not show: index and constraint definitions, and the text
 # and settings of every function.
@@ -38,11 +38,7 @@ SELECT 'view ' || c.relname || ' ' || md5(pg_get_viewdef(c.oid)) FROM pg_class c
 
 
 def _definitions(url: object) -> set[str]:
-    eng = create_engine(url, poolclass=pool.NullPool)  # type: ignore[call-overload]
-    with eng.connect() as conn:
-        found = set(conn.execute(text(DEFINITIONS)).scalars())
-    eng.dispose()
-    return found
+    return _catalog(url, DEFINITIONS)
 
 
 def _updates(conn: Connection) -> tuple[int, int]:
