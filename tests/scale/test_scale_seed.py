@@ -3,6 +3,7 @@ reproducible, and usable by the ledger's functions afterwards."""
 
 from __future__ import annotations
 
+import sys
 import uuid
 from datetime import date
 from decimal import Decimal
@@ -36,8 +37,40 @@ def test_book_has_every_status_and_par30_in_range(scale_book):
 def test_invariants_hold_after_the_load(scale_book):
     engine, _report = scale_book
     with engine.connect() as conn:
-        for meaning, sql in CHECKS:
-            assert conn.exec_driver_sql(sql).scalar_one() == 0, meaning
+        for meanings, sql in CHECKS:
+            found = conn.exec_driver_sql(sql).one()
+            assert dict(zip(meanings, found, strict=True)) == dict.fromkeys(meanings, 0)
+
+
+def test_checks_find_a_book_that_breaks_each_invariant(scale_book):
+    """Each figure of the seed's checks turns non-zero when its invariant is broken (in a transaction rolled
+    back; the replica role lets the test write past the ledger's own guards)."""
+    engine, _report = scale_book
+    breakages = {
+        "journal entries that do not balance": "UPDATE journal_entry_details SET debit = debit + 1 WHERE id = (SELECT "
+                                               "min(d.id) FROM journal_entry_details d JOIN chart_of_accounts a "
+                                               "ON a.id = d.account_id WHERE a.account_code = '1000' AND d.debit > 0)",
+        # Still balanced, but principal disbursed booked as cash.
+        "Loan Portfolio (1200) minus": "UPDATE journal_entry_details SET account_id = (SELECT id FROM "
+                                       "chart_of_accounts WHERE account_code = '1000') WHERE id = (SELECT min(d.id) "
+                                       "FROM journal_entry_details d JOIN chart_of_accounts a ON a.id = d.account_id "
+                                       "WHERE a.account_code = '1200')",
+        "loans whose summary columns": "UPDATE payment_schedules SET due_date = due_date + 1 WHERE id = (SELECT "
+                                       "min(ps.id) FROM payment_schedules ps JOIN loans l ON l.id = ps.loan_id "
+                                       "WHERE l.status = 'active' AND l.oldest_unpaid_due_date = ps.due_date)",
+        "closed loans that still owe": "UPDATE loans SET status = 'closed' WHERE id = (SELECT min(id) FROM loans "
+                                       "WHERE status = 'active')",
+    }
+    for broken, sql in breakages.items():
+        with engine.connect() as conn:
+            conn.exec_driver_sql("SET session_replication_role = replica")
+            conn.exec_driver_sql(sql)
+            found = {meaning: value for meanings, check in CHECKS
+                     for meaning, value in zip(meanings, conn.exec_driver_sql(check).one(), strict=True)}
+            conn.rollback()
+        meant = [m for m in found if m.startswith(broken)]
+        assert len(meant) == 1, broken
+        assert [m for m, value in found.items() if value != 0] == meant
 
 
 def test_schedules_are_the_ledgers_own(scale_book):
@@ -165,7 +198,8 @@ def test_triggers_keys_and_indexes_are_back_after_the_load(pg_server, scale_book
 
 def test_a_failing_check_leaves_nothing_written(pg_server, monkeypatch):
     import db.scale_seed as scale_seed
-    monkeypatch.setattr(scale_seed, "CHECKS", (*scale_seed.CHECKS, ("a check that never holds", "SELECT 1")))
+    never = (("a check that holds", "a check that never holds"), "SELECT 0, 1")
+    monkeypatch.setattr(scale_seed, "CHECKS", (*scale_seed.CHECKS, never))
     name = f"s_{uuid.uuid4().hex[:16]}"
     url = pg_server.create_database(name)
     try:
@@ -179,8 +213,10 @@ def test_a_failing_check_leaves_nothing_written(pg_server, monkeypatch):
             users = conn.execute(text("SELECT count(*) FROM users")).scalar_one()
             before = conn.execute(text(sequences)).scalar_one()
         catalog = _catalog(url)
+        interval = sys.getswitchinterval()
         with pytest.raises(AstrofinError, match="a check that never holds: 1"):
             seed_scale(url, 300, random_seed=7, today=TODAY)
+        assert sys.getswitchinterval() == interval  # the loader's shorter one is given back
         with engine.connect() as conn:
             for table in ("customers", "loans", "payment_schedules", "transactions", "journal_entries",
                           "journal_entry_details"):
