@@ -849,11 +849,11 @@ def seed_scale(url: URL | str, customers: int, *, random_seed: int = 1, today: d
         reader, fetch = _template_reader(url)
         book = _Book(today, staff, accounts, numbers, fetch)
         say(f"Customers 0 of {customers:,} …", 0.0)
-        # The drawing thread holds the GIL while this one waits to hand COPY its next buffer; at Python's
-        # default switch interval (5 ms) every buffer could wait that long and the load took a third longer
-        # (112 s against 83 s at 1,000,000 customers). Half a millisecond hands the GIL back promptly.
+        # The drawing thread holds the GIL while this one waits to hand COPY its next buffer (128 kB); at
+        # Python's default switch interval (5 ms) every buffer could wait that long: the load took 112 s at
+        # 1,000,000 customers, 83 s at 0.5 ms and 75 s at 0.1 ms, where the drawing thread sets the pace.
         interval = sys.getswitchinterval()
-        sys.setswitchinterval(0.0005)
+        sys.setswitchinterval(0.0001)
         try:
             waited = time.perf_counter()
             for chunk in _ahead(_chunks(plan, officers, staff, batch, book, load), stop):
