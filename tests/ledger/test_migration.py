@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import uuid
-
 from sqlalchemy import create_engine, pool, text
+from sqlalchemy.engine import URL
 
 from db import migrate
 
@@ -32,19 +31,15 @@ def _catalog(url: object, query: str = CATALOG) -> set[str]:
     return found
 
 
-def test_downgrade_to_0001_removes_the_ledger_and_upgrade_restores_it(pg_server) -> None:  # type: ignore[no-untyped-def]
-    name = f"t_{uuid.uuid4().hex[:16]}"
-    url = pg_server.create_database(name, template=None)
-    try:
-        migrate.upgrade(url, "0001")
-        at_0001 = _catalog(url)
-        migrate.upgrade(url, "0002")
-        at_0002 = _catalog(url)
-        assert "function record_loan_payment(bigint,numeric,date,bigint,text)" in at_0002
-        assert "relation S receipt_number_seq" in at_0002
-        migrate.downgrade(url, "0001")
-        assert _catalog(url) == at_0001
-        migrate.upgrade(url, "0002")
-        assert _catalog(url) == at_0002
-    finally:
-        pg_server.drop_database(name)
+def test_downgrade_to_0001_removes_the_ledger_and_upgrade_restores_it(empty_database: URL) -> None:
+    url = empty_database
+    migrate.upgrade(url, "0001")
+    at_0001 = _catalog(url)
+    migrate.upgrade(url, "0002")
+    at_0002 = _catalog(url)
+    assert "function record_loan_payment(bigint,numeric,date,bigint,text)" in at_0002
+    assert "relation S receipt_number_seq" in at_0002
+    migrate.downgrade(url, "0001")
+    assert _catalog(url) == at_0001
+    migrate.upgrade(url, "0002")
+    assert _catalog(url) == at_0002

@@ -5,12 +5,12 @@ updates, the storage settings, and the revision coming and going cleanly."""
 from __future__ import annotations
 
 import random
-import uuid
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, pool, text
+from sqlalchemy.engine import URL
 
 from db import migrate
 from tests.ledger.helpers import TODAY, Staff, active_loan, owed, pay, scalar, schedule
@@ -184,22 +184,18 @@ def test_storage_settings(engine: Engine) -> None:
     assert "audit_logs_changed_at_idx" not in methods
 
 
-def test_revision_0010_comes_and_goes_cleanly(pg_server) -> None:  # type: ignore[no-untyped-def]
-    name = f"t_{uuid.uuid4().hex[:16]}"
-    url = pg_server.create_database(name, template=None)
-    try:
-        migrate.upgrade(url, "0009")
-        at_0009 = _catalog(url)
-        migrate.upgrade(url, "0010")
-        assert _catalog(url) != at_0009
-        migrate.downgrade(url, "0009")
-        assert _catalog(url) == at_0009
-        eng = create_engine(url, poolclass=pool.NullPool)
-        with eng.connect() as conn:
-            assert scalar(conn, "SELECT reloptions FROM pg_class WHERE oid = 'payment_schedules'::regclass") is None
-            assert scalar(conn, "SELECT count(*) FROM pg_trigger WHERE tgqual IS NOT NULL AND tgname IN "
-                                "('payment_schedules_updated_at', 'loans_updated_at')") == 0
-        eng.dispose()
-        migrate.upgrade(url, "head")
-    finally:
-        pg_server.drop_database(name)
+def test_revision_0010_comes_and_goes_cleanly(empty_database: URL) -> None:
+    url = empty_database
+    migrate.upgrade(url, "0009")
+    at_0009 = _catalog(url)
+    migrate.upgrade(url, "0010")
+    assert _catalog(url) != at_0009
+    migrate.downgrade(url, "0009")
+    assert _catalog(url) == at_0009
+    eng = create_engine(url, poolclass=pool.NullPool)
+    with eng.connect() as conn:
+        assert scalar(conn, "SELECT reloptions FROM pg_class WHERE oid = 'payment_schedules'::regclass") is None
+        assert scalar(conn, "SELECT count(*) FROM pg_trigger WHERE tgqual IS NOT NULL AND tgname IN "
+                            "('payment_schedules_updated_at', 'loans_updated_at')") == 0
+    eng.dispose()
+    migrate.upgrade(url, "head")

@@ -5,13 +5,13 @@ queries that read unpaid installments still use the partial indexes; the revisio
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from decimal import Decimal
 
 from sqlalchemy import Connection, Engine, text
+from sqlalchemy.engine import URL
 
 from db import migrate
 from db.repositories.reports import _queue_sql
@@ -181,26 +181,22 @@ def test_the_readers_of_unpaid_installments_still_use_the_partial_indexes(engine
     assert "payment_schedules_due_idx" in due, due
 
 
-def test_revision_0012_comes_and_goes_cleanly(pg_server) -> None:  # type: ignore[no-untyped-def]
-    name = f"t_{uuid.uuid4().hex[:16]}"
-    url = pg_server.create_database(name, template=None)
-    try:
-        migrate.upgrade(url, "0011")
-        at_0011 = _definitions(url)
-        assert "index payment_schedules_unpaid_idx CREATE INDEX payment_schedules_unpaid_idx ON " \
-               "public.payment_schedules USING btree (loan_id, due_date) WHERE (status <> 'paid'::text)" in at_0011
-        migrate.upgrade(url, "0012")
-        at_0012 = _definitions(url)
-        assert "index payment_schedules_due_idx CREATE INDEX payment_schedules_due_idx ON " \
-               "public.payment_schedules USING btree (due_date) WHERE (paid_date IS NULL)" in at_0012
-        assert any(d.startswith("constraint payment_schedules.payment_schedules_paid_date_check") for d in at_0012)
-        changed = {d.split(" ")[1] for d in at_0012 - at_0011 if d.startswith("body ")}
-        assert changed == {"loan_days_past_due(bigint,date)", "overdue_loans_as_of(date)",
-                           "mark_defaulted_loans_unchecked(integer,date)", "scale_refresh_loan_summary(bigint[])",
-                           "scale_schedule_changed()", "scale_schedule_row_changed()"}
-        migrate.downgrade(url, "0011")
-        assert _definitions(url) == at_0011
-        migrate.upgrade(url, "head")
-        assert _definitions(url) == at_0012 or migrate.head_revision() != "0012"
-    finally:
-        pg_server.drop_database(name)
+def test_revision_0012_comes_and_goes_cleanly(empty_database: URL) -> None:
+    url = empty_database
+    migrate.upgrade(url, "0011")
+    at_0011 = _definitions(url)
+    assert "index payment_schedules_unpaid_idx CREATE INDEX payment_schedules_unpaid_idx ON " \
+           "public.payment_schedules USING btree (loan_id, due_date) WHERE (status <> 'paid'::text)" in at_0011
+    migrate.upgrade(url, "0012")
+    at_0012 = _definitions(url)
+    assert "index payment_schedules_due_idx CREATE INDEX payment_schedules_due_idx ON " \
+           "public.payment_schedules USING btree (due_date) WHERE (paid_date IS NULL)" in at_0012
+    assert any(d.startswith("constraint payment_schedules.payment_schedules_paid_date_check") for d in at_0012)
+    changed = {d.split(" ")[1] for d in at_0012 - at_0011 if d.startswith("body ")}
+    assert changed == {"loan_days_past_due(bigint,date)", "overdue_loans_as_of(date)",
+                       "mark_defaulted_loans_unchecked(integer,date)", "scale_refresh_loan_summary(bigint[])",
+                       "scale_schedule_changed()", "scale_schedule_row_changed()"}
+    migrate.downgrade(url, "0011")
+    assert _definitions(url) == at_0011
+    migrate.upgrade(url, "head")
+    assert _definitions(url) == at_0012 or migrate.head_revision() != "0012"
