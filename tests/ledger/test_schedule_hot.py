@@ -12,8 +12,10 @@ from decimal import Decimal
 
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.engine import URL
+from sqlalchemy.orm import Session
 
 from db import migrate
+from db.repositories.dashboard import _due_today, _overdue_loans
 from db.repositories.reports import _queue_sql
 from tests.ledger.helpers import TODAY, Staff, active_loan, pay, refused, scalar, schedule
 from tests.ledger.test_migration import CATALOG, _catalog
@@ -160,18 +162,19 @@ def test_the_readers_of_unpaid_installments_still_use_the_partial_indexes(engine
             dpd = scalar(conn, "SELECT loan_days_past_due(:l, :d)", l=loans[1], d=TODAY)
             pay(conn, staff, loans[1], Decimal("1000.00"))  # pays principal: the row trigger's summary refresh
             conn.execute(text("SELECT mark_defaulted_loans(0, :s, :d)"), {"s": staff.supervisor, "d": TODAY})
-            due_today = conn.execute(text(
-                "SELECT count(*) FROM payment_schedules ps JOIN loans l ON l.id = ps.loan_id "
-                "WHERE ps.due_date = :d AND ps.paid_date IS NULL AND l.status IN ('active', 'defaulted')"),
-                {"d": TODAY - timedelta(days=30)}).scalar()
+            # The home screen's own queries, run on this connection (inside the block's transaction).
+            with Session(bind=conn) as session:
+                due_today = _due_today(session, TODAY - timedelta(days=30))
+                overdue = _overdue_loans(session, TODAY)
         queue = _plan_of(found, "FROM overdue_loans_as_of")
         par_plan = _plan_of(found, "l.oldest_unpaid_due_date < v_as_of - p_days_threshold")
         days = _plan_of(found, "WHERE ps.loan_id = p_loan_id AND ps.paid_date IS NULL")
         refresh = _plan_of(found, "WHERE ps.loan_id = NEW.loan_id AND ps.paid_date IS NULL")
         default = _plan_of(found, "UPDATE loans l SET status = 'defaulted'")
-        due = _plan_of(found, "ps.paid_date IS NULL AND l.status IN ('active', 'defaulted')")
+        due = _plan_of(found, "payment_schedules.due_date = ")
+        late = _plan_of(found, "payment_schedules.due_date < ")
     assert [r.loan_id for r in page] == sorted(r.loan_id for r in before)
-    assert dpd > 0 and due_today is not None
+    assert dpd > 0 and due_today is not None and overdue > 0
     # The overdue queue's page: loans in arrears order, each page row's sums from its unpaid installments.
     assert "loans_arrears_idx" in queue and "payment_schedules_unpaid_idx" in queue, queue
     # PAR reads the loans' summary columns (0005), kept by the refresh below, through loans_arrears_idx.
@@ -179,6 +182,7 @@ def test_the_readers_of_unpaid_installments_still_use_the_partial_indexes(engine
     for plan in (days, refresh, default):
         assert "payment_schedules_unpaid_idx" in plan, plan
     assert "payment_schedules_due_idx" in due, due
+    assert "payment_schedules_unpaid_idx" in late, late
 
 
 def test_revision_0012_comes_and_goes_cleanly(empty_database: URL) -> None:
