@@ -16,7 +16,8 @@ from db.repositories.payments import new_idempotency_key
 from db.validation import CustomerInput, customer_problems
 from screens.context import ScreenContext
 from screens.data import ASK, DataScreen
-from widgets.fields import DateError, FieldRow, parse_date
+from widgets.dates import DateError, parse_date
+from widgets.fields import FieldRow
 from widgets.footer import KeysFooter
 from widgets.status import ConnectionBanner, StatusLine
 

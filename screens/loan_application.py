@@ -19,7 +19,8 @@ from db.repositories.loans import FREQUENCIES, LoanApplication, LoanRepository, 
 from db.repositories.payments import new_idempotency_key
 from screens.context import ScreenContext
 from screens.data import ASK, DataScreen
-from widgets.fields import DateError, FieldRow, MoneyInput, parse_date, parse_rate, parse_whole
+from widgets.dates import DateError, parse_date
+from widgets.fields import FieldRow, MoneyInput, parse_rate, parse_whole
 from widgets.footer import KeysFooter
 from widgets.money import MoneyError, format_money
 from widgets.status import ConnectionBanner, StatusLine

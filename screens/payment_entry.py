@@ -26,7 +26,8 @@ from db.repositories.payments import AllocationLine, AmountsDue, PaymentReposito
 from screens.confirm import ConfirmScreen
 from screens.context import ScreenContext
 from screens.data import AUTO, DataScreen
-from widgets.fields import DateError, FieldRow, MoneyInput, parse_date
+from widgets.dates import DateError, parse_date
+from widgets.fields import FieldRow, MoneyInput
 from widgets.footer import KeysFooter
 from widgets.money import MoneyError, format_money
 from widgets.status import ConnectionBanner, StatusLine

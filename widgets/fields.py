@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from datetime import date
 from decimal import Decimal
 
 from rich.markup import escape
@@ -18,8 +17,6 @@ from textual.widget import Widget
 from textual.widgets import Input, Label, Static
 
 from widgets.money import MoneyError, parse_money
-
-_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 class MoneyValidator(Validator):
@@ -42,31 +39,6 @@ class MoneyInput(Input):
 
     def amount(self) -> Decimal:
         return parse_money(self.value)
-
-
-class DateError(ValueError):
-    pass
-
-
-def parse_date(raw: str, *, latest: date | None = None, earliest: date | None = None,
-               required: bool = True) -> date | None:
-    """A date typed as YYYY-MM-DD; refused with a message when malformed or outside the allowed days."""
-    text = raw.strip()
-    if not text:
-        if required:
-            raise DateError("enter a date as YYYY-MM-DD")
-        return None
-    if not _ISO_DATE.match(text):
-        raise DateError("write the date as YYYY-MM-DD, e.g. 2025-03-10")
-    try:
-        day = date.fromisoformat(text)
-    except ValueError:
-        raise DateError("there is no such day") from None
-    if latest is not None and day > latest:
-        raise DateError(f"the date cannot be after {latest.isoformat()}")
-    if earliest is not None and day < earliest:
-        raise DateError(f"the date cannot be before {earliest.isoformat()}")
-    return day
 
 
 def parse_whole(raw: str, low: int, high: int, what: str) -> int:
