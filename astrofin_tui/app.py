@@ -33,6 +33,7 @@ from screens.home import HomeScreen
 from screens.lock import LockScreen
 from screens.placeholder import PlaceholderScreen
 from screens.sign_in import DemoAccount, SignInScreen
+from screens.typeahead import ReleasedKey, TypeAhead
 
 ScreenBuilder = Callable[[ScreenContext], Screen[Any]]
 
@@ -61,6 +62,9 @@ SCREEN_BUILDERS: dict[str, ScreenBuilder] = {
     "administration": _lazy("screens.admin", "AdminScreen"),
 }
 """Screens that exist, by gate name; any other permitted screen opens as a placeholder saying what it will hold."""
+
+UNQUEUED_KEYS = frozenset({"ctrl+q"})
+"""Keys that never wait behind keys typed ahead: quitting works even while the database does not answer."""
 
 IDLE_LOCK_ENV = "ASTROFIN_IDLE_LOCK_MINUTES"
 DEFAULT_IDLE_LOCK_MINUTES = 5.0
@@ -135,6 +139,7 @@ class AstrofinApp(App[None]):
         self.low_bandwidth = low_bandwidth
         self.quiet_cursor = low_bandwidth if quiet_cursor is None else quiet_cursor
         self.gate = Gate(access_log)
+        self.typeahead = TypeAhead(self, self._hand_on)
         self.actor: Actor | None = None
         if theme or low_bandwidth:
             self.theme = theme or "ansi-dark"
@@ -202,9 +207,18 @@ class AstrofinApp(App[None]):
     # --- idle lock -----------------------------------------------------------------------------------
 
     async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, ReleasedKey):  # a key typed ahead, its turn come (screens.typeahead)
+            await super().on_event(event.key)
+            return
         if isinstance(event, events.Key | events.MouseDown | events.Paste):
             self.last_activity = self.clock()
+        if isinstance(event, events.Key) and not event.is_forwarded and event.key not in UNQUEUED_KEYS:
+            await self.typeahead.key(event)
+            return
         await super().on_event(event)
+
+    async def _hand_on(self, key: events.Key) -> None:
+        await super().on_event(key)
 
     def check_idle_lock(self) -> None:
         if (self.actor is not None and not self.locked and self.idle_lock_seconds > 0

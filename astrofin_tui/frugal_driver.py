@@ -11,11 +11,8 @@ The copy must never drift from the terminal:
 - ctrl+l clears the terminal and repaints every cell, for a screen garbled by line noise or another
   program writing to the terminal.
 
-Over a slow link keys arrive bunched: "cashier", tab, the password and enter can land a millisecond
-apart. Textual moves focus a few steps after it reads the tab, so keys right behind it would still go to
-the field the tab left (a password typed into the username field, in clear). After a key that may move
-focus the driver waits, up to `FOCUS_WAIT` seconds, until the focus has moved before handing on the next
-key.
+Keys that arrive bunched over a slow link are the app's business, as in every profile: see
+screens.typeahead.
 """
 
 from __future__ import annotations
@@ -23,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import threading
-import time
 from typing import Any
 
 from textual import events
@@ -33,8 +29,6 @@ from textual.message import Message
 from astrofin_tui.shadow_screen import ShadowScreen
 
 REPAINT_KEY = "ctrl+l"
-FOCUS_KEYS = frozenset({"tab", "shift+tab", "enter"})
-FOCUS_WAIT = 0.25
 SYNC_START, SYNC_END = "\x1b[?2026h", "\x1b[?2026l"
 NONE, HELD, SENT = 0, 1, 2  # a synchronized-output start mark: none, held back, sent
 
@@ -99,27 +93,7 @@ class FrugalDriver(LinuxDriver):
             self._resized((message.size.width, message.size.height))
         elif isinstance(message, events.Key) and message.key == REPAINT_KEY:
             self.repaint_all()
-        elif isinstance(message, events.Key) and message.key in FOCUS_KEYS:
-            before = self._focused()
-            super().process_message(message)
-            self._wait_for_focus_change(before)
-            return
         super().process_message(message)
-
-    def _focused(self) -> object:
-        try:
-            return self._app.focused
-        except Exception:  # noqa: BLE001 - no screen yet, or shutting down: nothing to wait for
-            return None
-
-    def _wait_for_focus_change(self, before: object, timeout: float = FOCUS_WAIT) -> None:
-        """Hold the next keys (this runs on the input thread) until the focus has moved, or `timeout`
-        passes: an enter that submits, or a tab in a screen with one field, moves nothing."""
-        if before is None:
-            return
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and self._focused() is before:
-            time.sleep(0.002)
 
     def repaint_all(self) -> None:
         """Clear the terminal and send every cell again (safe from any thread)."""

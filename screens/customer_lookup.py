@@ -21,6 +21,7 @@ from textual.widgets import Header, Input, Static
 from db.repositories.customers import PAGE_SIZE, CustomerRepository, CustomerRow, SearchPage
 from screens.context import ScreenContext
 from screens.data import DataScreen
+from screens.typeahead import EDITING_PASSES
 from widgets.footer import KeysFooter
 from widgets.status import ConnectionBanner, StatusLine
 from widgets.tables import PageTable
@@ -96,7 +97,7 @@ class CustomerLookupScreen(DataScreen):
                 return None  # a newer key came during the pause; this answer would be dropped anyway
             return repo.search(query, after=after, limit=size)
 
-        self.start("search", job, working=None)
+        self.start("search", job, working=None, hold=EDITING_PASSES)  # enter waits for the answer
         if self._slow is None:
             self._slow = self.set_timer(SLOW_SECONDS, self._still_searching)
 

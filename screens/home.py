@@ -3,29 +3,28 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from typing import Any
 
 from rich.markup import escape
-from sqlalchemy.exc import SQLAlchemyError
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import Header, OptionList, Static
 from textual.widgets.option_list import Option
 
-from db.errors import AstrofinError
 from db.permissions import ScreenSpec, role_label
 from db.repositories.dashboard import DayAtAGlance, day_at_a_glance
 from screens.context import ScreenContext
+from screens.data import DatabaseCalls, describe
 from widgets.figures import FigureTable, format_figure
 from widgets.footer import KeysFooter
+from widgets.status import ConnectionBanner, StatusLine
 
 LOADING = "Loading the day's figures…"
 
 
-class HomeScreen(Screen[None]):
+class HomeScreen(DatabaseCalls):
     CSS_PATH = "home.tcss"
     SUB_TITLE = "Home"
     AUTO_FOCUS = "#screens"
@@ -37,25 +36,20 @@ class HomeScreen(Screen[None]):
             super().__init__()
             self.screen_name = screen_name
 
-    class Loaded(Message):
-        def __init__(self, glance: DayAtAGlance) -> None:
-            super().__init__()
-            self.glance = glance
-
-    class LoadFailed(Message):
-        def __init__(self, reason: str) -> None:
-            super().__init__()
-            self.reason = reason
-
     def __init__(self, context: ScreenContext, entries: Sequence[ScreenSpec]) -> None:
         super().__init__()
         self.ctx = context
         self._entries = tuple(entries)
 
+    @property
+    def db_engine(self) -> Any:
+        return self.ctx.engine
+
     def compose(self) -> ComposeResult:
         actor = self.ctx.actor
         today = self.ctx.today()
         yield Header()
+        yield ConnectionBanner()
         with Horizontal(id="who"):
             yield Static(f"[b]{escape(role_label(actor.role))}[/b] · {escape(actor.full_name or actor.username)}",
                          id="who-name")
@@ -63,7 +57,7 @@ class HomeScreen(Screen[None]):
         with Horizontal(id="home-body"):
             with Vertical(id="glance"):
                 yield Static("The day at a glance", classes="section-title")
-                yield Static(LOADING, id="glance-status")
+                yield StatusLine(LOADING, id="glance-status")
                 yield FigureTable(id="figures")
             with Vertical(id="keys"):
                 yield Static("Screens", classes="section-title")
@@ -75,34 +69,25 @@ class HomeScreen(Screen[None]):
         return [Option(f"{spec.key.upper():<4}{escape(spec.title)}", id=spec.name) for spec in self._entries]
 
     def on_mount(self) -> None:
-        self._load(self.ctx.today())
+        self._load()
 
-    @work(thread=True, exclusive=True, exit_on_error=False)
-    def _load(self, as_of: date) -> None:
-        context = self.ctx
-        try:
-            glance = day_at_a_glance(context.engine, context.actor, as_of)
-        except AstrofinError as exc:
-            self.post_message(self.LoadFailed(str(exc)))
-        except SQLAlchemyError:
-            self.post_message(self.LoadFailed("Cannot reach the database; the figures are not shown."))
-        except Exception as exc:  # the figures are a courtesy: say so and keep the screen usable
-            self.post_message(self.LoadFailed(f"The figures could not be loaded ({type(exc).__name__})."))
-        else:
-            self.post_message(self.Loaded(glance))
+    def _load(self) -> None:
+        context, as_of = self.ctx, self.ctx.today()
+        # The figures are a courtesy: nothing typed waits for them.
+        self.start("glance", lambda: day_at_a_glance(context.engine, context.actor, as_of), working=None,
+                   hold=None)
 
-    def on_home_screen_loaded(self, message: Loaded) -> None:
+    def done(self, tag: str, result: Any) -> None:
+        glance: DayAtAGlance = result
         currency = self.ctx.currency
         self.query_one("#figures", FigureTable).show(
             (figure.label, format_figure(figure.value, figure.is_money, currency))
-            for figure in message.glance.figures
+            for figure in glance.figures
         )
-        self.query_one("#glance-status", Static).display = False
+        self.status.display = False
 
-    def on_home_screen_load_failed(self, message: LoadFailed) -> None:
-        status = self.query_one("#glance-status", Static)
-        status.update(escape(message.reason))
-        status.add_class("error")
+    def failed(self, tag: str, error: BaseException) -> None:
+        self.status.say(f"The figures could not be loaded: {describe(error)}", kind="error")
 
     @on(OptionList.OptionHighlighted, "#screens")
     def _describe(self, event: OptionList.OptionHighlighted) -> None:

@@ -2,38 +2,31 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from rich.markup import escape
 from sqlalchemy import Engine
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
 from db.engine import Actor
-from db.errors import AstrofinError
 from db.repositories.auth import authenticate
+from screens.data import DatabaseCalls, describe
 from widgets.fields import FieldRow
 from widgets.footer import KeysFooter
-from widgets.status import StatusLine
+from widgets.status import ConnectionBanner, StatusLine
 
 
-class LockScreen(ModalScreen[bool]):
+class LockScreen(DatabaseCalls, ModalScreen[bool]):
     """Covers the screen (nothing of it shows) until the signed-in person types their password."""
 
     CSS_PATH = "lock.tcss"
     AUTO_FOCUS = "#unlock-password"
     BINDINGS: ClassVar[list[BindingType]] = [Binding("ctrl+o", "app.sign_out", "Sign out", priority=True)]
-
-    class Checked(Message):
-        def __init__(self, ok: bool, reason: str = "") -> None:
-            super().__init__()
-            self.ok = ok
-            self.reason = reason
 
     def __init__(self, engine: Engine, actor: Actor) -> None:
         super().__init__()
@@ -41,7 +34,12 @@ class LockScreen(ModalScreen[bool]):
         self.actor = actor
         self._checking = False
 
+    @property
+    def db_engine(self) -> Any:
+        return self._engine
+
     def compose(self) -> ComposeResult:
+        yield ConnectionBanner()
         with Vertical(id="lock") as box:
             box.border_title = "Locked"
             yield Static(f"The session of [b]{escape(self.actor.full_name or self.actor.username)}[/b] "
@@ -63,24 +61,29 @@ class LockScreen(ModalScreen[bool]):
         self.query_one("#lock-status", StatusLine).working("checking…")
         self._check(event.value)
 
-    @work(thread=True, exclusive=True, exit_on_error=False)
     def _check(self, password: str) -> None:
-        try:
-            actor = authenticate(self._engine, self.actor.username, password)
-        except AstrofinError as exc:
-            self.post_message(self.Checked(False, str(exc)))
-        except Exception:  # noqa: BLE001 - the lock stays; say why
-            self.post_message(self.Checked(False, "Cannot reach the database to check the password; try again."))
-        else:
-            self.post_message(self.Checked(actor.user_id == self.actor.user_id, "Wrong password."))
+        engine, username = self._engine, self.actor.username
+        self.start("unlock", lambda: authenticate(engine, username, password), working=None, retry="ask")
 
-    def on_lock_screen_checked(self, message: Checked) -> None:
-        message.stop()
+    def done(self, tag: str, result: Any) -> None:
         self._checking = False
-        if message.ok:
+        if result.user_id == self.actor.user_id:
             self.dismiss(True)
-            return
+        else:
+            self._refused("Wrong password.")
+
+    def failed(self, tag: str, error: BaseException) -> None:
+        self._checking = False
+        self._refused(describe(error))
+
+    def _connection_lost(self, tag: str, job: Any, error: BaseException) -> None:
+        self._checking = False
+        super()._connection_lost(tag, None, error)  # a password is never kept to be tried again later
+        self._refused("Cannot reach the database to check the password; try again.")
+
+    def _refused(self, reason: str) -> None:
         field = self.query_one("#unlock-password", Input)
         field.value = ""
+        field.focus()
         self.query_one("#lock-status", StatusLine).clear()
-        self.query_one(FieldRow).error(message.reason)
+        self.query_one(FieldRow).error(reason)

@@ -238,6 +238,7 @@ class PaymentEntryScreen(DataScreen):
     def _found(self, candidates: list[Candidate]) -> None:
         self._candidates = candidates
         if not candidates:
+            self.drop_keys_typed_ahead()  # an amount typed ahead was meant for a loan that was not found
             self.status.clear()
             self.query_one("#field-find", FieldRow).error("no loan that takes payments matches")
             return

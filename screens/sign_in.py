@@ -4,22 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from rich.markup import escape
 from sqlalchemy import Engine
-from sqlalchemy.exc import SQLAlchemyError
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import Button, Header, Input, Label, Static
 
 from db.engine import Actor
-from db.errors import AstrofinError
 from db.permissions import role_label
-from db.repositories.auth import SignInRefused, authenticate
+from db.repositories.auth import authenticate
+from screens.data import DatabaseCalls, describe
 from widgets.footer import KeysFooter
+from widgets.status import ConnectionBanner, StatusLine
 
 CHECKING = "Checking your password…"
 UNREACHABLE = "Cannot reach the database. Check the connection and try again."
@@ -31,7 +31,7 @@ class DemoAccount:
     role: str
 
 
-class SignInScreen(Screen[None]):
+class SignInScreen(DatabaseCalls):
     CSS_PATH = "sign_in.tcss"
     SUB_TITLE = "Sign in"
     AUTO_FOCUS = "#username"
@@ -43,19 +43,19 @@ class SignInScreen(Screen[None]):
             super().__init__()
             self.actor = actor
 
-    class Refused(Message):
-        def __init__(self, reason: str) -> None:
-            super().__init__()
-            self.reason = reason
-
     def __init__(self, engine: Engine, demo_accounts: Sequence[DemoAccount] = ()) -> None:
         super().__init__()
         self._engine = engine
         self._demo_accounts = tuple(demo_accounts)
         self._checking = False
 
+    @property
+    def db_engine(self) -> Any:
+        return self._engine
+
     def compose(self) -> ComposeResult:
         yield Header()
+        yield ConnectionBanner()
         with Vertical(id="sign-in-form") as form:
             form.border_title = "Sign in to AstroFinance"
             with Horizontal(classes="field"):
@@ -67,7 +67,7 @@ class SignInScreen(Screen[None]):
             with Horizontal(classes="field"):
                 yield Label("", classes="field-label")
                 yield Button("Sign in", id="sign-in", variant="primary", compact=True)
-            yield Static("", id="sign-in-status")
+            yield StatusLine("", id="sign-in-status")
         if self._demo_accounts:
             yield Static(self._demo_text(), id="demo-accounts")
         yield KeysFooter()
@@ -101,37 +101,33 @@ class SignInScreen(Screen[None]):
         self._status(CHECKING, error=False)
         self._check(username, password)
 
-    @work(thread=True, exclusive=True, exit_on_error=False)
     def _check(self, username: str, password: str) -> None:
-        try:
-            actor = authenticate(self._engine, username, password)
-        except SignInRefused as exc:
-            self.post_message(self.Refused(str(exc)))
-        except AstrofinError as exc:
-            self.post_message(self.Refused(str(exc)))
-        except SQLAlchemyError:
-            self.post_message(self.Refused(UNREACHABLE))
-        except Exception as exc:  # never leave the form waiting on a check that died
-            self.post_message(self.Refused(f"Sign-in failed unexpectedly ({type(exc).__name__}). Try again."))
-        else:
-            self.post_message(self.SignedIn(actor))
+        engine = self._engine
+        self.start("sign-in", lambda: authenticate(engine, username, password), working=None)
 
-    def on_sign_in_screen_refused(self, message: Refused) -> None:
+    def done(self, tag: str, result: Any) -> None:
         self._checking = False
-        self._show_error(message.reason)
+        self._status(f"Signed in as {result.username}.", error=False)
+        self.post_message(self.SignedIn(result))  # bubbles on to the app, which opens home
+
+    def failed(self, tag: str, error: BaseException) -> None:
+        self._checking = False
+        self._show_error(describe(error))
         password = self.query_one("#password", Input)
         password.value = ""
         password.focus()
 
-    def on_sign_in_screen_signed_in(self, message: SignedIn) -> None:
+    def _connection_lost(self, tag: str, job: Any, error: BaseException) -> None:
+        # Nothing to retry by itself: a password is never kept for a later try. Say so, keep the username.
         self._checking = False
-        self._status(f"Signed in as {message.actor.username}.", error=False)
-        # The message bubbles on to the app, which opens home.
+        super()._connection_lost(tag, None, error)
+        self._show_error(UNREACHABLE)
+        password = self.query_one("#password", Input)
+        password.value = ""
+        password.focus()
 
     def _show_error(self, text: str) -> None:
         self._status(text, error=True)
 
     def _status(self, text: str, *, error: bool) -> None:
-        status = self.query_one("#sign-in-status", Static)
-        status.update(escape(text))
-        status.set_class(error, "error")
+        self.status.say(text, kind="error" if error else "")
