@@ -104,20 +104,3 @@ def test_ctrl_l_repaints_a_garbled_screen(pair: tuple[Terminal, Terminal]) -> No
     frugal.wait_quiet(seconds=1.0)
     assert not frugal.shows("NOISE")
     same_screen(pair)
-
-
-def test_keys_typed_ahead_of_a_tab_land_in_the_next_field() -> None:
-    """Over a slow link the tab and the next keys arrive a millisecond apart: they must not go to the
-    field the tab leaves (a password typed into the username field)."""
-    term = start("frugal")
-    try:
-        term.type("abc", gap=0.05)
-        term.wait_for("abc")
-        term.type("\t", gap=0.001)
-        term.type("def", gap=0)
-        term.wait_for("def", quiet=0.5)
-        lines = term.screen.display
-        assert not any("abcd" in line for line in lines)
-        assert any(line.startswith("abc ") for line in lines) and any(line.startswith("def ") for line in lines)
-    finally:
-        term.stop()
