@@ -96,7 +96,8 @@ EXPECTED_FUNCTIONS: dict[str, set[str]] = {
         "ledger_due_date", "ledger_moment", "ledger_check_amount", "ledger_require_actor", "ledger_account_id",
         "ledger_schedule_rows", "ledger_post_line", "ledger_check_payable", "ledger_allocate",
         "ledger_same_payment", "ledger_recompute_schedule", "reporting_assert_actor",
-        "reporting_queue_reminders", "mark_defaulted_loans_unchecked", "scale_refresh_loan_summary")},
+        "reporting_queue_reminders", "mark_defaulted_loans_unchecked", "scale_refresh_loan_summary",
+        "ledger_schedule_amounts", "ledger_schedule_zero_installments", "ledger_longest_working_term")},
 }
 # sequence -> roles with USAGE/UPDATE (numbering customers and loans they create); the rest via functions.
 EXPECTED_SEQUENCES = {"customer_number_seq": {"loan_officer", "supervisor"},

@@ -1,0 +1,31 @@
+"""What branch staff found at the counter, in the database.
+
+1. A schedule never holds installments of 0.00: ledger_schedule_rows (behind preview_payment_schedule and
+   generate_payment_schedule) refuses terms whose rounded installment would repay the loan before its last
+   installment, and says the longest shorter term that works; the refusal names the `term` column, which the
+   repositories turn into a message beside the term field. Databases already hold such loans (any disbursed
+   loan at a high rate and long term, e.g. 1,000.00 at 99.99 %, 104 monthly), so the upgrade repairs them:
+   the installments of 0.00 are always the tail after the installment that repaid the loan and nothing was
+   ever paid on them, so they are deleted and the loan's term becomes the number of installments it really
+   has. A closed loan then has no unpaid installment and 0 days past due. The downgrade restores the old
+   function definitions but not the deleted rows (they owed nothing).
+
+Revision ID: 0013
+Revises: 0012
+Create Date: 2026-12-06
+"""
+
+from migrations.sqlfile import run_sql
+
+revision = "0013"
+down_revision = "0012"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    run_sql("0013_counter_fixes.sql")
+
+
+def downgrade() -> None:
+    run_sql("0013_counter_fixes_downgrade.sql")

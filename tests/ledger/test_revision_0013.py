@@ -1,0 +1,29 @@
+"""Revision 0013 comes and goes cleanly: the downgrade restores exactly the definitions of 0012 (function bodies,
+settings and grants, indexes, constraints, columns, views), and the upgrade after it gives the same head."""
+
+from __future__ import annotations
+
+from sqlalchemy.engine import URL
+
+from db import migrate
+from tests.ledger.test_schedule_hot import _definitions
+
+# The functions whose body 0013 replaces; the ones it adds are listed by the catalog as new names.
+REPLACED = {"ledger_schedule_rows(numeric,numeric,text,integer,text,date)"}
+ADDED = {"ledger_schedule_amounts(numeric,numeric,text,integer,integer)",
+         "ledger_schedule_zero_installments(numeric,numeric,text,integer,integer)",
+         "ledger_longest_working_term(numeric,numeric,text,integer,integer)"}
+
+
+def test_revision_0013_comes_and_goes_cleanly(empty_database: URL) -> None:
+    url = empty_database
+    migrate.upgrade(url, "0012")
+    at_0012 = _definitions(url)
+    migrate.upgrade(url, "0013")
+    at_0013 = _definitions(url)
+    bodies = {d.split(" ")[1] for d in at_0013 - at_0012 if d.startswith("body ")}
+    assert bodies == REPLACED | ADDED
+    migrate.downgrade(url, "0012")
+    assert _definitions(url) == at_0012
+    migrate.upgrade(url, "head")
+    assert _definitions(url) == at_0013 or migrate.head_revision() != "0013"
