@@ -173,3 +173,10 @@ UPDATE loans l
 
 DELETE FROM payment_schedules s WHERE s.total_due = 0 AND s.total_paid = 0;
 
+------------------------------------------------------------------------------------------------------
+-- 2. Customer search by the last digits of a phone (db/repositories/customers.py): from six digits typed,
+-- the customers whose phone ends with them. Phones are stored in E.164 (+254712345678); the suffix is a
+-- left-anchored LIKE on the reversed phone, one range of this index (text_pattern_ops: byte order, so the
+-- range holds whatever the database's collation).
+------------------------------------------------------------------------------------------------------
+CREATE INDEX customers_phone_reverse_idx ON customers (reverse(phone) text_pattern_ops);

@@ -1,5 +1,8 @@
 -- Back to 0012, the sections of 0013 in reverse order.
 
+-- Section 2: no phone suffix index.
+DROP INDEX IF EXISTS customers_phone_reverse_idx;
+
 -- Section 1: ledger_schedule_rows as 0002 wrote it (the schedule math in line, no 0.00 check);
 -- the helpers go. The loans repaired on the way up keep their shorter schedules and terms.
 

@@ -9,6 +9,10 @@
    ever paid on them, so they are deleted and the loan's term becomes the number of installments it really
    has. A closed loan then has no unpaid installment and 0 days past due. The downgrade restores the old
    function definitions but not the deleted rows (they owed nothing).
+2. Customer search by the last digits of a phone: customers_phone_reverse_idx, an expression index on
+   reverse(phone) with text_pattern_ops, so "phone ends with these digits" is one index range at a million
+   customers. Phones are already stored in E.164 (a CHECK since 0001), so no row needs rewriting; the forms
+   people write (0712 345 678, 712345678, 254712345678, +254 712 345 678) are normalised before saving.
 
 Revision ID: 0013
 Revises: 0012

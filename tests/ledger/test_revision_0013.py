@@ -23,6 +23,8 @@ def test_revision_0013_comes_and_goes_cleanly(empty_database: URL) -> None:
     at_0013 = _definitions(url)
     bodies = {d.split(" ")[1] for d in at_0013 - at_0012 if d.startswith("body ")}
     assert bodies == REPLACED | ADDED
+    assert "index customers_phone_reverse_idx CREATE INDEX customers_phone_reverse_idx ON public.customers " \
+           "USING btree (reverse(phone) text_pattern_ops)" in at_0013 - at_0012
     migrate.downgrade(url, "0012")
     assert _definitions(url) == at_0012
     migrate.upgrade(url, "head")
