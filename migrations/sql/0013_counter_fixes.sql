@@ -180,3 +180,11 @@ DELETE FROM payment_schedules s WHERE s.total_due = 0 AND s.total_paid = 0;
 -- range holds whatever the database's collation).
 ------------------------------------------------------------------------------------------------------
 CREATE INDEX customers_phone_reverse_idx ON customers (reverse(phone) text_pattern_ops);
+
+------------------------------------------------------------------------------------------------------
+-- 3. Passwords: an administrator's reset makes the next sign-in ask for a new password, which the person
+-- sets themselves (db/repositories/auth.py, change_own_password). That change runs on the login role, as
+-- sign-in does, which may already write password_hash; it may now also clear the flag.
+------------------------------------------------------------------------------------------------------
+ALTER TABLE users ADD COLUMN must_change_password boolean NOT NULL DEFAULT false;
+GRANT UPDATE (must_change_password) ON users TO astrofin_app;

@@ -1,5 +1,9 @@
 -- Back to 0012, the sections of 0013 in reverse order.
 
+-- Section 3: no must_change_password (its column privilege goes with it).
+REVOKE UPDATE (must_change_password) ON users FROM astrofin_app;
+ALTER TABLE users DROP COLUMN must_change_password;
+
 -- Section 2: no phone suffix index.
 DROP INDEX IF EXISTS customers_phone_reverse_idx;
 

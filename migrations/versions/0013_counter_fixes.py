@@ -13,6 +13,8 @@
    reverse(phone) with text_pattern_ops, so "phone ends with these digits" is one index range at a million
    customers. Phones are already stored in E.164 (a CHECK since 0001), so no row needs rewriting; the forms
    people write (0712 345 678, 712345678, 254712345678, +254 712 345 678) are normalised before saving.
+3. users.must_change_password (false for every existing account): set by an administrator's reset, read at
+   sign-in, cleared when the person changes their own password on the login role, which may update it.
 
 Revision ID: 0013
 Revises: 0012

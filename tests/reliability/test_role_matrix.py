@@ -61,7 +61,7 @@ EXPECTED_COLUMNS: dict[str, dict[str, dict[str, set[str]]]] = {
     "users": {
         **{r: {S: STAFF_NAMES} for r in ("cashier", "loan_officer", "supervisor", "accountant")},
         # sign-in counts failures, locks, records the time and rehashes an outdated hash
-        "app": {U: {"failed_login_count", "locked_until", "last_login_at", "password_hash"}},
+        "app": {U: {"failed_login_count", "locked_until", "last_login_at", "password_hash", "must_change_password"}},
     },
     # the admin retries failed SMS from the outbox screen
     "sms_histories": {"admin": {U: {"status", "error_message", "attempts"}}},
