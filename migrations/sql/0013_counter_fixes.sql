@@ -188,3 +188,210 @@ CREATE INDEX customers_phone_reverse_idx ON customers (reverse(phone) text_patte
 ------------------------------------------------------------------------------------------------------
 ALTER TABLE users ADD COLUMN must_change_password boolean NOT NULL DEFAULT false;
 GRANT UPDATE (must_change_password) ON users TO astrofin_app;
+
+------------------------------------------------------------------------------------------------------
+-- 4. Manual journal entries for accountants (domain.md, double entry): balanced, dated, described, audited
+-- (the journal tables' audit triggers), never edited (their immutability triggers), corrected only by a
+-- mirrored reversal. A manual entry is one with no loan transaction and that reverses nothing. Each refusal
+-- names the field it belongs to (COLUMN = entry_date, description, lines, reason), which the repository turns
+-- into a message beside it.
+------------------------------------------------------------------------------------------------------
+
+-- The date of a manual entry or of its reversal: given, and not in the future.
+CREATE FUNCTION ledger_check_entry_date(p_entry_date date) RETURNS void
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    IF p_entry_date IS NULL THEN
+        RAISE EXCEPTION 'The entry date is missing' USING ERRCODE = 'P0107', COLUMN = 'entry_date';
+    END IF;
+    IF p_entry_date > current_date THEN
+        RAISE EXCEPTION 'The entry date % is in the future; post it on or after that day', p_entry_date
+            USING ERRCODE = 'P0104', COLUMN = 'entry_date';
+    END IF;
+END $$;
+
+-- An amount of one line, as the lines' JSON gives it ("150.00", 150, null or absent): NULL when absent or 0,
+-- refused when it is not a positive amount in whole cents within NUMERIC(14,2).
+CREATE FUNCTION ledger_manual_amount(p_line jsonb, p_key text, p_number integer) RETURNS numeric
+LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+    v_raw    text := nullif(btrim(p_line->>p_key), '');
+    v_amount numeric;
+BEGIN
+    IF v_raw IS NULL THEN
+        RETURN NULL;
+    END IF;
+    BEGIN
+        v_amount := v_raw::numeric;
+    EXCEPTION WHEN invalid_text_representation THEN
+        RAISE EXCEPTION 'Line %: the % amount "%" is not a number', p_number, p_key, v_raw
+            USING ERRCODE = 'P0103', COLUMN = 'lines';
+    END;
+    IF v_amount = 0 THEN
+        RETURN NULL;
+    END IF;
+    IF v_amount = 'NaN'::numeric OR v_amount < 0 OR v_amount <> round(v_amount, 2)
+       OR v_amount > 999999999999.99 THEN
+        RAISE EXCEPTION 'Line %: the % amount % must be more than zero with at most two decimals (at most '
+                        '999,999,999,999.99)', p_number, p_key, v_raw USING ERRCODE = 'P0103', COLUMN = 'lines';
+    END IF;
+    RETURN v_amount;
+END $$;
+
+CREATE FUNCTION post_manual_journal_entry(p_entry_date date, p_description text, p_lines jsonb, p_created_by bigint)
+RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+DECLARE
+    v_entry   bigint;
+    v_line    jsonb;
+    v_number  integer := 0;
+    v_code    text;
+    v_account chart_of_accounts%ROWTYPE;
+    v_debit   numeric;
+    v_credit  numeric;
+    v_memo    text;
+    v_debits  numeric := 0;
+    v_credits numeric := 0;
+    v_checked jsonb := '[]'::jsonb;
+BEGIN
+    PERFORM ledger_require_actor(p_created_by, ARRAY['accountant'], 'post a manual journal entry');
+    PERFORM ledger_check_entry_date(p_entry_date);
+    IF p_description IS NULL OR btrim(p_description) = '' THEN
+        RAISE EXCEPTION 'Say what the entry is for: the description is empty' USING ERRCODE = 'P0107',
+            COLUMN = 'description';
+    END IF;
+    IF length(btrim(p_description)) > 500 OR btrim(p_description) ~ '[\x01-\x1f\x7f]' THEN
+        RAISE EXCEPTION 'The description has at most 500 characters, without tabs, line breaks or escapes'
+            USING ERRCODE = 'P0107', COLUMN = 'description';
+    END IF;
+    IF p_lines IS NULL OR jsonb_typeof(p_lines) <> 'array' OR jsonb_array_length(p_lines) < 2 THEN
+        RAISE EXCEPTION 'An entry needs at least two lines (got %)',
+            CASE WHEN jsonb_typeof(p_lines) = 'array' THEN jsonb_array_length(p_lines) ELSE 0 END
+            USING ERRCODE = 'P0107', COLUMN = 'lines';
+    END IF;
+
+    -- Every line is checked before anything is written.
+    FOR v_line IN SELECT l.value FROM jsonb_array_elements(p_lines) l LOOP
+        v_number := v_number + 1;
+        IF jsonb_typeof(v_line) <> 'object' THEN
+            RAISE EXCEPTION 'Line % is not an account with a debit or a credit', v_number
+                USING ERRCODE = 'P0107', COLUMN = 'lines';
+        END IF;
+        v_code := nullif(btrim(v_line->>'account_code'), '');
+        IF v_code IS NULL THEN
+            RAISE EXCEPTION 'Line %: which account? The account code is missing', v_number
+                USING ERRCODE = 'P0107', COLUMN = 'lines';
+        END IF;
+        SELECT * INTO v_account FROM chart_of_accounts a WHERE a.account_code = v_code;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'Line %: there is no account % in the chart of accounts', v_number, v_code
+                USING ERRCODE = 'P0107', COLUMN = 'lines';
+        END IF;
+        IF NOT v_account.is_active THEN
+            RAISE EXCEPTION 'Line %: account % (%) is inactive; post to an active account', v_number, v_code,
+                v_account.account_name USING ERRCODE = 'P0107', COLUMN = 'lines';
+        END IF;
+        v_debit := ledger_manual_amount(v_line, 'debit', v_number);
+        v_credit := ledger_manual_amount(v_line, 'credit', v_number);
+        IF v_debit IS NOT NULL AND v_credit IS NOT NULL THEN
+            RAISE EXCEPTION 'Line % (account %) has both a debit and a credit; a line is one or the other',
+                v_number, v_code USING ERRCODE = 'P0107', COLUMN = 'lines';
+        END IF;
+        IF v_debit IS NULL AND v_credit IS NULL THEN
+            RAISE EXCEPTION 'Line % (account %) has neither a debit nor a credit', v_number, v_code
+                USING ERRCODE = 'P0107', COLUMN = 'lines';
+        END IF;
+        v_memo := nullif(btrim(coalesce(v_line->>'memo', '')), '');
+        IF length(v_memo) > 200 OR v_memo ~ '[\x01-\x1f\x7f]' THEN
+            RAISE EXCEPTION 'Line %: the memo has at most 200 characters, without tabs, line breaks or escapes',
+                v_number USING ERRCODE = 'P0107', COLUMN = 'lines';
+        END IF;
+        v_debits := v_debits + coalesce(v_debit, 0);
+        v_credits := v_credits + coalesce(v_credit, 0);
+        v_checked := v_checked || jsonb_build_array(jsonb_build_object(
+            'account_id', v_account.id, 'debit', coalesce(v_debit, 0), 'credit', coalesce(v_credit, 0),
+            'memo', v_memo));
+    END LOOP;
+    IF v_debits <> v_credits THEN
+        RAISE EXCEPTION 'The entry does not balance: debits %, credits % (a difference of %)',
+            ledger_money(v_debits), ledger_money(v_credits), ledger_money(abs(v_debits - v_credits))
+            USING ERRCODE = 'P0103', COLUMN = 'lines';
+    END IF;
+
+    INSERT INTO journal_entries (entry_date, description, created_by)
+    VALUES (p_entry_date, btrim(p_description), p_created_by)
+    RETURNING id INTO v_entry;
+    INSERT INTO journal_entry_details (journal_entry_id, account_id, debit, credit, description)
+    SELECT v_entry, (c.value->>'account_id')::bigint, (c.value->>'debit')::numeric, (c.value->>'credit')::numeric,
+           c.value->>'memo'
+      FROM jsonb_array_elements(v_checked) WITH ORDINALITY AS c(value, n)
+     ORDER BY c.n;
+    RETURN v_entry;
+END $$;
+
+CREATE FUNCTION reverse_manual_journal_entry(p_entry_id bigint, p_reason text, p_reversed_by bigint,
+                                             p_entry_date date DEFAULT NULL)
+RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+DECLARE
+    v_original journal_entries%ROWTYPE;
+    v_date     date := coalesce(p_entry_date, current_date);
+    v_later    text;
+    v_entry    bigint;
+BEGIN
+    PERFORM ledger_require_actor(p_reversed_by, ARRAY['accountant'], 'reverse a manual journal entry');
+    IF p_entry_id IS NULL THEN
+        RAISE EXCEPTION 'Which entry? The journal entry id is missing' USING ERRCODE = 'P0107';
+    END IF;
+    IF p_reason IS NULL OR btrim(p_reason) = '' THEN
+        RAISE EXCEPTION 'Say why the entry is reversed: the reason is empty' USING ERRCODE = 'P0107',
+            COLUMN = 'reason';
+    END IF;
+    IF length(btrim(p_reason)) > 400 OR btrim(p_reason) ~ '[\x01-\x1f\x7f]' THEN
+        RAISE EXCEPTION 'The reason has at most 400 characters, without tabs, line breaks or escapes'
+            USING ERRCODE = 'P0107', COLUMN = 'reason';
+    END IF;
+    PERFORM ledger_check_entry_date(v_date);
+    -- Two reversals of one entry at once queue here; the second then finds the first.
+    SELECT * INTO v_original FROM journal_entries e WHERE e.id = p_entry_id FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'Journal entry % does not exist', p_entry_id USING ERRCODE = 'P0101';
+    END IF;
+    IF v_original.transaction_id IS NOT NULL THEN
+        RAISE EXCEPTION 'Journal entry % was posted by a loan transaction; reverse the transaction instead',
+            v_original.entry_number USING ERRCODE = 'P0102';
+    END IF;
+    IF v_original.reverses_entry_id IS NOT NULL THEN
+        RAISE EXCEPTION 'Journal entry % is itself a reversal; post a new entry instead of reversing it',
+            v_original.entry_number USING ERRCODE = 'P0102';
+    END IF;
+    SELECT e.entry_number INTO v_later FROM journal_entries e WHERE e.reverses_entry_id = p_entry_id LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'Journal entry % was already reversed by %', v_original.entry_number, v_later
+            USING ERRCODE = 'P0102';
+    END IF;
+    IF v_date < v_original.entry_date THEN
+        RAISE EXCEPTION 'A reversal cannot be dated %, before the entry % it reverses (%)', v_date,
+            v_original.entry_number, v_original.entry_date USING ERRCODE = 'P0104', COLUMN = 'entry_date';
+    END IF;
+
+    INSERT INTO journal_entries (entry_date, description, reverses_entry_id, created_by)
+    VALUES (v_date, left('Reversal of ' || v_original.entry_number || ': ' || btrim(p_reason), 500), p_entry_id,
+            p_reversed_by)
+    RETURNING id INTO v_entry;
+    INSERT INTO journal_entry_details (journal_entry_id, account_id, debit, credit, description)
+    SELECT v_entry, d.account_id, d.credit, d.debit, d.description
+      FROM journal_entry_details d WHERE d.journal_entry_id = p_entry_id ORDER BY d.id;
+    RETURN v_entry;
+END $$;
+
+REVOKE EXECUTE ON FUNCTION
+    ledger_check_entry_date(date),
+    ledger_manual_amount(jsonb, text, integer),
+    post_manual_journal_entry(date, text, jsonb, bigint),
+    reverse_manual_journal_entry(bigint, text, bigint, date)
+FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION
+    post_manual_journal_entry(date, text, jsonb, bigint),
+    reverse_manual_journal_entry(bigint, text, bigint, date)
+TO astrofin_accountant;

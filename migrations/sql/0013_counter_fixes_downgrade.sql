@@ -1,5 +1,11 @@
 -- Back to 0012, the sections of 0013 in reverse order.
 
+-- Section 4: no manual journal entries (the entries posted stay: they balance and are the books).
+DROP FUNCTION reverse_manual_journal_entry(bigint, text, bigint, date);
+DROP FUNCTION post_manual_journal_entry(date, text, jsonb, bigint);
+DROP FUNCTION ledger_manual_amount(jsonb, text, integer);
+DROP FUNCTION ledger_check_entry_date(date);
+
 -- Section 3: no must_change_password (its column privilege goes with it).
 REVOKE UPDATE (must_change_password) ON users FROM astrofin_app;
 ALTER TABLE users DROP COLUMN must_change_password;

@@ -15,6 +15,11 @@
    people write (0712 345 678, 712345678, 254712345678, +254 712 345 678) are normalised before saving.
 3. users.must_change_password (false for every existing account): set by an administrator's reset, read at
    sign-in, cleared when the person changes their own password on the login role, which may update it.
+4. Manual journal entries for accountants: post_manual_journal_entry(entry_date, description, lines jsonb,
+   created_by) and reverse_manual_journal_entry(entry_id, reason, reversed_by, entry_date DEFAULT NULL),
+   granted to astrofin_accountant only; balanced, dated (not in the future), described, audited by the
+   journal tables' triggers, never edited, reversed once by a mirrored entry. The downgrade drops the
+   functions and keeps the entries posted with them (they balance and are part of the books).
 
 Revision ID: 0013
 Revises: 0012

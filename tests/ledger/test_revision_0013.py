@@ -12,7 +12,10 @@ from tests.ledger.test_schedule_hot import _definitions
 REPLACED = {"ledger_schedule_rows(numeric,numeric,text,integer,text,date)"}
 ADDED = {"ledger_schedule_amounts(numeric,numeric,text,integer,integer)",
          "ledger_schedule_zero_installments(numeric,numeric,text,integer,integer)",
-         "ledger_longest_working_term(numeric,numeric,text,integer,integer)"}
+         "ledger_longest_working_term(numeric,numeric,text,integer,integer)",
+         "ledger_check_entry_date(date)", "ledger_manual_amount(jsonb,text,integer)",
+         "post_manual_journal_entry(date,text,jsonb,bigint)",
+         "reverse_manual_journal_entry(bigint,text,bigint,date)"}
 
 
 def test_revision_0013_comes_and_goes_cleanly(empty_database: URL) -> None:

@@ -88,6 +88,7 @@ EXPECTED_FUNCTIONS: dict[str, set[str]] = {
     "perform_database_maintenance": ADMIN, "seal_audit_log": ADMIN, "verify_audit_log": ADMIN,
     "audit_chain_genesis": ADMIN, "audit_full_xid": ADMIN, "audit_log_hash": ADMIN,  # audit log
     "requeue_failed_sms": ADMIN,  # SMS outbox
+    "post_manual_journal_entry": {"accountant"}, "reverse_manual_journal_entry": {"accountant"},  # journal
     "audit_current_user_id": ALL | {"app"},  # reads the caller's own session setting; harmless
     # formats customer, loan and entry numbers in column defaults, so it runs as whoever inserts; pure
     "scale_padded_number": ALL | {"app"},
@@ -97,7 +98,8 @@ EXPECTED_FUNCTIONS: dict[str, set[str]] = {
         "ledger_schedule_rows", "ledger_post_line", "ledger_check_payable", "ledger_allocate",
         "ledger_same_payment", "ledger_recompute_schedule", "reporting_assert_actor",
         "reporting_queue_reminders", "mark_defaulted_loans_unchecked", "scale_refresh_loan_summary",
-        "ledger_schedule_amounts", "ledger_schedule_zero_installments", "ledger_longest_working_term")},
+        "ledger_schedule_amounts", "ledger_schedule_zero_installments", "ledger_longest_working_term",
+        "ledger_check_entry_date", "ledger_manual_amount")},
 }
 # sequence -> roles with USAGE/UPDATE (numbering customers and loans they create); the rest via functions.
 EXPECTED_SEQUENCES = {"customer_number_seq": {"loan_officer", "supervisor"},
