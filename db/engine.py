@@ -36,6 +36,8 @@ class Actor:
     username: str
     role: str
     full_name: str = ""
+    must_change_password: bool = False
+    """Set at sign-in after an administrator's reset: the person chooses a new password before working."""
 
     @property
     def db_role(self) -> str:

@@ -27,9 +27,44 @@ def reason_problem(reason: str, missing: str) -> str | None:
     return None
 
 
+KENYA_CODE = "254"
+_KENYAN_NATIONAL = re.compile(r"^0?([17][0-9]{8})$")
+"""A Kenyan mobile number as written at home: 0712 345 678 or 712 345 678 (also 01xx numbers)."""
+_PHONE_SEPARATORS = re.compile(r"[\s().-]")
+PHONE_FORMS = ("write a Kenyan number as 0712 345 678, 712 345 678, 254 712 345 678 or +254 712 345 678, "
+               "or another country's in international form with + and its code, e.g. +256 772 123 456")
+
+
 def normalize_phone(raw: str) -> str:
-    """'+254 712-345 678' → '+254712345678'; spaces, dashes, dots and brackets are dropped."""
-    return re.sub(r"[\s().-]", "", raw.strip())
+    """A phone number as people write it, in E.164 ('+254712345678') when it is one.
+
+    Spaces, dashes, dots and brackets are dropped. Kenyan numbers are recognised in every usual form:
+    '0712 345 678', '712345678', '254712345678', '+254 712 345 678', '+254 0712 345 678', '00254712345678'
+    (and 01xx numbers alike). Another country's number written with '+' (or '00') keeps its digits. Anything
+    else comes back without its separators, and phone_problem says which forms are accepted.
+    """
+    compact = _PHONE_SEPARATORS.sub("", raw.strip())
+    if compact.startswith("00"):
+        compact = "+" + compact[2:]
+    if compact.startswith("+"):
+        if compact.startswith("+" + KENYA_CODE) and (national := _KENYAN_NATIONAL.match(compact[4:])):
+            return f"+{KENYA_CODE}{national.group(1)}"
+        return compact
+    if compact.startswith(KENYA_CODE) and (national := _KENYAN_NATIONAL.match(compact[3:])):
+        return f"+{KENYA_CODE}{national.group(1)}"
+    if national := _KENYAN_NATIONAL.match(compact):
+        return f"+{KENYA_CODE}{national.group(1)}"
+    return compact
+
+
+def phone_problem(phone: str) -> str | None:
+    """Why a phone (as normalize_phone left it) is refused, with the forms accepted; None when it will do.
+    A Kenyan number (+254) has nine digits after the country code."""
+    if not E164.match(phone):
+        return PHONE_FORMS
+    if phone.startswith("+" + KENYA_CODE) and len(phone) != 13:
+        return "a Kenyan number has nine digits after +254 (or after its 0), e.g. +254 712 345 678"
+    return None
 
 
 def years_between(born: date, today: date) -> int:
@@ -81,8 +116,8 @@ def customer_problems(data: CustomerInput, today: date) -> dict[str, str]:
             problems[name] = f"the {label} contains control characters"
     if data.national_id and not NATIONAL_ID.match(data.national_id):
         problems["national_id"] = "a national ID has up to 30 letters, digits or '-'"
-    if data.phone and not E164.match(data.phone):
-        problems["phone"] = "use the international form, e.g. +254712345678"
+    if data.phone and (problem := phone_problem(data.phone)):
+        problems["phone"] = problem
     if data.email and (len(data.email) > 254 or not EMAIL.match(data.email)):
         problems["email"] = "the email address should look like name@example.com"
     if data.date_of_birth is not None:

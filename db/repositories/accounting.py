@@ -1,14 +1,19 @@
-"""The books: chart of accounts with balances, journal entries with their lines, the trial balance."""
+"""The books: chart of accounts with balances, journal entries with their lines, the trial balance, and the
+accountant's manual entries (posted and reversed by post_manual_journal_entry / reverse_manual_journal_entry,
+which hold every rule)."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import text
 
+from db.errors import ValidationError
 from db.repositories.base import Repository
+from db.validation import reason_problem
 
 ZERO = Decimal("0.00")
 DEBIT_NORMAL = ("asset", "expense")
@@ -67,6 +72,22 @@ class TrialBalance:
     @property
     def balances(self) -> bool:
         return self.total_debit == self.total_credit
+
+
+@dataclass(frozen=True)
+class ManualLine:
+    """One line of a manual journal entry: an account and a debit or a credit (the other is zero)."""
+
+    account_code: str
+    debit: Decimal
+    credit: Decimal
+    memo: str = ""
+
+
+def _lines_json(lines: list[ManualLine] | tuple[ManualLine, ...]) -> str:
+    """The lines as post_manual_journal_entry reads them; amounts as exact decimal strings, never floats."""
+    return json.dumps([{"account_code": line.account_code.strip(), "debit": str(line.debit),
+                        "credit": str(line.credit), "memo": line.memo.strip()} for line in lines])
 
 
 @dataclass(frozen=True)
@@ -145,3 +166,28 @@ class AccountingRepository(Repository):
                 {"f": date_from, "t": date_to},
             ).all()
         return [DailyTotal(*row) for row in rows]
+
+    def post_manual_entry(self, entry_date: date, description: str,
+                          lines: list[ManualLine] | tuple[ManualLine, ...]) -> int:
+        """Post a balanced manual entry (accountants only) and return its id. Refusals name their field:
+        ValidationError on `entry_date`, `description` or `lines` (the message says which line and why)."""
+        with self.work() as session:
+            entry = session.execute(
+                text("SELECT post_manual_journal_entry(:d, :description, CAST(:lines AS jsonb), :user)"),
+                {"d": entry_date, "description": description, "lines": _lines_json(lines),
+                 "user": self.actor.user_id},
+            ).scalar_one()
+        return int(entry)
+
+    def reverse_manual_entry(self, entry_id: int, reason: str, entry_date: date | None = None) -> int:
+        """Post the mirrored entry of a manual entry (dated today unless given) and return its id. An entry
+        posted by a loan transaction, a reversal, or an entry already reversed is Refused; the reason and
+        the date are ValidationError on `reason` / `entry_date`."""
+        if problem := reason_problem(reason, "say why the entry is reversed"):
+            raise ValidationError({"reason": problem})
+        with self.work() as session:
+            entry = session.execute(
+                text("SELECT reverse_manual_journal_entry(:entry, :reason, :user, :d)"),
+                {"entry": entry_id, "reason": reason.strip(), "user": self.actor.user_id, "d": entry_date},
+            ).scalar_one()
+        return int(entry)

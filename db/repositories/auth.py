@@ -1,21 +1,23 @@
-"""Sign-in: check a username and password, count failures, lock after too many, record the last sign-in.
+"""Sign-in: check a username and password, count failures, lock after too many, record the last sign-in;
+and a staff member's change of their own password.
 
-This runs before anyone is signed in, so it uses the connection's login role as it is (no SET ROLE): the
-login role may read `users` and update only the sign-in columns.
+This runs before anyone is signed in (or, for the change, for the person themselves), so it uses the
+connection's login role as it is (no SET ROLE): the login role may read `users` and update only the sign-in
+columns (failures, lock, last sign-in, password hash, must_change_password).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, text
 
 from db.engine import Actor, unit_of_work
-from db.errors import AstrofinError
+from db.errors import AstrofinError, NotFound, Refused, ValidationError
 from db.models import User
-from db.passwords import hash_password, needs_rehash, verify_password
+from db.passwords import hash_password, needs_rehash, password_problem, verify_password
 
 MAX_FAILED_SIGN_INS = 5
 LOCK_DURATION = timedelta(minutes=15)
@@ -94,4 +96,70 @@ def _attempt(engine: Engine, username: str, password: str, now: datetime) -> _Ou
         user.last_login_at = now
         if needs_rehash(user.password_hash):
             user.password_hash = hash_password(password)
-        return _Outcome(actor=Actor(user.id, user.username, user.role, user.full_name))
+        return _Outcome(actor=Actor(user.id, user.username, user.role, user.full_name, user.must_change_password))
+
+
+WRONG_CURRENT = "the current password is not right"
+SAME_PASSWORD = "the new password must differ from the current one"
+
+
+@dataclass(frozen=True)
+class _Change:
+    actor: Actor | None = None
+    problems: dict[str, str] | None = None
+    refusal: str | None = None
+
+
+def change_own_password(engine: Engine, actor: Actor, current: str, new: str, confirmation: str | None = None,
+                        now: datetime | None = None) -> Actor:
+    """The signed-in person replaces their own password: the current one must be right, the new one must meet
+    the policy (MIN_PASSWORD_LENGTH characters or more), differ from the current one and, when given, match its
+    confirmation. Clears must_change_password and returns the Actor without it.
+
+    Refusals are ValidationError on `current_password` or `new_password`. A wrong current password counts as a
+    failed sign-in (five in a row lock the account), so an unattended session cannot be used to guess it. The
+    change is audited under the person's own name, with the hash redacted as in every users row of the log.
+    """
+    now = (now or datetime.now(UTC)).astimezone()
+    problems: dict[str, str] = {}
+    if not current:
+        problems["current_password"] = "type your current password"
+    if problem := password_problem(new, confirmation):
+        problems["new_password"] = problem
+    elif current and new == current:
+        problems["new_password"] = SAME_PASSWORD
+    if problems:
+        raise ValidationError(problems)
+    outcome = _change_password(engine, actor, current, new, now)
+    if outcome.refusal is not None:
+        raise Refused(outcome.refusal)
+    if outcome.problems:
+        raise ValidationError(outcome.problems)
+    assert outcome.actor is not None
+    return outcome.actor
+
+
+def _change_password(engine: Engine, actor: Actor, current: str, new: str, now: datetime) -> _Change:
+    # As at sign-in, a failure must be counted and committed before the refusal is raised.
+    with unit_of_work(engine, None) as session:
+        # The audit log names the person (the audit triggers read astrofin.user_id); no staff role is taken.
+        session.execute(text("SELECT set_config('astrofin.user_id', :uid, true)"), {"uid": str(actor.user_id)})
+        user = session.get(User, actor.user_id, with_for_update=True)
+        if user is None:
+            raise NotFound(f"user {actor.username} does not exist")
+        if not user.is_active:
+            return _Change(refusal=INACTIVE)
+        if user.locked_until is not None and user.locked_until > now:
+            return _Change(refusal=locked_message(user.locked_until, now))
+        if not verify_password(user.password_hash, current):
+            user.failed_login_count += 1
+            if user.failed_login_count >= MAX_FAILED_SIGN_INS:
+                user.locked_until = now + LOCK_DURATION
+                locked = locked_message(user.locked_until, now)
+                return _Change(problems={"current_password": f"{WRONG_CURRENT}. {locked}"})
+            return _Change(problems={"current_password": WRONG_CURRENT})
+        user.password_hash = hash_password(new)
+        user.failed_login_count = 0
+        user.locked_until = None
+        user.must_change_password = False
+    return _Change(actor=replace(actor, must_change_password=False))

@@ -11,7 +11,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
 from db.engine import Actor, unit_of_work
-from db.errors import AstrofinError, DatabaseUnavailable, NotFound, Refused, unreachable_message
+from db.errors import AstrofinError, DatabaseUnavailable, NotFound, Refused, ValidationError, unreachable_message
 from db.replica import read_unit_of_work
 
 # Constraint names → what a person reads; the rest fall back to the database's own message.
@@ -36,8 +36,12 @@ def translate(exc: DBAPIError) -> AstrofinError:
     diag = getattr(orig, "diag", None)
     primary = (getattr(diag, "message_primary", None) or str(orig)).strip()
     constraint = getattr(diag, "constraint_name", None) or ""
+    column = getattr(diag, "column_name", None) or ""
     if sqlstate == "P0101":
         return NotFound(primary)
+    if sqlstate.startswith("P0") and column:
+        # A refusal that names the field it belongs to (RAISE … USING COLUMN = 'term'): shown beside it.
+        return ValidationError({column: primary})
     if sqlstate.startswith("P0"):
         return Refused(primary)
     if sqlstate == "42501":

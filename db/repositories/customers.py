@@ -20,6 +20,10 @@ PAGE_SIZE = 20
 _CUSTOMER_NUMBER = re.compile(r"^C-?\d{1,9}$", re.IGNORECASE)
 _LOAN_NUMBER = re.compile(r"^L-?\d{1,9}$", re.IGNORECASE)
 _PHONE_LIKE = re.compile(r"^\+?[\d\s().-]{7,20}$")
+_DIGITS_TYPED = re.compile(r"^[\d\s().-]+$")
+PHONE_SUFFIX_DIGITS = 6
+"""From this many digits typed (without a '+'), they also match the end of a phone number (customers_phone_
+reverse_idx of 0013); fewer digits are a national ID only."""
 _TRIGRAM_RUN = re.compile(r"[^\W_]{3}")
 NAME_PROBE_CAP = 3000
 """Most trigram matches a name search sorts itself; a commoner fragment walks the ordered name index.
@@ -237,9 +241,17 @@ class CustomerRepository(Repository):
 
     @staticmethod
     def _exact(text: str) -> list[ColumnElement[bool]]:
+        """The national ID as typed; the phone in any form normalize_phone knows ('0712 345 678', '+254 …');
+        and from PHONE_SUFFIX_DIGITS digits on, the phones that end with them."""
         exact = [Customer.national_id == text]
         if _PHONE_LIKE.match(text):
             exact.append(Customer.phone == normalize_phone(text))
+        if _DIGITS_TYPED.match(text):
+            digits = re.sub(r"\D", "", text)
+            if len(digits) >= PHONE_SUFFIX_DIGITS:
+                # The expression of customers_phone_reverse_idx (text_pattern_ops): a left-anchored LIKE on
+                # the reversed phone is one range of it. Digits only, so nothing in the pattern is special.
+                exact.append(func.reverse(Customer.phone).like(digits[::-1] + "%"))
         return exact
 
     def _search_statement(self, text: str) -> Select[tuple[Customer]]:

@@ -148,17 +148,23 @@ def terms_problems(terms: LoanTerms) -> dict[str, str]:
     return problems
 
 
+_PREVIEW = text("SELECT * FROM preview_payment_schedule(:p, :r, :m, :n, :f, :d)")
+
+
+def _preview_params(terms: LoanTerms, first_date: date | None) -> dict[str, object]:
+    return {"p": terms.principal, "r": terms.interest_rate, "m": terms.interest_method, "n": terms.term,
+            "f": terms.repayment_frequency, "d": first_date}
+
+
 class LoanRepository(Repository):
     def preview_schedule(self, terms: LoanTerms, first_date: date) -> list[ScheduleRow]:
+        """The schedule these terms would have; terms whose schedule would hold an installment of 0.00 are
+        refused as ValidationError({"term": "at … can run at most N installments …"})."""
         problems = terms_problems(terms)
         if problems:
             raise ValidationError(problems)
         with self.work() as session:
-            rows = session.execute(
-                text("SELECT * FROM preview_payment_schedule(:p, :r, :m, :n, :f, :d)"),
-                {"p": terms.principal, "r": terms.interest_rate, "m": terms.interest_method, "n": terms.term,
-                 "f": terms.repayment_frequency, "d": first_date},
-            ).mappings().all()
+            rows = session.execute(_PREVIEW, _preview_params(terms, first_date)).mappings().all()
         zero = Decimal("0.00")
         return [
             ScheduleRow(r["installment_number"], r["due_date"], r["principal_due"], r["interest_due"], zero,
@@ -196,6 +202,7 @@ class LoanRepository(Repository):
         if customer.status != "active":
             raise ValidationError({"customer": f"{customer.customer_number} is inactive"})
         terms = application.terms
+        self._check_schedule(session, terms)
         loan = Loan(
             customer_id=customer.id, principal_amount=terms.principal, interest_rate=terms.interest_rate,
             interest_method=terms.interest_method, term=terms.term,
@@ -205,6 +212,12 @@ class LoanRepository(Repository):
             idempotency_key=idempotency_key,
         )
         return insert_once(session, loan, idempotency_key, self.actor.user_id, "principal")
+
+    @staticmethod
+    def _check_schedule(session: Session, terms: LoanTerms) -> None:
+        """The database's schedule rules for these terms (it refuses a schedule with installments of 0.00),
+        so an application is refused now rather than at disbursement."""
+        session.execute(_PREVIEW, _preview_params(terms, terms.first_repayment_date)).all()
 
     def loan_officers(self) -> list[StaffName]:
         """Active staff who may carry loans (loan officers and supervisors), by name."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 
@@ -32,11 +32,33 @@ class StaffMember:
     locked_until: datetime | None
     failed_login_count: int
     last_login_at: datetime | None
+    must_change_password: bool = False
+
+
+@dataclass(frozen=True)
+class PasswordReset(StaffMember):
+    """The account after an administrator's password reset, and whether the reset unlocked it."""
+
+    was_locked: bool = False
+    """The account was locked (failed sign-ins or an administrator's lock) when it was reset; it is not now."""
+
+    @property
+    def unlocked(self) -> bool:
+        return self.was_locked and self.locked_until is None
+
+    @property
+    def summary(self) -> str:
+        """What the administrator reads once the reset is saved."""
+        said = f"Password of {self.username} reset"
+        said += "; they choose a new one at their next sign-in." if self.must_change_password else "."
+        if self.unlocked:
+            said += " The account was locked and is now unlocked."
+        return said
 
 
 def _member(user: User) -> StaffMember:
     return StaffMember(user.id, user.username, user.full_name, user.role, user.is_active, user.locked_until,
-                       user.failed_login_count, user.last_login_at)
+                       user.failed_login_count, user.last_login_at, user.must_change_password)
 
 
 class UserRepository(Repository):
@@ -80,12 +102,27 @@ class UserRepository(Repository):
             raise ValidationError({"role": f"choose one of {', '.join(ROLES)}"})
         return self._change(user_id, role=role)
 
-    def reset_password(self, user_id: int, password: str, confirmation: str) -> StaffMember:
+    def reset_password(self, user_id: int, password: str, confirmation: str,
+                       now: datetime | None = None) -> PasswordReset:
+        """Give the account a new password and unlock it. Someone else's account must choose its own password
+        at the next sign-in (must_change_password); the result says whether the reset unlocked the account."""
         problem = password_problem(password, confirmation)
         if problem:
             raise ValidationError({"password": problem})
-        return self._change(user_id, password_hash=hash_password(password), failed_login_count=0,
-                            locked_until=None)
+        now = now or datetime.now(UTC)
+        with self.work() as session:
+            user = session.get(User, user_id, with_for_update=True)
+            if user is None:
+                raise NotFound(f"user {user_id} does not exist")
+            was_locked = user.locked_until is not None and user.locked_until > now
+            user.password_hash = hash_password(password)
+            user.failed_login_count = 0
+            user.locked_until = None
+            user.must_change_password = user_id != self.actor.user_id
+            session.flush()
+            return PasswordReset(user.id, user.username, user.full_name, user.role, user.is_active,
+                                 user.locked_until, user.failed_login_count, user.last_login_at,
+                                 user.must_change_password, was_locked=was_locked)
 
     def lock(self, user_id: int) -> StaffMember:
         return self._change(user_id, locked_until=FAR_FUTURE)

@@ -61,7 +61,7 @@ EXPECTED_COLUMNS: dict[str, dict[str, dict[str, set[str]]]] = {
     "users": {
         **{r: {S: STAFF_NAMES} for r in ("cashier", "loan_officer", "supervisor", "accountant")},
         # sign-in counts failures, locks, records the time and rehashes an outdated hash
-        "app": {U: {"failed_login_count", "locked_until", "last_login_at", "password_hash"}},
+        "app": {U: {"failed_login_count", "locked_until", "last_login_at", "password_hash", "must_change_password"}},
     },
     # the admin retries failed SMS from the outbox screen
     "sms_histories": {"admin": {U: {"status", "error_message", "attempts"}}},
@@ -88,6 +88,7 @@ EXPECTED_FUNCTIONS: dict[str, set[str]] = {
     "perform_database_maintenance": ADMIN, "seal_audit_log": ADMIN, "verify_audit_log": ADMIN,
     "audit_chain_genesis": ADMIN, "audit_full_xid": ADMIN, "audit_log_hash": ADMIN,  # audit log
     "requeue_failed_sms": ADMIN,  # SMS outbox
+    "post_manual_journal_entry": {"accountant"}, "reverse_manual_journal_entry": {"accountant"},  # journal
     "audit_current_user_id": ALL | {"app"},  # reads the caller's own session setting; harmless
     # formats customer, loan and entry numbers in column defaults, so it runs as whoever inserts; pure
     "scale_padded_number": ALL | {"app"},
@@ -96,7 +97,9 @@ EXPECTED_FUNCTIONS: dict[str, set[str]] = {
         "ledger_due_date", "ledger_moment", "ledger_check_amount", "ledger_require_actor", "ledger_account_id",
         "ledger_schedule_rows", "ledger_post_line", "ledger_check_payable", "ledger_allocate",
         "ledger_same_payment", "ledger_recompute_schedule", "reporting_assert_actor",
-        "reporting_queue_reminders", "mark_defaulted_loans_unchecked", "scale_refresh_loan_summary")},
+        "reporting_queue_reminders", "mark_defaulted_loans_unchecked", "scale_refresh_loan_summary",
+        "ledger_schedule_amounts", "ledger_schedule_zero_installments", "ledger_longest_working_term",
+        "ledger_check_entry_date", "ledger_manual_amount")},
 }
 # sequence -> roles with USAGE/UPDATE (numbering customers and loans they create); the rest via functions.
 EXPECTED_SEQUENCES = {"customer_number_seq": {"loan_officer", "supervisor"},

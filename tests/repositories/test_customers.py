@@ -36,7 +36,8 @@ def test_officer_creates_and_edits_a_customer(engine, actors):
     [
         ({"first_name": ""}, "first_name", "required"),
         ({"last_name": "x" * 500}, "last_name", "at most 100"),
-        ({"phone": "0712345678"}, "phone", "international form"),
+        ({"phone": "0712 345"}, "phone", "0712 345 678, 712 345 678, 254 712 345 678 or +254 712 345 678"),
+        ({"phone": "+254 712 345"}, "phone", "nine digits after +254"),
         ({"email": "not-an-email"}, "email", "name@example.com"),
         ({"date_of_birth": date(2030, 1, 1)}, "date_of_birth", "in the past"),
         ({"date_of_birth": date(2015, 1, 1)}, "date_of_birth", "at least 18"),
