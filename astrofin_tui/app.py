@@ -27,6 +27,7 @@ from db.config import Settings
 from db.engine import Actor
 from db.permissions import SCREENS, SCREENS_BY_NAME, ScreenSpec, role_label
 from db.target import Target
+from screens.change_password import ChangePasswordScreen
 from screens.context import ScreenContext
 from screens.data import RETRY_SECONDS
 from screens.home import HomeScreen
@@ -167,8 +168,28 @@ class AstrofinApp(App[None]):
         return self.gate.permitted(self.actor)
 
     def on_sign_in_screen_signed_in(self, message: SignInScreen.SignedIn) -> None:
-        if isinstance(self.screen, SignInScreen) and self.actor is None:
+        if not isinstance(self.screen, SignInScreen) or self.actor is not None:
+            return
+        if message.actor.must_change_password:  # an administrator reset it: the person chooses their own first
+            self.push_screen(ChangePasswordScreen(self.engine, message.actor, required=True), self._first_password)
+        else:
             self.sign_in_as(message.actor)
+
+    def _first_password(self, actor: Actor | None) -> None:
+        if actor is None:
+            if isinstance(self.screen, SignInScreen):
+                self.screen.start_over("Not signed in: a new password must be chosen first.")
+            return
+        self.sign_in_as(actor)
+
+    def action_change_password(self) -> None:
+        if self.actor is not None and not self.locked:
+            self.push_screen(ChangePasswordScreen(self.engine, self.actor, required=False), self._password_changed)
+
+    def _password_changed(self, actor: Actor | None) -> None:
+        if actor is not None and self.actor is not None and actor.user_id == self.actor.user_id:
+            self.actor = actor
+            self.notify("Your password was changed.", title="Password")
 
     def sign_in_as(self, actor: Actor) -> Any:
         """Replace the sign-in screen with home for a person whose password was checked."""
@@ -274,6 +295,8 @@ class AstrofinApp(App[None]):
         if self.actor is not None:
             yield SystemCommand("Home", "Back to the home screen", self.action_home)
             yield SystemCommand("Sign out", "Sign out and return to the sign-in screen", self.action_sign_out)
+            yield SystemCommand("Change my password", "Choose a new password for your own account",
+                                self.action_change_password)
 
     # --- quiet terminal ------------------------------------------------------------------------------
 

@@ -111,17 +111,17 @@ class SignInScreen(DatabaseCalls):
         self.post_message(self.SignedIn(result))  # bubbles on to the app, which opens home
 
     def failed(self, tag: str, error: BaseException) -> None:
-        self._checking = False
-        self._show_error(describe(error))
-        password = self.query_one("#password", Input)
-        password.value = ""
-        password.focus()
+        self.start_over(describe(error))
 
     def _connection_lost(self, tag: str, job: Any, error: BaseException) -> None:
         # Nothing to retry by itself: a password is never kept for a later try. Say so, keep the username.
-        self._checking = False
         super()._connection_lost(tag, None, error)
-        self._show_error(UNREACHABLE)
+        self.start_over(UNREACHABLE)
+
+    def start_over(self, reason: str) -> None:
+        """Back at the form after a step that did not sign the person in: the password is typed again."""
+        self._checking = False
+        self._show_error(reason)
         password = self.query_one("#password", Input)
         password.value = ""
         password.focus()
