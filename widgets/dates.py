@@ -12,6 +12,8 @@ from datetime import date
 
 _ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 _DAY_FIRST = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$")
+_SHOWN = re.compile(r"^(\d{1,2}) ([A-Za-z]{3}) (\d{4})$")  # as format_date shows it: a shown day can be kept
+_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 HOW = "write the date as 06/12/2026 (day first) or 2026-12-06"
 
 
@@ -34,10 +36,13 @@ def parse_date(raw: str, *, latest: date | None = None, earliest: date | None = 
         return None
     iso = _ISO.match(text)
     day_first = _DAY_FIRST.match(text)
+    shown = _SHOWN.match(text)
     if iso:
         year, month, day_ = (int(part) for part in iso.groups())
     elif day_first:
         day_, month, year = (int(part) for part in day_first.groups())
+    elif shown and shown.group(2).lower() in _MONTHS:
+        day_, month, year = int(shown.group(1)), _MONTHS.index(shown.group(2).lower()) + 1, int(shown.group(3))
     else:
         raise DateError(HOW)
     try:
