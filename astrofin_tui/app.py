@@ -236,9 +236,12 @@ class AstrofinApp(App[None]):
         if isinstance(event, events.Key) and not event.is_forwarded and event.key not in UNQUEUED_KEYS:
             await self.typeahead.key(event)
             return
+        if isinstance(event, events.Paste) and not event.is_forwarded:
+            await self.typeahead.key(event)
+            return
         await super().on_event(event)
 
-    async def _hand_on(self, key: events.Key) -> None:
+    async def _hand_on(self, key: events.Key | events.Paste) -> None:
         await super().on_event(key)
 
     def check_idle_lock(self) -> None:

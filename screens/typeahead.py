@@ -66,12 +66,12 @@ EDITING_PASSES: KeyFilter = editing_passes
 class TypeAhead:
     """The app's queue of keys typed ahead; see the module's docstring."""
 
-    def __init__(self, app: App[Any], dispatch: Callable[[events.Key], Awaitable[None]],
+    def __init__(self, app: App[Any], dispatch: Callable[[events.Key | events.Paste], Awaitable[None]],
                           settle_limit: float = SETTLE_LIMIT) -> None:
         self._app = app
         self._dispatch = dispatch
         self._settle_limit = settle_limit
-        self._queue: deque[events.Key] = deque()
+        self._queue: deque[events.Key | events.Paste] = deque()
         self._holds: dict[int, tuple[object, KeyFilter]] = {}
         self._tokens = itertools.count(1)
         self._busy = False
@@ -105,7 +105,8 @@ class TypeAhead:
         self._poke()
         return dropped
 
-    def held(self, key: events.Key) -> bool:
+    def held(self, event: events.Key | events.Paste) -> bool:
+        key = _PASTED if isinstance(event, events.Paste) else event  # a paste is held as typed text is
         return any(keys(key) for _, keys in self._holds.values())
 
     @property
@@ -120,12 +121,14 @@ class TypeAhead:
 
     # --- keys ----------------------------------------------------------------------------------------
 
-    async def key(self, event: events.Key) -> None:
-        """A key from the terminal (called by the app, on its own message loop)."""
+    async def key(self, event: events.Key | events.Paste) -> None:
+        """A key (or a paste, which is typing too) from the terminal; called by the app on its own loop."""
         if not self._queue and not self._busy and not self.held(event):
             self._busy = True
-            await self._dispatch(event)
-            self._start_pump()
+            try:
+                await self._dispatch(event)
+            finally:
+                self._start_pump()  # even when a handler failed: the keys behind must not be stranded
             return
         self._queue.append(event)
         self._start_pump()
@@ -223,8 +226,12 @@ def _quiet(pump: MessagePump) -> bool:
 
 
 class ReleasedKey(events.Event):
-    """Carries a queued key back onto the app's own loop, behind everything queued before it."""
+    """Carries a queued key (or paste) back onto the app's own loop, behind everything queued before it."""
 
-    def __init__(self, key: events.Key) -> None:
+    def __init__(self, key: events.Key | events.Paste) -> None:
         super().__init__()
         self.key = key
+
+
+_PASTED = events.Key("a", "a")
+"""What a hold is asked about a paste: text typed into the field."""
