@@ -102,6 +102,15 @@ def db_url(pg_server: PgServer) -> Iterator[URL]:
 
 
 @pytest.fixture
+def empty_database(pg_server: PgServer) -> Iterator[URL]:
+    """A database of its own with no revision applied (not the migrated template), dropped after the test."""
+    name = f"t_{uuid.uuid4().hex[:16]}"
+    url = pg_server.create_database(name, template=None)
+    yield url
+    pg_server.drop_database(name)
+
+
+@pytest.fixture
 def engine(db_url: URL) -> Iterator[Engine]:
     """A superuser engine on the test's database (the embedded server's `postgres`)."""
     eng = create_engine(db_url, poolclass=pool.NullPool)

@@ -1,14 +1,11 @@
-"""Ledger fixtures: the demo staff, an empty database for the migration tests, and the trial balance checked
-after every test."""
+"""Ledger fixtures: the demo staff, and the trial balance checked after every test."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import Engine, text
-from sqlalchemy.engine import URL
 
 from tests.ledger.helpers import Staff, load_staff
 
@@ -17,15 +14,6 @@ from tests.ledger.helpers import Staff, load_staff
 def staff(engine: Engine) -> Staff:
     with engine.begin() as conn:
         return load_staff(conn)
-
-
-@pytest.fixture
-def empty_database(pg_server) -> Iterator[URL]:  # type: ignore[no-untyped-def]
-    """A database of its own with no revision applied (not the migrated template), dropped after the test."""
-    name = f"t_{uuid.uuid4().hex[:16]}"
-    url = pg_server.create_database(name, template=None)
-    yield url
-    pg_server.drop_database(name)
 
 
 @pytest.fixture(autouse=True)
