@@ -14,12 +14,12 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.widgets import Header, Label, Select, Static
 
-from astrofin_tui.output import private_folder, write_private
 from db.repositories.loans import LoanRepository
 from db.repositories.reports import BUCKETS, QUEUE_PAGE, OverdueLoan, OverduePage, ReportRepository
 from screens.confirm import ConfirmScreen
 from screens.context import ScreenContext
 from screens.data import ASK, DataScreen
+from screens.output import private_folder, write_private
 from widgets.footer import KeysFooter
 from widgets.status import ConnectionBanner, StatusLine
 from widgets.tables import PageTable

@@ -13,10 +13,10 @@ from textual.binding import Binding, BindingType
 from textual.containers import Center
 from textual.widgets import Header, Static
 
-from astrofin_tui.output import print_receipt, receipt_text
 from db.repositories.payments import PaymentRepository, Receipt
 from screens.context import ScreenContext
 from screens.data import DataScreen
+from screens.output import print_receipt, receipt_text
 from widgets.footer import KeysFooter
 from widgets.status import ConnectionBanner, StatusLine
 

@@ -14,7 +14,6 @@ from sqlalchemy import Engine
 from textual.widgets import Input
 
 from astrofin_tui.app import idle_lock_seconds_from
-from astrofin_tui.output import PRINTER_ENV, OutputError, print_receipt
 from db.engine import Actor
 from db.repositories.payments import PaymentRepository
 from screens.confirm import ConfirmScreen, ReasonScreen
@@ -22,6 +21,7 @@ from screens.customer_form import CustomerFormScreen
 from screens.home import HomeScreen
 from screens.loan_detail import LoanDetailScreen
 from screens.lock import LockScreen
+from screens.output import PRINTER_ENV, OutputError, print_receipt
 from screens.overdue_queue import OverdueQueueScreen
 from screens.receipt import ReceiptScreen
 from tests.tui.conftest import TODAY, run
