@@ -100,13 +100,16 @@ class DailyTotal:
 
 class AccountingRepository(Repository):
     def trial_balance(self, as_of: date) -> TrialBalance:
-        """Every account's debits and credits posted up to and including `as_of`."""
+        """Every account's net balance from the entries dated up to and including `as_of`, on one side only:
+        a net debit in `debit`, a net credit in `credit`, the other side zero."""
         with self.work() as session:
             rows = session.execute(
                 text("""
                     SELECT a.id, a.account_code, a.account_name, a.account_type, a.parent_id, a.is_active,
-                           COALESCE(sum(d.debit) FILTER (WHERE e.entry_date <= :d), 0) AS debit,
-                           COALESCE(sum(d.credit) FILTER (WHERE e.entry_date <= :d), 0) AS credit
+                           greatest(COALESCE(sum(d.debit - d.credit) FILTER (WHERE e.entry_date <= :d), 0), 0.00)
+                               AS debit,
+                           greatest(COALESCE(sum(d.credit - d.debit) FILTER (WHERE e.entry_date <= :d), 0), 0.00)
+                               AS credit
                     FROM chart_of_accounts a
                     LEFT JOIN journal_entry_details d ON d.account_id = a.id
                     LEFT JOIN journal_entries e ON e.id = d.journal_entry_id
