@@ -1,9 +1,11 @@
 """Demo loans: a few dozen loans in every status, made through the ledger's SQL functions.
 
-Dates are relative to today, so the demo always shows loans on time, in arrears at several days past
-due, defaulted, closed and written off. Runs as the superuser inside the caller's transaction; each
-call names the demo user doing it (officer creates, supervisor approves, cashier disburses and takes
-payments), and `astrofin.user_id` is set to that user so the audit log names them too.
+The books open with the owners' capital (Dr Cash on Hand, Cr Equity) dated before the first application and
+as large as every demo disbursement together, so cash never goes below zero. Dates are relative to today, so
+the demo always shows loans on time, in arrears at several days past due, defaulted, closed and written off.
+Runs as the superuser inside the caller's transaction; each call names the demo user doing it (officer
+creates, supervisor approves, cashier disburses and takes payments), and `astrofin.user_id` is set to that
+user so the audit log names them too.
 """
 
 from __future__ import annotations
@@ -11,14 +13,19 @@ from __future__ import annotations
 import calendar
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import Decimal
+from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
 from sqlalchemy import Connection, text
 
 from db.errors import AstrofinError
+from db.seed import CHART_OF_ACCOUNTS
 
 MIN_CUSTOMERS = 12
+DISBURSED_KINDS = ("current", "arrears", "defaulted", "closed", "written_off", "reversed")
+CASH_ACCOUNT = "1000"  # Cash on Hand: the ledger functions pay loans out of it and take payments into it
+CAPITAL_ACCOUNT = next(code for code, _name, kind in CHART_OF_ACCOUNTS if kind == "equity")
+CAPITAL_STEP = Decimal("100000")
 PERIOD_DAYS = {"weekly": 7, "biweekly": 14}
 
 DEMO_CUSTOMERS = (
@@ -108,6 +115,33 @@ def step_back(day: date, frequency: str, periods: int) -> date:
     return day - timedelta(days=PERIOD_DAYS[frequency] * periods)
 
 
+def loan_dates(plan: Plan, today: date) -> tuple[date, date | None, date | None]:
+    """A demo loan's application date, disbursement date (None when never disbursed) and first due date (None:
+    the schedule's own, one period after disbursement)."""
+    if plan.kind not in DISBURSED_KINDS:
+        return today - timedelta(days=plan.age), None, None
+    first: date | None = None
+    if plan.kind in ("arrears", "defaulted", "written_off"):
+        # Installment paid+1 falls `dpd` days ago; the first one `paid` periods before that.
+        first = step_back(today - timedelta(days=plan.dpd), plan.frequency, plan.paid)
+        disbursed = step_back(first, plan.frequency, 1)
+    else:
+        disbursed = today - timedelta(days=plan.age)
+    return disbursed - timedelta(days=4), disbursed, first
+
+
+def opening_capital() -> Decimal:
+    """Every demo disbursement together, rounded up to a whole 100,000: the only money that leaves the cash
+    account is a disbursement or the reversal of a payment it took in earlier, so cash never goes negative."""
+    lent = sum((Decimal(plan.principal) for plan in PLANS if plan.kind in DISBURSED_KINDS), Decimal(0))
+    return ((lent / CAPITAL_STEP).to_integral_value(rounding=ROUND_CEILING) * CAPITAL_STEP).quantize(Decimal("0.01"))
+
+
+def opening_date(today: date) -> date:
+    """The day before the first demo application."""
+    return min(loan_dates(plan, today)[0] for plan in PLANS) - timedelta(days=1)
+
+
 class _Seeder:
     def __init__(self, conn: Connection, staff: DemoStaff, customers: list[int]) -> None:
         self.conn = conn
@@ -121,22 +155,17 @@ class _Seeder:
         return self.conn.execute(text(sql), params).scalar()
 
     def apply(self, plan: Plan, customer: int, purpose: str) -> None:
-        if plan.kind in ("pending", "approved", "rejected"):
-            loan = self.create(plan, customer, purpose, self.today - timedelta(days=plan.age))
+        if plan.kind not in DISBURSED_KINDS:
+            loan = self.create(plan, customer, purpose, loan_dates(plan, self.today)[0])
             if plan.kind == "approved":
                 self.call(self.staff.supervisor, "SELECT approve_loan(:l, :s)", l=loan, s=self.staff.supervisor)
             elif plan.kind == "rejected":
                 self.call(self.staff.supervisor, "SELECT reject_loan(:l, :s, :r)", l=loan, s=self.staff.supervisor,
                           r="Income does not support the installment")
             return
-        if plan.kind in ("arrears", "defaulted", "written_off"):
-            # Installment paid+1 falls `dpd` days ago; the first one `paid` periods before that.
-            first = step_back(self.today - timedelta(days=plan.dpd), plan.frequency, plan.paid)
-            disbursed = step_back(first, plan.frequency, 1)
-        else:
-            disbursed = self.today - timedelta(days=plan.age)
-            first = None
-        loan = self.create(plan, customer, purpose, disbursed - timedelta(days=4))
+        applied, disbursed, first = loan_dates(plan, self.today)
+        assert disbursed is not None
+        loan = self.create(plan, customer, purpose, applied)
         self.call(self.staff.supervisor, "SELECT approve_loan(:l, :s)", l=loan, s=self.staff.supervisor)
         self.conn.execute(text("UPDATE loans SET approved_at = (:d + time '10:00')::timestamptz WHERE id = :l"),
                           {"d": disbursed - timedelta(days=1), "l": loan})
@@ -221,11 +250,37 @@ def _customers(conn: Connection, officer: int) -> list[int]:
     return ids
 
 
+def post_opening_capital(conn: Connection, amount: Decimal, day: date) -> int:
+    """The owners' capital paid in: Dr Cash on Hand, Cr Equity, posted by the demo accountant (or, without
+    one, the demo supervisor). Returns the journal entry's id."""
+    accounts = dict(conn.execute(text("SELECT account_code, id FROM chart_of_accounts WHERE account_code IN (:c, :e)"),
+                                 {"c": CASH_ACCOUNT, "e": CAPITAL_ACCOUNT}).tuples().all())
+    if len(accounts) < 2:
+        raise AstrofinError("The demo books need the chart of accounts; seed the reference data first")
+    poster = conn.execute(text("SELECT id FROM users WHERE role IN ('accountant', 'supervisor') AND is_active "
+                               "ORDER BY role = 'accountant' DESC, (lower(username) = 'accountant') DESC, id LIMIT 1")
+                          ).scalar()
+    conn.execute(text("SELECT set_config('astrofin.user_id', :u, true)"), {"u": str(poster or "")})
+    entry: int = conn.execute(
+        text("INSERT INTO journal_entries (entry_date, description, created_by) "
+             "VALUES (:d, 'Opening capital paid in by the owners', :u) RETURNING id"), {"d": day, "u": poster},
+    ).scalar_one()
+    conn.execute(
+        text("INSERT INTO journal_entry_details (journal_entry_id, account_id, debit, credit, description) "
+             "VALUES (:e, :cash, :a, 0, 'Capital paid in'), (:e, :capital, 0, :a, 'Owners capital')"),
+        {"e": entry, "cash": accounts[CASH_ACCOUNT], "capital": accounts[CAPITAL_ACCOUNT], "a": amount},
+    )
+    return entry
+
+
 def seed_demo_loans(conn: Connection) -> int:
-    """Create the demo loans; returns how many. Does nothing (returns 0) when any loan exists."""
+    """Post the opening capital and create the demo loans; returns how many loans. Does nothing (returns 0) when
+    any loan exists."""
     if conn.execute(text("SELECT EXISTS (SELECT 1 FROM loans)")).scalar():
         return 0
     staff = _staff(conn)
+    today: date = conn.execute(text("SELECT current_date")).scalar_one()
+    post_opening_capital(conn, opening_capital(), opening_date(today))
     conn.execute(text("SELECT set_config('astrofin.user_id', :u, true)"), {"u": str(staff.officer)})
     customers = _customers(conn, staff.officer)
     seeder = _Seeder(conn, staff, customers)
