@@ -13,7 +13,6 @@ import re
 import shutil
 import sys
 import tempfile
-import uuid
 from pathlib import Path
 
 from sqlalchemy import create_engine, pool, text
@@ -59,14 +58,13 @@ def head_schema() -> str:
         try:
             base = URL.create("postgresql+psycopg", username="postgres", database="postgres",
                               query={"host": server.socket_dir, "port": str(server.port)})
-            name = f"schema_{uuid.uuid4().hex[:12]}"
             admin = create_engine(base, isolation_level="AUTOCOMMIT", poolclass=pool.NullPool)
             try:
                 with admin.connect() as conn:
-                    conn.execute(text(f'CREATE DATABASE "{name}"'))
+                    conn.execute(text("CREATE DATABASE astrofin_schema"))  # the server is this run's alone
             finally:
                 admin.dispose()
-            url = with_database(base, name)
+            url = with_database(base, "astrofin_schema")
             migrate.upgrade(url)
             return dump_schema(url, embedded.bin_dir())
         finally:
