@@ -1,4 +1,4 @@
-"""Who may do what: domain.md's capability matrix as data, and the screens each capability opens.
+"""Who may do what: the capability matrix of docs/database.md as data, and the screens each capability opens.
 
 Pure Python: the interface reads it to offer only what a role may use, and the database enforces the same
 matrix with its grants, so hiding something here is never the only protection.
@@ -37,7 +37,7 @@ ROLE_LABELS: dict[str, str] = {
     "admin": "Administrator",
 }
 
-# domain.md, "Who may do what". Nobody both moves money and administers users; the admin moves no money.
+# docs/database.md, "Who may do what". Nobody both moves money and administers users; the admin moves no money.
 ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
     "cashier": frozenset({VIEW_CUSTOMERS, DISBURSE_LOANS, RECORD_PAYMENTS}),
     "loan_officer": frozenset({VIEW_CUSTOMERS, EDIT_CUSTOMERS, CREATE_APPLICATIONS, OVERDUE_QUEUE, REPORTS}),

@@ -9,7 +9,7 @@ What it writes, reproducibly for a given random seed and day:
   once per distinct product and laid on each loan's due dates, exactly as generate_payment_schedule does),
   its disbursement transaction, one repayment per paid installment (an installment is paid whole, in order,
   as record_loan_payment allocates it), a partial payment on some, a write-off transaction for written-off
-  loans, and one balanced journal entry per transaction by domain.md's table;
+  loans, and one balanced journal entry per transaction by the table in docs/database.md;
 - the loans' summary columns (principal still owed, oldest unpaid due date).
 Arrears are drawn so that PAR30 lands between 5 and 15 %; loans more than 90 days late are `defaulted`.
 
@@ -560,7 +560,7 @@ class _Book:
 
     The same rules the SQL of the ledger applies: the schedule from the product's template (the ledger's
     schedule math) laid on the loan's due dates; installments paid whole in order, then half of the next one
-    (interest first) for a partial payment; one journal entry per transaction with its lines by domain.md's
+    (interest first) for a partial payment; one journal entry per transaction with its lines by docs/database.md's
     table. A range of the plan numbers its transactions disbursements first, then repayments (by loan and
     installment), then write-offs; the range is handed over in pieces, each in id order: the first carries the
     range's disbursements, every piece its loans' repayments, the last the write-offs.

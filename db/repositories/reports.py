@@ -13,7 +13,7 @@ from db.errors import ValidationError
 from db.repositories.base import Repository
 
 ZERO = Decimal("0.00")
-# domain.md's arrears buckets: label → inclusive range of days past due.
+# The arrears buckets of docs/database.md: label → inclusive range of days past due.
 BUCKETS: tuple[tuple[str, int, int | None], ...] = (
     ("current", 0, 0), ("1-30", 1, 30), ("31-60", 31, 60), ("61-90", 61, 90), ("91-180", 91, 180),
     ("over 180", 181, None),

@@ -1,4 +1,4 @@
--- Database roles: one NOLOGIN role per application role with domain.md's matrix, and the login role
+-- Database roles: one NOLOGIN role per application role with the matrix of docs/database.md "Who may do what", and the login role
 -- the application connects as. Roles belong to the whole server, so they are created only when missing
 -- and survive a downgrade (other databases on the server may use them).
 DO $$

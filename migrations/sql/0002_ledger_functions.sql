@@ -275,7 +275,8 @@ BEGIN
     VALUES (p_entry, ledger_account_id(p_code), coalesce(p_debit, 0), coalesce(p_credit, 0), p_description);
 END $$;
 
--- Posts the entry of domain.md for a transaction; a second call returns the entry already posted.
+-- Posts the entry of docs/database.md "Journal postings" for a transaction; a second call returns the entry
+-- already posted.
 CREATE FUNCTION create_journal_entry(p_transaction_id bigint, p_created_by bigint) RETURNS bigint
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE

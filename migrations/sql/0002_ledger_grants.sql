@@ -1,4 +1,4 @@
--- Ledger, part 3: who may call what (domain.md's matrix). Every function starts with no EXECUTE for
+-- Ledger, part 3: who may call what (docs/database.md "Who may do what"). Every function starts with no EXECUTE for
 -- PUBLIC; the workflow functions are granted to the roles that may use them and check the acting user
 -- themselves. generate_payment_schedule and create_journal_entry are granted to nobody: they run only
 -- inside disburse_loan, record_loan_payment, reverse_transaction and write_off_loan (or for the owner,

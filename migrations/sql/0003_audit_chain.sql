@@ -1,4 +1,4 @@
--- A tamper-evident audit log without a global lock on every write (database.md "Audit").
+-- A tamper-evident audit log without a global lock on every write (docs/database.md "Audit").
 --
 -- Writers are unchanged: the 0001 trigger inserts audit rows unsealed (chain columns NULL) and never waits
 -- for anyone. Sealing is a separate step, seal_audit_log(), run by perform_database_maintenance() and by

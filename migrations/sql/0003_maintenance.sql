@@ -1,4 +1,4 @@
--- Routine maintenance in one call (database.md): ANALYZE the core tables, refresh the monthly summary,
+-- Routine maintenance in one call (docs/database.md "Functions"): ANALYZE the core tables, refresh the monthly summary,
 -- mark defaulted loans (threshold from the setting astrofin.default_threshold_days, default 90), seal the
 -- audit log, and report PAR30, table sizes and what was done. VACUUM cannot run inside a function; the
 -- maintenance script runs it separately.

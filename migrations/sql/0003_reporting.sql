@@ -1,5 +1,5 @@
 -- Reporting: days past due, the as-of functions the views are built on, the four views, PAR, defaulting
--- and overdue reminders (domain.md "Days past due, PAR, default"; database.md "Functions", "Views").
+-- and overdue reminders (docs/database.md "Days past due, PAR, default", "Functions", "Views").
 --
 -- The as-of functions are plain LANGUAGE sql, STABLE, not SECURITY DEFINER and a single SELECT, so the
 -- planner inlines them into the calling query: `SELECT … FROM vw_loan_summary WHERE loan_id = 42` touches
@@ -69,7 +69,7 @@ BEGIN
 END $$;
 
 -- One row per loan as of a day. next_due_date is the due date of the oldest installment still owing
--- (where the next payment goes, domain.md "Payments"); it is in the past for an overdue loan and NULL
+-- (where the next payment goes, docs/database.md "Payments"); it is in the past for an overdue loan and NULL
 -- when nothing is owed. A loan without a schedule (not disbursed) shows zeros.
 CREATE FUNCTION loan_summary_as_of(p_as_of date)
 RETURNS TABLE (
@@ -228,7 +228,7 @@ WITH DATA;
 
 CREATE UNIQUE INDEX mvw_monthly_financial_summary_month_key ON mvw_monthly_financial_summary (month);
 
--- PAR_N by domain.md: principal still owed on active/defaulted loans with DPD > N over all principal still
+-- PAR_N by docs/database.md: principal still owed on active/defaulted loans with DPD > N over all principal still
 -- owed on active/defaulted loans, in percent to 2 decimals; 0 when nothing is owed.
 CREATE FUNCTION calculate_par(p_days_threshold integer, p_as_of date DEFAULT NULL) RETURNS numeric(5,2)
 LANGUAGE plpgsql STABLE AS $$
@@ -401,7 +401,7 @@ BEGIN
     REFRESH MATERIALIZED VIEW CONCURRENTLY mvw_monthly_financial_summary;
 END $$;
 
--- Grants (domain.md "Who may do what").
+-- Grants (docs/database.md "Who may do what").
 REVOKE EXECUTE ON FUNCTION loan_days_past_due(bigint, date), loan_summary_as_of(date), overdue_loans_as_of(date),
     calculate_par(integer, date), mark_defaulted_loans(integer, bigint, date),
     send_overdue_loan_notifications(integer, bigint, date), refresh_monthly_financial_summary(),

@@ -82,7 +82,7 @@ CREATE INDEX loans_arrears_idx ON loans (oldest_unpaid_due_date, id) INCLUDE (pr
 -- Exact-key search: the loan number is already unique (loans_loan_number_key); customers by phone, national
 -- ID and number are indexed in 0001. Name search: the trigram index of 0001 and the keyset index.
 
--- PAR by domain.md, from the summary columns: DPD > N <=> the oldest installment still owing fell due
+-- PAR by docs/database.md, from the summary columns: DPD > N <=> the oldest installment still owing fell due
 -- before as_of - N (N >= 0). Same result as the 0003 body, which aggregated the unpaid schedule rows.
 CREATE OR REPLACE FUNCTION calculate_par(p_days_threshold integer, p_as_of date DEFAULT NULL) RETURNS numeric(5,2)
 LANGUAGE plpgsql STABLE AS $$

@@ -4,7 +4,7 @@
 -- What a payment writes (transaction, schedule rows, entry, lines, audit rows) and every error it raises
 -- are unchanged.
 
--- The postings of domain.md for a disbursement, repayment or write-off: the one place they are written.
+-- The postings of docs/database.md for a disbursement, repayment or write-off: the one place they are written.
 -- Internal: callers have checked the actor and hold the transaction row.
 CREATE FUNCTION create_journal_entry(p_txn transactions, p_loan_number text, p_created_by bigint) RETURNS bigint
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$

@@ -1,4 +1,4 @@
-"""Schedule math: the oracles of domain.md, frequencies, zero rate, month ends, single installment."""
+"""Schedule math: the oracles of docs/database.md, frequencies, zero rate, month ends, single installment."""
 
 from __future__ import annotations
 
@@ -127,7 +127,7 @@ def test_disbursement_without_first_date_starts_one_period_later(engine: Engine,
         monthly = active_loan(conn, staff, disbursed=date(2025, 1, 31))
         weekly = active_loan(conn, staff, disbursed=date(2025, 1, 31), frequency="weekly", term=3)
         assert schedule(conn, monthly)[0].due_date == date(2025, 2, 28)
-        # The first date is 28 February; later dates count from it (domain.md), so 28 April, not the 30th.
+        # The first date is 28 February; later dates count from it (docs/database.md), so 28 April, not the 30th.
         assert schedule(conn, monthly)[2].due_date == date(2025, 4, 28)
         assert [r.due_date for r in schedule(conn, weekly)] == [date(2025, 2, 7), date(2025, 2, 14), date(2025, 2, 21)]
         first = scalar(conn, "SELECT first_repayment_date FROM loans WHERE id = :l", l=monthly)

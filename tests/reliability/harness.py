@@ -28,7 +28,7 @@ GROUPS = {
     "sql": "Bad input to SQL functions (as the permitted role), and SQL built from strings",
     "cli": "Bad input to CLI options (astrofin_tui.cli.main in-process)",
     "forms": "Bad input to every form field through Pilot (hypothesis; one app per form)",
-    "privileges": "Privileges: domain.md's role matrix in the database",
+    "privileges": "Privileges: the role matrix of docs/database.md in the database",
     "security": "Passwords, sign-in, files",
 }
 

@@ -1,6 +1,6 @@
-"""domain.md's "Who may do what", proved in the database table by table and function by function.
+"""docs/database.md's "Who may do what", proved in the database table by table and function by function.
 
-The expected matrix below is written from domain.md (each line says which capability grants it). The test
+The expected matrix below is written from docs/database.md (each line says which capability grants it). The test
 asks PostgreSQL for every role × relation × privilege, every role × column where grants are per column,
 every role × function (EXECUTE) and every role × sequence, and compares: a privilege the matrix does not
 name is a leak, one it names but is missing is a broken screen. A few real attempts follow, through the
@@ -197,11 +197,11 @@ def test_every_privilege_of_every_role_matches_domain_md(engine: Engine) -> None
         inherits = conn.execute(text("SELECT rolinherit FROM pg_roles WHERE rolname = 'astrofin_app'")).scalar()
         assert inherits is False, "astrofin_app must be NOINHERIT"
 
-    assert leaks == [], "privileges domain.md does not give: " + "; ".join(leaks)
-    assert missing == [], "privileges domain.md gives that are missing: " + "; ".join(missing)
+    assert leaks == [], "privileges docs/database.md does not give: " + "; ".join(leaks)
+    assert missing == [], "privileges docs/database.md gives that are missing: " + "; ".join(missing)
     for role in ROLES:
         record(f"privileges checked for {db_role(role)} (tables, columns, functions, sequences, schema)",
-               tried[role], "0 leaks, 0 missing against the matrix written from domain.md", group="privileges")
+               tried[role], "0 leaks, 0 missing against the matrix written from docs/database.md", group="privileges")
 
 
 @pytest.fixture

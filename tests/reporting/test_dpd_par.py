@@ -1,4 +1,4 @@
-"""Days past due and PAR (domain.md oracles: PAR30 counts a loan 31 days late, not one 30 days late)."""
+"""Days past due and PAR (docs/database.md: PAR30 counts a loan 31 days late, not one 30 days late)."""
 
 from datetime import date, timedelta
 from decimal import Decimal

@@ -1,4 +1,4 @@
-"""The capability matrix is domain.md's table, and its screens and keys are consistent."""
+"""The capability matrix is the table of docs/database.md, and its screens and keys are consistent."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 from astrofin_tui.launch import low_bandwidth_wanted
 from db import permissions as p
 
-# domain.md, "Who may do what", row by row: (capability, roles).
+# docs/database.md, "Who may do what", row by row: (capability, roles).
 MATRIX = {
     p.VIEW_CUSTOMERS: {"cashier", "loan_officer", "supervisor", "accountant", "admin"},
     p.EDIT_CUSTOMERS: {"loan_officer", "supervisor"},
