@@ -1,16 +1,17 @@
 """Demo loans: a few dozen loans in every status, made through the ledger's SQL functions.
 
-The books open with the owners' capital (Dr Cash on Hand, Cr Equity) dated before the first application and
-as large as every demo disbursement together, so cash never goes below zero. Dates are relative to today, so
-the demo always shows loans on time, in arrears at several days past due, defaulted, closed and written off.
-Runs as the superuser inside the caller's transaction; each call names the demo user doing it (officer
-creates, supervisor approves, cashier disburses and takes payments), and `astrofin.user_id` is set to that
-user so the audit log names them too.
+The books open with the owners' capital (the accountant's manual entry Dr Cash on Hand, Cr Equity) dated before
+the first application and as large as every demo disbursement together, so cash never goes below zero. Dates are
+relative to today, so the demo always shows loans on time, in arrears at several days past due, defaulted,
+closed and written off. Runs as the superuser inside the caller's transaction; each call names the demo user
+doing it (officer creates, supervisor approves, cashier disburses and takes payments, accountant posts the
+capital), and `astrofin.user_id` is set to that user so the audit log names them too.
 """
 
 from __future__ import annotations
 
 import calendar
+import json
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_CEILING, Decimal
@@ -100,6 +101,7 @@ class DemoStaff:
     officer: int
     supervisor: int
     cashier: int
+    accountant: int
 
 
 def add_months(day: date, months: int) -> date:
@@ -220,16 +222,17 @@ class _Seeder:
 
 
 def _staff(conn: Connection) -> DemoStaff:
-    """The demo officer, supervisor and cashier (or the first active user in each role)."""
+    """The demo officer, supervisor, cashier and accountant (or the first active user in each role)."""
     found: dict[str, int] = {}
-    for username, role in (("officer", "loan_officer"), ("supervisor", "supervisor"), ("cashier", "cashier")):
+    for username, role in (("officer", "loan_officer"), ("supervisor", "supervisor"), ("cashier", "cashier"),
+                           ("accountant", "accountant")):
         user_id = conn.execute(
             text("SELECT id FROM users WHERE role = :r AND is_active "
                  "ORDER BY (lower(username) = :u) DESC, id LIMIT 1"), {"r": role, "u": username}).scalar()
         if user_id is None:
             raise AstrofinError(f"Demo loans need an active {role.replace('_', ' ')}; seed the demo users first")
         found[role] = int(user_id)
-    return DemoStaff(found["loan_officer"], found["supervisor"], found["cashier"])
+    return DemoStaff(found["loan_officer"], found["supervisor"], found["cashier"], found["accountant"])
 
 
 def _customers(conn: Connection, officer: int) -> list[int]:
@@ -250,26 +253,17 @@ def _customers(conn: Connection, officer: int) -> list[int]:
     return ids
 
 
-def post_opening_capital(conn: Connection, amount: Decimal, day: date) -> int:
-    """The owners' capital paid in: Dr Cash on Hand, Cr Equity, posted by the demo accountant (or, without
-    one, the demo supervisor). Returns the journal entry's id."""
-    accounts = dict(conn.execute(text("SELECT account_code, id FROM chart_of_accounts WHERE account_code IN (:c, :e)"),
-                                 {"c": CASH_ACCOUNT, "e": CAPITAL_ACCOUNT}).tuples().all())
-    if len(accounts) < 2:
-        raise AstrofinError("The demo books need the chart of accounts; seed the reference data first")
-    poster = conn.execute(text("SELECT id FROM users WHERE role IN ('accountant', 'supervisor') AND is_active "
-                               "ORDER BY role = 'accountant' DESC, (lower(username) = 'accountant') DESC, id LIMIT 1")
-                          ).scalar()
-    conn.execute(text("SELECT set_config('astrofin.user_id', :u, true)"), {"u": str(poster or "")})
+def post_opening_capital(conn: Connection, accountant: int, amount: Decimal, day: date) -> int:
+    """The owners' capital paid in, as the accountant's manual journal entry: Dr Cash on Hand, Cr Equity.
+    Returns the journal entry's id."""
+    lines = [{"account_code": CASH_ACCOUNT, "debit": str(amount), "memo": "Capital paid in"},
+             {"account_code": CAPITAL_ACCOUNT, "credit": str(amount), "memo": "Owners' capital"}]
+    conn.execute(text("SELECT set_config('astrofin.user_id', :u, true)"), {"u": str(accountant)})
     entry: int = conn.execute(
-        text("INSERT INTO journal_entries (entry_date, description, created_by) "
-             "VALUES (:d, 'Opening capital paid in by the owners', :u) RETURNING id"), {"d": day, "u": poster},
+        text("SELECT post_manual_journal_entry(:d, 'Opening capital paid in by the owners', "
+             "CAST(:lines AS jsonb), :u)"),
+        {"d": day, "lines": json.dumps(lines), "u": accountant},
     ).scalar_one()
-    conn.execute(
-        text("INSERT INTO journal_entry_details (journal_entry_id, account_id, debit, credit, description) "
-             "VALUES (:e, :cash, :a, 0, 'Capital paid in'), (:e, :capital, 0, :a, 'Owners capital')"),
-        {"e": entry, "cash": accounts[CASH_ACCOUNT], "capital": accounts[CAPITAL_ACCOUNT], "a": amount},
-    )
     return entry
 
 
@@ -280,7 +274,7 @@ def seed_demo_loans(conn: Connection) -> int:
         return 0
     staff = _staff(conn)
     today: date = conn.execute(text("SELECT current_date")).scalar_one()
-    post_opening_capital(conn, opening_capital(), opening_date(today))
+    post_opening_capital(conn, staff.accountant, opening_capital(), opening_date(today))
     conn.execute(text("SELECT set_config('astrofin.user_id', :u, true)"), {"u": str(staff.officer)})
     customers = _customers(conn, staff.officer)
     seeder = _Seeder(conn, staff, customers)
