@@ -598,6 +598,24 @@ END $$;
 
 
 --
+-- Name: ledger_check_entry_date(date); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ledger_check_entry_date(p_entry_date date) RETURNS void
+    LANGUAGE plpgsql STABLE
+    AS $$
+BEGIN
+    IF p_entry_date IS NULL THEN
+        RAISE EXCEPTION 'The entry date is missing' USING ERRCODE = 'P0107', COLUMN = 'entry_date';
+    END IF;
+    IF p_entry_date > current_date THEN
+        RAISE EXCEPTION 'The entry date % is in the future; post it on or after that day', p_entry_date
+            USING ERRCODE = 'P0104', COLUMN = 'entry_date';
+    END IF;
+END $$;
+
+
+--
 -- Name: scale_padded_number(text, bigint, integer); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -712,6 +730,57 @@ BEGIN
         WHEN 'weekly' THEN p_first + 7 * (p_k - 1)
         WHEN 'biweekly' THEN p_first + 14 * (p_k - 1)
     END;
+END $$;
+
+
+--
+-- Name: ledger_longest_working_term(numeric, numeric, text, integer, integer); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ledger_longest_working_term(p_principal numeric, p_rate numeric, p_method text, p_term integer, p_periods_per_year integer) RETURNS integer
+    LANGUAGE plpgsql IMMUTABLE
+    AS $$
+DECLARE
+    n integer;
+BEGIN
+    FOR n IN REVERSE p_term - 1 .. 2 LOOP
+        IF ledger_schedule_zero_installments(p_principal, p_rate, p_method, n, p_periods_per_year) = 0 THEN
+            RETURN n;
+        END IF;
+    END LOOP;
+    RETURN 1;
+END $$;
+
+
+--
+-- Name: ledger_manual_amount(jsonb, text, integer); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ledger_manual_amount(p_line jsonb, p_key text, p_number integer) RETURNS numeric
+    LANGUAGE plpgsql IMMUTABLE
+    AS $$
+DECLARE
+    v_raw    text := nullif(btrim(p_line->>p_key), '');
+    v_amount numeric;
+BEGIN
+    IF v_raw IS NULL THEN
+        RETURN NULL;
+    END IF;
+    BEGIN
+        v_amount := v_raw::numeric;
+    EXCEPTION WHEN invalid_text_representation THEN
+        RAISE EXCEPTION 'Line %: the % amount "%" is not a number', p_number, p_key, v_raw
+            USING ERRCODE = 'P0103', COLUMN = 'lines';
+    END;
+    IF v_amount = 0 THEN
+        RETURN NULL;
+    END IF;
+    IF v_amount = 'NaN'::numeric OR v_amount < 0 OR v_amount <> round(v_amount, 2)
+       OR v_amount > 999999999999.99 THEN
+        RAISE EXCEPTION 'Line %: the % amount % must be more than zero with at most two decimals (at most '
+                        '999,999,999,999.99)', p_number, p_key, v_raw USING ERRCODE = 'P0103', COLUMN = 'lines';
+    END IF;
+    RETURN v_amount;
 END $$;
 
 
@@ -912,14 +981,13 @@ END $$;
 
 
 --
--- Name: ledger_schedule_rows(numeric, numeric, text, integer, text, date); Type: FUNCTION; Schema: public; Owner: -
+-- Name: ledger_schedule_amounts(numeric, numeric, text, integer, integer); Type: FUNCTION; Schema: public; Owner: -
 --
 
-CREATE FUNCTION public.ledger_schedule_rows(p_principal numeric, p_rate numeric, p_method text, p_term integer, p_frequency text, p_first_date date) RETURNS TABLE(installment_number integer, due_date date, principal_due numeric, interest_due numeric, total_due numeric, balance_after numeric)
+CREATE FUNCTION public.ledger_schedule_amounts(p_principal numeric, p_rate numeric, p_method text, p_term integer, p_periods_per_year integer) RETURNS TABLE(installment_number integer, principal_due numeric, interest_due numeric, balance_after numeric)
     LANGUAGE plpgsql IMMUTABLE
     AS $$
 DECLARE
-    v_ppy          integer;
     v_r            numeric;
     v_emi          numeric;
     v_balance      numeric := p_principal;
@@ -930,6 +998,64 @@ DECLARE
     v_p            numeric;
     v_i            numeric;
     k              integer;
+BEGIN
+    IF p_method = 'declining_balance' THEN
+        IF p_rate = 0 THEN
+            v_emi := round(p_principal / p_term, 2);
+        ELSE
+            v_r := p_rate::numeric(40, 30) / (100 * p_periods_per_year);
+            v_emi := round(p_principal * v_r / (1 - power(1 + v_r, -p_term)), 2);
+        END IF;
+        FOR k IN 1 .. p_term LOOP
+            v_i := round(v_balance * p_rate / (100 * p_periods_per_year), 2);
+            IF k = p_term THEN
+                v_p := v_balance;                       -- the last installment takes what is still owed
+            ELSE
+                v_p := least(greatest(v_emi - v_i, 0), v_balance);
+            END IF;
+            v_balance := v_balance - v_p;
+            installment_number := k;
+            principal_due := v_p;
+            interest_due := v_i;
+            balance_after := v_balance;
+            RETURN NEXT;
+        END LOOP;
+    ELSE
+        v_interest_all := round(p_principal * p_rate * p_term / (100 * p_periods_per_year), 2);
+        v_interest_left := v_interest_all;
+        v_principal_each := round(p_principal / p_term, 2);
+        v_interest_each := round(v_interest_all / p_term, 2);
+        FOR k IN 1 .. p_term LOOP
+            IF k = p_term THEN
+                v_p := v_balance;                       -- the last installment takes the remainders
+                v_i := v_interest_left;
+            ELSE
+                v_p := least(v_principal_each, v_balance);
+                v_i := least(v_interest_each, v_interest_left);
+            END IF;
+            v_balance := v_balance - v_p;
+            v_interest_left := v_interest_left - v_i;
+            installment_number := k;
+            principal_due := v_p;
+            interest_due := v_i;
+            balance_after := v_balance;
+            RETURN NEXT;
+        END LOOP;
+    END IF;
+END $$;
+
+
+--
+-- Name: ledger_schedule_rows(numeric, numeric, text, integer, text, date); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ledger_schedule_rows(p_principal numeric, p_rate numeric, p_method text, p_term integer, p_frequency text, p_first_date date) RETURNS TABLE(installment_number integer, due_date date, principal_due numeric, interest_due numeric, total_due numeric, balance_after numeric)
+    LANGUAGE plpgsql IMMUTABLE
+    AS $$
+DECLARE
+    v_ppy   integer;
+    v_zeros integer;
+    v_most  integer;
 BEGIN
     PERFORM ledger_check_amount(p_principal, 'principal');
     IF p_rate IS NULL OR p_rate < 0 OR p_rate > 1000 THEN
@@ -953,55 +1079,36 @@ BEGIN
         RAISE EXCEPTION 'The first repayment date is missing' USING ERRCODE = 'P0107';
     END IF;
 
-    IF p_method = 'declining_balance' THEN
-        IF p_rate = 0 THEN
-            v_emi := round(p_principal / p_term, 2);
-        ELSE
-            v_r := p_rate::numeric(40, 30) / (100 * v_ppy);
-            v_emi := round(p_principal * v_r / (1 - power(1 + v_r, -p_term)), 2);
-        END IF;
-        FOR k IN 1 .. p_term LOOP
-            v_i := round(v_balance * p_rate / (100 * v_ppy), 2);
-            IF k = p_term THEN
-                v_p := v_balance;                       -- the last installment takes what is still owed
-            ELSE
-                -- Never more than is owed (only reachable with a few cents over many installments).
-                v_p := least(greatest(v_emi - v_i, 0), v_balance);
-            END IF;
-            v_balance := v_balance - v_p;
-            installment_number := k;
-            due_date := ledger_due_date(p_first_date, p_frequency, k);
-            principal_due := v_p;
-            interest_due := v_i;
-            total_due := v_p + v_i;
-            balance_after := v_balance;
-            RETURN NEXT;
-        END LOOP;
-    ELSE
-        v_interest_all := round(p_principal * p_rate * p_term / (100 * v_ppy), 2);
-        v_interest_left := v_interest_all;
-        v_principal_each := round(p_principal / p_term, 2);
-        v_interest_each := round(v_interest_all / p_term, 2);
-        FOR k IN 1 .. p_term LOOP
-            IF k = p_term THEN
-                v_p := v_balance;                       -- the last installment takes the remainders
-                v_i := v_interest_left;
-            ELSE
-                v_p := least(v_principal_each, v_balance);
-                v_i := least(v_interest_each, v_interest_left);
-            END IF;
-            v_balance := v_balance - v_p;
-            v_interest_left := v_interest_left - v_i;
-            installment_number := k;
-            due_date := ledger_due_date(p_first_date, p_frequency, k);
-            principal_due := v_p;
-            interest_due := v_i;
-            total_due := v_p + v_i;
-            balance_after := v_balance;
-            RETURN NEXT;
-        END LOOP;
+    v_zeros := ledger_schedule_zero_installments(p_principal, p_rate, p_method, p_term, v_ppy);
+    IF v_zeros > 0 THEN
+        v_most := ledger_longest_working_term(p_principal, p_rate, p_method, p_term, v_ppy);
+        -- COLUMN names the loan field the message belongs beside (the repositories read it).
+        RAISE EXCEPTION 'at % %% a % loan of % can run at most % installment%: over % installments the rounded '
+                        'installment repays it early and the last % would be 0.00',
+            trim_scale(p_rate), p_frequency, ledger_money(p_principal), v_most,
+            CASE WHEN v_most = 1 THEN '' ELSE 's' END, p_term, v_zeros
+            USING ERRCODE = 'P0107', COLUMN = 'term';
     END IF;
+
+    RETURN QUERY
+        SELECT a.installment_number, ledger_due_date(p_first_date, p_frequency, a.installment_number),
+               a.principal_due, a.interest_due, a.principal_due + a.interest_due, a.balance_after
+          FROM ledger_schedule_amounts(p_principal, p_rate, p_method, p_term, v_ppy) a
+         ORDER BY a.installment_number;
 END $$;
+
+
+--
+-- Name: ledger_schedule_zero_installments(numeric, numeric, text, integer, integer); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ledger_schedule_zero_installments(p_principal numeric, p_rate numeric, p_method text, p_term integer, p_periods_per_year integer) RETURNS integer
+    LANGUAGE sql IMMUTABLE
+    AS $$
+    SELECT count(*)::integer
+      FROM ledger_schedule_amounts(p_principal, p_rate, p_method, p_term, p_periods_per_year) a
+     WHERE a.principal_due + a.interest_due = 0
+$$;
 
 
 --
@@ -1227,6 +1334,103 @@ BEGIN
         'database_size_bytes', pg_database_size(current_database())
     );
 END $_$;
+
+
+--
+-- Name: post_manual_journal_entry(date, text, jsonb, bigint); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.post_manual_journal_entry(p_entry_date date, p_description text, p_lines jsonb, p_created_by bigint) RETURNS bigint
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+DECLARE
+    v_entry   bigint;
+    v_line    jsonb;
+    v_number  integer := 0;
+    v_code    text;
+    v_account chart_of_accounts%ROWTYPE;
+    v_debit   numeric;
+    v_credit  numeric;
+    v_memo    text;
+    v_debits  numeric := 0;
+    v_credits numeric := 0;
+    v_checked jsonb := '[]'::jsonb;
+BEGIN
+    PERFORM ledger_require_actor(p_created_by, ARRAY['accountant'], 'post a manual journal entry');
+    PERFORM ledger_check_entry_date(p_entry_date);
+    IF p_description IS NULL OR btrim(p_description) = '' THEN
+        RAISE EXCEPTION 'Say what the entry is for: the description is empty' USING ERRCODE = 'P0107',
+            COLUMN = 'description';
+    END IF;
+    IF length(btrim(p_description)) > 500 OR btrim(p_description) ~ '[\x01-\x1f\x7f]' THEN
+        RAISE EXCEPTION 'The description has at most 500 characters, without tabs, line breaks or escapes'
+            USING ERRCODE = 'P0107', COLUMN = 'description';
+    END IF;
+    IF p_lines IS NULL OR jsonb_typeof(p_lines) <> 'array' OR jsonb_array_length(p_lines) < 2 THEN
+        RAISE EXCEPTION 'An entry needs at least two lines (got %)',
+            CASE WHEN jsonb_typeof(p_lines) = 'array' THEN jsonb_array_length(p_lines) ELSE 0 END
+            USING ERRCODE = 'P0107', COLUMN = 'lines';
+    END IF;
+
+    -- Every line is checked before anything is written.
+    FOR v_line IN SELECT l.value FROM jsonb_array_elements(p_lines) l LOOP
+        v_number := v_number + 1;
+        IF jsonb_typeof(v_line) <> 'object' THEN
+            RAISE EXCEPTION 'Line % is not an account with a debit or a credit', v_number
+                USING ERRCODE = 'P0107', COLUMN = 'lines';
+        END IF;
+        v_code := nullif(btrim(v_line->>'account_code'), '');
+        IF v_code IS NULL THEN
+            RAISE EXCEPTION 'Line %: which account? The account code is missing', v_number
+                USING ERRCODE = 'P0107', COLUMN = 'lines';
+        END IF;
+        SELECT * INTO v_account FROM chart_of_accounts a WHERE a.account_code = v_code;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'Line %: there is no account % in the chart of accounts', v_number, v_code
+                USING ERRCODE = 'P0107', COLUMN = 'lines';
+        END IF;
+        IF NOT v_account.is_active THEN
+            RAISE EXCEPTION 'Line %: account % (%) is inactive; post to an active account', v_number, v_code,
+                v_account.account_name USING ERRCODE = 'P0107', COLUMN = 'lines';
+        END IF;
+        v_debit := ledger_manual_amount(v_line, 'debit', v_number);
+        v_credit := ledger_manual_amount(v_line, 'credit', v_number);
+        IF v_debit IS NOT NULL AND v_credit IS NOT NULL THEN
+            RAISE EXCEPTION 'Line % (account %) has both a debit and a credit; a line is one or the other',
+                v_number, v_code USING ERRCODE = 'P0107', COLUMN = 'lines';
+        END IF;
+        IF v_debit IS NULL AND v_credit IS NULL THEN
+            RAISE EXCEPTION 'Line % (account %) has neither a debit nor a credit', v_number, v_code
+                USING ERRCODE = 'P0107', COLUMN = 'lines';
+        END IF;
+        v_memo := nullif(btrim(coalesce(v_line->>'memo', '')), '');
+        IF length(v_memo) > 200 OR v_memo ~ '[\x01-\x1f\x7f]' THEN
+            RAISE EXCEPTION 'Line %: the memo has at most 200 characters, without tabs, line breaks or escapes',
+                v_number USING ERRCODE = 'P0107', COLUMN = 'lines';
+        END IF;
+        v_debits := v_debits + coalesce(v_debit, 0);
+        v_credits := v_credits + coalesce(v_credit, 0);
+        v_checked := v_checked || jsonb_build_array(jsonb_build_object(
+            'account_id', v_account.id, 'debit', coalesce(v_debit, 0), 'credit', coalesce(v_credit, 0),
+            'memo', v_memo));
+    END LOOP;
+    IF v_debits <> v_credits THEN
+        RAISE EXCEPTION 'The entry does not balance: debits %, credits % (a difference of %)',
+            ledger_money(v_debits), ledger_money(v_credits), ledger_money(abs(v_debits - v_credits))
+            USING ERRCODE = 'P0103', COLUMN = 'lines';
+    END IF;
+
+    INSERT INTO journal_entries (entry_date, description, created_by)
+    VALUES (p_entry_date, btrim(p_description), p_created_by)
+    RETURNING id INTO v_entry;
+    INSERT INTO journal_entry_details (journal_entry_id, account_id, debit, credit, description)
+    SELECT v_entry, (c.value->>'account_id')::bigint, (c.value->>'debit')::numeric, (c.value->>'credit')::numeric,
+           c.value->>'memo'
+      FROM jsonb_array_elements(v_checked) WITH ORDINALITY AS c(value, n)
+     ORDER BY c.n;
+    RETURN v_entry;
+END $$;
 
 
 --
@@ -1623,6 +1827,67 @@ BEGIN
      WHERE id = ANY (p_ids) AND status = 'failed';
     GET DIAGNOSTICS v_count = ROW_COUNT;
     RETURN v_count;
+END $$;
+
+
+--
+-- Name: reverse_manual_journal_entry(bigint, text, bigint, date); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.reverse_manual_journal_entry(p_entry_id bigint, p_reason text, p_reversed_by bigint, p_entry_date date DEFAULT NULL::date) RETURNS bigint
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+DECLARE
+    v_original journal_entries%ROWTYPE;
+    v_date     date := coalesce(p_entry_date, current_date);
+    v_later    text;
+    v_entry    bigint;
+BEGIN
+    PERFORM ledger_require_actor(p_reversed_by, ARRAY['accountant'], 'reverse a manual journal entry');
+    IF p_entry_id IS NULL THEN
+        RAISE EXCEPTION 'Which entry? The journal entry id is missing' USING ERRCODE = 'P0107';
+    END IF;
+    IF p_reason IS NULL OR btrim(p_reason) = '' THEN
+        RAISE EXCEPTION 'Say why the entry is reversed: the reason is empty' USING ERRCODE = 'P0107',
+            COLUMN = 'reason';
+    END IF;
+    IF length(btrim(p_reason)) > 400 OR btrim(p_reason) ~ '[\x01-\x1f\x7f]' THEN
+        RAISE EXCEPTION 'The reason has at most 400 characters, without tabs, line breaks or escapes'
+            USING ERRCODE = 'P0107', COLUMN = 'reason';
+    END IF;
+    PERFORM ledger_check_entry_date(v_date);
+    -- Two reversals of one entry at once queue here; the second then finds the first.
+    SELECT * INTO v_original FROM journal_entries e WHERE e.id = p_entry_id FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'Journal entry % does not exist', p_entry_id USING ERRCODE = 'P0101';
+    END IF;
+    IF v_original.transaction_id IS NOT NULL THEN
+        RAISE EXCEPTION 'Journal entry % was posted by a loan transaction; reverse the transaction instead',
+            v_original.entry_number USING ERRCODE = 'P0102';
+    END IF;
+    IF v_original.reverses_entry_id IS NOT NULL THEN
+        RAISE EXCEPTION 'Journal entry % is itself a reversal; post a new entry instead of reversing it',
+            v_original.entry_number USING ERRCODE = 'P0102';
+    END IF;
+    SELECT e.entry_number INTO v_later FROM journal_entries e WHERE e.reverses_entry_id = p_entry_id LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'Journal entry % was already reversed by %', v_original.entry_number, v_later
+            USING ERRCODE = 'P0102';
+    END IF;
+    IF v_date < v_original.entry_date THEN
+        RAISE EXCEPTION 'A reversal cannot be dated %, before the entry % it reverses (%)', v_date,
+            v_original.entry_number, v_original.entry_date USING ERRCODE = 'P0104', COLUMN = 'entry_date';
+    END IF;
+
+    INSERT INTO journal_entries (entry_date, description, reverses_entry_id, created_by)
+    VALUES (v_date, left('Reversal of ' || v_original.entry_number || ': ' || btrim(p_reason), 500), p_entry_id,
+            p_reversed_by)
+    RETURNING id INTO v_entry;
+    INSERT INTO journal_entry_details (journal_entry_id, account_id, debit, credit, description)
+    SELECT v_entry, d.account_id, d.credit, d.debit, d.description
+      FROM journal_entry_details d WHERE d.journal_entry_id = p_entry_id ORDER BY d.id;
+    RETURN v_entry;
 END $$;
 
 
@@ -2616,6 +2881,7 @@ CREATE TABLE public.users (
     last_login_at timestamp with time zone,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    must_change_password boolean DEFAULT false NOT NULL,
     CONSTRAINT users_failed_login_count_check CHECK ((failed_login_count >= 0)),
     CONSTRAINT users_full_name_check CHECK (((length(btrim(full_name)) >= 1) AND (length(btrim(full_name)) <= 200))),
     CONSTRAINT users_password_hash_check CHECK ((password_hash ~~ '$argon2id$%'::text)),
@@ -2947,6 +3213,13 @@ CREATE UNIQUE INDEX customers_national_id_key ON public.customers USING btree (n
 --
 
 CREATE INDEX customers_phone_idx ON public.customers USING btree (phone);
+
+
+--
+-- Name: customers_phone_reverse_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX customers_phone_reverse_idx ON public.customers USING btree (reverse(phone) text_pattern_ops);
 
 
 --
@@ -3704,6 +3977,13 @@ REVOKE ALL ON FUNCTION public.ledger_check_amount(p_amount numeric, p_what text)
 
 
 --
+-- Name: FUNCTION ledger_check_entry_date(p_entry_date date); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.ledger_check_entry_date(p_entry_date date) FROM PUBLIC;
+
+
+--
 -- Name: SEQUENCE loan_number_seq; Type: ACL; Schema: public; Owner: -
 --
 
@@ -3734,6 +4014,20 @@ REVOKE ALL ON FUNCTION public.ledger_check_payable(p_loan public.loans, p_amount
 --
 
 REVOKE ALL ON FUNCTION public.ledger_due_date(p_first date, p_frequency text, p_k integer) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION ledger_longest_working_term(p_principal numeric, p_rate numeric, p_method text, p_term integer, p_periods_per_year integer); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.ledger_longest_working_term(p_principal numeric, p_rate numeric, p_method text, p_term integer, p_periods_per_year integer) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION ledger_manual_amount(p_line jsonb, p_key text, p_number integer); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.ledger_manual_amount(p_line jsonb, p_key text, p_number integer) FROM PUBLIC;
 
 
 --
@@ -3786,10 +4080,24 @@ REVOKE ALL ON FUNCTION public.ledger_same_payment(p_existing public.transactions
 
 
 --
+-- Name: FUNCTION ledger_schedule_amounts(p_principal numeric, p_rate numeric, p_method text, p_term integer, p_periods_per_year integer); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.ledger_schedule_amounts(p_principal numeric, p_rate numeric, p_method text, p_term integer, p_periods_per_year integer) FROM PUBLIC;
+
+
+--
 -- Name: FUNCTION ledger_schedule_rows(p_principal numeric, p_rate numeric, p_method text, p_term integer, p_frequency text, p_first_date date); Type: ACL; Schema: public; Owner: -
 --
 
 REVOKE ALL ON FUNCTION public.ledger_schedule_rows(p_principal numeric, p_rate numeric, p_method text, p_term integer, p_frequency text, p_first_date date) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION ledger_schedule_zero_installments(p_principal numeric, p_rate numeric, p_method text, p_term integer, p_periods_per_year integer); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.ledger_schedule_zero_installments(p_principal numeric, p_rate numeric, p_method text, p_term integer, p_periods_per_year integer) FROM PUBLIC;
 
 
 --
@@ -3846,6 +4154,14 @@ GRANT ALL ON FUNCTION public.overdue_loans_as_of(p_as_of date) TO astrofin_super
 
 REVOKE ALL ON FUNCTION public.perform_database_maintenance() FROM PUBLIC;
 GRANT ALL ON FUNCTION public.perform_database_maintenance() TO astrofin_admin;
+
+
+--
+-- Name: FUNCTION post_manual_journal_entry(p_entry_date date, p_description text, p_lines jsonb, p_created_by bigint); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.post_manual_journal_entry(p_entry_date date, p_description text, p_lines jsonb, p_created_by bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.post_manual_journal_entry(p_entry_date date, p_description text, p_lines jsonb, p_created_by bigint) TO astrofin_accountant;
 
 
 --
@@ -3916,6 +4232,14 @@ REVOKE ALL ON FUNCTION public.reporting_queue_reminders(p_days_overdue integer, 
 
 REVOKE ALL ON FUNCTION public.requeue_failed_sms(p_ids bigint[], p_requested_by bigint) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.requeue_failed_sms(p_ids bigint[], p_requested_by bigint) TO astrofin_admin;
+
+
+--
+-- Name: FUNCTION reverse_manual_journal_entry(p_entry_id bigint, p_reason text, p_reversed_by bigint, p_entry_date date); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.reverse_manual_journal_entry(p_entry_id bigint, p_reason text, p_reversed_by bigint, p_entry_date date) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.reverse_manual_journal_entry(p_entry_id bigint, p_reason text, p_reversed_by bigint, p_entry_date date) TO astrofin_accountant;
 
 
 --
@@ -4189,6 +4513,13 @@ GRANT UPDATE(locked_until) ON TABLE public.users TO astrofin_app;
 --
 
 GRANT UPDATE(last_login_at) ON TABLE public.users TO astrofin_app;
+
+
+--
+-- Name: COLUMN users.must_change_password; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT UPDATE(must_change_password) ON TABLE public.users TO astrofin_app;
 
 
 --

@@ -12,7 +12,7 @@
 -- every schedule goes through the one check.
 ------------------------------------------------------------------------------------------------------
 
--- Installment amounts by domain.md, without checks: the one implementation of the schedule math.
+-- Installment amounts by docs/database.md "Schedules", without checks: the one implementation of the schedule math.
 CREATE FUNCTION ledger_schedule_amounts(p_principal numeric, p_rate numeric, p_method text, p_term integer,
                                         p_periods_per_year integer)
 RETURNS TABLE(installment_number integer, principal_due numeric, interest_due numeric, balance_after numeric)
@@ -190,7 +190,7 @@ ALTER TABLE users ADD COLUMN must_change_password boolean NOT NULL DEFAULT false
 GRANT UPDATE (must_change_password) ON users TO astrofin_app;
 
 ------------------------------------------------------------------------------------------------------
--- 4. Manual journal entries for accountants (domain.md, double entry): balanced, dated, described, audited
+-- 4. Manual journal entries for accountants (docs/database.md "Manual journal entries"): balanced, dated, described, audited
 -- (the journal tables' audit triggers), never edited (their immutability triggers), corrected only by a
 -- mirrored reversal. A manual entry is one with no loan transaction and that reverses nothing. Each refusal
 -- names the field it belongs to (COLUMN = entry_date, description, lines, reason), which the repository turns
