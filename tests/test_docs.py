@@ -19,9 +19,15 @@ CITED_SECTION = re.compile(r'docs/database\.md[\'’]?s? "([^"]+)"(?:, "([^"]+)"
 
 
 def _tracked() -> list[Path]:
-    listed = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
-    paths = [ROOT / line for line in listed.splitlines()]
-    paths += [p for p in (ROOT / "docs").glob("*.md")]  # documents not committed yet
+    """The repository's text files: those git tracks, or (outside a git checkout) every file but the virtual
+    environment's and caches."""
+    try:
+        listed = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+        paths = [ROOT / line for line in listed.splitlines()]
+    except (OSError, subprocess.CalledProcessError):
+        skip = {".git", ".venv", "__pycache__", ".mypy_cache", ".ruff_cache", ".pytest_cache"}
+        paths = [p for p in ROOT.rglob("*") if not skip & set(p.relative_to(ROOT).parts)]
+    paths += list((ROOT / "docs").glob("*.md"))  # documents not committed yet
     return sorted({p for p in paths if p.is_file() and p.suffix in {".py", ".md", ".sql", ".sh", ".toml", ".json",
                                                                         ".tcss", ".mako"}})
 
