@@ -148,9 +148,6 @@ def terms_problems(terms: LoanTerms) -> dict[str, str]:
     return problems
 
 
-_PREVIEW = text("SELECT * FROM preview_payment_schedule(:p, :r, :m, :n, :f, :d)")
-
-
 def _preview_params(terms: LoanTerms, first_date: date | None) -> dict[str, object]:
     return {"p": terms.principal, "r": terms.interest_rate, "m": terms.interest_method, "n": terms.term,
             "f": terms.repayment_frequency, "d": first_date}
@@ -164,7 +161,8 @@ class LoanRepository(Repository):
         if problems:
             raise ValidationError(problems)
         with self.work() as session:
-            rows = session.execute(_PREVIEW, _preview_params(terms, first_date)).mappings().all()
+            rows = session.execute(text("SELECT * FROM preview_payment_schedule(:p, :r, :m, :n, :f, :d)"),
+                                   _preview_params(terms, first_date)).mappings().all()
         zero = Decimal("0.00")
         return [
             ScheduleRow(r["installment_number"], r["due_date"], r["principal_due"], r["interest_due"], zero,
@@ -217,7 +215,8 @@ class LoanRepository(Repository):
     def _check_schedule(session: Session, terms: LoanTerms) -> None:
         """The database's schedule rules for these terms (it refuses a schedule with installments of 0.00),
         so an application is refused now rather than at disbursement."""
-        session.execute(_PREVIEW, _preview_params(terms, terms.first_repayment_date)).all()
+        session.execute(text("SELECT count(*) FROM preview_payment_schedule(:p, :r, :m, :n, :f, :d)"),
+                        _preview_params(terms, terms.first_repayment_date)).all()
 
     def loan_officers(self) -> list[StaffName]:
         """Active staff who may carry loans (loan officers and supervisors), by name."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy.engine import URL
 
 from db import migrate
+from tests.ledger.test_migration import _catalog
 from tests.ledger.test_schedule_hot import _definitions
 
 # The functions whose body 0013 replaces; the ones it adds are listed by the catalog as new names.
@@ -28,6 +29,9 @@ def test_revision_0013_comes_and_goes_cleanly(empty_database: URL) -> None:
     assert bodies == REPLACED | ADDED
     assert "index customers_phone_reverse_idx CREATE INDEX customers_phone_reverse_idx ON public.customers " \
            "USING btree (reverse(phone) text_pattern_ops)" in at_0013 - at_0012
+    assert "column users.must_change_password boolean" in at_0013 - at_0012
+    assert _catalog(url, "SELECT has_column_privilege('astrofin_app', 'users', 'must_change_password', 'UPDATE')"
+                         "::text") == {"true"}
     migrate.downgrade(url, "0012")
     assert _definitions(url) == at_0012
     migrate.upgrade(url, "head")

@@ -84,22 +84,26 @@ def test_the_counter_cases_name_these_terms(engine: Engine) -> None:
             conn.rollback()
 
 
-def test_a_loan_on_the_longest_term_repays_to_a_closed_loan_with_nothing_unpaid(engine: Engine,
-                                                                                staff: Staff) -> None:
-    """Disbursed 1,000.00 at 99.99 % over 102 months, repaid in one payment: closed, owes nothing, no unpaid
+@pytest.mark.parametrize(("principal", "rate", "frequency", "most"),
+                         [(Decimal("1000.00"), Decimal("99.99"), "monthly", 102),
+                          (Decimal("5000.00"), Decimal("60.00"), "biweekly", 434)])
+def test_a_loan_on_the_longest_term_repays_to_a_closed_loan_with_nothing_unpaid(
+        engine: Engine, staff: Staff, principal: Decimal, rate: Decimal, frequency: str, most: int) -> None:
+    """Disbursed on the longest term that works and repaid in one payment: closed, owes nothing, no unpaid
     installment, 0 days past due, whatever day it is asked about."""
     first = TODAY - timedelta(days=30)
     with engine.begin() as conn:
-        loan = active_loan(conn, staff, principal=Decimal("1000.00"), rate=Decimal("99.99"), term=102,
+        loan = active_loan(conn, staff, principal=principal, rate=rate, term=most, frequency=frequency,
                            disbursed=TODAY - timedelta(days=60), first=first)
         rows = schedule(conn, loan)
-        assert len(rows) == 102 and all(r.total_due > 0 for r in rows)
+        assert len(rows) == most and all(r.total_due > 0 for r in rows)
+        assert sum(r.principal_due for r in rows) == principal
         pay(conn, staff, loan, owed(conn, loan))
         assert scalar(conn, "SELECT status FROM loans WHERE id = :l", l=loan) == "closed"
         assert owed(conn, loan) == 0
         assert scalar(conn, "SELECT count(*) FROM payment_schedules WHERE loan_id = :l AND paid_date IS NULL",
                       l=loan) == 0
-        later = first + timedelta(days=365 * 9)
+        later = rows[-1].due_date + timedelta(days=365)
         assert scalar(conn, "SELECT loan_days_past_due(:l, :d)", l=loan, d=later) == 0
         assert scalar(conn, "SELECT days_past_due FROM vw_loan_summary WHERE loan_id = :l", l=loan) == 0
         assert scalar(conn, "SELECT oldest_unpaid_due_date FROM loans WHERE id = :l", l=loan) is None
