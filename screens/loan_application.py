@@ -14,11 +14,12 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Header, Input, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
+from db.errors import ValidationError
 from db.repositories.customers import CustomerDetail, CustomerRepository, CustomerRow
 from db.repositories.loans import FREQUENCIES, LoanApplication, LoanRepository, LoanTerms, terms_problems
 from db.repositories.payments import new_idempotency_key
 from screens.context import ScreenContext
-from screens.data import ASK, DataScreen
+from screens.data import ASK, DataScreen, describe
 from widgets.dates import DateError, parse_date
 from widgets.fields import FieldRow, MoneyInput, parse_rate, parse_whole
 from widgets.footer import KeysFooter
@@ -27,6 +28,10 @@ from widgets.status import ConnectionBanner, StatusLine
 from widgets.tables import ScheduleTable
 
 METHODS = (("declining balance", "declining_balance"), ("flat", "flat"))
+TERM_LABELS = {"principal": "the principal", "interest_rate": "the rate", "interest_method": "the method",
+               "term": "the installments", "repayment_frequency": "the frequency",
+               "first_repayment_date": "the first due date"}
+"""The terms the preview follows, as the message under it names them."""
 PERIOD = {"weekly": timedelta(days=7), "biweekly": timedelta(days=14)}
 
 
@@ -59,6 +64,8 @@ class LoanApplicationScreen(DataScreen):
         # submit whose reply was lost, submitted again, returns the first application instead of a second.
         self.idempotency_key = new_idempotency_key()
         self._key_customer: int | None = self.customer_id
+        self._preview_for: LoanTerms | None = None
+        """The terms the schedule preview is for (None while they are incomplete or wrong)."""
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -184,11 +191,21 @@ class LoanApplicationScreen(DataScreen):
             if row.field_name in ("principal", "interest_rate", "term", "first_repayment_date"):
                 row.error(errors.get(row.field_name) if row.field_name in typed else None)
         if terms is None:
-            self.query_one("#totals", Static).update("The preview follows once the terms are complete.")
+            self.clear_preview(errors)
             return
         first = terms.first_repayment_date or one_period_after(self.ctx.today(), terms.repayment_frequency)
         repo = self.repo
-        self.start("preview", lambda: repo.preview_schedule(terms, first), working=None)
+        self._preview_for = terms
+        self.start("preview", lambda: (terms, repo.preview_schedule(terms, first)), working=None)
+
+    def clear_preview(self, errors: dict[str, str]) -> None:
+        """Terms that cannot be lent on show no schedule: the old one goes at once, and the line under the
+        preview names the fields to put right."""
+        self._preview_for = None
+        self.query_one("#schedule", ScheduleTable).clear()
+        wrong = [TERM_LABELS[name] for name in TERM_LABELS if name in errors]
+        self.query_one("#totals", Static).update(
+            f"No preview: check {', '.join(wrong)}." if wrong else "The preview follows once the terms are complete.")
 
     # --- submit ---------------------------------------------------------------------------------------
 
@@ -227,6 +244,9 @@ class LoanApplicationScreen(DataScreen):
         if tag == "customer":
             self._customer_found(result.rows)
         elif tag == "preview":
+            terms, result = result
+            if terms != self._preview_for:
+                return  # the terms changed (or went wrong) while this preview was on its way
             self.query_one("#schedule", ScheduleTable).show(result, self.ctx.today())
             interest = sum((row.interest_due for row in result), Decimal("0.00"))
             total = sum((row.total_due for row in result), Decimal("0.00"))
@@ -238,6 +258,14 @@ class LoanApplicationScreen(DataScreen):
             from screens.loan_detail import LoanDetailScreen
 
             self.app.switch_screen(LoanDetailScreen(self.ctx, result.id))
+
+    def failed(self, tag: str, error: BaseException) -> None:
+        if tag == "preview":  # the person is typing: say what is wrong, leave the cursor where it is
+            self.clear_preview(error.fields if isinstance(error, ValidationError) else {})
+            if not isinstance(error, ValidationError):
+                self.status.say(describe(error), kind="error")
+            return
+        super().failed(tag, error)
 
     def _customer_found(self, rows: tuple[CustomerRow, ...]) -> None:
         self._matches = rows

@@ -60,6 +60,7 @@ class LoanDetailScreen(DataScreen):
         Binding("c", "receipt", "Receipt"),
         Binding("v", "reverse", "Reverse"),
         Binding("w", "write_off", "Write off"),
+        Binding("ctrl+f", "find_again", "Other loan"),
     ]
 
     def __init__(self, context: ScreenContext, loan_id: int | None = None) -> None:
@@ -96,6 +97,16 @@ class LoanDetailScreen(DataScreen):
             self.query_one("#field-find").display = False
             self.query_one("#schedule").focus()
             self.load()
+
+    def action_find_again(self) -> None:
+        """Back to the number field (shown again if the screen opened on a loan), emptied for the next one."""
+        row = self.query_one("#field-find", FieldRow)
+        row.display = True
+        row.error(None)
+        field = self.query_one("#find", Input)
+        field.value = ""
+        field.focus()
+        self.status.say("Type a loan number and press enter.")
 
     def on_screen_resume(self) -> None:
         if self.loan is not None and self._reload_on_resume:

@@ -93,6 +93,8 @@ class PaymentEntryScreen(DataScreen):
         self.receipt: Receipt | None = None
         self._candidates: list[Candidate] = []
         self._pending: tuple[Decimal, date] | None = None
+        self._round = 0
+        """Bumped by ctrl+f: an answer to a search or a loan asked for before it is dropped."""
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -133,8 +135,8 @@ class PaymentEntryScreen(DataScreen):
         if not query.strip():
             self.query_one("#field-find", FieldRow).error("type a loan number, customer number, name or phone")
             return
-        engine, actor = self.ctx.engine, self.ctx.actor
-        self.start("find", lambda: find_payable(engine, actor, query), working="finding the loan…")
+        engine, actor, round_ = self.ctx.engine, self.ctx.actor, self._round
+        self.start("find", lambda: (round_, find_payable(engine, actor, query)), working="finding the loan…")
 
     @on(PageTable.RowSelected, "#choices")
     def _chosen(self, event: PageTable.RowSelected) -> None:
@@ -147,15 +149,24 @@ class PaymentEntryScreen(DataScreen):
         self.receipt = None
         self.idempotency_key = new_idempotency_key()
         self.query_one("#choices").display = False
-        repo, today = self.payments, self.ctx.today()
-        self.start("due", lambda: repo.amounts_due(loan_id, today), working="loading what is due…")
+        repo, today, round_ = self.payments, self.ctx.today(), self._round
+        self.start("due", lambda: (round_, repo.amounts_due(loan_id, today)), working="loading what is due…")
 
     def action_find_again(self) -> None:
+        """Another loan: the find field, the list of loans found and what the last loan owed all go."""
+        self._round += 1
+        self._pending = None
         self.loan_id = None
         self.due = None
+        self._candidates = []
+        self.query_one("#find", Input).value = ""
+        choices = self.query_one("#choices", PageTable)
+        choices.clear()
+        choices.display = False
         self.query_one("#due", Static).update("")
         self.query_one("#due").display = False
         self.query_one("#amount", MoneyInput).value = ""
+        self.show_field_errors({})
         self._ready_to_find()
 
     # --- the amount, the split, the payment -----------------------------------------------------------
@@ -211,13 +222,18 @@ class PaymentEntryScreen(DataScreen):
                                            question="Record it?"), answer)
 
     def done(self, tag: str, result: Any) -> None:
-        if tag == "find":
-            self._found(result)
-        elif tag == "due":
-            self._show_due(result)
+        if tag in ("find", "due"):
+            round_, answer = result
+            if round_ != self._round:
+                return  # asked for before ctrl+f: the counter has moved on to another loan
+            if tag == "find":
+                self._found(answer)
+            else:
+                self._show_due(answer)
         elif tag == "preview":
             self.status.clear()
-            self._confirm(result)
+            if self.due is not None and self._pending is not None:  # not when ctrl+f came meanwhile
+                self._confirm(result)
         elif tag == "record":
             self.receipt = result
             self.status.say(f"Recorded: receipt {result.receipt_number}.", kind="ok")
@@ -279,4 +295,3 @@ class PaymentEntryScreen(DataScreen):
     def _next_customer(self) -> None:
         """Back from the receipt: the form is ready for the next person in the queue."""
         self.action_find_again()
-        self.query_one("#find", Input).value = ""
