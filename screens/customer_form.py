@@ -16,7 +16,7 @@ from db.repositories.payments import new_idempotency_key
 from db.validation import CustomerInput, customer_problems
 from screens.context import ScreenContext
 from screens.data import ASK, DataScreen
-from widgets.dates import DateError, parse_date
+from widgets.dates import DateError, format_for_typing, parse_date
 from widgets.fields import FieldRow
 from widgets.footer import KeysFooter
 from widgets.status import ConnectionBanner, StatusLine
@@ -26,10 +26,12 @@ TEXT_FIELDS = (
     ("first_name", "First name", "required"),
     ("last_name", "Last name", "required"),
     ("national_id", "National ID", "letters, digits, -"),
-    ("phone", "Phone", "+254712345678"),
+    ("phone", "Phone", "0712 345 678"),
     ("email", "Email", "name@example.com"),
-    ("date_of_birth", "Date of birth", "YYYY-MM-DD"),
+    ("date_of_birth", "Date of birth", "day first, e.g. 25/12/1990"),
 )
+PHONE_HOW = "type a mobile number as people write it, e.g. 0712 345 678 or +254 712 345 678"
+"""What the phone field asks for: Kenyan numbers as written locally or in the international form."""
 TAIL_FIELDS = (("address", "Address", ""), ("occupation", "Occupation", ""))
 
 
@@ -74,7 +76,7 @@ class CustomerFormScreen(DataScreen):
             values = {"first_name": data.first_name, "last_name": data.last_name, "national_id": data.national_id,
                       "phone": data.phone, "email": data.email, "address": data.address,
                       "occupation": data.occupation,
-                      "date_of_birth": data.date_of_birth.isoformat() if data.date_of_birth else ""}
+                      "date_of_birth": format_for_typing(data.date_of_birth) if data.date_of_birth else ""}
             for name, value in values.items():
                 self.query_one(f"#{name}", Input).value = value or ""
             if data.gender:
@@ -104,7 +106,7 @@ class CustomerFormScreen(DataScreen):
             if problem:
                 errors[name] = problem
         for name, message in customer_problems(data, today).items():
-            errors.setdefault(name, message)
+            errors.setdefault(name, PHONE_HOW if name == "phone" else message)
         return (None if errors else data), errors
 
     @on(Input.Submitted)

@@ -26,8 +26,9 @@ from widgets.footer import KeysFooter
 from widgets.money import MoneyError, format_money
 from widgets.status import ConnectionBanner, StatusLine
 from widgets.tables import ScheduleTable
+from widgets.words import in_words
 
-METHODS = (("declining balance", "declining_balance"), ("flat", "flat"))
+METHODS = tuple((in_words(code), code) for code in ("declining_balance", "flat"))
 TERM_LABELS = {"principal": "the principal", "interest_rate": "the rate", "interest_method": "the method",
                "term": "the installments", "repayment_frequency": "the frequency",
                "first_repayment_date": "the first due date"}
@@ -82,10 +83,10 @@ class LoanApplicationScreen(DataScreen):
                 yield FieldRow("Method", Select(METHODS, id="interest_method", value="declining_balance",
                                                 allow_blank=False, compact=True), name="interest_method")
                 yield FieldRow("Installments", Input("12", id="term", max_length=10, compact=True), name="term")
-                yield FieldRow("Frequency", Select([(f, f) for f in FREQUENCIES], id="repayment_frequency",
+                yield FieldRow("Frequency", Select([(in_words(f), f) for f in FREQUENCIES], id="repayment_frequency",
                                                    value="monthly", allow_blank=False, compact=True),
                                name="repayment_frequency")
-                yield FieldRow("First due", Input(id="first_repayment_date", placeholder="YYYY-MM-DD (optional)",
+                yield FieldRow("First due", Input(id="first_repayment_date", placeholder="optional, e.g. 06/12/2026",
                                                   max_length=20, compact=True), name="first_repayment_date")
                 yield FieldRow("Purpose", Input(id="purpose", max_length=1000, compact=True), name="purpose")
                 yield FieldRow("Loan officer", Select([], id="loan_officer", prompt="(me)", compact=True),

@@ -26,12 +26,13 @@ from db.repositories.payments import AllocationLine, AmountsDue, PaymentReposito
 from screens.confirm import ConfirmScreen
 from screens.context import ScreenContext
 from screens.data import AUTO, DataScreen
-from widgets.dates import DateError, parse_date
+from widgets.dates import DateError, format_date, format_for_typing, parse_date
 from widgets.fields import FieldRow, MoneyInput
 from widgets.footer import KeysFooter
 from widgets.money import MoneyError, format_money
 from widgets.status import ConnectionBanner, StatusLine
 from widgets.tables import PageTable
+from widgets.words import in_words
 
 PAYABLE = ("active", "defaulted")
 _LOAN_NUMBER = re.compile(r"^\s*L-?\d{1,9}\s*$", re.IGNORECASE)
@@ -67,14 +68,15 @@ def find_payable(engine: Any, actor: Any, query: str) -> list[Candidate]:
 def split_lines(due: AmountsDue, amount: Decimal, day: date, lines: list[AllocationLine], currency: str) -> list[str]:
     """What the confirmation shows: the payment, then how each installment takes its part."""
     out = [f"{due.loan_number} · {due.customer_name}",
-           f"Pay {format_money(amount, currency)} on {day.isoformat()}", "",
-           f"{'#':>3} {'due':<10} {'penalty':>10} {'interest':>10} {'principal':>11}  after"]
+           f"Pay {format_money(amount, currency)} on {format_date(day)}", "",
+           f"{'#':>3} {'due':<11} {'penalty':>10} {'interest':>10} {'principal':>11}  after"]
     for line in lines:
-        out.append(f"{line.installment_number:>3} {line.due_date.isoformat():<10} {format_money(line.penalty):>10} "
-                   f"{format_money(line.interest):>10} {format_money(line.principal):>11}  {line.status_after}")
+        out.append(f"{line.installment_number:>3} {format_date(line.due_date):<11} {format_money(line.penalty):>10} "
+                   f"{format_money(line.interest):>10} {format_money(line.principal):>11}  "
+                   f"{in_words(line.status_after)}")
     totals = [sum((getattr(line, name) for line in lines), Decimal("0.00"))
               for name in ("penalty", "interest", "principal")]
-    out.append(f"{'':>3} {'total':<10} {format_money(totals[0]):>10} {format_money(totals[1]):>10} "
+    out.append(f"{'':>3} {'total':<11} {format_money(totals[0]):>10} {format_money(totals[1]):>10} "
                f"{format_money(totals[2]):>11}")
     return out
 
@@ -112,7 +114,7 @@ class PaymentEntryScreen(DataScreen):
         self.sub_title = "Payment entry"
         self.query_one("#choices").display = False
         self.query_one("#due").display = False
-        self.query_one("#payment_date", Input).value = self.ctx.today().isoformat()
+        self.query_one("#payment_date", Input).value = format_for_typing(self.ctx.today())
         if self.loan_id is not None:
             self.pick(self.loan_id)
         else:
@@ -196,7 +198,7 @@ class PaymentEntryScreen(DataScreen):
             errors["amount"] = (f"the loan owes only {format_money(self.due.outstanding_total, self.ctx.currency)}"
                                 " in all")
         if self.due.status not in PAYABLE:
-            errors["find"] = f"{self.due.loan_number} is {self.due.status}: it takes no payments"
+            errors["find"] = f"{self.due.loan_number} is {in_words(self.due.status).lower()}: it takes no payments"
         self.show_field_errors(errors)
         if errors or amount is None or day is None:
             return
@@ -262,7 +264,8 @@ class PaymentEntryScreen(DataScreen):
             self.pick(candidates[0].loan_id)
             return
         table = self.query_one("#choices", PageTable)
-        table.fill((str(c.loan_id), (c.loan_number, c.customer_name, c.customer_number, c.status, c.principal))
+        table.fill((str(c.loan_id), (c.loan_number, c.customer_name, c.customer_number, in_words(c.status),
+                                           c.principal))
                    for c in candidates)
         table.display = True
         table.focus()
@@ -273,11 +276,11 @@ class PaymentEntryScreen(DataScreen):
         self.show_field_errors({})  # a message about the previous loan's amount does not apply to this one
         currency = self.ctx.currency
         self.query_one("#find", Input).value = due.loan_number
-        next_text = (f"{format_money(due.next_installment, currency)} on {due.next_due_date.isoformat()}"
+        next_text = (f"{format_money(due.next_installment, currency)} on {format_date(due.next_due_date)}"
                      if due.next_due_date else "—")
         self.query_one("#due", Static).display = True
         self.query_one("#due", Static).update("\n".join((
-            f"[b]{escape(due.loan_number)}[/b] · {escape(due.customer_name)} · {escape(due.status)}",
+            f"[b]{escape(due.loan_number)}[/b] · {escape(due.customer_name)} · {escape(in_words(due.status))}",
             f"Overdue          {format_money(due.overdue, currency)}",
             f"Due today        {format_money(due.due_today, currency)}",
             f"Next installment {next_text}",
@@ -290,7 +293,8 @@ class PaymentEntryScreen(DataScreen):
             self.status.say("enter shows how the payment splits · ctrl+f another loan")
         else:
             amount.value = ""
-            self.status.say(f"{due.loan_number} is {due.status}: it takes no payments.", kind="error")
+            self.status.say(f"{due.loan_number} is {in_words(due.status).lower()}: it takes no payments.",
+                            kind="error")
 
     def _next_customer(self) -> None:
         """Back from the receipt: the form is ready for the next person in the queue."""

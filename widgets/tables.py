@@ -10,14 +10,16 @@ from typing import Protocol
 from rich.text import Text
 from textual.widgets import DataTable
 
+from widgets.dates import format_date
 from widgets.money import format_money
+from widgets.words import in_words
 
 
 def cell(value: object, *, right: bool = False) -> Text:
     if isinstance(value, Decimal):
         return Text(format_money(value), justify="right")
     if isinstance(value, date):
-        return Text(value.isoformat())
+        return Text(format_date(value))
     return Text("" if value is None else str(value), justify="right" if right else "left")
 
 
@@ -79,13 +81,13 @@ class ScheduleLine(Protocol):
 
 
 def schedule_mark(line: ScheduleLine, today: date) -> str:
-    """paid / partial / overdue (from the due date and today, never stored) / blank."""
+    """Paid / Partly paid / Overdue (from the due date and today, never stored) / blank."""
     if line.status == "paid":
-        return "paid"
+        return in_words("paid")
     late = line.due_date < today
     if line.status == "partial":
-        return "partial, overdue" if late else "partial"
-    return "overdue" if late else ""
+        return f"{in_words('partial')}, overdue" if late else in_words("partial")
+    return "Overdue" if late else ""
 
 
 class ScheduleTable(DataTable[Text]):
