@@ -25,7 +25,8 @@ from db.repositories.loans import LoanRepository
 from db.repositories.payments import AllocationLine, AmountsDue, PaymentRepository, Receipt, new_idempotency_key
 from screens.confirm import ConfirmScreen
 from screens.context import ScreenContext
-from screens.data import AUTO, DataScreen
+from screens.data import AUTO
+from screens.leaving import FormScreen
 from widgets.dates import DateError, format_date, format_for_typing, parse_date
 from widgets.fields import FieldRow, MoneyInput
 from widgets.footer import KeysFooter
@@ -81,7 +82,7 @@ def split_lines(due: AmountsDue, amount: Decimal, day: date, lines: list[Allocat
     return out
 
 
-class PaymentEntryScreen(DataScreen):
+class PaymentEntryScreen(FormScreen):
     CSS_PATH = "payment_entry.tcss"
     screen_name = "payment_entry"
     BINDINGS: ClassVar[list[BindingType]] = [Binding("ctrl+s", "submit", "Take payment"),
@@ -96,6 +97,8 @@ class PaymentEntryScreen(DataScreen):
         self._candidates: list[Candidate] = []
         self._pending: tuple[Decimal, date] | None = None
         self._round = 0
+        self._suggested = ""
+        """The amount the screen filled in for the loan (an amount other than this was typed by the cashier)."""
         """Bumped by ctrl+f: an answer to a search or a loan asked for before it is dropped."""
 
     def compose(self) -> ComposeResult:
@@ -167,7 +170,7 @@ class PaymentEntryScreen(DataScreen):
         choices.display = False
         self.query_one("#due", Static).update("")
         self.query_one("#due").display = False
-        self.query_one("#amount", MoneyInput).value = ""
+        self.query_one("#amount", MoneyInput).value = self._suggested = ""
         self.show_field_errors({})
         self._ready_to_find()
 
@@ -288,13 +291,20 @@ class PaymentEntryScreen(DataScreen):
         )))
         amount = self.query_one("#amount", MoneyInput)
         if due.status in PAYABLE and due.outstanding_total > 0:
-            amount.value = format_money(due.suggested)
+            amount.value = self._suggested = format_money(due.suggested)
             amount.focus()
             self.status.say("enter shows how the payment splits · ctrl+f another loan")
         else:
             amount.value = ""
             self.status.say(f"{due.loan_number} is {in_words(due.status).lower()}: it takes no payments.",
                             kind="error")
+
+    def unsaved_changes(self) -> list[str]:
+        amount = self.query_one("#amount", MoneyInput).value.strip()
+        if self.receipt is not None or not amount or amount == self._suggested:
+            return []
+        loan = self.due.loan_number if self.due is not None else "no loan picked yet"
+        return [f"Amount {amount} ({loan}): no payment was recorded"]
 
     def _next_customer(self) -> None:
         """Back from the receipt: the form is ready for the next person in the queue."""

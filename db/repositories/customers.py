@@ -281,6 +281,21 @@ class CustomerRepository(Repository):
                 ),
             )
 
+    def national_id_holder(self, national_id: str, *, other_than: int | None = None) -> str | None:
+        """The number of another customer with this national ID, if any (a form says so before saving)."""
+        with self.work() as session:
+            return session.scalar(select(Customer.customer_number).where(
+                Customer.national_id == national_id.strip(), Customer.id != (other_than or 0)).limit(1))
+
+    def phone_holders(self, phone: str, *, other_than: int | None = None, limit: int = 5) -> list[CustomerRow]:
+        """Other customers with this phone (as stored, E.164): phones are not unique, but staff are warned."""
+        with self.work() as session:
+            customers = session.scalars(
+                select(Customer).where(Customer.phone == normalize_phone(phone), Customer.id != (other_than or 0))
+                .order_by(Customer.id).limit(limit)
+            ).all()
+            return [_row(customer) for customer in customers]
+
     def create(self, data: CustomerInput, *, today: date, idempotency_key: str | None = None) -> CustomerDetail:
         """Create the customer; with the form's key, once per key: a retry returns the customer the first
         save created (its reply may have been lost after the commit) instead of creating a second one."""

@@ -81,6 +81,9 @@ def test_the_branch_day_end_to_end(app_engine: Engine, engine: Engine, access_lo
             await press(pilot, "a")
             await type_into(pilot, "#principal", "5000")
             await press(pilot, "enter")
+            assert isinstance(app.screen, ConfirmScreen)  # the first loan is in play: a warning, not a refusal
+            assert loan_number in "\n".join(app.screen.lines)
+            await press(pilot, "y")
             assert isinstance(app.screen, LoanDetailScreen)
             own = app.screen.loan
             assert own is not None and own.created_by == actors["supervisor"].user_id
