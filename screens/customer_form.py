@@ -168,7 +168,7 @@ class CustomerFormScreen(FormScreen):
                  sharing: list[CustomerRow]) -> None:
         if holder:
             errors = {**errors, "national_id": f"customer {holder} already has this national ID"}
-            self.show_field_errors(errors)
+        self.show_field_errors(errors)
         if errors:
             return
         self.status.clear()

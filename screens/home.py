@@ -126,8 +126,9 @@ class HomeScreen(Screen[None]):
         listing = self.query_one("#pending-list", OptionList)
         highlighted = listing.highlighted
         listing.clear_options()
-        listing.add_options(Option(f"{escape(p.loan_number)}  {escape(p.customer_name)}  "
-                                   f"{format_money(p.principal, self.ctx.currency)}", id=str(p.loan_id))
+        # Figures first and the name last, so that a long name wraps between words, never through a number.
+        listing.add_options(Option(f"{escape(p.loan_number)}  {format_money(p.principal)}  "
+                                   f"{escape(p.customer_name)}", id=str(p.loan_id))
                             for p in pending)
         if pending and highlighted is not None:
             listing.highlighted = min(highlighted, len(pending) - 1)

@@ -81,13 +81,15 @@ class ScheduleLine(Protocol):
 
 
 def schedule_mark(line: ScheduleLine, today: date) -> str:
-    """Paid / Partly paid / Overdue (from the due date and today, never stored) / blank."""
+    """Paid / Overdue (from the due date and today, never stored) / Partly paid / blank.
+
+    An overdue installment that was partly paid reads Overdue: the Paid column beside it shows the part, and
+    the mark stays short enough for the whole row to fit 80 columns."""
     if line.status == "paid":
         return in_words("paid")
-    late = line.due_date < today
-    if line.status == "partial":
-        return f"{in_words('partial')}, overdue" if late else in_words("partial")
-    return "Overdue" if late else ""
+    if line.due_date < today:
+        return "Overdue"
+    return in_words("partial") if line.status == "partial" else ""
 
 
 class ScheduleTable(DataTable[Text]):
