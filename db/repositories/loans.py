@@ -20,6 +20,7 @@ from db.models import Customer, Loan, PaymentSchedule, Transaction, User
 from db.repositories.base import Repository
 from db.repositories.customers import LoanBrief
 from db.repositories.idempotency import check_idempotency_key, existing_by_key, insert_once
+from db.repositories.peek import peek
 from db.validation import reason_problem
 
 METHODS = ("flat", "declining_balance")
@@ -221,7 +222,7 @@ class LoanRepository(Repository):
 
     def open_loans_of(self, customer_id: int) -> list[LoanBrief]:
         """The customer's applications and loans still in play (pending, approved, active, defaulted)."""
-        with self.work() as session:
+        with peek(self.engine, self.actor) as session:
             loans = session.scalars(
                 select(Loan).where(Loan.customer_id == customer_id, Loan.status.in_(OPEN_STATUSES))
                 .order_by(Loan.application_date, Loan.id)
