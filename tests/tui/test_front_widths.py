@@ -7,7 +7,9 @@ from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
+from rich.cells import cell_len
 from sqlalchemy import Engine
+from textual.widgets import Input
 
 from db.engine import Actor
 from db.repositories.customers import CustomerRepository
@@ -53,5 +55,22 @@ def test_the_preview_and_a_loan_schedule_fit_80_columns(app_engine: Engine, engi
             schedule = detail.query_one("#schedule", ScheduleTable)
             assert _fits(schedule), (schedule.virtual_size, schedule.scrollable_content_region)
             assert "Overdue" in [str(cell) for cell in schedule.get_row_at(0)]
+
+    run(scenario())
+
+
+def test_every_placeholder_fits_its_field_at_80_columns(app_engine: Engine, access_log: Path,
+                                                         actors: dict[str, Actor]) -> None:
+    async def scenario() -> None:
+        app = front_app(app_engine, access_log)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await sign_in(pilot, actors["supervisor"])
+            for key in ("f2", "f3", "f5", "f6", "f7"):
+                await press(pilot, key)
+                for field in app.screen.query(Input):
+                    if field.placeholder and field.display:
+                        room = field.content_region.width
+                        assert cell_len(field.placeholder) <= room, (key, field.id, field.placeholder, room)
+                await press(pilot, "escape")
 
     run(scenario())
