@@ -270,6 +270,14 @@ class AstrofinApp(App[None]):
             await self.pop_screen()
         await self.switch_screen(self._sign_in_screen())
 
+    async def action_quit(self) -> None:
+        """Quit; a form with unsaved changes asks first (screens.leaving.FormScreen.confirm_leave)."""
+        confirm_leave = getattr(self.screen, "confirm_leave", None)
+        if callable(confirm_leave):
+            confirm_leave(self.exit)
+        else:
+            self.exit()
+
     async def action_home(self) -> None:
         while len(self.screen_stack) > 2:
             await self.pop_screen()

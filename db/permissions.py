@@ -56,32 +56,33 @@ class ScreenSpec:
 
     name: str
     title: str
+    """What home, the palette and the footer call the screen (short enough for an 80-column footer)."""
     capability: str
     key: str
     """The function key that opens it (F1, F10 and F11 are left to the terminal)."""
     key_label: str
-    """The short word the footer shows beside the key."""
+    """The word the footer shows beside the key: the title itself, so the footer and home name a screen alike."""
     description: str
 
 
 SCREENS: tuple[ScreenSpec, ...] = (
-    ScreenSpec("customer_lookup", "Find customer", VIEW_CUSTOMERS, "f2", "Find",
+    ScreenSpec("customer_lookup", "Find", VIEW_CUSTOMERS, "f2", "Find",
                "Search by name, phone, national ID, customer or loan number"),
-    ScreenSpec("payment_entry", "Payment entry", RECORD_PAYMENTS, "f3", "Pay",
+    ScreenSpec("payment_entry", "Payment", RECORD_PAYMENTS, "f3", "Payment",
                "Take a repayment, see how it is split, print the receipt"),
-    ScreenSpec("overdue_queue", "Overdue queue", OVERDUE_QUEUE, "f4", "Overdue",
+    ScreenSpec("overdue_queue", "Overdue", OVERDUE_QUEUE, "f4", "Overdue",
                "Loans by days past due; send reminders; export CSV"),
-    ScreenSpec("customer_form", "Customer form", EDIT_CUSTOMERS, "f5", "Customer",
+    ScreenSpec("customer_form", "New customer", EDIT_CUSTOMERS, "f5", "New customer",
                "Create or edit a customer, checked field by field"),
-    ScreenSpec("loan_application", "Loan application", CREATE_APPLICATIONS, "f6", "Apply",
+    ScreenSpec("loan_application", "New loan", CREATE_APPLICATIONS, "f6", "New loan",
                "Terms and purpose, with the schedule preview"),
-    ScreenSpec("loan_detail", "Loan detail", VIEW_CUSTOMERS, "f7", "Loan",
+    ScreenSpec("loan_detail", "Loan", VIEW_CUSTOMERS, "f7", "Loan",
                "Terms, schedule, transactions and status of a loan"),
-    ScreenSpec("accounting", "Accounting", ACCOUNTING_READ, "f8", "Books",
+    ScreenSpec("accounting", "Accounting", ACCOUNTING_READ, "f8", "Accounting",
                "Chart of accounts, journal, trial balance, daily transactions"),
     ScreenSpec("reports", "Reports", REPORTS, "f9", "Reports",
                "PAR1/PAR30/PAR90, aging buckets, monthly summary"),
-    ScreenSpec("administration", "Administration", ADMINISTRATION, "f12", "Admin",
+    ScreenSpec("administration", "Admin", ADMINISTRATION, "f12", "Admin",
                "Users, SMS templates and outbox, audit log, backup, maintenance"),
 )
 

@@ -14,22 +14,24 @@ from db.permissions import CREATE_APPLICATIONS, EDIT_CUSTOMERS, RECORD_PAYMENTS
 from db.repositories.customers import CustomerDetail, CustomerRepository
 from screens.context import ScreenContext
 from screens.data import DataScreen
+from widgets.dates import format_date
 from widgets.footer import KeysFooter
 from widgets.status import ConnectionBanner, StatusLine
 from widgets.tables import PageTable
+from widgets.words import in_words
 
 PAYABLE = ("active", "defaulted")
 
 
 def customer_text(detail: CustomerDetail) -> str:
     data = detail.data
-    born = data.date_of_birth.isoformat() if data.date_of_birth else "—"
+    born = format_date(data.date_of_birth)
 
     def show(value: str | None) -> str:
         return escape(value) if value else "—"
 
     return "\n".join((
-        f"[b]{escape(detail.full_name)}[/b] · {escape(detail.customer_number)} · {escape(detail.status)}",
+        f"[b]{escape(detail.full_name)}[/b] · {escape(detail.customer_number)} · {escape(in_words(detail.status))}",
         f"Phone {show(data.phone)} · National ID {show(data.national_id)} · Born {born}",
         f"Email {show(data.email)} · {show(data.occupation)}",
         f"Address {show(data.address)}",
@@ -78,7 +80,8 @@ class CustomerDetailScreen(DataScreen):
         self.detail = result
         self.query_one("#customer", Static).update(customer_text(result))
         table = self.query_one("#loans", PageTable)
-        table.fill([(str(loan.id), (loan.loan_number, loan.principal_amount, loan.status, loan.application_date))
+        table.fill([(str(loan.id), (loan.loan_number, loan.principal_amount, in_words(loan.status),
+                                       loan.application_date))
                     for loan in result.loans], keep_cursor=True)
         self.status.say("enter opens a loan" if result.loans else "No loans yet.")
         self.refresh_bindings()

@@ -25,6 +25,7 @@ from screens.typeahead import EDITING_PASSES
 from widgets.footer import KeysFooter
 from widgets.status import ConnectionBanner, StatusLine
 from widgets.tables import PageTable
+from widgets.words import in_words
 
 HINT = "Type a name, phone, national ID, C-000123 or L-000045"
 FOUND = "enter opens the customer · ↓ moves into the list"
@@ -130,7 +131,7 @@ class CustomerLookupScreen(DataScreen):
         self._page = page
         self.shown_query = self._query
         table = self.query_one("#results", PageTable)
-        table.fill((str(row.id), (row.customer_number, row.full_name, row.phone, row.national_id, row.status))
+        table.fill((str(row.id), (row.customer_number, row.full_name, row.phone, row.national_id, in_words(row.status)))
                    for row in page.rows)
         number = len(self._starts)
         paging = (bool(page.more), number > 1)

@@ -13,12 +13,14 @@ from textual.message import Message
 from textual.widgets import Header, OptionList, Static
 from textual.widgets.option_list import Option
 
-from db.permissions import ScreenSpec, role_label
-from db.repositories.dashboard import DayAtAGlance, day_at_a_glance
+from db.permissions import APPROVE_LOANS, ScreenSpec, role_label
+from db.repositories.dashboard import DayAtAGlance, PendingApplication, day_at_a_glance
 from screens.context import ScreenContext
 from screens.data import DatabaseCalls, describe
+from widgets.dates import format_date
 from widgets.figures import FigureTable, format_figure
 from widgets.footer import KeysFooter
+from widgets.money import format_money
 from widgets.status import ConnectionBanner, StatusLine
 
 LOADING = "Loading the day's figures…"
@@ -40,6 +42,7 @@ class HomeScreen(DatabaseCalls):
         super().__init__()
         self.ctx = context
         self._entries = tuple(entries)
+        self._loaded_once = False
 
     @property
     def db_engine(self) -> Any:
@@ -53,12 +56,18 @@ class HomeScreen(DatabaseCalls):
         with Horizontal(id="who"):
             yield Static(f"[b]{escape(role_label(actor.role))}[/b] · {escape(actor.full_name or actor.username)}",
                          id="who-name")
-            yield Static(f"{today:%A} {today.day} {today:%B %Y}", id="who-day")
+            yield Static(f"{today:%A} {format_date(today)}", id="who-day")
         with Horizontal(id="home-body"):
-            with Vertical(id="glance"):
-                yield Static("The day at a glance", classes="section-title")
-                yield StatusLine(LOADING, id="glance-status")
-                yield FigureTable(id="figures")
+            with Vertical(id="left"):
+                with Vertical(id="glance"):
+                    yield Static("The day at a glance", classes="section-title")
+                    yield StatusLine(LOADING, id="glance-status")
+                    yield FigureTable(id="figures")
+                if self.ctx.can(APPROVE_LOANS):
+                    with Vertical(id="pending"):
+                        yield Static("Waiting for approval · enter opens", classes="section-title")
+                        yield Static(LOADING, id="pending-status")
+                        yield OptionList(id="pending-list", compact=True)
             with Vertical(id="keys"):
                 yield Static("Screens", classes="section-title")
                 yield OptionList(*self._options(), id="screens", compact=True)
@@ -69,7 +78,13 @@ class HomeScreen(DatabaseCalls):
         return [Option(f"{spec.key.upper():<4}{escape(spec.title)}", id=spec.name) for spec in self._entries]
 
     def on_mount(self) -> None:
+        if self.ctx.can(APPROVE_LOANS):
+            self.query_one("#pending-list").display = False
         self._load()
+
+    def on_screen_resume(self) -> None:
+        if self._loaded_once:  # back from a screen: an application may have been decided
+            self._load()
 
     def _load(self) -> None:
         context, as_of = self.ctx, self.ctx.today()
@@ -77,8 +92,15 @@ class HomeScreen(DatabaseCalls):
         self.start("glance", lambda: day_at_a_glance(context.engine, context.actor, as_of), working=None,
                    hold=None)
 
+    @property
+    def status(self) -> StatusLine:
+        return self.query_one("#glance-status", StatusLine)
+
     def done(self, tag: str, result: Any) -> None:
         glance: DayAtAGlance = result
+        self._loaded_once = True
+        if self.ctx.can(APPROVE_LOANS):
+            self._show_pending(glance.pending)
         currency = self.ctx.currency
         self.query_one("#figures", FigureTable).show(
             (figure.label, format_figure(figure.value, figure.is_money, currency))
@@ -87,7 +109,31 @@ class HomeScreen(DatabaseCalls):
         self.status.display = False
 
     def failed(self, tag: str, error: BaseException) -> None:
+        self.status.display = True
         self.status.say(f"The figures could not be loaded: {describe(error)}", kind="error")
+
+    def _show_pending(self, pending: Sequence[PendingApplication]) -> None:
+        listing = self.query_one("#pending-list", OptionList)
+        highlighted = listing.highlighted
+        listing.clear_options()
+        # Figures first and the name last, so that a long name wraps between words, never through a number.
+        listing.add_options(Option(f"{escape(p.loan_number)}  {format_money(p.principal)}  "
+                                   f"{escape(p.customer_name)}", id=str(p.loan_id))
+                            for p in pending)
+        if pending and highlighted is not None:
+            listing.highlighted = min(highlighted, len(pending) - 1)
+        listing.display = bool(pending)
+        status = self.query_one("#pending-status", Static)
+        status.update("No application is waiting." if not pending else "")
+        status.display = not pending
+
+    @on(OptionList.OptionSelected, "#pending-list")
+    def _open_application(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        if event.option.id:
+            from screens.loan_detail import LoanDetailScreen
+
+            self.app.push_screen(LoanDetailScreen(self.ctx, int(event.option.id)))
 
     @on(OptionList.OptionHighlighted, "#screens")
     def _describe(self, event: OptionList.OptionHighlighted) -> None:

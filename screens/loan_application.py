@@ -1,7 +1,11 @@
-"""A loan application: the customer, the terms and purpose; the schedule preview follows every change."""
+"""A loan application: the customer, the terms and purpose; the schedule preview follows every change.
+
+The form sits in two columns above the preview, so that at 80×24 the preview has room for all its columns.
+"""
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, ClassVar
@@ -10,23 +14,31 @@ from rich.markup import escape
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical
 from textual.widgets import Header, Input, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
-from db.repositories.customers import CustomerDetail, CustomerRepository, CustomerRow
+from db.errors import ValidationError
+from db.repositories.customers import CustomerDetail, CustomerRepository, CustomerRow, LoanBrief
 from db.repositories.loans import FREQUENCIES, LoanApplication, LoanRepository, LoanTerms, terms_problems
 from db.repositories.payments import new_idempotency_key
+from screens.confirm import ConfirmScreen
 from screens.context import ScreenContext
-from screens.data import ASK, DataScreen
-from widgets.dates import DateError, parse_date
+from screens.data import ASK, describe
+from screens.leaving import FormScreen
+from widgets.dates import DateError, format_date, parse_date
 from widgets.fields import FieldRow, MoneyInput, parse_rate, parse_whole
 from widgets.footer import KeysFooter
 from widgets.money import MoneyError, format_money
 from widgets.status import ConnectionBanner, StatusLine
 from widgets.tables import ScheduleTable
+from widgets.words import in_words
 
-METHODS = (("declining balance", "declining_balance"), ("flat", "flat"))
+METHODS = tuple((in_words(code), code) for code in ("declining_balance", "flat"))
+TERM_LABELS = {"principal": "the principal", "interest_rate": "the rate", "interest_method": "the method",
+               "term": "the installments", "repayment_frequency": "the frequency",
+               "first_repayment_date": "the first due date"}
+"""The terms the preview follows, as the message under it names them."""
 PERIOD = {"weekly": timedelta(days=7), "biweekly": timedelta(days=14)}
 
 
@@ -43,7 +55,12 @@ def one_period_after(day: date, frequency: str) -> date:
     raise AssertionError("unreachable")
 
 
-class LoanApplicationScreen(DataScreen):
+def open_loan_lines(loans: list[LoanBrief], currency: str) -> list[str]:
+    return [f"{loan.loan_number} · {in_words(loan.status)} · {format_money(loan.principal_amount, currency)} · "
+            f"applied {format_date(loan.application_date)}" for loan in loans]
+
+
+class LoanApplicationScreen(FormScreen):
     CSS_PATH = "loan_application.tcss"
     screen_name = "loan_application"
     BINDINGS: ClassVar[list[BindingType]] = [Binding("ctrl+s", "submit", "Submit")]
@@ -55,40 +72,55 @@ class LoanApplicationScreen(DataScreen):
         self.submitted: Any = None
         self._matches: tuple[CustomerRow, ...] = ()
         self._picked_number = ""
+        self._picked_name = ""
         # Made when the form opens (and again when another customer is picked), kept across retries: a
         # submit whose reply was lost, submitted again, returns the first application instead of a second.
         self.idempotency_key = new_idempotency_key()
         self._key_customer: int | None = self.customer_id
+        self._preview_for: LoanTerms | None = None
+        """The terms the schedule preview is for (None while they are incomplete or wrong)."""
+        self._as_opened: dict[str, object] = {}
+        self.open_loans: list[LoanBrief] = []
+        """The picked customer's applications and loans still in play: a warning, never a refusal."""
 
     def compose(self) -> ComposeResult:
         yield Header()
         yield ConnectionBanner()
-        with Horizontal(id="body"):
-            with VerticalScroll(id="form"):
-                yield FieldRow("Customer", Input(id="customer", placeholder="name or C-000123, enter finds",
-                                                 max_length=100, compact=True), name="customer")
-                yield Static("", id="customer-name")
-                yield OptionList(id="customer-choices", compact=True)
-                yield FieldRow("Principal", MoneyInput(id="principal", placeholder="e.g. 10,000"), name="principal")
-                yield FieldRow("Rate %/year", Input("24", id="interest_rate", max_length=20, compact=True),
-                               name="interest_rate")
-                yield FieldRow("Method", Select(METHODS, id="interest_method", value="declining_balance",
-                                                allow_blank=False, compact=True), name="interest_method")
-                yield FieldRow("Installments", Input("12", id="term", max_length=10, compact=True), name="term")
-                yield FieldRow("Frequency", Select([(f, f) for f in FREQUENCIES], id="repayment_frequency",
-                                                   value="monthly", allow_blank=False, compact=True),
-                               name="repayment_frequency")
-                yield FieldRow("First due", Input(id="first_repayment_date", placeholder="YYYY-MM-DD (optional)",
-                                                  max_length=20, compact=True), name="first_repayment_date")
-                yield FieldRow("Purpose", Input(id="purpose", max_length=1000, compact=True), name="purpose")
-                yield FieldRow("Loan officer", Select([], id="loan_officer", prompt="(me)", compact=True),
-                               name="loan_officer")
-            with Vertical(id="preview"):
-                yield Static("Schedule preview", classes="panel-title")
+        with Vertical(id="body"):
+            with Horizontal(id="form"):
+                with Vertical(classes="form-column"):
+                    yield from self._left_column()
+                with Vertical(classes="form-column"):
+                    yield from self._right_column()
+            yield Static("", id="customer-warning")
+            with Vertical(id="preview") as preview:
+                preview.border_title = "Schedule preview"
                 yield ScheduleTable(preview=True, id="schedule")
                 yield Static("", id="totals")
         yield StatusLine("enter or ctrl+s submits the application", id="status")
         yield KeysFooter()
+
+    def _left_column(self) -> ComposeResult:
+        yield FieldRow("Customer", Input(id="customer", placeholder="name or C-000123, enter",
+                                         max_length=100, compact=True), name="customer")
+        yield Static("", id="customer-name")
+        yield OptionList(id="customer-choices", compact=True)
+        yield FieldRow("Principal", MoneyInput(id="principal", placeholder="e.g. 10,000"), name="principal")
+        yield FieldRow("Rate %/year", Input("24", id="interest_rate", max_length=20, compact=True),
+                       name="interest_rate")
+        yield FieldRow("Method", Select(METHODS, id="interest_method", value="declining_balance",
+                                        allow_blank=False, compact=True), name="interest_method")
+
+    def _right_column(self) -> ComposeResult:
+        yield FieldRow("Installments", Input("12", id="term", max_length=10, compact=True), name="term")
+        yield FieldRow("Frequency", Select([(in_words(f), f) for f in FREQUENCIES], id="repayment_frequency",
+                                           value="monthly", allow_blank=False, compact=True),
+                       name="repayment_frequency")
+        yield FieldRow("First due", Input(id="first_repayment_date", placeholder="optional, 06/12/2026",
+                                          max_length=20, compact=True), name="first_repayment_date")
+        yield FieldRow("Purpose", Input(id="purpose", max_length=1000, compact=True), name="purpose")
+        yield FieldRow("Loan officer", Select([], id="loan_officer", prompt="(me)", compact=True),
+                       name="loan_officer")
 
     def on_mount(self) -> None:
         self.sub_title = "Loan application"
@@ -98,8 +130,22 @@ class LoanApplicationScreen(DataScreen):
             self.query_one("#principal").focus()
         else:
             self.query_one("#customer").focus()
+        self._as_opened = self._values()
         repo = self.repo
         self.start("officers", repo.loan_officers, working=None)
+
+    def _values(self) -> dict[str, object]:
+        """The fields a person fills in (the loan officer, filled in by the screen, is not one of them)."""
+        return {row.field_name: row.control.value for row in self.query(FieldRow)
+                if isinstance(row.control, Input | Select) and row.field_name != "loan_officer"}
+
+    def unsaved_changes(self) -> list[str]:
+        if self.submitted is not None:
+            return []
+        opened = self._as_opened
+        labels = {row.field_name: str(row.label) for row in self.query(FieldRow)}
+        return [f"{labels.get(name, name)}: {value}" for name, value in self._values().items()
+                if value != opened.get(name) and str(value).strip() != str(opened.get(name) or "").strip()]
 
     @property
     def repo(self) -> LoanRepository:
@@ -113,16 +159,28 @@ class LoanApplicationScreen(DataScreen):
         self._key_customer = customer_id
         self.customer_id = customer_id
         self._picked_number = number
+        self._picked_name = name
         self.query_one("#customer", Input).value = number
         self.query_one("#customer-name", Static).update(f"[b]{escape(name)}[/b]")
         self.query_one("#customer-choices").display = False
         self.query_one("#field-customer", FieldRow).error(None)
+        self._warn_open_loans([])
+        repo = self.repo
+        self.start("open_loans", lambda: (customer_id, repo.open_loans_of(customer_id)), working=None)
+
+    def _warn_open_loans(self, loans: list[LoanBrief]) -> None:
+        self.open_loans = loans
+        warning = self.query_one("#customer-warning", Static)
+        numbers = ", ".join(f"{loan.loan_number} ({in_words(loan.status).lower()})" for loan in loans)
+        warning.update(f"Already has {escape(numbers)}; you may still apply." if loans else "")
+        warning.set_class(bool(loans), "-shown")
 
     @on(Input.Changed, "#customer")
     def _customer_typed(self, event: Input.Changed) -> None:
         if event.value != self._picked_number:  # typing again undoes the pick
             self.customer_id = None
             self.query_one("#customer-name", Static).update("")
+            self._warn_open_loans([])
 
     @on(Input.Submitted, "#customer")
     def _find_customer(self, event: Input.Submitted) -> None:
@@ -184,11 +242,21 @@ class LoanApplicationScreen(DataScreen):
             if row.field_name in ("principal", "interest_rate", "term", "first_repayment_date"):
                 row.error(errors.get(row.field_name) if row.field_name in typed else None)
         if terms is None:
-            self.query_one("#totals", Static).update("The preview follows once the terms are complete.")
+            self.clear_preview(errors)
             return
         first = terms.first_repayment_date or one_period_after(self.ctx.today(), terms.repayment_frequency)
         repo = self.repo
-        self.start("preview", lambda: repo.preview_schedule(terms, first), working=None)
+        self._preview_for = terms
+        self.start("preview", lambda: (terms, repo.preview_schedule(terms, first)), working=None)
+
+    def clear_preview(self, errors: dict[str, str]) -> None:
+        """Terms that cannot be lent on show no schedule: the old one goes at once, and the line under the
+        preview names the fields to put right."""
+        self._preview_for = None
+        self.query_one("#schedule", ScheduleTable).clear()
+        wrong = [TERM_LABELS[name] for name in TERM_LABELS if name in errors]
+        self.query_one("#totals", Static).update(
+            f"No preview: check {', '.join(wrong)}." if wrong else "The preview follows once the terms are complete.")
 
     # --- submit ---------------------------------------------------------------------------------------
 
@@ -198,12 +266,16 @@ class LoanApplicationScreen(DataScreen):
             self.action_submit()
 
     def action_submit(self) -> None:
-        if self.busy("submit") or self.submitted is not None:
+        if self.busy("submit") or self.busy("check") or self.submitted is not None:
+            return
+        if isinstance(self.app.screen, ConfirmScreen):
             return
         terms, errors = self.read_terms()
         purpose = self.query_one("#purpose", Input).value
         if len(purpose) > 500:
             errors["purpose"] = "the purpose has at most 500 characters"
+        elif any(unicodedata.category(char) == "Cc" for char in purpose.strip()):
+            errors["purpose"] = "the purpose contains control characters (tabs, line breaks, escapes)"
         if self.customer_id is None:
             errors["customer"] = "pick a customer: type a name or number and press enter"
         self.show_field_errors(errors)
@@ -212,6 +284,33 @@ class LoanApplicationScreen(DataScreen):
         officer = self.query_one("#loan_officer", Select).value
         application = LoanApplication(self.customer_id, terms, purpose,
                                       officer if isinstance(officer, int) else None)
+        repo, customer_id = self.repo, self.customer_id
+        self.start("check", lambda: (application, repo.open_loans_of(customer_id)), retry=ASK,
+                   working="checking…")  # a submit follows: after an outage the person submits again
+
+    def _confirm_another(self, application: LoanApplication, loans: list[LoanBrief]) -> None:
+        """A customer with an application or loan in play: say which, and let the officer go on."""
+        if application.customer_id != self.customer_id:
+            return  # another customer was picked meanwhile
+        self._warn_open_loans(loans)
+        if not loans:
+            self._submit(application)
+            return
+
+        def answer(yes: bool | None) -> None:
+            if yes:
+                self._submit(application)
+            else:
+                self.status.say("Not submitted. Change the application, or submit again to go ahead.")
+
+        name = self._picked_name
+        self.app.push_screen(ConfirmScreen(f"{name} already has {'a loan' if len(loans) == 1 else 'loans'} in play",
+                                           open_loan_lines(loans, self.ctx.currency),
+                                           question="Submit another application?"), answer)
+
+    def _submit(self, application: LoanApplication) -> None:
+        if self.busy("submit") or self.submitted is not None:
+            return
         repo, today, key = self.repo, self.ctx.today(), self.idempotency_key
         self.start("submit", lambda: repo.apply(application, today=today, idempotency_key=key), retry=ASK,
                    working="submitting the application…")
@@ -223,10 +322,20 @@ class LoanApplicationScreen(DataScreen):
             if any(staff.id == self.ctx.actor.user_id for staff in result):
                 select.value = self.ctx.actor.user_id
             return
+        if tag == "open_loans":
+            customer_id, loans = result
+            if customer_id == self.customer_id:
+                self._warn_open_loans(loans)
+            return
         self.status.clear()
-        if tag == "customer":
+        if tag == "check":
+            self._confirm_another(*result)
+        elif tag == "customer":
             self._customer_found(result.rows)
         elif tag == "preview":
+            terms, result = result
+            if terms != self._preview_for:
+                return  # the terms changed (or went wrong) while this preview was on its way
             self.query_one("#schedule", ScheduleTable).show(result, self.ctx.today())
             interest = sum((row.interest_due for row in result), Decimal("0.00"))
             total = sum((row.total_due for row in result), Decimal("0.00"))
@@ -238,6 +347,18 @@ class LoanApplicationScreen(DataScreen):
             from screens.loan_detail import LoanDetailScreen
 
             self.app.switch_screen(LoanDetailScreen(self.ctx, result.id))
+
+    def failed(self, tag: str, error: BaseException) -> None:
+        if tag == "preview":  # the person is typing: say what is wrong, leave the cursor where it is
+            self.clear_preview(error.fields if isinstance(error, ValidationError) else {})
+            if not isinstance(error, ValidationError):
+                self.status.say(describe(error), kind="error")
+            return
+        if tag == "customer" and not isinstance(error, ValidationError):  # a search refused: say so beside it
+            self.status.clear()
+            self.query_one("#field-customer", FieldRow).error(describe(error))
+            return
+        super().failed(tag, error)
 
     def _customer_found(self, rows: tuple[CustomerRow, ...]) -> None:
         self._matches = rows

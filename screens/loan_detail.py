@@ -16,27 +16,32 @@ from db.repositories.loans import LoanDetail, LoanRepository, TransactionRow
 from screens.confirm import ConfirmScreen, ReasonScreen
 from screens.context import ScreenContext
 from screens.data import ASK, DataScreen
+from widgets.dates import format_date
 from widgets.fields import FieldRow
 from widgets.footer import KeysFooter
 from widgets.money import format_money
 from widgets.status import ConnectionBanner, StatusLine
 from widgets.tables import PageTable, ScheduleTable
+from widgets.words import in_words
 
 PAYABLE = ("active", "defaulted")
-METHOD_WORDS = {"declining_balance": "declining balance", "flat": "flat"}
+
+
+def installments(term: int, frequency: str) -> str:
+    """'12 installments, monthly' (or 'every two weeks', 'weekly')."""
+    return f"{term} installment{'s' * (term != 1)}, {in_words(frequency).lower()}"
 
 
 def summary_text(loan: LoanDetail, currency: str) -> str:
     terms = loan.terms
-    dates = [f"applied {loan.application_date.isoformat()}"]
+    dates = [f"applied {format_date(loan.application_date)}"]
     if loan.disbursement_date:
-        dates.append(f"disbursed {loan.disbursement_date.isoformat()}")
+        dates.append(f"disbursed {format_date(loan.disbursement_date)}")
     lines = [
         f"[b]{escape(loan.loan_number)}[/b] · {escape(loan.customer_name)} ({escape(loan.customer_number)}) · "
-        f"[b]{escape(loan.status.upper())}[/b]",
+        f"[b]{escape(in_words(loan.status))}[/b]",
         f"{format_money(terms.principal, currency)} at {terms.interest_rate.normalize():f} % "
-        f"{METHOD_WORDS.get(terms.interest_method, terms.interest_method)}, {terms.term} "
-        f"{escape(terms.repayment_frequency)}",
+        f"{in_words(terms.interest_method).lower()}, {installments(terms.term, terms.repayment_frequency)}",
         " · ".join([f"officer {escape(loan.loan_officer_name or '—')}", *dates]),
     ]
     if loan.schedule:
@@ -60,6 +65,7 @@ class LoanDetailScreen(DataScreen):
         Binding("c", "receipt", "Receipt"),
         Binding("v", "reverse", "Reverse"),
         Binding("w", "write_off", "Write off"),
+        Binding("ctrl+f", "find_again", "Other loan"),
     ]
 
     def __init__(self, context: ScreenContext, loan_id: int | None = None) -> None:
@@ -96,6 +102,16 @@ class LoanDetailScreen(DataScreen):
             self.query_one("#field-find").display = False
             self.query_one("#schedule").focus()
             self.load()
+
+    def action_find_again(self) -> None:
+        """Back to the number field (shown again if the screen opened on a loan), emptied for the next one."""
+        row = self.query_one("#field-find", FieldRow)
+        row.display = True
+        row.error(None)
+        field = self.query_one("#find", Input)
+        field.value = ""
+        field.focus()
+        self.status.say("Type a loan number and press enter.")
 
     def on_screen_resume(self) -> None:
         if self.loan is not None and self._reload_on_resume:
@@ -144,7 +160,7 @@ class LoanDetailScreen(DataScreen):
         today = self.ctx.today()
         self.query_one("#schedule", ScheduleTable).show(loan.schedule, today)
         wide = self._wide()
-        rows = [(str(t.id), (t.transaction_date, t.transaction_type + (" (reversed)" if t.reversed else ""),
+        rows = [(str(t.id), (t.transaction_date, in_words(t.transaction_type) + (" (reversed)" if t.reversed else ""),
                              t.amount, t.principal_amount, t.interest_amount,
                              *((t.penalty_amount, t.receipt_number or "", t.created_by_name) if wide
                                else (t.receipt_number or "",))))
@@ -201,8 +217,8 @@ class LoanDetailScreen(DataScreen):
         assert self.loan is not None
         loan = self.loan
         return [f"{loan.loan_number} · {loan.customer_name} ({loan.customer_number})",
-                f"Principal {format_money(loan.terms.principal, self.ctx.currency)}, {loan.terms.term} "
-                f"{loan.terms.repayment_frequency} installments"]
+                f"Principal {format_money(loan.terms.principal, self.ctx.currency)}, "
+                f"{installments(loan.terms.term, loan.terms.repayment_frequency)}"]
 
     def action_approve(self) -> None:
         if self.check_action("approve", ()) and self.loan is not None:
@@ -229,8 +245,8 @@ class LoanDetailScreen(DataScreen):
             loan, repo, today = self.loan, self.repo, self.ctx.today()
             first = loan.terms.first_repayment_date
             facts = [*self._facts(), f"Pay out {format_money(loan.terms.principal, self.ctx.currency)} in cash "
-                     f"today, {today.isoformat()}",
-                     f"First installment due {first.isoformat() if first else 'one period from today'}"]
+                     f"today, {format_date(today)}",
+                     f"First installment due {format_date(first) if first else 'one period from today'}"]
 
             def answer(yes: bool | None) -> None:
                 if yes:
@@ -255,7 +271,7 @@ class LoanDetailScreen(DataScreen):
         if txn is not None and self.check_action("reverse", ()):
             repo = self.repo
             facts = [*self._facts(), f"Payment {txn.receipt_number or txn.id} of {format_money(txn.amount)} on "
-                     f"{txn.transaction_date.isoformat()} by {txn.created_by_name or '—'}"]
+                     f"{format_date(txn.transaction_date)} by {txn.created_by_name or '—'}"]
 
             def answer(reason: str | None) -> None:
                 if reason:

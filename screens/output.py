@@ -17,6 +17,7 @@ from pathlib import Path
 from db.errors import AstrofinError
 from db.paths import data_dir
 from db.repositories.payments import Receipt
+from widgets.dates import format_date
 from widgets.money import format_money
 
 PRINTER_ENV = "ASTROFIN_PRINTER_COMMAND"
@@ -66,7 +67,7 @@ def receipt_text(receipt: Receipt, currency: str = "KES", branch: str = "AstroFi
         f"{branch} — payment receipt".center(width),
         "=" * width,
         line("Receipt", receipt.receipt_number),
-        line("Date", receipt.payment_date.isoformat()),
+        line("Date", format_date(receipt.payment_date)),
         f"Customer {receipt.customer_name} ({receipt.customer_number})",
         line("Loan", receipt.loan_number),
         "-" * width,

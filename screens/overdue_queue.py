@@ -85,7 +85,7 @@ class OverdueQueueScreen(DataScreen):
                          prompt="all late", compact=True)
             yield Label("Officer")
             yield Select([], id="officer", prompt="all officers", compact=True)
-        yield PageTable(("", "Loan", "Customer", "Days", "Overdue", "Officer"), id="queue")
+        yield PageTable(("", "Loan", "Customer", "Phone", "Days", "Overdue", "Officer"), id="queue")
         yield Static("", id="paging")
         yield StatusLine("", id="status")
         yield KeysFooter()
@@ -143,7 +143,7 @@ class OverdueQueueScreen(DataScreen):
         table = self.query_one("#queue", PageTable)
         cursor = table.cursor_row
         table.fill((str(r.loan_id), ("✓" if r.loan_id in self.selected else " ", r.loan_number, r.customer_name,
-                                     r.days_past_due, r.amount_overdue, r.loan_officer_name or "—"))
+                                     r.phone or "—", r.days_past_due, r.amount_overdue, r.loan_officer_name or "—"))
                    for r in self.page.rows)
         if table.row_count:
             table.move_cursor(row=min(cursor, table.row_count - 1))

@@ -25,13 +25,15 @@ from db.repositories.loans import LoanRepository
 from db.repositories.payments import AllocationLine, AmountsDue, PaymentRepository, Receipt, new_idempotency_key
 from screens.confirm import ConfirmScreen
 from screens.context import ScreenContext
-from screens.data import AUTO, DataScreen
-from widgets.dates import DateError, parse_date
+from screens.data import AUTO
+from screens.leaving import FormScreen
+from widgets.dates import DateError, format_date, format_for_typing, parse_date
 from widgets.fields import FieldRow, MoneyInput
 from widgets.footer import KeysFooter
 from widgets.money import MoneyError, format_money
 from widgets.status import ConnectionBanner, StatusLine
 from widgets.tables import PageTable
+from widgets.words import in_words
 
 PAYABLE = ("active", "defaulted")
 _LOAN_NUMBER = re.compile(r"^\s*L-?\d{1,9}\s*$", re.IGNORECASE)
@@ -67,19 +69,20 @@ def find_payable(engine: Any, actor: Any, query: str) -> list[Candidate]:
 def split_lines(due: AmountsDue, amount: Decimal, day: date, lines: list[AllocationLine], currency: str) -> list[str]:
     """What the confirmation shows: the payment, then how each installment takes its part."""
     out = [f"{due.loan_number} · {due.customer_name}",
-           f"Pay {format_money(amount, currency)} on {day.isoformat()}", "",
-           f"{'#':>3} {'due':<10} {'penalty':>10} {'interest':>10} {'principal':>11}  after"]
+           f"Pay {format_money(amount, currency)} on {format_date(day)}", "",
+           f"{'#':>3} {'due':<11} {'penalty':>10} {'interest':>10} {'principal':>11}  after"]
     for line in lines:
-        out.append(f"{line.installment_number:>3} {line.due_date.isoformat():<10} {format_money(line.penalty):>10} "
-                   f"{format_money(line.interest):>10} {format_money(line.principal):>11}  {line.status_after}")
+        out.append(f"{line.installment_number:>3} {format_date(line.due_date):<11} {format_money(line.penalty):>10} "
+                   f"{format_money(line.interest):>10} {format_money(line.principal):>11}  "
+                   f"{in_words(line.status_after)}")
     totals = [sum((getattr(line, name) for line in lines), Decimal("0.00"))
               for name in ("penalty", "interest", "principal")]
-    out.append(f"{'':>3} {'total':<10} {format_money(totals[0]):>10} {format_money(totals[1]):>10} "
+    out.append(f"{'':>3} {'total':<11} {format_money(totals[0]):>10} {format_money(totals[1]):>10} "
                f"{format_money(totals[2]):>11}")
     return out
 
 
-class PaymentEntryScreen(DataScreen):
+class PaymentEntryScreen(FormScreen):
     CSS_PATH = "payment_entry.tcss"
     screen_name = "payment_entry"
     BINDINGS: ClassVar[list[BindingType]] = [Binding("ctrl+s", "submit", "Take payment"),
@@ -93,6 +96,10 @@ class PaymentEntryScreen(DataScreen):
         self.receipt: Receipt | None = None
         self._candidates: list[Candidate] = []
         self._pending: tuple[Decimal, date] | None = None
+        self._round = 0
+        self._suggested = ""
+        """The amount the screen filled in for the loan (an amount other than this was typed by the cashier)."""
+        """Bumped by ctrl+f: an answer to a search or a loan asked for before it is dropped."""
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -110,7 +117,7 @@ class PaymentEntryScreen(DataScreen):
         self.sub_title = "Payment entry"
         self.query_one("#choices").display = False
         self.query_one("#due").display = False
-        self.query_one("#payment_date", Input).value = self.ctx.today().isoformat()
+        self.query_one("#payment_date", Input).value = format_for_typing(self.ctx.today())
         if self.loan_id is not None:
             self.pick(self.loan_id)
         else:
@@ -133,8 +140,8 @@ class PaymentEntryScreen(DataScreen):
         if not query.strip():
             self.query_one("#field-find", FieldRow).error("type a loan number, customer number, name or phone")
             return
-        engine, actor = self.ctx.engine, self.ctx.actor
-        self.start("find", lambda: find_payable(engine, actor, query), working="finding the loan…")
+        engine, actor, round_ = self.ctx.engine, self.ctx.actor, self._round
+        self.start("find", lambda: (round_, find_payable(engine, actor, query)), working="finding the loan…")
 
     @on(PageTable.RowSelected, "#choices")
     def _chosen(self, event: PageTable.RowSelected) -> None:
@@ -147,15 +154,24 @@ class PaymentEntryScreen(DataScreen):
         self.receipt = None
         self.idempotency_key = new_idempotency_key()
         self.query_one("#choices").display = False
-        repo, today = self.payments, self.ctx.today()
-        self.start("due", lambda: repo.amounts_due(loan_id, today), working="loading what is due…")
+        repo, today, round_ = self.payments, self.ctx.today(), self._round
+        self.start("due", lambda: (round_, repo.amounts_due(loan_id, today)), working="loading what is due…")
 
     def action_find_again(self) -> None:
+        """Another loan: the find field, the list of loans found and what the last loan owed all go."""
+        self._round += 1
+        self._pending = None
         self.loan_id = None
         self.due = None
+        self._candidates = []
+        self.query_one("#find", Input).value = ""
+        choices = self.query_one("#choices", PageTable)
+        choices.clear()
+        choices.display = False
         self.query_one("#due", Static).update("")
         self.query_one("#due").display = False
-        self.query_one("#amount", MoneyInput).value = ""
+        self.query_one("#amount", MoneyInput).value = self._suggested = ""
+        self.show_field_errors({})
         self._ready_to_find()
 
     # --- the amount, the split, the payment -----------------------------------------------------------
@@ -185,7 +201,7 @@ class PaymentEntryScreen(DataScreen):
             errors["amount"] = (f"the loan owes only {format_money(self.due.outstanding_total, self.ctx.currency)}"
                                 " in all")
         if self.due.status not in PAYABLE:
-            errors["find"] = f"{self.due.loan_number} is {self.due.status}: it takes no payments"
+            errors["find"] = f"{self.due.loan_number} is {in_words(self.due.status).lower()}: it takes no payments"
         self.show_field_errors(errors)
         if errors or amount is None or day is None:
             return
@@ -211,13 +227,18 @@ class PaymentEntryScreen(DataScreen):
                                            question="Record it?"), answer)
 
     def done(self, tag: str, result: Any) -> None:
-        if tag == "find":
-            self._found(result)
-        elif tag == "due":
-            self._show_due(result)
+        if tag in ("find", "due"):
+            round_, answer = result
+            if round_ != self._round:
+                return  # asked for before ctrl+f: the counter has moved on to another loan
+            if tag == "find":
+                self._found(answer)
+            else:
+                self._show_due(answer)
         elif tag == "preview":
             self.status.clear()
-            self._confirm(result)
+            if self.due is not None and self._pending is not None:  # not when ctrl+f came meanwhile
+                self._confirm(result)
         elif tag == "record":
             self.receipt = result
             self.status.say(f"Recorded: receipt {result.receipt_number}.", kind="ok")
@@ -247,7 +268,8 @@ class PaymentEntryScreen(DataScreen):
             self.pick(candidates[0].loan_id)
             return
         table = self.query_one("#choices", PageTable)
-        table.fill((str(c.loan_id), (c.loan_number, c.customer_name, c.customer_number, c.status, c.principal))
+        table.fill((str(c.loan_id), (c.loan_number, c.customer_name, c.customer_number, in_words(c.status),
+                                           c.principal))
                    for c in candidates)
         table.display = True
         table.focus()
@@ -258,11 +280,11 @@ class PaymentEntryScreen(DataScreen):
         self.show_field_errors({})  # a message about the previous loan's amount does not apply to this one
         currency = self.ctx.currency
         self.query_one("#find", Input).value = due.loan_number
-        next_text = (f"{format_money(due.next_installment, currency)} on {due.next_due_date.isoformat()}"
+        next_text = (f"{format_money(due.next_installment, currency)} on {format_date(due.next_due_date)}"
                      if due.next_due_date else "—")
         self.query_one("#due", Static).display = True
         self.query_one("#due", Static).update("\n".join((
-            f"[b]{escape(due.loan_number)}[/b] · {escape(due.customer_name)} · {escape(due.status)}",
+            f"[b]{escape(due.loan_number)}[/b] · {escape(due.customer_name)} · {escape(in_words(due.status))}",
             f"Overdue          {format_money(due.overdue, currency)}",
             f"Due today        {format_money(due.due_today, currency)}",
             f"Next installment {next_text}",
@@ -270,14 +292,21 @@ class PaymentEntryScreen(DataScreen):
         )))
         amount = self.query_one("#amount", MoneyInput)
         if due.status in PAYABLE and due.outstanding_total > 0:
-            amount.value = format_money(due.suggested)
+            amount.value = self._suggested = format_money(due.suggested)
             amount.focus()
             self.status.say("enter shows how the payment splits · ctrl+f another loan")
         else:
             amount.value = ""
-            self.status.say(f"{due.loan_number} is {due.status}: it takes no payments.", kind="error")
+            self.status.say(f"{due.loan_number} is {in_words(due.status).lower()}: it takes no payments.",
+                            kind="error")
+
+    def unsaved_changes(self) -> list[str]:
+        amount = self.query_one("#amount", MoneyInput).value.strip()
+        if self.receipt is not None or not amount or amount == self._suggested:
+            return []
+        loan = self.due.loan_number if self.due is not None else "no loan picked yet"
+        return [f"Amount {amount} ({loan}): no payment was recorded"]
 
     def _next_customer(self) -> None:
         """Back from the receipt: the form is ready for the next person in the queue."""
         self.action_find_again()
-        self.query_one("#find", Input).value = ""

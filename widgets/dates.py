@@ -26,6 +26,11 @@ def format_date(day: date | None) -> str:
     return day.strftime("%d %b %Y") if day is not None else "—"
 
 
+def format_for_typing(day: date) -> str:
+    """A day put into a field for the person to keep or change, as they would type it: '06/12/2026'."""
+    return day.strftime("%d/%m/%Y")
+
+
 def parse_date(raw: str, *, latest: date | None = None, earliest: date | None = None,
                required: bool = True) -> date | None:
     """A day typed by a person; raises DateError when malformed or outside [earliest, latest]."""

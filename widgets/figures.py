@@ -29,7 +29,7 @@ class FigureTable(Static):
     def show(self, rows: Iterable[tuple[str, str]]) -> None:
         self.rows = tuple(rows)
         table = Table.grid(expand=True, padding=(0, 1))
-        table.add_column("label", ratio=1, no_wrap=True, overflow="ellipsis")
+        table.add_column("label", ratio=1)  # a long label wraps between words, never cut
         table.add_column("value", justify="right", no_wrap=True)
         for label, value in self.rows:
             table.add_row(label, value)

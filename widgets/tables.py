@@ -10,14 +10,16 @@ from typing import Protocol
 from rich.text import Text
 from textual.widgets import DataTable
 
+from widgets.dates import format_date
 from widgets.money import format_money
+from widgets.words import in_words
 
 
 def cell(value: object, *, right: bool = False) -> Text:
     if isinstance(value, Decimal):
         return Text(format_money(value), justify="right")
     if isinstance(value, date):
-        return Text(value.isoformat())
+        return Text(format_date(value))
     return Text("" if value is None else str(value), justify="right" if right else "left")
 
 
@@ -79,13 +81,15 @@ class ScheduleLine(Protocol):
 
 
 def schedule_mark(line: ScheduleLine, today: date) -> str:
-    """paid / partial / overdue (from the due date and today, never stored) / blank."""
+    """Paid / Overdue (from the due date and today, never stored) / Partly paid / blank.
+
+    An overdue installment that was partly paid reads Overdue: the Paid column beside it shows the part, and
+    the mark stays short enough for the whole row to fit 80 columns."""
     if line.status == "paid":
-        return "paid"
-    late = line.due_date < today
-    if line.status == "partial":
-        return "partial, overdue" if late else "partial"
-    return "overdue" if late else ""
+        return in_words("paid")
+    if line.due_date < today:
+        return "Overdue"
+    return in_words("partial") if line.status == "partial" else ""
 
 
 class ScheduleTable(DataTable[Text]):

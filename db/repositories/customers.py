@@ -14,6 +14,7 @@ from db.errors import NotFound, ValidationError
 from db.models import Customer, Loan
 from db.repositories.base import Repository
 from db.repositories.idempotency import check_idempotency_key, existing_by_key, insert_once
+from db.repositories.peek import peek
 from db.validation import CustomerInput, customer_problems, normalize_phone
 
 PAGE_SIZE = 20
@@ -292,6 +293,21 @@ class CustomerRepository(Repository):
                     for loan in loans
                 ),
             )
+
+    def national_id_holder(self, national_id: str, *, other_than: int | None = None) -> str | None:
+        """The number of another customer with this national ID, if any (a form says so before saving)."""
+        with peek(self.engine, self.actor) as session:
+            return session.scalar(select(Customer.customer_number).where(
+                Customer.national_id == national_id.strip(), Customer.id != (other_than or 0)).limit(1))
+
+    def phone_holders(self, phone: str, *, other_than: int | None = None, limit: int = 5) -> list[CustomerRow]:
+        """Other customers with this phone (as stored, E.164): phones are not unique, but staff are warned."""
+        with peek(self.engine, self.actor) as session:
+            customers = session.scalars(
+                select(Customer).where(Customer.phone == normalize_phone(phone), Customer.id != (other_than or 0))
+                .order_by(Customer.id).limit(limit)
+            ).all()
+            return [_row(customer) for customer in customers]
 
     def create(self, data: CustomerInput, *, today: date, idempotency_key: str | None = None) -> CustomerDetail:
         """Create the customer; with the form's key, once per key: a retry returns the customer the first

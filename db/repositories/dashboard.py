@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, aliased
 
 from db.engine import Actor, unit_of_work
 from db.models import AuditLog, Customer, JournalEntry, JournalEntryDetail, Loan, PaymentSchedule, Transaction, User
+from db.permissions import APPROVE_LOANS, can
 
 OPEN_STATUSES = ("active", "defaulted")
 ZERO = Decimal("0.00")
@@ -28,9 +29,26 @@ class Figure:
 
 
 @dataclass(frozen=True)
+class PendingApplication:
+    """An application waiting for a decision, as the supervisor's list on home shows it."""
+
+    loan_id: int
+    loan_number: str
+    customer_name: str
+    principal: Decimal
+    application_date: date
+
+
+@dataclass(frozen=True)
 class DayAtAGlance:
     as_of: date
     figures: tuple[Figure, ...]
+    pending: tuple[PendingApplication, ...] = ()
+    """The oldest applications waiting for approval (for a role that approves; empty for the others)."""
+
+
+PENDING_SHOWN = 50
+"""At most this many applications are listed on home (the oldest first); the count figure has them all."""
 
 
 def day_at_a_glance(engine: Engine, actor: Actor, as_of: date) -> DayAtAGlance:
@@ -40,7 +58,21 @@ def day_at_a_glance(engine: Engine, actor: Actor, as_of: date) -> DayAtAGlance:
         return DayAtAGlance(as_of, ())
     with unit_of_work(engine, actor) as session:
         figures = build(session, actor, as_of)
-    return DayAtAGlance(as_of, tuple(figures))
+        pending = _pending_applications(session) if can(actor.role, APPROVE_LOANS) else ()
+    return DayAtAGlance(as_of, tuple(figures), pending)
+
+
+def _pending_applications(session: Session, limit: int = PENDING_SHOWN) -> tuple[PendingApplication, ...]:
+    rows = session.execute(
+        select(Loan.id, Loan.loan_number, Customer.first_name, Customer.last_name, Loan.principal_amount,
+               Loan.application_date)
+        .join(Customer, Customer.id == Loan.customer_id)
+        .where(Loan.status == "pending")
+        .order_by(Loan.application_date, Loan.id)
+        .limit(limit)
+    ).all()
+    return tuple(PendingApplication(row.id, row.loan_number, f"{row.first_name} {row.last_name}",
+                                    Decimal(row.principal_amount), row.application_date) for row in rows)
 
 
 def _count_loans(session: Session, *statuses: str, officer_id: int | None = None) -> int:

@@ -18,7 +18,9 @@ from sqlalchemy.orm import Session
 from db.errors import NotFound, ValidationError
 from db.models import Customer, Loan, PaymentSchedule, Transaction, User
 from db.repositories.base import Repository
+from db.repositories.customers import LoanBrief
 from db.repositories.idempotency import check_idempotency_key, existing_by_key, insert_once
+from db.repositories.peek import peek
 from db.validation import reason_problem
 
 METHODS = ("flat", "declining_balance")
@@ -117,6 +119,8 @@ class StaffName:
 
 
 OFFICER_ROLES = ("loan_officer", "supervisor")
+OPEN_STATUSES = ("pending", "approved", "active", "defaulted")
+"""A loan still in play: another application for the same customer is allowed, with a warning."""
 _LOAN_NUMBER = re.compile(r"^L-?0*(\d{1,9})$", re.IGNORECASE)
 
 
@@ -227,6 +231,16 @@ class LoanRepository(Repository):
                 .order_by(User.full_name, User.id)
             ).all()
         return [StaffName(row.id, row.full_name, row.role) for row in rows]
+
+    def open_loans_of(self, customer_id: int) -> list[LoanBrief]:
+        """The customer's applications and loans still in play (pending, approved, active, defaulted)."""
+        with peek(self.engine, self.actor) as session:
+            loans = session.scalars(
+                select(Loan).where(Loan.customer_id == customer_id, Loan.status.in_(OPEN_STATUSES))
+                .order_by(Loan.application_date, Loan.id)
+            ).all()
+            return [LoanBrief(loan.id, loan.loan_number, loan.principal_amount, loan.status, loan.application_date)
+                    for loan in loans]
 
     def find_by_number(self, loan_number: str) -> LoanDetail:
         with self.work() as session:

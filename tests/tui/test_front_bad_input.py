@@ -39,13 +39,14 @@ CUSTOMER_CASES = [
     ("first_name", "A" * 500, "at most 100 characters"),
     ("first_name", "Amani 😀", "symbols or emoji"),
     ("last_name", "", "required"),
-    ("phone", "07 abc", "international form"),
-    ("phone", "+254😀712345678", "international form"),
+    ("phone", "07 abc", "e.g. 0712 345 678"),
+    ("phone", "+254😀712345678", "e.g. 0712 345 678"),
     ("national_id", "1'; DROP TABLE customers;--", "national ID"),
     ("email", "amani@", "name@example.com"),
     ("date_of_birth", "2030-01-01", "in the past"),
     ("date_of_birth", "1990-02-30", "no such day"),
-    ("date_of_birth", "10/03/1990", "YYYY-MM-DD"),
+    ("date_of_birth", "31/02/1990", "no such day"),
+    ("date_of_birth", "March 1990", "06/12/2026 (day first)"),
     ("date_of_birth", (TODAY.replace(year=TODAY.year - 10)).isoformat(), "at least 18"),
 ]
 
@@ -112,7 +113,8 @@ PAYMENT_CASES = [
     ("amount", "1,000,000", "owes only"),
     ("amount", "'; DELETE FROM transactions;--", "use digits"),
     ("payment_date", "2025-03-11", "future"),
-    ("payment_date", "tomorrow", "YYYY-MM-DD"),
+    ("payment_date", "tomorrow", "06/12/2026 (day first)"),
+    ("payment_date", "11/03/2025", "future"),
 ]
 
 
@@ -153,7 +155,8 @@ APPLICATION_CASES = [
     ("term", "0", "between 1 and 520"),
     ("term", "twelve", "whole number"),
     ("first_repayment_date", "2025-03-01", "cannot be before"),
-    ("first_repayment_date", "2025-3-1", "YYYY-MM-DD"),
+    ("first_repayment_date", "01/03/2025", "cannot be before"),
+    ("first_repayment_date", "1 March", "06/12/2026 (day first)"),
     ("purpose", "x" * 501, "at most 500"),
 ]
 

@@ -81,6 +81,9 @@ def test_the_branch_day_end_to_end(app_engine: Engine, engine: Engine, access_lo
             await press(pilot, "a")
             await type_into(pilot, "#principal", "5000")
             await press(pilot, "enter")
+            assert isinstance(app.screen, ConfirmScreen)  # the first loan is in play: a warning, not a refusal
+            assert loan_number in "\n".join(app.screen.lines)
+            await press(pilot, "y")
             assert isinstance(app.screen, LoanDetailScreen)
             own = app.screen.loan
             assert own is not None and own.created_by == actors["supervisor"].user_id
@@ -107,7 +110,7 @@ def test_the_branch_day_end_to_end(app_engine: Engine, engine: Engine, access_lo
             await press(pilot, "enter")
             assert isinstance(app.screen, ConfirmScreen)
             body = str(app.screen.query_one("#dialog-body").content)
-            assert "200.00" in body and "300.00" in body and "partial" in body
+            assert "200.00" in body and "300.00" in body and "Partly paid" in body
             await press(pilot, "y")
             assert isinstance(app.screen, ReceiptScreen)
             first = app.screen.receipt
@@ -141,7 +144,8 @@ def test_the_branch_day_end_to_end(app_engine: Engine, engine: Engine, access_lo
             assert isinstance(app.screen, OverdueQueueScreen)
             table = app.screen.query_one("#queue", PageTable)
             assert table.row_count == 1
-            assert [str(c) for c in table.get_row_at(0)][1:4] == [late.loan_number, "Baraka Kilonzo", "12"]
+            assert [str(c) for c in table.get_row_at(0)][1:5] == [late.loan_number, "Baraka Kilonzo", "+254712345678",
+                                                                 "12"]
             await press(pilot, "space", "m")
             assert isinstance(app.screen, ConfirmScreen)
             await press(pilot, "y")

@@ -202,22 +202,23 @@ def test_overdue_queue_filters_pages_and_exports_csv(app_engine: Engine, engine:
             queue = app.screen
             assert isinstance(queue, OverdueQueueScreen)
             table = queue.query_one("#queue", PageTable)
-            assert [str(table.get_row_at(i)[3]) for i in range(table.row_count)] == ["120", "75", "40", "20", "5"]
+            assert [str(table.get_row_at(i)[4]) for i in range(table.row_count)] == ["120", "75", "40", "20", "5"]
+            assert {str(table.get_row_at(i)[3]) for i in range(table.row_count)} == {"+254712345678"}
 
             queue.page_size = 2
             queue.load()
             await press(pilot)
             assert table.row_count == 2
             await press(pilot, "ctrl+n")
-            assert [str(table.get_row_at(i)[3]) for i in range(table.row_count)] == ["40", "20"]
+            assert [str(table.get_row_at(i)[4]) for i in range(table.row_count)] == ["40", "20"]
             await press(pilot, "ctrl+n")
-            assert [str(table.get_row_at(i)[3]) for i in range(table.row_count)] == ["5"]
+            assert [str(table.get_row_at(i)[4]) for i in range(table.row_count)] == ["5"]
             await press(pilot, "ctrl+b", "ctrl+b")
-            assert [str(table.get_row_at(i)[3]) for i in range(table.row_count)] == ["120", "75"]
+            assert [str(table.get_row_at(i)[4]) for i in range(table.row_count)] == ["120", "75"]
 
             queue.query_one("#bucket").value = "31-60"  # type: ignore[attr-defined]
             await press(pilot)
-            assert [str(table.get_row_at(i)[3]) for i in range(table.row_count)] == ["40"]
+            assert [str(table.get_row_at(i)[4]) for i in range(table.row_count)] == ["40"]
             queue.query_one("#bucket").clear()  # type: ignore[attr-defined]
             await press(pilot)
 
@@ -229,6 +230,7 @@ def test_overdue_queue_filters_pages_and_exports_csv(app_engine: Engine, engine:
             rows = list(csv.DictReader(path.open(encoding="utf-8")))
             assert [r["days_past_due"] for r in rows] == ["120", "75", "40", "20", "5"]
             assert rows[-1]["customer_name"].startswith("'=cmd")
+            assert {r["phone"] for r in rows} == {"+254712345678"}
 
             # Several selected: one confirmation, one reminder each.
             await press(pilot, "space", "down", "space", "m")

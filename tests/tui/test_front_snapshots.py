@@ -80,6 +80,14 @@ def _app(app_engine: Engine, access_log: Path) -> AstrofinApp:
 
 
 @SIZES
+def test_supervisor_home_with_pending_applications(snap_compare: SnapCompare, app_engine: Engine,
+                                                   access_log: Path, actors: dict[str, Actor],
+                                                   book: dict[str, LoanDetail], size: tuple[int, int]) -> None:
+    run_before = _steps("supervisor", actors)
+    assert snap_compare(_app(app_engine, access_log), terminal_size=size, run_before=run_before)
+
+
+@SIZES
 def test_customer_lookup(snap_compare: SnapCompare, app_engine: Engine, access_log: Path, actors: dict[str, Actor],
                          book: dict[str, LoanDetail], size: tuple[int, int]) -> None:
     run_before = _steps("cashier", actors, keys("f2"), typed("#search", "ieno"))

@@ -140,7 +140,7 @@ def test_a_cashier_reaches_no_accounting_or_admin_screen(
             # What a cashier may open still opens from the real palette.
             await pilot.press("ctrl+p")
             await pilot.pause()
-            await pilot.press(*"Payment entry")
+            await pilot.press(*"Payment")
             await settle(pilot)
             await pilot.press("enter")
             await settle(pilot)

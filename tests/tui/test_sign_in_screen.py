@@ -168,7 +168,7 @@ def test_home_shows_the_roles_figures_and_screens(app_engine: Engine, access_log
             home = app.screen
             assert isinstance(home, HomeScreen)
             assert "Peter Mwangi" in str(home.query_one("#who-name", Static).content)
-            assert "Monday 10 March 2025" in str(home.query_one("#who-day", Static).content)
+            assert "Monday 10 Mar 2025" in str(home.query_one("#who-day", Static).content)
             assert home.query_one("#glance-status").display is False
             assert home.query_one("#figures", FigureTable).rows == (
                 ("Repayments today", "0"), ("Collected today", "KES 0.00"), ("Installments due today", "0"),
