@@ -132,7 +132,7 @@ class LoanApplicationScreen(FormScreen):
             self.query_one("#customer").focus()
         self._as_opened = self._values()
         repo = self.repo
-        self.start("officers", repo.loan_officers, working=None)
+        self.start("officers", repo.loan_officers, working=None, hold=None)  # a background fill: no key waits
 
     def _values(self) -> dict[str, object]:
         """The fields a person fills in (the loan officer, filled in by the screen, is not one of them)."""
@@ -166,7 +166,7 @@ class LoanApplicationScreen(FormScreen):
         self.query_one("#field-customer", FieldRow).error(None)
         self._warn_open_loans([])
         repo = self.repo
-        self.start("open_loans", lambda: (customer_id, repo.open_loans_of(customer_id)), working=None)
+        self.start("open_loans", lambda: (customer_id, repo.open_loans_of(customer_id)), working=None, hold=None)
 
     def _warn_open_loans(self, loans: list[LoanBrief]) -> None:
         self.open_loans = loans
@@ -247,7 +247,8 @@ class LoanApplicationScreen(FormScreen):
         first = terms.first_repayment_date or one_period_after(self.ctx.today(), terms.repayment_frequency)
         repo = self.repo
         self._preview_for = terms
-        self.start("preview", lambda: (terms, repo.preview_schedule(terms, first)), working=None)
+        # The preview follows the typing and moves no focus: nothing typed waits for it.
+        self.start("preview", lambda: (terms, repo.preview_schedule(terms, first)), working=None, hold=None)
 
     def clear_preview(self, errors: dict[str, str]) -> None:
         """Terms that cannot be lent on show no schedule: the old one goes at once, and the line under the

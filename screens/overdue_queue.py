@@ -93,7 +93,7 @@ class OverdueQueueScreen(DataScreen):
     def on_mount(self) -> None:
         self.sub_title = "Overdue queue"
         loans = LoanRepository(self.ctx.engine, self.ctx.actor)
-        self.start("officers", loans.loan_officers, working=None)
+        self.start("officers", loans.loan_officers, working=None, hold=None)  # a background fill: no key waits
         self.load()
 
     @property
