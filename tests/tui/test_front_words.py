@@ -12,7 +12,7 @@ from pathlib import Path
 from sqlalchemy import Engine, text
 
 from astrofin_tui.app import AstrofinApp
-from astrofin_tui.output import receipt_text
+from screens.output import receipt_text
 from db.engine import Actor
 from db.repositories.loans import LoanRepository
 from db.repositories.payments import PaymentRepository
