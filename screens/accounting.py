@@ -41,7 +41,6 @@ from db.repositories.chart import ACCOUNT_TYPES, ChartRepository
 from screens.back_office import (
     ConfirmScreen,
     FieldError,
-    export_csv,
     parse_day,
     plain,
     right,
@@ -51,6 +50,7 @@ from screens.back_office import (
 )
 from screens.base import BackScreen
 from screens.context import ScreenContext
+from screens.export import export_csv
 from widgets.footer import KeysFooter
 from widgets.money import format_money
 

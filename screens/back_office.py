@@ -3,12 +3,8 @@ dates typed by staff, and field errors shown beside the field."""
 
 from __future__ import annotations
 
-import csv
-import os
-import re
-from collections.abc import Callable, Iterable, Sequence
-from datetime import date, datetime
-from pathlib import Path
+from collections.abc import Callable
+from datetime import date
 from typing import Any, ClassVar, TypeVar
 
 from rich.markup import escape
@@ -24,12 +20,10 @@ from textual.worker import get_current_worker
 
 from db.config import ConfigError
 from db.errors import AstrofinError
-from db.paths import data_dir
 
 T = TypeVar("T")
 Failed = Callable[[AstrofinError], None]
 UNREACHABLE = "Cannot reach the database; nothing was changed. Try again."
-_SAFE_NAME = re.compile(r"[^a-z0-9_-]")
 
 
 def run_db(widget: Widget, call: Callable[[], T], done: Callable[[T], None], failed: Failed, *,
@@ -93,33 +87,6 @@ def parse_day(raw: str, field: str, *, latest: date | None = None) -> date:
     if latest is not None and day > latest:
         raise ValueError(f"{field}: {day:%d %b %Y} is in the future")
     return day
-
-
-def exports_dir() -> Path:
-    folder = data_dir() / "exports"
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    os.chmod(folder, 0o700)
-    return folder
-
-
-def export_csv(name: str, header: Sequence[str], rows: Iterable[Sequence[object]],
-               now: datetime | None = None) -> Path:
-    """Write rows to exports/<name>_<timestamp>.csv, readable by its owner only; returns the path."""
-    stamp = (now or datetime.now()).strftime("%Y%m%d_%H%M%S")
-    base = _SAFE_NAME.sub("_", name.lower()) or "export"
-    folder = exports_dir()
-    path = folder / f"{base}_{stamp}.csv"
-    serial = 1
-    while path.exists():
-        path = folder / f"{base}_{stamp}_{serial}.csv"
-        serial += 1
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(header)
-        for row in rows:
-            writer.writerow(["" if value is None else str(value) for value in row])
-    return path
 
 
 def status_text(widget: Static, message: str, *, error: bool = False) -> None:

@@ -19,9 +19,10 @@ from textual_plotext import PlotextPlot
 from db.errors import AstrofinError
 from db.repositories.portfolio import PortfolioRepository
 from db.repositories.reports import AgingBucket, MonthSummary, ParFigures, ReportRepository
-from screens.back_office import export_csv, right, run_db, status_text, table_filled
+from screens.back_office import right, run_db, status_text, table_filled
 from screens.base import BackScreen
 from screens.context import ScreenContext
+from screens.export import export_csv
 from widgets.footer import KeysFooter
 from widgets.money import format_money
 
