@@ -24,7 +24,7 @@ from screens.admin_backup import BackupPane, RestoreConfirm
 from screens.admin_sms import OutboxPane
 from screens.admin_templates import TemplatesPane
 from screens.admin_users import UserForm, UsersPane
-from screens.back_office import ConfirmScreen
+from screens.confirm import ConfirmScreen
 from screens.sign_in import SignInScreen
 from tests.tui.back_office_data import settings_for, target_for
 from tests.tui.conftest import build_app, notices, run, settle
@@ -174,7 +174,7 @@ def test_outbox_retries_a_failed_message_and_the_audit_log_filters_and_checks(
             await _tab(pilot, screen, "tab-sms", "#sms")
             pane = screen.query_one(OutboxPane)
             assert [m.status for m in pane.messages] == ["sent", "failed"]
-            assert "failed 1" in str(screen.query_one("#sms-counts", Static).render())
+            assert "Failed 1" in str(screen.query_one("#sms-counts", Static).render())
             await pilot.press("down")
             await pilot.pause()
             assert "gateway said no" in str(screen.query_one("#sms-detail", Static).render())
@@ -197,7 +197,7 @@ def test_outbox_retries_a_failed_message_and_the_audit_log_filters_and_checks(
             screen.query_one("#audit-from", Input).focus()
             await pilot.press("enter")
             await settle(pilot)
-            assert "is not a day" in str(screen.query_one("#audit-error", Static).render())
+            assert "there is no such day as 2025-02-30" in str(screen.query_one("#audit-error", Static).render())
             screen.query_one("#audit-from", Input).value = ""
             await pilot.press("ctrl+b")
             await settle(pilot)
@@ -243,7 +243,7 @@ def test_the_admins_backup_is_listed_by_restore_and_restores_after_the_name_is_t
             app.screen.query_one("#restore-name", Input).value = "not-the-name"
             await pilot.press("enter")
             await pilot.pause()
-            assert "type the name exactly" in str(app.screen.query_one("#restore-error", Static).render())
+            assert "type the name exactly" in str(app.screen.query_one("#error-restore", Static).render())
             app.screen.query_one("#restore-name", Input).value = str(db_url.database)
             await pilot.press("enter")
             await settle(pilot)
