@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -22,6 +23,7 @@ from textual.widgets import Button, DataTable, Input, ProgressBar, Static
 from db.backup import BackupResult, backup_database, backup_settings
 from db.config import Settings, load_settings
 from db.maintenance import MaintenanceOptions, MaintenanceReport, run_maintenance
+from db.paths import data_dir
 from db.restore import RestoreResult, restore_database
 from db.scripts_common import BackupFile, human_size, list_backups
 from screens.back_office import refusal, table_filled, when
@@ -33,6 +35,19 @@ from widgets.status import StatusLine
 
 NO_TARGET = ("Backup, restore and maintenance need the database server's details, which this session was "
              "not given. Use `astrofin db backup` / `restore` / `maintenance` from a shell.")
+
+
+def backup_folder(settings: Settings) -> Path:
+    """BACKUP_PATH as an absolute folder. A relative path (the shipped `./backups`) is read inside the data
+    folder, so backups land in the same place wherever the app was started, never in the folder it was
+    started from; `~` is the user's home."""
+    folder = backup_settings(settings)[0].expanduser()
+    return folder if folder.is_absolute() else (data_dir() / folder).resolve()
+
+
+def with_backup_folder(settings: Settings) -> Settings:
+    """The settings with BACKUP_PATH resolved by `backup_folder`, for everything that reads it."""
+    return replace(settings, backup={**settings.backup, "path": str(backup_folder(settings))})
 
 
 class RestoreConfirm(ModalScreen[bool]):
@@ -121,7 +136,8 @@ class BackupPane(Vertical):
     # --- settings and listing -------------------------------------------------------------------------------
 
     def _settings(self) -> Settings:
-        return self.ctx.settings if self.ctx.settings is not None else load_settings()
+        """The configuration, its BACKUP_PATH made absolute (backups and maintenance's backup go there)."""
+        return with_backup_folder(self.ctx.settings if self.ctx.settings is not None else load_settings())
 
     def _folder(self) -> Path:
         return backup_settings(self._settings())[0]

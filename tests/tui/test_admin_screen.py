@@ -15,12 +15,13 @@ from textual.widgets import Checkbox, DataTable, Input, Select, Static, TabbedCo
 
 from astrofin_tui.app import AstrofinApp
 from astrofin_tui.cli import main as cli_main
+from db.config import load_settings
 from db.engine import Actor
 from db.repositories.auth import SignInRefused, authenticate
 from db.scripts_common import list_backups
 from screens.admin import AdminScreen
 from screens.admin_audit import AuditPane
-from screens.admin_backup import BackupPane, RestoreConfirm
+from screens.admin_backup import BackupPane, RestoreConfirm, backup_folder, with_backup_folder
 from screens.admin_sms import OutboxPane
 from screens.admin_templates import TemplatesPane
 from screens.admin_users import UserForm, UsersPane
@@ -300,3 +301,45 @@ def test_without_the_servers_details_backup_says_so(
             assert screen.query_one(BackupPane).last_backup is None
 
     run(scenario())
+
+
+def test_a_backup_goes_to_the_configured_folder_wherever_the_app_was_started(
+    app_engine: Engine, access_log: Path, actors: dict[str, Actor], db_url: URL, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """BACKUP_PATH=backups (relative, as the shipped ./backups) is read inside the data folder, not the folder
+    the app was started from; maintenance's own backup goes there too."""
+    data, started_in = tmp_path / "data", tmp_path / "started-here"
+    started_in.mkdir()
+    monkeypatch.setenv("XDG_DATA_HOME", str(data))
+    monkeypatch.chdir(started_in)
+    configured = load_settings({"BACKUP_PATH": "backups", "BACKUP_BEFORE_MAINTENANCE": "true"},
+                               user_file=tmp_path / "no-such-user-config.json")
+    expected = data / "astrofin" / "backups"
+
+    async def scenario() -> None:
+        app = build_app(app_engine, access_log)
+        app.target = target_for(db_url)
+        app.settings = configured
+        async with app.run_test(size=(80, 24), notifications=True) as pilot:
+            screen = await _open(pilot, actors["admin"])
+            await _tab(pilot, screen, "tab-backup", "#backups")
+            pane = screen.query_one(BackupPane)
+            assert f"in {expected} " in str(screen.query_one("#backup-folder", Static).render())
+            await pilot.press("b")
+            await settle(pilot)
+            assert pane.last_backup is not None, str(screen.query_one("#backup-step", Static).render())
+            assert pane.last_backup.path.parent == expected
+            await pilot.press("m")
+            await settle(pilot)
+            assert pane.last_report is not None, str(screen.query_one("#backup-step", Static).render())
+
+    run(scenario())
+    assert len(list_backups(expected)) == 2  # the one asked for and maintenance's own
+    assert list(started_in.iterdir()) == []  # nothing where the app was started
+
+
+def test_an_absolute_backup_path_is_kept_as_configured(tmp_path: Path) -> None:
+    settings = settings_for(tmp_path / "elsewhere")
+    assert backup_folder(settings) == tmp_path / "elsewhere"
+    assert with_backup_folder(settings).backup["path"] == str(tmp_path / "elsewhere")
