@@ -41,6 +41,16 @@ def account_state(member: StaffMember, now: datetime | None = None) -> str:
     return "Active"
 
 
+def reset_message(member: StaffMember, was_locked: bool) -> str:
+    """What the administrator reads after a password reset: whether it unlocked the account, and that the person
+    chooses a new password at the next sign-in only when the account says so."""
+    said = f"{member.username}: password reset"
+    said += "; they choose a new one at their next sign-in." if getattr(member, "must_change_password", False) \
+        else "."
+    unlocked = was_locked and member.locked_until is None
+    return said + (" The account was locked and is now unlocked." if unlocked else " The account was not locked.")
+
+
 class UserSaved:
     """What the user form saved, and the sentence that tells the administrator."""
 
@@ -124,8 +134,9 @@ class UserForm(DatabaseCalls, ModalScreen[UserSaved | None]):
             password, confirm = self._value("#user-password"), self._value("#user-confirm")
 
             def call() -> UserSaved:
+                was_locked = repo.is_locked(member.id)
                 reset = repo.reset_password(member.id, password, confirm)
-                return UserSaved(reset, f"{reset.username}: password reset.")
+                return UserSaved(reset, reset_message(reset, was_locked))
         elif member is not None:
             role = str(self.query_one("#user-role", Select).value)
 

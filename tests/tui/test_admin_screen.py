@@ -18,6 +18,7 @@ from astrofin_tui.cli import main as cli_main
 from db.config import load_settings
 from db.engine import Actor
 from db.repositories.auth import SignInRefused, authenticate
+from db.repositories.users import UserRepository
 from db.scripts_common import list_backups
 from screens.admin import AdminScreen
 from screens.admin_audit import AuditPane
@@ -29,6 +30,7 @@ from screens.confirm import ConfirmScreen
 from screens.sign_in import SignInScreen
 from tests.tui.back_office_data import settings_for, target_for
 from tests.tui.conftest import build_app, notices, run, settle
+from widgets.status import StatusLine
 
 
 def _app(app_engine: Engine, access_log: Path, db_url: URL, backups: Path) -> AstrofinApp:
@@ -343,3 +345,39 @@ def test_an_absolute_backup_path_is_kept_as_configured(tmp_path: Path) -> None:
     settings = settings_for(tmp_path / "elsewhere")
     assert backup_folder(settings) == tmp_path / "elsewhere"
     assert with_backup_folder(settings).backup["path"] == str(tmp_path / "elsewhere")
+
+
+def test_a_password_reset_says_whether_it_unlocked_the_account(
+    app_engine: Engine, engine: Engine, access_log: Path, actors: dict[str, Actor], db_url: URL, tmp_path: Path
+) -> None:
+    admin = UserRepository(engine, actors["admin"])
+    locked = admin.create("locked.teller", "Locked Teller", "cashier", "counter-pass-1", "counter-pass-1")
+    admin.lock(locked.id)
+
+    async def reset(pilot: Pilot[Any], screen: AdminScreen, username: str) -> str:
+        pane = screen.query_one(UsersPane)
+        table = screen.query_one("#users", DataTable)
+        table.focus()
+        table.move_cursor(row=next(i for i, m in enumerate(pane.members) if m.username == username))
+        await pilot.press("p")
+        await settle(pilot)
+        assert isinstance(pilot.app.screen, UserForm)
+        await _type(pilot, "#user-password", "fresh-pass-22")
+        await _type(pilot, "#user-confirm", "fresh-pass-22")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert pilot.app.screen is screen
+        return screen.query_one("#users-status", StatusLine).text
+
+    async def scenario() -> None:
+        app = _app(app_engine, access_log, db_url, tmp_path / "backups")
+        async with app.run_test(size=(100, 30), notifications=True) as pilot:
+            screen = await _open(pilot, actors["admin"])
+            said = await reset(pilot, screen, "locked.teller")
+            assert said == "locked.teller: password reset. The account was locked and is now unlocked."
+            assert said in notices(app)
+            said = await reset(pilot, screen, "locked.teller")
+            assert said == "locked.teller: password reset. The account was not locked."
+
+    run(scenario())
+    assert authenticate(app_engine, "locked.teller", "fresh-pass-22").role == "cashier"
