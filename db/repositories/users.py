@@ -87,16 +87,6 @@ class UserRepository(Repository):
         return self._change(user_id, password_hash=hash_password(password), failed_login_count=0,
                             locked_until=None)
 
-    def is_locked(self, user_id: int, now: datetime | None = None) -> bool:
-        """Whether the account is locked at `now` (by an administrator, or after failed sign-ins). Read before a
-        password reset, which unlocks, so the administrator can be told whether the reset unlocked it."""
-        moment = now or datetime.now().astimezone()
-        with self.work() as session:
-            user = session.get(User, user_id)
-            if user is None:
-                raise NotFound(f"user {user_id} does not exist")
-            return user.locked_until is not None and user.locked_until > moment
-
     def lock(self, user_id: int) -> StaffMember:
         return self._change(user_id, locked_until=FAR_FUTURE)
 
@@ -123,3 +113,13 @@ class UserRepository(Repository):
                 setattr(user, name, value)
             session.flush()
             return _member(user)
+
+    def is_locked(self, user_id: int, now: datetime | None = None) -> bool:
+        """Whether the account is locked at `now` (by an administrator, or after failed sign-ins). Read before a
+        password reset, which unlocks, so the administrator can be told whether the reset unlocked it."""
+        moment = now or datetime.now().astimezone()
+        with self.work() as session:
+            user = session.get(User, user_id)
+            if user is None:
+                raise NotFound(f"user {user_id} does not exist")
+            return user.locked_until is not None and user.locked_until > moment

@@ -74,6 +74,8 @@ def test_the_books_show_the_cashiers_payment_and_balance(
             await pilot.press("enter")
             await settle(pilot)
             assert [e.id for e in screen.entries] == [entry.id]
+            journal = _cells(screen.query_one("#journal", DataTable))
+            assert journal[0][1] == "10 Mar 2025"  # every day shown one way
             # A bad day is refused beside the filter and nothing is loaded.
             screen.query_one("#journal-from", Input).value = "2025-13-01"
             screen.query_one("#journal-from", Input).focus()
@@ -87,6 +89,17 @@ def test_the_books_show_the_cashiers_payment_and_balance(
             await settle(pilot)
             assert screen.trial is not None and screen.trial.balances and screen.trial.total_debit > 0
             assert "Balances on 10 Mar 2025" in str(screen.query_one("#trial-status", Static).render())
+            # A day typed in ISO is read as one written day first.
+            screen.query_one("#trial-day", Input).value = "2025-03-09"
+            screen.query_one("#trial-day", Input).focus()
+            await pilot.press("enter")
+            await settle(pilot)
+            assert "Balances on 09 Mar 2025" in str(screen.query_one("#trial-status", Static).render())
+            screen.query_one("#trial-day", Input).value = "10/03/2025"
+            await pilot.press("enter")
+            await settle(pilot)
+            assert "Balances on 10 Mar 2025" in str(screen.query_one("#trial-status", Static).render())
+
             # Net balances: each account on one side only, and the columns' totals agree.
             rows = _cells(screen.query_one("#trial", DataTable))
             assert all("–" in (row[2].strip(), row[3].strip()) for row in rows[:-1]), rows

@@ -187,6 +187,8 @@ def test_outbox_retries_a_failed_message_and_the_audit_log_filters_and_checks(
             await settle(pilot)
             assert "1 message queued again." in notices(app)
             assert [m.status for m in pane.messages] == ["sent", "queued"]
+            sms = screen.query_one("#sms", DataTable)
+            assert [str(sms.get_row_at(i)[3]) for i in range(sms.row_count)] == ["Sent", "Queued"]  # in words
 
             await _tab(pilot, screen, "tab-audit", "#audit")
             audit = screen.query_one(AuditPane)
