@@ -2,7 +2,9 @@
 balance on a chosen day and the daily transactions, each exportable to CSV.
 
 The accountant keeps the chart (add an account, deactivate one); the supervisor reads everything and is
-shown no action that writes (the database refuses such writes to the supervisor's role anyway).
+shown no action that writes (the database refuses such writes to the supervisor's role anyway). Every call to
+the database goes through the one path of screens.data: a lost connection shows the banner and reads retry by
+themselves; a refusal is shown as what it is.
 """
 
 from __future__ import annotations
@@ -20,143 +22,123 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.coordinate import Coordinate
 from textual.screen import ModalScreen
-from textual.widgets import (
-    Button,
-    DataTable,
-    Header,
-    Input,
-    Label,
-    Select,
-    Static,
-    TabbedContent,
-    TabPane,
-    Tree,
-)
+from textual.widgets import Button, DataTable, Header, Input, Label, Select, Static, TabbedContent, TabPane, Tree
 from textual.widgets.tree import TreeNode
 
-from db.errors import AstrofinError, ValidationError
 from db.permissions import ACCOUNTING_WRITE
 from db.repositories.accounting import AccountBalance, AccountingRepository, DailyTotal, JournalEntryView, TrialBalance
 from db.repositories.chart import ACCOUNT_TYPES, ChartRepository
 from screens.back_office import (
-    ConfirmScreen,
-    FieldError,
-    export_csv,
-    parse_day,
+    day_range,
+    input_day,
     plain,
+    refusal,
     right,
-    run_db,
-    status_text,
+    tab_beside,
+    tab_bindings,
     table_filled,
 )
-from screens.base import BackScreen
+from screens.confirm import ConfirmScreen
 from screens.context import ScreenContext
+from screens.data import ASK, DatabaseCalls, DataScreen
+from screens.export import export_csv
+from screens.typeahead import ALL_KEYS, EDITING_PASSES
+from widgets.dates import DateError, format_date, parse_date
+from widgets.fields import FieldRow
 from widgets.footer import KeysFooter
 from widgets.money import format_money
+from widgets.status import ConnectionBanner, StatusLine
+from widgets.words import in_words
 
 TYPE_TITLES = {"asset": "Assets", "liability": "Liabilities", "equity": "Equity", "income": "Income",
                "expense": "Expenses"}
 ZERO = Decimal("0.00")
+TAB_FOCUS = {"tab-chart": "#chart", "tab-journal": "#journal", "tab-trial": "#trial", "tab-daily": "#daily"}
 
 
 def _money(value: Decimal) -> str:
     return format_money(value) if value else "–"
 
 
-def _day(value: date) -> str:
-    return value.isoformat()
+def net_sides(account: AccountBalance) -> tuple[Decimal, Decimal]:
+    """An account's balance on one side only, as a trial balance shows it: (net debit, 0) or (0, net credit)."""
+    net = account.debit - account.credit
+    return (net, ZERO) if net > 0 else (ZERO, -net)
 
 
-class AccountForm(ModalScreen[bool]):
-    """A new account: code, name, type and an optional parent; each refusal is shown beside its field."""
+def net_totals(trial: TrialBalance) -> tuple[Decimal, Decimal]:
+    """The debit and credit columns' totals of the net balances."""
+    sides = [net_sides(a) for a in trial.accounts]
+    return sum((d for d, _ in sides), ZERO), sum((c for _, c in sides), ZERO)
+
+
+class AccountForm(DatabaseCalls, ModalScreen[bool]):
+    """A new account: code, name, type and an optional parent; each refusal is shown beside its field. The form
+    makes its own call (the one path), so a lost connection shows its banner and keeps what was typed."""
 
     DEFAULT_CSS = """
     AccountForm { align: center middle; }
     AccountForm Input { background: $panel; }
     AccountForm > Vertical { width: 64; max-width: 100%; height: auto; border: thick $primary;
                              background: $surface; padding: 0 1; }
-    AccountForm .row { height: 1; margin-top: 1; }
-    AccountForm .row Label { width: 10; color: $text-muted; }
-    AccountForm .row Input, AccountForm .row Select { width: 22; }
-    AccountForm #account-status { height: auto; margin-top: 1; }
-    AccountForm #account-status.error { color: $error; }
+    AccountForm FieldRow { margin-top: 1; }
+    AccountForm FieldRow Input, AccountForm FieldRow Select { width: 24; }
+    AccountForm #account-buttons { height: 1; margin-top: 1; padding-left: 16; }
+    AccountForm #status { margin-top: 1; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel"),
                                              Binding("ctrl+s", "save", "Save")]
-    FIELDS = ("code", "name", "type", "parent")
+    AUTO_FOCUS = "#account-code"
 
     def __init__(self, context: ScreenContext) -> None:
         super().__init__()
         self.ctx = context
-        self._saving = False
+
+    @property
+    def db_engine(self) -> Any:
+        return self.ctx.engine
 
     def compose(self) -> ComposeResult:
+        yield ConnectionBanner()
         with Vertical() as box:
             box.border_title = "New account"
-            with Horizontal(classes="row"):
-                yield Label("Code")
-                yield Input(id="account-code", max_length=10, compact=True, placeholder="e.g. 1010",
-                            restrict=r"[0-9]*")
-            yield FieldError(id="error-code")
-            with Horizontal(classes="row"):
-                yield Label("Name")
-                yield Input(id="account-name", max_length=100, compact=True)
-            yield FieldError(id="error-name")
-            with Horizontal(classes="row"):
-                yield Label("Type")
-                yield Select([(TYPE_TITLES[t], t) for t in ACCOUNT_TYPES], id="account-type", compact=True,
-                             value="asset", allow_blank=False)
-            yield FieldError(id="error-type")
-            with Horizontal(classes="row"):
-                yield Label("Parent")
-                yield Input(id="account-parent", max_length=10, compact=True, placeholder="code (optional)",
-                            restrict=r"[0-9]*")
-            yield FieldError(id="error-parent")
-            with Horizontal(classes="row"):
-                yield Label("")
+            yield FieldRow("Code", Input(id="account-code", max_length=10, compact=True, placeholder="e.g. 1010",
+                                         restrict=r"[0-9]*"), name="code")
+            yield FieldRow("Name", Input(id="account-name", max_length=100, compact=True), name="name")
+            yield FieldRow("Type", Select([(TYPE_TITLES[t], t) for t in ACCOUNT_TYPES], id="account-type",
+                                          compact=True, value="asset", allow_blank=False), name="type")
+            yield FieldRow("Parent", Input(id="account-parent", max_length=10, compact=True,
+                                           placeholder="code (optional)", restrict=r"[0-9]*"), name="parent")
+            with Horizontal(id="account-buttons"):
                 yield Button("Save", id="account-save", variant="primary", compact=True)
-            yield Static("ctrl+s saves · escape cancels", id="account-status")
-
-    def on_mount(self) -> None:
-        self.query_one("#account-code", Input).focus()
+            yield StatusLine("ctrl+s saves · escape cancels", id="status")
 
     @on(Input.Submitted)
     @on(Button.Pressed, "#account-save")
     def action_save(self) -> None:
-        if self._saving:
+        if self.busy("save"):
             return
-        for name in self.FIELDS:
-            self.query_one(f"#error-{name}", FieldError).show("")
+        self.show_field_errors({})
         code = self.query_one("#account-code", Input).value
         name = self.query_one("#account-name", Input).value
         kind = str(self.query_one("#account-type", Select).value)
         parent = self.query_one("#account-parent", Input).value
-        self._saving = True
-        status_text(self.query_one("#account-status", Static), "Saving the account…")
         repo = ChartRepository(self.ctx.engine, self.ctx.actor)
-        run_db(self, lambda: repo.add_account(code, name, kind, parent), self._saved, self._refused)
+        self.start("save", lambda: repo.add_account(code, name, kind, parent), retry=ASK,
+                   working="Saving the account…", on_done=self._saved)
 
     def _saved(self, _account_id: int) -> None:
         self.dismiss(True)
-
-    def _refused(self, error: AstrofinError) -> None:
-        self._saving = False
-        if isinstance(error, ValidationError):
-            for field, message in error.fields.items():
-                if field in self.FIELDS:
-                    self.query_one(f"#error-{field}", FieldError).show(message)
-            status_text(self.query_one("#account-status", Static), "Not saved: see the fields marked.", error=True)
-        else:
-            status_text(self.query_one("#account-status", Static), str(error), error=True)
 
     def action_cancel(self) -> None:
         self.dismiss(False)
 
 
-class AccountingScreen(BackScreen):
+class AccountingScreen(DataScreen):
     CSS_PATH = "accounting.tcss"
     SUB_TITLE = "Accounting"
     BINDINGS: ClassVar[list[BindingType]] = [
+        *tab_bindings(),
         Binding("ctrl+r", "reload", "Reload"),
         Binding("ctrl+e", "export", "Export CSV", priority=True),
         Binding("ctrl+n", "add_account", "New account"),
@@ -164,8 +146,7 @@ class AccountingScreen(BackScreen):
     ]
 
     def __init__(self, context: ScreenContext) -> None:
-        super().__init__()
-        self.ctx = context
+        super().__init__(context)
         self.screen_name = "accounting"
         self.writable = context.can(ACCOUNTING_WRITE)
         today = context.today()
@@ -181,43 +162,46 @@ class AccountingScreen(BackScreen):
 
     def compose(self) -> ComposeResult:
         yield Header()
+        yield ConnectionBanner()
         with TabbedContent(id="books"):
             with TabPane("Chart of accounts", id="tab-chart"):
-                yield Static("Loading the chart of accounts…", id="chart-status", classes="status")
+                yield StatusLine("Loading the chart of accounts…", id="chart-status", classes="status")
                 yield Tree("Chart of accounts", id="chart")
             with TabPane("Journal", id="tab-journal"):
                 with Horizontal(classes="filters"):
                     yield Label("From")
-                    yield Input(_day(self._journal_from), id="journal-from", classes="day", compact=True,
+                    yield Input(input_day(self._journal_from), id="journal-from", classes="day", compact=True,
                                 max_length=10)
                     yield Label("To")
-                    yield Input(_day(self._today), id="journal-to", classes="day", compact=True, max_length=10)
+                    yield Input(input_day(self._today), id="journal-to", classes="day", compact=True, max_length=10)
                     yield Label("Account")
                     yield Input("", id="journal-account", classes="code", compact=True, max_length=10,
                                 restrict=r"[0-9]*", placeholder="any")
                     yield Label("Txn")
                     yield Input("", id="journal-txn", classes="code", compact=True, max_length=12,
                                 restrict=r"[0-9]*", placeholder="any")
-                yield Static("", id="journal-error", classes="field-error")
+                yield StatusLine("", id="journal-error", classes="field-error")
                 yield DataTable(id="journal", cursor_type="row", zebra_stripes=True)
                 yield Static("", id="journal-detail", classes="detail")
-                yield Static("Loading the journal…", id="journal-status", classes="status")
+                yield StatusLine("Loading the journal…", id="journal-status", classes="status")
             with TabPane("Trial balance", id="tab-trial"):
                 with Horizontal(classes="filters"):
                     yield Label("On")
-                    yield Input(_day(self._today), id="trial-day", classes="day", compact=True, max_length=10)
-                    yield Static("", id="trial-error", classes="field-error inline")
+                    yield Input(input_day(self._today), id="trial-day", classes="day", compact=True, max_length=10)
+                    yield StatusLine("", id="trial-error", classes="field-error inline")
                 yield DataTable(id="trial", cursor_type="row", zebra_stripes=True)
-                yield Static("Loading the trial balance…", id="trial-status", classes="status")
+                yield StatusLine("Loading the trial balance…", id="trial-status", classes="status")
             with TabPane("Daily transactions", id="tab-daily"):
                 with Horizontal(classes="filters"):
                     yield Label("From")
-                    yield Input(_day(self._daily_from), id="daily-from", classes="day", compact=True, max_length=10)
+                    yield Input(input_day(self._daily_from), id="daily-from", classes="day", compact=True,
+                                max_length=10)
                     yield Label("To")
-                    yield Input(_day(self._today), id="daily-to", classes="day", compact=True, max_length=10)
-                    yield Static("", id="daily-error", classes="field-error inline")
+                    yield Input(input_day(self._today), id="daily-to", classes="day", compact=True, max_length=10)
+                    yield StatusLine("", id="daily-error", classes="field-error inline")
                 yield DataTable(id="daily", cursor_type="row", zebra_stripes=True)
-                yield Static("Loading the daily transactions…", id="daily-status", classes="status")
+                yield StatusLine("Loading the daily transactions…", id="daily-status", classes="status")
+        yield StatusLine("", id="status")
         yield KeysFooter()
 
     def on_mount(self) -> None:
@@ -235,13 +219,19 @@ class AccountingScreen(BackScreen):
     def repo(self) -> AccountingRepository:
         return AccountingRepository(self.ctx.engine, self.ctx.actor)
 
-    def _status(self, name: str) -> Static:
-        return self.query_one(f"#{name}-status", Static)
+    def _status(self, name: str) -> StatusLine:
+        return self.query_one(f"#{name}-status", StatusLine)
 
     def _failed(self, name: str) -> Any:
-        def show(error: AstrofinError) -> None:
-            status_text(self._status(name), str(error), error=True)
+        def show(error: BaseException) -> None:
+            self._status(name).say(refusal(error), kind="error")
         return show
+
+    def _load(self, name: str, what: str, job: Any, on_done: Any, *, typing: bool = False) -> None:
+        """A read for one tab: says so on the tab's line, runs again by itself after a lost connection."""
+        self._status(name).say(f"Loading {what}…")
+        self.start(name, job, on_done=on_done, on_failed=self._failed(name), working=None,
+                   hold=EDITING_PASSES if typing else ALL_KEYS)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("add_account", "toggle_account"):
@@ -255,12 +245,22 @@ class AccountingScreen(BackScreen):
     def _tab_changed(self) -> None:
         self.refresh_bindings()
 
+    def action_next_tab(self, step: int) -> None:
+        self._show_tab(tab_beside(self.query_one("#books", TabbedContent), step))
+
+    def _show_tab(self, tab: str | None) -> None:
+        """Open a tab from the keyboard and put the cursor in it, so its keys work at once."""
+        if tab is None:
+            return
+        self.query_one("#books", TabbedContent).active = tab
+        self.query_one(TAB_FOCUS[tab]).focus()
+        self.refresh_bindings()
+
     # --- chart of accounts -------------------------------------------------------------------------------
 
     def load_chart(self) -> None:
         repo, day = self.repo, self._today
-        status_text(self._status("chart"), "Loading the chart of accounts…")
-        run_db(self, lambda: repo.chart_of_accounts(day), self._show_chart, self._failed("chart"), group="chart")
+        self._load("chart", "the chart of accounts", lambda: repo.chart_of_accounts(day), self._show_chart)
 
     def _show_chart(self, accounts: Sequence[AccountBalance]) -> None:
         self.accounts = tuple(accounts)
@@ -286,8 +286,7 @@ class AccountingScreen(BackScreen):
             group = tree.root.add(self._group_label(TYPE_TITLES[kind], total), data=None, expand=True)
             for account in tops:
                 add(group, account, 1)
-        status_text(self._status("chart"), f"Balances up to {self._today:%d %b %Y}, "
-                                           "each in its normal direction.")
+        self._status("chart").say(f"Balances up to {format_date(self._today)}, each in its normal direction.")
 
     @staticmethod
     def _group_label(title: str, total: Decimal) -> Text:
@@ -301,7 +300,7 @@ class AccountingScreen(BackScreen):
         text = Text(f"{account.account_code:<6}{account.account_name[:width - 2]:<{width - 2}}")
         text.append(f"{format_money(account.balance):>16}")
         if not account.is_active:
-            text.append("  inactive", style="italic")
+            text.append(f"  {in_words('inactive').lower()}", style="italic")
             text.stylize("dim")
         return text
 
@@ -332,29 +331,34 @@ class AccountingScreen(BackScreen):
         def answered(yes: bool | None) -> None:
             if yes:
                 repo = ChartRepository(self.ctx.engine, self.ctx.actor)
-                run_db(self, lambda: repo.set_active(account, not account.is_active),
-                       lambda _none: self.load_chart(), self._failed("chart"), group="chart-write")
+                # Sets the account to one state: running it again after a lost connection changes nothing more.
+                self.start("chart-write", lambda: repo.set_active(account, not account.is_active),
+                           on_done=lambda _none: self.load_chart(), on_failed=self._failed("chart"),
+                           working=f"{verb.rstrip('e')}ing {account.account_code}…")
 
-        self.app.push_screen(ConfirmScreen(question, verb), answered)
+        self.app.push_screen(ConfirmScreen(f"{verb} an account", [question],
+                                           question=f"{verb} it?"), answered)
 
     def _date_range(self, tab: str) -> tuple[date, date] | None:
         """The tab's From and To days, or None after saying beside them what is wrong."""
-        error = self.query_one(f"#{tab}-error", Static)
+        error = self.query_one(f"#{tab}-error", StatusLine)
         try:
-            start = parse_day(self.query_one(f"#{tab}-from", Input).value, "From")
-            end = parse_day(self.query_one(f"#{tab}-to", Input).value, "To")
-            if end < start:
-                raise ValueError("To: the last day is before the first day")
+            start, end = day_range(self.query_one(f"#{tab}-from", Input).value,
+                                   self.query_one(f"#{tab}-to", Input).value)
         except ValueError as exc:
-            status_text(error, str(exc), error=True)
+            error.say(str(exc), kind="error")
             return None
-        status_text(error, "")
+        error.clear()
+        assert start is not None and end is not None  # required days
         return start, end
 
     # --- journal -------------------------------------------------------------------------------------------
 
     @on(Input.Submitted, "#journal-from, #journal-to, #journal-account, #journal-txn")
-    def load_journal(self) -> None:
+    def _journal_filter(self) -> None:
+        self.load_journal(typing=True)
+
+    def load_journal(self, typing: bool = False) -> None:
         days = self._date_range("journal")
         if days is None:
             return
@@ -363,9 +367,9 @@ class AccountingScreen(BackScreen):
         txn_text = self.query_one("#journal-txn", Input).value.strip()
         txn = int(txn_text) if txn_text else None
         repo = self.repo
-        status_text(self._status("journal"), "Loading the journal…")
-        run_db(self, lambda: repo.journal(start, end, account_code=code, transaction_id=txn, limit=500),
-               self._show_journal, self._failed("journal"), group="journal")
+        self._load("journal", "the journal",
+                   lambda: repo.journal(start, end, account_code=code, transaction_id=txn, limit=500),
+                   self._show_journal, typing=typing)
 
     def _show_journal(self, entries: list[JournalEntryView]) -> None:
         self.entries = entries
@@ -376,13 +380,13 @@ class AccountingScreen(BackScreen):
         for entry in entries:
             for number, line in enumerate(entry.lines):
                 first = number == 0
-                table.add_row(entry.entry_number if first else "", _day(entry.entry_date) if first else "",
+                table.add_row(entry.entry_number if first else "", format_date(entry.entry_date) if first else "",
                               plain(f"{line.account_code} {line.account_name}"[:24]),
                               right(_money(line.debit), 12), right(_money(line.credit), 12),
                               key=f"{entry.id}:{number}")
                 lines += 1
         more = " (the first 500; narrow the filter to see the rest)" if len(entries) == 500 else ""
-        status_text(self._status("journal"), f"{len(entries)} entries, {lines} lines{more}.")
+        self._status("journal").say(f"{len(entries)} entries, {lines} lines{more}.")
         self._describe_entry(0)
 
     @on(DataTable.RowHighlighted, "#journal")
@@ -409,17 +413,21 @@ class AccountingScreen(BackScreen):
     # --- trial balance ---------------------------------------------------------------------------------------
 
     @on(Input.Submitted, "#trial-day")
-    def load_trial(self) -> None:
-        error = self.query_one("#trial-error", Static)
+    def _trial_filter(self) -> None:
+        self.load_trial(typing=True)
+
+    def load_trial(self, typing: bool = False) -> None:
+        error = self.query_one("#trial-error", StatusLine)
         try:
-            day = parse_day(self.query_one("#trial-day", Input).value, "On")
-        except ValueError as exc:
-            status_text(error, str(exc), error=True)
+            day = parse_date(self.query_one("#trial-day", Input).value)
+        except DateError as exc:
+            error.say(f"On: {exc}", kind="error")
             return
-        status_text(error, "")
+        error.clear()
+        assert day is not None  # required
         repo = self.repo
-        status_text(self._status("trial"), "Loading the trial balance…")
-        run_db(self, lambda: repo.trial_balance(day), self._show_trial, self._failed("trial"), group="trial")
+        self._load("trial", "the trial balance", lambda: repo.trial_balance(day), self._show_trial,
+                   typing=typing)
 
     def _show_trial(self, trial: TrialBalance) -> None:
         self.trial = trial
@@ -427,36 +435,37 @@ class AccountingScreen(BackScreen):
         table.clear()
         table_filled(table)
         for account in trial.accounts:
-            if account.debit or account.credit or account.is_active:
-                table.add_row(account.account_code, plain(account.account_name),
-                              right(_money(account.debit)),
-                              right(_money(account.credit)))
+            debit, credit = net_sides(account)
+            if debit or credit or account.is_active:
+                table.add_row(account.account_code, plain(account.account_name), right(_money(debit)),
+                              right(_money(credit)))
+        total_debit, total_credit = net_totals(trial)
         table.add_row(Text("", style="bold"), Text("Total", style="bold"),
-                      Text(right(format_money(trial.total_debit)), style="bold"),
-                      Text(right(format_money(trial.total_credit)), style="bold"), key="total")
+                      Text(right(format_money(total_debit)), style="bold"),
+                      Text(right(format_money(total_credit)), style="bold"), key="total")
         status = self._status("trial")
-        if trial.balances:
-            status_text(status, f"Balances on {trial.as_of:%d %b %Y}: debits {format_money(trial.total_debit)} = "
-                                f"credits {format_money(trial.total_credit)}.")
-            status.add_class("good")
+        if total_debit == total_credit:
+            status.say(f"Balances on {format_date(trial.as_of)}: debits {format_money(total_debit)} = "
+                       f"credits {format_money(total_credit)}.", kind="ok")
         else:
-            difference = abs(trial.total_debit - trial.total_credit)
-            status_text(status, f"OUT OF BALANCE on {trial.as_of:%d %b %Y} by {format_money(difference)}: "
-                                "tell the administrator.", error=True)
-            status.remove_class("good")
+            difference = abs(total_debit - total_credit)
+            status.say(f"OUT OF BALANCE on {format_date(trial.as_of)} by {format_money(difference)}: "
+                       "tell the administrator.", kind="error")
 
     # --- daily transactions --------------------------------------------------------------------------------
 
     @on(Input.Submitted, "#daily-from, #daily-to")
-    def load_daily(self) -> None:
+    def _daily_filter(self) -> None:
+        self.load_daily(typing=True)
+
+    def load_daily(self, typing: bool = False) -> None:
         days = self._date_range("daily")
         if days is None:
             return
         start, end = days
         repo = self.repo
-        status_text(self._status("daily"), "Loading the daily transactions…")
-        run_db(self, lambda: repo.daily_transactions(start, end), self._show_daily, self._failed("daily"),
-               group="daily")
+        self._load("daily", "the daily transactions", lambda: repo.daily_transactions(start, end), self._show_daily,
+                   typing=typing)
 
     def _show_daily(self, rows: list[DailyTotal]) -> None:
         self.daily = rows
@@ -464,10 +473,10 @@ class AccountingScreen(BackScreen):
         table.clear()
         table_filled(table)
         for row in rows:
-            table.add_row(_day(row.day), row.transaction_type.replace("_", " "),
+            table.add_row(format_date(row.day), in_words(row.transaction_type),
                           right(f"{row.count:,}", 6), right(format_money(row.total)))
         count = sum(r.count for r in rows)
-        status_text(self._status("daily"), f"{count:,} transactions on {len({r.day for r in rows})} days.")
+        self._status("daily").say(f"{count:,} transactions on {len({r.day for r in rows})} days.")
 
     # --- reload, export ------------------------------------------------------------------------------------
 
@@ -476,32 +485,35 @@ class AccountingScreen(BackScreen):
          "tab-daily": self.load_daily}.get(self._tab(), self.load_chart)()
 
     def action_export(self) -> None:
+        """The tab in front as CSV: words in every column a person reads, days in ISO, amounts as numbers."""
         tab = self._tab()
         try:
             if tab == "tab-chart":
                 by_id = {a.id: a.account_code for a in self.accounts}
-                path = export_csv("chart_of_accounts", ["code", "name", "type", "parent", "active", "debit", "credit",
-                                                        "balance"],
-                                  [(a.account_code, a.account_name, a.account_type, by_id.get(a.parent_id or 0, ""),
-                                    a.is_active, a.debit, a.credit, a.balance) for a in self.accounts])
+                path = export_csv(f"chart_of_accounts_{self._today.isoformat()}",
+                                  ["Code", "Account", "Type", "Parent code", "Active", "Debit", "Credit", "Balance"],
+                                  [(a.account_code, a.account_name, in_words(a.account_type),
+                                    by_id.get(a.parent_id or 0, ""), a.is_active, a.debit, a.credit, a.balance)
+                                   for a in self.accounts])
             elif tab == "tab-journal":
-                path = export_csv("journal", ["entry", "date", "description", "transaction", "account",
-                                              "account_name", "debit", "credit", "memo"],
+                path = export_csv("journal", ["Entry", "Date", "Description", "Transaction", "Account code",
+                                              "Account", "Debit", "Credit", "Memo"],
                                   [(e.entry_number, e.entry_date, e.description, e.transaction_id, line.account_code,
                                     line.account_name, line.debit, line.credit, line.description)
                                    for e in self.entries for line in e.lines])
             elif tab == "tab-trial":
                 if self.trial is None:
-                    raise OSError("the trial balance is not loaded yet")
+                    self.status.say("Nothing exported: the trial balance is not loaded yet.", kind="error")
+                    return
                 trial = self.trial
-                rows: list[tuple[object, ...]] = [(a.account_code, a.account_name, a.account_type, a.debit, a.credit)
-                                                  for a in trial.accounts]
-                rows.append(("", "Total", "", trial.total_debit, trial.total_credit))
-                path = export_csv(f"trial_balance_{trial.as_of:%Y%m%d}", ["code", "name", "type", "debit", "credit"],
-                                  rows)
+                rows: list[tuple[object, ...]] = [(a.account_code, a.account_name, in_words(a.account_type),
+                                                   *net_sides(a)) for a in trial.accounts]
+                rows.append(("", "Total", "", *net_totals(trial)))
+                path = export_csv(f"trial_balance_{trial.as_of.isoformat()}",
+                                  ["Code", "Account", "Type", "Debit", "Credit"], rows)
             else:
-                path = export_csv("daily_transactions", ["day", "type", "count", "total"],
-                                  [(r.day, r.transaction_type, r.count, r.total) for r in self.daily])
+                path = export_csv("daily_transactions", ["Day", "Type", "Count", "Total"],
+                                  [(r.day, in_words(r.transaction_type), r.count, r.total) for r in self.daily])
         except OSError as exc:
             self.notify(escape(f"Nothing exported: {exc.strerror or exc}"), severity="error")
             return

@@ -1,9 +1,8 @@
 """Administration, audit log: filter by table, user, record and dates; old and new values side by side;
-seal and check the hash chain."""
+seal and check the hash chain. Statuses and types in the values are shown in words, days as every day is."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any, ClassVar
 
 from rich.markup import escape
@@ -12,10 +11,10 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.widgets import DataTable, Input, Label, Select, Static
+from textual.widgets import DataTable, Input, Label, Select
 
 from db.audit import VerifyResult
-from db.errors import AstrofinError, ValidationError
+from db.errors import ValidationError
 from db.repositories.audit_log import (
     AUDITED_TABLES,
     AuditEntry,
@@ -24,10 +23,20 @@ from db.repositories.audit_log import (
     AuditPage,
     field_changes,
 )
-from screens.back_office import parse_day, plain, run_db, status_text, table_filled
+from screens.back_office import day_range, plain, refusal, table_filled, when
 from screens.context import ScreenContext
+from screens.data import run_in
+from screens.typeahead import EDITING_PASSES
+from widgets.status import StatusLine
+from widgets.words import in_words
 
 PAGE = 100
+CODED_FIELDS = frozenset({"status", "transaction_type", "account_type", "interest_method", "repayment_frequency"})
+"""Fields whose values are codes: shown in words (widgets.words)."""
+
+
+def shown_value(field: str, value: str) -> str:
+    return in_words(value) if field in CODED_FIELDS and value and value != "-" else value
 
 
 class AuditPane(Vertical):
@@ -57,14 +66,14 @@ class AuditPane(Vertical):
                         placeholder="any")
         with Horizontal(classes="filters"):
             yield Label("From")
-            yield Input(id="audit-from", classes="day", compact=True, max_length=10, placeholder="YYYY-MM-DD")
+            yield Input(id="audit-from", classes="day", compact=True, max_length=10, placeholder="dd/mm/yyyy")
             yield Label("To")
-            yield Input(id="audit-to", classes="day", compact=True, max_length=10, placeholder="YYYY-MM-DD")
-            yield Static("", id="audit-error", classes="field-error inline")
+            yield Input(id="audit-to", classes="day", compact=True, max_length=10, placeholder="dd/mm/yyyy")
+            yield StatusLine("", id="audit-error", classes="field-error inline")
         with Vertical(id="audit-body"):
             yield DataTable(id="audit", cursor_type="row", zebra_stripes=True)
             yield DataTable(id="audit-values", cursor_type="row", zebra_stripes=True)
-        yield Static("", id="audit-status", classes="status")
+        yield StatusLine("", id="audit-status", classes="status")
 
     def on_mount(self) -> None:
         self.query_one("#audit", DataTable).add_columns("#", "When", "Table", "Rec", "Do", "By")
@@ -75,28 +84,24 @@ class AuditPane(Vertical):
     def repo(self) -> AuditLogRepository:
         return AuditLogRepository(self.ctx.engine, self.ctx.actor)
 
-    def _failed(self, error: AstrofinError) -> None:
-        if isinstance(error, ValidationError):
-            status_text(self.query_one("#audit-error", Static), str(error), error=True)
-        else:
-            status_text(self.query_one("#audit-status", Static), str(error), error=True)
+    def _line(self, name: str = "status") -> StatusLine:
+        return self.query_one(f"#audit-{name}", StatusLine)
+
+    def _failed(self, error: BaseException) -> None:
+        self._line("error" if isinstance(error, ValidationError) else "status").say(refusal(error), kind="error")
 
     def _read_filter(self) -> AuditFilter | None:
-        error = self.query_one("#audit-error", Static)
+        error = self._line("error")
         table = self.query_one("#audit-table", Select).value
         user = self.query_one("#audit-user", Input).value.strip()
         record = self.query_one("#audit-record", Input).value.strip()
         try:
-            raw_from = self.query_one("#audit-from", Input).value.strip()
-            raw_to = self.query_one("#audit-to", Input).value.strip()
-            day_from: date | None = parse_day(raw_from, "From") if raw_from else None
-            day_to: date | None = parse_day(raw_to, "To") if raw_to else None
-            if day_from and day_to and day_to < day_from:
-                raise ValueError("To: the last day is before the first day")
+            day_from, day_to = day_range(self.query_one("#audit-from", Input).value,
+                                         self.query_one("#audit-to", Input).value, required=False)
         except ValueError as exc:
-            status_text(error, str(exc), error=True)
+            error.say(str(exc), kind="error")
             return None
-        status_text(error, "")
+        error.clear()
         return AuditFilter(table if isinstance(table, str) else None, user or None, int(record) if record else None,
                            day_from, day_to)
 
@@ -108,12 +113,15 @@ class AuditPane(Vertical):
             return
         self._filter = flt
         self._pages = [None]
-        self.load()
+        self.load(typing=True)
 
-    def load(self) -> None:
+    def load(self, typing: bool = False) -> None:
+        """A page of the log; a filter being typed keeps its keys flowing into the field while it loads."""
         repo, flt, before = self.repo, self._filter, self._pages[-1]
-        status_text(self.query_one("#audit-status", Static), "Reading the audit log…")
-        run_db(self, lambda: repo.list(flt, before_id=before, limit=PAGE), self._show, self._failed, group="audit")
+        self._line().say("Reading the audit log…")
+        options: dict[str, Any] = {"hold": EDITING_PASSES} if typing else {}
+        run_in(self, "audit", lambda: repo.list(flt, before_id=before, limit=PAGE), self._show, self._failed,
+               working=None, **options)
 
     def _show(self, page: AuditPage) -> None:
         self.page = page
@@ -122,13 +130,12 @@ class AuditPane(Vertical):
         table.clear()
         table_filled(table)
         for e in page.rows:
-            table.add_row(str(e.id).rjust(5), e.changed_at.astimezone().strftime("%m-%d %H:%M"), e.table_name,
-                          "" if e.record_id is None else str(e.record_id), e.action[:3],
+            table.add_row(str(e.id).rjust(5), when(e.changed_at), e.table_name,
+                          "" if e.record_id is None else str(e.record_id), in_words(e.action.lower()),
                           plain(e.changed_by_name or "-"), key=str(e.id))
         more = "; ctrl+g shows older" if page.next_before_id else ""
-        status_text(self.query_one("#audit-status", Static),
-                    f"{len(page.rows)} changes, newest first (page {len(self._pages)}{more})."
-                    if page.rows else "No changes match the filter.")
+        self._line().say(f"{len(page.rows)} changes, newest first (page {len(self._pages)}{more})."
+                         if page.rows else "No changes match the filter.")
         self._describe(0)
 
     @on(DataTable.RowHighlighted, "#audit")
@@ -144,8 +151,9 @@ class AuditPane(Vertical):
         entry = self.entries[row]
         for change in field_changes(entry):
             style = "bold" if change.changed else ""
-            values.add_row(Text(change.field, style=style), Text(change.old[:48], style=style),
-                           Text(change.new[:48], style=style))
+            values.add_row(Text(change.field, style=style),
+                           Text(shown_value(change.field, change.old)[:48], style=style),
+                           Text(shown_value(change.field, change.new)[:48], style=style))
 
     def action_older(self) -> None:
         if self.page is not None and self.page.next_before_id is not None:
@@ -158,13 +166,13 @@ class AuditPane(Vertical):
 
     def action_verify(self) -> None:
         repo = self.repo
-        status_text(self.query_one("#audit-status", Static), "Sealing new rows and checking the chain…")
-        run_db(self, repo.verify, self._verified, self._failed, group="audit-verify")
+        self._line().say("Sealing new rows and checking the chain…")
+        # Sealing what is not sealed yet and checking again gives the same answer: it runs again by itself.
+        run_in(self, "audit-verify", repo.verify, self._verified, self._failed, working=None)
 
     def _verified(self, result: VerifyResult) -> None:
         self.verified = result
-        status = self.query_one("#audit-status", Static)
-        status_text(status, ("Chain " + result.summary()) if result.ok else result.summary(), error=not result.ok)
-        status.set_class(result.ok, "good")
+        self._line().say(("Chain " + result.summary()) if result.ok else result.summary(),
+                         kind="ok" if result.ok else "error")
         if not result.ok:
             self.app.notify(escape(result.summary()), title="Audit chain broken", severity="error", timeout=30)

@@ -1,5 +1,5 @@
 """Administration, SMS outbox and history: counts by status, messages newest first (paged), the reason a
-message failed, and failed messages put back in the queue."""
+message failed, and failed messages put back in the queue. Statuses are shown in words."""
 
 from __future__ import annotations
 
@@ -12,10 +12,13 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Label, Select, Static
 
-from db.errors import AstrofinError
 from db.repositories.sms_outbox import STATUSES, OutboxMessage, OutboxPage, SmsOutboxRepository
-from screens.back_office import ConfirmScreen, plain, run_db, status_text, table_filled
+from screens.back_office import plain, refusal, table_filled, when
+from screens.confirm import ConfirmScreen
 from screens.context import ScreenContext
+from screens.data import ASK, run_in
+from widgets.status import StatusLine
+from widgets.words import in_words
 
 PAGE = 50
 
@@ -37,11 +40,11 @@ class OutboxPane(Vertical):
     def compose(self) -> ComposeResult:
         with Horizontal(classes="filters"):
             yield Label("Status")
-            yield Select([(s, s) for s in STATUSES], prompt="all", id="sms-status", compact=True)
+            yield Select([(in_words(s), s) for s in STATUSES], prompt="all", id="sms-status", compact=True)
             yield Static("Loading…", id="sms-counts")
         yield DataTable(id="sms", cursor_type="row", zebra_stripes=True)
         yield Static("", id="sms-detail", classes="detail")
-        yield Static("", id="sms-status-line", classes="status")
+        yield StatusLine("", id="sms-status-line", classes="status")
 
     def on_mount(self) -> None:
         self.query_one("#sms", DataTable).add_columns("#", "Queued", "Phone", "Status", "Tries", "Message")
@@ -55,8 +58,11 @@ class OutboxPane(Vertical):
         value = self.query_one("#sms-status", Select).value
         return value if isinstance(value, str) else None
 
-    def _failed(self, error: AstrofinError) -> None:
-        status_text(self.query_one("#sms-status-line", Static), str(error), error=True)
+    def _line(self) -> StatusLine:
+        return self.query_one("#sms-status-line", StatusLine)
+
+    def _failed(self, error: BaseException) -> None:
+        self._line().say(refusal(error), kind="error")
 
     @on(Select.Changed, "#sms-status")
     def _filter_changed(self) -> None:
@@ -65,29 +71,28 @@ class OutboxPane(Vertical):
 
     def load(self) -> None:
         repo, status, before = self.repo, self._status_filter(), self._pages[-1]
-        status_text(self.query_one("#sms-status-line", Static), "Loading messages…")
+        self._line().say("Loading messages…")
 
         def call() -> tuple[dict[str, int], OutboxPage]:
             return repo.counts(), repo.list(status, before_id=before, limit=PAGE)
 
-        run_db(self, call, self._show, self._failed, group="sms")
+        run_in(self, "sms", call, self._show, self._failed, working=None)
 
     def _show(self, found: tuple[dict[str, int], OutboxPage]) -> None:
         counts, page = found
         self.page = page
         self.messages = page.rows
         self.query_one("#sms-counts", Static).update(
-            " · ".join(f"{name} {counts[name]:,}" for name in STATUSES))
+            " · ".join(f"{in_words(name)} {counts[name]:,}" for name in STATUSES))
         table = self.query_one("#sms", DataTable)
         table.clear()
         table_filled(table)
         for m in page.rows:
-            state = m.status + (" (sending)" if m.in_flight else "")
-            table.add_row(str(m.id).rjust(5), m.created_at.astimezone().strftime("%m-%d %H:%M"),
+            state = in_words(m.status) + (" (sending)" if m.in_flight else "")
+            table.add_row(str(m.id).rjust(5), when(m.created_at),
                           plain(m.phone_number), state, str(m.attempts).rjust(5), plain(m.message[:60]), key=str(m.id))
         where = f"page {len(self._pages)}" + (", more with o" if page.next_before_id else "")
-        status_text(self.query_one("#sms-status-line", Static),
-                    f"{len(page.rows)} messages, newest first ({where})." if page.rows else "No messages.")
+        self._line().say(f"{len(page.rows)} messages, newest first ({where})." if page.rows else "No messages.")
         self._describe(0)
 
     @on(DataTable.RowHighlighted, "#sms")
@@ -131,9 +136,11 @@ class OutboxPane(Vertical):
 
         def answered(yes: bool | None) -> None:
             if yes:
-                run_db(self, lambda: repo.retry(ids), self._retried, self._failed, group="sms-write")
+                self._line().say("Putting messages back in the queue…")
+                run_in(self, "sms-write", lambda: repo.retry(ids), self._retried, self._failed, retry=ASK,
+                       working=None)
 
-        self.app.push_screen(ConfirmScreen(question, "Retry"), answered)
+        self.app.push_screen(ConfirmScreen("Retry failed messages", [question], question="Retry?"), answered)
 
     def _retried(self, count: int) -> None:
         self.app.notify(f"{count} message{'s' if count != 1 else ''} queued again.")

@@ -13,7 +13,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Checkbox, OptionList, Static, TextArea
 from textual.widgets.option_list import Option
 
-from db.errors import AstrofinError, ValidationError
+from db.errors import ValidationError
 from db.repositories.sms_templates import (
     SmsTemplate,
     SmsTemplateRepository,
@@ -21,8 +21,11 @@ from db.repositories.sms_templates import (
     preview,
     template_problem,
 )
-from screens.back_office import run_db, status_text
+from screens.back_office import refusal
 from screens.context import ScreenContext
+from screens.data import ASK, DatabaseCalls, run_in
+from widgets.status import StatusLine
+from widgets.words import in_words
 
 
 class TemplatesPane(Vertical):
@@ -33,18 +36,17 @@ class TemplatesPane(Vertical):
         self.ctx = context
         self.templates: list[SmsTemplate] = []
         self.current: SmsTemplate | None = None
-        self._saving = False
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="template-top"):
             yield OptionList(id="template-list", compact=True)
             with Vertical(id="template-about"):
-                yield Static("Loading templates…", id="template-status", classes="status")
+                yield StatusLine("Loading templates…", id="template-status", classes="status")
                 yield Static("", id="template-known")
         yield TextArea(id="template-text", soft_wrap=True, compact=True, show_line_numbers=False)
         with Horizontal(id="template-row"):
             yield Checkbox("Active (used when sending)", id="template-active", compact=True)
-            yield Static("", id="template-error", classes="field-error")
+            yield StatusLine("", id="template-error", classes="field-error")
         yield Static("", id="template-preview")
 
     def on_mount(self) -> None:
@@ -57,15 +59,17 @@ class TemplatesPane(Vertical):
 
     def load(self, select_id: int | None = None) -> None:
         repo = self.repo
-        run_db(self, repo.list, lambda found: self._show(found, select_id), self._failed, group="templates")
+        run_in(self, "templates", repo.list, lambda found: self._show(found, select_id), self._failed, working=None)
 
-    def _failed(self, error: AstrofinError) -> None:
-        self._saving = False
+    def _line(self, name: str = "status") -> StatusLine:
+        return self.query_one(f"#template-{name}", StatusLine)
+
+    def _failed(self, error: BaseException) -> None:
         if isinstance(error, ValidationError) and "template_text" in error.fields:
-            status_text(self.query_one("#template-error", Static), error.fields["template_text"], error=True)
-            status_text(self.query_one("#template-status", Static), "Not saved.", error=True)
+            self._line("error").say(error.fields["template_text"], kind="error")
+            self._line().say("Not saved.", kind="error")
         else:
-            status_text(self.query_one("#template-status", Static), str(error), error=True)
+            self._line().say(refusal(error), kind="error")
 
     def _show(self, templates: list[SmsTemplate], select_id: int | None) -> None:
         self.templates = templates
@@ -74,7 +78,7 @@ class TemplatesPane(Vertical):
         options.add_options([Option(f"{escape(t.name)}{'' if t.is_active else ' (off)'}", id=str(t.id))
                              for t in templates])
         if not templates:
-            status_text(self.query_one("#template-status", Static), "There are no SMS templates.")
+            self._line().say("There are no SMS templates.")
             return
         index = next((i for i, t in enumerate(templates) if t.id == select_id), 0)
         options.highlighted = index
@@ -88,8 +92,8 @@ class TemplatesPane(Vertical):
 
     def _edit(self, template: SmsTemplate) -> None:
         self.current = template
-        status_text(self.query_one("#template-status", Static),
-                    f"{template.name} · event {template.event_type}{'' if template.is_active else ' · off'}")
+        self._line().say(f"{template.name} · when: {in_words(template.event_type).lower()}"
+                         f"{'' if template.is_active else ' · off'}")
         known = ", ".join("{" + name + "}" for name in known_placeholders(template.event_type))
         self.query_one("#template-known", Static).update(escape(f"Placeholders: {known}"))
         self.query_one("#template-active", Checkbox).value = template.is_active
@@ -105,36 +109,40 @@ class TemplatesPane(Vertical):
         if self.current is None:
             return False
         body = self.query_one("#template-text", TextArea).text
-        error = self.query_one("#template-error", Static)
+        error = self._line("error")
         shown = self.query_one("#template-preview", Static)
         problem = template_problem(self.current.event_type, body)
         if problem:
-            status_text(error, problem, error=True)
+            error.say(problem, kind="error")
             shown.update("[dim](no preview until the template can be filled)[/dim]")
             return False
-        status_text(error, "")
+        error.clear()
         seen = preview(self.current.event_type, body, self.ctx.currency)
         shown.update(f"{escape(seen.text)}\n[dim]{escape(seen.info.describe())}[/dim]")
         return True
 
     def action_save(self) -> None:
-        if self.current is None or self._saving:
+        if self.current is None or self.saving:
             return
         if not self._check():
-            status_text(self.query_one("#template-status", Static), "Not saved: see the reason below the text.",
-                        error=True)
+            self._line().say("Not saved: see the reason below the text.", kind="error")
             return
         template = self.current
         body = self.query_one("#template-text", TextArea).text
         active = self.query_one("#template-active", Checkbox).value
         repo = self.repo
-        self._saving = True
-        status_text(self.query_one("#template-status", Static), "Saving the template…")
-        run_db(self, lambda: repo.update(template.id, body, active), self._saved, self._failed,
-               group="templates-write")
+        self._line().say("Saving the template…")
+        # What was typed stays in the editor; after a lost connection the person saves again.
+        run_in(self, "templates-write", lambda: repo.update(template.id, body, active), self._saved, self._failed,
+               retry=ASK, working=None)
+
+    @property
+    def saving(self) -> bool:
+        """A save is under way, or waits for the person to save again once the database is back."""
+        screen = self.screen
+        return isinstance(screen, DatabaseCalls) and screen.busy("templates-write")
 
     def _saved(self, template: SmsTemplate) -> None:
-        self._saving = False
         self.app.notify(escape(f"Template {template.name} saved."))
         self.current = None
         self.load(template.id)

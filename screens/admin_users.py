@@ -1,4 +1,8 @@
-"""Administration, users: create, change role, reset password, lock, unlock, deactivate (never delete)."""
+"""Administration, users: create, change role, reset password, lock, unlock, deactivate (never delete).
+
+The user form makes its own calls through the one database path (it is a DatabaseCalls screen): a lost
+connection shows its banner and keeps what was typed; the pane's calls run on the admin screen (run_in).
+"""
 
 from __future__ import annotations
 
@@ -11,30 +15,41 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, DataTable, Input, Label, Select, Static
+from textual.widgets import Button, DataTable, Input, Select
 
-from db.errors import AstrofinError, ValidationError
 from db.permissions import role_label
 from db.repositories.users import ROLES, StaffMember, UserRepository
-from screens.back_office import ConfirmScreen, FieldError, plain, run_db, status_text, table_filled
+from screens.back_office import plain, refusal, table_filled, when
+from screens.confirm import ConfirmScreen
 from screens.context import ScreenContext
+from screens.data import ASK, AUTO, DatabaseCalls, run_in
+from widgets.fields import FieldRow
+from widgets.status import ConnectionBanner, StatusLine
 
 FAR_OFF_YEAR = 9000
 
 
 def account_state(member: StaffMember, now: datetime | None = None) -> str:
     if not member.is_active:
-        return "inactive"
+        return "Inactive"
     if member.locked_until is not None:
         moment = now or datetime.now().astimezone()
         if member.locked_until.year >= FAR_OFF_YEAR:
-            return "locked"
+            return "Locked"
         if member.locked_until > moment:
-            return f"locked to {member.locked_until.astimezone():%H:%M}"
-    return "active"
+            return f"Locked to {member.locked_until.astimezone():%H:%M}"
+    return "Active"
 
 
-class UserForm(ModalScreen[StaffMember | None]):
+class UserSaved:
+    """What the user form saved, and the sentence that tells the administrator."""
+
+    def __init__(self, member: StaffMember, said: str) -> None:
+        self.member = member
+        self.said = said
+
+
+class UserForm(DatabaseCalls, ModalScreen[UserSaved | None]):
     """A new account (`create`), a new password (`password`) or a new role (`role`), checked field by field."""
 
     DEFAULT_CSS = """
@@ -42,11 +57,10 @@ class UserForm(ModalScreen[StaffMember | None]):
     UserForm Input { background: $panel; }
     UserForm > Vertical { width: 70; max-width: 100%; height: auto; border: thick $primary;
                           background: $surface; padding: 0 1; }
-    UserForm .row { height: 1; margin-top: 1; }
-    UserForm .row Label { width: 12; color: $text-muted; }
-    UserForm .row Input, UserForm .row Select { width: 1fr; max-width: 40; }
-    UserForm #user-status { height: auto; margin-top: 1; color: $text-muted; }
-    UserForm #user-status.error { color: $error; }
+    UserForm FieldRow { margin-top: 1; }
+    UserForm FieldRow Input, UserForm FieldRow Select { width: 1fr; max-width: 40; }
+    UserForm #user-buttons { height: 1; margin-top: 1; padding-left: 16; }
+    UserForm #status { margin-top: 1; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel"),
                                              Binding("ctrl+s", "save", "Save")]
@@ -56,40 +70,36 @@ class UserForm(ModalScreen[StaffMember | None]):
         self.ctx = context
         self.mode = mode
         self.member = member
-        self._saving = False
 
-    def _row(self, label: str, widget: Any, field: str) -> ComposeResult:
-        with Horizontal(classes="row"):
-            yield Label(label)
-            yield widget
-        yield FieldError(id=f"error-{field}")
+    @property
+    def db_engine(self) -> Any:
+        return self.ctx.engine
 
     def compose(self) -> ComposeResult:
         titles = {"create": "New user", "password": "Reset password", "role": "Change role"}
+        yield ConnectionBanner()
         with Vertical() as box:
             who = f" — {self.member.username}" if self.member else ""
             box.border_title = escape(titles[self.mode] + who)
             if self.mode == "create":
-                yield from self._row("Username", Input(id="user-username", max_length=50, compact=True), "username")
-                yield from self._row("Full name", Input(id="user-full-name", max_length=100, compact=True),
-                                     "full_name")
+                yield FieldRow("Username", Input(id="user-username", max_length=50, compact=True), name="username")
+                yield FieldRow("Full name", Input(id="user-full-name", max_length=100, compact=True),
+                               name="full_name")
             if self.mode in ("create", "role"):
                 current = self.member.role if self.member else "cashier"
-                yield from self._row("Role", Select([(role_label(r), r) for r in ROLES], value=current,
-                                                    allow_blank=False, compact=True, id="user-role"), "role")
+                yield FieldRow("Role", Select([(role_label(r), r) for r in ROLES], value=current, allow_blank=False,
+                                              compact=True, id="user-role"), name="role")
             if self.mode in ("create", "password"):
-                yield from self._row("Password", Input(id="user-password", password=True, max_length=1024,
-                                                       compact=True), "password")
-                yield from self._row("Again", Input(id="user-confirm", password=True, max_length=1024,
-                                                    compact=True), "confirm")
-            with Horizontal(classes="row"):
-                yield Label("")
+                yield FieldRow("Password", Input(id="user-password", password=True, max_length=1024, compact=True),
+                               name="password")
+                yield FieldRow("Again", Input(id="user-confirm", password=True, max_length=1024, compact=True),
+                               name="confirm")
+            with Horizontal(id="user-buttons"):
                 yield Button("Save", id="user-save", variant="primary", compact=True)
-            yield Static("ctrl+s saves · escape cancels", id="user-status")
+            yield StatusLine("ctrl+s saves · escape cancels", id="status")
 
     def on_mount(self) -> None:
-        first = self.query("Input, Select").first()
-        first.focus()
+        self.query("Input, Select").first().focus()
 
     def _value(self, selector: str) -> str:
         return self.query_one(selector, Input).value
@@ -97,10 +107,9 @@ class UserForm(ModalScreen[StaffMember | None]):
     @on(Input.Submitted)
     @on(Button.Pressed, "#user-save")
     def action_save(self) -> None:
-        if self._saving:
+        if self.busy("save"):
             return
-        for error in self.query(FieldError).results():
-            error.show("")
+        self.show_field_errors({})
         repo = UserRepository(self.ctx.engine, self.ctx.actor)
         member = self.member
         if self.mode == "create":
@@ -108,40 +117,28 @@ class UserForm(ModalScreen[StaffMember | None]):
             role = str(self.query_one("#user-role", Select).value)
             password, confirm = self._value("#user-password"), self._value("#user-confirm")
 
-            def call() -> StaffMember:
-                return repo.create(username, full_name, role, password, confirm)
+            def call() -> UserSaved:
+                made = repo.create(username, full_name, role, password, confirm)
+                return UserSaved(made, f"{made.username}: account created.")
         elif self.mode == "password" and member is not None:
             password, confirm = self._value("#user-password"), self._value("#user-confirm")
 
-            def call() -> StaffMember:
-                return repo.reset_password(member.id, password, confirm)
+            def call() -> UserSaved:
+                reset = repo.reset_password(member.id, password, confirm)
+                return UserSaved(reset, reset.summary)
         elif member is not None:
             role = str(self.query_one("#user-role", Select).value)
 
-            def call() -> StaffMember:
-                return repo.change_role(member.id, role)
+            def call() -> UserSaved:
+                changed = repo.change_role(member.id, role)
+                return UserSaved(changed, f"{changed.username}: role changed.")
         else:
             return
-        self._saving = True
-        status_text(self.query_one("#user-status", Static), "Saving…")
-        run_db(self, call, self._saved, self._refused)
+        # A new account or password is not saved twice by itself: after a lost connection the person saves again.
+        self.start("save", call, retry=ASK, working="Saving…", on_done=self._saved)
 
-    def _saved(self, member: StaffMember) -> None:
-        self.dismiss(member)
-
-    def _refused(self, error: AstrofinError) -> None:
-        self._saving = False
-        status = self.query_one("#user-status", Static)
-        if isinstance(error, ValidationError):
-            shown = False
-            for field, message in error.fields.items():
-                target = self.query(f"#error-{field}")
-                if target:
-                    target.first(FieldError).show(message)
-                    shown = True
-            status_text(status, "Not saved: see the fields marked." if shown else str(error), error=True)
-        else:
-            status_text(status, str(error), error=True)
+    def _saved(self, saved: UserSaved) -> None:
+        self.dismiss(saved)
 
     def action_cancel(self) -> None:
         self.dismiss(None)
@@ -164,7 +161,7 @@ class UsersPane(Vertical):
         self.members: list[StaffMember] = []
 
     def compose(self) -> ComposeResult:
-        yield Static("Loading staff accounts…", id="users-status", classes="status")
+        yield StatusLine("Loading staff accounts…", id="users-status", classes="status")
         yield DataTable(id="users", cursor_type="row", zebra_stripes=True)
 
     def on_mount(self) -> None:
@@ -176,23 +173,25 @@ class UsersPane(Vertical):
     def repo(self) -> UserRepository:
         return UserRepository(self.ctx.engine, self.ctx.actor)
 
-    def _status(self) -> Static:
-        return self.query_one("#users-status", Static)
+    def _status(self) -> StatusLine:
+        return self.query_one("#users-status", StatusLine)
 
-    def _failed(self, error: AstrofinError) -> None:
-        status_text(self._status(), str(error), error=True)
+    def _failed(self, error: BaseException) -> None:
+        self._status().say(refusal(error), kind="error")
 
-    def load(self, select_id: int | None = None) -> None:
+    def load(self, select_id: int | None = None, said: str | None = None) -> None:
+        """Read the accounts; the cursor goes to `select_id` and the line under the list says `said`, if given."""
         repo = self.repo
-        run_db(self, repo.list, lambda members: self._show(members, select_id), self._failed, group="users")
+        run_in(self, "users", repo.list, lambda members: self._show(members, select_id, said), self._failed,
+               working=None)
 
-    def _show(self, members: list[StaffMember], select_id: int | None) -> None:
+    def _show(self, members: list[StaffMember], select_id: int | None, said: str | None = None) -> None:
         self.members = members
         table = self.query_one("#users", DataTable)
         table.clear()
         table_filled(table)
         for member in members:
-            last = member.last_login_at.astimezone().strftime("%Y-%m-%d %H:%M") if member.last_login_at else "never"
+            last = when(member.last_login_at) if member.last_login_at else "never"
             table.add_row(plain(member.username), plain(member.full_name), role_label(member.role),
                           account_state(member),
                           str(member.failed_login_count).rjust(6), last, key=str(member.id))
@@ -201,8 +200,11 @@ class UsersPane(Vertical):
             if row is not None:
                 table.move_cursor(row=row)
         active = sum(1 for m in members if m.is_active)
-        status_text(self._status(), f"{len(members)} accounts, {active} active. Accounts are never deleted: "
-                                    "deactivate instead.")
+        if said:
+            self._status().say(said, kind="ok")
+        else:
+            self._status().say(f"{len(members)} accounts, {active} active. Accounts are never deleted: deactivate "
+                               "instead.")
 
     def chosen(self) -> StaffMember | None:
         table = self.query_one("#users", DataTable)
@@ -210,13 +212,16 @@ class UsersPane(Vertical):
             return None
         return self.members[table.cursor_row]
 
-    def _changed(self, member: StaffMember | None, what: str = "saved") -> None:
-        if member is not None:
-            self.app.notify(escape(f"{member.username}: {what}."))
-            self.load(member.id)
+    def _changed(self, member: StaffMember, what: str) -> None:
+        self._saved(UserSaved(member, f"{member.username}: {what}."))
+
+    def _saved(self, saved: UserSaved | None) -> None:
+        if saved is not None:
+            self.app.notify(escape(saved.said))
+            self.load(saved.member.id, saved.said)
 
     def action_new(self) -> None:
-        self.app.push_screen(UserForm(self.ctx, "create"), lambda m: self._changed(m, "account created"))
+        self.app.push_screen(UserForm(self.ctx, "create"), self._saved)
 
     def _with_chosen(self) -> StaffMember | None:
         member = self.chosen()
@@ -226,42 +231,43 @@ class UsersPane(Vertical):
 
     def action_role(self) -> None:
         if member := self._with_chosen():
-            self.app.push_screen(UserForm(self.ctx, "role", member), lambda m: self._changed(m, "role changed"))
+            self.app.push_screen(UserForm(self.ctx, "role", member), self._saved)
 
     def action_password(self) -> None:
         if member := self._with_chosen():
-            self.app.push_screen(UserForm(self.ctx, "password", member),
-                                 lambda m: self._changed(m, "password reset"))
+            self.app.push_screen(UserForm(self.ctx, "password", member), self._saved)
 
-    def _confirmed(self, verb: str, question: str, call: Any, what: str) -> None:
+    def _write(self, call: Any, what: str) -> None:
+        """Lock, unlock, deactivate, reactivate: each sets the account to one state, so after a lost connection it
+        runs again by itself (running it twice changes nothing more)."""
+        self._status().say("Saving…")
+        run_in(self, "users-write", call, lambda m: self._changed(m, what), self._failed, retry=AUTO, working=None)
+
+    def _confirmed(self, verb: str, member: StaffMember, question: str, call: Any, what: str) -> None:
         def answered(yes: bool | None) -> None:
             if yes:
-                status_text(self._status(), "Saving…")
-                run_db(self, call, lambda m: self._changed(m, what), self._failed, group="users-write")
-        self.app.push_screen(ConfirmScreen(question, verb), answered)
+                self._write(call, what)
+        lines = [f"{member.username} · {member.full_name} · {role_label(member.role)}", question]
+        self.app.push_screen(ConfirmScreen(f"{verb} {member.username}", lines, question=f"{verb}?"), answered)
 
     def action_lock(self) -> None:
         if member := self._with_chosen():
             repo = self.repo
-            self._confirmed("Lock", f"Lock {member.username}? They cannot sign in until unlocked.",
-                            lambda: repo.lock(member.id), "locked")
+            self._confirmed("Lock", member, "They cannot sign in until unlocked.", lambda: repo.lock(member.id),
+                            "locked")
 
     def action_unlock(self) -> None:
         if member := self._with_chosen():
             repo = self.repo
-            status_text(self._status(), "Saving…")
-            run_db(self, lambda: repo.unlock(member.id), lambda m: self._changed(m, "unlocked"), self._failed,
-                   group="users-write")
+            self._write(lambda: repo.unlock(member.id), "unlocked")
 
     def action_deactivate(self) -> None:
         if member := self._with_chosen():
             repo = self.repo
-            self._confirmed("Deactivate", f"Deactivate {member.username}? The account stays in the records "
-                                          "but can no longer sign in.", lambda: repo.deactivate(member.id),
-                            "deactivated")
+            self._confirmed("Deactivate", member, "The account stays in the records but can no longer sign in.",
+                            lambda: repo.deactivate(member.id), "deactivated")
 
     def action_reactivate(self) -> None:
         if member := self._with_chosen():
             repo = self.repo
-            run_db(self, lambda: repo.reactivate(member.id), lambda m: self._changed(m, "reactivated"), self._failed,
-                   group="users-write")
+            self._write(lambda: repo.reactivate(member.id), "reactivated")

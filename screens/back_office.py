@@ -1,68 +1,19 @@
-"""What the back office screens share: database calls in thread workers, confirmations, CSV exports,
-dates typed by staff, and field errors shown beside the field."""
+"""What the back office screens (accounting, reports, administration) share beyond the one database path of
+screens.data: table cells shown as typed, day ranges typed by staff, how a refusal reads, and keys that switch
+tabs."""
 
 from __future__ import annotations
 
-import csv
-import os
-import re
-from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
-from pathlib import Path
-from typing import Any, ClassVar, TypeVar
+from typing import Any
 
-from rich.markup import escape
 from rich.text import Text
-from sqlalchemy.exc import SQLAlchemyError
-from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
-from textual.widget import Widget
-from textual.widgets import Button, DataTable, Static
-from textual.worker import get_current_worker
+from textual.widgets import DataTable, TabbedContent, TabPane
 
 from db.config import ConfigError
-from db.errors import AstrofinError
-from db.paths import data_dir
-
-T = TypeVar("T")
-Failed = Callable[[AstrofinError], None]
-UNREACHABLE = "Cannot reach the database; nothing was changed. Try again."
-_SAFE_NAME = re.compile(r"[^a-z0-9_-]")
-
-
-def run_db(widget: Widget, call: Callable[[], T], done: Callable[[T], None], failed: Failed, *,
-           group: str = "db") -> None:
-    """Run `call` in a thread worker, then `done(result)` or `failed(error)` on the app's thread.
-
-    Only one call per group runs at a time (a newer one supersedes an older). Errors become AstrofinError
-    whose message can be shown as it is.
-    """
-
-    def work() -> None:
-        try:
-            result = call()
-        except AstrofinError as exc:
-            _back(widget, failed, exc)
-        except ConfigError as exc:
-            _back(widget, failed, AstrofinError(str(exc)))
-        except SQLAlchemyError:
-            _back(widget, failed, AstrofinError(UNREACHABLE))
-        except Exception as exc:  # never leave a screen waiting on work that died
-            _back(widget, failed, AstrofinError(f"That failed unexpectedly ({type(exc).__name__}: {exc})."))
-        else:
-            if not get_current_worker().is_cancelled:  # a newer call of the same group took over
-                _back(widget, done, result)
-
-    widget.run_worker(work, thread=True, exclusive=True, group=group, exit_on_error=False)
-
-
-def _back(widget: Widget, handler: Callable[[Any], None], value: Any) -> None:
-    try:
-        widget.app.call_from_thread(handler, value)
-    except RuntimeError:  # the app closed while the work ran
-        pass
+from screens.data import describe
+from widgets.dates import DateError, format_date, parse_date
 
 
 def table_filled(table: DataTable[Any]) -> None:
@@ -81,97 +32,65 @@ def right(value: str, width: int = 14) -> str:
     return value.rjust(width)
 
 
-def parse_day(raw: str, field: str, *, latest: date | None = None) -> date:
-    """A day typed as YYYY-MM-DD; raises ValueError with a message that says why it is refused."""
-    text = raw.strip()
-    if not text:
-        raise ValueError(f"{field}: enter a day as YYYY-MM-DD")
+def when(moment: datetime) -> str:
+    """A moment as staff read it: the day as every day is shown, then the time."""
+    local = moment.astimezone()
+    return f"{format_date(local.date())} {local:%H:%M}"
+
+
+def input_day(day: date) -> str:
+    """A day put into a field for staff to edit: day first (06/12/2026), which `parse_date` reads back."""
+    return day.strftime("%d/%m/%Y")
+
+
+def day_range(raw_from: str, raw_to: str, *, required: bool = True) -> tuple[date | None, date | None]:
+    """From and To as typed (ISO or day first); raises ValueError naming the field that is wrong."""
     try:
-        day = date.fromisoformat(text)
-    except ValueError:
-        raise ValueError(f"{field}: {text!r} is not a day; write it as YYYY-MM-DD") from None
-    if latest is not None and day > latest:
-        raise ValueError(f"{field}: {day:%d %b %Y} is in the future")
-    return day
+        start = parse_date(raw_from, required=required)
+    except DateError as exc:
+        raise ValueError(f"From: {exc}") from None
+    try:
+        end = parse_date(raw_to, required=required)
+    except DateError as exc:
+        raise ValueError(f"To: {exc}") from None
+    if start is not None and end is not None and end < start:
+        raise ValueError("To: the last day is before the first day")
+    return start, end
 
 
-def exports_dir() -> Path:
-    folder = data_dir() / "exports"
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    os.chmod(folder, 0o700)
-    return folder
+def refusal(error: BaseException) -> str:
+    """What a person reads when a call was refused or failed (a lost connection never comes here: it shows
+    the banner). Configuration and file problems say what is wrong in their own words."""
+    if isinstance(error, ConfigError | OSError) and not isinstance(error, ConnectionError):
+        text = str(error)
+        return text[:1].upper() + text[1:]
+    return describe(error)
 
 
-def export_csv(name: str, header: Sequence[str], rows: Iterable[Sequence[object]],
-               now: datetime | None = None) -> Path:
-    """Write rows to exports/<name>_<timestamp>.csv, readable by its owner only; returns the path."""
-    stamp = (now or datetime.now()).strftime("%Y%m%d_%H%M%S")
-    base = _SAFE_NAME.sub("_", name.lower()) or "export"
-    folder = exports_dir()
-    path = folder / f"{base}_{stamp}.csv"
-    serial = 1
-    while path.exists():
-        path = folder / f"{base}_{stamp}_{serial}.csv"
-        serial += 1
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(header)
-        for row in rows:
-            writer.writerow(["" if value is None else str(value) for value in row])
-    return path
+def tab_bindings() -> list[BindingType]:
+    """Keys that switch tabs from anywhere in the screen, a field included (priority: a field never types them).
 
-
-def status_text(widget: Static, message: str, *, error: bool = False) -> None:
-    """Show plain (escaped) text in a status line, red when it is an error."""
-    widget.update(escape(message))
-    widget.set_class(error, "error")
-
-
-class FieldError(Static):
-    """The reason a field was refused, on the line under it; takes no room while there is none."""
-
-    DEFAULT_CSS = """
-    FieldError { height: auto; color: $error; padding-left: 12; display: none; }
+    alt+n / alt+p (next / previous) arrive as ESC and the letter, which every terminal that sends ESC for alt,
+    SSH, tmux, screen and PuTTY pass on; ctrl+pagedown / ctrl+pageup are xterm's sequences, passed by SSH and
+    tmux, though some terminal emulators keep them for their own tabs. alt+1…9 are not offered: Textual reads
+    ESC and a digit as the character macOS would type (¡, ™, £…), so they never arrive as keys.
     """
-
-    def show(self, message: str) -> None:
-        self.update(escape(message))
-        self.display = bool(message)
-
-
-class ConfirmScreen(ModalScreen[bool]):
-    """A yes/no question; enter or `y` confirms, escape or `n` declines."""
-
-    DEFAULT_CSS = """
-    ConfirmScreen { align: center middle; }
-    ConfirmScreen > Vertical { width: 60; max-width: 100%; height: auto; border: thick $warning;
-                               background: $surface; padding: 1 2; }
-    ConfirmScreen #confirm-buttons { height: 1; margin-top: 1; }
-    ConfirmScreen Button { margin-right: 2; }
-    """
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,n", "answer(False)", "No"),
-        Binding("y", "answer(True)", "Yes"),
+    return [
+        Binding("alt+n", "next_tab(1)", "Tab", key_display="alt+n/p", priority=True),
+        Binding("alt+p", "next_tab(-1)", "Previous tab", show=False, priority=True),
+        Binding("ctrl+pagedown", "next_tab(1)", "Next tab", show=False, priority=True),
+        Binding("ctrl+pageup", "next_tab(-1)", "Previous tab", show=False, priority=True),
     ]
 
-    def __init__(self, question: str, yes: str = "Yes") -> None:
-        super().__init__()
-        self.question = question
-        self.yes = yes
 
-    def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Static(escape(self.question), id="confirm-question")
-            with Horizontal(id="confirm-buttons"):
-                yield Button(self.yes, id="confirm-yes", variant="warning", compact=True)
-                yield Button("Cancel", id="confirm-no", compact=True)
+def tab_ids(tabs: TabbedContent) -> list[str]:
+    return [pane.id for pane in tabs.query(TabPane) if pane.id]
 
-    def on_mount(self) -> None:
-        self.query_one("#confirm-no", Button).focus()
 
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        self.dismiss(event.button.id == "confirm-yes")
-
-    def action_answer(self, answer: bool) -> None:
-        self.dismiss(answer)
+def tab_beside(tabs: TabbedContent, step: int) -> str | None:
+    """The id of the tab `step` places from the active one, going round."""
+    ids = tab_ids(tabs)
+    if not ids:
+        return None
+    here = ids.index(tabs.active) if tabs.active in ids else 0
+    return ids[(here + step) % len(ids)]

@@ -3,8 +3,7 @@ loans first); reminders to one or the selected loans; the list exported as CSV, 
 
 from __future__ import annotations
 
-import csv
-import io
+from collections.abc import Iterator
 from datetime import date
 from typing import Any, ClassVar
 
@@ -19,7 +18,7 @@ from db.repositories.reports import BUCKETS, QUEUE_PAGE, OverdueLoan, OverduePag
 from screens.confirm import ConfirmScreen
 from screens.context import ScreenContext
 from screens.data import ASK, DataScreen
-from screens.output import private_folder, write_private
+from screens.export import export_csv
 from widgets.footer import KeysFooter
 from widgets.status import ConnectionBanner, StatusLine
 from widgets.tables import PageTable
@@ -30,30 +29,24 @@ CSV_COLUMNS = ("loan_number", "customer_name", "phone", "days_past_due", "amount
 
 def export_queue(repo: ReportRepository, as_of: date, bucket: str | None, officer: int | None,
                  officer_first: bool) -> tuple[str, int]:
-    """Write the whole filtered queue to a private CSV file, one page in memory at a time."""
-    folder = private_folder("exports")
-    path = folder / f"overdue-{as_of.isoformat()}.csv"
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(CSV_COLUMNS)
+    """Write the whole filtered queue to a new private CSV file, one page in memory at a time."""
     count = 0
-    after: OverdueLoan | None = None
-    while True:
-        page = repo.overdue_queue(as_of, bucket=bucket, officer_id=officer, officer_first=officer_first, after=after)
-        for row in page.rows:
-            writer.writerow([_csv_safe(str(getattr(row, name) if getattr(row, name) is not None else ""))
-                             for name in CSV_COLUMNS])
-        count += len(page.rows)
-        if not page.more or not page.rows:
-            break
-        after = page.rows[-1]
-    write_private(path, buffer.getvalue())
+
+    def rows() -> Iterator[list[object]]:
+        nonlocal count
+        after: OverdueLoan | None = None
+        while True:
+            page = repo.overdue_queue(as_of, bucket=bucket, officer_id=officer, officer_first=officer_first,
+                                      after=after)
+            for row in page.rows:
+                yield [getattr(row, name) for name in CSV_COLUMNS]
+            count += len(page.rows)
+            if not page.more or not page.rows:
+                return
+            after = page.rows[-1]
+
+    path = export_csv(f"overdue-{as_of.isoformat()}", CSV_COLUMNS, rows())
     return str(path), count
-
-
-def _csv_safe(value: str) -> str:
-    """A cell a spreadsheet would run as a formula is written as text."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@") and not value[1:2].isdigit() else value
 
 
 class OverdueQueueScreen(DataScreen):

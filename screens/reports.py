@@ -1,5 +1,6 @@
 """Portfolio reports: PAR1/PAR30/PAR90 today and at each month end as a chart, arrears aging, and the
-monthly financial summary (refreshed on demand), each exportable to CSV."""
+monthly financial summary (refreshed on demand), each exportable to CSV. Every read goes through the one
+database path (screens.data): a lost connection shows the banner and the reads run again by themselves."""
 
 from __future__ import annotations
 
@@ -16,14 +17,16 @@ from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Header, Static, TabbedContent, TabPane
 from textual_plotext import PlotextPlot
 
-from db.errors import AstrofinError
 from db.repositories.portfolio import PortfolioRepository
 from db.repositories.reports import AgingBucket, MonthSummary, ParFigures, ReportRepository
-from screens.back_office import export_csv, right, run_db, status_text, table_filled
-from screens.base import BackScreen
+from screens.back_office import refusal, right, table_filled
 from screens.context import ScreenContext
+from screens.data import DataScreen
+from screens.export import export_csv
+from widgets.dates import format_date
 from widgets.footer import KeysFooter
 from widgets.money import format_money
+from widgets.status import ConnectionBanner, StatusLine
 
 TREND_MONTHS = 12
 TREND_NOTE = ("Past months: PAR at each month end, computed from today's payment records "
@@ -38,7 +41,7 @@ def percent(value: Decimal) -> str:
     return f"{value:.2f} %"
 
 
-class ReportsScreen(BackScreen):
+class ReportsScreen(DataScreen):
     CSS_PATH = "reports.tcss"
     SUB_TITLE = "Reports"
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -48,8 +51,7 @@ class ReportsScreen(BackScreen):
     ]
 
     def __init__(self, context: ScreenContext) -> None:
-        super().__init__()
-        self.ctx = context
+        super().__init__(context)
         self.screen_name = "reports"
         self.today: date = context.today()
         self.par: ParFigures | None = None
@@ -60,17 +62,19 @@ class ReportsScreen(BackScreen):
 
     def compose(self) -> ComposeResult:
         yield Header()
+        yield ConnectionBanner()
         with TabbedContent(id="reports"):
             with TabPane("Portfolio at risk", id="tab-par"):
-                yield Static("Loading portfolio at risk…", id="par-figures")
+                yield StatusLine("Loading portfolio at risk…", id="par-figures")
                 yield PlotextPlot(id="par-chart")
                 yield Static(TREND_NOTE, id="par-note")
             with TabPane("Arrears aging", id="tab-aging"):
-                yield Static("Loading arrears…", id="aging-status", classes="status")
+                yield StatusLine("Loading arrears…", id="aging-status", classes="status")
                 yield DataTable(id="aging", cursor_type="row", zebra_stripes=True)
             with TabPane("Monthly summary", id="tab-monthly"):
-                yield Static("Loading the monthly summary…", id="monthly-status", classes="status")
+                yield StatusLine("Loading the monthly summary…", id="monthly-status", classes="status")
                 yield DataTable(id="monthly", cursor_type="row", zebra_stripes=True)
+        yield StatusLine("", id="status")
         yield KeysFooter()
 
     def on_mount(self) -> None:
@@ -89,19 +93,21 @@ class ReportsScreen(BackScreen):
         self.refresh_bindings()
 
     def _failed(self, widget_id: str) -> Any:
-        def show(error: AstrofinError) -> None:
-            status_text(self.query_one(widget_id, Static), str(error), error=True)
+        def show(error: BaseException) -> None:
+            self.query_one(widget_id, StatusLine).say(refusal(error), kind="error")
         return show
 
     def load(self) -> None:
+        """Every report, each a read that runs again by itself after a lost connection."""
         ctx, today = self.ctx, self.today
         reports = ReportRepository(ctx.engine, ctx.actor)
         portfolio = PortfolioRepository(ctx.engine, ctx.actor)
-        run_db(self, lambda: portfolio.par_trend(today, TREND_MONTHS), self._show_par, self._failed("#par-figures"),
-               group="par")
-        run_db(self, lambda: reports.aging(today), self._show_aging, self._failed("#aging-status"), group="aging")
-        run_db(self, lambda: portfolio.monthly_summary(today, TREND_MONTHS), self._show_months,
-               self._failed("#monthly-status"), group="monthly")
+        self.start("par", lambda: portfolio.par_trend(today, TREND_MONTHS), on_done=self._show_par,
+                   on_failed=self._failed("#par-figures"), working=None)
+        self.start("aging", lambda: reports.aging(today), on_done=self._show_aging,
+                   on_failed=self._failed("#aging-status"), working=None)
+        self.start("monthly", lambda: portfolio.monthly_summary(today, TREND_MONTHS), on_done=self._show_months,
+                   on_failed=self._failed("#monthly-status"), working=None)
 
     # --- PAR -----------------------------------------------------------------------------------------------
 
@@ -109,9 +115,10 @@ class ReportsScreen(BackScreen):
         self.trend = list(trend)
         self.par = self.trend[-1]
         par = self.par
-        self.query_one("#par-figures", Static).update(
-            f"[b]PAR1[/b] {percent(par.par1)}   [b]PAR30[/b] {percent(par.par30)}   "
-            f"[b]PAR90[/b] {percent(par.par90)}   [dim]on {par.as_of:%d %b %Y}[/dim]")
+        figures = self.query_one("#par-figures", StatusLine)
+        figures.set_classes("")
+        figures.update(f"[b]PAR1[/b] {percent(par.par1)}   [b]PAR30[/b] {percent(par.par30)}   "
+                       f"[b]PAR90[/b] {percent(par.par90)}   [dim]on {format_date(par.as_of)}[/dim]")
         chart = self.query_one("#par-chart", PlotextPlot)
         plt = chart.plt
         plt.clear_data()
@@ -126,7 +133,7 @@ class ReportsScreen(BackScreen):
         labels: list[Any] = [p.as_of.strftime("%b") if (last - i) % 2 == 0 else "" for i, p in enumerate(self.trend)]
         plt.xticks(xs, labels)
         plt.ylim(0, max(10.0, max((float(p.par1) for p in self.trend), default=0.0) * 1.15))
-        plt.title(f"PAR % at month ends, {self.trend[0].as_of:%b %Y} – {par.as_of:%d %b %Y}")
+        plt.title(f"PAR % at month ends, {self.trend[0].as_of:%b %Y} – {format_date(par.as_of)}")
         chart.refresh()
 
     # --- aging ---------------------------------------------------------------------------------------------
@@ -144,8 +151,8 @@ class ReportsScreen(BackScreen):
         loans = sum(b.loans for b in self.aging)
         table.add_row(Text("Total", style="bold"), Text(right(f"{loans:,}", 6), style="bold"),
                       Text(right(format_money(total), 16), style="bold"), "")
-        status_text(self.query_one("#aging-status", Static),
-                    f"Active and defaulted loans by days past due on {self.today:%d %b %Y}.")
+        self.query_one("#aging-status", StatusLine).say(
+            f"Active and defaulted loans by days past due on {format_date(self.today)}.")
 
     # --- monthly summary -------------------------------------------------------------------------------------
 
@@ -155,15 +162,15 @@ class ReportsScreen(BackScreen):
         table.clear()
         table_filled(table)
         for m in self.months:
-            table.add_row(m.month.strftime("%Y-%m"), *(right(format_money(v), 10) for v in
+            table.add_row(m.month.strftime("%b %Y"), *(right(format_money(v), 9) for v in
                                                        (m.disbursed, m.principal_collected, m.interest_collected,
                                                         m.penalties_collected)),
                           *(right(f"{n:,}", w) for n, w in ((m.new_loans, 3), (m.loans_closed, 6),
                                                             (m.active_loans_at_month_end, 6))))
         how = "; ctrl+u recomputes it" if self.may_refresh else ""
-        status_text(self.query_one("#monthly-status", Static),
-                    f"{len(self.months)} months, as last computed (nightly maintenance){how}."
-                    if self.months else f"No months computed yet{how}.")
+        self.query_one("#monthly-status", StatusLine).say(
+            f"{len(self.months)} months, as last computed (nightly maintenance){how}."
+            if self.months else f"No months computed yet{how}.")
 
     def action_refresh_summary(self) -> None:
         if not self.may_refresh:
@@ -171,13 +178,15 @@ class ReportsScreen(BackScreen):
         reports = ReportRepository(self.ctx.engine, self.ctx.actor)
         portfolio = PortfolioRepository(self.ctx.engine, self.ctx.actor)
         today = self.today
-        status_text(self.query_one("#monthly-status", Static), "Recomputing the monthly summary…")
+        self.query_one("#monthly-status", StatusLine).say("Recomputing the monthly summary…")
 
         def work() -> list[MonthSummary]:
             reports.refresh_monthly_summary()
             return portfolio.monthly_summary(today, TREND_MONTHS)
 
-        run_db(self, work, self._show_months, self._failed("#monthly-status"), group="monthly")
+        # Rebuilding the summary gives the same figures however often it runs: it runs again by itself.
+        self.start("monthly", work, on_done=self._show_months, on_failed=self._failed("#monthly-status"),
+                   working=None)
 
     # --- reload, export ------------------------------------------------------------------------------------
 
@@ -185,18 +194,21 @@ class ReportsScreen(BackScreen):
         self.load()
 
     def action_export(self) -> None:
+        """The tab in front as CSV: column titles and buckets in words, days in ISO, figures as numbers."""
         tab = self.query_one("#reports", TabbedContent).active
         try:
             if tab == "tab-par":
-                path = export_csv("par_trend", ["as_of", "par1", "par30", "par90"],
+                path = export_csv(f"par_trend_{self.today.isoformat()}", ["As of", "PAR1 %", "PAR30 %", "PAR90 %"],
                                   [(p.as_of, p.par1, p.par30, p.par90) for p in self.trend])
             elif tab == "tab-aging":
-                path = export_csv("arrears_aging", ["bucket", "loans", "outstanding_principal"],
-                                  [(b.label, b.loans, b.outstanding_principal) for b in self.aging])
+                path = export_csv(f"arrears_aging_{self.today.isoformat()}",
+                                  ["Days past due", "Loans", "Principal owed"],
+                                  [(BUCKET_TITLES.get(b.label, b.label), b.loans, b.outstanding_principal)
+                                   for b in self.aging])
             else:
-                path = export_csv("monthly_summary", ["month", "disbursed", "principal_collected",
-                                                      "interest_collected", "penalties_collected", "new_loans",
-                                                      "loans_closed", "active_loans_at_month_end"],
+                path = export_csv(f"monthly_summary_{self.today.isoformat()}",
+                                  ["Month", "Disbursed", "Principal collected", "Interest collected",
+                                   "Penalties collected", "New loans", "Loans closed", "Active loans at month end"],
                                   [(m.month, m.disbursed, m.principal_collected, m.interest_collected,
                                     m.penalties_collected, m.new_loans, m.loans_closed, m.active_loans_at_month_end)
                                    for m in self.months])

@@ -49,11 +49,10 @@ class PasswordReset(StaffMember):
     @property
     def summary(self) -> str:
         """What the administrator reads once the reset is saved."""
-        said = f"Password of {self.username} reset"
+        said = f"{self.username}: password reset"
         said += "; they choose a new one at their next sign-in." if self.must_change_password else "."
-        if self.unlocked:
-            said += " The account was locked and is now unlocked."
-        return said
+        return said + (" The account was locked and is now unlocked." if self.unlocked
+                       else " The account was not locked.")
 
 
 def _member(user: User) -> StaffMember:

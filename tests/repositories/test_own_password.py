@@ -54,7 +54,8 @@ def test_an_admin_reset_asks_for_a_new_password_at_the_next_sign_in(engine: Engi
                                                                        "temporary-pass-1")
     assert isinstance(reset, PasswordReset)
     assert (reset.must_change_password, reset.was_locked, reset.unlocked) == (True, False, False)
-    assert reset.summary == "Password of cashier reset; they choose a new one at their next sign-in."
+    assert reset.summary == ("cashier: password reset; they choose a new one at their next sign-in. "
+                             "The account was not locked.")
     assert _user(engine, "cashier")["must_change_password"] is True
     signed_in = authenticate(app_engine, "cashier", "temporary-pass-1")
     assert signed_in.must_change_password is True

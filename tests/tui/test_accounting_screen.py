@@ -4,6 +4,8 @@ a trial balance that balances, CSV exports; cashiers and loan officers are refus
 from __future__ import annotations
 
 import stat
+from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +16,8 @@ from textual.widgets import DataTable, Input, Static, TabbedContent, Tabs, Tree
 
 from astrofin_tui.app import AstrofinApp
 from db.engine import Actor
-from screens.accounting import AccountForm, AccountingScreen
+from db.repositories.accounting import AccountBalance, TrialBalance
+from screens.accounting import AccountForm, AccountingScreen, net_sides, net_totals
 from screens.home import HomeScreen
 from tests.tui.back_office_data import make_book
 from tests.tui.conftest import build_app, notices, run, settle
@@ -71,18 +74,38 @@ def test_the_books_show_the_cashiers_payment_and_balance(
             await pilot.press("enter")
             await settle(pilot)
             assert [e.id for e in screen.entries] == [entry.id]
+            journal = _cells(screen.query_one("#journal", DataTable))
+            assert journal[0][1] == "10 Mar 2025"  # every day shown one way
             # A bad day is refused beside the filter and nothing is loaded.
             screen.query_one("#journal-from", Input).value = "2025-13-01"
             screen.query_one("#journal-from", Input).focus()
             await pilot.press("enter")
             await settle(pilot)
-            assert "is not a day" in str(screen.query_one("#journal-error", Static).render())
+            shown = str(screen.query_one("#journal-error", Static).render())
+            assert "From: there is no such day as 2025-13-01" in shown
 
             # Trial balance: it balances, and the screen says so.
             await _switch(pilot, tabs, "tab-trial")
             await settle(pilot)
             assert screen.trial is not None and screen.trial.balances and screen.trial.total_debit > 0
             assert "Balances on 10 Mar 2025" in str(screen.query_one("#trial-status", Static).render())
+            # A day typed in ISO is read as one written day first.
+            screen.query_one("#trial-day", Input).value = "2025-03-09"
+            screen.query_one("#trial-day", Input).focus()
+            await pilot.press("enter")
+            await settle(pilot)
+            assert "Balances on 09 Mar 2025" in str(screen.query_one("#trial-status", Static).render())
+            screen.query_one("#trial-day", Input).value = "10/03/2025"
+            await pilot.press("enter")
+            await settle(pilot)
+            assert "Balances on 10 Mar 2025" in str(screen.query_one("#trial-status", Static).render())
+
+            # Net balances: each account on one side only, and the columns' totals agree.
+            rows = _cells(screen.query_one("#trial", DataTable))
+            assert all("–" in (row[2].strip(), row[3].strip()) for row in rows[:-1]), rows
+            cash = next(row for row in rows if row[0] == "1000")
+            assert cash[2].strip() == "–" and cash[3].strip() not in ("–", "0.00")  # paid out more than taken in
+            assert rows[-1][1] == "Total" and rows[-1][2].strip() == rows[-1][3].strip()
 
             # The chart shows the cash account with its balance.
             await _switch(pilot, tabs, "tab-chart")
@@ -121,7 +144,7 @@ def test_the_books_show_the_cashiers_payment_and_balance(
             path = Path(written)
             assert path.parent == tmp_path / "data" / "astrofin" / "exports"
             assert stat.S_IMODE(path.stat().st_mode) == 0o600
-            assert "repayment" in path.read_text(encoding="utf-8")
+            assert "2025-03-10,Repayment,1,1500.00" in path.read_text(encoding="utf-8").splitlines()  # type in words
 
     run(scenario())
 
@@ -146,3 +169,20 @@ def test_cashier_and_officer_are_refused_the_books_and_administration(
         assert sum("screen=administration" in line for line in lines) == 2
 
     run(scenario())
+
+
+def test_the_trial_balance_nets_each_account_to_one_side() -> None:
+    def account(code: str, debit: str, credit: str) -> AccountBalance:
+        return AccountBalance(int(code), code, f"Account {code}", "asset", None, True, Decimal(debit),
+                              Decimal(credit))
+
+    gross = TrialBalance(date(2025, 3, 10), (account("1000", "2445.60", "35000.00"),
+                                             account("1200", "35000.00", "1845.60"), account("4000", "0", "600.00")))
+    assert [net_sides(a) for a in gross.accounts] == [(Decimal("0"), Decimal("32554.40")),
+                                                      (Decimal("33154.40"), Decimal("0")),
+                                                      (Decimal("0"), Decimal("600.00"))]
+    assert net_totals(gross) == (Decimal("33154.40"), Decimal("33154.40"))
+    # Already net (one side zero), it stays as it is.
+    net = TrialBalance(gross.as_of, (account("1000", "0", "32554.40"), account("1200", "33154.40", "0")))
+    assert [net_sides(a) for a in net.accounts] == [(Decimal("0"), Decimal("32554.40")),
+                                                    (Decimal("33154.40"), Decimal("0"))]

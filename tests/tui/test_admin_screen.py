@@ -15,19 +15,22 @@ from textual.widgets import Checkbox, DataTable, Input, Select, Static, TabbedCo
 
 from astrofin_tui.app import AstrofinApp
 from astrofin_tui.cli import main as cli_main
+from db.config import load_settings
 from db.engine import Actor
 from db.repositories.auth import SignInRefused, authenticate
+from db.repositories.users import UserRepository
 from db.scripts_common import list_backups
 from screens.admin import AdminScreen
 from screens.admin_audit import AuditPane
-from screens.admin_backup import BackupPane, RestoreConfirm
+from screens.admin_backup import BackupPane, RestoreConfirm, backup_folder, with_backup_folder
 from screens.admin_sms import OutboxPane
 from screens.admin_templates import TemplatesPane
 from screens.admin_users import UserForm, UsersPane
-from screens.back_office import ConfirmScreen
+from screens.confirm import ConfirmScreen
 from screens.sign_in import SignInScreen
 from tests.tui.back_office_data import settings_for, target_for
 from tests.tui.conftest import build_app, notices, run, settle
+from widgets.status import StatusLine
 
 
 def _app(app_engine: Engine, access_log: Path, db_url: URL, backups: Path) -> AstrofinApp:
@@ -174,7 +177,7 @@ def test_outbox_retries_a_failed_message_and_the_audit_log_filters_and_checks(
             await _tab(pilot, screen, "tab-sms", "#sms")
             pane = screen.query_one(OutboxPane)
             assert [m.status for m in pane.messages] == ["sent", "failed"]
-            assert "failed 1" in str(screen.query_one("#sms-counts", Static).render())
+            assert "Failed 1" in str(screen.query_one("#sms-counts", Static).render())
             await pilot.press("down")
             await pilot.pause()
             assert "gateway said no" in str(screen.query_one("#sms-detail", Static).render())
@@ -184,6 +187,8 @@ def test_outbox_retries_a_failed_message_and_the_audit_log_filters_and_checks(
             await settle(pilot)
             assert "1 message queued again." in notices(app)
             assert [m.status for m in pane.messages] == ["sent", "queued"]
+            sms = screen.query_one("#sms", DataTable)
+            assert [str(sms.get_row_at(i)[3]) for i in range(sms.row_count)] == ["Sent", "Queued"]  # in words
 
             await _tab(pilot, screen, "tab-audit", "#audit")
             audit = screen.query_one(AuditPane)
@@ -197,7 +202,7 @@ def test_outbox_retries_a_failed_message_and_the_audit_log_filters_and_checks(
             screen.query_one("#audit-from", Input).focus()
             await pilot.press("enter")
             await settle(pilot)
-            assert "is not a day" in str(screen.query_one("#audit-error", Static).render())
+            assert "there is no such day as 2025-02-30" in str(screen.query_one("#audit-error", Static).render())
             screen.query_one("#audit-from", Input).value = ""
             await pilot.press("ctrl+b")
             await settle(pilot)
@@ -243,7 +248,7 @@ def test_the_admins_backup_is_listed_by_restore_and_restores_after_the_name_is_t
             app.screen.query_one("#restore-name", Input).value = "not-the-name"
             await pilot.press("enter")
             await pilot.pause()
-            assert "type the name exactly" in str(app.screen.query_one("#restore-error", Static).render())
+            assert "type the name exactly" in str(app.screen.query_one("#error-restore", Static).render())
             app.screen.query_one("#restore-name", Input).value = str(db_url.database)
             await pilot.press("enter")
             await settle(pilot)
@@ -300,3 +305,83 @@ def test_without_the_servers_details_backup_says_so(
             assert screen.query_one(BackupPane).last_backup is None
 
     run(scenario())
+
+
+def test_a_backup_goes_to_the_configured_folder_wherever_the_app_was_started(
+    app_engine: Engine, access_log: Path, actors: dict[str, Actor], db_url: URL, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """BACKUP_PATH=backups (relative, as the shipped ./backups) is read inside the data folder, not the folder
+    the app was started from; maintenance's own backup goes there too."""
+    data, started_in = tmp_path / "data", tmp_path / "started-here"
+    started_in.mkdir()
+    monkeypatch.setenv("XDG_DATA_HOME", str(data))
+    monkeypatch.chdir(started_in)
+    configured = load_settings({"BACKUP_PATH": "backups", "BACKUP_BEFORE_MAINTENANCE": "true"},
+                               user_file=tmp_path / "no-such-user-config.json")
+    expected = data / "astrofin" / "backups"
+
+    async def scenario() -> None:
+        app = build_app(app_engine, access_log)
+        app.target = target_for(db_url)
+        app.settings = configured
+        async with app.run_test(size=(80, 24), notifications=True) as pilot:
+            screen = await _open(pilot, actors["admin"])
+            await _tab(pilot, screen, "tab-backup", "#backups")
+            pane = screen.query_one(BackupPane)
+            assert f"in {expected} " in str(screen.query_one("#backup-folder", Static).render())
+            await pilot.press("b")
+            await settle(pilot)
+            assert pane.last_backup is not None, str(screen.query_one("#backup-step", Static).render())
+            assert pane.last_backup.path.parent == expected
+            await pilot.press("m")
+            await settle(pilot)
+            assert pane.last_report is not None, str(screen.query_one("#backup-step", Static).render())
+
+    run(scenario())
+    assert len(list_backups(expected)) == 2  # the one asked for and maintenance's own
+    assert list(started_in.iterdir()) == []  # nothing where the app was started
+
+
+def test_an_absolute_backup_path_is_kept_as_configured(tmp_path: Path) -> None:
+    settings = settings_for(tmp_path / "elsewhere")
+    assert backup_folder(settings) == tmp_path / "elsewhere"
+    assert with_backup_folder(settings).backup["path"] == str(tmp_path / "elsewhere")
+
+
+def test_a_password_reset_says_whether_it_unlocked_the_account(
+    app_engine: Engine, engine: Engine, access_log: Path, actors: dict[str, Actor], db_url: URL, tmp_path: Path
+) -> None:
+    admin = UserRepository(engine, actors["admin"])
+    locked = admin.create("locked.teller", "Locked Teller", "cashier", "counter-pass-1", "counter-pass-1")
+    admin.lock(locked.id)
+
+    async def reset(pilot: Pilot[Any], screen: AdminScreen, username: str) -> str:
+        pane = screen.query_one(UsersPane)
+        table = screen.query_one("#users", DataTable)
+        table.focus()
+        table.move_cursor(row=next(i for i, m in enumerate(pane.members) if m.username == username))
+        await pilot.press("p")
+        await settle(pilot)
+        assert isinstance(pilot.app.screen, UserForm)
+        await _type(pilot, "#user-password", "fresh-pass-22")
+        await _type(pilot, "#user-confirm", "fresh-pass-22")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert pilot.app.screen is screen
+        return screen.query_one("#users-status", StatusLine).text
+
+    async def scenario() -> None:
+        app = _app(app_engine, access_log, db_url, tmp_path / "backups")
+        async with app.run_test(size=(100, 30), notifications=True) as pilot:
+            screen = await _open(pilot, actors["admin"])
+            said = await reset(pilot, screen, "locked.teller")
+            # Someone else's reset: the next sign-in asks for a new password.
+            asks = "; they choose a new one at their next sign-in."
+            assert said == f"locked.teller: password reset{asks} The account was locked and is now unlocked."
+            assert said in notices(app)
+            said = await reset(pilot, screen, "locked.teller")
+            assert said == f"locked.teller: password reset{asks} The account was not locked."
+
+    run(scenario())
+    assert authenticate(app_engine, "locked.teller", "fresh-pass-22").role == "cashier"

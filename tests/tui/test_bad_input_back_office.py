@@ -28,6 +28,8 @@ from screens.admin_users import UserForm
 from tests.reliability.pilotlib import HOSTILE, LiveApp, campaign_settings, counts, put, shown, tally
 from tests.tui.back_office_data import settings_for, target_for
 from tests.tui.conftest import build_app, settle
+from widgets.fields import FieldRow
+from widgets.status import StatusLine
 
 
 def _app(app_engine: Engine, access_log: Path, db_url: URL, backups: Path) -> AstrofinApp:
@@ -57,7 +59,7 @@ async def until_saved(pilot: Pilot[Any], form: Any) -> None:
     """Wait until the form's save has come back (refused, or the form closed)."""
     for _ in range(200):
         await settle(pilot)
-        if pilot.app.screen is not form or not getattr(form, "_saving", False):
+        if pilot.app.screen is not form or not form.busy("save"):
             return
         await asyncio.sleep(0.02)
     raise AssertionError("the save never came back")
@@ -122,8 +124,8 @@ def test_accounting_filters_and_new_account_form(app_engine: Engine, engine: Eng
                     await until_saved(pilot, form)
                     if pilot.app.screen is form:
                         assert form.query_one(f"#{field}", Input).value == held
-                        messages = [shown(w) for w in form.query(".error, FieldError") if shown(w).strip()]
-                        assert messages or "Not saved" in shown(form.query_one("#account-status", Static)), held
+                        messages = [row.message for row in form.query(FieldRow) if row.message.strip()]
+                        assert messages or form.query_one("#status", StatusLine).has_class("-error"), held
                         return "refused"
                     await open_form(pilot)
                     return "accepted"
@@ -181,8 +183,8 @@ def test_admin_user_form_audit_filters_and_template_editor(app_engine: Engine, e
                     await until_saved(pilot, form)
                     if pilot.app.screen is form:
                         assert form.query_one(f"#{field}", Input).value == held
-                        assert "Not saved" in shown(form.query_one("#user-status", Static)) or any(
-                            shown(w).strip() for w in form.query("FieldError")), held
+                        assert any(row.message.strip() for row in form.query(FieldRow)) or form.query_one(
+                            "#status", StatusLine).has_class("-error"), held
                         return "refused"
                     assert isinstance(pilot.app.screen, AdminScreen)
                     await open_form(pilot)

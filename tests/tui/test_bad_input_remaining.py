@@ -275,7 +275,7 @@ def test_restore_database_name(app_engine: Engine, engine: Engine, access_log: P
                 await settle(pilot)
                 assert held.strip() != database  # the strategy never types the test database's name
                 assert pilot.app.screen is dialog, f"{held!r} was taken for {database}"
-                error = shown(dialog.query_one("#restore-error", Static))
+                error = shown(dialog.query_one("#error-restore", Static))
                 assert database in error and "type the name exactly" in error, error
                 assert dialog.query_one("#restore-name", Input).value == held
                 pane = pilot.app.screen_stack[-2].query_one(BackupPane)

@@ -12,13 +12,13 @@ from pathlib import Path
 from sqlalchemy import Engine, text
 
 from astrofin_tui.app import AstrofinApp
-from screens.output import receipt_text
 from db.engine import Actor
 from db.repositories.loans import LoanRepository
 from db.repositories.payments import PaymentRepository
 from screens.customer_detail import CustomerDetailScreen
 from screens.loan_application import LoanApplicationScreen
 from screens.loan_detail import LoanDetailScreen
+from screens.output import receipt_text
 from screens.payment_entry import PaymentEntryScreen
 from tests.tui.conftest import TODAY, run
 from tests.tui.front import front_app, make_late_loan, make_new_loan, press, sign_in, type_into
