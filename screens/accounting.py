@@ -38,9 +38,9 @@ from screens.back_office import (
     tab_bindings,
     table_filled,
 )
-from screens.confirm import ConfirmScreen
+from screens.confirm import ConfirmScreen, ReasonScreen
 from screens.context import ScreenContext
-from screens.data import ASK, DatabaseCalls, DataScreen
+from screens.data import ASK, DatabaseCalls, DataScreen, describe
 from screens.export import export_csv
 from screens.typeahead import ALL_KEYS, EDITING_PASSES
 from widgets.dates import DateError, format_date, parse_date
@@ -143,6 +143,8 @@ class AccountingScreen(DataScreen):
         Binding("ctrl+e", "export", "Export CSV", priority=True),
         Binding("ctrl+n", "add_account", "New account"),
         Binding("ctrl+t", "toggle_account", "(De)activate"),
+        Binding("ctrl+n", "new_entry", "New entry"),  # ctrl+n makes the new thing of the tab in front
+        Binding("v", "reverse_entry", "Reverse"),  # as on the loan detail
     ]
 
     def __init__(self, context: ScreenContext) -> None:
@@ -236,6 +238,8 @@ class AccountingScreen(DataScreen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("add_account", "toggle_account"):
             return self.writable and self._tab() == "tab-chart"
+        if action in ("new_entry", "reverse_entry"):
+            return self.writable and self._tab() == "tab-journal"
         return True
 
     def _tab(self) -> str:
@@ -409,6 +413,52 @@ class AccountingScreen(DataScreen):
         if entry.reverses_entry_id is not None:
             parts.append(f"reverses entry {entry.reverses_entry_id}")
         detail.update(" · ".join(parts))
+
+    def _chosen_entry(self) -> JournalEntryView | None:
+        table = self.query_one("#journal", DataTable)
+        if not self.entries or not table.row_count:
+            return None
+        key = str(table.coordinate_to_cell_key(Coordinate(table.cursor_row, 0)).row_key.value or "")
+        return next((e for e in self.entries if str(e.id) == key.split(":")[0]), None)
+
+    def action_new_entry(self) -> None:
+        """A manual journal entry (the accountant's): posted once it balances, never edited afterwards."""
+        if not self.writable:
+            return
+        from screens.journal_entry import ManualEntryScreen
+
+        def posted(entry_id: int | None) -> None:
+            if entry_id is not None:
+                self._status("journal").say("Entry posted.", kind="ok")
+                self.load_journal()
+
+        self.app.push_screen(ManualEntryScreen(self.ctx), posted)
+
+    def action_reverse_entry(self) -> None:
+        """Undo a manual entry the one way the books allow: a mirrored entry, with a reason."""
+        entry = self._chosen_entry()
+        if not self.writable or entry is None:
+            return
+        if entry.transaction_id is not None or entry.reverses_entry_id is not None:
+            self._status("journal").say(f"{entry.entry_number} is not a manual entry: reverse its payment or "
+                                        "disbursement from the loan instead.", kind="error")
+            return
+        repo = self.repo
+
+        def reason_given(reason: str | None) -> None:
+            if reason:
+                self.start("reverse", lambda: repo.reverse_manual_entry(entry.id, reason), retry=ASK,
+                           working=None, on_done=lambda _: self._reversed(entry),
+                           on_failed=lambda error: self._status("journal").say(describe(error), kind="error"))
+
+        self.app.push_screen(ReasonScreen(f"Reverse {entry.entry_number}?",
+                                          [entry.description or "(no description)",
+                                           "A mirrored entry dated today undoes it; the entry itself stays."]),
+                             reason_given)
+
+    def _reversed(self, entry: JournalEntryView) -> None:
+        self._status("journal").say(f"{entry.entry_number} reversed.", kind="ok")
+        self.load_journal()
 
     # --- trial balance ---------------------------------------------------------------------------------------
 

@@ -74,3 +74,37 @@ def test_a_line_with_both_sides_is_refused_beside_the_line(app_engine: Engine, a
             assert screen.lines == []
 
     run(scenario())
+
+
+def test_the_journal_tab_posts_and_reverses_a_manual_entry(app_engine: Engine, engine: Engine, access_log: Path,
+                                                           actors: dict[str, Actor]) -> None:
+    async def scenario() -> None:
+        app = front_app(app_engine, access_log)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await sign_in(pilot, actors["accountant"])
+            await pilot.press("f8")
+            await settle(pilot)
+            books = app.screen
+            await pilot.press("alt+n")  # to the journal tab
+            await settle(pilot)
+            await pilot.press("ctrl+n")
+            await settle(pilot)
+            assert isinstance(app.screen, ManualEntryScreen)
+            await pilot.press("enter", *"Bank charges", "enter")
+            await _line(pilot, "5000", "250", "", "")
+            await _line(pilot, "1100", "", "250", "")
+            await pilot.press("ctrl+s")
+            await settle(pilot)
+            assert app.screen is books
+            books.query_one("#journal").focus()
+            await pilot.press("end", "v")
+            await settle(pilot)
+            await pilot.press(*"posted to the wrong account", "enter")
+            await settle(pilot)
+            assert app.screen is books
+
+    run(scenario())
+    assert count(engine, "SELECT count(*) FROM journal_entries WHERE reverses_entry_id IS NOT NULL") == 1
+    with engine.connect() as conn:
+        debit, credit = conn.execute(text("SELECT sum(debit), sum(credit) FROM journal_entry_details")).one()
+    assert Decimal(debit) == Decimal(credit)
