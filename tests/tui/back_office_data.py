@@ -14,6 +14,7 @@ from sqlalchemy.engine import URL
 from db.config import Settings, load_settings
 from db.embedded import bin_dir
 from db.engine import Actor
+from db.repositories.accounting import AccountingRepository, ManualLine
 from db.repositories.customers import CustomerRepository
 from db.repositories.loans import LoanApplication, LoanRepository, LoanTerms
 from db.repositories.payments import PaymentRepository, Receipt
@@ -42,7 +43,12 @@ def _loan(engine: Engine, actors: dict[str, Actor], first: str, last: str, phone
 
 
 def make_book(engine: Engine, actors: dict[str, Actor]) -> Book:
-    """Three loans: one repaid once then late (36 days), one never repaid (159 days), one paid today."""
+    """The owners' capital, then three loans: one repaid once then late (36 days), one never repaid (159 days),
+    one paid today. The capital comes first, as in a real book, so cash on hand never goes below zero."""
+    AccountingRepository(engine, actors["accountant"]).post_manual_entry(
+        date(2024, 9, 1), "Owners' opening capital",
+        (ManualLine("1000", Decimal("50000.00"), Decimal("0.00")), ManualLine("3000", Decimal("0.00"),
+                                                                              Decimal("50000.00"))))
     late = _loan(engine, actors, "Achieng", "Otieno", "+254711000001", date(2024, 12, 2), date(2025, 1, 2), "10000.00")
     _loan(engine, actors, "Baraka", "Mwangi", "+254711000002", date(2024, 9, 2), date(2024, 10, 2), "5000.00")
     fresh = _loan(engine, actors, "Chebet", "Kiprono", "+254711000003", date(2025, 2, 10), date(2025, 3, 10),
