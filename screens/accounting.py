@@ -94,10 +94,6 @@ class AccountForm(DatabaseCalls, ModalScreen[bool]):
         super().__init__()
         self.ctx = context
 
-    @property
-    def db_engine(self) -> Any:
-        return self.ctx.engine
-
     def compose(self) -> ComposeResult:
         yield ConnectionBanner()
         with Vertical() as box:

@@ -71,10 +71,6 @@ class UserForm(DatabaseCalls, ModalScreen[UserSaved | None]):
         self.mode = mode
         self.member = member
 
-    @property
-    def db_engine(self) -> Any:
-        return self.ctx.engine
-
     def compose(self) -> ComposeResult:
         titles = {"create": "New user", "password": "Reset password", "role": "Change role"}
         yield ConnectionBanner()

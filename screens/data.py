@@ -121,7 +121,11 @@ class DatabaseCalls(Screen[Any]):
 
     @property
     def db_engine(self) -> Any:
-        raise NotImplementedError
+        """The engine the probe pings: the screen context's (`ctx`), unless the screen says otherwise."""
+        context = getattr(self, "ctx", None)
+        if context is None:
+            raise NotImplementedError(f"{type(self).__name__} names no engine for its probe")
+        return context.engine
 
     @property
     def banner(self) -> ConnectionBanner:
@@ -324,7 +328,3 @@ class DataScreen(DatabaseCalls, BackScreen):
     def __init__(self, context: ScreenContext) -> None:
         super().__init__()
         self.ctx = context
-
-    @property
-    def db_engine(self) -> Any:
-        return self.ctx.engine

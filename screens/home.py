@@ -44,10 +44,6 @@ class HomeScreen(DatabaseCalls):
         self._entries = tuple(entries)
         self._loaded_once = False
 
-    @property
-    def db_engine(self) -> Any:
-        return self.ctx.engine
-
     def compose(self) -> ComposeResult:
         actor = self.ctx.actor
         today = self.ctx.today()

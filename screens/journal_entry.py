@@ -67,10 +67,6 @@ class ManualEntryScreen(DatabaseCalls, ModalScreen[int | None]):
         self.lines: list[ManualLine] = []
         self._posting = False
 
-    @property
-    def db_engine(self) -> Any:
-        return self.ctx.engine
-
     def compose(self) -> ComposeResult:
         yield ConnectionBanner()
         with Vertical(id="entry") as box:
