@@ -352,7 +352,10 @@ class LoanApplicationScreen(FormScreen):
     def failed(self, tag: str, error: BaseException) -> None:
         if tag == "preview":  # the person is typing: say what is wrong, leave the cursor where it is
             self.clear_preview(error.fields if isinstance(error, ValidationError) else {})
-            if not isinstance(error, ValidationError):
+            if isinstance(error, ValidationError):  # the database's reason, across the form's whole width
+                reasons = "; ".join(error.fields.values())
+                self.query_one("#totals", Static).update(f"No preview: {escape(reasons)}.")
+            else:
                 self.status.say(describe(error), kind="error")
             return
         if tag == "customer" and not isinstance(error, ValidationError):  # a search refused: say so beside it

@@ -55,3 +55,28 @@ def test_pick_a_customer_among_several_then_apply(app_engine: Engine, engine: En
 
     run(scenario())
     assert count(engine, "SELECT count(*) FROM loans") == 1
+
+
+def test_terms_that_would_end_in_zero_installments_say_the_longest_that_works(
+        app_engine: Engine, engine: Engine, access_log: Path, actors: dict[str, Actor]) -> None:
+    customer = CustomerRepository(engine, actors["officer"]).create(
+        CustomerInput(first_name="Zawadi", last_name="Mutua"), today=TODAY)
+
+    async def scenario() -> None:
+        app = front_app(app_engine, access_log)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await sign_in(pilot, actors["officer"])
+            await press(pilot, "f6")
+            screen = app.screen
+            assert isinstance(screen, LoanApplicationScreen)
+            await type_into(pilot, "#customer", customer.customer_number)
+            await press(pilot, "enter")
+            await type_into(pilot, "#principal", "1000")
+            await type_into(pilot, "#interest_rate", "99.99")
+            await type_into(pilot, "#term", "104")
+            said = str(screen.query_one("#totals").content)  # type: ignore[attr-defined]
+            assert said.startswith("No preview: at 99.99 % a monthly loan of 1,000.00 can run at most 102"), said
+            await type_into(pilot, "#term", "102")
+            assert "to repay" in str(screen.query_one("#totals").content)  # type: ignore[attr-defined]
+
+    run(scenario())
