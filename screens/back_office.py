@@ -5,21 +5,15 @@ tabs."""
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
 
 from rich.text import Text
 from textual.binding import Binding, BindingType
-from textual.widgets import DataTable, TabbedContent, TabPane
+from textual.widgets import TabbedContent, TabPane
 
 from db.config import ConfigError
 from screens.data import describe
 from widgets.dates import DateError, format_date, parse_date
-
-
-def table_filled(table: DataTable[Any]) -> None:
-    """Wake a table filled from outside its own message queue, so it measures its new rows' widths now
-    (it does so when idle, and a table that receives no message would wait for the next key)."""
-    table.call_later(table.refresh)
+from widgets.tables import table_filled as table_filled  # the back office imports it from here
 
 
 def plain(value: str) -> Text:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import date
 from decimal import Decimal
-from typing import Protocol
+from typing import Any, Protocol
 
 from rich.text import Text
 from textual.widgets import DataTable
@@ -21,6 +21,13 @@ def cell(value: object, *, right: bool = False) -> Text:
     if isinstance(value, date):
         return Text(format_date(value))
     return Text("" if value is None else str(value), justify="right" if right else "left")
+
+
+def table_filled(table: DataTable[Any]) -> None:
+    """Wake a table filled from outside its own message queue, so it measures its new rows' widths now
+    (it does so when idle, and a table that receives no message would wait for the next key: until then
+    its new cells show cut to the old columns' widths)."""
+    table.call_later(table.refresh)
 
 
 class PageTable(DataTable[Text]):
@@ -45,6 +52,7 @@ class PageTable(DataTable[Text]):
             self.add_row(*(cell(value) for value in cells), key=key)
         if keep_cursor and self.row_count:
             self.move_cursor(row=min(row, self.row_count - 1))
+        table_filled(self)
 
     @property
     def rows_held(self) -> int:
