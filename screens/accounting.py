@@ -30,7 +30,6 @@ from db.repositories.accounting import AccountBalance, AccountingRepository, Dai
 from db.repositories.chart import ACCOUNT_TYPES, ChartRepository
 from screens.back_office import (
     day_range,
-    input_day,
     plain,
     refusal,
     right,
@@ -43,7 +42,7 @@ from screens.context import ScreenContext
 from screens.data import ASK, DatabaseCalls, DataScreen, describe
 from screens.export import export_csv
 from screens.typeahead import ALL_KEYS, EDITING_PASSES
-from widgets.dates import DateError, format_date, parse_date
+from widgets.dates import DateError, format_date, format_for_typing, parse_date
 from widgets.fields import FieldRow
 from widgets.footer import KeysFooter
 from widgets.money import format_money
@@ -168,10 +167,11 @@ class AccountingScreen(DataScreen):
             with TabPane("Journal", id="tab-journal"):
                 with Horizontal(classes="filters"):
                     yield Label("From")
-                    yield Input(input_day(self._journal_from), id="journal-from", classes="day", compact=True,
+                    yield Input(format_for_typing(self._journal_from), id="journal-from", classes="day", compact=True,
                                 max_length=10)
                     yield Label("To")
-                    yield Input(input_day(self._today), id="journal-to", classes="day", compact=True, max_length=10)
+                    yield Input(format_for_typing(self._today), id="journal-to", classes="day", compact=True,
+                                max_length=10)
                     yield Label("Account")
                     yield Input("", id="journal-account", classes="code", compact=True, max_length=10,
                                 restrict=r"[0-9]*", placeholder="any")
@@ -185,17 +185,19 @@ class AccountingScreen(DataScreen):
             with TabPane("Trial balance", id="tab-trial"):
                 with Horizontal(classes="filters"):
                     yield Label("On")
-                    yield Input(input_day(self._today), id="trial-day", classes="day", compact=True, max_length=10)
+                    yield Input(format_for_typing(self._today), id="trial-day", classes="day", compact=True,
+                                max_length=10)
                     yield StatusLine("", id="trial-error", classes="field-error inline")
                 yield DataTable(id="trial", cursor_type="row", zebra_stripes=True)
                 yield StatusLine("Loading the trial balance…", id="trial-status", classes="status")
             with TabPane("Daily transactions", id="tab-daily"):
                 with Horizontal(classes="filters"):
                     yield Label("From")
-                    yield Input(input_day(self._daily_from), id="daily-from", classes="day", compact=True,
+                    yield Input(format_for_typing(self._daily_from), id="daily-from", classes="day", compact=True,
                                 max_length=10)
                     yield Label("To")
-                    yield Input(input_day(self._today), id="daily-to", classes="day", compact=True, max_length=10)
+                    yield Input(format_for_typing(self._today), id="daily-to", classes="day", compact=True,
+                                max_length=10)
                     yield StatusLine("", id="daily-error", classes="field-error inline")
                 yield DataTable(id="daily", cursor_type="row", zebra_stripes=True)
                 yield StatusLine("Loading the daily transactions…", id="daily-status", classes="status")

@@ -32,11 +32,6 @@ def when(moment: datetime) -> str:
     return f"{format_date(local.date())} {local:%H:%M}"
 
 
-def input_day(day: date) -> str:
-    """A day put into a field for staff to edit: day first (06/12/2026), which `parse_date` reads back."""
-    return day.strftime("%d/%m/%Y")
-
-
 def day_range(raw_from: str, raw_to: str, *, required: bool = True) -> tuple[date | None, date | None]:
     """From and To as typed (ISO or day first); raises ValueError naming the field that is wrong."""
     try:
