@@ -181,13 +181,19 @@ class TypeAhead:
                 return
 
     def _pumps(self) -> list[MessagePump]:
+        """The app, the screen in front and whatever has focus, and every widget of that screen with messages
+        still queued (a widget with none has nothing that could move focus or open a screen)."""
         app = self._app
         try:
             screen = app.screen
         except Exception:  # noqa: BLE001 - no screen yet, or the app is closing: nothing to wait for
             return [app] if app.is_running else []
-        pumps: list[MessagePump] = [app]
-        pumps.extend(node for node in screen.walk_children(with_self=True) if node.is_running)
+        pumps: list[MessagePump] = [app, screen]
+        focused = screen.focused
+        if focused is not None and focused.is_running:
+            pumps.append(focused)
+        pumps.extend(node for node in screen.walk_children() if node.is_running and not _quiet(node)
+                     and node is not focused)
         return pumps
 
 

@@ -52,7 +52,17 @@ class PageTable(DataTable[Text]):
             self.add_row(*(cell(value) for value in cells), key=key)
         if keep_cursor and self.row_count:
             self.move_cursor(row=min(row, self.row_count - 1))
-        table_filled(self)
+        self._measure_new_rows()
+
+    def _measure_new_rows(self) -> None:
+        """Measure the new rows' cells now, before anything paints them. DataTable measures on idle, and keeps
+        the lines it painted before that in caches its column widths do not key: a paint that came first (a
+        busy machine, a frame due) left the rows cut to the header's widths until the next key."""
+        new_rows = list(self._new_rows)
+        self._new_rows.clear()
+        self._require_update_dimensions = False
+        self._update_dimensions(new_rows)
+        self.refresh()
 
     @property
     def rows_held(self) -> int:

@@ -23,7 +23,8 @@ from tests.cli_env import cli_env
 from tests.tui.conftest import TODAY
 from tests.tui.front import count, make_new_loan
 
-F2, F3, F4, F5, F6 = "\x1bOQ", "\x1bOR", "\x1bOS", "\x1b[15~", "\x1b[17~"
+F2, F3, F4, F5, F6, F7, F8, F9 = ("\x1bOQ", "\x1bOR", "\x1bOS", "\x1b[15~", "\x1b[17~", "\x1b[18~", "\x1b[19~",
+                                  "\x1b[20~")
 ENTER, TAB, ESC, CTRL_U = "\r", "\t", "\x1b", "\x15"
 
 
@@ -157,3 +158,16 @@ def test_bursts_across_every_screen_change_of_the_function_keys(app_in_pty: Term
     wait_for(term, "— Find customer")
     wait_for(term, "Baraka Kamau")
     assert line_with(term, "kamau").strip() == "kamau"
+    # F6, a customer number and enter, then the principal: the lookup picks the customer and moves the cursor,
+    # and the principal typed ahead of it lands in its field.
+    burst(term, f"{F6}{book.customer_b}{ENTER}7500")
+    wait_for(term, "Baraka Kamau")
+    wait_for(term, "7500")
+    assert field(term, "Principal").startswith("7500")
+    # F7 and a loan number over the application: it opens in loan detail.
+    burst(term, f"{F7}{book.loan_a}{ENTER}")
+    wait_for(term, "Achieng Wanjiku")
+    assert field(term, "Loan number").startswith(book.loan_a) or book.loan_a in line_with(term, book.loan_a)
+    # F8 then F9: the reports open over the books.
+    burst(term, f"{F8}{F9}")
+    wait_for(term, "— Reports")
