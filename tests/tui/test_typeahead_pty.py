@@ -25,7 +25,7 @@ from tests.tui.front import count, make_new_loan
 
 F2, F3, F4, F5, F6, F7, F8, F9 = ("\x1bOQ", "\x1bOR", "\x1bOS", "\x1b[15~", "\x1b[17~", "\x1b[18~", "\x1b[19~",
                                   "\x1b[20~")
-ENTER, TAB, ESC, CTRL_U = "\r", "\t", "\x1b", "\x15"
+ENTER, TAB, ESC, CTRL_U, CTRL_O = "\r", "\t", "\x1b", "\x15", "\x0f"
 
 
 @dataclass(frozen=True)
@@ -92,7 +92,7 @@ def repayments(engine: Engine, loan_id: int, amount: str) -> int:
                          "'repayment' AND amount = :amount", loan=loan_id, amount=Decimal(amount))
 
 
-def test_a_cashiers_bursts_land_where_they_were_meant(app_in_pty: Terminal, book: Book, engine: Engine) -> None:
+def test_bursts_land_where_they_were_meant(app_in_pty: Terminal, book: Book, engine: Engine) -> None:
     term = app_in_pty
     # A password manager: username, tab, password, enter; then the payment screen, a scanned loan number,
     # the amount and the yes to the confirmation, all before the first screen has answered.
@@ -136,9 +136,14 @@ def test_a_cashiers_bursts_land_where_they_were_meant(app_in_pty: Terminal, book
     wait_for(term, "— Customer")
     assert line_with(term, "Baraka Kamau")
 
+    # Signed out, then the supervisor's bursts across every screen change the function keys make.
+    burst(term, CTRL_O)
+    wait_for(term, "Password")
+    _bursts_across_the_function_keys(term, book)
 
-def test_bursts_across_every_screen_change_of_the_function_keys(app_in_pty: Terminal, book: Book) -> None:
-    term = app_in_pty
+
+def _bursts_across_the_function_keys(term: Terminal, book: Book) -> None:
+    """As the supervisor, who may open every front and back-office screen but administration."""
     burst(term, f"supervisor{TAB}supervisor-demo{ENTER}{F2}wanjiku{ENTER}")
     wait_for(term, "Achieng Wanjiku ·")
     term.type(ESC, gap=0.3)
