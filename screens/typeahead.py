@@ -67,7 +67,7 @@ class TypeAhead:
     """The app's queue of keys typed ahead; see the module's docstring."""
 
     def __init__(self, app: App[Any], dispatch: Callable[[events.Key | events.Paste], Awaitable[None]],
-                          settle_limit: float = SETTLE_LIMIT) -> None:
+                 settle_limit: float = SETTLE_LIMIT) -> None:
         self._app = app
         self._dispatch = dispatch
         self._settle_limit = settle_limit
@@ -108,16 +108,6 @@ class TypeAhead:
     def held(self, event: events.Key | events.Paste) -> bool:
         key = _PASTED if isinstance(event, events.Paste) else event  # a paste is held as typed text is
         return any(keys(key) for _, keys in self._holds.values())
-
-    @property
-    def pending(self) -> int:
-        """Keys waiting in the queue."""
-        return len(self._queue)
-
-    @property
-    def idle(self) -> bool:
-        """No key waits and nothing a key caused is still settling."""
-        return not self._queue and not self._busy
 
     # --- keys ----------------------------------------------------------------------------------------
 
