@@ -113,14 +113,15 @@ CREATE FUNCTION public.astrofin_branch_scope() RETURNS bigint[]
     SET search_path TO 'public', 'pg_temp'
     AS $$
     SELECT CASE
-        WHEN audit_current_user_id() IS NULL THEN
+        WHEN s.uid IS NULL THEN
             CASE WHEN astrofin_is_owner_session() THEN (SELECT array_agg(b.id ORDER BY b.id) FROM branches b)
                  ELSE '{}'::bigint[] END
         ELSE coalesce((SELECT array_agg(b.id ORDER BY b.id)
                          FROM users u JOIN branches home ON home.id = u.branch_id
                          JOIN branches b ON b.path LIKE home.path || '%'
-                        WHERE u.id = audit_current_user_id() AND u.is_active), '{}'::bigint[])
+                        WHERE u.id = s.uid AND u.is_active), '{}'::bigint[])
     END
+      FROM (SELECT audit_current_user_id() AS uid) s
 $$;
 
 
@@ -2008,7 +2009,10 @@ BEGIN
 
     -- Payments on one loan queue here, one after the other; the key is checked after the lock, so the
     -- second of two sessions sending the same key sees the first one's committed payment.
-    SELECT * INTO v_loan FROM loans l WHERE l.id = p_loan_id FOR UPDATE;
+    -- The counter's hot path runs as the owner, without a policy on every statement: the loan must be in the
+    -- caller's branches, and everything below touches that loan's rows only.
+    SELECT * INTO v_loan FROM loans l WHERE l.id = p_loan_id AND l.branch_id = ANY (astrofin_branch_scope())
+       FOR UPDATE;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'Loan % does not exist', p_loan_id USING ERRCODE = 'P0101';
     END IF;
@@ -5360,6 +5364,7 @@ GRANT ALL ON FUNCTION public.create_branch(p_code text, p_name text, p_parent_id
 --
 
 REVOKE ALL ON FUNCTION public.create_journal_entry(p_transaction_id bigint, p_created_by bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.create_journal_entry(p_transaction_id bigint, p_created_by bigint) TO astrofin_definer;
 
 
 --
@@ -5379,6 +5384,7 @@ GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.transactions TO astrofin_defin
 --
 
 REVOKE ALL ON FUNCTION public.create_journal_entry(p_txn public.transactions, p_loan_number text, p_created_by bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.create_journal_entry(p_txn public.transactions, p_loan_number text, p_created_by bigint) TO astrofin_definer;
 
 
 --
@@ -5642,6 +5648,7 @@ GRANT ALL ON FUNCTION public.ledger_refuse_change() TO astrofin_definer;
 --
 
 REVOKE ALL ON FUNCTION public.ledger_require_actor(p_user_id bigint, p_roles text[], p_action text) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.ledger_require_actor(p_user_id bigint, p_roles text[], p_action text) TO astrofin_definer;
 
 
 --
@@ -5799,6 +5806,7 @@ GRANT ALL ON FUNCTION public.preview_payment_schedule(p_principal numeric, p_rat
 REVOKE ALL ON FUNCTION public.record_loan_payment(p_loan_id bigint, p_amount numeric, p_payment_date date, p_created_by bigint, p_idempotency_key text) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.record_loan_payment(p_loan_id bigint, p_amount numeric, p_payment_date date, p_created_by bigint, p_idempotency_key text) TO astrofin_cashier;
 GRANT ALL ON FUNCTION public.record_loan_payment(p_loan_id bigint, p_amount numeric, p_payment_date date, p_created_by bigint, p_idempotency_key text) TO astrofin_supervisor;
+GRANT ALL ON FUNCTION public.record_loan_payment(p_loan_id bigint, p_amount numeric, p_payment_date date, p_created_by bigint, p_idempotency_key text) TO astrofin_definer;
 
 
 --
