@@ -1764,6 +1764,11 @@ BEGIN
             RAISE EXCEPTION 'database maintenance is for administrators; the signed-in user (%) is not one',
                 v_session USING ERRCODE = 'P0106';
         END IF;
+        -- It works on every branch's tables and reports the institution's PAR: head office's.
+        IF NOT astrofin_sees_head_office() THEN
+            RAISE EXCEPTION 'database maintenance covers every branch; a head-office administrator runs it'
+                USING ERRCODE = 'P0106';
+        END IF;
     END IF;
     IF v_raw IS NULL THEN
         v_threshold := 90;
