@@ -1,4 +1,4 @@
--- Revision 0014: the loan product catalogue (docs/branch-day.md section 2).
+-- Revision 0014: the loan product catalogue.
 --
 -- A product fixes a loan's interest method and repayment frequency, bounds its principal, rate and term, and
 -- charges a processing fee at disbursement (deducted from the cash paid out, credited to 4100). Loans carry

@@ -1,4 +1,4 @@
-"""The loan product catalogue (docs/branch-day.md section 2).
+"""The loan product catalogue.
 
 1. `loan_products`: code (unique, upper-case), name, interest method and repayment frequency, principal,
    rate and term ranges with defaults, a processing fee (percent and/or flat), the penalty rule and early
