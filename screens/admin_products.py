@@ -114,7 +114,10 @@ class ProductFormScreen(DatabaseCalls, ModalScreen[ProductSaved | None]):
             return ProductSaved(changed, f"{changed.code}: product saved.")
 
         # Saved once: after a lost connection the person saves again (what was typed stays).
-        self.start("save", call, retry=ASK, working="Saving…", on_done=self.dismiss)
+        self.start("save", call, retry=ASK, working="Saving…", on_done=self._saved)
+
+    def _saved(self, saved: ProductSaved) -> None:
+        self.dismiss(saved)
 
     def action_cancel(self) -> None:
         self.dismiss(None)
