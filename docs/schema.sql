@@ -1182,7 +1182,7 @@ $$;
 --
 
 CREATE FUNCTION public.loan_products_check() RETURNS trigger
-    LANGUAGE plpgsql
+    LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'public', 'pg_temp'
     AS $_$
 DECLARE
@@ -4475,6 +4475,25 @@ GRANT ALL ON FUNCTION public.loan_days_past_due(p_loan_id bigint, p_as_of date) 
 GRANT ALL ON FUNCTION public.loan_days_past_due(p_loan_id bigint, p_as_of date) TO astrofin_supervisor;
 GRANT ALL ON FUNCTION public.loan_days_past_due(p_loan_id bigint, p_as_of date) TO astrofin_accountant;
 GRANT ALL ON FUNCTION public.loan_days_past_due(p_loan_id bigint, p_as_of date) TO astrofin_admin;
+
+
+--
+-- Name: FUNCTION loan_product_fee(p_product_id bigint, p_principal numeric); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.loan_product_fee(p_product_id bigint, p_principal numeric) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.loan_product_fee(p_product_id bigint, p_principal numeric) TO astrofin_cashier;
+GRANT ALL ON FUNCTION public.loan_product_fee(p_product_id bigint, p_principal numeric) TO astrofin_loan_officer;
+GRANT ALL ON FUNCTION public.loan_product_fee(p_product_id bigint, p_principal numeric) TO astrofin_supervisor;
+GRANT ALL ON FUNCTION public.loan_product_fee(p_product_id bigint, p_principal numeric) TO astrofin_accountant;
+GRANT ALL ON FUNCTION public.loan_product_fee(p_product_id bigint, p_principal numeric) TO astrofin_admin;
+
+
+--
+-- Name: FUNCTION loan_product_range_text(p_min text, p_max text); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.loan_product_range_text(p_min text, p_max text) FROM PUBLIC;
 
 
 --

@@ -87,7 +87,7 @@ $$;
 -- hold the same rules for any client; this trigger runs first and says them in words. The code is kept
 -- upper-case (so it is unique whatever the case it was typed in) and the name trimmed.
 CREATE FUNCTION loan_products_check() RETURNS trigger
-LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
     v_fee numeric;
 BEGIN
@@ -205,6 +205,10 @@ CREATE TRIGGER loan_products_audit AFTER INSERT OR DELETE OR UPDATE ON loan_prod
 GRANT SELECT ON loan_products TO astrofin_cashier, astrofin_loan_officer, astrofin_supervisor,
     astrofin_accountant, astrofin_admin;
 GRANT INSERT, UPDATE ON loan_products TO astrofin_admin;
+-- The fee is everyone's to read (the application's preview); the range wording is the triggers' own.
+REVOKE EXECUTE ON FUNCTION loan_product_fee(bigint, numeric), loan_product_range_text(text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION loan_product_fee(bigint, numeric) TO astrofin_cashier, astrofin_loan_officer,
+    astrofin_supervisor, astrofin_accountant, astrofin_admin;
 
 ------------------------------------------------------------------------------------------------------
 -- 2. Loans carry their product and the fee worked out when the application was made; the disbursement
