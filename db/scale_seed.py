@@ -60,7 +60,7 @@ from sqlalchemy.engine import URL, make_url
 
 from db.errors import AstrofinError
 from db.passwords import hash_password
-from db.seed import DEMO_PRODUCT_COLUMNS, demo_product_rows
+from db.seed import demo_product_rows
 
 Progress = Callable[[str, float], None]
 
@@ -197,8 +197,12 @@ class _Product:
 def _catalogue(cur: psycopg.Cursor[tuple[object, ...]]) -> list[_Product]:
     """The demo loan products (added when missing), then every active product by code."""
     for row in demo_product_rows():
-        cur.execute(f"INSERT INTO loan_products ({', '.join(DEMO_PRODUCT_COLUMNS)}) "  # noqa: S608
-                    f"SELECT {', '.join(f'%({c})s' for c in DEMO_PRODUCT_COLUMNS)} "
+        cur.execute("INSERT INTO loan_products (code, name, interest_method, repayment_frequency, principal_min, "
+                    "principal_max, rate_min, rate_max, rate_default, term_min, term_max, term_default, fee_percent, "
+                    "fee_flat) "
+                    "SELECT %(code)s, %(name)s, %(interest_method)s, %(repayment_frequency)s, %(principal_min)s, "
+                    "%(principal_max)s, %(rate_min)s, %(rate_max)s, %(rate_default)s, %(term_min)s, %(term_max)s, "
+                    "%(term_default)s, %(fee_percent)s, %(fee_flat)s "
                     "WHERE NOT EXISTS (SELECT 1 FROM loan_products WHERE code = %(code)s)", row)
     cur.execute("SELECT id, interest_method, repayment_frequency, principal_min, principal_max, rate_min, rate_max, "
                 "term_min, term_max, fee_percent, fee_flat FROM loan_products WHERE is_active ORDER BY code")

@@ -201,9 +201,12 @@ def seed_demo_products(conn: Connection, report: SeedReport) -> None:
     for row in demo_product_rows():
         result = conn.execute(
             # Not ON CONFLICT: the table's trigger refuses a taken code in words before the unique key is tried.
-            text(f"INSERT INTO loan_products ({', '.join(DEMO_PRODUCT_COLUMNS)}, created_by) "  # noqa: S608
-                 f"SELECT {', '.join(':' + c for c in DEMO_PRODUCT_COLUMNS)}, :created_by "
-                 "WHERE NOT EXISTS (SELECT 1 FROM loan_products WHERE code = :code)"),
+            text("INSERT INTO loan_products (code, name, interest_method, repayment_frequency, principal_min, "
+                 "principal_max, rate_min, rate_max, rate_default, term_min, term_max, term_default, fee_percent, "
+                 "fee_flat, created_by) "
+                 "SELECT :code, :name, :interest_method, :repayment_frequency, :principal_min, :principal_max, "
+                 ":rate_min, :rate_max, :rate_default, :term_min, :term_max, :term_default, :fee_percent, :fee_flat, "
+                 ":created_by WHERE NOT EXISTS (SELECT 1 FROM loan_products WHERE code = :code)"),
             {**row, "created_by": admin},
         )
         report.add("loan products", result.rowcount)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, fields
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select, text, true
 
 from db.errors import NotFound, ValidationError
 from db.models import Loan
@@ -324,12 +324,14 @@ class ProductRepository(Repository):
         """The catalogue by code: the active products for an application, all of them for the admin."""
         loans = (select(Loan.product_id, func.count().label("n")).where(Loan.product_id.is_not(None))
                  .group_by(Loan.product_id).subquery())
-        query = (select(ProductRow, func.coalesce(loans.c.n, 0)).outerjoin(loans, loans.c.product_id == ProductRow.id)
-                 .order_by(ProductRow.code))
-        if active_only:
-            query = query.where(ProductRow.is_active.is_(True))
         with self.work() as session:
-            return [_product(row, int(n)) for row, n in session.execute(query).all()]
+            rows = session.execute(
+                select(ProductRow, func.coalesce(loans.c.n, 0))
+                .outerjoin(loans, loans.c.product_id == ProductRow.id)
+                .where(ProductRow.is_active.is_(True) if active_only else true())
+                .order_by(ProductRow.code)
+            ).all()
+            return [_product(row, int(n)) for row, n in rows]
 
     def get(self, product_id: int) -> LoanProduct:
         with self.work() as session:
