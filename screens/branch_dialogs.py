@@ -7,6 +7,7 @@ one yes/no dialog before writing, and shows each refusal beside the field it con
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import ClassVar
 
 from rich.markup import escape
@@ -174,7 +175,7 @@ class ClosePeriodDialog(BranchDialog):
         today = self.ctx.today()
         date_problem = None
         try:
-            through = parse_date(self.query_one("#close-through", Input).value, latest=today)
+            through = parse_date(self.query_one("#close-through", Input).value, latest=today - timedelta(days=1))
         except DateError as exc:
             through, date_problem = None, str(exc)
         problems = close_problems(branch.id if branch else None, through, today)

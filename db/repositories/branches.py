@@ -93,8 +93,8 @@ def close_problems(branch_id: int | None, through: date | None, today: date | No
         problems["branch"] = "choose the branch to close"
     if through is None:
         problems["through"] = "enter the last day to close"
-    elif today is not None and through > today:
-        problems["through"] = "a period cannot be closed in the future"
+    elif today is not None and through >= today:
+        problems["through"] = "a period can be closed through yesterday at the latest"
     return problems
 
 
@@ -167,8 +167,7 @@ class BranchRepository(Repository):
                                            {"code": code, "name": name, "parent": parent_id,
                                             "user": self.actor.user_id})
         except (Refused, ValidationError) as exc:
-            raise _on_field(exc, {"code": "code", "p_code": "code", "name": "name", "p_name": "name",
-                                  "parent": "parent", "parent_id": "parent", "p_parent_id": "parent"}) from exc
+            raise _on_field(exc, {"code": "code", "name": "name", "parent_id": "parent", "parent": "parent"}) from exc
         return self.get(int(branch_id))
 
     def rename(self, branch_id: int, name: str) -> Branch:
@@ -181,15 +180,18 @@ class BranchRepository(Repository):
                 session.execute(text("SELECT rename_branch(:branch, :name, :user)"),
                                 {"branch": branch_id, "name": name, "user": self.actor.user_id})
         except (Refused, ValidationError) as exc:
-            raise _on_field(exc, {"name": "name", "p_name": "name"}) from exc
+            raise _on_field(exc, {"name": "name"}) from exc
         return self.get(branch_id)
 
     def set_active(self, branch_id: int, active: bool) -> Branch:
         """Deactivate or reactivate; the database refuses the head office, a branch with open loans and one
         with active branches under it, and says which."""
-        with self.work() as session:
-            session.execute(text("SELECT set_branch_active(:branch, :active, :user)"),
-                            {"branch": branch_id, "active": active, "user": self.actor.user_id})
+        try:
+            with self.work() as session:
+                session.execute(text("SELECT set_branch_active(:branch, :active, :user)"),
+                                {"branch": branch_id, "active": active, "user": self.actor.user_id})
+        except ValidationError as exc:  # the refusal concerns the branch as a whole, not a field of a form
+            raise Refused("; ".join(exc.fields.values())) from exc
         return self.get(branch_id)
 
     def assign_user(self, user_id: int, branch_id: int) -> None:
@@ -199,7 +201,7 @@ class BranchRepository(Repository):
                 session.execute(text("SELECT assign_user_branch(:member, :branch, :admin)"),
                                 {"member": user_id, "branch": branch_id, "admin": self.actor.user_id})
         except (Refused, ValidationError) as exc:
-            raise _on_field(exc, {"branch": "branch", "branch_id": "branch", "p_branch_id": "branch"}) from exc
+            raise _on_field(exc, {"branch_id": "branch", "branch": "branch"}) from exc
 
     # --- supervisors and accountants ------------------------------------------------------------------
 
@@ -214,8 +216,8 @@ class BranchRepository(Repository):
                 session.execute(text("SELECT close_branch_period(:branch, :through, :user)"),
                                 {"branch": branch_id, "through": through, "user": self.actor.user_id})
         except (Refused, ValidationError) as exc:
-            raise _on_field(exc, {"through": "through", "p_through": "through", "date": "through",
-                                  "future": "through", "close": "through"}) from exc
+            raise _on_field(exc, {"closed_through": "through", "through": "through", "date": "through",
+                                  "future": "through", "yesterday": "through"}) from exc
         return self.get(branch_id)
 
     def transfer_customer(self, customer_id: int, to_branch_id: int | None, reason: str) -> int:
@@ -235,8 +237,7 @@ class BranchRepository(Repository):
                                        {"customer": customer_id, "branch": to_branch_id, "reason": reason,
                                         "user": self.actor.user_id})
         except (Refused, ValidationError) as exc:
-            raise _on_field(exc, {"reason": "reason", "p_reason": "reason", "p_to_branch_id": "branch",
-                                  "to_branch_id": "branch", "branch": "branch"}) from exc
+            raise _on_field(exc, {"reason": "reason", "branch_id": "branch", "branch": "branch"}) from exc
         return int(moved or 0)
 
     def customer_branch(self, customer_id: int) -> Branch | None:

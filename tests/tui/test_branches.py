@@ -261,7 +261,7 @@ def test_a_supervisor_transfers_a_customer_and_closes_a_period(
             await pilot.pause()
             through = close.query_one("#close-through", Input)
             for bad, word in (("yesterday", "06/12/2026"), ("31/02/2025", "no such day"),
-                              ("11/03/2025", "cannot be after"), ("[b]1[/b]", "06/12/2026"),
+                              ("10/03/2025", "cannot be after"), ("[b]1[/b]", "06/12/2026"),
                               ("'; DROP TABLE branches;--", "06/12/2026")):
                 through.value = bad
                 await _save(pilot)
