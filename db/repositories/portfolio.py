@@ -48,7 +48,7 @@ class PortfolioRepository(Repository):
                 text("""
                     SELECT month, disbursed, principal_collected, interest_collected, penalties_collected,
                            new_loans, loans_closed, active_loans_at_month_end
-                    FROM mvw_monthly_financial_summary WHERE month <= :until ORDER BY month DESC LIMIT :n
+                    FROM monthly_financial_summary() WHERE month <= :until ORDER BY month DESC LIMIT :n
                 """),
                 {"until": until, "n": months},
             ).all()

@@ -133,7 +133,7 @@ class ReportRepository(Repository):
                 text("""
                     SELECT month, disbursed, principal_collected, interest_collected, penalties_collected,
                            new_loans, loans_closed, active_loans_at_month_end
-                    FROM mvw_monthly_financial_summary ORDER BY month DESC LIMIT :n
+                    FROM monthly_financial_summary() ORDER BY month DESC LIMIT :n
                 """),
                 {"n": months},
             ).all()

@@ -43,7 +43,7 @@ SIZES = {"80x24": (80, 24), "120x40": (120, 40)}
 def _fixed_data(engine: Engine, actors: dict[str, Actor]) -> None:
     make_book(engine, actors)
     with engine.begin() as conn:
-        conn.execute(text("REFRESH MATERIALIZED VIEW mvw_monthly_financial_summary"))
+        conn.execute(text("SELECT refresh_monthly_financial_summary()"))
         conn.execute(text("""
             INSERT INTO sms_histories (phone_number, message, status, error_message, attempts, created_at)
             VALUES ('+254711000001', 'Dear Achieng, your loan L-000001 is 36 days overdue.', 'failed',
