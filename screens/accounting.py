@@ -1,5 +1,6 @@
 """Accounting: the chart of accounts as a tree with balances, the journal with its lines, the trial
-balance on a chosen day and the daily transactions, each exportable to CSV.
+balance on a chosen day and the daily transactions, each exportable to CSV; a branch's period is closed here
+(accountant and supervisor).
 
 The accountant keeps the chart (add an account, deactivate one); the supervisor reads everything and is
 shown no action that writes (the database refuses such writes to the supervisor's role anyway). Every call to
@@ -52,6 +53,8 @@ from widgets.words import in_words
 TYPE_TITLES = {"asset": "Assets", "liability": "Liabilities", "equity": "Equity", "income": "Income",
                "expense": "Expenses"}
 ZERO = Decimal("0.00")
+CLOSES_PERIODS = ("accountant", "supervisor")
+"""Who closes a branch's period (close_branch_period says the same)."""
 TAB_FOCUS = {"tab-chart": "#chart", "tab-journal": "#journal", "tab-trial": "#trial", "tab-daily": "#daily"}
 
 
@@ -140,6 +143,7 @@ class AccountingScreen(DataScreen):
         Binding("ctrl+t", "toggle_account", "(De)activate"),
         Binding("ctrl+n", "new_entry", "New entry"),  # ctrl+n makes the new thing of the tab in front
         Binding("v", "reverse_entry", "Reverse"),  # as on the loan detail
+        Binding("ctrl+l", "close_period", "Close period"),
     ]
 
     def __init__(self, context: ScreenContext) -> None:
@@ -238,6 +242,8 @@ class AccountingScreen(DataScreen):
             return self.writable and self._tab() == "tab-chart"
         if action in ("new_entry", "reverse_entry"):
             return self.writable and self._tab() == "tab-journal"
+        if action == "close_period":
+            return self.ctx.actor.role in CLOSES_PERIODS
         return True
 
     def _tab(self) -> str:
@@ -527,6 +533,13 @@ class AccountingScreen(DataScreen):
         self._status("daily").say(f"{count:,} transactions on {len({r.day for r in rows})} days.")
 
     # --- reload, export ------------------------------------------------------------------------------------
+
+    def action_close_period(self) -> None:
+        """A branch's books closed through a day (the dialog says the current close and asks first)."""
+        if self.ctx.actor.role in CLOSES_PERIODS:
+            from screens.branch_dialogs import ClosePeriodDialog
+
+            self.app.push_screen(ClosePeriodDialog(self.ctx))
 
     def action_reload(self) -> None:
         {"tab-chart": self.load_chart, "tab-journal": self.load_journal, "tab-trial": self.load_trial,

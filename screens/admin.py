@@ -17,6 +17,7 @@ from textual.widgets import Header, TabbedContent, TabPane
 
 from screens.admin_audit import AuditPane
 from screens.admin_backup import BackupPane
+from screens.admin_branches import BranchesPane
 from screens.admin_products import ProductsPane
 from screens.admin_sms import OutboxPane
 from screens.admin_templates import TemplatesPane
@@ -28,7 +29,7 @@ from widgets.footer import KeysFooter
 from widgets.status import ConnectionBanner, StatusLine
 
 PANES = {"tab-users": "#users", "tab-products": "#products", "tab-templates": "#template-list", "tab-sms": "#sms",
-         "tab-audit": "#audit", "tab-backup": "#backups"}
+         "tab-audit": "#audit", "tab-backup": "#backups", "tab-branches": "#branches"}
 
 
 class AdminScreen(DataScreen):
@@ -56,6 +57,8 @@ class AdminScreen(DataScreen):
                 yield AuditPane(self.ctx, id="audit-pane")
             with TabPane("Backup", id="tab-backup"):
                 yield BackupPane(self.ctx, id="backup-pane")
+            with TabPane("Branches", id="tab-branches"):
+                yield BranchesPane(self.ctx, id="branches-pane")
         yield StatusLine("", id="status")
         yield KeysFooter()
 
@@ -95,5 +98,7 @@ class AdminScreen(DataScreen):
             self.query_one(OutboxPane).load()
         elif active == "tab-audit":
             self.query_one(AuditPane).load()
+        elif active == "tab-branches":
+            self.query_one(BranchesPane).load()
         else:
             self.query_one(BackupPane).action_list()

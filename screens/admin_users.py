@@ -1,4 +1,4 @@
-"""Administration, users: create, change role, reset password, lock, unlock, deactivate (never delete).
+"""Administration, users: create, change role or branch, reset password, lock, unlock, deactivate (never delete).
 
 The user form makes its own calls through the one database path (it is a DatabaseCalls screen): a lost
 connection shows its banner and keeps what was typed; the pane's calls run on the admin screen (run_in).
@@ -18,7 +18,9 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Input, Select
 
 from db.permissions import role_label
+from db.repositories.branches import Branch, BranchRepository
 from db.repositories.users import ROLES, StaffMember, UserRepository
+from screens.admin_branches import branch_choices
 from screens.back_office import plain, refusal, table_filled, when
 from screens.confirm import ConfirmScreen
 from screens.context import ScreenContext
@@ -50,7 +52,8 @@ class UserSaved:
 
 
 class UserForm(DatabaseCalls, ModalScreen[UserSaved | None]):
-    """A new account (`create`), a new password (`password`) or a new role (`role`), checked field by field."""
+    """A new account (`create`), a new password (`password`), a new role (`role`) or another branch (`branch`),
+    checked field by field. The branch is chosen from the branches of the tree, once they are read."""
 
     DEFAULT_CSS = """
     UserForm { align: center middle; }
@@ -72,7 +75,8 @@ class UserForm(DatabaseCalls, ModalScreen[UserSaved | None]):
         self.member = member
 
     def compose(self) -> ComposeResult:
-        titles = {"create": "New user", "password": "Reset password", "role": "Change role"}
+        titles = {"create": "New user", "password": "Reset password", "role": "Change role",
+                  "branch": "Change branch"}
         yield ConnectionBanner()
         with Vertical() as box:
             who = f" — {self.member.username}" if self.member else ""
@@ -85,6 +89,9 @@ class UserForm(DatabaseCalls, ModalScreen[UserSaved | None]):
                 current = self.member.role if self.member else "cashier"
                 yield FieldRow("Role", Select([(role_label(r), r) for r in ROLES], value=current, allow_blank=False,
                                               compact=True, id="user-role"), name="role")
+            if self.mode in ("create", "branch"):
+                yield FieldRow("Branch", Select([], id="user-branch", compact=True, prompt="reading the branches…"),
+                               name="branch")
             if self.mode in ("create", "password"):
                 yield FieldRow("Password", Input(id="user-password", password=True, max_length=1024, compact=True),
                                name="password")
@@ -96,6 +103,25 @@ class UserForm(DatabaseCalls, ModalScreen[UserSaved | None]):
 
     def on_mount(self) -> None:
         self.query("Input, Select").first().focus()
+        if self.mode in ("create", "branch"):
+            repo = BranchRepository(self.ctx.engine, self.ctx.actor)
+            self.start("branches", lambda: repo.tree(counts=False), working=None, hold=None,
+                       on_done=self._branches_read)
+
+    def _branches_read(self, branches: list[Branch]) -> None:
+        choices = branch_choices(branches)
+        picker = self.query_one("#user-branch", Select)
+        picker.set_options(choices)
+        current = self.member.branch_id if self.member else None
+        if current is not None and any(value == current for _, value in choices):
+            picker.value = current
+        elif choices:
+            picker.value = choices[0][1]  # the head office, first in the tree
+        self.status.say("ctrl+s saves · escape cancels")
+
+    def _branch(self) -> int | None:
+        value = self.query_one("#user-branch", Select).value
+        return value if isinstance(value, int) else None
 
     def _value(self, selector: str) -> str:
         return self.query_one(selector, Input).value
@@ -112,9 +138,10 @@ class UserForm(DatabaseCalls, ModalScreen[UserSaved | None]):
             username, full_name = self._value("#user-username"), self._value("#user-full-name")
             role = str(self.query_one("#user-role", Select).value)
             password, confirm = self._value("#user-password"), self._value("#user-confirm")
+            branch_id = self._branch()
 
             def call() -> UserSaved:
-                made = repo.create(username, full_name, role, password, confirm)
+                made = repo.create(username, full_name, role, password, confirm, branch_id)
                 return UserSaved(made, f"{made.username}: account created.")
         elif self.mode == "password" and member is not None:
             password, confirm = self._value("#user-password"), self._value("#user-confirm")
@@ -122,6 +149,12 @@ class UserForm(DatabaseCalls, ModalScreen[UserSaved | None]):
             def call() -> UserSaved:
                 reset = repo.reset_password(member.id, password, confirm)
                 return UserSaved(reset, reset.summary)
+        elif self.mode == "branch" and member is not None:
+            chosen_branch = self._branch()
+
+            def call() -> UserSaved:
+                moved = repo.set_branch(member.id, chosen_branch)
+                return UserSaved(moved, f"{moved.username}: now works for {moved.branch_code}.")
         elif member is not None:
             role = str(self.query_one("#user-role", Select).value)
 
@@ -144,6 +177,7 @@ class UsersPane(Vertical):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("n", "new", "New"),
         Binding("r", "role", "Role"),
+        Binding("b", "branch", "Branch"),
         Binding("p", "password", "Password"),
         Binding("l", "lock", "Lock"),
         Binding("u", "unlock", "Unlock"),
@@ -161,8 +195,8 @@ class UsersPane(Vertical):
         yield DataTable(id="users", cursor_type="row", zebra_stripes=True)
 
     def on_mount(self) -> None:
-        self.query_one("#users", DataTable).add_columns("Username", "Full name", "Role", "State", "Failed",
-                                                        "Last sign-in")
+        self.query_one("#users", DataTable).add_columns("Username", "Full name", "Role", "Branch", "State",
+                                                        "Failed", "Last sign-in")
         self.load()
 
     @property
@@ -189,7 +223,7 @@ class UsersPane(Vertical):
         for member in members:
             last = when(member.last_login_at) if member.last_login_at else "never"
             table.add_row(plain(member.username), plain(member.full_name), role_label(member.role),
-                          account_state(member),
+                          plain(member.branch_code or "—"), account_state(member),
                           str(member.failed_login_count).rjust(6), last, key=str(member.id))
         if select_id is not None:
             row = next((i for i, m in enumerate(members) if m.id == select_id), None)
@@ -228,6 +262,10 @@ class UsersPane(Vertical):
     def action_role(self) -> None:
         if member := self._with_chosen():
             self.app.push_screen(UserForm(self.ctx, "role", member), self._saved)
+
+    def action_branch(self) -> None:
+        if member := self._with_chosen():
+            self.app.push_screen(UserForm(self.ctx, "branch", member), self._saved)
 
     def action_password(self) -> None:
         if member := self._with_chosen():

@@ -1,4 +1,5 @@
-"""One customer: details and loans; edit, apply for a loan, open a loan or take a payment, as the role may."""
+"""One customer: details, branch and loans; edit, apply for a loan, open a loan, take a payment or (a supervisor)
+transfer the customer to another branch, as the role may."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from textual.binding import Binding, BindingType
 from textual.widgets import Header, Static
 
 from db.permissions import CREATE_APPLICATIONS, EDIT_CUSTOMERS, RECORD_PAYMENTS
+from db.repositories.branches import Branch, BranchRepository
 from db.repositories.customers import CustomerDetail, CustomerRepository
 from screens.context import ScreenContext
 from screens.data import DataScreen
@@ -21,9 +23,11 @@ from widgets.tables import PageTable
 from widgets.words import in_words
 
 PAYABLE = ("active", "defaulted")
+TRANSFERS_BY = "supervisor"
+"""Only a supervisor moves a customer to another branch (the database's transfer_customer says the same)."""
 
 
-def customer_text(detail: CustomerDetail) -> str:
+def customer_text(detail: CustomerDetail, branch: Branch | None = None) -> str:
     data = detail.data
     born = format_date(data.date_of_birth)
 
@@ -35,6 +39,7 @@ def customer_text(detail: CustomerDetail) -> str:
         f"Phone {show(data.phone)} · National ID {show(data.national_id)} · Born {born}",
         f"Email {show(data.email)} · {show(data.occupation)}",
         f"Address {show(data.address)}",
+        f"Branch {show(branch.label if branch else None)}",
     ))
 
 
@@ -46,12 +51,15 @@ class CustomerDetailScreen(DataScreen):
         Binding("e", "edit", "Edit"),
         Binding("a", "apply", "New loan"),
         Binding("p", "pay", "Pay"),
+        Binding("t", "transfer", "Transfer"),
     ]
 
     def __init__(self, context: ScreenContext, customer_id: int) -> None:
         super().__init__(context)
         self.customer_id = customer_id
         self.detail: CustomerDetail | None = None
+        self.branch: Branch | None = None
+        self._said = ""
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -72,18 +80,25 @@ class CustomerDetailScreen(DataScreen):
 
     def load(self) -> None:
         repo, customer_id = CustomerRepository(self.ctx.engine, self.ctx.actor), self.customer_id
-        self.start("load", lambda: repo.get(customer_id), working="loading the customer…")
+        branches = BranchRepository(self.ctx.engine, self.ctx.actor)
+        self.start("load", lambda: (repo.get(customer_id), branches.customer_branch(customer_id)),
+                   working="loading the customer…")
 
     def done(self, tag: str, result: Any) -> None:
         if tag != "load":
             return
+        result, self.branch = result
         self.detail = result
-        self.query_one("#customer", Static).update(customer_text(result))
+        self.query_one("#customer", Static).update(customer_text(result, self.branch))
         table = self.query_one("#loans", PageTable)
         table.fill([(str(loan.id), (loan.loan_number, loan.principal_amount, in_words(loan.status),
                                        loan.application_date))
                     for loan in result.loans], keep_cursor=True)
-        self.status.say("enter opens a loan" if result.loans else "No loans yet.")
+        if self._said:
+            self.status.say(self._said, kind="ok")
+            self._said = ""
+        else:
+            self.status.say("enter opens a loan" if result.loans else "No loans yet.")
         self.refresh_bindings()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -93,6 +108,8 @@ class CustomerDetailScreen(DataScreen):
             return self.ctx.can(CREATE_APPLICATIONS) and (self.detail is None or self.detail.status == "active")
         if action == "pay":
             return self.ctx.can(RECORD_PAYMENTS) and self._payable_loan() is not None
+        if action == "transfer":
+            return self.ctx.actor.role == TRANSFERS_BY
         return True
 
     def _payable_loan(self) -> int | None:
@@ -133,3 +150,14 @@ class CustomerDetailScreen(DataScreen):
             from screens.payment_entry import PaymentEntryScreen
 
             self.app.push_screen(PaymentEntryScreen(self.ctx, loan_id=loan_id))
+
+    def action_transfer(self) -> None:
+        if self.detail is not None and self.ctx.actor.role == TRANSFERS_BY:
+            from screens.branch_dialogs import TransferDialog
+
+            self.app.push_screen(TransferDialog(self.ctx, self.detail, self.branch), self._transferred)
+
+    def _transferred(self, loans: object) -> None:
+        if isinstance(loans, int):
+            self._said = f"Transferred, with {loans} loan{'s' if loans != 1 else ''}."
+            self.load()

@@ -6,15 +6,18 @@ Accounts are never deleted: the audit log and every transaction keep pointing at
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
 
 from db.errors import NotFound, Refused, ValidationError
 from db.models import User
 from db.passwords import hash_password, password_problem
 from db.repositories.base import Repository
+from db.repositories.branches import BranchRepository
 
 USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{1,49}")  # as the users_username_check constraint
 CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -33,6 +36,9 @@ class StaffMember:
     failed_login_count: int
     last_login_at: datetime | None
     must_change_password: bool = False
+    branch_id: int | None = None
+    branch_code: str = ""
+    """The branch the person works for (they see it and the branches under it)."""
 
 
 @dataclass(frozen=True)
@@ -55,17 +61,33 @@ class PasswordReset(StaffMember):
                        else " The account was not locked.")
 
 
-def _member(user: User) -> StaffMember:
+def _member(user: User, branches: Mapping[int, tuple[int, str]] | None = None) -> StaffMember:
+    branch_id, branch_code = (branches or {}).get(user.id, (None, ""))
     return StaffMember(user.id, user.username, user.full_name, user.role, user.is_active, user.locked_until,
-                       user.failed_login_count, user.last_login_at, user.must_change_password)
+                       user.failed_login_count, user.last_login_at, user.must_change_password, branch_id,
+                       branch_code)
+
+
+def _branches_of(session: Session, user_ids: Sequence[int]) -> dict[int, tuple[int, str]]:
+    """Each account's branch: its id and code."""
+    if not user_ids:
+        return {}
+    rows = session.execute(text(
+        "SELECT u.id, u.branch_id, b.code FROM users u JOIN branches b ON b.id = u.branch_id "
+        "WHERE u.id = ANY(:ids)"), {"ids": list(user_ids)}).all()
+    return {row.id: (row.branch_id, row.code) for row in rows}
 
 
 class UserRepository(Repository):
     def list(self) -> list[StaffMember]:
         with self.work() as session:
-            return [_member(u) for u in session.scalars(select(User).order_by(func.lower(User.username)))]
+            users = session.scalars(select(User).order_by(func.lower(User.username))).all()
+            branches = _branches_of(session, [u.id for u in users])
+            return [_member(u, branches) for u in users]
 
-    def create(self, username: str, full_name: str, role: str, password: str, confirmation: str) -> StaffMember:
+    def create(self, username: str, full_name: str, role: str, password: str, confirmation: str,
+               branch_id: int | None = None) -> StaffMember:
+        """A new account; with `branch_id` it works for that branch (else the database's default)."""
         problems: dict[str, str] = {}
         username = username.strip()
         if not username:
@@ -94,12 +116,26 @@ class UserRepository(Repository):
                         password_hash=hash_password(password))
             session.add(user)
             session.flush()
-            return _member(user)
+            if branch_id is not None:
+                session.execute(text("SELECT assign_user_branch(:member, :branch, :admin)"),
+                                {"member": user.id, "branch": branch_id, "admin": self.actor.user_id})
+            return _member(user, _branches_of(session, [user.id]))
 
     def change_role(self, user_id: int, role: str) -> StaffMember:
         if role not in ROLES:
             raise ValidationError({"role": f"choose one of {', '.join(ROLES)}"})
         return self._change(user_id, role=role)
+
+    def set_branch(self, user_id: int, branch_id: int | None) -> StaffMember:
+        """Move the account to another branch (assign_user_branch holds the rules)."""
+        if branch_id is None:
+            raise ValidationError({"branch": "choose the branch they work for"})
+        BranchRepository(self.engine, self.actor).assign_user(user_id, branch_id)
+        with self.work() as session:
+            user = session.get(User, user_id)
+            if user is None:
+                raise NotFound(f"user {user_id} does not exist")
+            return _member(user, _branches_of(session, [user.id]))
 
     def reset_password(self, user_id: int, password: str, confirmation: str,
                        now: datetime | None = None) -> PasswordReset:
@@ -148,4 +184,4 @@ class UserRepository(Repository):
             for name, value in values.items():
                 setattr(user, name, value)
             session.flush()
-            return _member(user)
+            return _member(user, _branches_of(session, [user.id]))

@@ -201,11 +201,11 @@ WRITERS: dict[str, Callable[[Book, Branch, Branch], tuple[str, str, dict[str, An
     "refresh_monthly_financial_summary": lambda b, me, o: (
         "supervisor", "SELECT refresh_monthly_financial_summary()", {}),
 }
-# Executable by staff, holding no branch rows: schedule math and previews of terms, the caller's own settings,
-# number formats, the audit chain's hashing and verification (admin, head-office figures without row contents), the
-# maintenance job and the scope helpers themselves.
-NO_BRANCH_ROWS = {"preview_payment_schedule", "audit_current_user_id", "scale_padded_number", "audit_chain_genesis",
-                  "audit_full_xid", "audit_log_hash", "seal_audit_log", "verify_audit_log",
+# Executable by staff, holding no branch rows: schedule math, previews of terms and a product's fee, the caller's
+# own settings, number formats, the audit chain's hashing and verification (admin, head-office figures without row
+# contents), the maintenance job and the scope helpers themselves.
+NO_BRANCH_ROWS = {"preview_payment_schedule", "loan_product_fee", "audit_current_user_id", "scale_padded_number",
+                  "audit_chain_genesis", "audit_full_xid", "audit_log_hash", "seal_audit_log", "verify_audit_log",
                   "perform_database_maintenance", "astrofin_branch_scope", "astrofin_branch_lineage",
                   "astrofin_user_branch", "astrofin_default_branch", "astrofin_sees_head_office"}
 
