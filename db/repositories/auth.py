@@ -65,7 +65,20 @@ def authenticate(engine: Engine, username: str, password: str, now: datetime | N
     outcome = _attempt(engine, name, password, now) if name and password else _Outcome(refusal=WRONG_CREDENTIALS)
     if outcome.actor is None:
         raise SignInRefused(outcome.refusal or WRONG_CREDENTIALS)
-    return outcome.actor
+    return with_branch(engine, outcome.actor)
+
+
+def with_branch(engine: Engine, actor: Actor) -> Actor:
+    """The actor with their branch (id, code, name), read as the actor: row-level security shows a staff
+    member their own branch, so this is the branch the database scopes their work to."""
+    with unit_of_work(engine, actor) as session:
+        row = session.execute(
+            text("SELECT b.id, b.code, b.name FROM users u JOIN branches b ON b.id = u.branch_id WHERE u.id = :me"),
+            {"me": actor.user_id},
+        ).first()
+    if row is None:
+        return actor
+    return replace(actor, branch_id=int(row.id), branch_code=str(row.code), branch_name=str(row.name))
 
 
 def _attempt(engine: Engine, username: str, password: str, now: datetime) -> _Outcome:
