@@ -27,13 +27,11 @@ LOADING = "Loading the day's figures…"
 
 
 def glance_title(branch_code: str, branches: int) -> str:
-    """The figures' title, saying whose they are: the staff member's branch and how many below it."""
+    """The figures' title, saying whose they are: the staff member's branch, and those below it if any."""
     if not branch_code:
         return "The day at a glance"
-    below = branches - 1
-    if below <= 0:
-        return f"The day at a glance · {escape(branch_code)}"
-    return f"The day at a glance · {escape(branch_code)} and {below} branch{'es' * (below != 1)} below"
+    below = " and below" if branches > 1 else ""
+    return f"The day at a glance · {escape(branch_code)}{below}"
 
 
 class HomeScreen(DatabaseCalls):

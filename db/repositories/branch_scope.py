@@ -37,7 +37,8 @@ def branch_condition(column: str, branch_id: int | None, with_children: bool) ->
     if branch_id is None:
         return ""
     if with_children:
-        return f" AND {column} = ANY((SELECT branch_subtree(CAST(:branch AS bigint))))"
+        # The cast makes the sub-select one array value (ANY over a bare sub-select would compare each row).
+        return f" AND {column} = ANY(CAST((SELECT branch_subtree(CAST(:branch AS bigint))) AS bigint[]))"
     return f" AND {column} = CAST(:branch AS bigint)"
 
 
