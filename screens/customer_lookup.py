@@ -70,7 +70,7 @@ class CustomerLookupScreen(DataScreen):
         with Horizontal(id="search-line"):
             yield Input(id="search", placeholder=HINT, max_length=100, compact=True)
             if self.officer_view:
-                yield Checkbox("my loans", False, compact=True, id="mine")
+                yield Checkbox("my loans only", False, compact=True, id="mine")
         yield StatusLine(HINT, id="status")
         yield PageTable(("Number", "Name", "Phone", "National ID", "Status"), id="results")
         yield Static("", id="paging")

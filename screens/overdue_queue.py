@@ -95,7 +95,7 @@ class OverdueQueueScreen(DataScreen):
         with Horizontal(id="scope"):
             yield BranchPicker(self.branch_id, self.with_children, id="branch")
             if self.officer_view:
-                yield Checkbox("only mine", False, compact=True, id="mine")
+                yield Checkbox("my loans only", False, compact=True, id="mine")
         with Horizontal(id="filters"):
             yield Label("Bucket")
             yield Select([(label, label) for label, _, _ in BUCKETS if label != "current"], id="bucket",

@@ -79,7 +79,7 @@ class ReportsScreen(DataScreen):
                 yield Static(TREND_NOTE, id="par-note")
             with TabPane("Arrears aging", id="tab-aging"):
                 if self.officer_view:
-                    yield Checkbox("only my loans", False, compact=True, id="aging-mine")
+                    yield Checkbox("my loans only", False, compact=True, id="aging-mine")
                 yield StatusLine("Loading arrears…", id="aging-status", classes="status")
                 yield DataTable(id="aging", cursor_type="row", zebra_stripes=True)
             with TabPane("Monthly summary", id="tab-monthly"):

@@ -46,21 +46,6 @@ def branch_params(branch_id: int | None) -> dict[str, object]:
     return {} if branch_id is None else {"branch": branch_id}
 
 
-def scope_words(options: list[BranchOption] | tuple[BranchOption, ...], branch_id: int | None,
-                with_children: bool) -> str:
-    """What a report covers, in words: "all branches", "NRB01 Nairobi", "NRB01 Nairobi and below"."""
-    if branch_id is None:
-        return "all your branches"
-    listed = list(options)
-    index = next((i for i, o in enumerate(listed) if o.id == branch_id), None)
-    if index is None:
-        return f"branch {branch_id}"
-    chosen = listed[index]
-    has_children = index + 1 < len(listed) and listed[index + 1].depth > chosen.depth
-    name = f"{chosen.code} {chosen.name}"
-    return f"{name} and below" if with_children and has_children else name
-
-
 class BranchScopeRepository(Repository):
     def visible_branches(self) -> list[BranchOption]:
         """The branches the person may see (row-level security chooses them), as a tree in depth-first order:

@@ -33,7 +33,9 @@ _SEGMENTS = {
 }
 
 
-_BRANCH_SCOPES = {"all": (None, False), "tree": (0, True), "one": (0, False)}
+# The branch condition of a page: none (the caller's whole scope), the branch with those below, the branch alone
+# (the id is bound as :branch; branch_condition needs only to know that one is chosen).
+_BRANCH_SCOPES: dict[str, tuple[int | None, bool]] = {"all": (None, True), "tree": (0, True), "one": (0, False)}
 
 
 @lru_cache(maxsize=64)
