@@ -2,9 +2,11 @@
 
 It starts its own embedded server in a data folder of its own (never the application's), tunes it for the
 machine, seeds a synthetic book of N customers (db/scale_seed.py), then measures on the same server:
-payments through record_loan_payment under pgbench beside pgbench's own TPC-B-like run, customer search,
-the overdue queue, PAR, the monthly summary refresh, perform_database_maintenance(), and the resident memory
-of a process running the application's search. `--explain` also prints EXPLAIN ANALYZE of the hot queries.
+payments through record_loan_payment under pgbench beside pgbench's own TPC-B-like run (with the branch
+tables' row-level security switched off and on again, in the same run), customer search and the overdue queue
+as head-office staff and as the staff of one branch, PAR of one branch and of head office, the monthly summary
+refresh, perform_database_maintenance(), and the resident memory of a process running the application's search.
+`--explain` also prints EXPLAIN ANALYZE of the hot queries.
 """
 
 from __future__ import annotations
@@ -157,14 +159,18 @@ def main(argv: list[str] | None = None) -> int:
               f"journal lines; PAR30 {report.par30} %)", "≤ 180 s", seconds <= 180 * args.scale / 1_000_000)
 
     engine = make_engine(url)
+    branch = branch_staff(engine)
     with engine.connect() as conn:
         def user(name: str) -> Actor:
             row = conn.execute(text("SELECT id, username, role FROM users WHERE username = :u"), {"u": name}).one()
             return Actor(row.id, row.username, row.role)
         officer, cashier, supervisor = user("officer"), user("cashier"), user("supervisor")
+        branch_officer, branch_supervisor = user("bench.officer"), user("bench.supervisor")
     run_payments(bench, server, engine, cashier.user_id)
-    run_search(bench, engine, officer, args.runs)
-    run_reports(bench, engine, supervisor, today, args.runs)
+    run_search(bench, engine, officer, args.runs, "head office")
+    run_search(bench, engine, branch_officer, args.runs, f"branch {branch[1]}", branch[0])
+    run_reports(bench, engine, supervisor, today, args.runs, "head office")
+    run_reports(bench, engine, branch_supervisor, today, args.runs, f"branch {branch[1]}", branch[0])
     run_app_memory(bench, url)
     if args.explain:
         explain(engine, officer, today)
@@ -190,6 +196,24 @@ def machine() -> str:
     return f"{os.cpu_count()} cores ({cpu}), {memory:.0f} GB RAM, {system}, PostgreSQL 18"
 
 
+def branch_staff(engine: Engine) -> tuple[int, str]:
+    """An officer and a supervisor (bench.officer, bench.supervisor) in the first branch under the head office."""
+    with engine.begin() as conn:
+        branch, code = conn.execute(text("SELECT id, code FROM branches WHERE parent_id IS NOT NULL "
+                                         "ORDER BY id LIMIT 1")).one()
+        for role in ("loan_officer", "supervisor"):
+            name = "bench.officer" if role == "loan_officer" else "bench.supervisor"
+            conn.execute(text(
+                "INSERT INTO users (username, password_hash, full_name, role, branch_id) "
+                "VALUES (:u, '$argon2id$v=19$m=65536,t=3,p=4$YmVuY2g$YmVuY2g', :u, :r, :b) ON CONFLICT DO NOTHING"),
+                {"u": name, "r": role, "b": branch})
+    return int(branch), str(code)
+
+
+RLS_TABLES = ("branches", "users", "customers", "loans", "payment_schedules", "transactions", "journal_entries",
+              "journal_entry_details", "sms_histories", "audit_logs", "customer_transfers")
+
+
 def run_payments(bench: Bench, server: object, engine: Engine, cashier: int) -> None:
     args = bench.args
     with engine.begin() as conn:
@@ -204,16 +228,29 @@ def run_payments(bench: Bench, server: object, engine: Engine, cashier: int) -> 
     script.chmod(0o644)
     pgbench(server, ["-i", "-q", "-s", "20"], "pgbench_tpcb")
     common = ["-c", str(args.clients), "-j", "2", "-T", str(args.seconds), "-n"]
-    tpcb = tps(pgbench(server, common, "pgbench_tpcb"))
-    payments = tps(pgbench(server, [*common, "-f", str(script)], "astrofin_bench"))
-    ratio = payments / tpcb if tpcb else 0.0
-    bench.add("pgbench TPC-B-like (scale 20, 8 clients)", f"{tpcb:,.0f} tps")
-    bench.add("record_loan_payment via pgbench (8 clients)", f"{payments:,.0f} tps = {ratio:.2f} × TPC-B",
-              "≥ 0.5 × TPC-B", ratio >= 0.5)
+    # Row-level security off (as before branches) and on, alternated, each beside its own TPC-B run: the ratio
+    # with it must stay within 10 % of the ratio without it.
+    ratios: dict[bool, list[float]] = {False: [], True: []}
+    for secured in (False, True, False, True):
+        with engine.begin() as conn:
+            for table in RLS_TABLES:  # fixed names
+                conn.execute(text(f"ALTER TABLE {table} {'ENABLE' if secured else 'DISABLE'} ROW LEVEL SECURITY"))
+        tpcb = tps(pgbench(server, common, "pgbench_tpcb"))
+        payments = tps(pgbench(server, [*common, "-f", str(script)], "astrofin_bench"))
+        ratios[secured].append(payments / tpcb if tpcb else 0.0)
+        label = "with" if secured else "without"
+        bench.add(f"record_loan_payment via pgbench (8 clients), {label} row-level security",
+                  f"{payments:,.0f} tps beside TPC-B-like (scale 20) {tpcb:,.0f} tps "
+                  f"= {ratios[secured][-1]:.2f} × TPC-B",
+                  "≥ 0.5 × TPC-B" if secured else "", ratios[secured][-1] >= 0.5 if secured else None)
+    before, after = statistics.median(ratios[False]), statistics.median(ratios[True])
+    drop = 1 - after / before if before else 1.0
+    bench.add("payments / TPC-B: row-level security's cost", f"{after:.2f} against {before:.2f} "
+              f"(medians of 2): {drop * 100:.1f} % lower", "≤ 10 % lower", drop <= 0.10)
     script.unlink()
 
 
-def run_search(bench: Bench, engine: Engine, officer: object, runs: int) -> None:
+def run_search(bench: Bench, engine: Engine, officer: object, runs: int, who: str, branch: int | None = None) -> None:
     from db.repositories.customers import CustomerRepository
 
     repo = CustomerRepository(engine, officer)  # type: ignore[arg-type]
@@ -221,11 +258,12 @@ def run_search(bench: Bench, engine: Engine, officer: object, runs: int) -> None
     def sample(size: int) -> dict[str, list[str]]:
         with engine.connect() as conn:
             top = conn.execute(text("SELECT max(id) FROM customers")).scalar_one()
-            ids = [rng.randint(1, top) for _ in range(size)]
+            ids = [rng.randint(1, top) for _ in range(size * (25 if branch else 1))]
             rows = conn.execute(text("""
                 SELECT c.first_name, c.last_name, c.phone, c.national_id, c.customer_number,
                        (SELECT l.loan_number FROM loans l WHERE l.customer_id = c.id LIMIT 1)
-                FROM customers c WHERE c.id = ANY(:ids)"""), {"ids": ids}).all()
+                FROM customers c WHERE c.id = ANY(:ids) AND (c.branch_id = :b OR CAST(:b AS bigint) IS NULL)
+                LIMIT :n"""), {"ids": ids, "b": branch, "n": size}).all()
         return {
             "name fragment": [f"{r[0][:4]} {r[1][:5]}" if i % 2 else r[1][:6] for i, r in enumerate(rows)],
             "phone (exact)": [r[2] for r in rows if r[2]],
@@ -247,17 +285,20 @@ def run_search(bench: Bench, engine: Engine, officer: object, runs: int) -> None
             samples.append((time.perf_counter() - started) * 1000)
         p50, p95 = statistics.median(samples), _percentile(samples, 0.95)
         target = 15.0 if kind == "name fragment" else 2.0
-        bench.add(f"search: {kind}", f"p50 {p50:.2f} ms, p95 {p95:.2f} ms", f"p95 ≤ {target:g} ms", p95 <= target)
+        bench.add(f"search ({who}): {kind}", f"p50 {p50:.2f} ms, p95 {p95:.2f} ms", f"p95 ≤ {target:g} ms",
+                  p95 <= target)
 
 
-def run_reports(bench: Bench, engine: Engine, supervisor: object, today: date, runs: int) -> None:
+def run_reports(bench: Bench, engine: Engine, supervisor: object, today: date, runs: int, who: str,
+                branch: int | None = None) -> None:
+    from db.engine import unit_of_work
     from db.repositories.reports import OverdueLoan, ReportRepository
 
     repo = ReportRepository(engine, supervisor)  # type: ignore[arg-type]
     first = _timed(lambda: repo.overdue_queue(today), 50)
-    bench.add("overdue queue: first page (50)", f"p50 {statistics.median(first):.2f} ms, p95 "
+    bench.add(f"overdue queue ({who}): first page (50)", f"p50 {statistics.median(first):.2f} ms, p95 "
               f"{_percentile(first, 0.95):.2f} ms", "p95 ≤ 50 ms", _percentile(first, 0.95) <= 50)
-    with engine.connect() as conn:
+    with unit_of_work(engine, supervisor) as conn:  # type: ignore[arg-type]
         total = conn.execute(text("SELECT count(*) FROM overdue_loans_as_of(:d)"), {"d": today}).scalar_one()
         deep = conn.execute(text("""SELECT * FROM overdue_loans_as_of(:d) ORDER BY oldest_due_date, loan_id
                                     OFFSET :o LIMIT 1"""), {"d": today, "o": int(total * 0.8)}).mappings().one()
@@ -265,13 +306,21 @@ def run_reports(bench: Bench, engine: Engine, supervisor: object, today: date, r
                         deep["days_past_due"], deep["amount_overdue"], deep["oldest_due_date"],
                         deep["outstanding_principal"], deep["loan_officer_id"], deep["loan_officer_name"] or "")
     page = _timed(lambda: repo.overdue_queue(today, after=after), 50)
-    bench.add(f"overdue queue: deep page (after row {int(total * 0.8):,} of {total:,})",
+    bench.add(f"overdue queue ({who}): deep page (after row {int(total * 0.8):,} of {total:,})",
               f"p50 {statistics.median(page):.2f} ms, p95 {_percentile(page, 0.95):.2f} ms", "p95 ≤ 50 ms",
               _percentile(page, 0.95) <= 50)
-    with engine.connect() as conn:
-        par = _timed(lambda: conn.execute(text("SELECT calculate_par(30)")).scalar_one(), 20)
-        bench.add("calculate_par(30)", f"median {statistics.median(par):.1f} ms", "≤ 300 ms",
-                  statistics.median(par) <= 300)
+    with unit_of_work(engine, supervisor) as conn:  # type: ignore[arg-type]
+        if branch is None:
+            par = _timed(lambda: conn.execute(text("SELECT calculate_par(30)")).scalar_one(), 20)
+            call = "calculate_par(30)"
+        else:
+            par = _timed(lambda: conn.execute(text("SELECT calculate_par(30, current_date, :b)"),
+                                              {"b": branch}).scalar_one(), 20)
+            call = "calculate_par(30, today, branch)"
+        bench.add(f"{call} ({who})", f"median {statistics.median(par):.1f} ms, p95 {_percentile(par, 0.95):.1f} ms",
+                  "≤ 300 ms", _percentile(par, 0.95) <= 300)
+    if branch is not None:
+        return
     with engine.begin() as conn:
         refresh = _timed(lambda: conn.execute(text("SELECT refresh_monthly_financial_summary()")), 3)
     bench.add("refresh_monthly_financial_summary()", f"median {statistics.median(refresh):.0f} ms")

@@ -235,6 +235,20 @@ def _staff(conn: Connection) -> DemoStaff:
     return DemoStaff(found["loan_officer"], found["supervisor"], found["cashier"], found["accountant"])
 
 
+def _branch_staff(conn: Connection) -> dict[int, DemoStaff]:
+    """Customer id -> the demo staff of the customer's branch, for customers whose branch has an active officer,
+    supervisor, cashier and accountant of its own."""
+    rows = conn.execute(text(
+        "SELECT c.id, (SELECT array_agg(u.id ORDER BY u.id) FROM users u WHERE u.branch_id = c.branch_id "
+        "AND u.is_active AND u.role = r.role) FROM customers c "
+        "CROSS JOIN unnest(ARRAY['loan_officer', 'supervisor', 'cashier', 'accountant']) WITH ORDINALITY r(role, n) "
+        "ORDER BY c.id, r.n")).all()
+    found: dict[int, list[int]] = {}
+    for customer, ids in rows:
+        found.setdefault(int(customer), []).append(int(ids[0]) if ids else 0)
+    return {customer: DemoStaff(*ids) for customer, ids in found.items() if all(ids)}
+
+
 def _customers(conn: Connection, officer: int) -> list[int]:
     """The existing customers, topped up with demo ones to at least MIN_CUSTOMERS."""
     ids = [int(i) for i in conn.execute(text("SELECT id FROM customers ORDER BY id")).scalars()]
@@ -278,7 +292,12 @@ def seed_demo_loans(conn: Connection) -> int:
     conn.execute(text("SELECT set_config('astrofin.user_id', :u, true)"), {"u": str(staff.officer)})
     customers = _customers(conn, staff.officer)
     seeder = _Seeder(conn, staff, customers)
+    branch_staff = _branch_staff(conn)
     for n, plan in enumerate(PLANS):
-        seeder.apply(plan, customers[n % len(customers)], PURPOSES[n % len(PURPOSES)])
+        customer = customers[n % len(customers)]
+        # The customer's branch's own staff make the loan when the branch has them (the demo branches do).
+        seeder.staff = branch_staff.get(customer, staff)
+        seeder.apply(plan, customer, PURPOSES[n % len(PURPOSES)])
+    seeder.staff = staff
     conn.execute(text("SELECT set_config('astrofin.user_id', '', true)"))
     return len(PLANS)

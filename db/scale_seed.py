@@ -10,7 +10,11 @@ What it writes, reproducibly for a given random seed and day:
   its disbursement transaction, one repayment per paid installment (an installment is paid whole, in order,
   as record_loan_payment allocates it), a partial payment on some, a write-off transaction for written-off
   loans, and one balanced journal entry per transaction by the table in docs/database.md;
-- the loans' summary columns (principal still owed, oldest unpaid due date).
+- the loans' summary columns (principal still owed, oldest unpaid due date);
+- BRANCHES branches under the head office (the ones there are, then new ones up to that number): customers
+  spread over them in turn, each loan, schedule, transaction and journal entry in its customer's branch,
+  receipts numbered per branch from the branch's own sequence (`NRB01-R-000123`), and the loan officers spread
+  over the branches too.
 Arrears are drawn so that PAR30 lands between 5 and 15 %; loans more than 90 days late are `defaulted`.
 
 Speed: every row is COPYed (FREEZE) by one session, which runs with `session_replication_role = replica`
@@ -101,6 +105,12 @@ PERIOD_DAYS = {"weekly": 7, "biweekly": 14, "monthly": 30}
 # Arrears of active loans: (weight, low, high) days the borrower stopped paying before today.
 ARREARS = ((86, 0, 0), (6, 1, 30), (2, 31, 60), (2, 61, 90), (4, 91, 420))
 STAFF_OFFICERS = 25
+BRANCHES = 20
+# Kenyan towns for the branches the seed adds: (code, name).
+BRANCH_TOWNS = (("NRB", "Nairobi"), ("MSA", "Mombasa"), ("KSM", "Kisumu"), ("NKU", "Nakuru"), ("ELD", "Eldoret"),
+                ("THK", "Thika"), ("MLD", "Malindi"), ("KTL", "Kitale"), ("GRS", "Garissa"), ("KKG", "Kakamega"),
+                ("NYR", "Nyeri"), ("MRU", "Meru"), ("EMB", "Embu"), ("KRC", "Kericho"), ("NVS", "Naivasha"),
+                ("MCK", "Machakos"), ("KTU", "Kitui"), ("BNG", "Bungoma"), ("VOI", "Voi"), ("LMU", "Lamu"))
 
 
 @dataclass
@@ -309,14 +319,15 @@ _BIG_TABLES = ("customers", "loans", "payment_schedules", "transactions", "journ
 
 # What a chunk COPYs, table by table in this order (created_at/updated_at take their defaults).
 _COPIES = (
-    ("customers", _CUSTOMER_COLUMNS),
-    ("loans", (*_LOAN_COLUMNS, "principal_outstanding", "oldest_unpaid_due_date")),
-    ("payment_schedules", ("id", "loan_id", "installment_number", "due_date", "principal_due", "interest_due",
-                           "penalty_due", "total_due", "principal_paid", "interest_paid", "penalty_paid",
-                           "total_paid", "status", "paid_date")),
-    ("transactions", ("id", "loan_id", "transaction_type", "amount", "principal_amount", "interest_amount",
-                      "transaction_date", "receipt_number", "notes", "created_by")),
-    ("journal_entries", ("id", "entry_number", "entry_date", "description", "transaction_id", "created_by")),
+    ("customers", (*_CUSTOMER_COLUMNS, "branch_id")),
+    ("loans", (*_LOAN_COLUMNS, "principal_outstanding", "oldest_unpaid_due_date", "branch_id")),
+    ("payment_schedules", ("branch_id", "id", "loan_id", "installment_number", "due_date", "principal_due",
+                           "interest_due", "penalty_due", "total_due", "principal_paid", "interest_paid",
+                           "penalty_paid", "total_paid", "status", "paid_date")),
+    ("transactions", ("branch_id", "id", "loan_id", "transaction_type", "amount", "principal_amount",
+                      "interest_amount", "transaction_date", "receipt_number", "notes", "created_by")),
+    ("journal_entries", ("branch_id", "id", "entry_number", "entry_date", "description", "transaction_id",
+                         "created_by")),
     ("journal_entry_details", ("id", "journal_entry_id", "account_id", "debit", "credit", "description")),
 )
 assert tuple(table for table, _ in _COPIES) == _BIG_TABLES
@@ -346,7 +357,8 @@ DEFERRED_KEYS = (
     "journal_entry_details_pkey",
 )
 _FRESH = """
-TRUNCATE customers, loans, payment_schedules, transactions, journal_entries, journal_entry_details, sms_histories;
+TRUNCATE customers, loans, payment_schedules, transactions, journal_entries, journal_entry_details, sms_histories,
+         customer_transfers;
 INSERT INTO scale_indexes (name, definition)
 SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
   FROM pg_index i
@@ -395,13 +407,18 @@ DO $$ DECLARE r record; BEGIN
 # need not be at their start).
 _NEXT_NUMBERS = """
 SELECT (SELECT COALESCE(s.last_value + s.increment_by, s.start_value) FROM pg_sequences s
-         WHERE s.schemaname = 'public' AND s.sequencename = 'receipt_number_seq'),
-       (SELECT COALESCE(s.last_value + s.increment_by, s.start_value) FROM pg_sequences s
          WHERE s.schemaname = 'public' AND s.sequencename = 'journal_entry_number_seq'),
        (SELECT COALESCE(s.last_value + s.increment_by, s.start_value) FROM pg_sequences s
          WHERE format('%I.%I', s.schemaname, s.sequencename) = pg_get_serial_sequence('payment_schedules', 'id')),
        (SELECT COALESCE(s.last_value + s.increment_by, s.start_value) FROM pg_sequences s
          WHERE format('%I.%I', s.schemaname, s.sequencename) = pg_get_serial_sequence('journal_entry_details', 'id'))
+"""
+
+# Each branch's next receipt number, from its own sequence.
+_NEXT_RECEIPTS = """
+SELECT b.id, b.code, COALESCE(s.last_value + s.increment_by, s.start_value) FROM branches b
+  JOIN pg_sequences s ON s.schemaname = 'public' AND s.sequencename = b.receipt_sequence::text
+ WHERE b.id = ANY (%(ids)s)
 """
 
 # Each product's schedule once, from the ledger's own math (the first date does not change the amounts), with
@@ -424,7 +441,6 @@ SELECT setval(pg_get_serial_sequence('customers', 'id'), %(customers)s);
 SELECT setval(pg_get_serial_sequence('loans', 'id'), GREATEST((SELECT max(id) FROM loans), 1));
 SELECT setval(pg_get_serial_sequence('transactions', 'id'), GREATEST(%(t_base)s, 1));
 SELECT setval(pg_get_serial_sequence('journal_entries', 'id'), GREATEST(%(t_base)s, 1));
-SELECT setval('receipt_number_seq', %(receipt_last)s) WHERE %(receipt_last)s >= %(receipt_first)s;
 SELECT setval('journal_entry_number_seq', %(entry_last)s) WHERE %(entry_last)s >= %(entry_first)s;
 SELECT setval(pg_get_serial_sequence('payment_schedules', 'id'), %(schedule_last)s)
  WHERE %(schedule_last)s >= %(schedule_first)s;
@@ -470,6 +486,29 @@ CHECKS: tuple[tuple[tuple[str, ...], str], ...] = (
 def _libpq(url: URL | str) -> str:
     sa_url = make_url(url)
     return sa_url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def _branches(cur: psycopg.Cursor[tuple[object, ...]]) -> list[int]:
+    """BRANCHES active branches under the head office: those there are, then new ones from BRANCH_TOWNS."""
+    cur.execute("SELECT id FROM branches WHERE parent_id IS NOT NULL AND is_active ORDER BY id")
+    ids = [int(str(row[0])) for row in cur.fetchall()][:BRANCHES]
+    cur.execute("SELECT id FROM branches WHERE parent_id IS NULL")
+    root = cur.fetchone()
+    assert root is not None
+    for prefix, town in BRANCH_TOWNS:
+        if len(ids) >= BRANCHES:
+            break
+        code = f"{prefix}01"
+        cur.execute("SELECT id FROM branches WHERE code = %s", (code,))
+        row = cur.fetchone()
+        if row is None:
+            cur.execute("INSERT INTO branches (code, name, parent_id) VALUES (%s, %s, %s) RETURNING id",
+                        (code, f"{town} (synthetic)", root[0]))
+            row = cur.fetchone()
+        assert row is not None
+        if int(str(row[0])) not in ids:
+            ids.append(int(str(row[0])))
+    return ids
 
 
 def _staff(cur: psycopg.Cursor[tuple[object, ...]]) -> tuple[dict[str, int], list[int]]:
@@ -543,10 +582,11 @@ def _installments(rows: list[tuple[str, str, str, str, str]], accounts: dict[str
 class _Numbers:
     """The next id or number each table's rows take; the book continues where the previous chunk stopped."""
     transaction: int  # ids so far (the first transaction is 1, as journal entries follow transactions)
-    receipt: int
     entry: int
     schedule: int
     line: int
+    receipts: dict[int, int] = field(default_factory=dict)  # branch id -> its next receipt number
+    codes: dict[int, str] = field(default_factory=dict)  # branch id -> code
 
 
 @dataclass
@@ -568,8 +608,10 @@ class _Book:
 
     def __init__(self, today: date, staff: dict[str, int], accounts: dict[str, int], numbers: _Numbers,
                  templates: Callable[[list[tuple[int, tuple[Decimal, Decimal, str, int, str]]]],
-                                     dict[int, list[tuple[str, str, str, str, str]]]]) -> None:
+                                     dict[int, list[tuple[str, str, str, str, str]]]],
+                 branches: list[int]) -> None:
         self.today = today
+        self.branches = branches
         self.cashier = staff["cashier"]
         self.accounts = accounts
         self.a1000, self.a1200, self.a5000 = (accounts[c] for c in ("1000", "1200", "5000"))
@@ -578,7 +620,11 @@ class _Book:
         self.templates: dict[int, list[_Installment]] = {}
         self.dues: dict[tuple[date, str], list[tuple[date, str]]] = {}
         self.lags = {lag: timedelta(days=lag) for lag in range(-10, 11)}
-        self.written_off: list[tuple[int, str, str, str, object, object]] = []
+        self.written_off: list[tuple[int, str, str, str, object, object, int]] = []
+
+    def branch_of(self, customer: object) -> int:
+        """Customers go to the branches in turn; everything of a customer's follows them."""
+        return self.branches[(int(str(customer)) - 1) % len(self.branches)]
 
     def _dues(self, first: date, frequency: str) -> list[tuple[date, str]]:
         key = (first, frequency)
@@ -616,10 +662,10 @@ class _Book:
             day = row[16]
             if not isinstance(day, date):
                 continue
-            lid, number, amount, by = row[0], row[1], row[3], row[22]
+            lid, number, amount, by, branch = row[0], row[1], row[3], row[22], self.branch_of(row[2])
             tid += 1
-            txns.append(f"{tid}\t{lid}\tdisbursement\t{amount}\t{amount}\t0\t{day}\t\\N\t\\N\t{by}\n")
-            entries.append(f"{tid}\tJE-{entry:07d}\t{day}\tDisbursement of loan {number}\t{tid}\t{by}\n")
+            txns.append(f"{branch}\t{tid}\t{lid}\tdisbursement\t{amount}\t{amount}\t0\t{day}\t\\N\t\\N\t{by}\n")
+            entries.append(f"{branch}\t{tid}\tJE-{entry:07d}\t{day}\tDisbursement of loan {number}\t{tid}\t{by}\n")
             lines.append(f"{did}\t{tid}\t{self.a1200}\t{amount}\t0\tPrincipal disbursed\n"
                          f"{did + 1}\t{tid}\t{self.a1000}\t0\t{amount}\tCash paid out\n")
             entry += 1
@@ -629,10 +675,10 @@ class _Book:
     def _write_offs(self, txns: list[str], entries: list[str], lines: list[str]) -> None:
         n = self.numbers
         tid, entry, did = n.transaction, n.entry, n.line
-        for lid, number, amount, day, reason, by in self.written_off:
+        for lid, number, amount, day, reason, by, branch in self.written_off:
             tid += 1
-            txns.append(f"{tid}\t{lid}\twrite_off\t{amount}\t{amount}\t0\t{day}\t\\N\t{_copy_text(reason)}\t{by}\n")
-            entries.append(f"{tid}\tJE-{entry:07d}\t{day}\tWrite-off of loan {number}\t{tid}\t{by}\n")
+            txns.append(f"{branch}\t{tid}\t{lid}\twrite_off\t{amount}\t{amount}\t0\t{day}\t\\N\t{_copy_text(reason)}\t{by}\n")
+            entries.append(f"{branch}\t{tid}\tJE-{entry:07d}\t{day}\tWrite-off of loan {number}\t{tid}\t{by}\n")
             lines.append(f"{did}\t{tid}\t{self.a5000}\t{amount}\t0\tPrincipal written off\n"
                          f"{did + 1}\t{tid}\t{self.a1200}\t0\t{amount}\tPrincipal written off\n")
             entry += 1
@@ -645,8 +691,10 @@ class _Book:
         today, cashier, n = self.today, self.cashier, self.numbers
         loan_rows: list[tuple[object, ...]] = []
         schedule: list[str] = []
-        tid, receipt, entry, did, sid = n.transaction, n.receipt, n.entry, n.line, n.schedule
+        tid, receipts, entry, did, sid = n.transaction, n.receipts, n.entry, n.line, n.schedule
         for row in loans:
+            branch = self.branch_of(row[2])
+            code, b = n.codes[branch], f"{branch}\t"
             lid, number, principal, term, frequency = row[0], row[1], row[3], row[6], row[7]
             disbursement, first = row[16], row[17]
             pid, paid, partial_on, lag, written_off_on = row[25:30]
@@ -654,47 +702,49 @@ class _Book:
             assert isinstance(term, int) and isinstance(frequency, str) and isinstance(pid, int)
             assert isinstance(paid, int) and isinstance(lag, int)
             if not isinstance(disbursement, date) or not isinstance(first, date):
-                loan_rows.append((*row[:25], "0", None))
+                loan_rows.append((*row[:25], "0", None, branch))
                 continue
             plan = self.templates[pid]
             dues = self._dues(first, frequency)
             owed = principal - (plan[paid - 1].through if paid else 0)
             if partial_on is not None:
                 owed -= plan[paid].half_principal
-            loan_rows.append((*row[:25], owed, dues[paid][1] if paid < term else None))
+            loan_rows.append((*row[:25], owed, dues[paid][1] if paid < term else None, branch))
             shift = self.lags[lag]
             for k in range(term):
                 inst, (due, due_text) = plan[k], dues[k]
                 if k < paid:
                     day = min(today, max(disbursement, due + shift)).isoformat()
-                    schedule.append(f"{sid}\t{lid}\t{k + 1}\t{due_text}\t{inst.paid}{day}\n")
+                    schedule.append(f"{b}{sid}\t{lid}\t{k + 1}\t{due_text}\t{inst.paid}{day}\n")
                     columns, tails = inst.full_pay
                 elif k == paid and partial_on is not None:
-                    schedule.append(f"{sid}\t{lid}\t{k + 1}\t{due_text}\t{inst.partial}")
+                    schedule.append(f"{b}{sid}\t{lid}\t{k + 1}\t{due_text}\t{inst.partial}")
                     assert isinstance(partial_on, date)
                     day = partial_on.isoformat()
                     columns, tails = inst.half_pay
                 else:
-                    schedule.append(f"{sid}\t{lid}\t{k + 1}\t{due_text}\t{inst.pending}")
+                    schedule.append(f"{b}{sid}\t{lid}\t{k + 1}\t{due_text}\t{inst.pending}")
                     sid += 1
                     continue
                 sid += 1
                 tid += 1
-                t, r = str(tid), f"R-{receipt:06d}"
-                txns.append(f"{t}\t{lid}{columns}{day}\t{r}\t\\N\t{cashier}\n")
-                entries.append(f"{t}\tJE-{entry:07d}\t{day}\tRepayment {r} on loan {number}\t{t}\t{cashier}\n")
+                t, r = str(tid), f"{code}-R-{receipts[branch]:06d}"
+                txns.append(f"{b}{t}\t{lid}{columns}{day}\t{r}\t\\N\t{cashier}\n")
+                entries.append(f"{b}{t}\tJE-{entry:07d}\t{day}\tRepayment {r} on loan {number}\t{t}\t{cashier}\n")
                 for tail in tails:
                     lines.append(f"{did}\t{t}{tail}")
                     did += 1
-                receipt += 1
+                receipts[branch] += 1
                 entry += 1
             if row[8] == "written_off" and owed > 0:
                 assert isinstance(written_off_on, date)
-                self.written_off.append((lid, number, str(owed), written_off_on.isoformat(), row[24], row[23]))
-        n.transaction, n.receipt, n.entry, n.schedule, n.line = tid, receipt, entry, sid, did
+                self.written_off.append((lid, number, str(owed), written_off_on.isoformat(), row[24], row[23],
+                                         branch))
+        n.transaction, n.entry, n.schedule, n.line = tid, entry, sid, did
         if closing:
             self._write_offs(txns, entries, lines)
-        return _Chunk([_copy_lines(customers), _copy_lines(loan_rows), "".join(schedule).encode(),
+        branched = [(*c, self.branch_of(c[0])) for c in customers]
+        return _Chunk([_copy_lines(branched), _copy_lines(loan_rows), "".join(schedule).encode(),
                        "".join(txns).encode(), "".join(entries).encode(), "".join(lines).encode()],
                       int(str(customers[-1][0])))
 
@@ -832,6 +882,11 @@ def seed_scale(url: URL | str, customers: int, *, random_seed: int = 1, today: d
         if existing[2] != 4:
             raise AstrofinError("the chart of accounts is missing; run `astrofin db seed` first")
         staff, officers = _staff(cur)
+        branches = _branches(cur)
+        # The officers work in the branches in turn.
+        cur.execute("UPDATE users u SET branch_id = (%(b)s::bigint[])[(o.n - 1) %% cardinality(%(b)s::bigint[]) + 1] "
+                    "FROM unnest(%(o)s::bigint[]) WITH ORDINALITY AS o(id, n) WHERE u.id = o.id",
+                    {"b": branches, "o": officers})
         cur.execute("SELECT account_code, id FROM chart_of_accounts WHERE account_code IN ('1000', '1200', '4000', "
                     "'5000')")
         accounts = {str(code): int(str(pk)) for code, pk in cur.fetchall()}
@@ -843,11 +898,16 @@ def seed_scale(url: URL | str, customers: int, *, random_seed: int = 1, today: d
         _run(cur, _NEXT_NUMBERS, {})
         nexts = cur.fetchone()
         assert nexts is not None
-        numbers = _Numbers(0, *(int(str(v)) for v in nexts))
-        firsts = {"receipt_first": numbers.receipt, "entry_first": numbers.entry, "schedule_first": numbers.schedule,
-                  "line_first": numbers.line}
+        entry_first, schedule_first, line_first = (int(str(v)) for v in nexts)
+        numbers = _Numbers(0, entry_first, schedule_first, line_first)
+        _run(cur, _NEXT_RECEIPTS, {"ids": branches})
+        for branch, code, first in cur.fetchall():
+            numbers.receipts[int(str(branch))] = int(str(first))
+            numbers.codes[int(str(branch))] = str(code)
+        receipts_first = dict(numbers.receipts)
+        firsts = {"entry_first": numbers.entry, "schedule_first": numbers.schedule, "line_first": numbers.line}
         reader, fetch = _template_reader(url)
-        book = _Book(today, staff, accounts, numbers, fetch)
+        book = _Book(today, staff, accounts, numbers, fetch, branches)
         say(f"Customers 0 of {customers:,} …", 0.0)
         # The drawing thread holds the GIL while this one waits to hand COPY its next buffer (128 kB); at
         # Python's default switch interval (5 ms) every buffer could wait that long: the load took 112 s at
@@ -891,8 +951,11 @@ def seed_scale(url: URL | str, customers: int, *, random_seed: int = 1, today: d
         spent["invariant checks"] = time.perf_counter() - lap
         # Sequences are not transactional: they move only once the checks hold.
         timed("sequences", _SEQUENCES, {
-            "customers": customers, "t_base": numbers.transaction, **firsts, "receipt_last": numbers.receipt - 1,
+            "customers": customers, "t_base": numbers.transaction, **firsts,
             "entry_last": numbers.entry - 1, "schedule_last": numbers.schedule - 1, "line_last": numbers.line - 1})
+        for branch, last in numbers.receipts.items():
+            if last > receipts_first[branch]:
+                cur.execute("SELECT setval(receipt_sequence, %s) FROM branches WHERE id = %s", (last - 1, branch))
         cur.execute("SET LOCAL session_replication_role = origin")
         cur.execute("SELECT calculate_par(30, %s), (SELECT COALESCE(sum(l.principal_outstanding), 0) FROM loans l "
                     "WHERE l.status <> 'written_off')", (today,))

@@ -15,13 +15,19 @@ from db.passwords import hash_password
 
 CHART_OF_ACCOUNTS = (
     ("1000", "Cash on Hand", "asset"),
+    ("1050", "Vault Cash", "asset"),
     ("1100", "Bank", "asset"),
+    ("1150", "Mobile Money Clearing", "asset"),
     ("1200", "Loan Portfolio", "asset"),
+    ("1900", "Inter-branch Clearing", "asset"),
     ("2000", "Customer Overpayments", "liability"),
+    ("2100", "Unallocated Receipts", "liability"),
     ("3000", "Equity", "equity"),
     ("4000", "Interest Income", "income"),
     ("4100", "Penalty and Fee Income", "income"),
+    ("4300", "Bad Debt Recovered", "income"),
     ("5000", "Loan Loss Expense", "expense"),
+    ("5100", "Cash Over and Short", "expense"),
 )
 
 SMS_TEMPLATES = (
@@ -44,6 +50,20 @@ DEMO_USERS = (
     ("accountant", "Esther Njeri", "accountant"),
 )
 
+# The demo institution's branches under the head office, and the staff of every role in each (password
+# "<username>-demo", as for the head-office five above): (code, name, staff as (username, full name, role)).
+DEMO_BRANCHES = (
+    ("NRB01", "Nairobi Central", (
+        ("admin.nrb", "Kevin Otieno", "admin"), ("supervisor.nrb", "Lucy Wambui", "supervisor"),
+        ("officer.nrb", "James Mutiso", "loan_officer"), ("cashier.nrb", "Ann Chepkoech", "cashier"),
+        ("accountant.nrb", "David Kariuki", "accountant"))),
+    ("MSA01", "Mombasa", (
+        ("admin.msa", "Rehema Ali", "admin"), ("supervisor.msa", "Omar Bakari", "supervisor"),
+        ("officer.msa", "Zawadi Mwakio", "loan_officer"), ("cashier.msa", "Said Juma", "cashier"),
+        ("accountant.msa", "Mariam Hamisi", "accountant"))),
+)
+COAST = {"Mombasa", "Malindi", "Lamu", "Dar es Salaam", "Zanzibar"}
+"""Demo customers from these towns bank at the Mombasa branch; the others at Nairobi Central."""
 
 # Demo customers: (first name, last name, gender, town, occupation, has a phone). A few names carry
 # accents or an apostrophe so name search (pg_trgm) is tried on them; two customers have no phone.
@@ -103,6 +123,7 @@ def demo_customer_rows() -> list[dict[str, object]]:
             "gender": gender,
             "address": f"P.O. Box {100 + index * 37}, {town}",
             "occupation": occupation,
+            "branch": "MSA01" if town in COAST else "NRB01",
         })
     return rows
 
@@ -152,15 +173,36 @@ def seed_demo_users(conn: Connection, report: SeedReport) -> None:
         report.add("users", 1)
 
 
+def seed_demo_branches(conn: Connection, report: SeedReport) -> None:
+    """The two demo branches under the head office, and their staff."""
+    for code, name, staff in DEMO_BRANCHES:
+        result = conn.execute(text(
+            "INSERT INTO branches (code, name, parent_id) SELECT :code, :name, id FROM branches "
+            "WHERE parent_id IS NULL ON CONFLICT (code) DO NOTHING"), {"code": code, "name": name})
+        report.add("branches", result.rowcount)
+        branch = conn.execute(text("SELECT id FROM branches WHERE code = :code"), {"code": code}).scalar_one()
+        for username, full_name, role in staff:
+            if conn.execute(text("SELECT 1 FROM users WHERE lower(username) = :u"), {"u": username}).first():
+                continue
+            conn.execute(
+                text("INSERT INTO users (username, password_hash, full_name, role, branch_id) "
+                     "VALUES (:u, :h, :n, :r, :b)"),
+                {"u": username, "h": hash_password(demo_password(username)), "n": full_name, "r": role, "b": branch})
+            report.add("users", 1)
+
+
 def seed_demo_customers(conn: Connection, report: SeedReport) -> None:
-    """Insert the demo customers that are missing, matched on national ID."""
-    officer = conn.execute(text("SELECT id FROM users WHERE lower(username) = 'officer'")).scalar()
+    """Insert the demo customers that are missing, matched on national ID, each in the branch of their town."""
     for row in demo_customer_rows():
+        officer = conn.execute(text(
+            "SELECT u.id FROM users u JOIN branches b ON b.id = u.branch_id "
+            "WHERE b.code = :b AND u.role = 'loan_officer' ORDER BY u.id LIMIT 1"), {"b": row["branch"]}).scalar()
         result = conn.execute(
             text("INSERT INTO customers (first_name, last_name, national_id, phone, email, date_of_birth, "
-                 "gender, address, occupation, created_by) "
-                 "VALUES (:first, :last, :national_id, :phone, :email, :dob, :gender, :address, :occupation, "
-                 ":created_by) ON CONFLICT (national_id) WHERE national_id IS NOT NULL DO NOTHING"),
+                 "gender, address, occupation, created_by, branch_id) "
+                 "SELECT :first, :last, :national_id, :phone, :email, :dob, :gender, :address, :occupation, "
+                 ":created_by, b.id FROM branches b WHERE b.code = :branch "
+                 "ON CONFLICT (national_id) WHERE national_id IS NOT NULL DO NOTHING"),
             {**row, "created_by": officer},
         )
         report.add("customers", result.rowcount)
@@ -186,6 +228,7 @@ def seed_database(url: URL | str, *, demo: bool = False, staff_only: bool = Fals
             if demo:
                 seed_demo_users(conn, report)
                 if not staff_only:
+                    seed_demo_branches(conn, report)
                     seed_demo_customers(conn, report)
                     seed_demo_loans(conn, report)
     finally:

@@ -64,6 +64,125 @@ END $$;
 
 
 --
+-- Name: assign_user_branch(bigint, bigint, bigint); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.assign_user_branch(p_user_id bigint, p_branch_id bigint, p_admin bigint) RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+DECLARE
+    v_branch branches%ROWTYPE;
+    v_user   users%ROWTYPE;
+BEGIN
+    PERFORM ledger_require_actor(p_admin, ARRAY['admin'], 'assign staff to a branch');
+    v_branch := branch_visible(p_branch_id, 'staff member''s');
+    IF NOT v_branch.is_active THEN
+        RAISE EXCEPTION 'Branch % is deactivated; choose an active branch', v_branch.code
+            USING ERRCODE = 'P0102', COLUMN = 'branch_id';
+    END IF;
+    SELECT * INTO v_user FROM users u WHERE u.id = p_user_id AND u.branch_id = ANY (astrofin_branch_scope()) FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'User % does not exist or is not in one of your branches', p_user_id USING ERRCODE = 'P0101';
+    END IF;
+    UPDATE users SET branch_id = v_branch.id WHERE id = v_user.id AND branch_id <> v_branch.id;
+END $$;
+
+
+--
+-- Name: astrofin_branch_lineage(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.astrofin_branch_lineage() RETURNS bigint[]
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+    SELECT astrofin_branch_scope() || coalesce((SELECT array_agg(b.id)
+                                                  FROM users u JOIN branches home ON home.id = u.branch_id
+                                                  JOIN branches b ON home.path LIKE b.path || '%' AND b.id <> home.id
+                                                 WHERE u.id = audit_current_user_id()), '{}'::bigint[])
+$$;
+
+
+--
+-- Name: astrofin_branch_scope(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.astrofin_branch_scope() RETURNS bigint[]
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+    SELECT CASE
+        WHEN audit_current_user_id() IS NULL THEN
+            CASE WHEN astrofin_is_owner_session() THEN (SELECT array_agg(b.id ORDER BY b.id) FROM branches b)
+                 ELSE '{}'::bigint[] END
+        ELSE coalesce((SELECT array_agg(b.id ORDER BY b.id)
+                         FROM users u JOIN branches home ON home.id = u.branch_id
+                         JOIN branches b ON b.path LIKE home.path || '%'
+                        WHERE u.id = audit_current_user_id() AND u.is_active), '{}'::bigint[])
+    END
+$$;
+
+
+--
+-- Name: FUNCTION astrofin_branch_scope(); Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON FUNCTION public.astrofin_branch_scope() IS 'The branches the signed-in staff member sees and acts on: their own and those under it (all for the head office).';
+
+
+--
+-- Name: astrofin_default_branch(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.astrofin_default_branch() RETURNS bigint
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+    SELECT coalesce(astrofin_user_branch(), (SELECT b.id FROM branches b WHERE b.parent_id IS NULL))
+$$;
+
+
+--
+-- Name: astrofin_is_owner_session(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.astrofin_is_owner_session() RETURNS boolean
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+    SELECT r.rolsuper OR r.rolbypassrls
+           OR pg_has_role(session_user, (SELECT c.relowner FROM pg_class c WHERE c.oid = 'public.branches'::regclass),
+                          'MEMBER')
+      FROM pg_roles r WHERE r.rolname = session_user
+$$;
+
+
+--
+-- Name: astrofin_sees_head_office(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.astrofin_sees_head_office() RETURNS boolean
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+    SELECT (SELECT b.id FROM branches b WHERE b.parent_id IS NULL) = ANY (astrofin_branch_scope())
+$$;
+
+
+--
+-- Name: astrofin_user_branch(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.astrofin_user_branch() RETURNS bigint
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+    SELECT u.branch_id FROM users u WHERE u.id = audit_current_user_id()
+$$;
+
+
+--
 -- Name: audit_chain_genesis(); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -171,9 +290,11 @@ BEGIN
             IF v_old IS NOT NULL THEN v_old := v_old || '{"password_hash": "(redacted)"}'::jsonb; END IF;
         END IF;
     END IF;
-    INSERT INTO audit_logs (table_name, record_id, action, old_values, new_values, changed_by, db_role)
+    INSERT INTO audit_logs (table_name, record_id, action, old_values, new_values, changed_by, db_role, branch_id)
     VALUES (TG_TABLE_NAME, COALESCE(v_new->>'id', v_old->>'id')::bigint, TG_OP, v_old, v_new,
-            audit_current_user_id(), session_user || '/' || current_user);
+            audit_current_user_id(), session_user || '/' || current_user,
+            CASE WHEN TG_TABLE_NAME = 'branches' THEN COALESCE(v_new->>'id', v_old->>'id')
+                 ELSE COALESCE(v_new->>'branch_id', v_old->>'branch_id') END::bigint);
     RETURN NULL;
 END $$;
 
@@ -191,20 +312,175 @@ DECLARE
     v_role text := session_user || '/' || current_user;
 BEGIN
     IF TG_OP = 'INSERT' THEN
-        INSERT INTO audit_logs (table_name, record_id, action, old_values, new_values, changed_by, db_role)
-        SELECT TG_TABLE_NAME, n.id, TG_OP, NULL, to_jsonb(n), v_user, v_role
-          FROM audit_new_rows n;
+        INSERT INTO audit_logs (table_name, record_id, action, old_values, new_values, changed_by, db_role, branch_id)
+        SELECT TG_TABLE_NAME, n.id, TG_OP, NULL, n.v, v_user, v_role, (n.v->>'branch_id')::bigint
+          FROM (SELECT r.id, to_jsonb(r) AS v FROM audit_new_rows r) n;
     ELSIF TG_OP = 'DELETE' THEN
-        INSERT INTO audit_logs (table_name, record_id, action, old_values, new_values, changed_by, db_role)
-        SELECT TG_TABLE_NAME, o.id, TG_OP, to_jsonb(o), NULL, v_user, v_role
-          FROM audit_old_rows o;
+        INSERT INTO audit_logs (table_name, record_id, action, old_values, new_values, changed_by, db_role, branch_id)
+        SELECT TG_TABLE_NAME, o.id, TG_OP, o.v, NULL, v_user, v_role, (o.v->>'branch_id')::bigint
+          FROM (SELECT r.id, to_jsonb(r) AS v FROM audit_old_rows r) o;
     ELSE
-        INSERT INTO audit_logs (table_name, record_id, action, old_values, new_values, changed_by, db_role)
-        SELECT TG_TABLE_NAME, coalesce(n.id, o.id), TG_OP, to_jsonb(o), to_jsonb(n), v_user, v_role
-          FROM audit_old_rows o FULL JOIN audit_new_rows n ON n.id = o.id
+        INSERT INTO audit_logs (table_name, record_id, action, old_values, new_values, changed_by, db_role, branch_id)
+        SELECT TG_TABLE_NAME, coalesce(n.id, o.id), TG_OP, o.v, n.v, v_user, v_role,
+               coalesce(n.v->>'branch_id', o.v->>'branch_id')::bigint
+          FROM (SELECT r.id, to_jsonb(r) AS v FROM audit_old_rows r) o
+          FULL JOIN (SELECT r.id, to_jsonb(r) AS v FROM audit_new_rows r) n ON n.id = o.id
          ORDER BY coalesce(n.id, o.id);
     END IF;
     RETURN NULL;
+END $$;
+
+
+--
+-- Name: branch_check_name(text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.branch_check_name(p_name text) RETURNS text
+    LANGUAGE plpgsql IMMUTABLE
+    AS $$
+BEGIN
+    IF p_name IS NULL OR length(btrim(p_name)) = 0 THEN
+        RAISE EXCEPTION 'Type the branch name' USING ERRCODE = 'P0107', COLUMN = 'name';
+    END IF;
+    IF length(btrim(p_name)) > 100 THEN
+        RAISE EXCEPTION 'A branch name has at most 100 characters (this one has %)', length(btrim(p_name))
+            USING ERRCODE = 'P0107', COLUMN = 'name';
+    END IF;
+    IF p_name ~ '[[:cntrl:]]' THEN
+        RAISE EXCEPTION 'A branch name cannot hold control characters' USING ERRCODE = 'P0107', COLUMN = 'name';
+    END IF;
+    RETURN btrim(p_name);
+END $$;
+
+
+--
+-- Name: branch_code_taken(text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.branch_code_taken(p_code text) RETURNS boolean
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+    SELECT EXISTS (SELECT 1 FROM branches b WHERE b.code = p_code)
+$$;
+
+
+--
+-- Name: branch_refuse_closed(bigint, date); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.branch_refuse_closed(p_branch_id bigint, p_date date) RETURNS void
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+DECLARE
+    v_branch branches%ROWTYPE;
+BEGIN
+    SELECT * INTO v_branch FROM branches b WHERE b.id = p_branch_id;
+    IF v_branch.closed_through IS NOT NULL AND p_date <= v_branch.closed_through THEN
+        RAISE EXCEPTION 'The books of % (%) are closed through %; post on a later date', v_branch.name, v_branch.code,
+            to_char(v_branch.closed_through, 'YYYY-MM-DD') USING ERRCODE = 'P0104';
+    END IF;
+END $$;
+
+
+--
+-- Name: branch_subtree(bigint); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.branch_subtree(p_branch_id bigint) RETURNS bigint[]
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+    SELECT coalesce(array_agg(b.id ORDER BY b.id), '{}'::bigint[])
+      FROM branches top JOIN branches b ON b.path LIKE top.path || '%'
+     WHERE top.id = p_branch_id AND b.id = ANY (astrofin_branch_scope())
+$$;
+
+
+SET default_table_access_method = heap;
+
+--
+-- Name: branches; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.branches (
+    id bigint NOT NULL,
+    code text NOT NULL,
+    name text NOT NULL,
+    parent_id bigint,
+    path text DEFAULT ''::text NOT NULL,
+    is_active boolean DEFAULT true NOT NULL,
+    tills_required boolean DEFAULT false NOT NULL,
+    closed_through date,
+    receipt_sequence regclass,
+    created_by bigint,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT branches_code_format CHECK ((code ~ '^[A-Z][A-Z0-9]{1,9}$'::text)),
+    CONSTRAINT branches_name_check CHECK ((((length(btrim(name)) >= 1) AND (length(btrim(name)) <= 100)) AND (name !~ '[[:cntrl:]]'::text))),
+    CONSTRAINT branches_not_own_parent CHECK ((parent_id IS DISTINCT FROM id))
+);
+
+
+--
+-- Name: branch_visible(bigint, text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.branch_visible(p_branch_id bigint, p_what text) RETURNS public.branches
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+DECLARE
+    v_branch branches%ROWTYPE;
+BEGIN
+    IF p_branch_id IS NULL THEN
+        RAISE EXCEPTION 'Choose the % branch', p_what USING ERRCODE = 'P0107', COLUMN = 'branch_id';
+    END IF;
+    SELECT * INTO v_branch FROM branches b WHERE b.id = p_branch_id AND b.id = ANY (astrofin_branch_scope());
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'Branch % does not exist or is not one of yours', p_branch_id USING ERRCODE = 'P0101',
+            COLUMN = 'branch_id';
+    END IF;
+    RETURN v_branch;
+END $$;
+
+
+--
+-- Name: branches_before_write(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.branches_before_write() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+DECLARE
+    v_parent branches%ROWTYPE;
+BEGIN
+    IF TG_OP = 'UPDATE' THEN
+        IF NEW.parent_id IS DISTINCT FROM OLD.parent_id OR NEW.path <> OLD.path OR NEW.code <> OLD.code
+           OR NEW.receipt_sequence IS DISTINCT FROM OLD.receipt_sequence THEN
+            RAISE EXCEPTION 'A branch keeps its code and its place under its parent; create a new branch instead'
+                USING ERRCODE = 'P0107', COLUMN = 'code';
+        END IF;
+        RETURN NEW;
+    END IF;
+    IF NEW.parent_id IS NULL THEN
+        NEW.path := '/' || NEW.id || '/';
+    ELSE
+        SELECT * INTO v_parent FROM branches b WHERE b.id = NEW.parent_id;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'The parent branch % does not exist', NEW.parent_id USING ERRCODE = 'P0101',
+                COLUMN = 'parent_id';
+        END IF;
+        NEW.path := v_parent.path || NEW.id || '/';
+    END IF;
+    IF NEW.receipt_sequence IS NULL THEN
+        EXECUTE format('CREATE SEQUENCE %I AS bigint', 'receipt_number_seq_' || NEW.id);
+        EXECUTE format('GRANT USAGE ON SEQUENCE %I TO astrofin_definer', 'receipt_number_seq_' || NEW.id);
+        NEW.receipt_sequence := ('receipt_number_seq_' || NEW.id)::regclass;
+    END IF;
+    RETURN NEW;
 END $$;
 
 
@@ -236,6 +512,113 @@ BEGIN
     END IF;
     RETURN round(100 * COALESCE(v_at_risk, 0) / v_total, 2);
 END $$;
+
+
+--
+-- Name: calculate_par(integer, date, bigint, boolean); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.calculate_par(p_days_threshold integer, p_as_of date, p_branch_id bigint, p_with_children boolean DEFAULT true) RETURNS numeric
+    LANGUAGE plpgsql STABLE
+    AS $$
+DECLARE
+    v_as_of   date := COALESCE(p_as_of, current_date);
+    v_ids     bigint[];
+    v_total   numeric;
+    v_at_risk numeric;
+BEGIN
+    IF p_days_threshold IS NULL THEN
+        RAISE EXCEPTION 'PAR needs a number of days (got none)' USING ERRCODE = 'P0107';
+    END IF;
+    IF p_days_threshold < 0 THEN
+        RAISE EXCEPTION 'PAR days must be 0 or more, not %', p_days_threshold USING ERRCODE = 'P0107';
+    END IF;
+    IF p_branch_id IS NULL THEN
+        RETURN calculate_par(p_days_threshold, v_as_of);
+    END IF;
+    v_ids := CASE WHEN coalesce(p_with_children, true) THEN branch_subtree(p_branch_id) ELSE ARRAY[p_branch_id] END;
+    SELECT sum(l.principal_outstanding),
+           sum(l.principal_outstanding) FILTER (WHERE l.oldest_unpaid_due_date < v_as_of - p_days_threshold)
+      INTO v_total, v_at_risk
+      FROM loans l
+     WHERE l.status IN ('active', 'defaulted') AND l.branch_id = ANY (v_ids);
+    IF v_total IS NULL OR v_total <= 0 THEN
+        RETURN 0;
+    END IF;
+    RETURN round(100 * COALESCE(v_at_risk, 0) / v_total, 2);
+END $$;
+
+
+--
+-- Name: close_branch_period(bigint, date, bigint); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.close_branch_period(p_branch_id bigint, p_through date, p_user bigint) RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+DECLARE
+    v_branch branches%ROWTYPE;
+BEGIN
+    PERFORM ledger_require_actor(p_user, ARRAY['supervisor', 'accountant'], 'close a period');
+    IF p_through IS NULL THEN
+        RAISE EXCEPTION 'Type the last day of the period to close' USING ERRCODE = 'P0107', COLUMN = 'closed_through';
+    END IF;
+    SELECT * INTO v_branch FROM branches b WHERE b.id = (branch_visible(p_branch_id, 'the')).id FOR UPDATE;
+    IF p_through >= current_date THEN
+        RAISE EXCEPTION 'A period can be closed through yesterday at the latest (%), not %',
+            to_char(current_date - 1, 'YYYY-MM-DD'), to_char(p_through, 'YYYY-MM-DD')
+            USING ERRCODE = 'P0104', COLUMN = 'closed_through';
+    END IF;
+    IF v_branch.closed_through IS NOT NULL AND p_through <= v_branch.closed_through THEN
+        RAISE EXCEPTION '% is already closed through %; choose a later date', v_branch.code,
+            to_char(v_branch.closed_through, 'YYYY-MM-DD') USING ERRCODE = 'P0104', COLUMN = 'closed_through';
+    END IF;
+    UPDATE branches SET closed_through = p_through WHERE id = v_branch.id;
+END $$;
+
+
+--
+-- Name: create_branch(text, text, bigint, bigint); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.create_branch(p_code text, p_name text, p_parent_id bigint, p_user bigint) RETURNS bigint
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $_$
+DECLARE
+    v_code   text := upper(btrim(coalesce(p_code, '')));
+    v_name   text;
+    v_parent branches%ROWTYPE;
+    v_id     bigint;
+BEGIN
+    PERFORM ledger_require_actor(p_user, ARRAY['admin'], 'create a branch');
+    IF v_code = '' THEN
+        RAISE EXCEPTION 'Type the branch code, e.g. NRB01' USING ERRCODE = 'P0107', COLUMN = 'code';
+    END IF;
+    IF v_code !~ '^[A-Z][A-Z0-9]{1,9}$' THEN
+        RAISE EXCEPTION 'A branch code is 2 to 10 letters and digits starting with a letter, e.g. NRB01'
+            USING ERRCODE = 'P0107', COLUMN = 'code';
+    END IF;
+    v_name := branch_check_name(p_name);
+    IF p_parent_id IS NULL THEN
+        RAISE EXCEPTION 'Choose the branch this one reports to' USING ERRCODE = 'P0107', COLUMN = 'parent_id';
+    END IF;
+    v_parent := branch_visible(p_parent_id, 'parent');
+    IF NOT v_parent.is_active THEN
+        RAISE EXCEPTION 'Branch % is deactivated; a new branch cannot report to it', v_parent.code
+            USING ERRCODE = 'P0102', COLUMN = 'parent_id';
+    END IF;
+    -- The code check reads every branch, not only the caller's: codes are unique across the institution.
+    IF branch_code_taken(v_code) THEN
+        RAISE EXCEPTION 'The code % is already taken by another branch', v_code USING ERRCODE = '23505',
+            COLUMN = 'code';
+    END IF;
+    -- The id is taken first: the new branch is not yet in the caller's scope, so RETURNING could not read it back.
+    v_id := nextval(pg_get_serial_sequence('branches', 'id'));
+    INSERT INTO branches (id, code, name, parent_id, created_by) VALUES (v_id, v_code, v_name, p_parent_id, p_user);
+    RETURN v_id;
+END $_$;
 
 
 --
@@ -286,8 +669,6 @@ BEGIN
 END $$;
 
 
-SET default_table_access_method = heap;
-
 --
 -- Name: transactions; Type: TABLE; Schema: public; Owner: -
 --
@@ -307,6 +688,7 @@ CREATE TABLE public.transactions (
     notes text,
     created_by bigint,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
+    branch_id bigint NOT NULL,
     CONSTRAINT transactions_amount_check CHECK ((amount > (0)::numeric)),
     CONSTRAINT transactions_idempotency_key_check CHECK (((idempotency_key IS NULL) OR ((length(idempotency_key) >= 1) AND (length(idempotency_key) <= 200)))),
     CONSTRAINT transactions_interest_amount_check CHECK ((interest_amount >= (0)::numeric)),
@@ -465,6 +847,27 @@ BEGIN
                                 v_loan.repayment_frequency, v_first) r;
     GET DIAGNOSTICS v_count = ROW_COUNT;
     RETURN v_count;
+END $$;
+
+
+--
+-- Name: journal_entries_take_branch(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.journal_entries_take_branch() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+BEGIN
+    IF NEW.transaction_id IS NOT NULL THEN
+        SELECT t.branch_id INTO NEW.branch_id FROM transactions t WHERE t.id = NEW.transaction_id;
+    ELSIF NEW.reverses_entry_id IS NOT NULL THEN
+        SELECT e.branch_id INTO NEW.branch_id FROM journal_entries e WHERE e.id = NEW.reverses_entry_id;
+    ELSIF NEW.branch_id IS NULL THEN
+        NEW.branch_id := astrofin_default_branch();
+    END IF;
+    PERFORM branch_refuse_closed(NEW.branch_id, NEW.entry_date);
+    RETURN NEW;
 END $$;
 
 
@@ -673,6 +1076,7 @@ CREATE TABLE public.loans (
     principal_outstanding numeric(14,2) DEFAULT 0 NOT NULL,
     oldest_unpaid_due_date date,
     idempotency_key text,
+    branch_id bigint NOT NULL,
     CONSTRAINT loans_idempotency_key_check CHECK (((idempotency_key IS NULL) OR ((length(idempotency_key) >= 1) AND (length(idempotency_key) <= 200)))),
     CONSTRAINT loans_interest_method_check CHECK ((interest_method = ANY (ARRAY['flat'::text, 'declining_balance'::text]))),
     CONSTRAINT loans_interest_rate_check CHECK (((interest_rate >= (0)::numeric) AND (interest_rate <= (1000)::numeric))),
@@ -1171,6 +1575,20 @@ $$;
 
 
 --
+-- Name: loans_take_branch(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.loans_take_branch() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+BEGIN
+    SELECT c.branch_id INTO NEW.branch_id FROM customers c WHERE c.id = NEW.customer_id;
+    RETURN NEW;
+END $$;
+
+
+--
 -- Name: mark_defaulted_loans(integer, bigint, date); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -1236,6 +1654,44 @@ END $$;
 
 
 --
+-- Name: monthly_financial_summary(bigint, boolean); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.monthly_financial_summary(p_branch_id bigint DEFAULT NULL::bigint, p_with_children boolean DEFAULT true) RETURNS TABLE(month date, disbursed numeric, principal_collected numeric, interest_collected numeric, penalties_collected numeric, total_collected numeric, written_off numeric, repayment_count bigint, new_loans bigint, loans_closed bigint, active_loans_at_month_end bigint)
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+    WITH chosen AS (
+        SELECT CASE WHEN p_branch_id IS NULL THEN astrofin_branch_scope()
+                    WHEN coalesce(p_with_children, true) THEN branch_subtree(p_branch_id)
+                    ELSE ARRAY(SELECT p_branch_id WHERE p_branch_id = ANY (astrofin_branch_scope())) END AS ids
+    ), rows AS (
+        SELECT s.month, sum(s.disbursed) AS disbursed, sum(s.principal_collected) AS principal_collected,
+               sum(s.interest_collected) AS interest_collected, sum(s.penalties_collected) AS penalties_collected,
+               sum(s.total_collected) AS total_collected, sum(s.written_off) AS written_off,
+               sum(s.repayment_count) AS repayment_count, sum(s.new_loans) AS new_loans,
+               sum(s.loans_closed) AS loans_closed, sum(s.net_change) AS net_change
+          FROM mvw_branch_monthly_summary s, chosen WHERE s.branch_id = ANY (chosen.ids)
+         GROUP BY s.month
+    ), months AS (
+        SELECT gs::date AS month
+          FROM (SELECT min(r.month) AS first_month, max(r.month) AS last_month FROM rows r) b,
+               generate_series(b.first_month, greatest(b.last_month, date_trunc('month', current_date)::date),
+                               interval '1 month') gs
+         WHERE b.first_month IS NOT NULL
+    )
+    SELECT m.month, coalesce(r.disbursed, 0)::numeric(16,2), coalesce(r.principal_collected, 0)::numeric(16,2),
+           coalesce(r.interest_collected, 0)::numeric(16,2), coalesce(r.penalties_collected, 0)::numeric(16,2),
+           coalesce(r.total_collected, 0)::numeric(16,2), coalesce(r.written_off, 0)::numeric(16,2),
+           coalesce(r.repayment_count, 0)::bigint, coalesce(r.new_loans, 0)::bigint,
+           coalesce(r.loans_closed, 0)::bigint,
+           (sum(coalesce(r.net_change, 0)) OVER (ORDER BY m.month))::bigint
+      FROM months m LEFT JOIN rows r ON r.month = m.month
+     ORDER BY m.month
+$$;
+
+
+--
 -- Name: overdue_loans_as_of(date); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -1261,6 +1717,20 @@ CREATE FUNCTION public.overdue_loans_as_of(p_as_of date) RETURNS TABLE(loan_id b
     WHERE l.status IN ('active', 'defaulted')
       AND l.oldest_unpaid_due_date < COALESCE(p_as_of, current_date)
 $$;
+
+
+--
+-- Name: payment_schedules_take_branch(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.payment_schedules_take_branch() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+BEGIN
+    SELECT l.branch_id INTO NEW.branch_id FROM loans l WHERE l.id = NEW.loan_id;
+    RETURN NEW;
+END $$;
 
 
 --
@@ -1504,6 +1974,7 @@ DECLARE
     v_interest  numeric;
     v_principal numeric;
     v_receipt   bigint;
+    v_branch    text;
     v_changed   integer;
     v_entry     bigint;
 BEGIN
@@ -1597,12 +2068,13 @@ BEGIN
             v_penalty + v_interest + v_principal, p_amount USING ERRCODE = 'P0108';
     END IF;
 
-    -- Receipt numbers come from a sequence: a rolled-back transaction leaves a gap, nothing else does.
-    v_receipt := nextval('receipt_number_seq');
+    -- Receipt numbers come from the branch's sequence, after its code: a rolled-back transaction leaves a gap,
+    -- nothing else does.
+    SELECT b.code, nextval(b.receipt_sequence) INTO v_branch, v_receipt FROM branches b WHERE b.id = v_loan.branch_id;
     INSERT INTO transactions (loan_id, transaction_type, amount, principal_amount, interest_amount, penalty_amount,
                               transaction_date, receipt_number, idempotency_key, created_by)
     VALUES (p_loan_id, 'repayment', p_amount, v_principal, v_interest, v_penalty, p_payment_date,
-            'R-' || lpad(v_receipt::text, greatest(6, length(v_receipt::text)), '0'), p_idempotency_key,
+            v_branch || '-R-' || lpad(v_receipt::text, greatest(6, length(v_receipt::text)), '0'), p_idempotency_key,
             p_created_by)
     ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
     RETURNING * INTO v_txn;
@@ -1649,6 +2121,7 @@ CREATE FUNCTION public.refresh_monthly_financial_summary() RETURNS void
     AS $$
 BEGIN
     REFRESH MATERIALIZED VIEW CONCURRENTLY mvw_monthly_financial_summary;
+    REFRESH MATERIALIZED VIEW CONCURRENTLY mvw_branch_monthly_summary;
 END $$;
 
 
@@ -1688,6 +2161,25 @@ BEGIN
     UPDATE loans
        SET status = 'rejected', rejected_by = p_rejected_by, rejected_at = now(), rejection_reason = btrim(p_reason)
      WHERE id = p_loan_id;
+END $$;
+
+
+--
+-- Name: rename_branch(bigint, text, bigint); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.rename_branch(p_branch_id bigint, p_name text, p_user bigint) RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+DECLARE
+    v_branch branches%ROWTYPE;
+    v_name   text;
+BEGIN
+    PERFORM ledger_require_actor(p_user, ARRAY['admin'], 'rename a branch');
+    v_branch := branch_visible(p_branch_id, 'the');
+    v_name := branch_check_name(p_name);
+    UPDATE branches SET name = v_name WHERE id = v_branch.id AND name IS DISTINCT FROM v_name;
 END $$;
 
 
@@ -2167,6 +2659,54 @@ END $$;
 
 
 --
+-- Name: set_branch_active(bigint, boolean, bigint); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.set_branch_active(p_branch_id bigint, p_active boolean, p_user bigint) RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+DECLARE
+    v_branch branches%ROWTYPE;
+    v_open   bigint;
+    v_below  text;
+BEGIN
+    PERFORM ledger_require_actor(p_user, ARRAY['admin'],
+                                 CASE WHEN p_active THEN 'reactivate a branch' ELSE 'deactivate a branch' END);
+    IF p_active IS NULL THEN
+        RAISE EXCEPTION 'Say whether the branch is to be active' USING ERRCODE = 'P0107', COLUMN = 'is_active';
+    END IF;
+    SELECT * INTO v_branch FROM branches b WHERE b.id = (branch_visible(p_branch_id, 'the')).id FOR UPDATE;
+    IF v_branch.is_active = p_active THEN
+        RETURN;
+    END IF;
+    IF p_active THEN
+        IF EXISTS (SELECT 1 FROM branches p WHERE p.id = v_branch.parent_id AND NOT p.is_active) THEN
+            RAISE EXCEPTION 'Branch % reports to a deactivated branch; reactivate that one first', v_branch.code
+                USING ERRCODE = 'P0102', COLUMN = 'is_active';
+        END IF;
+    ELSE
+        IF v_branch.parent_id IS NULL THEN
+            RAISE EXCEPTION 'The head office cannot be deactivated' USING ERRCODE = 'P0102', COLUMN = 'is_active';
+        END IF;
+        SELECT count(*) INTO v_open FROM loans l
+         WHERE l.branch_id = v_branch.id AND l.status IN ('pending', 'approved', 'active', 'defaulted');
+        IF v_open > 0 THEN
+            RAISE EXCEPTION 'Branch % has % open loan(s); close them or transfer their customers first', v_branch.code,
+                v_open USING ERRCODE = 'P0102', COLUMN = 'is_active';
+        END IF;
+        SELECT string_agg(b.code, ', ' ORDER BY b.code) INTO v_below
+          FROM branches b WHERE b.parent_id = v_branch.id AND b.is_active;
+        IF v_below IS NOT NULL THEN
+            RAISE EXCEPTION 'Branches report to % (%); deactivate them first', v_branch.code, v_below
+                USING ERRCODE = 'P0102', COLUMN = 'is_active';
+        END IF;
+    END IF;
+    UPDATE branches SET is_active = p_active WHERE id = v_branch.id;
+END $$;
+
+
+--
 -- Name: set_updated_at(); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -2176,6 +2716,103 @@ CREATE FUNCTION public.set_updated_at() RETURNS trigger
 BEGIN
     NEW.updated_at := now();
     RETURN NEW;
+END $$;
+
+
+--
+-- Name: transactions_take_branch(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.transactions_take_branch() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+DECLARE
+    v_closed date;
+    v_code   text;
+    v_name   text;
+BEGIN
+    SELECT l.branch_id, b.closed_through, b.code, b.name INTO NEW.branch_id, v_closed, v_code, v_name
+      FROM loans l JOIN branches b ON b.id = l.branch_id WHERE l.id = NEW.loan_id;
+    IF v_closed IS NOT NULL AND NEW.transaction_date <= v_closed THEN
+        RAISE EXCEPTION 'The books of % (%) are closed through %; post on a later date', v_name, v_code,
+            to_char(v_closed, 'YYYY-MM-DD') USING ERRCODE = 'P0104';
+    END IF;
+    RETURN NEW;
+END $$;
+
+
+--
+-- Name: transfer_customer(bigint, bigint, text, bigint); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.transfer_customer(p_customer_id bigint, p_to_branch_id bigint, p_reason text, p_user bigint) RETURNS integer
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+DECLARE
+    v_customer customers%ROWTYPE;
+    v_from     branches%ROWTYPE;
+    v_to       branches%ROWTYPE;
+    v_loans    bigint[];
+    v_owed     numeric;
+    v_entry    bigint;
+    v_number   bigint;
+    v_what     text;
+BEGIN
+    PERFORM ledger_require_actor(p_user, ARRAY['supervisor'], 'transfer a customer');
+    IF p_reason IS NULL OR length(btrim(p_reason)) = 0 THEN
+        RAISE EXCEPTION 'Say why the customer moves' USING ERRCODE = 'P0107', COLUMN = 'reason';
+    END IF;
+    IF length(btrim(p_reason)) > 500 THEN
+        RAISE EXCEPTION 'The reason has at most 500 characters' USING ERRCODE = 'P0107', COLUMN = 'reason';
+    END IF;
+    SELECT * INTO v_customer FROM customers c WHERE c.id = p_customer_id FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'Customer % does not exist', p_customer_id USING ERRCODE = 'P0101';
+    END IF;
+    v_to := branch_visible(p_to_branch_id, 'new');
+    IF v_to.id = v_customer.branch_id THEN
+        RAISE EXCEPTION 'Customer % is already in %', v_customer.customer_number, v_to.code
+            USING ERRCODE = 'P0107', COLUMN = 'branch_id';
+    END IF;
+    IF NOT v_to.is_active THEN
+        RAISE EXCEPTION 'Branch % is deactivated; choose an active branch', v_to.code
+            USING ERRCODE = 'P0102', COLUMN = 'branch_id';
+    END IF;
+    SELECT * INTO v_from FROM branches b WHERE b.id = v_customer.branch_id;
+    SELECT array_agg(l.id ORDER BY l.id) INTO v_loans
+      FROM (SELECT l.id FROM loans l WHERE l.customer_id = v_customer.id ORDER BY l.id FOR UPDATE) l;
+    SELECT coalesce(sum(s.principal_due - s.principal_paid), 0) INTO v_owed
+      FROM payment_schedules s JOIN loans l ON l.id = s.loan_id
+     WHERE l.customer_id = v_customer.id AND l.status IN ('active', 'defaulted');
+
+    UPDATE customers SET branch_id = v_to.id WHERE id = v_customer.id;
+    UPDATE loans SET branch_id = v_to.id WHERE id = ANY (coalesce(v_loans, '{}'));
+    UPDATE payment_schedules SET branch_id = v_to.id WHERE loan_id = ANY (coalesce(v_loans, '{}'));
+    UPDATE transactions SET branch_id = v_to.id WHERE loan_id = ANY (coalesce(v_loans, '{}'));
+    INSERT INTO customer_transfers (customer_id, from_branch_id, to_branch_id, reason, loans_moved, principal_moved,
+                                    transferred_by)
+    VALUES (v_customer.id, v_from.id, v_to.id, btrim(p_reason), coalesce(cardinality(v_loans), 0), v_owed, p_user);
+
+    IF v_owed > 0 THEN
+        v_what := 'Transfer of ' || v_customer.customer_number || ' from ' || v_from.code || ' to ' || v_to.code;
+        v_number := nextval('journal_entry_number_seq');
+        INSERT INTO journal_entries (entry_number, entry_date, description, created_by, branch_id)
+        VALUES ('JE-' || lpad(v_number::text, greatest(7, length(v_number::text)), '0'), current_date, v_what, p_user,
+                v_from.id)
+        RETURNING id INTO v_entry;
+        PERFORM ledger_post_line(v_entry, '1900', v_owed, 0, 'Loans moved to ' || v_to.code);
+        PERFORM ledger_post_line(v_entry, '1200', 0, v_owed, 'Loans moved to ' || v_to.code);
+        v_number := nextval('journal_entry_number_seq');
+        INSERT INTO journal_entries (entry_number, entry_date, description, created_by, branch_id)
+        VALUES ('JE-' || lpad(v_number::text, greatest(7, length(v_number::text)), '0'), current_date, v_what, p_user,
+                v_to.id)
+        RETURNING id INTO v_entry;
+        PERFORM ledger_post_line(v_entry, '1200', v_owed, 0, 'Loans moved from ' || v_from.code);
+        PERFORM ledger_post_line(v_entry, '1900', 0, v_owed, 'Loans moved from ' || v_from.code);
+    END IF;
+    RETURN coalesce(cardinality(v_loans), 0);
 END $$;
 
 
@@ -2364,6 +3001,7 @@ CREATE TABLE public.audit_logs (
     row_hash text,
     sealed_at timestamp with time zone,
     seal_note text,
+    branch_id bigint,
     CONSTRAINT audit_logs_action_check CHECK ((action = ANY (ARRAY['INSERT'::text, 'UPDATE'::text, 'DELETE'::text])))
 );
 
@@ -2423,6 +3061,20 @@ ALTER TABLE public.audit_seals ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY 
 
 
 --
+-- Name: branches_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+ALTER TABLE public.branches ALTER COLUMN id ADD GENERATED BY DEFAULT AS IDENTITY (
+    SEQUENCE NAME public.branches_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+
+--
 -- Name: chart_of_accounts; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -2468,6 +3120,38 @@ CREATE SEQUENCE public.customer_number_seq
 
 
 --
+-- Name: customer_transfers; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.customer_transfers (
+    id bigint NOT NULL,
+    customer_id bigint NOT NULL,
+    from_branch_id bigint NOT NULL,
+    to_branch_id bigint NOT NULL,
+    reason text NOT NULL,
+    loans_moved integer DEFAULT 0 NOT NULL,
+    principal_moved numeric(14,2) DEFAULT 0 NOT NULL,
+    transferred_by bigint NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT customer_transfers_reason_check CHECK (((length(btrim(reason)) >= 1) AND (length(btrim(reason)) <= 500)))
+);
+
+
+--
+-- Name: customer_transfers_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+ALTER TABLE public.customer_transfers ALTER COLUMN id ADD GENERATED BY DEFAULT AS IDENTITY (
+    SEQUENCE NAME public.customer_transfers_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+
+--
 -- Name: customers; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -2488,6 +3172,7 @@ CREATE TABLE public.customers (
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     idempotency_key text,
+    branch_id bigint DEFAULT public.astrofin_default_branch() NOT NULL,
     CONSTRAINT customers_address_check CHECK (((address IS NULL) OR (length(address) <= 500))),
     CONSTRAINT customers_date_of_birth_check CHECK (((date_of_birth IS NULL) OR (date_of_birth > '1900-01-01'::date))),
     CONSTRAINT customers_email_check CHECK (((email IS NULL) OR ((length(email) <= 254) AND (email ~ '^[^@[:space:]]+@[^@[:space:]]+\.[^@[:space:]]+$'::text)))),
@@ -2540,7 +3225,8 @@ CREATE TABLE public.journal_entries (
     transaction_id bigint,
     reverses_entry_id bigint,
     created_by bigint,
-    created_at timestamp with time zone DEFAULT now() NOT NULL
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    branch_id bigint NOT NULL
 );
 
 
@@ -2602,6 +3288,98 @@ ALTER TABLE public.loans ALTER COLUMN id ADD GENERATED BY DEFAULT AS IDENTITY (
     NO MAXVALUE
     CACHE 1
 );
+
+
+--
+-- Name: mvw_branch_monthly_summary; Type: MATERIALIZED VIEW; Schema: public; Owner: -
+--
+
+CREATE MATERIALIZED VIEW public.mvw_branch_monthly_summary AS
+ WITH money AS (
+         SELECT t.branch_id,
+            (date_trunc('month'::text, (t.transaction_date)::timestamp with time zone))::date AS month,
+                CASE
+                    WHEN (t.transaction_type = 'reversal'::text) THEN '-1'::integer
+                    ELSE 1
+                END AS sign,
+                CASE
+                    WHEN (t.transaction_type = 'reversal'::text) THEN o.transaction_type
+                    ELSE t.transaction_type
+                END AS kind,
+                CASE
+                    WHEN (t.transaction_type = 'reversal'::text) THEN o.amount
+                    ELSE t.amount
+                END AS amount,
+                CASE
+                    WHEN (t.transaction_type = 'reversal'::text) THEN o.principal_amount
+                    ELSE t.principal_amount
+                END AS principal,
+                CASE
+                    WHEN (t.transaction_type = 'reversal'::text) THEN o.interest_amount
+                    ELSE t.interest_amount
+                END AS interest,
+                CASE
+                    WHEN (t.transaction_type = 'reversal'::text) THEN o.penalty_amount
+                    ELSE t.penalty_amount
+                END AS penalty
+           FROM (public.transactions t
+             LEFT JOIN public.transactions o ON ((o.id = t.reverses_transaction_id)))
+        ), money_by_month AS (
+         SELECT money.branch_id,
+            money.month,
+            COALESCE(sum(((money.sign)::numeric * money.amount)) FILTER (WHERE (money.kind = 'disbursement'::text)), (0)::numeric) AS disbursed,
+            COALESCE(sum(((money.sign)::numeric * money.principal)) FILTER (WHERE (money.kind = 'repayment'::text)), (0)::numeric) AS principal_collected,
+            COALESCE(sum(((money.sign)::numeric * money.interest)) FILTER (WHERE (money.kind = 'repayment'::text)), (0)::numeric) AS interest_collected,
+            COALESCE(sum(((money.sign)::numeric * money.penalty)) FILTER (WHERE (money.kind = 'repayment'::text)), (0)::numeric) AS penalties_collected,
+            COALESCE(sum(((money.sign)::numeric * money.amount)) FILTER (WHERE (money.kind = 'repayment'::text)), (0)::numeric) AS total_collected,
+            COALESCE(sum(((money.sign)::numeric * money.amount)) FILTER (WHERE (money.kind = 'write_off'::text)), (0)::numeric) AS written_off,
+            count(*) FILTER (WHERE ((money.kind = 'repayment'::text) AND (money.sign = 1))) AS repayment_count
+           FROM money
+          WHERE (money.kind IS NOT NULL)
+          GROUP BY money.branch_id, money.month
+        ), loan_events AS (
+         SELECT l.branch_id,
+            (date_trunc('month'::text, (l.disbursement_date)::timestamp with time zone))::date AS month,
+            1 AS opened,
+            0 AS closed,
+            0 AS ended
+           FROM public.loans l
+          WHERE (l.disbursement_date IS NOT NULL)
+        UNION ALL
+         SELECT l.branch_id,
+            (date_trunc('month'::text, LEAST(l.closed_at, l.written_off_at)))::date AS date_trunc,
+            0,
+                CASE
+                    WHEN ((l.closed_at IS NOT NULL) AND ((l.written_off_at IS NULL) OR (l.closed_at <= l.written_off_at))) THEN 1
+                    ELSE 0
+                END AS "case",
+            1
+           FROM public.loans l
+          WHERE ((l.disbursement_date IS NOT NULL) AND ((l.closed_at IS NOT NULL) OR (l.written_off_at IS NOT NULL)))
+        ), loans_by_month AS (
+         SELECT loan_events.branch_id,
+            loan_events.month,
+            sum(loan_events.opened) AS new_loans,
+            sum(loan_events.closed) AS loans_closed,
+            sum((loan_events.opened - loan_events.ended)) AS net_change
+           FROM loan_events
+          GROUP BY loan_events.branch_id, loan_events.month
+        )
+ SELECT COALESCE(mm.branch_id, lm.branch_id) AS branch_id,
+    COALESCE(mm.month, lm.month) AS month,
+    (COALESCE(mm.disbursed, (0)::numeric))::numeric(16,2) AS disbursed,
+    (COALESCE(mm.principal_collected, (0)::numeric))::numeric(16,2) AS principal_collected,
+    (COALESCE(mm.interest_collected, (0)::numeric))::numeric(16,2) AS interest_collected,
+    (COALESCE(mm.penalties_collected, (0)::numeric))::numeric(16,2) AS penalties_collected,
+    (COALESCE(mm.total_collected, (0)::numeric))::numeric(16,2) AS total_collected,
+    (COALESCE(mm.written_off, (0)::numeric))::numeric(16,2) AS written_off,
+    COALESCE(mm.repayment_count, (0)::bigint) AS repayment_count,
+    COALESCE(lm.new_loans, (0)::bigint) AS new_loans,
+    COALESCE(lm.loans_closed, (0)::bigint) AS loans_closed,
+    COALESCE(lm.net_change, (0)::bigint) AS net_change
+   FROM (money_by_month mm
+     FULL JOIN loans_by_month lm ON (((lm.branch_id = mm.branch_id) AND (lm.month = mm.month))))
+  WITH NO DATA;
 
 
 --
@@ -2725,6 +3503,7 @@ CREATE TABLE public.payment_schedules (
     paid_date date,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    branch_id bigint NOT NULL,
     CONSTRAINT payment_schedules_check CHECK (((principal_paid >= (0)::numeric) AND (principal_paid <= principal_due))),
     CONSTRAINT payment_schedules_check1 CHECK (((interest_paid >= (0)::numeric) AND (interest_paid <= interest_due))),
     CONSTRAINT payment_schedules_check2 CHECK (((penalty_paid >= (0)::numeric) AND (penalty_paid <= penalty_due))),
@@ -2882,6 +3661,7 @@ CREATE TABLE public.users (
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     must_change_password boolean DEFAULT false NOT NULL,
+    branch_id bigint DEFAULT public.astrofin_default_branch() NOT NULL,
     CONSTRAINT users_failed_login_count_check CHECK ((failed_login_count >= 0)),
     CONSTRAINT users_full_name_check CHECK (((length(btrim(full_name)) >= 1) AND (length(btrim(full_name)) <= 200))),
     CONSTRAINT users_password_hash_check CHECK ((password_hash ~~ '$argon2id$%'::text)),
@@ -2908,7 +3688,7 @@ ALTER TABLE public.users ALTER COLUMN id ADD GENERATED BY DEFAULT AS IDENTITY (
 -- Name: vw_daily_transactions; Type: VIEW; Schema: public; Owner: -
 --
 
-CREATE VIEW public.vw_daily_transactions AS
+CREATE VIEW public.vw_daily_transactions WITH (security_invoker='true') AS
  SELECT transaction_date,
     transaction_type,
     count(*) AS transaction_count,
@@ -2924,7 +3704,7 @@ CREATE VIEW public.vw_daily_transactions AS
 -- Name: vw_loan_summary; Type: VIEW; Schema: public; Owner: -
 --
 
-CREATE VIEW public.vw_loan_summary AS
+CREATE VIEW public.vw_loan_summary WITH (security_invoker='true') AS
  SELECT loan_id,
     loan_number,
     customer_id,
@@ -2952,7 +3732,7 @@ CREATE VIEW public.vw_loan_summary AS
 -- Name: vw_overdue_loans; Type: VIEW; Schema: public; Owner: -
 --
 
-CREATE VIEW public.vw_overdue_loans AS
+CREATE VIEW public.vw_overdue_loans WITH (security_invoker='true') AS
  SELECT loan_id,
     loan_number,
     status,
@@ -2997,6 +3777,14 @@ ALTER TABLE ONLY public.audit_seals
 
 
 --
+-- Name: branches branches_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.branches
+    ADD CONSTRAINT branches_pkey PRIMARY KEY (id);
+
+
+--
 -- Name: chart_of_accounts chart_of_accounts_account_code_key; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -3010,6 +3798,14 @@ ALTER TABLE ONLY public.chart_of_accounts
 
 ALTER TABLE ONLY public.chart_of_accounts
     ADD CONSTRAINT chart_of_accounts_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: customer_transfers customer_transfers_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.customer_transfers
+    ADD CONSTRAINT customer_transfers_pkey PRIMARY KEY (id);
 
 
 --
@@ -3160,6 +3956,48 @@ CREATE INDEX audit_logs_unsealed_idx ON public.audit_logs USING btree (id) WHERE
 
 
 --
+-- Name: branches_code_key; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE UNIQUE INDEX branches_code_key ON public.branches USING btree (code);
+
+
+--
+-- Name: branches_one_root; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE UNIQUE INDEX branches_one_root ON public.branches USING btree ((true)) WHERE (parent_id IS NULL);
+
+
+--
+-- Name: branches_parent_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX branches_parent_idx ON public.branches USING btree (parent_id);
+
+
+--
+-- Name: branches_path_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX branches_path_idx ON public.branches USING btree (path text_pattern_ops);
+
+
+--
+-- Name: customer_transfers_customer_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX customer_transfers_customer_idx ON public.customer_transfers USING btree (customer_id);
+
+
+--
+-- Name: customers_branch_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX customers_branch_idx ON public.customers USING btree (branch_id);
+
+
+--
 -- Name: customers_first_name_prefix2_idx; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -3223,6 +4061,13 @@ CREATE INDEX customers_phone_reverse_idx ON public.customers USING btree (revers
 
 
 --
+-- Name: journal_entries_branch_date_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX journal_entries_branch_date_idx ON public.journal_entries USING btree (branch_id, entry_date);
+
+
+--
 -- Name: journal_entries_date_idx; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -3258,6 +4103,13 @@ CREATE INDEX loans_arrears_idx ON public.loans USING btree (oldest_unpaid_due_da
 
 
 --
+-- Name: loans_branch_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX loans_branch_idx ON public.loans USING btree (branch_id);
+
+
+--
 -- Name: loans_customer_idx; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -3283,6 +4135,13 @@ CREATE INDEX loans_officer_idx ON public.loans USING btree (loan_officer_id);
 --
 
 CREATE INDEX loans_status_idx ON public.loans USING btree (status);
+
+
+--
+-- Name: mvw_branch_monthly_summary_key; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE UNIQUE INDEX mvw_branch_monthly_summary_key ON public.mvw_branch_monthly_summary USING btree (branch_id, month);
 
 
 --
@@ -3349,6 +4208,13 @@ CREATE INDEX sms_histories_status_id_idx ON public.sms_histories USING btree (st
 
 
 --
+-- Name: transactions_branch_date_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX transactions_branch_date_idx ON public.transactions USING btree (branch_id, transaction_date);
+
+
+--
 -- Name: transactions_date_idx; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -3381,6 +4247,13 @@ CREATE UNIQUE INDEX transactions_receipt_number_key ON public.transactions USING
 --
 
 CREATE UNIQUE INDEX transactions_reverses_key ON public.transactions USING btree (reverses_transaction_id) WHERE (reverses_transaction_id IS NOT NULL);
+
+
+--
+-- Name: users_branch_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX users_branch_idx ON public.users USING btree (branch_id);
 
 
 --
@@ -3419,6 +4292,27 @@ CREATE TRIGGER audit_seals_no_update BEFORE DELETE OR UPDATE ON public.audit_sea
 
 
 --
+-- Name: branches branches_audit; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER branches_audit AFTER INSERT OR DELETE OR UPDATE ON public.branches FOR EACH ROW EXECUTE FUNCTION public.audit_row_change();
+
+
+--
+-- Name: branches branches_before_write; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER branches_before_write BEFORE INSERT OR UPDATE ON public.branches FOR EACH ROW EXECUTE FUNCTION public.branches_before_write();
+
+
+--
+-- Name: branches branches_updated_at; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER branches_updated_at BEFORE UPDATE ON public.branches FOR EACH ROW EXECUTE FUNCTION public.set_updated_at();
+
+
+--
 -- Name: chart_of_accounts chart_of_accounts_audit; Type: TRIGGER; Schema: public; Owner: -
 --
 
@@ -3430,6 +4324,13 @@ CREATE TRIGGER chart_of_accounts_audit AFTER INSERT OR DELETE OR UPDATE ON publi
 --
 
 CREATE TRIGGER chart_of_accounts_updated_at BEFORE UPDATE ON public.chart_of_accounts FOR EACH ROW EXECUTE FUNCTION public.set_updated_at();
+
+
+--
+-- Name: customer_transfers customer_transfers_audit; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER customer_transfers_audit AFTER INSERT OR DELETE OR UPDATE ON public.customer_transfers FOR EACH ROW EXECUTE FUNCTION public.audit_row_change();
 
 
 --
@@ -3489,6 +4390,13 @@ CREATE TRIGGER journal_entries_no_truncate BEFORE TRUNCATE ON public.journal_ent
 
 
 --
+-- Name: journal_entries journal_entries_take_branch; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER journal_entries_take_branch BEFORE INSERT ON public.journal_entries FOR EACH ROW EXECUTE FUNCTION public.journal_entries_take_branch();
+
+
+--
 -- Name: journal_entry_details journal_entry_details_audit_delete; Type: TRIGGER; Schema: public; Owner: -
 --
 
@@ -3545,6 +4453,13 @@ CREATE TRIGGER loans_audit_update AFTER UPDATE ON public.loans FOR EACH ROW WHEN
 
 
 --
+-- Name: loans loans_take_branch; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER loans_take_branch BEFORE INSERT OR UPDATE OF customer_id ON public.loans FOR EACH ROW EXECUTE FUNCTION public.loans_take_branch();
+
+
+--
 -- Name: loans loans_updated_at; Type: TRIGGER; Schema: public; Owner: -
 --
 
@@ -3591,6 +4506,13 @@ CREATE TRIGGER payment_schedules_summary_insert AFTER INSERT ON public.payment_s
 --
 
 CREATE TRIGGER payment_schedules_summary_update AFTER UPDATE ON public.payment_schedules FOR EACH ROW WHEN (((old.loan_id IS DISTINCT FROM new.loan_id) OR (old.due_date IS DISTINCT FROM new.due_date) OR (old.principal_due IS DISTINCT FROM new.principal_due) OR (old.principal_paid IS DISTINCT FROM new.principal_paid) OR ((old.status <> 'paid'::text) IS DISTINCT FROM (new.status <> 'paid'::text)))) EXECUTE FUNCTION public.scale_schedule_row_changed();
+
+
+--
+-- Name: payment_schedules payment_schedules_take_branch; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER payment_schedules_take_branch BEFORE INSERT ON public.payment_schedules FOR EACH ROW EXECUTE FUNCTION public.payment_schedules_take_branch();
 
 
 --
@@ -3653,7 +4575,14 @@ CREATE TRIGGER transactions_audit_update AFTER UPDATE ON public.transactions REF
 -- Name: transactions transactions_immutable; Type: TRIGGER; Schema: public; Owner: -
 --
 
-CREATE TRIGGER transactions_immutable BEFORE DELETE OR UPDATE ON public.transactions FOR EACH ROW EXECUTE FUNCTION public.ledger_refuse_change();
+CREATE TRIGGER transactions_immutable BEFORE DELETE ON public.transactions FOR EACH ROW EXECUTE FUNCTION public.ledger_refuse_change();
+
+
+--
+-- Name: transactions transactions_immutable_update; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER transactions_immutable_update BEFORE UPDATE ON public.transactions FOR EACH ROW WHEN (((to_jsonb(old.*) - 'branch_id'::text) IS DISTINCT FROM (to_jsonb(new.*) - 'branch_id'::text))) EXECUTE FUNCTION public.ledger_refuse_change();
 
 
 --
@@ -3661,6 +4590,13 @@ CREATE TRIGGER transactions_immutable BEFORE DELETE OR UPDATE ON public.transact
 --
 
 CREATE TRIGGER transactions_no_truncate BEFORE TRUNCATE ON public.transactions FOR EACH STATEMENT EXECUTE FUNCTION public.ledger_refuse_change();
+
+
+--
+-- Name: transactions transactions_take_branch; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER transactions_take_branch BEFORE INSERT ON public.transactions FOR EACH ROW EXECUTE FUNCTION public.transactions_take_branch();
 
 
 --
@@ -3678,6 +4614,22 @@ CREATE TRIGGER users_updated_at BEFORE UPDATE ON public.users FOR EACH ROW EXECU
 
 
 --
+-- Name: branches branches_created_by_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.branches
+    ADD CONSTRAINT branches_created_by_fkey FOREIGN KEY (created_by) REFERENCES public.users(id);
+
+
+--
+-- Name: branches branches_parent_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.branches
+    ADD CONSTRAINT branches_parent_id_fkey FOREIGN KEY (parent_id) REFERENCES public.branches(id);
+
+
+--
 -- Name: chart_of_accounts chart_of_accounts_parent_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -3686,11 +4638,59 @@ ALTER TABLE ONLY public.chart_of_accounts
 
 
 --
+-- Name: customer_transfers customer_transfers_customer_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.customer_transfers
+    ADD CONSTRAINT customer_transfers_customer_id_fkey FOREIGN KEY (customer_id) REFERENCES public.customers(id);
+
+
+--
+-- Name: customer_transfers customer_transfers_from_branch_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.customer_transfers
+    ADD CONSTRAINT customer_transfers_from_branch_id_fkey FOREIGN KEY (from_branch_id) REFERENCES public.branches(id);
+
+
+--
+-- Name: customer_transfers customer_transfers_to_branch_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.customer_transfers
+    ADD CONSTRAINT customer_transfers_to_branch_id_fkey FOREIGN KEY (to_branch_id) REFERENCES public.branches(id);
+
+
+--
+-- Name: customer_transfers customer_transfers_transferred_by_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.customer_transfers
+    ADD CONSTRAINT customer_transfers_transferred_by_fkey FOREIGN KEY (transferred_by) REFERENCES public.users(id);
+
+
+--
+-- Name: customers customers_branch_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.customers
+    ADD CONSTRAINT customers_branch_id_fkey FOREIGN KEY (branch_id) REFERENCES public.branches(id);
+
+
+--
 -- Name: customers customers_created_by_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
 --
 
 ALTER TABLE ONLY public.customers
     ADD CONSTRAINT customers_created_by_fkey FOREIGN KEY (created_by) REFERENCES public.users(id);
+
+
+--
+-- Name: journal_entries journal_entries_branch_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.journal_entries
+    ADD CONSTRAINT journal_entries_branch_id_fkey FOREIGN KEY (branch_id) REFERENCES public.branches(id);
 
 
 --
@@ -3742,6 +4742,14 @@ ALTER TABLE ONLY public.loans
 
 
 --
+-- Name: loans loans_branch_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.loans
+    ADD CONSTRAINT loans_branch_id_fkey FOREIGN KEY (branch_id) REFERENCES public.branches(id);
+
+
+--
 -- Name: loans loans_created_by_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -3790,6 +4798,14 @@ ALTER TABLE ONLY public.loans
 
 
 --
+-- Name: payment_schedules payment_schedules_branch_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.payment_schedules
+    ADD CONSTRAINT payment_schedules_branch_id_fkey FOREIGN KEY (branch_id) REFERENCES public.branches(id);
+
+
+--
 -- Name: payment_schedules payment_schedules_loan_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -3830,6 +4846,14 @@ ALTER TABLE ONLY public.sms_histories
 
 
 --
+-- Name: transactions transactions_branch_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.transactions
+    ADD CONSTRAINT transactions_branch_id_fkey FOREIGN KEY (branch_id) REFERENCES public.branches(id);
+
+
+--
 -- Name: transactions transactions_created_by_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -3854,6 +4878,203 @@ ALTER TABLE ONLY public.transactions
 
 
 --
+-- Name: users users_branch_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.users
+    ADD CONSTRAINT users_branch_id_fkey FOREIGN KEY (branch_id) REFERENCES public.branches(id);
+
+
+--
+-- Name: audit_logs; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.audit_logs ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: audit_logs audit_logs_scope; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY audit_logs_scope ON public.audit_logs FOR SELECT USING (((branch_id = ANY (( SELECT public.astrofin_branch_scope() AS astrofin_branch_scope)::bigint[])) OR ((branch_id IS NULL) AND ( SELECT public.astrofin_sees_head_office() AS astrofin_sees_head_office))));
+
+
+--
+-- Name: branches; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.branches ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: branches branches_scope_insert; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY branches_scope_insert ON public.branches FOR INSERT WITH CHECK ((parent_id = ANY (( SELECT public.astrofin_branch_scope() AS astrofin_branch_scope)::bigint[])));
+
+
+--
+-- Name: branches branches_scope_read; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY branches_scope_read ON public.branches FOR SELECT USING ((id = ANY (( SELECT public.astrofin_branch_lineage() AS astrofin_branch_lineage)::bigint[])));
+
+
+--
+-- Name: branches branches_scope_update; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY branches_scope_update ON public.branches FOR UPDATE USING ((id = ANY (( SELECT public.astrofin_branch_scope() AS astrofin_branch_scope)::bigint[])));
+
+
+--
+-- Name: customer_transfers; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.customer_transfers ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: customer_transfers customer_transfers_scope; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY customer_transfers_scope ON public.customer_transfers USING (((from_branch_id = ANY (( SELECT public.astrofin_branch_scope() AS astrofin_branch_scope)::bigint[])) OR (to_branch_id = ANY (( SELECT public.astrofin_branch_scope() AS astrofin_branch_scope)::bigint[]))));
+
+
+--
+-- Name: customers; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.customers ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: customers customers_scope; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY customers_scope ON public.customers USING ((branch_id = ANY (( SELECT public.astrofin_branch_scope() AS astrofin_branch_scope)::bigint[])));
+
+
+--
+-- Name: journal_entries; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.journal_entries ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: journal_entries journal_entries_scope; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY journal_entries_scope ON public.journal_entries USING ((branch_id = ANY (( SELECT public.astrofin_branch_scope() AS astrofin_branch_scope)::bigint[])));
+
+
+--
+-- Name: journal_entry_details; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.journal_entry_details ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: journal_entry_details journal_entry_details_scope; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY journal_entry_details_scope ON public.journal_entry_details USING ((EXISTS ( SELECT 1
+   FROM public.journal_entries e
+  WHERE (e.id = journal_entry_details.journal_entry_id))));
+
+
+--
+-- Name: loans; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.loans ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: loans loans_scope; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY loans_scope ON public.loans USING ((branch_id = ANY (( SELECT public.astrofin_branch_scope() AS astrofin_branch_scope)::bigint[])));
+
+
+--
+-- Name: payment_schedules; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.payment_schedules ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: payment_schedules payment_schedules_scope; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY payment_schedules_scope ON public.payment_schedules USING ((branch_id = ANY (( SELECT public.astrofin_branch_scope() AS astrofin_branch_scope)::bigint[])));
+
+
+--
+-- Name: sms_histories; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.sms_histories ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: sms_histories sms_histories_scope; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY sms_histories_scope ON public.sms_histories USING (((EXISTS ( SELECT 1
+   FROM public.customers c
+  WHERE (c.id = sms_histories.customer_id))) OR ((customer_id IS NULL) AND ( SELECT public.astrofin_sees_head_office() AS astrofin_sees_head_office))));
+
+
+--
+-- Name: transactions; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.transactions ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: transactions transactions_scope; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY transactions_scope ON public.transactions USING ((branch_id = ANY (( SELECT public.astrofin_branch_scope() AS astrofin_branch_scope)::bigint[])));
+
+
+--
+-- Name: users; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.users ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: users users_scope_insert; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY users_scope_insert ON public.users FOR INSERT TO astrofin_admin, astrofin_definer WITH CHECK ((branch_id = ANY (( SELECT public.astrofin_branch_scope() AS astrofin_branch_scope)::bigint[])));
+
+
+--
+-- Name: users users_scope_read; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY users_scope_read ON public.users FOR SELECT TO astrofin_cashier, astrofin_loan_officer, astrofin_supervisor, astrofin_accountant, astrofin_admin, astrofin_definer USING (((branch_id = ANY (( SELECT public.astrofin_branch_lineage() AS astrofin_branch_lineage)::bigint[])) OR (id = ( SELECT public.audit_current_user_id() AS audit_current_user_id))));
+
+
+--
+-- Name: users users_scope_update; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY users_scope_update ON public.users FOR UPDATE TO astrofin_admin, astrofin_definer USING (((branch_id = ANY (( SELECT public.astrofin_branch_scope() AS astrofin_branch_scope)::bigint[])) OR (id = ( SELECT public.audit_current_user_id() AS audit_current_user_id)))) WITH CHECK (((branch_id = ANY (( SELECT public.astrofin_branch_scope() AS astrofin_branch_scope)::bigint[])) OR (id = ( SELECT public.audit_current_user_id() AS audit_current_user_id))));
+
+
+--
+-- Name: users users_sign_in; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY users_sign_in ON public.users FOR SELECT TO astrofin_app USING (((lower(username) = NULLIF(current_setting('astrofin.sign_in'::text, true), ''::text)) OR (id = ( SELECT public.audit_current_user_id() AS audit_current_user_id))));
+
+
+--
+-- Name: users users_sign_in_update; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY users_sign_in_update ON public.users FOR UPDATE TO astrofin_app USING (((lower(username) = NULLIF(current_setting('astrofin.sign_in'::text, true), ''::text)) OR (id = ( SELECT public.audit_current_user_id() AS audit_current_user_id))));
+
+
+--
 -- Name: SCHEMA public; Type: ACL; Schema: -; Owner: -
 --
 
@@ -3863,6 +5084,21 @@ GRANT USAGE ON SCHEMA public TO astrofin_loan_officer;
 GRANT USAGE ON SCHEMA public TO astrofin_supervisor;
 GRANT USAGE ON SCHEMA public TO astrofin_accountant;
 GRANT USAGE ON SCHEMA public TO astrofin_admin;
+GRANT ALL ON SCHEMA public TO astrofin_definer;
+
+
+--
+-- Name: FUNCTION gtrgm_in(cstring); Type: ACL; Schema: public; Owner: -
+--
+
+GRANT ALL ON FUNCTION public.gtrgm_in(cstring) TO astrofin_definer;
+
+
+--
+-- Name: FUNCTION gtrgm_out(public.gtrgm); Type: ACL; Schema: public; Owner: -
+--
+
+GRANT ALL ON FUNCTION public.gtrgm_out(public.gtrgm) TO astrofin_definer;
 
 
 --
@@ -3874,11 +5110,105 @@ GRANT ALL ON FUNCTION public.approve_loan(p_loan_id bigint, p_approved_by bigint
 
 
 --
+-- Name: FUNCTION assign_user_branch(p_user_id bigint, p_branch_id bigint, p_admin bigint); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.assign_user_branch(p_user_id bigint, p_branch_id bigint, p_admin bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.assign_user_branch(p_user_id bigint, p_branch_id bigint, p_admin bigint) TO astrofin_admin;
+
+
+--
+-- Name: FUNCTION astrofin_branch_lineage(); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.astrofin_branch_lineage() FROM PUBLIC;
+GRANT ALL ON FUNCTION public.astrofin_branch_lineage() TO astrofin_app;
+GRANT ALL ON FUNCTION public.astrofin_branch_lineage() TO astrofin_cashier;
+GRANT ALL ON FUNCTION public.astrofin_branch_lineage() TO astrofin_loan_officer;
+GRANT ALL ON FUNCTION public.astrofin_branch_lineage() TO astrofin_supervisor;
+GRANT ALL ON FUNCTION public.astrofin_branch_lineage() TO astrofin_accountant;
+GRANT ALL ON FUNCTION public.astrofin_branch_lineage() TO astrofin_admin;
+GRANT ALL ON FUNCTION public.astrofin_branch_lineage() TO astrofin_definer;
+
+
+--
+-- Name: FUNCTION astrofin_branch_scope(); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.astrofin_branch_scope() FROM PUBLIC;
+GRANT ALL ON FUNCTION public.astrofin_branch_scope() TO astrofin_app;
+GRANT ALL ON FUNCTION public.astrofin_branch_scope() TO astrofin_cashier;
+GRANT ALL ON FUNCTION public.astrofin_branch_scope() TO astrofin_loan_officer;
+GRANT ALL ON FUNCTION public.astrofin_branch_scope() TO astrofin_supervisor;
+GRANT ALL ON FUNCTION public.astrofin_branch_scope() TO astrofin_accountant;
+GRANT ALL ON FUNCTION public.astrofin_branch_scope() TO astrofin_admin;
+GRANT ALL ON FUNCTION public.astrofin_branch_scope() TO astrofin_definer;
+
+
+--
+-- Name: FUNCTION astrofin_default_branch(); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.astrofin_default_branch() FROM PUBLIC;
+GRANT ALL ON FUNCTION public.astrofin_default_branch() TO astrofin_app;
+GRANT ALL ON FUNCTION public.astrofin_default_branch() TO astrofin_cashier;
+GRANT ALL ON FUNCTION public.astrofin_default_branch() TO astrofin_loan_officer;
+GRANT ALL ON FUNCTION public.astrofin_default_branch() TO astrofin_supervisor;
+GRANT ALL ON FUNCTION public.astrofin_default_branch() TO astrofin_accountant;
+GRANT ALL ON FUNCTION public.astrofin_default_branch() TO astrofin_admin;
+GRANT ALL ON FUNCTION public.astrofin_default_branch() TO astrofin_definer;
+
+
+--
+-- Name: FUNCTION astrofin_is_owner_session(); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.astrofin_is_owner_session() FROM PUBLIC;
+GRANT ALL ON FUNCTION public.astrofin_is_owner_session() TO astrofin_definer;
+
+
+--
+-- Name: FUNCTION astrofin_sees_head_office(); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.astrofin_sees_head_office() FROM PUBLIC;
+GRANT ALL ON FUNCTION public.astrofin_sees_head_office() TO astrofin_app;
+GRANT ALL ON FUNCTION public.astrofin_sees_head_office() TO astrofin_cashier;
+GRANT ALL ON FUNCTION public.astrofin_sees_head_office() TO astrofin_loan_officer;
+GRANT ALL ON FUNCTION public.astrofin_sees_head_office() TO astrofin_supervisor;
+GRANT ALL ON FUNCTION public.astrofin_sees_head_office() TO astrofin_accountant;
+GRANT ALL ON FUNCTION public.astrofin_sees_head_office() TO astrofin_admin;
+GRANT ALL ON FUNCTION public.astrofin_sees_head_office() TO astrofin_definer;
+
+
+--
+-- Name: FUNCTION astrofin_user_branch(); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.astrofin_user_branch() FROM PUBLIC;
+GRANT ALL ON FUNCTION public.astrofin_user_branch() TO astrofin_app;
+GRANT ALL ON FUNCTION public.astrofin_user_branch() TO astrofin_cashier;
+GRANT ALL ON FUNCTION public.astrofin_user_branch() TO astrofin_loan_officer;
+GRANT ALL ON FUNCTION public.astrofin_user_branch() TO astrofin_supervisor;
+GRANT ALL ON FUNCTION public.astrofin_user_branch() TO astrofin_accountant;
+GRANT ALL ON FUNCTION public.astrofin_user_branch() TO astrofin_admin;
+GRANT ALL ON FUNCTION public.astrofin_user_branch() TO astrofin_definer;
+
+
+--
 -- Name: FUNCTION audit_chain_genesis(); Type: ACL; Schema: public; Owner: -
 --
 
 REVOKE ALL ON FUNCTION public.audit_chain_genesis() FROM PUBLIC;
 GRANT ALL ON FUNCTION public.audit_chain_genesis() TO astrofin_admin;
+GRANT ALL ON FUNCTION public.audit_chain_genesis() TO astrofin_definer;
+
+
+--
+-- Name: FUNCTION audit_current_user_id(); Type: ACL; Schema: public; Owner: -
+--
+
+GRANT ALL ON FUNCTION public.audit_current_user_id() TO astrofin_definer;
 
 
 --
@@ -3887,6 +5217,7 @@ GRANT ALL ON FUNCTION public.audit_chain_genesis() TO astrofin_admin;
 
 REVOKE ALL ON FUNCTION public.audit_full_xid(p_xid32 bigint, p_reference bigint) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.audit_full_xid(p_xid32 bigint, p_reference bigint) TO astrofin_admin;
+GRANT ALL ON FUNCTION public.audit_full_xid(p_xid32 bigint, p_reference bigint) TO astrofin_definer;
 
 
 --
@@ -3895,6 +5226,21 @@ GRANT ALL ON FUNCTION public.audit_full_xid(p_xid32 bigint, p_reference bigint) 
 
 REVOKE ALL ON FUNCTION public.audit_log_hash(p_prev_hash text, p_id bigint, p_chain_seq bigint, p_table_name text, p_record_id bigint, p_action text, p_old_values jsonb, p_new_values jsonb, p_changed_by bigint, p_db_role text, p_changed_at timestamp with time zone, p_seal_note text) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.audit_log_hash(p_prev_hash text, p_id bigint, p_chain_seq bigint, p_table_name text, p_record_id bigint, p_action text, p_old_values jsonb, p_new_values jsonb, p_changed_by bigint, p_db_role text, p_changed_at timestamp with time zone, p_seal_note text) TO astrofin_admin;
+GRANT ALL ON FUNCTION public.audit_log_hash(p_prev_hash text, p_id bigint, p_chain_seq bigint, p_table_name text, p_record_id bigint, p_action text, p_old_values jsonb, p_new_values jsonb, p_changed_by bigint, p_db_role text, p_changed_at timestamp with time zone, p_seal_note text) TO astrofin_definer;
+
+
+--
+-- Name: FUNCTION audit_logs_append_only(); Type: ACL; Schema: public; Owner: -
+--
+
+GRANT ALL ON FUNCTION public.audit_logs_append_only() TO astrofin_definer;
+
+
+--
+-- Name: FUNCTION audit_row_change(); Type: ACL; Schema: public; Owner: -
+--
+
+GRANT ALL ON FUNCTION public.audit_row_change() TO astrofin_definer;
 
 
 --
@@ -3902,6 +5248,72 @@ GRANT ALL ON FUNCTION public.audit_log_hash(p_prev_hash text, p_id bigint, p_cha
 --
 
 REVOKE ALL ON FUNCTION public.audit_statement_change() FROM PUBLIC;
+GRANT ALL ON FUNCTION public.audit_statement_change() TO astrofin_definer;
+
+
+--
+-- Name: FUNCTION branch_check_name(p_name text); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.branch_check_name(p_name text) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.branch_check_name(p_name text) TO astrofin_definer;
+
+
+--
+-- Name: FUNCTION branch_code_taken(p_code text); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.branch_code_taken(p_code text) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.branch_code_taken(p_code text) TO astrofin_definer;
+
+
+--
+-- Name: FUNCTION branch_refuse_closed(p_branch_id bigint, p_date date); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.branch_refuse_closed(p_branch_id bigint, p_date date) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.branch_refuse_closed(p_branch_id bigint, p_date date) TO astrofin_definer;
+
+
+--
+-- Name: FUNCTION branch_subtree(p_branch_id bigint); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.branch_subtree(p_branch_id bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.branch_subtree(p_branch_id bigint) TO astrofin_app;
+GRANT ALL ON FUNCTION public.branch_subtree(p_branch_id bigint) TO astrofin_cashier;
+GRANT ALL ON FUNCTION public.branch_subtree(p_branch_id bigint) TO astrofin_loan_officer;
+GRANT ALL ON FUNCTION public.branch_subtree(p_branch_id bigint) TO astrofin_supervisor;
+GRANT ALL ON FUNCTION public.branch_subtree(p_branch_id bigint) TO astrofin_accountant;
+GRANT ALL ON FUNCTION public.branch_subtree(p_branch_id bigint) TO astrofin_admin;
+GRANT ALL ON FUNCTION public.branch_subtree(p_branch_id bigint) TO astrofin_definer;
+
+
+--
+-- Name: TABLE branches; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT ON TABLE public.branches TO astrofin_cashier;
+GRANT SELECT ON TABLE public.branches TO astrofin_loan_officer;
+GRANT SELECT ON TABLE public.branches TO astrofin_supervisor;
+GRANT SELECT ON TABLE public.branches TO astrofin_accountant;
+GRANT SELECT ON TABLE public.branches TO astrofin_admin;
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.branches TO astrofin_definer;
+
+
+--
+-- Name: FUNCTION branch_visible(p_branch_id bigint, p_what text); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.branch_visible(p_branch_id bigint, p_what text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION branches_before_write(); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.branches_before_write() FROM PUBLIC;
+GRANT ALL ON FUNCTION public.branches_before_write() TO astrofin_definer;
 
 
 --
@@ -3912,6 +5324,35 @@ REVOKE ALL ON FUNCTION public.calculate_par(p_days_threshold integer, p_as_of da
 GRANT ALL ON FUNCTION public.calculate_par(p_days_threshold integer, p_as_of date) TO astrofin_loan_officer;
 GRANT ALL ON FUNCTION public.calculate_par(p_days_threshold integer, p_as_of date) TO astrofin_supervisor;
 GRANT ALL ON FUNCTION public.calculate_par(p_days_threshold integer, p_as_of date) TO astrofin_accountant;
+GRANT ALL ON FUNCTION public.calculate_par(p_days_threshold integer, p_as_of date) TO astrofin_definer;
+
+
+--
+-- Name: FUNCTION calculate_par(p_days_threshold integer, p_as_of date, p_branch_id bigint, p_with_children boolean); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.calculate_par(p_days_threshold integer, p_as_of date, p_branch_id bigint, p_with_children boolean) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.calculate_par(p_days_threshold integer, p_as_of date, p_branch_id bigint, p_with_children boolean) TO astrofin_loan_officer;
+GRANT ALL ON FUNCTION public.calculate_par(p_days_threshold integer, p_as_of date, p_branch_id bigint, p_with_children boolean) TO astrofin_supervisor;
+GRANT ALL ON FUNCTION public.calculate_par(p_days_threshold integer, p_as_of date, p_branch_id bigint, p_with_children boolean) TO astrofin_accountant;
+GRANT ALL ON FUNCTION public.calculate_par(p_days_threshold integer, p_as_of date, p_branch_id bigint, p_with_children boolean) TO astrofin_definer;
+
+
+--
+-- Name: FUNCTION close_branch_period(p_branch_id bigint, p_through date, p_user bigint); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.close_branch_period(p_branch_id bigint, p_through date, p_user bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.close_branch_period(p_branch_id bigint, p_through date, p_user bigint) TO astrofin_supervisor;
+GRANT ALL ON FUNCTION public.close_branch_period(p_branch_id bigint, p_through date, p_user bigint) TO astrofin_accountant;
+
+
+--
+-- Name: FUNCTION create_branch(p_code text, p_name text, p_parent_id bigint, p_user bigint); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.create_branch(p_code text, p_name text, p_parent_id bigint, p_user bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.create_branch(p_code text, p_name text, p_parent_id bigint, p_user bigint) TO astrofin_admin;
 
 
 --
@@ -3930,6 +5371,7 @@ GRANT SELECT ON TABLE public.transactions TO astrofin_loan_officer;
 GRANT SELECT ON TABLE public.transactions TO astrofin_supervisor;
 GRANT SELECT ON TABLE public.transactions TO astrofin_accountant;
 GRANT SELECT ON TABLE public.transactions TO astrofin_admin;
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.transactions TO astrofin_definer;
 
 
 --
@@ -3956,6 +5398,105 @@ REVOKE ALL ON FUNCTION public.generate_payment_schedule(p_loan_id bigint, p_crea
 
 
 --
+-- Name: FUNCTION gin_extract_query_trgm(text, internal, smallint, internal, internal, internal, internal); Type: ACL; Schema: public; Owner: -
+--
+
+GRANT ALL ON FUNCTION public.gin_extract_query_trgm(text, internal, smallint, internal, internal, internal, internal) TO astrofin_definer;
+
+
+--
+-- Name: FUNCTION gin_extract_value_trgm(text, internal); Type: ACL; Schema: public; Owner: -
+--
+
+GRANT ALL ON FUNCTION public.gin_extract_value_trgm(text, internal) TO astrofin_definer;
+
+
+--
+-- Name: FUNCTION gin_trgm_consistent(internal, smallint, text, integer, internal, internal, internal, internal); Type: ACL; Schema: public; Owner: -
+--
+
+GRANT ALL ON FUNCTION public.gin_trgm_consistent(internal, smallint, text, integer, internal, internal, internal, internal) TO astrofin_definer;
+
+
+--
+-- Name: FUNCTION gin_trgm_triconsistent(internal, smallint, text, integer, internal, internal, internal); Type: ACL; Schema: public; Owner: -
+--
+
+GRANT ALL ON FUNCTION public.gin_trgm_triconsistent(internal, smallint, text, integer, internal, internal, internal) TO astrofin_definer;
+
+
+--
+-- Name: FUNCTION gtrgm_compress(internal); Type: ACL; Schema: public; Owner: -
+--
+
+GRANT ALL ON FUNCTION public.gtrgm_compress(internal) TO astrofin_definer;
+
+
+--
+-- Name: FUNCTION gtrgm_consistent(internal, text, smallint, oid, internal); Type: ACL; Schema: public; Owner: -
+--
+
+GRANT ALL ON FUNCTION public.gtrgm_consistent(internal, text, smallint, oid, internal) TO astrofin_definer;
+
+
+--
+-- Name: FUNCTION gtrgm_decompress(internal); Type: ACL; Schema: public; Owner: -
+--
+
+GRANT ALL ON FUNCTION public.gtrgm_decompress(internal) TO astrofin_definer;
+
+
+--
+-- Name: FUNCTION gtrgm_distance(internal, text, smallint, oid, internal); Type: ACL; Schema: public; Owner: -
+--
+
+GRANT ALL ON FUNCTION public.gtrgm_distance(internal, text, smallint, oid, internal) TO astrofin_definer;
+
+
+--
+-- Name: FUNCTION gtrgm_options(internal); Type: ACL; Schema: public; Owner: -
+--
+
+GRANT ALL ON FUNCTION public.gtrgm_options(internal) TO astrofin_definer;
+
+
+--
+-- Name: FUNCTION gtrgm_penalty(internal, internal, internal); Type: ACL; Schema: public; Owner: -
+--
+
+GRANT ALL ON FUNCTION public.gtrgm_penalty(internal, internal, internal) TO astrofin_definer;
+
+
+--
+-- Name: FUNCTION gtrgm_picksplit(internal, internal); Type: ACL; Schema: public; Owner: -
+--
+
+GRANT ALL ON FUNCTION public.gtrgm_picksplit(internal, internal) TO astrofin_definer;
+
+
+--
+-- Name: FUNCTION gtrgm_same(public.gtrgm, public.gtrgm, internal); Type: ACL; Schema: public; Owner: -
+--
+
+GRANT ALL ON FUNCTION public.gtrgm_same(public.gtrgm, public.gtrgm, internal) TO astrofin_definer;
+
+
+--
+-- Name: FUNCTION gtrgm_union(internal, internal); Type: ACL; Schema: public; Owner: -
+--
+
+GRANT ALL ON FUNCTION public.gtrgm_union(internal, internal) TO astrofin_definer;
+
+
+--
+-- Name: FUNCTION journal_entries_take_branch(); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.journal_entries_take_branch() FROM PUBLIC;
+GRANT ALL ON FUNCTION public.journal_entries_take_branch() TO astrofin_definer;
+
+
+--
 -- Name: FUNCTION ledger_account_id(p_code text); Type: ACL; Schema: public; Owner: -
 --
 
@@ -3974,6 +5515,14 @@ REVOKE ALL ON FUNCTION public.ledger_allocate(p_loan_id bigint, p_amount numeric
 --
 
 REVOKE ALL ON FUNCTION public.ledger_check_amount(p_amount numeric, p_what text) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.ledger_check_amount(p_amount numeric, p_what text) TO astrofin_definer;
+
+
+--
+-- Name: FUNCTION ledger_check_entry_balanced(); Type: ACL; Schema: public; Owner: -
+--
+
+GRANT ALL ON FUNCTION public.ledger_check_entry_balanced() TO astrofin_definer;
 
 
 --
@@ -3981,6 +5530,14 @@ REVOKE ALL ON FUNCTION public.ledger_check_amount(p_amount numeric, p_what text)
 --
 
 REVOKE ALL ON FUNCTION public.ledger_check_entry_date(p_entry_date date) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.ledger_check_entry_date(p_entry_date date) TO astrofin_definer;
+
+
+--
+-- Name: FUNCTION scale_padded_number(p_prefix text, p_n bigint, p_width integer); Type: ACL; Schema: public; Owner: -
+--
+
+GRANT ALL ON FUNCTION public.scale_padded_number(p_prefix text, p_n bigint, p_width integer) TO astrofin_definer;
 
 
 --
@@ -3989,6 +5546,7 @@ REVOKE ALL ON FUNCTION public.ledger_check_entry_date(p_entry_date date) FROM PU
 
 GRANT USAGE ON SEQUENCE public.loan_number_seq TO astrofin_loan_officer;
 GRANT USAGE ON SEQUENCE public.loan_number_seq TO astrofin_supervisor;
+GRANT ALL ON SEQUENCE public.loan_number_seq TO astrofin_definer;
 
 
 --
@@ -4000,6 +5558,7 @@ GRANT SELECT,INSERT ON TABLE public.loans TO astrofin_loan_officer;
 GRANT SELECT,INSERT ON TABLE public.loans TO astrofin_supervisor;
 GRANT SELECT ON TABLE public.loans TO astrofin_accountant;
 GRANT SELECT ON TABLE public.loans TO astrofin_admin;
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.loans TO astrofin_definer;
 
 
 --
@@ -4014,6 +5573,7 @@ REVOKE ALL ON FUNCTION public.ledger_check_payable(p_loan public.loans, p_amount
 --
 
 REVOKE ALL ON FUNCTION public.ledger_due_date(p_first date, p_frequency text, p_k integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.ledger_due_date(p_first date, p_frequency text, p_k integer) TO astrofin_definer;
 
 
 --
@@ -4021,6 +5581,7 @@ REVOKE ALL ON FUNCTION public.ledger_due_date(p_first date, p_frequency text, p_
 --
 
 REVOKE ALL ON FUNCTION public.ledger_longest_working_term(p_principal numeric, p_rate numeric, p_method text, p_term integer, p_periods_per_year integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.ledger_longest_working_term(p_principal numeric, p_rate numeric, p_method text, p_term integer, p_periods_per_year integer) TO astrofin_definer;
 
 
 --
@@ -4028,6 +5589,7 @@ REVOKE ALL ON FUNCTION public.ledger_longest_working_term(p_principal numeric, p
 --
 
 REVOKE ALL ON FUNCTION public.ledger_manual_amount(p_line jsonb, p_key text, p_number integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.ledger_manual_amount(p_line jsonb, p_key text, p_number integer) TO astrofin_definer;
 
 
 --
@@ -4035,6 +5597,7 @@ REVOKE ALL ON FUNCTION public.ledger_manual_amount(p_line jsonb, p_key text, p_n
 --
 
 REVOKE ALL ON FUNCTION public.ledger_moment(p_date date) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.ledger_moment(p_date date) TO astrofin_definer;
 
 
 --
@@ -4042,6 +5605,7 @@ REVOKE ALL ON FUNCTION public.ledger_moment(p_date date) FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION public.ledger_money(p_amount numeric) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.ledger_money(p_amount numeric) TO astrofin_definer;
 
 
 --
@@ -4049,6 +5613,7 @@ REVOKE ALL ON FUNCTION public.ledger_money(p_amount numeric) FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION public.ledger_periods_per_year(p_frequency text) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.ledger_periods_per_year(p_frequency text) TO astrofin_definer;
 
 
 --
@@ -4066,6 +5631,13 @@ REVOKE ALL ON FUNCTION public.ledger_recompute_schedule(p_loan_id bigint) FROM P
 
 
 --
+-- Name: FUNCTION ledger_refuse_change(); Type: ACL; Schema: public; Owner: -
+--
+
+GRANT ALL ON FUNCTION public.ledger_refuse_change() TO astrofin_definer;
+
+
+--
 -- Name: FUNCTION ledger_require_actor(p_user_id bigint, p_roles text[], p_action text); Type: ACL; Schema: public; Owner: -
 --
 
@@ -4077,6 +5649,7 @@ REVOKE ALL ON FUNCTION public.ledger_require_actor(p_user_id bigint, p_roles tex
 --
 
 REVOKE ALL ON FUNCTION public.ledger_same_payment(p_existing public.transactions, p_loan_id bigint, p_amount numeric) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.ledger_same_payment(p_existing public.transactions, p_loan_id bigint, p_amount numeric) TO astrofin_definer;
 
 
 --
@@ -4084,6 +5657,7 @@ REVOKE ALL ON FUNCTION public.ledger_same_payment(p_existing public.transactions
 --
 
 REVOKE ALL ON FUNCTION public.ledger_schedule_amounts(p_principal numeric, p_rate numeric, p_method text, p_term integer, p_periods_per_year integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.ledger_schedule_amounts(p_principal numeric, p_rate numeric, p_method text, p_term integer, p_periods_per_year integer) TO astrofin_definer;
 
 
 --
@@ -4091,6 +5665,7 @@ REVOKE ALL ON FUNCTION public.ledger_schedule_amounts(p_principal numeric, p_rat
 --
 
 REVOKE ALL ON FUNCTION public.ledger_schedule_rows(p_principal numeric, p_rate numeric, p_method text, p_term integer, p_frequency text, p_first_date date) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.ledger_schedule_rows(p_principal numeric, p_rate numeric, p_method text, p_term integer, p_frequency text, p_first_date date) TO astrofin_definer;
 
 
 --
@@ -4098,6 +5673,7 @@ REVOKE ALL ON FUNCTION public.ledger_schedule_rows(p_principal numeric, p_rate n
 --
 
 REVOKE ALL ON FUNCTION public.ledger_schedule_zero_installments(p_principal numeric, p_rate numeric, p_method text, p_term integer, p_periods_per_year integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.ledger_schedule_zero_installments(p_principal numeric, p_rate numeric, p_method text, p_term integer, p_periods_per_year integer) TO astrofin_definer;
 
 
 --
@@ -4110,6 +5686,7 @@ GRANT ALL ON FUNCTION public.loan_days_past_due(p_loan_id bigint, p_as_of date) 
 GRANT ALL ON FUNCTION public.loan_days_past_due(p_loan_id bigint, p_as_of date) TO astrofin_supervisor;
 GRANT ALL ON FUNCTION public.loan_days_past_due(p_loan_id bigint, p_as_of date) TO astrofin_accountant;
 GRANT ALL ON FUNCTION public.loan_days_past_due(p_loan_id bigint, p_as_of date) TO astrofin_admin;
+GRANT ALL ON FUNCTION public.loan_days_past_due(p_loan_id bigint, p_as_of date) TO astrofin_definer;
 
 
 --
@@ -4122,6 +5699,15 @@ GRANT ALL ON FUNCTION public.loan_summary_as_of(p_as_of date) TO astrofin_loan_o
 GRANT ALL ON FUNCTION public.loan_summary_as_of(p_as_of date) TO astrofin_supervisor;
 GRANT ALL ON FUNCTION public.loan_summary_as_of(p_as_of date) TO astrofin_accountant;
 GRANT ALL ON FUNCTION public.loan_summary_as_of(p_as_of date) TO astrofin_admin;
+GRANT ALL ON FUNCTION public.loan_summary_as_of(p_as_of date) TO astrofin_definer;
+
+
+--
+-- Name: FUNCTION loans_take_branch(); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.loans_take_branch() FROM PUBLIC;
+GRANT ALL ON FUNCTION public.loans_take_branch() TO astrofin_definer;
 
 
 --
@@ -4140,12 +5726,32 @@ REVOKE ALL ON FUNCTION public.mark_defaulted_loans_unchecked(p_days_threshold in
 
 
 --
+-- Name: FUNCTION monthly_financial_summary(p_branch_id bigint, p_with_children boolean); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.monthly_financial_summary(p_branch_id bigint, p_with_children boolean) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.monthly_financial_summary(p_branch_id bigint, p_with_children boolean) TO astrofin_loan_officer;
+GRANT ALL ON FUNCTION public.monthly_financial_summary(p_branch_id bigint, p_with_children boolean) TO astrofin_supervisor;
+GRANT ALL ON FUNCTION public.monthly_financial_summary(p_branch_id bigint, p_with_children boolean) TO astrofin_accountant;
+GRANT ALL ON FUNCTION public.monthly_financial_summary(p_branch_id bigint, p_with_children boolean) TO astrofin_definer;
+
+
+--
 -- Name: FUNCTION overdue_loans_as_of(p_as_of date); Type: ACL; Schema: public; Owner: -
 --
 
 REVOKE ALL ON FUNCTION public.overdue_loans_as_of(p_as_of date) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.overdue_loans_as_of(p_as_of date) TO astrofin_loan_officer;
 GRANT ALL ON FUNCTION public.overdue_loans_as_of(p_as_of date) TO astrofin_supervisor;
+GRANT ALL ON FUNCTION public.overdue_loans_as_of(p_as_of date) TO astrofin_definer;
+
+
+--
+-- Name: FUNCTION payment_schedules_take_branch(); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.payment_schedules_take_branch() FROM PUBLIC;
+GRANT ALL ON FUNCTION public.payment_schedules_take_branch() TO astrofin_definer;
 
 
 --
@@ -4154,6 +5760,7 @@ GRANT ALL ON FUNCTION public.overdue_loans_as_of(p_as_of date) TO astrofin_super
 
 REVOKE ALL ON FUNCTION public.perform_database_maintenance() FROM PUBLIC;
 GRANT ALL ON FUNCTION public.perform_database_maintenance() TO astrofin_admin;
+GRANT ALL ON FUNCTION public.perform_database_maintenance() TO astrofin_definer;
 
 
 --
@@ -4202,6 +5809,7 @@ REVOKE ALL ON FUNCTION public.refresh_monthly_financial_summary() FROM PUBLIC;
 GRANT ALL ON FUNCTION public.refresh_monthly_financial_summary() TO astrofin_supervisor;
 GRANT ALL ON FUNCTION public.refresh_monthly_financial_summary() TO astrofin_accountant;
 GRANT ALL ON FUNCTION public.refresh_monthly_financial_summary() TO astrofin_admin;
+GRANT ALL ON FUNCTION public.refresh_monthly_financial_summary() TO astrofin_definer;
 
 
 --
@@ -4210,6 +5818,14 @@ GRANT ALL ON FUNCTION public.refresh_monthly_financial_summary() TO astrofin_adm
 
 REVOKE ALL ON FUNCTION public.reject_loan(p_loan_id bigint, p_rejected_by bigint, p_reason text) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.reject_loan(p_loan_id bigint, p_rejected_by bigint, p_reason text) TO astrofin_supervisor;
+
+
+--
+-- Name: FUNCTION rename_branch(p_branch_id bigint, p_name text, p_user bigint); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.rename_branch(p_branch_id bigint, p_name text, p_user bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.rename_branch(p_branch_id bigint, p_name text, p_user bigint) TO astrofin_admin;
 
 
 --
@@ -4255,6 +5871,7 @@ GRANT ALL ON FUNCTION public.reverse_transaction(p_transaction_id bigint, p_reve
 --
 
 REVOKE ALL ON FUNCTION public.scale_refresh_loan_summary(p_loan_ids bigint[]) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.scale_refresh_loan_summary(p_loan_ids bigint[]) TO astrofin_definer;
 
 
 --
@@ -4262,6 +5879,7 @@ REVOKE ALL ON FUNCTION public.scale_refresh_loan_summary(p_loan_ids bigint[]) FR
 --
 
 REVOKE ALL ON FUNCTION public.scale_schedule_changed() FROM PUBLIC;
+GRANT ALL ON FUNCTION public.scale_schedule_changed() TO astrofin_definer;
 
 
 --
@@ -4269,6 +5887,7 @@ REVOKE ALL ON FUNCTION public.scale_schedule_changed() FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION public.scale_schedule_row_changed() FROM PUBLIC;
+GRANT ALL ON FUNCTION public.scale_schedule_row_changed() TO astrofin_definer;
 
 
 --
@@ -4277,6 +5896,7 @@ REVOKE ALL ON FUNCTION public.scale_schedule_row_changed() FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION public.seal_audit_log() FROM PUBLIC;
 GRANT ALL ON FUNCTION public.seal_audit_log() TO astrofin_admin;
+GRANT ALL ON FUNCTION public.seal_audit_log() TO astrofin_definer;
 
 
 --
@@ -4298,11 +5918,155 @@ GRANT ALL ON FUNCTION public.send_overdue_loan_notifications(p_days_overdue inte
 
 
 --
+-- Name: FUNCTION set_branch_active(p_branch_id bigint, p_active boolean, p_user bigint); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.set_branch_active(p_branch_id bigint, p_active boolean, p_user bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.set_branch_active(p_branch_id bigint, p_active boolean, p_user bigint) TO astrofin_admin;
+
+
+--
+-- Name: FUNCTION set_limit(real); Type: ACL; Schema: public; Owner: -
+--
+
+GRANT ALL ON FUNCTION public.set_limit(real) TO astrofin_definer;
+
+
+--
+-- Name: FUNCTION set_updated_at(); Type: ACL; Schema: public; Owner: -
+--
+
+GRANT ALL ON FUNCTION public.set_updated_at() TO astrofin_definer;
+
+
+--
+-- Name: FUNCTION show_limit(); Type: ACL; Schema: public; Owner: -
+--
+
+GRANT ALL ON FUNCTION public.show_limit() TO astrofin_definer;
+
+
+--
+-- Name: FUNCTION show_trgm(text); Type: ACL; Schema: public; Owner: -
+--
+
+GRANT ALL ON FUNCTION public.show_trgm(text) TO astrofin_definer;
+
+
+--
+-- Name: FUNCTION similarity(text, text); Type: ACL; Schema: public; Owner: -
+--
+
+GRANT ALL ON FUNCTION public.similarity(text, text) TO astrofin_definer;
+
+
+--
+-- Name: FUNCTION similarity_dist(text, text); Type: ACL; Schema: public; Owner: -
+--
+
+GRANT ALL ON FUNCTION public.similarity_dist(text, text) TO astrofin_definer;
+
+
+--
+-- Name: FUNCTION similarity_op(text, text); Type: ACL; Schema: public; Owner: -
+--
+
+GRANT ALL ON FUNCTION public.similarity_op(text, text) TO astrofin_definer;
+
+
+--
+-- Name: FUNCTION strict_word_similarity(text, text); Type: ACL; Schema: public; Owner: -
+--
+
+GRANT ALL ON FUNCTION public.strict_word_similarity(text, text) TO astrofin_definer;
+
+
+--
+-- Name: FUNCTION strict_word_similarity_commutator_op(text, text); Type: ACL; Schema: public; Owner: -
+--
+
+GRANT ALL ON FUNCTION public.strict_word_similarity_commutator_op(text, text) TO astrofin_definer;
+
+
+--
+-- Name: FUNCTION strict_word_similarity_dist_commutator_op(text, text); Type: ACL; Schema: public; Owner: -
+--
+
+GRANT ALL ON FUNCTION public.strict_word_similarity_dist_commutator_op(text, text) TO astrofin_definer;
+
+
+--
+-- Name: FUNCTION strict_word_similarity_dist_op(text, text); Type: ACL; Schema: public; Owner: -
+--
+
+GRANT ALL ON FUNCTION public.strict_word_similarity_dist_op(text, text) TO astrofin_definer;
+
+
+--
+-- Name: FUNCTION strict_word_similarity_op(text, text); Type: ACL; Schema: public; Owner: -
+--
+
+GRANT ALL ON FUNCTION public.strict_word_similarity_op(text, text) TO astrofin_definer;
+
+
+--
+-- Name: FUNCTION transactions_take_branch(); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.transactions_take_branch() FROM PUBLIC;
+GRANT ALL ON FUNCTION public.transactions_take_branch() TO astrofin_definer;
+
+
+--
+-- Name: FUNCTION transfer_customer(p_customer_id bigint, p_to_branch_id bigint, p_reason text, p_user bigint); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.transfer_customer(p_customer_id bigint, p_to_branch_id bigint, p_reason text, p_user bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.transfer_customer(p_customer_id bigint, p_to_branch_id bigint, p_reason text, p_user bigint) TO astrofin_supervisor;
+
+
+--
 -- Name: FUNCTION verify_audit_log(); Type: ACL; Schema: public; Owner: -
 --
 
 REVOKE ALL ON FUNCTION public.verify_audit_log() FROM PUBLIC;
 GRANT ALL ON FUNCTION public.verify_audit_log() TO astrofin_admin;
+GRANT ALL ON FUNCTION public.verify_audit_log() TO astrofin_definer;
+
+
+--
+-- Name: FUNCTION word_similarity(text, text); Type: ACL; Schema: public; Owner: -
+--
+
+GRANT ALL ON FUNCTION public.word_similarity(text, text) TO astrofin_definer;
+
+
+--
+-- Name: FUNCTION word_similarity_commutator_op(text, text); Type: ACL; Schema: public; Owner: -
+--
+
+GRANT ALL ON FUNCTION public.word_similarity_commutator_op(text, text) TO astrofin_definer;
+
+
+--
+-- Name: FUNCTION word_similarity_dist_commutator_op(text, text); Type: ACL; Schema: public; Owner: -
+--
+
+GRANT ALL ON FUNCTION public.word_similarity_dist_commutator_op(text, text) TO astrofin_definer;
+
+
+--
+-- Name: FUNCTION word_similarity_dist_op(text, text); Type: ACL; Schema: public; Owner: -
+--
+
+GRANT ALL ON FUNCTION public.word_similarity_dist_op(text, text) TO astrofin_definer;
+
+
+--
+-- Name: FUNCTION word_similarity_op(text, text); Type: ACL; Schema: public; Owner: -
+--
+
+GRANT ALL ON FUNCTION public.word_similarity_op(text, text) TO astrofin_definer;
 
 
 --
@@ -4314,10 +6078,32 @@ GRANT ALL ON FUNCTION public.write_off_loan(p_loan_id bigint, p_written_off_by b
 
 
 --
+-- Name: TABLE alembic_version; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.alembic_version TO astrofin_definer;
+
+
+--
 -- Name: TABLE audit_logs; Type: ACL; Schema: public; Owner: -
 --
 
 GRANT SELECT ON TABLE public.audit_logs TO astrofin_admin;
+GRANT SELECT,INSERT ON TABLE public.audit_logs TO astrofin_definer;
+
+
+--
+-- Name: SEQUENCE audit_logs_id_seq; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT ALL ON SEQUENCE public.audit_logs_id_seq TO astrofin_definer;
+
+
+--
+-- Name: TABLE audit_seal_ticks; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.audit_seal_ticks TO astrofin_definer;
 
 
 --
@@ -4325,6 +6111,21 @@ GRANT SELECT ON TABLE public.audit_logs TO astrofin_admin;
 --
 
 GRANT SELECT ON TABLE public.audit_seals TO astrofin_admin;
+GRANT SELECT,INSERT ON TABLE public.audit_seals TO astrofin_definer;
+
+
+--
+-- Name: SEQUENCE audit_seals_id_seq; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT ALL ON SEQUENCE public.audit_seals_id_seq TO astrofin_definer;
+
+
+--
+-- Name: SEQUENCE branches_id_seq; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT ALL ON SEQUENCE public.branches_id_seq TO astrofin_definer;
 
 
 --
@@ -4333,6 +6134,14 @@ GRANT SELECT ON TABLE public.audit_seals TO astrofin_admin;
 
 GRANT SELECT,INSERT,UPDATE ON TABLE public.chart_of_accounts TO astrofin_accountant;
 GRANT SELECT ON TABLE public.chart_of_accounts TO astrofin_supervisor;
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.chart_of_accounts TO astrofin_definer;
+
+
+--
+-- Name: SEQUENCE chart_of_accounts_id_seq; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT ALL ON SEQUENCE public.chart_of_accounts_id_seq TO astrofin_definer;
 
 
 --
@@ -4341,6 +6150,25 @@ GRANT SELECT ON TABLE public.chart_of_accounts TO astrofin_supervisor;
 
 GRANT USAGE ON SEQUENCE public.customer_number_seq TO astrofin_loan_officer;
 GRANT USAGE ON SEQUENCE public.customer_number_seq TO astrofin_supervisor;
+GRANT ALL ON SEQUENCE public.customer_number_seq TO astrofin_definer;
+
+
+--
+-- Name: TABLE customer_transfers; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT ON TABLE public.customer_transfers TO astrofin_loan_officer;
+GRANT SELECT ON TABLE public.customer_transfers TO astrofin_supervisor;
+GRANT SELECT ON TABLE public.customer_transfers TO astrofin_accountant;
+GRANT SELECT ON TABLE public.customer_transfers TO astrofin_admin;
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.customer_transfers TO astrofin_definer;
+
+
+--
+-- Name: SEQUENCE customer_transfers_id_seq; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT ALL ON SEQUENCE public.customer_transfers_id_seq TO astrofin_definer;
 
 
 --
@@ -4352,6 +6180,21 @@ GRANT SELECT,INSERT,UPDATE ON TABLE public.customers TO astrofin_loan_officer;
 GRANT SELECT,INSERT,UPDATE ON TABLE public.customers TO astrofin_supervisor;
 GRANT SELECT ON TABLE public.customers TO astrofin_accountant;
 GRANT SELECT ON TABLE public.customers TO astrofin_admin;
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.customers TO astrofin_definer;
+
+
+--
+-- Name: SEQUENCE customers_id_seq; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT ALL ON SEQUENCE public.customers_id_seq TO astrofin_definer;
+
+
+--
+-- Name: SEQUENCE journal_entry_number_seq; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT ALL ON SEQUENCE public.journal_entry_number_seq TO astrofin_definer;
 
 
 --
@@ -4360,6 +6203,14 @@ GRANT SELECT ON TABLE public.customers TO astrofin_admin;
 
 GRANT SELECT ON TABLE public.journal_entries TO astrofin_accountant;
 GRANT SELECT ON TABLE public.journal_entries TO astrofin_supervisor;
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.journal_entries TO astrofin_definer;
+
+
+--
+-- Name: SEQUENCE journal_entries_id_seq; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT ALL ON SEQUENCE public.journal_entries_id_seq TO astrofin_definer;
 
 
 --
@@ -4368,15 +6219,35 @@ GRANT SELECT ON TABLE public.journal_entries TO astrofin_supervisor;
 
 GRANT SELECT ON TABLE public.journal_entry_details TO astrofin_accountant;
 GRANT SELECT ON TABLE public.journal_entry_details TO astrofin_supervisor;
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.journal_entry_details TO astrofin_definer;
+
+
+--
+-- Name: SEQUENCE journal_entry_details_id_seq; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT ALL ON SEQUENCE public.journal_entry_details_id_seq TO astrofin_definer;
+
+
+--
+-- Name: SEQUENCE loans_id_seq; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT ALL ON SEQUENCE public.loans_id_seq TO astrofin_definer;
+
+
+--
+-- Name: TABLE mvw_branch_monthly_summary; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.mvw_branch_monthly_summary TO astrofin_definer;
 
 
 --
 -- Name: TABLE mvw_monthly_financial_summary; Type: ACL; Schema: public; Owner: -
 --
 
-GRANT SELECT ON TABLE public.mvw_monthly_financial_summary TO astrofin_loan_officer;
-GRANT SELECT ON TABLE public.mvw_monthly_financial_summary TO astrofin_supervisor;
-GRANT SELECT ON TABLE public.mvw_monthly_financial_summary TO astrofin_accountant;
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.mvw_monthly_financial_summary TO astrofin_definer;
 
 
 --
@@ -4388,6 +6259,21 @@ GRANT SELECT ON TABLE public.payment_schedules TO astrofin_loan_officer;
 GRANT SELECT ON TABLE public.payment_schedules TO astrofin_supervisor;
 GRANT SELECT ON TABLE public.payment_schedules TO astrofin_accountant;
 GRANT SELECT ON TABLE public.payment_schedules TO astrofin_admin;
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.payment_schedules TO astrofin_definer;
+
+
+--
+-- Name: SEQUENCE payment_schedules_id_seq; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT ALL ON SEQUENCE public.payment_schedules_id_seq TO astrofin_definer;
+
+
+--
+-- Name: SEQUENCE receipt_number_seq; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT ALL ON SEQUENCE public.receipt_number_seq TO astrofin_definer;
 
 
 --
@@ -4397,6 +6283,7 @@ GRANT SELECT ON TABLE public.payment_schedules TO astrofin_admin;
 GRANT SELECT ON TABLE public.sms_histories TO astrofin_loan_officer;
 GRANT SELECT ON TABLE public.sms_histories TO astrofin_supervisor;
 GRANT SELECT ON TABLE public.sms_histories TO astrofin_admin;
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.sms_histories TO astrofin_definer;
 
 
 --
@@ -4421,12 +6308,34 @@ GRANT UPDATE(attempts) ON TABLE public.sms_histories TO astrofin_admin;
 
 
 --
+-- Name: SEQUENCE sms_histories_id_seq; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT ALL ON SEQUENCE public.sms_histories_id_seq TO astrofin_definer;
+
+
+--
 -- Name: TABLE sms_templates; Type: ACL; Schema: public; Owner: -
 --
 
 GRANT SELECT ON TABLE public.sms_templates TO astrofin_loan_officer;
 GRANT SELECT ON TABLE public.sms_templates TO astrofin_supervisor;
 GRANT SELECT,INSERT,UPDATE ON TABLE public.sms_templates TO astrofin_admin;
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.sms_templates TO astrofin_definer;
+
+
+--
+-- Name: SEQUENCE sms_templates_id_seq; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT ALL ON SEQUENCE public.sms_templates_id_seq TO astrofin_definer;
+
+
+--
+-- Name: SEQUENCE transactions_id_seq; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT ALL ON SEQUENCE public.transactions_id_seq TO astrofin_definer;
 
 
 --
@@ -4435,6 +6344,7 @@ GRANT SELECT,INSERT,UPDATE ON TABLE public.sms_templates TO astrofin_admin;
 
 GRANT SELECT ON TABLE public.users TO astrofin_app;
 GRANT SELECT,INSERT,UPDATE ON TABLE public.users TO astrofin_admin;
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.users TO astrofin_definer;
 
 
 --
@@ -4523,12 +6433,20 @@ GRANT UPDATE(must_change_password) ON TABLE public.users TO astrofin_app;
 
 
 --
+-- Name: SEQUENCE users_id_seq; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT ALL ON SEQUENCE public.users_id_seq TO astrofin_definer;
+
+
+--
 -- Name: TABLE vw_daily_transactions; Type: ACL; Schema: public; Owner: -
 --
 
 GRANT SELECT ON TABLE public.vw_daily_transactions TO astrofin_loan_officer;
 GRANT SELECT ON TABLE public.vw_daily_transactions TO astrofin_supervisor;
 GRANT SELECT ON TABLE public.vw_daily_transactions TO astrofin_accountant;
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.vw_daily_transactions TO astrofin_definer;
 
 
 --
@@ -4540,6 +6458,7 @@ GRANT SELECT ON TABLE public.vw_loan_summary TO astrofin_loan_officer;
 GRANT SELECT ON TABLE public.vw_loan_summary TO astrofin_supervisor;
 GRANT SELECT ON TABLE public.vw_loan_summary TO astrofin_accountant;
 GRANT SELECT ON TABLE public.vw_loan_summary TO astrofin_admin;
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.vw_loan_summary TO astrofin_definer;
 
 
 --
@@ -4548,6 +6467,7 @@ GRANT SELECT ON TABLE public.vw_loan_summary TO astrofin_admin;
 
 GRANT SELECT ON TABLE public.vw_overdue_loans TO astrofin_loan_officer;
 GRANT SELECT ON TABLE public.vw_overdue_loans TO astrofin_supervisor;
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.vw_overdue_loans TO astrofin_definer;
 
 
 --

@@ -3,7 +3,8 @@ and a staff member's change of their own password.
 
 This runs before anyone is signed in (or, for the change, for the person themselves), so it uses the
 connection's login role as it is (no SET ROLE): the login role may read `users` and update only the sign-in
-columns (failures, lock, last sign-in, password hash, must_change_password).
+columns (failures, lock, last sign-in, password hash, must_change_password), and row-level security shows it only
+the account named in `astrofin.sign_in` (or, for the change, the person's own).
 """
 
 from __future__ import annotations
@@ -88,6 +89,8 @@ def _attempt(engine: Engine, username: str, password: str, now: datetime) -> _Ou
     # The failure count must be committed even when the sign-in is refused, so the refusal is raised
     # only after the unit of work has ended.
     with unit_of_work(engine, None) as session:
+        # Row-level security shows the login role only the account whose name it is given here.
+        session.execute(text("SELECT set_config('astrofin.sign_in', :name, true)"), {"name": username.lower()})
         user = session.scalars(
             select(User).where(func.lower(User.username) == username.lower()).with_for_update()
         ).first()

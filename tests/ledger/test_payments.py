@@ -64,7 +64,7 @@ def test_payment_spread_over_installments_penalty_interest_principal_oldest_firs
         split = conn.execute(text("SELECT amount, penalty_amount, interest_amount, principal_amount, receipt_number "
                                   "FROM transactions WHERE id = :t"), {"t": txn}).one()
         assert split[:4] == (amount, D("100.00"), D("389.49"), D("1506.11"))
-        assert re.fullmatch(r"R-\d{6}", split.receipt_number)
+        assert re.fullmatch(r"HQ-R-\d{6}", split.receipt_number)
         assert postings(conn, txn) == [("1000", amount, 0), ("1200", 0, D("1506.11")), ("4000", 0, D("389.49")),
                                        ("4100", 0, D("100.00"))]
 
@@ -134,7 +134,8 @@ def test_receipts_are_sequential(engine: Engine, staff: Staff) -> None:
             pay(conn, staff, loan, "10.00")
         receipts = list(conn.execute(text("SELECT receipt_number FROM transactions WHERE loan_id = :l "
                                           "AND transaction_type = 'repayment' ORDER BY id"), {"l": loan}).scalars())
-    numbers = [int(r[2:]) for r in receipts]
+    assert all(r.startswith("HQ-R-") for r in receipts)
+    numbers = [int(r[5:]) for r in receipts]
     assert numbers == list(range(numbers[0], numbers[0] + 3))
 
 

@@ -52,7 +52,13 @@ EXPECTED_TABLES: dict[str, dict[str, set[str]]] = {
     "vw_loan_summary": {r: {S} for r in ALL},
     "vw_overdue_loans": {"loan_officer": {S}, "supervisor": {S}},
     "vw_daily_transactions": {"loan_officer": {S}, "supervisor": {S}, "accountant": {S}},
-    "mvw_monthly_financial_summary": {"loan_officer": {S}, "supervisor": {S}, "accountant": {S}},
+    # the consolidated summary is the owner's; staff read monthly_financial_summary(), of their own branches
+    "mvw_monthly_financial_summary": {},
+    "mvw_branch_monthly_summary": {},
+    # branches: everyone sees their branch tree (rows limited by row-level security); changed through functions
+    "branches": {r: {S} for r in ALL},
+    # transfers of customers between branches: the people who see customers' histories
+    "customer_transfers": {r: {S} for r in ("loan_officer", "supervisor", "accountant", "admin")},
 }
 
 # Grants on some columns only: relation -> role -> privilege -> columns.
@@ -83,7 +89,13 @@ EXPECTED_FUNCTIONS: dict[str, set[str]] = {
     "loan_days_past_due": ALL, "loan_summary_as_of": ALL,  # find and view loans
     "overdue_loans_as_of": REMINDERS, "send_overdue_loan_notifications": REMINDERS,
     "send_loan_reminders": REMINDERS,  # overdue queue, send reminders
-    "calculate_par": REPORTS,  # portfolio reports
+    "calculate_par": REPORTS, "monthly_financial_summary": REPORTS,  # portfolio reports
+    # the caller's branches: policies and screens ask; each answers from the caller's own session setting
+    **{name: ALL | {"app"} for name in ("astrofin_user_branch", "astrofin_branch_scope", "astrofin_branch_lineage",
+                                        "astrofin_default_branch", "branch_subtree", "astrofin_sees_head_office")},
+    # branches: the admin keeps the tree and assigns staff; supervisors move customers; closes: supervisor, accountant
+    "create_branch": ADMIN, "rename_branch": ADMIN, "set_branch_active": ADMIN, "assign_user_branch": ADMIN,
+    "transfer_customer": SUPERVISOR, "close_branch_period": {"supervisor", "accountant"},
     "refresh_monthly_financial_summary": REPORTS - {"loan_officer"} | ADMIN,  # reports' refresh; maintenance
     "perform_database_maintenance": ADMIN, "seal_audit_log": ADMIN, "verify_audit_log": ADMIN,
     "audit_chain_genesis": ADMIN, "audit_full_xid": ADMIN, "audit_log_hash": ADMIN,  # audit log
@@ -99,7 +111,8 @@ EXPECTED_FUNCTIONS: dict[str, set[str]] = {
         "ledger_same_payment", "ledger_recompute_schedule", "reporting_assert_actor",
         "reporting_queue_reminders", "mark_defaulted_loans_unchecked", "scale_refresh_loan_summary",
         "ledger_schedule_amounts", "ledger_schedule_zero_installments", "ledger_longest_working_term",
-        "ledger_check_entry_date", "ledger_manual_amount")},
+        "ledger_check_entry_date", "ledger_manual_amount", "astrofin_is_owner_session", "branch_visible",
+        "branch_check_name", "branch_code_taken", "branch_refuse_closed")},
 }
 # sequence -> roles with USAGE/UPDATE (numbering customers and loans they create); the rest via functions.
 EXPECTED_SEQUENCES = {"customer_number_seq": {"loan_officer", "supervisor"},

@@ -133,13 +133,16 @@ def test_everyone_reads_the_loan_summary(factory, engine, username):
 @pytest.mark.parametrize(("relation", "allowed"), [
     ("vw_overdue_loans", {"officer", "supervisor"}),
     ("vw_daily_transactions", {"officer", "supervisor", "accountant"}),
-    ("mvw_monthly_financial_summary", {"officer", "supervisor", "accountant"}),
+    # Staff read the monthly summary of their own branches through a function; the consolidated view is the owner's.
+    ("monthly_financial_summary", {"officer", "supervisor", "accountant"}),
+    ("mvw_monthly_financial_summary", set()),
 ])
 def test_view_grants_follow_the_matrix(factory, engine, relation, allowed):
     sql = {
         "vw_overdue_loans": "SELECT count(*) FROM vw_overdue_loans",
         "vw_daily_transactions": "SELECT count(*) FROM vw_daily_transactions",
         "mvw_monthly_financial_summary": "SELECT count(*) FROM mvw_monthly_financial_summary",
+        "monthly_financial_summary": "SELECT count(*) FROM monthly_financial_summary()",
     }[relation]
     for username in ("cashier", "officer", "supervisor", "accountant", "admin"):
         if username in allowed:
@@ -170,8 +173,12 @@ def refresh(engine):
 
 
 def monthly_rows(engine):
+    """The consolidated summary, which must equal the per-branch one added up over every branch."""
     with engine.connect() as conn:
-        return {r.month: r for r in conn.execute(text("SELECT * FROM mvw_monthly_financial_summary"))}
+        rows = {r.month: r for r in conn.execute(text("SELECT * FROM mvw_monthly_financial_summary"))}
+        by_branch = {r.month: r for r in conn.execute(text("SELECT * FROM monthly_financial_summary()"))}
+    assert {m: tuple(r) for m, r in by_branch.items()} == {m: tuple(r) for m, r in rows.items()}
+    return rows
 
 
 def test_monthly_summary_sums_repayments_net_of_reversals(factory, engine):

@@ -53,7 +53,7 @@ def test_the_day_from_application_to_receipt(engine, actors, active_loan):
         (1, Decimal("200.00"), Decimal("300.00"), "partial")]
     key = new_idempotency_key()
     receipt = cashier.record(loan.id, Decimal("500.00"), TODAY, key)
-    assert receipt.receipt_number.startswith("R-")
+    assert receipt.receipt_number.startswith("HQ-R-")
     assert (receipt.interest, receipt.principal) == (Decimal("200.00"), Decimal("300.00"))
     assert receipt.cashier == "Peter Mwangi" and receipt.customer_name == "Achieng Otieno"
     total_due = sum(r.total_due for r in loan.schedule)
