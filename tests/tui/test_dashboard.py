@@ -70,7 +70,8 @@ def portfolio(engine: Engine, actors: dict[str, Actor]) -> None:
             _insert(conn, "INSERT INTO journal_entry_details (journal_entry_id, account_id, debit, credit) "
                     "VALUES (:e, :a, :d, :c)", e=entry, a=accounts[account], d=Decimal(debit), c=Decimal(credit))
         conn.execute(text("UPDATE users SET locked_until = now() + interval '10 minutes' WHERE username = 'officer'"))
-        conn.execute(text("UPDATE users SET is_active = false WHERE username = 'accountant'"))
+        conn.execute(text("INSERT INTO users (username, password_hash, full_name, role, is_active) VALUES "
+                          "('retired', '$argon2id$v=19$m=65536,t=3,p=4$eA$eA', 'Retired Clerk', 'cashier', false)"))
 
 
 def _figures(engine: Engine, actor: Actor) -> dict[str, int | Decimal]:
@@ -125,9 +126,16 @@ def test_accountant_sees_the_books(engine: Engine, actors: dict[str, Actor]) -> 
 
 
 @pytest.mark.usefixtures("portfolio")
+def test_a_deactivated_account_sees_nothing_even_while_signed_in(engine: Engine, actors: dict[str, Actor]) -> None:
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE users SET is_active = false WHERE username = 'accountant'"))
+    assert set(_figures(engine, actors["accountant"]).values()) == {0}
+
+
+@pytest.mark.usefixtures("portfolio")
 def test_admin_sees_accounts_and_activity(engine: Engine, actors: dict[str, Actor]) -> None:
     figures = _figures(engine, actors["admin"])
-    assert figures["Active staff accounts"] == 4
+    assert figures["Active staff accounts"] == 5
     assert figures["Locked accounts"] == 1
     assert figures["Active customers"] == 2
     assert figures["Audit entries today"] == 0  # the audit log is dated by the server's clock, not TODAY
