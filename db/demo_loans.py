@@ -198,11 +198,18 @@ class _Seeder:
                       s=self.staff.supervisor, r="Cheque returned unpaid")
 
     def create(self, plan: Plan, customer: int, purpose: str, applied: date) -> int:
+        """The application, under the first active demo product whose terms it fits (else with no product; the
+        database works out the product's fee)."""
         self.conn.execute(text("SELECT set_config('astrofin.user_id', :u, true)"), {"u": str(self.staff.officer)})
         loan: int = self.conn.execute(
             text("INSERT INTO loans (customer_id, principal_amount, interest_rate, interest_method, term, "
-                 "repayment_frequency, purpose, application_date, loan_officer_id, created_by) "
-                 "VALUES (:c, :p, :r, :m, :t, :f, :purpose, :a, :o, :o) RETURNING id"),
+                 "repayment_frequency, purpose, application_date, loan_officer_id, created_by, product_id) "
+                 "VALUES (:c, :p, :r, :m, :t, :f, :purpose, :a, :o, :o, "
+                 "(SELECT p.id FROM loan_products p WHERE p.is_active AND p.interest_method = :m "
+                 "   AND p.repayment_frequency = :f AND :p BETWEEN coalesce(p.principal_min, 0) "
+                 "   AND coalesce(p.principal_max, :p) AND :r BETWEEN coalesce(p.rate_min, 0) "
+                 "   AND coalesce(p.rate_max, :r) AND :t BETWEEN coalesce(p.term_min, 1) AND coalesce(p.term_max, :t) "
+                 "   AND loan_product_fee(p.id, :p) < :p ORDER BY p.code LIMIT 1)) RETURNING id"),
             {"c": customer, "p": Decimal(plan.principal), "r": Decimal(plan.rate), "m": plan.method, "t": plan.term,
              "f": plan.frequency, "purpose": purpose, "a": applied, "o": self.staff.officer},
         ).scalar_one()

@@ -83,6 +83,8 @@ class Loan(Base):
     created_at: Mapped[datetime] = mapped_column(server_default="now()")
     updated_at: Mapped[datetime] = mapped_column(server_default="now()")
     idempotency_key: Mapped[str | None]  # revision 0008: made when the form opens, unique
+    product_id: Mapped[int | None] = mapped_column(ForeignKey("loan_products.id"))  # revision 0014
+    fee_amount: Mapped[Decimal] = mapped_column(server_default="0")  # worked out by the database
 
 
 class Transaction(Base):
@@ -101,6 +103,38 @@ class Transaction(Base):
     notes: Mapped[str | None]
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(server_default="now()")
+    fee_amount: Mapped[Decimal] = mapped_column(server_default="0")  # revision 0014: collected at disbursement
+
+
+class LoanProduct(Base):
+    """Revision 0014: the catalogue a loan application starts from."""
+
+    __tablename__ = "loan_products"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str]
+    name: Mapped[str]
+    interest_method: Mapped[str]
+    repayment_frequency: Mapped[str]
+    principal_min: Mapped[Decimal | None]
+    principal_max: Mapped[Decimal | None]
+    rate_min: Mapped[Decimal | None] = mapped_column(Numeric(7, 4))
+    rate_max: Mapped[Decimal | None] = mapped_column(Numeric(7, 4))
+    rate_default: Mapped[Decimal | None] = mapped_column(Numeric(7, 4))
+    term_min: Mapped[int | None] = mapped_column()
+    term_max: Mapped[int | None] = mapped_column()
+    term_default: Mapped[int | None] = mapped_column()
+    fee_percent: Mapped[Decimal] = mapped_column(Numeric(7, 4), server_default="0")
+    fee_flat: Mapped[Decimal] = mapped_column(server_default="0")
+    penalty_method: Mapped[str] = mapped_column(server_default="none")
+    penalty_value: Mapped[Decimal] = mapped_column(Numeric(14, 4), server_default="0")
+    penalty_grace_days: Mapped[int] = mapped_column(server_default="0")
+    penalty_interval_days: Mapped[int | None] = mapped_column()
+    penalty_cap: Mapped[Decimal | None]
+    early_settlement_interest: Mapped[str] = mapped_column(server_default="current_period")
+    is_active: Mapped[bool] = mapped_column(server_default="true")
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(server_default="now()")
+    updated_at: Mapped[datetime] = mapped_column(server_default="now()")
 
 
 class PaymentSchedule(Base):

@@ -14,7 +14,10 @@ What it writes, reproducibly for a given random seed and day:
 - BRANCHES branches under the head office (the ones there are, then new ones up to that number): customers
   spread over them in turn, each loan, schedule, transaction and journal entry in its customer's branch,
   receipts numbered per branch from the branch's own sequence (`NRB01-R-000123`), and the loan officers spread
-  over the branches too.
+  over the branches too;
+- the loans spread over the demo loan products (created when missing): a loan is made under the first active
+  product whose method, frequency and ranges its terms fit, with that product's processing fee, which its
+  disbursement collects (Cr 1000 principal less the fee, Cr 4100 the fee); other loans have no product.
 Arrears are drawn so that PAR30 lands between 5 and 15 %; loans more than 90 days late are `defaulted`.
 
 Speed: every row is COPYed (FREEZE) by one session, which runs with `session_replication_role = replica`
@@ -54,13 +57,14 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import psycopg
 from sqlalchemy.engine import URL, make_url
 
 from db.errors import AstrofinError
 from db.passwords import hash_password
+from db.seed import demo_product_rows
 
 Progress = Callable[[str, float], None]
 
@@ -170,6 +174,51 @@ def _due_dates(first: date, frequency: str, term: int) -> tuple[date, ...]:
     return tuple(due_date(first, frequency, k) for k in range(1, term + 1))
 
 
+@dataclass(frozen=True)
+class _Product:
+    """A loan product as the scale seed matches terms to it."""
+
+    id: int
+    interest_method: str
+    repayment_frequency: str
+    principal_min: Decimal | None
+    principal_max: Decimal | None
+    rate_min: Decimal | None
+    rate_max: Decimal | None
+    term_min: int | None
+    term_max: int | None
+    fee_percent: Decimal
+    fee_flat: Decimal
+
+    def fee(self, principal: Decimal) -> Decimal:
+        return (principal * self.fee_percent / 100).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP) + self.fee_flat
+
+    def takes(self, principal: Decimal, rate: Decimal, method: str, term: int, frequency: str) -> bool:
+        return (method == self.interest_method and frequency == self.repayment_frequency
+                and (self.principal_min is None or principal >= self.principal_min)
+                and (self.principal_max is None or principal <= self.principal_max)
+                and (self.rate_min is None or rate >= self.rate_min)
+                and (self.rate_max is None or rate <= self.rate_max)
+                and (self.term_min is None or term >= self.term_min)
+                and (self.term_max is None or term <= self.term_max)
+                and self.fee(principal) < principal)
+
+
+def _catalogue(cur: psycopg.Cursor[tuple[object, ...]]) -> list[_Product]:
+    """The demo loan products (added when missing), then every active product by code."""
+    for row in demo_product_rows():
+        cur.execute("INSERT INTO loan_products (code, name, interest_method, repayment_frequency, principal_min, "
+                    "principal_max, rate_min, rate_max, rate_default, term_min, term_max, term_default, fee_percent, "
+                    "fee_flat) "
+                    "SELECT %(code)s, %(name)s, %(interest_method)s, %(repayment_frequency)s, %(principal_min)s, "
+                    "%(principal_max)s, %(rate_min)s, %(rate_max)s, %(rate_default)s, %(term_min)s, %(term_max)s, "
+                    "%(term_default)s, %(fee_percent)s, %(fee_flat)s "
+                    "WHERE NOT EXISTS (SELECT 1 FROM loan_products WHERE code = %(code)s)", row)
+    cur.execute("SELECT id, interest_method, repayment_frequency, principal_min, principal_max, rate_min, rate_max, "
+                "term_min, term_max, fee_percent, fee_flat FROM loan_products WHERE is_active ORDER BY code")
+    return [_Product(*row) for row in cur.fetchall()]  # type: ignore[arg-type]
+
+
 class _Plan:
     """Draws customers and loans from one random generator, so a seed and a day give the same book."""
 
@@ -179,6 +228,22 @@ class _Plan:
         self.today = today
         self.products: dict[tuple[Decimal, Decimal, str, int, str], int] = {}
         self.by_status: dict[str, int] = {}
+        self.catalogue: list[_Product] = []
+        """The active loan products, by code; a loan goes under the first its terms fit."""
+        self.fits: dict[tuple[Decimal, Decimal, str, int, str], tuple[int | None, Decimal]] = {}
+
+    def fit(self, key: tuple[Decimal, Decimal, str, int, str]) -> tuple[int | None, Decimal]:
+        """The product these terms fit (or None) and its fee, as loans_check_product and loan_product_fee."""
+        found = self.fits.get(key)
+        if found is None:
+            principal, rate, method, term, frequency = key
+            found = (None, Decimal("0.00"))
+            for product in self.catalogue:
+                if product.takes(principal, rate, method, term, frequency):
+                    found = (product.id, product.fee(principal))
+                    break
+            self.fits[key] = found
+        return found
 
     def customer_rows(self, start: int, stop: int, officer_ids: list[int]) -> list[tuple[object, ...]]:
         rng = self.rng
@@ -301,7 +366,7 @@ class _Plan:
             officer, officer, cashier if disbursed else None, supervisor if written_off_on else None,
             "Uncollectable after 180 days in arrears" if written_off_on else None,
             # plan
-            self.product_id(key), paid, partial_on, lag, written_off_on,
+            self.product_id(key), paid, partial_on, lag, written_off_on, *self.fit(key),
         )
 
 
@@ -312,20 +377,21 @@ _LOAN_COLUMNS = ("id", "loan_number", "customer_id", "principal_amount", "intere
                  "rejected_by", "rejected_at", "rejection_reason", "disbursement_date", "first_repayment_date",
                  "closed_at", "written_off_at", "loan_officer_id", "created_by", "disbursed_by", "written_off_by",
                  "write_off_reason")
-_PLAN_COLUMNS = ("product_id", "paid_count", "partial_on", "lag", "written_off_on")
-assert len(_LOAN_COLUMNS) + len(_PLAN_COLUMNS) == 30
+_PLAN_COLUMNS = ("product_id", "paid_count", "partial_on", "lag", "written_off_on", "loan_product_id", "fee_amount")
+assert len(_LOAN_COLUMNS) + len(_PLAN_COLUMNS) == 32
 
 _BIG_TABLES = ("customers", "loans", "payment_schedules", "transactions", "journal_entries", "journal_entry_details")
 
 # What a chunk COPYs, table by table in this order (created_at/updated_at take their defaults).
 _COPIES = (
     ("customers", (*_CUSTOMER_COLUMNS, "branch_id")),
-    ("loans", (*_LOAN_COLUMNS, "principal_outstanding", "oldest_unpaid_due_date", "branch_id")),
+    ("loans", (*_LOAN_COLUMNS, "principal_outstanding", "oldest_unpaid_due_date", "product_id", "fee_amount",
+               "branch_id")),
     ("payment_schedules", ("branch_id", "id", "loan_id", "installment_number", "due_date", "principal_due",
                            "interest_due", "penalty_due", "total_due", "principal_paid", "interest_paid",
                            "penalty_paid", "total_paid", "status", "paid_date")),
     ("transactions", ("branch_id", "id", "loan_id", "transaction_type", "amount", "principal_amount",
-                      "interest_amount", "transaction_date", "receipt_number", "notes", "created_by")),
+                      "interest_amount", "transaction_date", "receipt_number", "notes", "created_by", "fee_amount")),
     ("journal_entries", ("branch_id", "id", "entry_number", "entry_date", "description", "transaction_id",
                          "created_by")),
     ("journal_entry_details", ("id", "journal_entry_id", "account_id", "debit", "credit", "description")),
@@ -662,14 +728,19 @@ class _Book:
             day = row[16]
             if not isinstance(day, date):
                 continue
-            lid, number, amount, by, branch = row[0], row[1], row[3], row[22], self.branch_of(row[2])
+            lid, number, amount, by, fee = row[0], row[1], row[3], row[22], row[31]
+            branch = self.branch_of(row[2])
+            assert isinstance(amount, Decimal) and isinstance(fee, Decimal)
             tid += 1
-            txns.append(f"{branch}\t{tid}\t{lid}\tdisbursement\t{amount}\t{amount}\t0\t{day}\t\\N\t\\N\t{by}\n")
+            txns.append(f"{branch}\t{tid}\t{lid}\tdisbursement\t{amount}\t{amount}\t0\t{day}\t\\N\t\\N\t{by}\t{fee}\n")
             entries.append(f"{branch}\t{tid}\tJE-{entry:07d}\t{day}\tDisbursement of loan {number}\t{tid}\t{by}\n")
             lines.append(f"{did}\t{tid}\t{self.a1200}\t{amount}\t0\tPrincipal disbursed\n"
-                         f"{did + 1}\t{tid}\t{self.a1000}\t0\t{amount}\tCash paid out\n")
-            entry += 1
+                         f"{did + 1}\t{tid}\t{self.a1000}\t0\t{amount - fee}\tCash paid out\n")
             did += 2
+            if fee:  # the processing fee stays in the till as income, as create_journal_entry posts it
+                lines.append(f"{did}\t{tid}\t{self.accounts['4100']}\t0\t{fee}\tProcessing fee\n")
+                did += 1
+            entry += 1
         n.transaction, n.entry, n.line = tid, entry, did
 
     def _write_offs(self, txns: list[str], entries: list[str], lines: list[str]) -> None:
@@ -677,7 +748,8 @@ class _Book:
         tid, entry, did = n.transaction, n.entry, n.line
         for lid, number, amount, day, reason, by, branch in self.written_off:
             tid += 1
-            txns.append(f"{branch}\t{tid}\t{lid}\twrite_off\t{amount}\t{amount}\t0\t{day}\t\\N\t{_copy_text(reason)}\t{by}\n")
+            txns.append(f"{branch}\t{tid}\t{lid}\twrite_off\t{amount}\t{amount}\t0\t{day}\t\\N\t{_copy_text(reason)}\t"
+                        f"{by}\t0\n")
             entries.append(f"{branch}\t{tid}\tJE-{entry:07d}\t{day}\tWrite-off of loan {number}\t{tid}\t{by}\n")
             lines.append(f"{did}\t{tid}\t{self.a5000}\t{amount}\t0\tPrincipal written off\n"
                          f"{did + 1}\t{tid}\t{self.a1200}\t0\t{amount}\tPrincipal written off\n")
@@ -701,15 +773,16 @@ class _Book:
             assert isinstance(lid, int) and isinstance(number, str) and isinstance(principal, Decimal)
             assert isinstance(term, int) and isinstance(frequency, str) and isinstance(pid, int)
             assert isinstance(paid, int) and isinstance(lag, int)
+            product_columns = row[30:32]
             if not isinstance(disbursement, date) or not isinstance(first, date):
-                loan_rows.append((*row[:25], "0", None, branch))
+                loan_rows.append((*row[:25], "0", None, *product_columns, branch))
                 continue
             plan = self.templates[pid]
             dues = self._dues(first, frequency)
             owed = principal - (plan[paid - 1].through if paid else 0)
             if partial_on is not None:
                 owed -= plan[paid].half_principal
-            loan_rows.append((*row[:25], owed, dues[paid][1] if paid < term else None, branch))
+            loan_rows.append((*row[:25], owed, dues[paid][1] if paid < term else None, *product_columns, branch))
             shift = self.lags[lag]
             for k in range(term):
                 inst, (due, due_text) = plan[k], dues[k]
@@ -729,7 +802,7 @@ class _Book:
                 sid += 1
                 tid += 1
                 t, r = str(tid), f"{code}-R-{receipts[branch]:06d}"
-                txns.append(f"{b}{t}\t{lid}{columns}{day}\t{r}\t\\N\t{cashier}\n")
+                txns.append(f"{b}{t}\t{lid}{columns}{day}\t{r}\t\\N\t{cashier}\t0\n")
                 entries.append(f"{b}{t}\tJE-{entry:07d}\t{day}\tRepayment {r} on loan {number}\t{t}\t{cashier}\n")
                 for tail in tails:
                     lines.append(f"{did}\t{t}{tail}")
@@ -887,8 +960,9 @@ def seed_scale(url: URL | str, customers: int, *, random_seed: int = 1, today: d
         cur.execute("UPDATE users u SET branch_id = (%(b)s::bigint[])[(o.n - 1) %% cardinality(%(b)s::bigint[]) + 1] "
                     "FROM unnest(%(o)s::bigint[]) WITH ORDINALITY AS o(id, n) WHERE u.id = o.id",
                     {"b": branches, "o": officers})
+        plan.catalogue = _catalogue(cur)
         cur.execute("SELECT account_code, id FROM chart_of_accounts WHERE account_code IN ('1000', '1200', '4000', "
-                    "'5000')")
+                    "'4100', '5000')")
         accounts = {str(code): int(str(pk)) for code, pk in cur.fetchall()}
         # Triggers (audit, journal balance, the summary columns) and foreign-key checks are off for this
         # session's load only; the invariants are checked below, range by range, before commit.

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 
 from sqlalchemy import Connection, create_engine, pool, text
 from sqlalchemy.engine import URL
@@ -41,6 +42,33 @@ SMS_TEMPLATES = (
      "Dear {first_name}, your loan {loan_number} of {principal} has been disbursed. "
      "First repayment of {installment} is due on {first_due_date}. AstroFinance"),
 )
+
+# Demo loan products (code, name, method, frequency, principal min/max, rate min/max/usual, installments
+# min/max/usual, fee percent, flat fee): a weekly business loan with a 2 % processing fee, a monthly loan on the
+# declining balance with 1 % + 200.00, and a group loan repaid every two weeks with a flat 100.00.
+DEMO_PRODUCTS = (
+    ("BIZ-WEEKLY", "Business loan, weekly", "flat", "weekly", "3000", "50000", "24", "36", "30", 8, 26, 12,
+     "2", "0"),
+    ("MONTHLY-DB", "Monthly loan, declining balance", "declining_balance", "monthly", "5000", "500000", "18", "30",
+     "24", 3, 36, 12, "1", "200"),
+    ("GROUP-BIWEEKLY", "Group loan, every two weeks", "flat", "biweekly", "2000", "30000", "0", "30", "26", 4, 26,
+     10, "0", "100"),
+)
+DEMO_PRODUCT_COLUMNS = ("code", "name", "interest_method", "repayment_frequency", "principal_min", "principal_max",
+                        "rate_min", "rate_max", "rate_default", "term_min", "term_max", "term_default", "fee_percent",
+                        "fee_flat")
+
+
+def demo_product_rows() -> list[dict[str, object]]:
+    rows = []
+    for values in DEMO_PRODUCTS:
+        row: dict[str, object] = dict(zip(DEMO_PRODUCT_COLUMNS, values, strict=True))
+        for name in ("principal_min", "principal_max", "rate_min", "rate_max", "rate_default", "fee_percent",
+                     "fee_flat"):
+            row[name] = Decimal(str(row[name]))
+        rows.append(row)
+    return rows
+
 
 DEMO_USERS = (
     ("admin", "Amina Odhiambo", "admin"),
@@ -208,6 +236,25 @@ def seed_demo_customers(conn: Connection, report: SeedReport) -> None:
         report.add("customers", result.rowcount)
 
 
+def seed_demo_products(conn: Connection, report: SeedReport) -> None:
+    """The demo loan products that are missing, matched on code (created in the demo admin's name)."""
+    admin = conn.execute(text("SELECT id FROM users WHERE lower(username) = 'admin'")).scalar()
+    conn.execute(text("SELECT set_config('astrofin.user_id', :u, true)"), {"u": str(admin or "")})
+    for row in demo_product_rows():
+        result = conn.execute(
+            # Not ON CONFLICT: the table's trigger refuses a taken code in words before the unique key is tried.
+            text("INSERT INTO loan_products (code, name, interest_method, repayment_frequency, principal_min, "
+                 "principal_max, rate_min, rate_max, rate_default, term_min, term_max, term_default, fee_percent, "
+                 "fee_flat, created_by) "
+                 "SELECT :code, :name, :interest_method, :repayment_frequency, :principal_min, :principal_max, "
+                 ":rate_min, :rate_max, :rate_default, :term_min, :term_max, :term_default, :fee_percent, :fee_flat, "
+                 ":created_by WHERE NOT EXISTS (SELECT 1 FROM loan_products WHERE code = :code)"),
+            {**row, "created_by": admin},
+        )
+        report.add("loan products", result.rowcount)
+    conn.execute(text("SELECT set_config('astrofin.user_id', '', true)"))
+
+
 def seed_demo_loans(conn: Connection, report: SeedReport) -> None:
     """The demo loans, written through the ledger's own functions (db/demo_loans.py)."""
     from db import demo_loans
@@ -229,6 +276,7 @@ def seed_database(url: URL | str, *, demo: bool = False, staff_only: bool = Fals
                 seed_demo_users(conn, report)
                 if not staff_only:
                     seed_demo_branches(conn, report)
+                    seed_demo_products(conn, report)
                     seed_demo_customers(conn, report)
                     seed_demo_loans(conn, report)
     finally:

@@ -113,14 +113,15 @@ CREATE FUNCTION public.astrofin_branch_scope() RETURNS bigint[]
     SET search_path TO 'public', 'pg_temp'
     AS $$
     SELECT CASE
-        WHEN audit_current_user_id() IS NULL THEN
+        WHEN s.uid IS NULL THEN
             CASE WHEN astrofin_is_owner_session() THEN (SELECT array_agg(b.id ORDER BY b.id) FROM branches b)
                  ELSE '{}'::bigint[] END
         ELSE coalesce((SELECT array_agg(b.id ORDER BY b.id)
                          FROM users u JOIN branches home ON home.id = u.branch_id
                          JOIN branches b ON b.path LIKE home.path || '%'
-                        WHERE u.id = audit_current_user_id() AND u.is_active), '{}'::bigint[])
+                        WHERE u.id = s.uid AND u.is_active), '{}'::bigint[])
     END
+      FROM (SELECT audit_current_user_id() AS uid) s
 $$;
 
 
@@ -689,7 +690,9 @@ CREATE TABLE public.transactions (
     created_by bigint,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     branch_id bigint NOT NULL,
+    fee_amount numeric(14,2) DEFAULT 0 NOT NULL,
     CONSTRAINT transactions_amount_check CHECK ((amount > (0)::numeric)),
+    CONSTRAINT transactions_fee_amount_check CHECK (((fee_amount >= (0)::numeric) AND (fee_amount < amount))),
     CONSTRAINT transactions_idempotency_key_check CHECK (((idempotency_key IS NULL) OR ((length(idempotency_key) >= 1) AND (length(idempotency_key) <= 200)))),
     CONSTRAINT transactions_interest_amount_check CHECK ((interest_amount >= (0)::numeric)),
     CONSTRAINT transactions_penalty_amount_check CHECK ((penalty_amount >= (0)::numeric)),
@@ -728,7 +731,8 @@ BEGIN
             p_txn.id, p_created_by)
     RETURNING id INTO v_entry;
     -- A zero part posts no line; lines keep the order below. An account missing from the chart raises
-    -- ledger_account_id's error.
+    -- ledger_account_id's error. A disbursement's processing fee stays in the till: the cash paid out is
+    -- the principal less the fee, and the fee is income (4100).
     INSERT INTO journal_entry_details (journal_entry_id, account_id, debit, credit, description)
     SELECT v_entry, coalesce(a.id, ledger_account_id(l.code)), coalesce(l.debit, 0), coalesce(l.credit, 0),
            l.description
@@ -740,13 +744,17 @@ BEGIN
                                             WHEN 'repayment' THEN 'Cash received' ELSE 'Principal written off' END),
             (2, CASE p_txn.transaction_type WHEN 'disbursement' THEN '1000' ELSE '1200' END,
                 0::numeric,
-                CASE p_txn.transaction_type WHEN 'repayment' THEN p_txn.principal_amount ELSE p_txn.amount END,
+                CASE p_txn.transaction_type WHEN 'repayment' THEN p_txn.principal_amount
+                                            WHEN 'disbursement' THEN p_txn.amount - coalesce(p_txn.fee_amount, 0)
+                                            ELSE p_txn.amount END,
                 CASE p_txn.transaction_type WHEN 'disbursement' THEN 'Cash paid out'
                                             WHEN 'repayment' THEN 'Principal repaid' ELSE 'Principal written off' END),
             (3, '4000', 0::numeric, CASE WHEN p_txn.transaction_type = 'repayment' THEN p_txn.interest_amount END,
                 'Interest received'),
-            (4, '4100', 0::numeric, CASE WHEN p_txn.transaction_type = 'repayment' THEN p_txn.penalty_amount END,
-                'Penalty received')
+            (4, '4100', 0::numeric,
+                CASE p_txn.transaction_type WHEN 'repayment' THEN p_txn.penalty_amount
+                                            WHEN 'disbursement' THEN p_txn.fee_amount END,
+                CASE WHEN p_txn.transaction_type = 'disbursement' THEN 'Processing fee' ELSE 'Penalty received' END)
            ) AS l(n, code, debit, credit, description)
       LEFT JOIN chart_of_accounts a ON a.account_code = l.code
      WHERE coalesce(l.debit, 0) <> 0 OR coalesce(l.credit, 0) <> 0
@@ -797,8 +805,11 @@ BEGIN
        SET status = 'active', disbursement_date = v_date, first_repayment_date = v_first,
            disbursed_by = p_disbursed_by
      WHERE id = p_loan_id;
-    INSERT INTO transactions (loan_id, transaction_type, amount, principal_amount, transaction_date, created_by)
-    VALUES (p_loan_id, 'disbursement', v_loan.principal_amount, v_loan.principal_amount, v_date, p_disbursed_by)
+    -- The fee is the one worked out when the application was made (loans.fee_amount), not today's product.
+    INSERT INTO transactions (loan_id, transaction_type, amount, principal_amount, fee_amount, transaction_date,
+                              created_by)
+    VALUES (p_loan_id, 'disbursement', v_loan.principal_amount, v_loan.principal_amount, v_loan.fee_amount, v_date,
+            p_disbursed_by)
     RETURNING id INTO v_txn;
     PERFORM create_journal_entry(v_txn, p_disbursed_by);
     PERFORM generate_payment_schedule(p_loan_id, p_disbursed_by);
@@ -1077,6 +1088,9 @@ CREATE TABLE public.loans (
     oldest_unpaid_due_date date,
     idempotency_key text,
     branch_id bigint NOT NULL,
+    product_id bigint,
+    fee_amount numeric(14,2) DEFAULT 0 NOT NULL,
+    CONSTRAINT loans_fee_amount_check CHECK (((fee_amount >= (0)::numeric) AND (fee_amount < principal_amount))),
     CONSTRAINT loans_idempotency_key_check CHECK (((idempotency_key IS NULL) OR ((length(idempotency_key) >= 1) AND (length(idempotency_key) <= 200)))),
     CONSTRAINT loans_interest_method_check CHECK ((interest_method = ANY (ARRAY['flat'::text, 'declining_balance'::text]))),
     CONSTRAINT loans_interest_rate_check CHECK (((interest_rate >= (0)::numeric) AND (interest_rate <= (1000)::numeric))),
@@ -1544,6 +1558,145 @@ END $$;
 
 
 --
+-- Name: loan_product_fee(bigint, numeric); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.loan_product_fee(p_product_id bigint, p_principal numeric) RETURNS numeric
+    LANGUAGE sql STABLE
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+    SELECT round(p_principal * p.fee_percent / 100, 2) + p.fee_flat FROM loan_products p WHERE p.id = p_product_id
+$$;
+
+
+--
+-- Name: loan_product_range_text(text, text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.loan_product_range_text(p_min text, p_max text) RETURNS text
+    LANGUAGE sql IMMUTABLE
+    AS $$
+    SELECT CASE WHEN p_min IS NOT NULL AND p_max IS NOT NULL THEN p_min || ' to ' || p_max
+                WHEN p_min IS NOT NULL THEN 'at least ' || p_min
+                ELSE 'at most ' || p_max END
+$$;
+
+
+--
+-- Name: loan_products_check(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.loan_products_check() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $_$
+DECLARE
+    v_fee numeric;
+BEGIN
+    NEW.code := upper(btrim(NEW.code));
+    NEW.name := btrim(NEW.name);
+    IF NEW.code IS NULL OR NEW.code !~ '^[A-Z0-9-]{2,20}$' THEN
+        RAISE EXCEPTION 'a product code has 2 to 20 letters, digits or dashes' USING ERRCODE = 'P0107',
+            COLUMN = 'code';
+    END IF;
+    IF EXISTS (SELECT 1 FROM loan_products p WHERE p.code = NEW.code AND p.id <> NEW.id) THEN
+        RAISE EXCEPTION 'another product already has the code %', NEW.code USING ERRCODE = 'P0107',
+            COLUMN = 'code';
+    END IF;
+    IF NEW.name IS NULL OR NEW.name = '' THEN
+        RAISE EXCEPTION 'the product name is required' USING ERRCODE = 'P0107', COLUMN = 'name';
+    END IF;
+    IF length(NEW.name) > 100 THEN
+        RAISE EXCEPTION 'the product name has at most 100 characters' USING ERRCODE = 'P0107', COLUMN = 'name';
+    END IF;
+    IF NEW.name ~ '[[:cntrl:]]' THEN
+        RAISE EXCEPTION 'the product name contains control characters (tabs, line breaks, escapes)'
+            USING ERRCODE = 'P0107', COLUMN = 'name';
+    END IF;
+    IF NEW.principal_min <= 0 THEN
+        RAISE EXCEPTION 'the smallest principal must be more than zero' USING ERRCODE = 'P0107',
+            COLUMN = 'principal_min';
+    END IF;
+    IF NEW.principal_max <= 0 THEN
+        RAISE EXCEPTION 'the largest principal must be more than zero' USING ERRCODE = 'P0107',
+            COLUMN = 'principal_max';
+    END IF;
+    IF NEW.principal_min > NEW.principal_max THEN
+        RAISE EXCEPTION 'the smallest principal is above the largest (%)', ledger_money(NEW.principal_max)
+            USING ERRCODE = 'P0107', COLUMN = 'principal_min';
+    END IF;
+    IF NEW.rate_min NOT BETWEEN 0 AND 1000 THEN
+        RAISE EXCEPTION 'the lowest rate is a percentage between 0 and 1000' USING ERRCODE = 'P0107',
+            COLUMN = 'rate_min';
+    END IF;
+    IF NEW.rate_max NOT BETWEEN 0 AND 1000 THEN
+        RAISE EXCEPTION 'the highest rate is a percentage between 0 and 1000' USING ERRCODE = 'P0107',
+            COLUMN = 'rate_max';
+    END IF;
+    IF NEW.rate_default NOT BETWEEN 0 AND 1000 THEN
+        RAISE EXCEPTION 'the usual rate is a percentage between 0 and 1000' USING ERRCODE = 'P0107',
+            COLUMN = 'rate_default';
+    END IF;
+    IF NEW.rate_min > NEW.rate_max THEN
+        RAISE EXCEPTION 'the lowest rate is above the highest (% %%)', trim_scale(NEW.rate_max)
+            USING ERRCODE = 'P0107', COLUMN = 'rate_min';
+    END IF;
+    IF NEW.rate_default < NEW.rate_min OR NEW.rate_default > NEW.rate_max THEN
+        RAISE EXCEPTION 'the usual rate is outside the range (% %%)',
+            loan_product_range_text(trim_scale(NEW.rate_min)::text, trim_scale(NEW.rate_max)::text)
+            USING ERRCODE = 'P0107', COLUMN = 'rate_default';
+    END IF;
+    IF NEW.term_min NOT BETWEEN 1 AND 520 THEN
+        RAISE EXCEPTION 'the fewest installments is between 1 and 520' USING ERRCODE = 'P0107', COLUMN = 'term_min';
+    END IF;
+    IF NEW.term_max NOT BETWEEN 1 AND 520 THEN
+        RAISE EXCEPTION 'the most installments is between 1 and 520' USING ERRCODE = 'P0107', COLUMN = 'term_max';
+    END IF;
+    IF NEW.term_default NOT BETWEEN 1 AND 520 THEN
+        RAISE EXCEPTION 'the usual number of installments is between 1 and 520' USING ERRCODE = 'P0107',
+            COLUMN = 'term_default';
+    END IF;
+    IF NEW.term_min > NEW.term_max THEN
+        RAISE EXCEPTION 'the fewest installments is above the most (%)', NEW.term_max
+            USING ERRCODE = 'P0107', COLUMN = 'term_min';
+    END IF;
+    IF NEW.term_default < NEW.term_min OR NEW.term_default > NEW.term_max THEN
+        RAISE EXCEPTION 'the usual number of installments is outside the range (%)',
+            loan_product_range_text(NEW.term_min::text, NEW.term_max::text)
+            USING ERRCODE = 'P0107', COLUMN = 'term_default';
+    END IF;
+    IF NEW.fee_percent IS NULL OR NEW.fee_percent < 0 OR NEW.fee_percent >= 100 THEN
+        RAISE EXCEPTION 'the fee percentage is at least 0 and less than 100' USING ERRCODE = 'P0107',
+            COLUMN = 'fee_percent';
+    END IF;
+    IF NEW.fee_flat IS NULL OR NEW.fee_flat < 0 THEN
+        RAISE EXCEPTION 'the flat fee cannot be negative' USING ERRCODE = 'P0107', COLUMN = 'fee_flat';
+    END IF;
+    IF NEW.principal_min IS NOT NULL THEN
+        v_fee := round(NEW.principal_min * NEW.fee_percent / 100, 2) + NEW.fee_flat;
+        IF v_fee >= NEW.principal_min THEN
+            RAISE EXCEPTION 'the fee on the smallest principal (%) would take all of it (%)',
+                ledger_money(NEW.principal_min), ledger_money(v_fee) USING ERRCODE = 'P0107', COLUMN = 'fee_flat';
+        END IF;
+    END IF;
+    IF TG_OP = 'UPDATE'
+       AND (NEW.interest_method IS DISTINCT FROM OLD.interest_method
+            OR NEW.repayment_frequency IS DISTINCT FROM OLD.repayment_frequency)
+       AND EXISTS (SELECT 1 FROM loans l WHERE l.product_id = NEW.id) THEN
+        RAISE EXCEPTION 'loans were made under %, so its method and frequency stay as they are; retire it and '
+                        'create another product instead', OLD.code
+            USING ERRCODE = 'P0107',
+                  COLUMN = CASE WHEN NEW.interest_method IS DISTINCT FROM OLD.interest_method
+                                THEN 'interest_method' ELSE 'repayment_frequency' END;
+    END IF;
+    IF TG_OP = 'INSERT' THEN
+        NEW.created_by := coalesce(NEW.created_by, audit_current_user_id());
+    END IF;
+    RETURN NEW;
+END $_$;
+
+
+--
 -- Name: loan_summary_as_of(date); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -1572,6 +1725,72 @@ CREATE FUNCTION public.loan_summary_as_of(p_as_of date) RETURNS TABLE(loan_id bi
         WHERE ps.loan_id = l.id
     ) s
 $$;
+
+
+--
+-- Name: loans_check_product(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.loans_check_product() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+DECLARE
+    v_p   loan_products%ROWTYPE;
+    v_fee numeric;
+BEGIN
+    IF NEW.product_id IS NULL THEN
+        RETURN NEW;
+    END IF;
+    IF TG_OP = 'UPDATE'
+       AND NEW.product_id IS NOT DISTINCT FROM OLD.product_id
+       AND NEW.principal_amount IS NOT DISTINCT FROM OLD.principal_amount
+       AND NEW.interest_rate IS NOT DISTINCT FROM OLD.interest_rate
+       AND NEW.term IS NOT DISTINCT FROM OLD.term
+       AND NEW.interest_method IS NOT DISTINCT FROM OLD.interest_method
+       AND NEW.repayment_frequency IS NOT DISTINCT FROM OLD.repayment_frequency THEN
+        RETURN NEW;
+    END IF;
+    SELECT * INTO v_p FROM loan_products p WHERE p.id = NEW.product_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'loan product % does not exist', NEW.product_id USING ERRCODE = 'P0109',
+            COLUMN = 'product';
+    END IF;
+    IF NOT v_p.is_active AND (TG_OP = 'INSERT' OR NEW.product_id IS DISTINCT FROM OLD.product_id) THEN
+        RAISE EXCEPTION 'the product % is retired and takes no new applications', v_p.code
+            USING ERRCODE = 'P0109', COLUMN = 'product';
+    END IF;
+    IF NEW.interest_method IS DISTINCT FROM v_p.interest_method THEN
+        RAISE EXCEPTION '% lends at % interest only', v_p.code, replace(v_p.interest_method, '_', ' ')
+            USING ERRCODE = 'P0109', COLUMN = 'interest_method';
+    END IF;
+    IF NEW.repayment_frequency IS DISTINCT FROM v_p.repayment_frequency THEN
+        RAISE EXCEPTION '% is repaid % only', v_p.code, v_p.repayment_frequency
+            USING ERRCODE = 'P0109', COLUMN = 'repayment_frequency';
+    END IF;
+    IF NEW.principal_amount < v_p.principal_min OR NEW.principal_amount > v_p.principal_max THEN
+        RAISE EXCEPTION 'the principal for % is %', v_p.code,
+            loan_product_range_text(ledger_money(v_p.principal_min), ledger_money(v_p.principal_max))
+            USING ERRCODE = 'P0109', COLUMN = 'principal';
+    END IF;
+    IF NEW.interest_rate < v_p.rate_min OR NEW.interest_rate > v_p.rate_max THEN
+        RAISE EXCEPTION 'the rate for % is % %%', v_p.code,
+            loan_product_range_text(trim_scale(v_p.rate_min)::text, trim_scale(v_p.rate_max)::text)
+            USING ERRCODE = 'P0109', COLUMN = 'interest_rate';
+    END IF;
+    IF NEW.term < v_p.term_min OR NEW.term > v_p.term_max THEN
+        RAISE EXCEPTION 'the number of installments for % is %', v_p.code,
+            loan_product_range_text(v_p.term_min::text, v_p.term_max::text)
+            USING ERRCODE = 'P0109', COLUMN = 'term';
+    END IF;
+    v_fee := round(NEW.principal_amount * v_p.fee_percent / 100, 2) + v_p.fee_flat;  -- as loan_product_fee
+    IF v_fee >= NEW.principal_amount THEN
+        RAISE EXCEPTION 'the processing fee of % would take the whole principal', ledger_money(v_fee)
+            USING ERRCODE = 'P0109', COLUMN = 'principal';
+    END IF;
+    NEW.fee_amount := v_fee;
+    RETURN NEW;
+END $$;
 
 
 --
@@ -1762,6 +1981,11 @@ BEGIN
         IF v_role IS DISTINCT FROM 'admin' THEN
             RAISE EXCEPTION 'database maintenance is for administrators; the signed-in user (%) is not one',
                 v_session USING ERRCODE = 'P0106';
+        END IF;
+        -- It works on every branch's tables and reports the institution's PAR: head office's.
+        IF NOT astrofin_sees_head_office() THEN
+            RAISE EXCEPTION 'database maintenance covers every branch; a head-office administrator runs it'
+                USING ERRCODE = 'P0106';
         END IF;
     END IF;
     IF v_raw IS NULL THEN
@@ -2008,7 +2232,10 @@ BEGIN
 
     -- Payments on one loan queue here, one after the other; the key is checked after the lock, so the
     -- second of two sessions sending the same key sees the first one's committed payment.
-    SELECT * INTO v_loan FROM loans l WHERE l.id = p_loan_id FOR UPDATE;
+    -- The counter's hot path runs as the owner, without a policy on every statement: the loan must be in the
+    -- caller's branches, and everything below touches that loan's rows only.
+    SELECT * INTO v_loan FROM loans l WHERE l.id = p_loan_id AND l.branch_id = ANY (astrofin_branch_scope())
+       FOR UPDATE;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'Loan % does not exist', p_loan_id USING ERRCODE = 'P0101';
     END IF;
@@ -3277,6 +3504,86 @@ ALTER TABLE public.journal_entry_details ALTER COLUMN id ADD GENERATED BY DEFAUL
 
 
 --
+-- Name: loan_products; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.loan_products (
+    id bigint NOT NULL,
+    code text NOT NULL,
+    name text NOT NULL,
+    interest_method text NOT NULL,
+    repayment_frequency text NOT NULL,
+    principal_min numeric(14,2),
+    principal_max numeric(14,2),
+    rate_min numeric(7,4),
+    rate_max numeric(7,4),
+    rate_default numeric(7,4),
+    term_min integer,
+    term_max integer,
+    term_default integer,
+    fee_percent numeric(7,4) DEFAULT 0 NOT NULL,
+    fee_flat numeric(14,2) DEFAULT 0 NOT NULL,
+    penalty_method text DEFAULT 'none'::text NOT NULL,
+    penalty_value numeric(14,4) DEFAULT 0 NOT NULL,
+    penalty_grace_days integer DEFAULT 0 NOT NULL,
+    penalty_interval_days integer,
+    penalty_cap numeric(14,2),
+    early_settlement_interest text DEFAULT 'current_period'::text NOT NULL,
+    is_active boolean DEFAULT true NOT NULL,
+    created_by bigint,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT loan_products_code_check CHECK ((code ~ '^[A-Z0-9-]{2,20}$'::text)),
+    CONSTRAINT loan_products_early_settlement_interest_check CHECK ((early_settlement_interest = ANY (ARRAY['current_period'::text, 'all_remaining'::text, 'none'::text]))),
+    CONSTRAINT loan_products_fee_below_principal_check CHECK (((principal_min IS NULL) OR ((round(((principal_min * fee_percent) / (100)::numeric), 2) + fee_flat) < principal_min))),
+    CONSTRAINT loan_products_fee_flat_check CHECK ((fee_flat >= (0)::numeric)),
+    CONSTRAINT loan_products_fee_percent_check CHECK (((fee_percent >= (0)::numeric) AND (fee_percent < (100)::numeric))),
+    CONSTRAINT loan_products_interest_method_check CHECK ((interest_method = ANY (ARRAY['flat'::text, 'declining_balance'::text]))),
+    CONSTRAINT loan_products_name_check CHECK ((((length(name) >= 1) AND (length(name) <= 100)) AND (btrim(name) <> ''::text) AND (name !~ '[[:cntrl:]]'::text))),
+    CONSTRAINT loan_products_penalty_cap_check CHECK ((penalty_cap >= (0)::numeric)),
+    CONSTRAINT loan_products_penalty_grace_days_check CHECK (((penalty_grace_days >= 0) AND (penalty_grace_days <= 3650))),
+    CONSTRAINT loan_products_penalty_interval_days_check CHECK (((penalty_interval_days >= 1) AND (penalty_interval_days <= 3650))),
+    CONSTRAINT loan_products_penalty_method_check CHECK ((penalty_method = ANY (ARRAY['none'::text, 'flat'::text, 'percent_of_overdue_principal'::text, 'percent_of_overdue_installment'::text]))),
+    CONSTRAINT loan_products_penalty_value_check CHECK (((penalty_value >= (0)::numeric) AND ((penalty_method = ANY (ARRAY['none'::text, 'flat'::text])) OR (penalty_value <= (100)::numeric)))),
+    CONSTRAINT loan_products_principal_max_check CHECK ((principal_max > (0)::numeric)),
+    CONSTRAINT loan_products_principal_min_check CHECK ((principal_min > (0)::numeric)),
+    CONSTRAINT loan_products_principal_range_check CHECK ((principal_min <= principal_max)),
+    CONSTRAINT loan_products_rate_default_check CHECK (((rate_default >= (0)::numeric) AND (rate_default <= (1000)::numeric))),
+    CONSTRAINT loan_products_rate_default_range_check CHECK (((rate_default >= rate_min) AND (rate_default <= rate_max))),
+    CONSTRAINT loan_products_rate_max_check CHECK (((rate_max >= (0)::numeric) AND (rate_max <= (1000)::numeric))),
+    CONSTRAINT loan_products_rate_min_check CHECK (((rate_min >= (0)::numeric) AND (rate_min <= (1000)::numeric))),
+    CONSTRAINT loan_products_rate_range_check CHECK ((rate_min <= rate_max)),
+    CONSTRAINT loan_products_repayment_frequency_check CHECK ((repayment_frequency = ANY (ARRAY['weekly'::text, 'biweekly'::text, 'monthly'::text]))),
+    CONSTRAINT loan_products_term_default_check CHECK (((term_default >= 1) AND (term_default <= 520))),
+    CONSTRAINT loan_products_term_default_range_check CHECK (((term_default >= term_min) AND (term_default <= term_max))),
+    CONSTRAINT loan_products_term_max_check CHECK (((term_max >= 1) AND (term_max <= 520))),
+    CONSTRAINT loan_products_term_min_check CHECK (((term_min >= 1) AND (term_min <= 520))),
+    CONSTRAINT loan_products_term_range_check CHECK ((term_min <= term_max))
+);
+
+
+--
+-- Name: TABLE loan_products; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TABLE public.loan_products IS 'Loan products: the method, frequency, ranges and fee a loan application starts from';
+
+
+--
+-- Name: loan_products_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+ALTER TABLE public.loan_products ALTER COLUMN id ADD GENERATED BY DEFAULT AS IDENTITY (
+    SEQUENCE NAME public.loan_products_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+
+--
 -- Name: loans_id_seq; Type: SEQUENCE; Schema: public; Owner: -
 --
 
@@ -3849,6 +4156,22 @@ ALTER TABLE ONLY public.journal_entry_details
 
 
 --
+-- Name: loan_products loan_products_code_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.loan_products
+    ADD CONSTRAINT loan_products_code_key UNIQUE (code);
+
+
+--
+-- Name: loan_products loan_products_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.loan_products
+    ADD CONSTRAINT loan_products_pkey PRIMARY KEY (id);
+
+
+--
 -- Name: loans loans_loan_number_key; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -4128,6 +4451,13 @@ CREATE UNIQUE INDEX loans_idempotency_key_key ON public.loans USING btree (idemp
 --
 
 CREATE INDEX loans_officer_idx ON public.loans USING btree (loan_officer_id);
+
+
+--
+-- Name: loans_product_id_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX loans_product_id_idx ON public.loans USING btree (product_id) WHERE (product_id IS NOT NULL);
 
 
 --
@@ -4439,6 +4769,27 @@ CREATE TRIGGER journal_entry_details_no_truncate BEFORE TRUNCATE ON public.journ
 
 
 --
+-- Name: loan_products loan_products_audit; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER loan_products_audit AFTER INSERT OR DELETE OR UPDATE ON public.loan_products FOR EACH ROW EXECUTE FUNCTION public.audit_row_change();
+
+
+--
+-- Name: loan_products loan_products_check; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER loan_products_check BEFORE INSERT OR UPDATE ON public.loan_products FOR EACH ROW EXECUTE FUNCTION public.loan_products_check();
+
+
+--
+-- Name: loan_products loan_products_updated_at; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER loan_products_updated_at BEFORE UPDATE ON public.loan_products FOR EACH ROW EXECUTE FUNCTION public.set_updated_at();
+
+
+--
 -- Name: loans loans_audit; Type: TRIGGER; Schema: public; Owner: -
 --
 
@@ -4450,6 +4801,13 @@ CREATE TRIGGER loans_audit AFTER INSERT OR DELETE ON public.loans FOR EACH ROW E
 --
 
 CREATE TRIGGER loans_audit_update AFTER UPDATE ON public.loans FOR EACH ROW WHEN (((to_jsonb(old.*) - ARRAY['principal_outstanding'::text, 'oldest_unpaid_due_date'::text, 'updated_at'::text]) IS DISTINCT FROM (to_jsonb(new.*) - ARRAY['principal_outstanding'::text, 'oldest_unpaid_due_date'::text, 'updated_at'::text]))) EXECUTE FUNCTION public.audit_row_change();
+
+
+--
+-- Name: loans loans_check_product; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER loans_check_product BEFORE INSERT OR UPDATE OF principal_amount, interest_rate, term, interest_method, repayment_frequency, product_id ON public.loans FOR EACH ROW EXECUTE FUNCTION public.loans_check_product();
 
 
 --
@@ -4734,6 +5092,14 @@ ALTER TABLE ONLY public.journal_entry_details
 
 
 --
+-- Name: loan_products loan_products_created_by_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.loan_products
+    ADD CONSTRAINT loan_products_created_by_fkey FOREIGN KEY (created_by) REFERENCES public.users(id);
+
+
+--
 -- Name: loans loans_approved_by_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -4779,6 +5145,14 @@ ALTER TABLE ONLY public.loans
 
 ALTER TABLE ONLY public.loans
     ADD CONSTRAINT loans_loan_officer_id_fkey FOREIGN KEY (loan_officer_id) REFERENCES public.users(id);
+
+
+--
+-- Name: loans loans_product_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.loans
+    ADD CONSTRAINT loans_product_id_fkey FOREIGN KEY (product_id) REFERENCES public.loan_products(id);
 
 
 --
@@ -5360,6 +5734,7 @@ GRANT ALL ON FUNCTION public.create_branch(p_code text, p_name text, p_parent_id
 --
 
 REVOKE ALL ON FUNCTION public.create_journal_entry(p_transaction_id bigint, p_created_by bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.create_journal_entry(p_transaction_id bigint, p_created_by bigint) TO astrofin_definer;
 
 
 --
@@ -5379,6 +5754,7 @@ GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.transactions TO astrofin_defin
 --
 
 REVOKE ALL ON FUNCTION public.create_journal_entry(p_txn public.transactions, p_loan_number text, p_created_by bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.create_journal_entry(p_txn public.transactions, p_loan_number text, p_created_by bigint) TO astrofin_definer;
 
 
 --
@@ -5642,6 +6018,7 @@ GRANT ALL ON FUNCTION public.ledger_refuse_change() TO astrofin_definer;
 --
 
 REVOKE ALL ON FUNCTION public.ledger_require_actor(p_user_id bigint, p_roles text[], p_action text) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.ledger_require_actor(p_user_id bigint, p_roles text[], p_action text) TO astrofin_definer;
 
 
 --
@@ -5687,6 +6064,25 @@ GRANT ALL ON FUNCTION public.loan_days_past_due(p_loan_id bigint, p_as_of date) 
 GRANT ALL ON FUNCTION public.loan_days_past_due(p_loan_id bigint, p_as_of date) TO astrofin_accountant;
 GRANT ALL ON FUNCTION public.loan_days_past_due(p_loan_id bigint, p_as_of date) TO astrofin_admin;
 GRANT ALL ON FUNCTION public.loan_days_past_due(p_loan_id bigint, p_as_of date) TO astrofin_definer;
+
+
+--
+-- Name: FUNCTION loan_product_fee(p_product_id bigint, p_principal numeric); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.loan_product_fee(p_product_id bigint, p_principal numeric) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.loan_product_fee(p_product_id bigint, p_principal numeric) TO astrofin_cashier;
+GRANT ALL ON FUNCTION public.loan_product_fee(p_product_id bigint, p_principal numeric) TO astrofin_loan_officer;
+GRANT ALL ON FUNCTION public.loan_product_fee(p_product_id bigint, p_principal numeric) TO astrofin_supervisor;
+GRANT ALL ON FUNCTION public.loan_product_fee(p_product_id bigint, p_principal numeric) TO astrofin_accountant;
+GRANT ALL ON FUNCTION public.loan_product_fee(p_product_id bigint, p_principal numeric) TO astrofin_admin;
+
+
+--
+-- Name: FUNCTION loan_product_range_text(p_min text, p_max text); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.loan_product_range_text(p_min text, p_max text) FROM PUBLIC;
 
 
 --
@@ -5799,6 +6195,7 @@ GRANT ALL ON FUNCTION public.preview_payment_schedule(p_principal numeric, p_rat
 REVOKE ALL ON FUNCTION public.record_loan_payment(p_loan_id bigint, p_amount numeric, p_payment_date date, p_created_by bigint, p_idempotency_key text) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.record_loan_payment(p_loan_id bigint, p_amount numeric, p_payment_date date, p_created_by bigint, p_idempotency_key text) TO astrofin_cashier;
 GRANT ALL ON FUNCTION public.record_loan_payment(p_loan_id bigint, p_amount numeric, p_payment_date date, p_created_by bigint, p_idempotency_key text) TO astrofin_supervisor;
+GRANT ALL ON FUNCTION public.record_loan_payment(p_loan_id bigint, p_amount numeric, p_payment_date date, p_created_by bigint, p_idempotency_key text) TO astrofin_definer;
 
 
 --
@@ -6227,6 +6624,17 @@ GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.journal_entry_details TO astro
 --
 
 GRANT ALL ON SEQUENCE public.journal_entry_details_id_seq TO astrofin_definer;
+
+
+--
+-- Name: TABLE loan_products; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT ON TABLE public.loan_products TO astrofin_cashier;
+GRANT SELECT ON TABLE public.loan_products TO astrofin_loan_officer;
+GRANT SELECT ON TABLE public.loan_products TO astrofin_supervisor;
+GRANT SELECT ON TABLE public.loan_products TO astrofin_accountant;
+GRANT SELECT,INSERT,UPDATE ON TABLE public.loan_products TO astrofin_admin;
 
 
 --

@@ -1,4 +1,5 @@
-"""Administration (admin only): users, SMS templates, the SMS outbox, the audit log, backup and maintenance.
+"""Administration (admin only): users, loan products, SMS templates, the SMS outbox, the audit log, backup and
+maintenance.
 
 Each tab is a pane with its own keys, shown in the footer once the cursor is inside it (tab from the tab
 bar; shift+tab back to it; alt+n / alt+p or ctrl+pagedown / ctrl+pageup from anywhere). Every pane calls the
@@ -16,6 +17,7 @@ from textual.widgets import Header, TabbedContent, TabPane
 
 from screens.admin_audit import AuditPane
 from screens.admin_backup import BackupPane
+from screens.admin_products import ProductsPane
 from screens.admin_sms import OutboxPane
 from screens.admin_templates import TemplatesPane
 from screens.admin_users import UsersPane
@@ -25,8 +27,8 @@ from screens.data import DataScreen
 from widgets.footer import KeysFooter
 from widgets.status import ConnectionBanner, StatusLine
 
-PANES = {"tab-users": "#users", "tab-templates": "#template-list", "tab-sms": "#sms", "tab-audit": "#audit",
-         "tab-backup": "#backups"}
+PANES = {"tab-users": "#users", "tab-products": "#products", "tab-templates": "#template-list", "tab-sms": "#sms",
+         "tab-audit": "#audit", "tab-backup": "#backups"}
 
 
 class AdminScreen(DataScreen):
@@ -44,6 +46,8 @@ class AdminScreen(DataScreen):
         with TabbedContent(id="admin"):
             with TabPane("Users", id="tab-users"):
                 yield UsersPane(self.ctx, id="users-pane")
+            with TabPane("Products", id="tab-products"):
+                yield ProductsPane(self.ctx, id="products-pane")
             with TabPane("SMS templates", id="tab-templates"):
                 yield TemplatesPane(self.ctx, id="templates-pane")
             with TabPane("SMS outbox", id="tab-sms"):
@@ -83,6 +87,8 @@ class AdminScreen(DataScreen):
         active = self.query_one("#admin", TabbedContent).active
         if active == "tab-users":
             self.query_one(UsersPane).load()
+        elif active == "tab-products":
+            self.query_one(ProductsPane).load()
         elif active == "tab-templates":
             self.query_one(TemplatesPane).load()
         elif active == "tab-sms":

@@ -1,6 +1,11 @@
-"""A loan application: the customer, the terms and purpose; the schedule preview follows every change.
+"""A loan application: the customer, the loan product, the terms and purpose; the schedule preview follows
+every change.
 
-The form sits in two columns above the preview, so that at 80×24 the preview has room for all its columns.
+Picking a product fills its method, frequency, usual rate and term, locks method and frequency, and shows its
+ranges in a line under the form; terms outside them are refused beside the field (the database refuses them
+too). The preview shows the processing fee and the cash the customer receives. "(no product)" keeps the
+general rules. The form sits in two columns above the preview, so that at 80×24 the preview has room for all
+its columns.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from decimal import Decimal
 from typing import Any, ClassVar
 
 from rich.markup import escape
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -20,8 +26,16 @@ from textual.widgets.option_list import Option
 
 from db.errors import ValidationError
 from db.repositories.customers import CustomerDetail, CustomerRepository, CustomerRow, LoanBrief
-from db.repositories.loans import FREQUENCIES, LoanApplication, LoanRepository, LoanTerms, terms_problems
+from db.repositories.loans import (
+    FREQUENCIES,
+    LoanApplication,
+    LoanRepository,
+    LoanTerms,
+    SchedulePreview,
+    terms_problems,
+)
 from db.repositories.payments import new_idempotency_key
+from db.repositories.products import LoanProduct, ProductRepository, rate_text
 from screens.confirm import ConfirmScreen
 from screens.context import ScreenContext
 from screens.data import ASK, describe
@@ -35,8 +49,8 @@ from widgets.tables import ScheduleTable
 from widgets.words import in_words
 
 METHODS = tuple((in_words(code), code) for code in ("declining_balance", "flat"))
-TERM_LABELS = {"principal": "the principal", "interest_rate": "the rate", "interest_method": "the method",
-               "term": "the installments", "repayment_frequency": "the frequency",
+TERM_LABELS = {"product": "the product", "principal": "the principal", "interest_rate": "the rate",
+               "interest_method": "the method", "term": "the installments", "repayment_frequency": "the frequency",
                "first_repayment_date": "the first due date"}
 """The terms the preview follows, as the message under it names them."""
 PERIOD = {"weekly": timedelta(days=7), "biweekly": timedelta(days=14)}
@@ -82,6 +96,8 @@ class LoanApplicationScreen(FormScreen):
         self._as_opened: dict[str, object] = {}
         self.open_loans: list[LoanBrief] = []
         """The picked customer's applications and loans still in play: a warning, never a refusal."""
+        self.products: dict[int, LoanProduct] = {}
+        """The active loan products, by id, as the application offers them."""
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -92,6 +108,7 @@ class LoanApplicationScreen(FormScreen):
                     yield from self._left_column()
                 with Vertical(classes="form-column"):
                     yield from self._right_column()
+            yield Static("", id="product-hint")
             yield Static("", id="customer-warning")
             with Vertical(id="preview") as preview:
                 preview.border_title = "Schedule preview"
@@ -105,6 +122,7 @@ class LoanApplicationScreen(FormScreen):
                                          max_length=100, compact=True), name="customer")
         yield Static("", id="customer-name")
         yield OptionList(id="customer-choices", compact=True)
+        yield FieldRow("Product", Select([], id="product", prompt="(no product)", compact=True), name="product")
         yield FieldRow("Principal", MoneyInput(id="principal", placeholder="e.g. 10,000"), name="principal")
         yield FieldRow("Rate %/year", Input("24", id="interest_rate", max_length=20, compact=True),
                        name="interest_rate")
@@ -127,12 +145,14 @@ class LoanApplicationScreen(FormScreen):
         self.query_one("#customer-choices").display = False
         if self._preset is not None:
             self._pick(self._preset.id, self._preset.customer_number, self._preset.full_name)
-            self.query_one("#principal").focus()
+            self._focus_terms()
         else:
             self.query_one("#customer").focus()
         self._as_opened = self._values()
         repo = self.repo
         self.start("officers", repo.loan_officers, working=None, hold=None)  # a background fill: no key waits
+        products = ProductRepository(self.ctx.engine, self.ctx.actor)
+        self.start("products", lambda: products.list(active_only=True), working=None, hold=None)
 
     def _values(self) -> dict[str, object]:
         """The fields a person fills in (the loan officer, filled in by the screen, is not one of them)."""
@@ -196,7 +216,7 @@ class LoanApplicationScreen(FormScreen):
     def _chosen(self, event: OptionList.OptionSelected) -> None:
         row = next(r for r in self._matches if str(r.id) == event.option.id)
         self._pick(row.id, row.customer_number, row.full_name)
-        self.query_one("#principal").focus()
+        self._focus_terms()
 
     # --- terms and preview ----------------------------------------------------------------------------
 
@@ -224,10 +244,11 @@ class LoanApplicationScreen(FormScreen):
             errors["first_repayment_date"] = str(exc)
         method = str(self.query_one("#interest_method", Select).value)
         frequency = str(self.query_one("#repayment_frequency", Select).value)
+        product = self.product
         if errors or principal is None or rate is None:
             return None, errors
-        terms = LoanTerms(principal, rate, method, term, frequency, first)
-        errors.update(terms_problems(terms))
+        terms = LoanTerms(principal, rate, method, term, frequency, first, product.id if product else None)
+        errors.update(terms_problems(terms, product))
         return (None if errors else terms), errors
 
     @on(Input.Changed)
@@ -235,12 +256,16 @@ class LoanApplicationScreen(FormScreen):
     def _terms_changed(self, event: Input.Changed | Select.Changed) -> None:
         if event.control.id in ("customer", "purpose", "loan_officer"):
             return
+        if event.control.id == "product":
+            self._product_picked()
         terms, errors = self.read_terms()
         typed = {row.field_name for row in self.query(FieldRow)
                  if isinstance(row.control, Input) and row.control.value.strip()}
         for row in self.query(FieldRow):
             if row.field_name in ("principal", "interest_rate", "term", "first_repayment_date"):
                 row.error(errors.get(row.field_name) if row.field_name in typed else None)
+            elif row.field_name == "product":
+                row.error(errors.get("product"))
         if terms is None:
             self.clear_preview(errors)
             return
@@ -248,7 +273,37 @@ class LoanApplicationScreen(FormScreen):
         repo = self.repo
         self._preview_for = terms
         # The preview follows the typing and moves no focus: nothing typed waits for it.
-        self.start("preview", lambda: (terms, repo.preview_schedule(terms, first)), working=None, hold=None)
+        self.start("preview", lambda: (terms, repo.preview(terms, first)), working=None, hold=None)
+
+    def _focus_terms(self) -> None:
+        """After the customer: the product when there is a catalogue, else the principal."""
+        self.query_one("#product" if self.products else "#principal").focus()
+
+    @property
+    def product(self) -> LoanProduct | None:
+        value = self.query_one("#product", Select).value
+        return self.products.get(value) if isinstance(value, int) else None
+
+    def _product_picked(self) -> None:
+        """The product's method, frequency and usual rate and term go into the form; method and frequency are
+        locked while a product is picked, and its ranges are shown under the form."""
+        product = self.product
+        method = self.query_one("#interest_method", Select)
+        frequency = self.query_one("#repayment_frequency", Select)
+        hint = self.query_one("#product-hint", Static)
+        method.disabled = frequency.disabled = product is not None
+        if product is None:
+            hint.update("")
+            hint.set_class(False, "-shown")
+            return
+        method.value = product.interest_method
+        frequency.value = product.repayment_frequency
+        if product.rate_default is not None:
+            self.query_one("#interest_rate", Input).value = rate_text(product.rate_default)
+        if product.term_default is not None:
+            self.query_one("#term", Input).value = str(product.term_default)
+        hint.update(f"{escape(product.code)}: {escape(product.hint)}")
+        hint.set_class(True, "-shown")
 
     def clear_preview(self, errors: dict[str, str]) -> None:
         """Terms that cannot be lent on show no schedule: the old one goes at once, and the line under the
@@ -323,6 +378,11 @@ class LoanApplicationScreen(FormScreen):
             if any(staff.id == self.ctx.actor.user_id for staff in result):
                 select.value = self.ctx.actor.user_id
             return
+        if tag == "products":
+            self.products = {product.id: product for product in result}
+            picker = self.query_one("#product", Select)
+            picker.set_options((Text(f"{product.code} {product.name}"), product.id) for product in result)
+            return
         if tag == "open_loans":
             customer_id, loans = result
             if customer_id == self.customer_id:
@@ -334,20 +394,26 @@ class LoanApplicationScreen(FormScreen):
         elif tag == "customer":
             self._customer_found(result.rows)
         elif tag == "preview":
-            terms, result = result
+            terms, preview = result
             if terms != self._preview_for:
                 return  # the terms changed (or went wrong) while this preview was on its way
-            self.query_one("#schedule", ScheduleTable).show(result, self.ctx.today())
-            interest = sum((row.interest_due for row in result), Decimal("0.00"))
-            total = sum((row.total_due for row in result), Decimal("0.00"))
-            self.query_one("#totals", Static).update(
-                f"Interest {format_money(interest)} · to repay {format_money(total)} in {len(result)}")
+            self.show_preview(preview)
         elif tag == "submit":
             self.submitted = result
             self.status.say(f"Application {result.loan_number} saved; it waits for approval.", kind="ok")
             from screens.loan_detail import LoanDetailScreen
 
             self.app.switch_screen(LoanDetailScreen(self.ctx, result.id))
+
+    def show_preview(self, preview: SchedulePreview) -> None:
+        rows = preview.rows
+        self.query_one("#schedule", ScheduleTable).show(list(rows), self.ctx.today())
+        interest = sum((row.interest_due for row in rows), Decimal("0.00"))
+        total = sum((row.total_due for row in rows), Decimal("0.00"))
+        said = f"Interest {format_money(interest)} · to repay {format_money(total)} in {len(rows)}"
+        if preview.fee or self.product is not None:
+            said += f" · Fee {format_money(preview.fee)} · Paid out {format_money(preview.paid_out)}"
+        self.query_one("#totals", Static).update(said)
 
     def failed(self, tag: str, error: BaseException) -> None:
         if tag == "preview":  # the person is typing: say what is wrong, leave the cursor where it is
@@ -370,7 +436,7 @@ class LoanApplicationScreen(FormScreen):
             self.query_one("#field-customer", FieldRow).error("no customer matches; check the name or number")
         elif len(rows) == 1:
             self._pick(rows[0].id, rows[0].customer_number, rows[0].full_name)
-            self.query_one("#principal").focus()
+            self._focus_terms()
         else:
             choices = self.query_one("#customer-choices", OptionList)
             choices.clear_options()

@@ -44,6 +44,10 @@ def summary_text(loan: LoanDetail, currency: str) -> str:
         f"{in_words(terms.interest_method).lower()}, {installments(terms.term, terms.repayment_frequency)}",
         " · ".join([f"officer {escape(loan.loan_officer_name or '—')}", *dates]),
     ]
+    if loan.product_code or loan.fee_amount:
+        product = f"Product {escape(loan.product_code)} · " if loan.product_code else ""
+        lines.append(f"{product}processing fee {format_money(loan.fee_amount, currency)}, cash paid out "
+                     f"{format_money(terms.principal - loan.fee_amount, currency)}")
     if loan.schedule:
         lines.append(f"Still owed {format_money(loan.outstanding_total, currency)} "
                      f"(principal {format_money(loan.outstanding_principal, currency)})")
@@ -150,6 +154,14 @@ class LoanDetailScreen(DataScreen):
         elif tag == "act":
             self.status.say(self._done_text, kind="ok")
             self.load()
+        elif tag == "disburse":  # the receipt the customer signs for the cash follows, as after a payment
+            self.show_loan(result)
+            self.status.say("Disbursed; the schedule is made. c shows the disbursement receipt again.", kind="ok")
+            txn = result.disbursement
+            if txn is not None:
+                from screens.receipt import ReceiptScreen
+
+                self.app.push_screen(ReceiptScreen(self.ctx, transaction_id=txn.id, disbursement=True))
 
     def show_loan(self, loan: LoanDetail) -> None:
         self.loan = loan
@@ -198,7 +210,8 @@ class LoanDetailScreen(DataScreen):
             return can(WRITE_OFF) and loan is not None and loan.status in PAYABLE
         if action == "receipt":
             txn = self._transaction()
-            return can(RECORD_PAYMENTS) and txn is not None and txn.transaction_type == "repayment"
+            return (can(RECORD_PAYMENTS) and txn is not None
+                    and txn.transaction_type in ("repayment", "disbursement"))
         if action == "reverse":
             return can(REVERSE_PAYMENTS) and self._payment() is not None
         return True
@@ -243,14 +256,17 @@ class LoanDetailScreen(DataScreen):
     def action_disburse(self) -> None:
         if self.check_action("disburse", ()) and self.loan is not None:
             loan, repo, today = self.loan, self.repo, self.ctx.today()
-            first = loan.terms.first_repayment_date
-            facts = [*self._facts(), f"Pay out {format_money(loan.terms.principal, self.ctx.currency)} in cash "
-                     f"today, {format_date(today)}",
+            first, currency = loan.terms.first_repayment_date, self.ctx.currency
+            cash = loan.terms.principal - loan.fee_amount
+            fee = (f" (principal less the processing fee of {format_money(loan.fee_amount, currency)})"
+                   if loan.fee_amount else "")
+            facts = [*self._facts(), f"Pay out {format_money(cash, currency)} in cash{fee} today, "
+                     f"{format_date(today)}",
                      f"First installment due {format_date(first) if first else 'one period from today'}"]
 
             def answer(yes: bool | None) -> None:
-                if yes:
-                    self._act("Disbursed; the schedule is made.", lambda: repo.disburse(loan.id, today, first))
+                if yes and not self.busy("disburse"):
+                    self.start("disburse", lambda: repo.disburse(loan.id, today, first), retry=ASK)
 
             self.app.push_screen(ConfirmScreen("Disburse the loan", facts), answer)
 
@@ -292,4 +308,5 @@ class LoanDetailScreen(DataScreen):
         if txn is not None and self.check_action("receipt", ()):
             from screens.receipt import ReceiptScreen
 
-            self.app.push_screen(ReceiptScreen(self.ctx, transaction_id=txn.id))
+            self.app.push_screen(ReceiptScreen(self.ctx, transaction_id=txn.id,
+                                               disbursement=txn.transaction_type == "disbursement"))

@@ -11,12 +11,12 @@ import os
 import re
 import shlex
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from db.errors import AstrofinError
 from db.paths import data_dir
-from db.repositories.payments import Receipt
+from db.repositories.payments import DisbursementReceipt, Receipt
 from widgets.dates import format_date
 from widgets.money import format_money
 
@@ -54,12 +54,15 @@ def safe_name(raw: str) -> str:
     return _SAFE_NAME.sub("_", raw)[:80] or "unnamed"
 
 
-def receipt_text(receipt: Receipt, currency: str = "KES", branch: str = "AstroFinance") -> str:
-    """The receipt as printed: 40 columns, plain text."""
+def receipt_text(receipt: Receipt | DisbursementReceipt, currency: str = "KES", branch: str = "AstroFinance") -> str:
+    """The receipt as printed: 40 columns, plain text (a payment's, or a disbursement's)."""
     width = 40
 
     def line(label: str, value: str) -> str:
         return f"{label:<14}{value:>{width - 14}}"
+
+    if isinstance(receipt, DisbursementReceipt):
+        return "\n".join(_disbursement_lines(receipt, currency, branch, width, line)) + "\n"
 
     money = {name: format_money(getattr(receipt, name), currency)
              for name in ("amount", "penalty", "interest", "principal", "balance_after")}
@@ -84,13 +87,40 @@ def receipt_text(receipt: Receipt, currency: str = "KES", branch: str = "AstroFi
     return "\n".join(lines) + "\n"
 
 
-def print_receipt(receipt: Receipt, currency: str = "KES", *, env: Mapping[str, str] | None = None) -> str:
+def _disbursement_lines(receipt: DisbursementReceipt, currency: str, branch: str, width: int,
+                        line: Callable[[str, str], str]) -> list[str]:
+    lines = [
+        f"{branch} — disbursement receipt".center(width),
+        "=" * width,
+        line("Loan", receipt.loan_number),
+        line("Date", format_date(receipt.disbursement_date)),
+        f"Customer {receipt.customer_name} ({receipt.customer_number})",
+    ]
+    if receipt.product:
+        lines.append(f"Product {receipt.product}"[:width])
+    lines += [
+        "-" * width,
+        line("Principal", format_money(receipt.principal, currency)),
+        line("Processing fee", format_money(receipt.fee, currency)),
+        "-" * width,
+        line("Cash paid out", format_money(receipt.cash_paid_out, currency)),
+    ]
+    if receipt.first_due_date is not None:
+        lines.append(line("First due", format_date(receipt.first_due_date)))
+    lines += [line("Disbursed by", receipt.cashier or "—"), "", "Received by " + "." * (width - 12)]
+    return lines
+
+
+def print_receipt(receipt: Receipt | DisbursementReceipt, currency: str = "KES", *,
+                  env: Mapping[str, str] | None = None) -> str:
     """Send the receipt to the configured printer command, or save it as a text file; says where it went."""
     text = receipt_text(receipt, currency)
     command = (os.environ if env is None else env).get(PRINTER_ENV, "").strip()
     if command:
         return _to_printer(shlex.split(command), text)
-    path = private_folder("receipts") / f"{safe_name(receipt.receipt_number)}.txt"
+    name = (receipt.receipt_number if isinstance(receipt, Receipt)
+            else f"{receipt.loan_number}-disbursement-{receipt.transaction_id}")
+    path = private_folder("receipts") / f"{safe_name(name)}.txt"
     try:
         write_private(path, text)
     except OSError as exc:

@@ -1,4 +1,5 @@
-"""The receipt of a payment: number, date, customer, loan, amount and split, balance after, cashier.
+"""The receipt of a payment: number, date, customer, loan, amount and split, balance after, cashier; or of a
+disbursement: loan, customer, principal, processing fee, cash paid out, date, who disbursed.
 
 `p` prints it to a private text file in the data folder, or to the configured printer command.
 """
@@ -13,7 +14,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Center
 from textual.widgets import Header, Static
 
-from db.repositories.payments import PaymentRepository, Receipt
+from db.repositories.payments import DisbursementReceipt, PaymentRepository, Receipt
 from screens.context import ScreenContext
 from screens.data import DataScreen
 from screens.output import print_receipt, receipt_text
@@ -26,10 +27,11 @@ class ReceiptScreen(DataScreen):
     screen_name = "receipt"
     BINDINGS: ClassVar[list[BindingType]] = [Binding("p", "print", "Print")]
 
-    def __init__(self, context: ScreenContext, *, receipt: Receipt | None = None,
-                 transaction_id: int | None = None) -> None:
+    def __init__(self, context: ScreenContext, *, receipt: Receipt | DisbursementReceipt | None = None,
+                 transaction_id: int | None = None, disbursement: bool = False) -> None:
         super().__init__(context)
         self.receipt = receipt
+        self.disbursement = disbursement or isinstance(receipt, DisbursementReceipt)
         self.transaction_id = transaction_id if receipt is None else receipt.transaction_id
         self.printed: str | None = None
 
@@ -47,9 +49,10 @@ class ReceiptScreen(DataScreen):
             self._show(self.receipt)
         elif self.transaction_id is not None:
             repo, txn = PaymentRepository(self.ctx.engine, self.ctx.actor), self.transaction_id
-            self.start("load", lambda: repo.receipt(txn), working="loading the receipt…")
+            load = repo.disbursement_receipt if self.disbursement else repo.receipt
+            self.start("load", lambda: load(txn), working="loading the receipt…")
 
-    def _show(self, receipt: Receipt) -> None:
+    def _show(self, receipt: Receipt | DisbursementReceipt) -> None:
         self.receipt = receipt
         self.query_one("#receipt", Static).update(escape(receipt_text(receipt, self.ctx.currency).rstrip("\n")))
         self.status.say("p prints · escape goes back")

@@ -58,7 +58,15 @@ def test_users_add_creates_an_account_that_verifies(env_for, engine, monkeypatch
         row = conn.execute(text("SELECT role, full_name, password_hash FROM users WHERE username = 'wanjiku'")).one()
     assert row.role == "cashier" and row.full_name == "Wanjiku Kamau"
     assert verify_password(row.password_hash, "correct-horse-battery")
-    assert "created cashier wanjiku" in capsys.readouterr().out
+    assert "created cashier wanjiku in HQ" in capsys.readouterr().out
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO branches (code, name, parent_id) SELECT 'KSM01', 'Kisumu', id FROM branches "
+                          "WHERE parent_id IS NULL"))
+    monkeypatch.setattr(sys, "stdin", io.StringIO("correct-horse-battery\ncorrect-horse-battery\n"))
+    assert main(["users", "add", "otieno", "--role", "loan_officer", "--branch", "ksm01"]) == 0
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT b.code FROM users u JOIN branches b ON b.id = u.branch_id "
+                                 "WHERE u.username = 'otieno'")).scalar_one() == "KSM01"
 
 
 @pytest.mark.parametrize(
@@ -68,6 +76,8 @@ def test_users_add_creates_an_account_that_verifies(env_for, engine, monkeypatch
         (["users", "add", "twice", "--role", "cashier"], "long-enough-1\nlong-enough-2\n", "differ"),
         (["users", "add", "CASHIER", "--role", "cashier"], "long-enough-pw\nlong-enough-pw\n", "already exists"),
         (["users", "add", "bad name!", "--role", "admin"], "long-enough-pw\nlong-enough-pw\n", "a username has"),
+        (["users", "add", "nobranch", "--role", "admin", "--branch", "XX9"], "long-enough-pw\nlong-enough-pw\n",
+         "there is no active branch 'XX9' (branches: HQ)"),
     ],
 )
 def test_users_add_refusals_create_nothing(env_for, engine, monkeypatch, capsys, args, stdin, message):

@@ -1,4 +1,4 @@
-"""`astrofin users add NAME --role ROLE`: the first accounts of a production database."""
+"""`astrofin users add NAME --role ROLE [--branch CODE]`: the first accounts of a production database."""
 
 from __future__ import annotations
 
@@ -24,6 +24,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     add.add_argument("username")
     add.add_argument("--role", required=True, choices=ROLES)
     add.add_argument("--full-name", default=None, help="the person's name (default: the username)")
+    add.add_argument("--branch", default="HQ", help="the code of the branch they work in (default: HQ, the head "
+                     "office, whose staff see every branch)")
     add.add_argument("-d", "--database", default=None, help="database name (default: configured)")
     add.set_defaults(handler=_add)
 
@@ -45,9 +47,17 @@ def _add(args: argparse.Namespace) -> int:
     engine = create_engine(target.url, poolclass=pool.NullPool)
     try:
         with engine.begin() as conn:
+            code = args.branch.strip().upper()
+            branch = conn.execute(text("SELECT id FROM branches WHERE code = :c AND is_active"), {"c": code}).scalar()
+            if branch is None:
+                known = ", ".join(conn.execute(text(
+                    "SELECT code FROM branches WHERE is_active ORDER BY path")).scalars())
+                raise AstrofinError(f"there is no active branch {code!r} (branches: {known}); no account created")
             conn.execute(
-                text("INSERT INTO users (username, password_hash, full_name, role) VALUES (:u, :h, :n, :r)"),
-                {"u": username, "h": hash_password(password), "n": args.full_name or username, "r": args.role},
+                text("INSERT INTO users (username, password_hash, full_name, role, branch_id) "
+                     "VALUES (:u, :h, :n, :r, :b)"),
+                {"u": username, "h": hash_password(password), "n": args.full_name or username, "r": args.role,
+                 "b": branch},
             )
     except IntegrityError as exc:
         detail = str(exc.orig)
@@ -60,5 +70,5 @@ def _add(args: argparse.Namespace) -> int:
         raise AstrofinError(f"the account was refused: {detail.splitlines()[0]}") from None
     finally:
         engine.dispose()
-    print(f"created {args.role} {username}")
+    print(f"created {args.role} {username} in {args.branch.strip().upper()}")
     return 0

@@ -17,10 +17,12 @@ from sqlalchemy.orm import Session
 
 from db.errors import NotFound, ValidationError
 from db.models import Customer, Loan, PaymentSchedule, Transaction, User
+from db.models import LoanProduct as ProductRow
 from db.repositories.base import Repository
 from db.repositories.customers import LoanBrief
 from db.repositories.idempotency import check_idempotency_key, existing_by_key, insert_once
 from db.repositories.peek import peek
+from db.repositories.products import LoanProduct, ProductRepository
 from db.validation import reason_problem
 
 METHODS = ("flat", "declining_balance")
@@ -37,6 +39,8 @@ class LoanTerms:
     term: int
     repayment_frequency: str
     first_repayment_date: date | None = None
+    product_id: int | None = None
+    """The loan product the terms come from (None: a loan without a product, under the general rules)."""
 
 
 @dataclass(frozen=True)
@@ -80,6 +84,25 @@ class TransactionRow:
     reversed: bool
     created_by: int | None
     created_by_name: str
+    fee_amount: Decimal = Decimal("0.00")
+    """A disbursement's processing fee, kept back from the cash paid out."""
+
+    @property
+    def cash_paid_out(self) -> Decimal:
+        return self.amount - self.fee_amount
+
+
+@dataclass(frozen=True)
+class SchedulePreview:
+    """The schedule the terms would have, and what the customer is charged and receives at disbursement."""
+
+    rows: tuple[ScheduleRow, ...]
+    principal: Decimal
+    fee: Decimal
+
+    @property
+    def paid_out(self) -> Decimal:
+        return self.principal - self.fee
 
 
 @dataclass(frozen=True)
@@ -101,6 +124,14 @@ class LoanDetail:
     rejection_reason: str | None
     schedule: tuple[ScheduleRow, ...]
     transactions: tuple[TransactionRow, ...]
+    product_code: str = ""
+    product_name: str = ""
+    fee_amount: Decimal = Decimal("0.00")
+    """The processing fee worked out when the application was made, collected at disbursement."""
+
+    @property
+    def disbursement(self) -> TransactionRow | None:
+        return next((t for t in self.transactions if t.transaction_type == "disbursement"), None)
 
     @property
     def outstanding_total(self) -> Decimal:
@@ -131,7 +162,8 @@ def normalized_loan_number(raw: str) -> str:
     return f"L-{int(match.group(1)):06d}" if match else text_.upper()
 
 
-def terms_problems(terms: LoanTerms) -> dict[str, str]:
+def terms_problems(terms: LoanTerms, product: LoanProduct | None = None) -> dict[str, str]:
+    """What is wrong with the terms, by field; with their product, its ranges too (as the database says them)."""
     problems: dict[str, str] = {}
     if terms.principal <= 0:
         problems["principal"] = "the principal must be more than zero"
@@ -149,6 +181,9 @@ def terms_problems(terms: LoanTerms) -> dict[str, str]:
         problems["term"] = "the number of installments is between 1 and 520"
     if terms.repayment_frequency not in FREQUENCIES:
         problems["repayment_frequency"] = "choose weekly, biweekly or monthly"
+    if product is not None:
+        for name, problem in product.terms_problems(terms).items():
+            problems.setdefault(name, problem)
     return problems
 
 
@@ -174,10 +209,33 @@ class LoanRepository(Repository):
             for r in rows
         ]
 
+    def preview(self, terms: LoanTerms, first_date: date) -> SchedulePreview:
+        """The schedule with the processing fee and the cash the customer would receive; terms outside their
+        product's ranges are refused as ValidationError beside the field, in the database's words."""
+        product = self._product(terms.product_id)
+        problems = terms_problems(terms, product)
+        if problems:
+            raise ValidationError(problems)
+        rows = self.preview_schedule(terms, first_date)
+        fee = Decimal("0.00")
+        if product is not None:
+            with self.work() as session:
+                fee = Decimal(session.execute(text("SELECT loan_product_fee(:p, :amount)"),
+                                              {"p": product.id, "amount": terms.principal}).scalar_one())
+        return SchedulePreview(tuple(rows), terms.principal, fee)
+
+    def _product(self, product_id: int | None) -> LoanProduct | None:
+        if product_id is None:
+            return None
+        try:
+            return ProductRepository(self.engine, self.actor).get(product_id)
+        except NotFound:
+            raise ValidationError({"product": "this loan product no longer exists; pick another"}) from None
+
     def apply(self, application: LoanApplication, *, today: date, idempotency_key: str | None = None) -> LoanDetail:
         """Create a `pending` loan for the customer; with the form's key, once per key: a retry returns the
         application the first submit created (its reply may have been lost after the commit)."""
-        problems = terms_problems(application.terms)
+        problems = terms_problems(application.terms, self._product(application.terms.product_id))
         first = application.terms.first_repayment_date
         if first is not None and first < today:
             problems["first_repayment_date"] = "the first repayment date cannot be in the past"
@@ -209,7 +267,7 @@ class LoanRepository(Repository):
             customer_id=customer.id, principal_amount=terms.principal, interest_rate=terms.interest_rate,
             interest_method=terms.interest_method, term=terms.term,
             repayment_frequency=terms.repayment_frequency, first_repayment_date=terms.first_repayment_date,
-            purpose=application.purpose.strip() or None, application_date=today,
+            product_id=terms.product_id, purpose=application.purpose.strip() or None, application_date=today,
             loan_officer_id=application.loan_officer_id or self.actor.user_id, created_by=self.actor.user_id,
             idempotency_key=idempotency_key,
         )
@@ -257,6 +315,7 @@ class LoanRepository(Repository):
             customer = session.get(Customer, loan.customer_id)
             assert customer is not None
             officer = session.scalar(select(User.full_name).where(User.id == loan.loan_officer_id))
+            product = session.get(ProductRow, loan.product_id) if loan.product_id is not None else None
             schedule = session.scalars(
                 select(PaymentSchedule).where(PaymentSchedule.loan_id == loan_id)
                 .order_by(PaymentSchedule.installment_number)
@@ -275,7 +334,7 @@ class LoanRepository(Repository):
                 customer_number=customer.customer_number,
                 customer_name=f"{customer.first_name} {customer.last_name}", customer_phone=customer.phone,
                 terms=LoanTerms(loan.principal_amount, loan.interest_rate, loan.interest_method, loan.term,
-                                loan.repayment_frequency, loan.first_repayment_date),
+                                loan.repayment_frequency, loan.first_repayment_date, loan.product_id),
                 status=loan.status, purpose=loan.purpose or "", application_date=loan.application_date,
                 disbursement_date=loan.disbursement_date, loan_officer_id=loan.loan_officer_id,
                 loan_officer_name=officer or "", created_by=loan.created_by,
@@ -288,9 +347,12 @@ class LoanRepository(Repository):
                 transactions=tuple(
                     TransactionRow(t.id, t.transaction_type, t.transaction_date, t.amount, t.principal_amount,
                                    t.interest_amount, t.penalty_amount, t.receipt_number,
-                                   t.reverses_transaction_id, bool(was_reversed), t.created_by, name)
+                                   t.reverses_transaction_id, bool(was_reversed), t.created_by, name,
+                                   t.fee_amount)
                     for t, name, was_reversed in txns
                 ),
+                product_code=product.code if product else "", product_name=product.name if product else "",
+                fee_amount=loan.fee_amount,
             )
 
     # The workflow: each is one SQL function, which checks the role, four eyes and the loan's status.

@@ -61,6 +61,26 @@ class Receipt:
     reversed: bool
 
 
+@dataclass(frozen=True)
+class DisbursementReceipt:
+    """What the customer signs for when a loan is paid out: the principal, the fee kept back, the cash."""
+
+    transaction_id: int
+    disbursement_date: date
+    customer_number: str
+    customer_name: str
+    loan_number: str
+    product: str
+    principal: Decimal
+    fee: Decimal
+    cashier: str
+    first_due_date: date | None = None
+
+    @property
+    def cash_paid_out(self) -> Decimal:
+        return self.principal - self.fee
+
+
 def new_idempotency_key() -> str:
     """Made once when a payment form opens, so a retried or double submission records one payment."""
     return uuid.uuid4().hex
@@ -148,6 +168,29 @@ class PaymentRepository(Repository):
                        row.loan_number, row.amount, row.principal_amount, row.interest_amount, row.penalty_amount,
                        max(row.balance_after, ZERO), row.cashier, row.reversed)
 
+
+    def disbursement_receipt(self, transaction_id: int) -> DisbursementReceipt:
+        with self.work() as session:
+            row = session.execute(
+                text("""
+                    SELECT t.id, t.transaction_date, t.amount, t.fee_amount, l.loan_number, l.first_repayment_date,
+                           c.customer_number, c.first_name || ' ' || c.last_name AS customer_name,
+                           COALESCE(p.code || ' ' || p.name, '') AS product,
+                           COALESCE(u.full_name, '') AS cashier
+                    FROM transactions t
+                    JOIN loans l ON l.id = t.loan_id
+                    JOIN customers c ON c.id = l.customer_id
+                    LEFT JOIN loan_products p ON p.id = l.product_id
+                    LEFT JOIN users u ON u.id = t.created_by
+                    WHERE t.id = :txn AND t.transaction_type = 'disbursement'
+                """),
+                {"txn": transaction_id},
+            ).one_or_none()
+        if row is None:
+            raise NotFound(f"disbursement {transaction_id} does not exist")
+        return DisbursementReceipt(row.id, row.transaction_date, row.customer_number, row.customer_name,
+                                   row.loan_number, row.product, row.amount, row.fee_amount, row.cashier,
+                                   row.first_repayment_date)
 
 def _check_amount(amount: Decimal) -> None:
     if amount <= 0:

@@ -377,3 +377,11 @@ def test_a_closed_period_refuses_postings_on_or_before_its_date(engine: Engine, 
 def timedelta_days(n: int) -> Any:
     from datetime import timedelta
     return timedelta(days=n)
+
+
+def test_maintenance_is_head_office_work(app_engine: Engine, book: Book) -> None:
+    with pytest.raises(DBAPIError) as info:
+        _seen(app_engine, book.nrb.staff["admin"], "SELECT perform_database_maintenance()")
+    assert "head-office administrator" in str(info.value.orig)
+    report = _seen(app_engine, book.hq.staff["admin"], "SELECT perform_database_maintenance()")[0]
+    assert report["monthly_summary_refreshed"] is True

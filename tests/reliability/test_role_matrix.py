@@ -36,6 +36,8 @@ EXPECTED_TABLES: dict[str, dict[str, set[str]]] = {
     # viewing a loan shows its payments and schedule; they are written only by functions.
     "transactions": {r: {S} for r in ALL},
     "payment_schedules": {r: {S} for r in ALL},
+    # the loan product catalogue: everyone reads it (applications start from it); the admin keeps it.
+    "loan_products": {**{r: {S} for r in ALL}, "admin": {S, INS, U}},
     # overdue queue and reminders: loan officer, supervisor; SMS templates: admin.
     "sms_templates": {"loan_officer": {S}, "supervisor": {S}, "admin": {S, INS, U}},
     "sms_histories": {"loan_officer": {S}, "supervisor": {S}, "admin": {S}},
@@ -86,6 +88,8 @@ EXPECTED_FUNCTIONS: dict[str, set[str]] = {
     "write_off_loan": SUPERVISOR, "mark_defaulted_loans": SUPERVISOR,  # mark defaulted, write off
     "disburse_loan": MONEY, "record_loan_payment": MONEY, "preview_loan_payment": MONEY,  # counter
     "preview_payment_schedule": ALL,  # anyone viewing a loan may see its schedule
+    "loan_product_fee": ALL,  # the processing fee an application's preview shows
+    "loan_product_range_text": NOBODY,  # the product triggers' wording
     "loan_days_past_due": ALL, "loan_summary_as_of": ALL,  # find and view loans
     "overdue_loans_as_of": REMINDERS, "send_overdue_loan_notifications": REMINDERS,
     "send_loan_reminders": REMINDERS,  # overdue queue, send reminders

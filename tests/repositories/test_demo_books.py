@@ -46,6 +46,12 @@ def test_demo_books_never_show_an_impossible_balance(db_url: URL, engine: Engine
         first = conn.execute(text("SELECT e.entry_date, e.description, min(l.application_date) OVER () AS applied "
                                   "FROM journal_entries e, loans l ORDER BY e.entry_date, e.id LIMIT 1")).one()
         assert first.description.startswith("Opening capital") and first.entry_date < first.applied
+        # The three demo products each carry loans whose terms fit them; their fees went to 4100.
+        used = dict(conn.execute(text("SELECT p.code, count(l.id) FROM loan_products p "
+                                      "LEFT JOIN loans l ON l.product_id = p.id GROUP BY p.code")).tuples().all())
+        assert set(used) == {"BIZ-WEEKLY", "MONTHLY-DB", "GROUP-BIWEEKLY"} and min(used.values()) > 0, used
+        fees = conn.execute(text("SELECT sum(fee_amount) FROM transactions WHERE transaction_type = 'disbursement'"))
+        assert fees.scalar_one() > 0
     trial = AccountingRepository(engine, actor_for(engine, "accountant")).trial_balance(date.today())
     assert trial.balances and trial.total_debit > 0
     by_code = {a.account_code: a for a in trial.accounts}

@@ -40,6 +40,20 @@ def test_invariants_hold_after_the_load(scale_book):
         for meanings, sql in CHECKS:
             found = conn.exec_driver_sql(sql).one()
             assert dict(zip(meanings, found, strict=True)) == dict.fromkeys(meanings, 0)
+        # Loans are spread over the products their terms fit; each disbursement collected its loan's fee.
+        used = dict(conn.execute(text("SELECT p.code, count(l.id) FROM loan_products p "
+                                      "LEFT JOIN loans l ON l.product_id = p.id GROUP BY p.code")).tuples().all())
+        assert min(used.values()) > 0 and sum(used.values()) < conn.execute(text("SELECT count(*) FROM loans")).scalar()
+        wrong = conn.execute(text("""
+            SELECT count(*) FROM loans l LEFT JOIN transactions t ON t.loan_id = l.id
+                                                                   AND t.transaction_type = 'disbursement'
+             WHERE l.fee_amount <> CASE WHEN l.product_id IS NULL THEN 0
+                                        ELSE loan_product_fee(l.product_id, l.principal_amount) END
+                OR t.fee_amount <> l.fee_amount""")).scalar_one()
+        fees = conn.execute(text("SELECT sum(d.credit) FROM journal_entry_details d JOIN chart_of_accounts a "
+                                 "ON a.id = d.account_id WHERE a.account_code = '4100'")).scalar_one()
+        collected = conn.execute(text("SELECT sum(fee_amount) FROM transactions")).scalar_one()
+        assert wrong == 0 and fees == collected > 0
 
 
 def test_checks_find_a_book_that_breaks_each_invariant(scale_book):
@@ -205,11 +219,12 @@ def test_a_failing_check_leaves_nothing_written(pg_server, monkeypatch):
     try:
         from sqlalchemy import create_engine, pool
         engine = create_engine(url, poolclass=pool.NullPool)
-        # The book's own sequences (the staff users and branches it adds and rolls back take ids, as any
-        # rolled-back insert).
+        # The book's own sequences (the staff users, branches and loan products it adds and rolls back take ids,
+        # as any rolled-back insert).
         sequences = "SELECT string_agg(sequencename || ':' || coalesce(last_value::text, '-'), ',' " \
                     "ORDER BY sequencename) FROM pg_sequences WHERE schemaname = 'public' " \
-                    "AND sequencename NOT IN ('users_id_seq', 'audit_logs_id_seq', 'branches_id_seq')"
+                    "AND sequencename NOT IN ('users_id_seq', 'audit_logs_id_seq', 'branches_id_seq', " \
+                    "'loan_products_id_seq')"
         with engine.connect() as conn:
             users = conn.execute(text("SELECT count(*) FROM users")).scalar_one()
             before = conn.execute(text(sequences)).scalar_one()

@@ -112,12 +112,12 @@ def test_administration_tabs_switch_from_the_keyboard_into_each_pane(
             tabs = screen.query_one("#admin", TabbedContent)
             assert "alt+n" in _footer_keys(app)
             seen = []
-            for _ in range(5):
+            for _ in range(6):
                 await pilot.press("alt+n")
                 await settle(pilot)
                 seen.append((tabs.active, app.focused.id if app.focused else None))
-            assert seen == [("tab-templates", "template-list"), ("tab-sms", "sms"), ("tab-audit", "audit"),
-                            ("tab-backup", "backups"), ("tab-users", "users")]
+            assert seen == [("tab-products", "products"), ("tab-templates", "template-list"), ("tab-sms", "sms"),
+                            ("tab-audit", "audit"), ("tab-backup", "backups"), ("tab-users", "users")]
             await pilot.press("ctrl+pageup")
             await settle(pilot)
             assert tabs.active == "tab-backup"

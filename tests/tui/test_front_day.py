@@ -101,6 +101,9 @@ def test_the_branch_day_end_to_end(app_engine: Engine, engine: Engine, access_lo
             await press(pilot, "d")
             assert isinstance(app.screen, ConfirmScreen)
             await press(pilot, "y")
+            assert isinstance(app.screen, ReceiptScreen)  # the disbursement receipt follows
+            assert "Cash paid out" in str(app.screen.query_one("#receipt").content)
+            await press(pilot, "escape")
             loan = app.screen.loan
             assert loan.status == "active" and loan.disbursement_date == TODAY and len(loan.schedule) == 12
             await press(pilot, "p")
