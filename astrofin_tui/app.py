@@ -194,6 +194,8 @@ class AstrofinApp(App[None]):
     def sign_in_as(self, actor: Actor) -> Any:
         """Replace the sign-in screen with home for a person whose password was checked."""
         self.actor = actor
+        # The header names the branch the person works in, on every screen until sign-out.
+        self.title = f"{self.TITLE} · {actor.branch_label[:30]}" if actor.branch_label else self.TITLE
         self.refresh_bindings()
         return self.switch_screen(HomeScreen(self.screen_context(), self.permitted_screens()))
 
@@ -265,6 +267,7 @@ class AstrofinApp(App[None]):
     async def action_sign_out(self) -> None:
         self.locked = False
         self.actor = None
+        self.title = self.TITLE
         self.refresh_bindings()
         while len(self.screen_stack) > 2:
             await self.pop_screen()

@@ -38,6 +38,15 @@ class Actor:
     full_name: str = ""
     must_change_password: bool = False
     """Set at sign-in after an administrator's reset: the person chooses a new password before working."""
+    branch_id: int | None = None
+    """The staff member's branch (users.branch_id); they see it and the branches below it."""
+    branch_code: str = ""
+    branch_name: str = ""
+
+    @property
+    def branch_label(self) -> str:
+        """The branch as staff read it, code then name ("NRB01 Nairobi Central"); empty when unknown."""
+        return " ".join(part for part in (self.branch_code, self.branch_name) if part)
 
     @property
     def db_role(self) -> str:

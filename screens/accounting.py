@@ -28,6 +28,7 @@ from textual.widgets.tree import TreeNode
 
 from db.permissions import ACCOUNTING_WRITE
 from db.repositories.accounting import AccountBalance, AccountingRepository, DailyTotal, JournalEntryView, TrialBalance
+from db.repositories.branch_scope import BranchOption, BranchScopeRepository
 from db.repositories.chart import ACCOUNT_TYPES, ChartRepository
 from screens.back_office import (
     day_range,
@@ -43,6 +44,7 @@ from screens.context import ScreenContext
 from screens.data import ASK, DatabaseCalls, DataScreen, describe
 from screens.export import export_csv
 from screens.typeahead import ALL_KEYS, EDITING_PASSES
+from widgets.branch_picker import BranchPicker
 from widgets.dates import DateError, format_date, format_for_typing, parse_date
 from widgets.fields import FieldRow
 from widgets.footer import KeysFooter
@@ -158,12 +160,17 @@ class AccountingScreen(DataScreen):
         self.daily: list[DailyTotal] = []
         self._journal_from = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
         self._daily_from = today - timedelta(days=6)
+        # The books of the staff member's own branch with those below: consolidated at the head office.
+        self.branch_id: int | None = context.actor.branch_id
+        self.with_children = True
+        self.branches: list[BranchOption] = []
 
     # --- layout ------------------------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
         yield Header()
         yield ConnectionBanner()
+        yield BranchPicker(self.branch_id, self.with_children, id="branch")
         with TabbedContent(id="books"):
             with TabPane("Chart of accounts", id="tab-chart"):
                 yield StatusLine("Loading the chart of accounts…", id="chart-status", classes="status")
@@ -214,6 +221,10 @@ class AccountingScreen(DataScreen):
                                                           right("Credit", 12))
         self.query_one("#trial", DataTable).add_columns("Code", "Account", right("Debit"), right("Credit"))
         self.query_one("#daily", DataTable).add_columns("Day", "Type", right("Count", 6), right("Total"))
+        scope = BranchScopeRepository(self.ctx.engine, self.ctx.actor)
+        # A background fill: nothing typed waits for the list of branches.
+        self.start("branches", scope.visible_branches, on_done=self._show_branches,
+                   on_failed=lambda error: self.status.say(refusal(error), kind="error"), working=None, hold=None)
         self.load_chart()
         self.load_journal()
         self.load_trial()
@@ -222,6 +233,19 @@ class AccountingScreen(DataScreen):
     @property
     def repo(self) -> AccountingRepository:
         return AccountingRepository(self.ctx.engine, self.ctx.actor)
+
+    def _show_branches(self, branches: Sequence[BranchOption]) -> None:
+        self.branches = list(branches)
+        self.query_one("#branch", BranchPicker).set_branches((b.label, b.id) for b in self.branches)
+
+    @on(BranchPicker.Changed, "#branch")
+    def _branch_changed(self, event: BranchPicker.Changed) -> None:
+        """Every tab's figures for the branch chosen."""
+        self.branch_id, self.with_children = event.branch_id, event.with_children
+        self.load_chart()
+        self.load_journal()
+        self.load_trial()
+        self.load_daily()
 
     def _status(self, name: str) -> StatusLine:
         return self.query_one(f"#{name}-status", StatusLine)
@@ -267,8 +291,9 @@ class AccountingScreen(DataScreen):
     # --- chart of accounts -------------------------------------------------------------------------------
 
     def load_chart(self) -> None:
-        repo, day = self.repo, self._today
-        self._load("chart", "the chart of accounts", lambda: repo.chart_of_accounts(day), self._show_chart)
+        repo, day, branch, below = self.repo, self._today, self.branch_id, self.with_children
+        self._load("chart", "the chart of accounts",
+                   lambda: repo.chart_of_accounts(day, branch_id=branch, with_children=below), self._show_chart)
 
     def _show_chart(self, accounts: Sequence[AccountBalance]) -> None:
         self.accounts = tuple(accounts)
@@ -374,9 +399,10 @@ class AccountingScreen(DataScreen):
         code = self.query_one("#journal-account", Input).value.strip() or None
         txn_text = self.query_one("#journal-txn", Input).value.strip()
         txn = int(txn_text) if txn_text else None
-        repo = self.repo
+        repo, branch, below = self.repo, self.branch_id, self.with_children
         self._load("journal", "the journal",
-                   lambda: repo.journal(start, end, account_code=code, transaction_id=txn, limit=500),
+                   lambda: repo.journal(start, end, account_code=code, transaction_id=txn, limit=500,
+                                        branch_id=branch, with_children=below),
                    self._show_journal, typing=typing)
 
     def _show_journal(self, entries: list[JournalEntryView]) -> None:
@@ -479,8 +505,9 @@ class AccountingScreen(DataScreen):
             return
         error.clear()
         assert day is not None  # required
-        repo = self.repo
-        self._load("trial", "the trial balance", lambda: repo.trial_balance(day), self._show_trial,
+        repo, branch, below = self.repo, self.branch_id, self.with_children
+        self._load("trial", "the trial balance",
+                   lambda: repo.trial_balance(day, branch_id=branch, with_children=below), self._show_trial,
                    typing=typing)
 
     def _show_trial(self, trial: TrialBalance) -> None:
@@ -517,9 +544,10 @@ class AccountingScreen(DataScreen):
         if days is None:
             return
         start, end = days
-        repo = self.repo
-        self._load("daily", "the daily transactions", lambda: repo.daily_transactions(start, end), self._show_daily,
-                   typing=typing)
+        repo, branch, below = self.repo, self.branch_id, self.with_children
+        self._load("daily", "the daily transactions",
+                   lambda: repo.daily_transactions(start, end, branch_id=branch, with_children=below),
+                   self._show_daily, typing=typing)
 
     def _show_daily(self, rows: list[DailyTotal]) -> None:
         self.daily = rows

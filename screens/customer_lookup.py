@@ -15,8 +15,9 @@ from typing import Any, ClassVar
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
 from textual.timer import Timer
-from textual.widgets import Header, Input, Static
+from textual.widgets import Checkbox, Header, Input, Static
 
 from db.repositories.customers import PAGE_SIZE, CustomerRepository, CustomerRow, SearchPage
 from screens.context import ScreenContext
@@ -60,11 +61,16 @@ class CustomerLookupScreen(DataScreen):
         self._superseded = threading.Event()
         self._slow: Timer | None = None
         self._paging = (False, False)
+        self.officer_view = context.actor.role == "loan_officer"
+        """A loan officer may keep to the customers of their own loans ("my loans")."""
 
     def compose(self) -> ComposeResult:
         yield Header()
         yield ConnectionBanner()
-        yield Input(id="search", placeholder=HINT, max_length=100, compact=True)
+        with Horizontal(id="search-line"):
+            yield Input(id="search", placeholder=HINT, max_length=100, compact=True)
+            if self.officer_view:
+                yield Checkbox("my loans only", False, compact=True, id="mine")
         yield StatusLine(HINT, id="status")
         yield PageTable(("Number", "Name", "Phone", "National ID", "Status"), id="results")
         yield Static("", id="paging")
@@ -83,8 +89,17 @@ class CustomerLookupScreen(DataScreen):
         self._starts = [None]
         self._search(None, pause=self.debounce_seconds)
 
+    @on(Checkbox.Changed, "#mine")
+    def _mine_changed(self) -> None:
+        self._starts = [None]
+        self._search(None)
+
+    @property
+    def only_mine(self) -> bool:
+        return self.officer_view and self.query_one("#mine", Checkbox).value
+
     def _search(self, after: CustomerRow | None, *, pause: float = 0.0) -> None:
-        query, repo, size = self._query, self.repo, self.page_size
+        query, repo, size, mine = self._query, self.repo, self.page_size, self.only_mine
         self._superseded.set()  # a search still in its pause gives up: its text is no longer wanted
         superseded = self._superseded = threading.Event()
         if not query.strip():
@@ -96,7 +111,7 @@ class CustomerLookupScreen(DataScreen):
         def job() -> SearchPage | None:
             if pause > 0 and superseded.wait(pause):
                 return None  # a newer key came during the pause; this answer would be dropped anyway
-            return repo.search(query, after=after, limit=size)
+            return repo.search(query, after=after, limit=size, mine=mine)
 
         self.start("search", job, working=None, hold=EDITING_PASSES)  # enter waits for the answer
         if self._slow is None:

@@ -26,6 +26,14 @@ from widgets.status import ConnectionBanner, StatusLine
 LOADING = "Loading the day's figures…"
 
 
+def glance_title(branch_code: str, branches: int) -> str:
+    """The figures' title, saying whose they are: the staff member's branch, and those below it if any."""
+    if not branch_code:
+        return "The day at a glance"
+    below = " and below" if branches > 1 else ""
+    return f"The day at a glance · {escape(branch_code)}{below}"
+
+
 class HomeScreen(DatabaseCalls):
     CSS_PATH = "home.tcss"
     SUB_TITLE = "Home"
@@ -50,13 +58,14 @@ class HomeScreen(DatabaseCalls):
         yield Header()
         yield ConnectionBanner()
         with Horizontal(id="who"):
-            yield Static(f"[b]{escape(role_label(actor.role))}[/b] · {escape(actor.full_name or actor.username)}",
-                         id="who-name")
+            branch = f" · {escape(actor.branch_label)}" if actor.branch_label else ""
+            yield Static(f"[b]{escape(role_label(actor.role))}[/b] · {escape(actor.full_name or actor.username)}"
+                         f"{branch}", id="who-name")
             yield Static(f"{today:%A} {format_date(today)}", id="who-day")
         with Horizontal(id="home-body"):
             with Vertical(id="left"):
                 with Vertical(id="glance"):
-                    yield Static("The day at a glance", classes="section-title")
+                    yield Static("The day at a glance", classes="section-title", id="glance-title")
                     yield StatusLine(LOADING, id="glance-status")
                     yield FigureTable(id="figures")
                 if self.ctx.can(APPROVE_LOANS):
@@ -103,6 +112,7 @@ class HomeScreen(DatabaseCalls):
             for figure in glance.figures
         )
         self.status.display = False
+        self.query_one("#glance-title", Static).update(glance_title(self.ctx.actor.branch_code, glance.branches))
 
     def failed(self, tag: str, error: BaseException) -> None:
         self.status.display = True

@@ -1,9 +1,11 @@
-"""The overdue queue: loans by days past due, filtered by arrears bucket and officer (an officer sees their own
-loans first); reminders to one or the selected loans; the list exported as CSV, a page at a time."""
+"""The overdue queue: loans by days past due, filtered by branch (with or without the branches below), arrears
+bucket and officer (a loan officer sees their own loans first, or only theirs); reminders to one or the selected
+loans; the list exported as CSV, a page at a time."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Any, ClassVar
 
@@ -11,14 +13,16 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
-from textual.widgets import Header, Label, Select, Static
+from textual.widgets import Checkbox, Header, Label, Select, Static
 
+from db.repositories.branch_scope import BranchOption, BranchScopeRepository
 from db.repositories.loans import LoanRepository
 from db.repositories.reports import BUCKETS, QUEUE_PAGE, OverdueLoan, OverduePage, ReportRepository
 from screens.confirm import ConfirmScreen
 from screens.context import ScreenContext
 from screens.data import ASK, DataScreen
 from screens.export import export_csv
+from widgets.branch_picker import BranchPicker
 from widgets.footer import KeysFooter
 from widgets.status import ConnectionBanner, StatusLine
 from widgets.tables import PageTable
@@ -27,8 +31,18 @@ CSV_COLUMNS = ("loan_number", "customer_name", "phone", "days_past_due", "amount
                "outstanding_principal", "loan_officer_name")
 
 
-def export_queue(repo: ReportRepository, as_of: date, bucket: str | None, officer: int | None,
-                 officer_first: bool) -> tuple[str, int]:
+@dataclass(frozen=True)
+class QueueFilter:
+    """What the queue shows: a bucket, one officer's loans, the actor's loans first, one branch (or all)."""
+
+    bucket: str | None = None
+    officer: int | None = None
+    officer_first: bool = False
+    branch_id: int | None = None
+    with_children: bool = True
+
+
+def export_queue(repo: ReportRepository, as_of: date, chosen: QueueFilter) -> tuple[str, int]:
     """Write the whole filtered queue to a new private CSV file, one page in memory at a time."""
     count = 0
 
@@ -36,8 +50,9 @@ def export_queue(repo: ReportRepository, as_of: date, bucket: str | None, office
         nonlocal count
         after: OverdueLoan | None = None
         while True:
-            page = repo.overdue_queue(as_of, bucket=bucket, officer_id=officer, officer_first=officer_first,
-                                      after=after)
+            page = repo.overdue_queue(as_of, bucket=chosen.bucket, officer_id=chosen.officer,
+                                      officer_first=chosen.officer_first, after=after, branch_id=chosen.branch_id,
+                                      with_children=chosen.with_children)
             for row in page.rows:
                 yield [getattr(row, name) for name in CSV_COLUMNS]
             count += len(page.rows)
@@ -68,10 +83,19 @@ class OverdueQueueScreen(DataScreen):
         self.selected: set[int] = set()
         self.page = OverduePage((), False)
         self._starts: list[OverdueLoan | None] = [None]
+        self.officer_view = context.actor.role == "loan_officer"
+        # The staff member's own branch with those below (everything they may see), a loan officer's loans first.
+        self.branch_id: int | None = context.actor.branch_id
+        self.with_children = True
+        self.branches: list[BranchOption] = []
 
     def compose(self) -> ComposeResult:
         yield Header()
         yield ConnectionBanner()
+        with Horizontal(id="scope"):
+            yield BranchPicker(self.branch_id, self.with_children, id="branch")
+            if self.officer_view:
+                yield Checkbox("my loans only", False, compact=True, id="mine")
         with Horizontal(id="filters"):
             yield Label("Bucket")
             yield Select([(label, label) for label, _, _ in BUCKETS if label != "current"], id="bucket",
@@ -87,35 +111,57 @@ class OverdueQueueScreen(DataScreen):
         self.sub_title = "Overdue queue"
         loans = LoanRepository(self.ctx.engine, self.ctx.actor)
         self.start("officers", loans.loan_officers, working=None, hold=None)  # a background fill: no key waits
+        scope = BranchScopeRepository(self.ctx.engine, self.ctx.actor)
+        self.start("branches", scope.visible_branches, working=None, hold=None)
         self.load()
 
     @property
     def repo(self) -> ReportRepository:
         return ReportRepository(self.ctx.engine, self.ctx.actor)
 
-    def _filters(self) -> tuple[str | None, int | None, bool]:
+    @property
+    def only_mine(self) -> bool:
+        return self.officer_view and self.query_one("#mine", Checkbox).value
+
+    def _filters(self) -> QueueFilter:
         bucket = self.query_one("#bucket", Select).value
         officer = self.query_one("#officer", Select).value
-        return (bucket if isinstance(bucket, str) else None, officer if isinstance(officer, int) else None,
-                self.ctx.actor.role == "loan_officer")
+        if self.only_mine:
+            officer = self.ctx.actor.user_id
+        return QueueFilter(bucket if isinstance(bucket, str) else None, officer if isinstance(officer, int) else None,
+                           self.officer_view and not self.only_mine, self.branch_id, self.with_children)
 
     def load(self) -> None:
         repo, today, size, after = self.repo, self.ctx.today(), self.page_size, self._starts[-1]
-        bucket, officer, mine_first = self._filters()
-        self.start("queue", lambda: repo.overdue_queue(today, bucket=bucket, officer_id=officer,
-                                                       officer_first=mine_first, after=after, limit=size),
+        chosen = self._filters()
+        self.start("queue", lambda: repo.overdue_queue(today, bucket=chosen.bucket, officer_id=chosen.officer,
+                                                       officer_first=chosen.officer_first, after=after, limit=size,
+                                                       branch_id=chosen.branch_id,
+                                                       with_children=chosen.with_children),
                    working="loading the queue…")
 
-    @on(Select.Changed)
+    @on(Select.Changed, "#bucket, #officer")
+    @on(Checkbox.Changed, "#mine")
     def _filter(self) -> None:
         if self.is_mounted:
             self._starts = [None]
             self.selected.clear()
             self.load()
 
+    @on(BranchPicker.Changed, "#branch")
+    def _branch_changed(self, event: BranchPicker.Changed) -> None:
+        self.branch_id, self.with_children = event.branch_id, event.with_children
+        self._filter()
+
+    def _show_branches(self, branches: Sequence[BranchOption]) -> None:
+        self.branches = list(branches)
+        self.query_one("#branch", BranchPicker).set_branches((b.label, b.id) for b in self.branches)
+
     def done(self, tag: str, result: Any) -> None:
         if tag == "officers":
             self.query_one("#officer", Select).set_options((s.full_name, s.id) for s in result)
+        elif tag == "branches":
+            self._show_branches(result)
         elif tag == "queue":
             self.page = result
             self._draw()
@@ -142,6 +188,8 @@ class OverdueQueueScreen(DataScreen):
             table.move_cursor(row=min(cursor, table.row_count - 1))
         number = len(self._starts)
         parts = [f"Page {number}"]
+        if self.officer_view:
+            parts.append("only your loans" if self.only_mine else "your loans first")
         if self.page.more:
             parts.append("ctrl+n next page")
         if number > 1:
@@ -212,6 +260,5 @@ class OverdueQueueScreen(DataScreen):
     def action_export(self) -> None:
         if self.busy("export"):
             return
-        repo, today = self.repo, self.ctx.today()
-        bucket, officer, mine_first = self._filters()
-        self.start("export", lambda: export_queue(repo, today, bucket, officer, mine_first), working="exporting…")
+        repo, today, chosen = self.repo, self.ctx.today(), self._filters()
+        self.start("export", lambda: export_queue(repo, today, chosen), working="exporting…")

@@ -14,15 +14,17 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import DataTable, Header, Static, TabbedContent, TabPane
+from textual.widgets import Checkbox, DataTable, Header, Static, TabbedContent, TabPane
 from textual_plotext import PlotextPlot
 
+from db.repositories.branch_scope import BranchOption, BranchScopeRepository
 from db.repositories.portfolio import PortfolioRepository
 from db.repositories.reports import AgingBucket, MonthSummary, ParFigures, ReportRepository
 from screens.back_office import refusal, right, table_filled
 from screens.context import ScreenContext
 from screens.data import DataScreen
 from screens.export import export_csv
+from widgets.branch_picker import BranchPicker
 from widgets.dates import format_date
 from widgets.footer import KeysFooter
 from widgets.money import format_money
@@ -59,16 +61,25 @@ class ReportsScreen(DataScreen):
         self.aging: list[AgingBucket] = []
         self.months: list[MonthSummary] = []
         self.may_refresh = context.actor.role in SUMMARY_REFRESHERS
+        # The staff member's own branch with those below: their whole scope, the consolidated figures at the
+        # head office.
+        self.branch_id: int | None = context.actor.branch_id
+        self.with_children = True
+        self.branches: list[BranchOption] = []
+        self.officer_view = context.actor.role == "loan_officer"
 
     def compose(self) -> ComposeResult:
         yield Header()
         yield ConnectionBanner()
+        yield BranchPicker(self.branch_id, self.with_children, id="branch")
         with TabbedContent(id="reports"):
             with TabPane("Portfolio at risk", id="tab-par"):
                 yield StatusLine("Loading portfolio at risk…", id="par-figures")
                 yield PlotextPlot(id="par-chart")
                 yield Static(TREND_NOTE, id="par-note")
             with TabPane("Arrears aging", id="tab-aging"):
+                if self.officer_view:
+                    yield Checkbox("my loans only", False, compact=True, id="aging-mine")
                 yield StatusLine("Loading arrears…", id="aging-status", classes="status")
                 yield DataTable(id="aging", cursor_type="row", zebra_stripes=True)
             with TabPane("Monthly summary", id="tab-monthly"):
@@ -81,7 +92,28 @@ class ReportsScreen(DataScreen):
         self.query_one("#aging", DataTable).add_columns("Days past due", "Loans", "Principal owed", "Share")
         self.query_one("#monthly", DataTable).add_columns("Month", "Disbursed", "Principal", "Interest",
                                                           "Penalty", "New", "Closed", "Active")
+        scope = BranchScopeRepository(self.ctx.engine, self.ctx.actor)
+        # A background fill: nothing typed waits for the list of branches.
+        self.start("branches", scope.visible_branches, on_done=self._show_branches, on_failed=self._failed("#status"),
+                   working=None, hold=None)
         self.load()
+
+    def _show_branches(self, branches: Sequence[BranchOption]) -> None:
+        self.branches = list(branches)
+        self.query_one("#branch", BranchPicker).set_branches((b.label, b.id) for b in self.branches)
+
+    @on(BranchPicker.Changed, "#branch")
+    def _branch_changed(self, event: BranchPicker.Changed) -> None:
+        self.branch_id, self.with_children = event.branch_id, event.with_children
+        self.load()
+
+    @on(Checkbox.Changed, "#aging-mine")
+    def _mine_changed(self) -> None:
+        self.load_aging()
+
+    def _only_mine(self) -> int | None:
+        boxes = self.query("#aging-mine")
+        return self.ctx.actor.user_id if boxes and self.query_one("#aging-mine", Checkbox).value else None
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "refresh_summary":
@@ -98,16 +130,21 @@ class ReportsScreen(DataScreen):
         return show
 
     def load(self) -> None:
-        """Every report, each a read that runs again by itself after a lost connection."""
-        ctx, today = self.ctx, self.today
-        reports = ReportRepository(ctx.engine, ctx.actor)
+        """Every report for the branch chosen, each a read that runs again by itself after a lost connection."""
+        ctx, today, branch, below = self.ctx, self.today, self.branch_id, self.with_children
         portfolio = PortfolioRepository(ctx.engine, ctx.actor)
-        self.start("par", lambda: portfolio.par_trend(today, TREND_MONTHS), on_done=self._show_par,
-                   on_failed=self._failed("#par-figures"), working=None)
-        self.start("aging", lambda: reports.aging(today), on_done=self._show_aging,
-                   on_failed=self._failed("#aging-status"), working=None)
-        self.start("monthly", lambda: portfolio.monthly_summary(today, TREND_MONTHS), on_done=self._show_months,
-                   on_failed=self._failed("#monthly-status"), working=None)
+        self.start("par", lambda: portfolio.par_trend(today, TREND_MONTHS, branch_id=branch, with_children=below),
+                   on_done=self._show_par, on_failed=self._failed("#par-figures"), working=None)
+        self.load_aging()
+        self.start("monthly",
+                   lambda: portfolio.monthly_summary(today, TREND_MONTHS, branch_id=branch, with_children=below),
+                   on_done=self._show_months, on_failed=self._failed("#monthly-status"), working=None)
+
+    def load_aging(self) -> None:
+        reports = ReportRepository(self.ctx.engine, self.ctx.actor)
+        today, branch, below, officer = self.today, self.branch_id, self.with_children, self._only_mine()
+        self.start("aging", lambda: reports.aging(today, branch_id=branch, with_children=below, officer_id=officer),
+                   on_done=self._show_aging, on_failed=self._failed("#aging-status"), working=None)
 
     # --- PAR -----------------------------------------------------------------------------------------------
 
@@ -151,8 +188,9 @@ class ReportsScreen(DataScreen):
         loans = sum(b.loans for b in self.aging)
         table.add_row(Text("Total", style="bold"), Text(right(f"{loans:,}", 6), style="bold"),
                       Text(right(format_money(total), 16), style="bold"), "")
+        whose = "My active and defaulted loans" if self._only_mine() else "Active and defaulted loans"
         self.query_one("#aging-status", StatusLine).say(
-            f"Active and defaulted loans by days past due on {format_date(self.today)}.")
+            f"{whose} by days past due on {format_date(self.today)}.")
 
     # --- monthly summary -------------------------------------------------------------------------------------
 
@@ -177,12 +215,12 @@ class ReportsScreen(DataScreen):
             return
         reports = ReportRepository(self.ctx.engine, self.ctx.actor)
         portfolio = PortfolioRepository(self.ctx.engine, self.ctx.actor)
-        today = self.today
+        today, branch, below = self.today, self.branch_id, self.with_children
         self.query_one("#monthly-status", StatusLine).say("Recomputing the monthly summary…")
 
         def work() -> list[MonthSummary]:
             reports.refresh_monthly_summary()
-            return portfolio.monthly_summary(today, TREND_MONTHS)
+            return portfolio.monthly_summary(today, TREND_MONTHS, branch_id=branch, with_children=below)
 
         # Rebuilding the summary gives the same figures however often it runs: it runs again by itself.
         self.start("monthly", work, on_done=self._show_months, on_failed=self._failed("#monthly-status"),

@@ -13,6 +13,7 @@ from sqlalchemy import text
 
 from db.errors import ValidationError
 from db.repositories.base import Repository
+from db.repositories.branch_scope import branch_condition, branch_params
 from db.validation import reason_problem
 
 ZERO = Decimal("0.00")
@@ -98,47 +99,57 @@ class DailyTotal:
     total: Decimal
 
 
+def _trial_sql(branch: str) -> str:
+    """The trial balance's query; `branch` is branch_condition's fixed fragment (or '')."""
+    sql = ("WITH t AS (SELECT d.account_id, sum(d.debit - d.credit) AS net"
+           " FROM journal_entries e JOIN journal_entry_details d ON d.journal_entry_id = e.id"
+           " WHERE e.entry_date <= :d")
+    sql += branch
+    sql += """ GROUP BY d.account_id)
+        SELECT a.id, a.account_code, a.account_name, a.account_type, a.parent_id, a.is_active,
+               greatest(COALESCE(t.net, 0), 0.00) AS debit, greatest(COALESCE(-t.net, 0), 0.00) AS credit
+        FROM chart_of_accounts a LEFT JOIN t ON t.account_id = a.id
+        ORDER BY a.account_code
+    """
+    return sql
+
+
 class AccountingRepository(Repository):
-    def trial_balance(self, as_of: date) -> TrialBalance:
+    def trial_balance(self, as_of: date, *, branch_id: int | None = None,
+                      with_children: bool = True) -> TrialBalance:
         """Every account's net balance from the entries dated up to and including `as_of`, on one side only:
-        a net debit in `debit`, a net credit in `credit`, the other side zero."""
+        a net debit in `debit`, a net credit in `credit`, the other side zero. The entries are the caller's
+        whole scope, or one branch's (journal_entries.branch_id) with or without the branches below it."""
         with self.work() as session:
-            rows = session.execute(
-                text("""
-                    SELECT a.id, a.account_code, a.account_name, a.account_type, a.parent_id, a.is_active,
-                           greatest(COALESCE(sum(d.debit - d.credit) FILTER (WHERE e.entry_date <= :d), 0), 0.00)
-                               AS debit,
-                           greatest(COALESCE(sum(d.credit - d.debit) FILTER (WHERE e.entry_date <= :d), 0), 0.00)
-                               AS credit
-                    FROM chart_of_accounts a
-                    LEFT JOIN journal_entry_details d ON d.account_id = a.id
-                    LEFT JOIN journal_entries e ON e.id = d.journal_entry_id
-                    GROUP BY a.id
-                    ORDER BY a.account_code
-                """),
-                {"d": as_of},
-            ).all()
+            rows = session.execute(text(_trial_sql(branch_condition("e.branch_id", branch_id, with_children))),
+                                   {"d": as_of, **branch_params(branch_id)}).all()
         return TrialBalance(as_of, tuple(AccountBalance(*row) for row in rows))
 
-    def chart_of_accounts(self, as_of: date) -> tuple[AccountBalance, ...]:
-        return self.trial_balance(as_of).accounts
+    def chart_of_accounts(self, as_of: date, *, branch_id: int | None = None,
+                          with_children: bool = True) -> tuple[AccountBalance, ...]:
+        return self.trial_balance(as_of, branch_id=branch_id, with_children=with_children).accounts
 
     def journal(self, date_from: date, date_to: date, *, account_code: str | None = None,
-                transaction_id: int | None = None, limit: int = 200) -> list[JournalEntryView]:
+                transaction_id: int | None = None, limit: int = 200, branch_id: int | None = None,
+                with_children: bool = True) -> list[JournalEntryView]:
+        """Entries dated from `date_from` to `date_to` with their lines, of the caller's whole scope or of one
+        branch with or without the branches below it."""
         with self.work() as session:
-            entries = session.execute(
-                text("""
-                    SELECT e.id, e.entry_number, e.entry_date, e.description, e.transaction_id, e.reverses_entry_id
-                    FROM journal_entries e
-                    WHERE e.entry_date BETWEEN :f AND :t
+            sql = ("SELECT e.id, e.entry_number, e.entry_date, e.description, e.transaction_id, e.reverses_entry_id"
+                   " FROM journal_entries e WHERE e.entry_date BETWEEN :f AND :t")
+            sql += branch_condition("e.branch_id", branch_id, with_children)
+            sql += """
                       AND (CAST(:txn AS bigint) IS NULL OR e.transaction_id = :txn)
                       AND (CAST(:code AS text) IS NULL OR EXISTS (
                             SELECT 1 FROM journal_entry_details d JOIN chart_of_accounts a ON a.id = d.account_id
                             WHERE d.journal_entry_id = e.id AND a.account_code = :code))
                     ORDER BY e.entry_date, e.id
                     LIMIT :limit
-                """),
-                {"f": date_from, "t": date_to, "txn": transaction_id, "code": account_code, "limit": limit},
+            """
+            entries = session.execute(
+                text(sql),
+                {"f": date_from, "t": date_to, "txn": transaction_id, "code": account_code, "limit": limit,
+                 **branch_params(branch_id)},
             ).all()
             ids = [e.id for e in entries]
             lines = session.execute(
@@ -157,17 +168,16 @@ class AccountingRepository(Repository):
         return [JournalEntryView(e.id, e.entry_number, e.entry_date, e.description, e.transaction_id,
                                  e.reverses_entry_id, tuple(by_entry.get(e.id, ()))) for e in entries]
 
-    def daily_transactions(self, date_from: date, date_to: date) -> list[DailyTotal]:
+    def daily_transactions(self, date_from: date, date_to: date, *, branch_id: int | None = None,
+                           with_children: bool = True) -> list[DailyTotal]:
+        """Transactions per day and type (vw_daily_transactions' figures), of the caller's whole scope or of one
+        branch with or without the branches below it."""
         with self.work() as session:
-            rows = session.execute(
-                text("""
-                    SELECT transaction_date, transaction_type, transaction_count, total_amount
-                    FROM vw_daily_transactions
-                    WHERE transaction_date BETWEEN :f AND :t
-                    ORDER BY transaction_date, transaction_type
-                """),
-                {"f": date_from, "t": date_to},
-            ).all()
+            sql = ("SELECT t.transaction_date, t.transaction_type, count(*)::bigint, sum(t.amount) FROM transactions t"
+                   " WHERE t.transaction_date BETWEEN :f AND :t")
+            sql += branch_condition("t.branch_id", branch_id, with_children)
+            sql += " GROUP BY t.transaction_date, t.transaction_type ORDER BY t.transaction_date, t.transaction_type"
+            rows = session.execute(text(sql), {"f": date_from, "t": date_to, **branch_params(branch_id)}).all()
         return [DailyTotal(*row) for row in rows]
 
     def post_manual_entry(self, entry_date: date, description: str,

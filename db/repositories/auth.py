@@ -66,7 +66,23 @@ def authenticate(engine: Engine, username: str, password: str, now: datetime | N
     outcome = _attempt(engine, name, password, now) if name and password else _Outcome(refusal=WRONG_CREDENTIALS)
     if outcome.actor is None:
         raise SignInRefused(outcome.refusal or WRONG_CREDENTIALS)
-    return outcome.actor
+    return with_branch(engine, outcome.actor)
+
+
+def with_branch(engine: Engine, actor: Actor) -> Actor:
+    """The actor with their branch (id, code, name), read as the actor: the database derives their scope from
+    who they are (their branch and those below it), and their own branch is the one of it whose parent is not
+    in it (none above it for the head office)."""
+    with unit_of_work(engine, actor) as session:
+        row = session.execute(text("""
+            SELECT b.id, b.code, b.name FROM branches b
+            WHERE b.id = ANY(astrofin_branch_scope())
+              AND (b.parent_id IS NULL OR NOT b.parent_id = ANY(astrofin_branch_scope()))
+            ORDER BY b.id LIMIT 1
+        """)).first()
+    if row is None:
+        return actor
+    return replace(actor, branch_id=int(row.id), branch_code=str(row.code), branch_name=str(row.name))
 
 
 def _attempt(engine: Engine, username: str, password: str, now: datetime) -> _Outcome:

@@ -45,6 +45,9 @@ class DayAtAGlance:
     figures: tuple[Figure, ...]
     pending: tuple[PendingApplication, ...] = ()
     """The oldest applications waiting for approval (for a role that approves; empty for the others)."""
+    branches: int = 1
+    """How many branches the figures cover: the staff member's own and those below it (row-level security
+    limits every query to them)."""
 
 
 PENDING_SHOWN = 50
@@ -52,14 +55,15 @@ PENDING_SHOWN = 50
 
 
 def day_at_a_glance(engine: Engine, actor: Actor, as_of: date) -> DayAtAGlance:
-    """The figures for the actor's role on the day `as_of`."""
+    """The figures for the actor's role on the day `as_of`, over the branches the actor sees."""
     build = _BY_ROLE.get(actor.role)
     if build is None:
         return DayAtAGlance(as_of, ())
     with unit_of_work(engine, actor) as session:
         figures = build(session, actor, as_of)
         pending = _pending_applications(session) if can(actor.role, APPROVE_LOANS) else ()
-    return DayAtAGlance(as_of, tuple(figures), pending)
+        branches = int(session.scalar(select(func.cardinality(func.astrofin_branch_scope()))) or 1)
+    return DayAtAGlance(as_of, tuple(figures), pending, branches)
 
 
 def _pending_applications(session: Session, limit: int = PENDING_SHOWN) -> tuple[PendingApplication, ...]:

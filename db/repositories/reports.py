@@ -11,6 +11,7 @@ from sqlalchemy import TextClause, text
 
 from db.errors import ValidationError
 from db.repositories.base import Repository
+from db.repositories.branch_scope import branch_condition, branch_params
 
 ZERO = Decimal("0.00")
 # The arrears buckets of docs/database.md: label → inclusive range of days past due.
@@ -23,7 +24,8 @@ QUEUE_PAGE = 50
 # One page of the overdue queue. DPD >= low <=> oldest_due_date <= as_of - low (and <= high likewise), so
 # every condition and the order are on loans_arrears_idx (oldest_unpaid_due_date, id); never OFFSET.
 # Only the conditions a page needs are written (fixed fragments, never input), so a plan psycopg prepares
-# after a few calls still seeks the index instead of filtering `x IS NULL OR …`.
+# after a few calls still seeks the index instead of filtering `x IS NULL OR …`. A branch narrows the walk
+# by a filter on the loan's row (fetched anyway for the page's columns): the order is still the index's.
 _SEGMENTS = {
     "all": "",
     "mine": " AND o.loan_officer_id = :me",
@@ -31,10 +33,18 @@ _SEGMENTS = {
 }
 
 
-@lru_cache(maxsize=32)
-def _queue_sql(segment: str, keyset: bool, high: bool, officer: bool) -> TextClause:
-    sql = ("SELECT o.* FROM overdue_loans_as_of(:d) o"
-           " WHERE o.oldest_due_date <= CAST(:d AS date) - CAST(:low AS integer)")
+# The branch condition of a page: none (the caller's whole scope), the branch with those below, the branch alone
+# (the id is bound as :branch; branch_condition needs only to know that one is chosen).
+_BRANCH_SCOPES: dict[str, tuple[int | None, bool]] = {"all": (None, True), "tree": (0, True), "one": (0, False)}
+
+
+@lru_cache(maxsize=64)
+def _queue_sql(segment: str, keyset: bool, high: bool, officer: bool, branch: str = "all") -> TextClause:
+    sql = "SELECT o.* FROM overdue_loans_as_of(:d) o"
+    if branch != "all":
+        sql += " JOIN loans l ON l.id = o.loan_id"
+    sql += " WHERE o.oldest_due_date <= CAST(:d AS date) - CAST(:low AS integer)"
+    sql += branch_condition("l.branch_id", *_BRANCH_SCOPES[branch])
     if high:
         sql += " AND o.oldest_due_date >= CAST(:d AS date) - CAST(:high AS integer)"
     if officer:
@@ -99,24 +109,37 @@ def bucket_range(label: str) -> tuple[int, int | None]:
     raise ValidationError({"bucket": f"choose one of {', '.join(b[0] for b in BUCKETS)}"})
 
 
+def par_sql(day: str, branch_id: int | None) -> str:
+    """PAR1, PAR30 and PAR90 on `day` (a bound parameter or a column, written by the caller): of the caller's
+    whole scope, or of `:branch` with the branches below it when `:children`."""
+    if branch_id is None:
+        return f"calculate_par(1, {day}), calculate_par(30, {day}), calculate_par(90, {day})"
+    return ", ".join(f"calculate_par({n}, {day}, CAST(:branch AS bigint), CAST(:children AS boolean))"
+                     for n in (1, 30, 90))
+
+
 class ReportRepository(Repository):
-    def par(self, as_of: date) -> ParFigures:
+    def par(self, as_of: date, *, branch_id: int | None = None, with_children: bool = True) -> ParFigures:
+        """PAR of the caller's scope (no branch), or of one branch with or without the branches below it."""
         with self.read_work() as session:
             row = session.execute(
-                text("SELECT calculate_par(1, :d), calculate_par(30, :d), calculate_par(90, :d)"), {"d": as_of}
+                text("SELECT " + par_sql(":d", branch_id)),
+                {"d": as_of, "children": with_children, **branch_params(branch_id)},
             ).one()
         return ParFigures(as_of, *row)
 
-    def aging(self, as_of: date) -> list[AgingBucket]:
-        """Active and defaulted loans by days past due, with the principal they still owe."""
+    def aging(self, as_of: date, *, branch_id: int | None = None, with_children: bool = True,
+              officer_id: int | None = None) -> list[AgingBucket]:
+        """Active and defaulted loans by days past due, with the principal they still owe; of one branch (with
+        or without those below) and of one loan officer when given."""
+        sql = "SELECT s.days_past_due, s.outstanding_principal FROM loan_summary_as_of(:d) s"
+        if branch_id is not None:
+            sql += " JOIN loans l ON l.id = s.loan_id"
+        sql += " WHERE s.status IN ('active', 'defaulted')" + branch_condition("l.branch_id", branch_id, with_children)
+        if officer_id is not None:
+            sql += " AND s.loan_officer_id = :officer"
         with self.read_work() as session:
-            rows = session.execute(
-                text("""
-                    SELECT days_past_due, outstanding_principal FROM loan_summary_as_of(:d)
-                    WHERE status IN ('active', 'defaulted')
-                """),
-                {"d": as_of},
-            ).all()
+            rows = session.execute(text(sql), {"d": as_of, "officer": officer_id, **branch_params(branch_id)}).all()
         counts = {label: 0 for label, _, _ in BUCKETS}
         amounts = {label: ZERO for label, _, _ in BUCKETS}
         for dpd, owed in rows:
@@ -127,15 +150,19 @@ class ReportRepository(Repository):
                     break
         return [AgingBucket(label, counts[label], amounts[label]) for label, _, _ in BUCKETS]
 
-    def monthly_summary(self, months: int = 12) -> list[MonthSummary]:
+    def monthly_summary(self, months: int = 12, *, branch_id: int | None = None,
+                        with_children: bool = True) -> list[MonthSummary]:
+        """The last `months` months, oldest first, as last computed (refresh_monthly_summary), of the caller's
+        scope or of one branch with or without the branches below it."""
         with self.read_work() as session:
             rows = session.execute(
                 text("""
                     SELECT month, disbursed, principal_collected, interest_collected, penalties_collected,
                            new_loans, loans_closed, active_loans_at_month_end
-                    FROM monthly_financial_summary() ORDER BY month DESC LIMIT :n
+                    FROM monthly_financial_summary(CAST(:branch AS bigint), CAST(:children AS boolean))
+                    ORDER BY month DESC LIMIT :n
                 """),
-                {"n": months},
+                {"n": months, "branch": branch_id, "children": with_children},
             ).all()
         return [MonthSummary(*row) for row in reversed(rows)]
 
@@ -145,16 +172,22 @@ class ReportRepository(Repository):
 
     def overdue_queue(self, as_of: date, *, bucket: str | None = None, officer_id: int | None = None,
                       officer_first: bool = False, after: OverdueLoan | None = None,
-                      limit: int = QUEUE_PAGE) -> OverduePage:
+                      limit: int = QUEUE_PAGE, branch_id: int | None = None,
+                      with_children: bool = True) -> OverduePage:
         """Most days past due first, paged by keyset; a loan officer may see their own loans first.
 
         Most days past due first is the oldest unpaid due date first, which is the order of
-        loans_arrears_idx: a page, the first or the ten-thousandth, reads `limit` index entries.
+        loans_arrears_idx: a page, the first or the ten-thousandth, reads `limit` index entries (with a
+        branch chosen, the entries of other branches in between are read and passed over).
         With `officer_first` the queue is two runs of that order: the actor's loans, then everyone else's.
+        `officer_id` keeps one officer's loans ("mine" is the actor's own id); `branch_id` one branch, with
+        or without the branches below it (None: the caller's whole scope).
         """
         low, high = bucket_range(bucket) if bucket else (1, None)
+        branch = "all" if branch_id is None else "tree" if with_children else "one"
         base: dict[str, object] = {
             "d": as_of, "low": max(low, 1), "high": high, "officer": officer_id, "n": limit + 1,
+            **branch_params(branch_id),
         }
         me = self.actor.user_id
         segments: list[str | None] = ["mine", "others"] if officer_first else [None]
@@ -167,7 +200,8 @@ class ReportRepository(Repository):
                 params = dict(base, me=me, n=limit + 1 - len(found))
                 if key is not None:
                     params.update(after_date=key.oldest_due_date, after_id=key.loan_id)
-                statement = _queue_sql(segment or "all", key is not None, high is not None, officer_id is not None)
+                statement = _queue_sql(segment or "all", key is not None, high is not None, officer_id is not None,
+                                       branch)
                 rows = session.execute(statement, params).mappings().all()
                 found.extend(
                     OverdueLoan(r["loan_id"], r["loan_number"], r["customer_name"], r["phone"], r["days_past_due"],

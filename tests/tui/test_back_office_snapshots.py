@@ -15,6 +15,7 @@ from textual.widgets import TabbedContent, Tabs
 
 from astrofin_tui.app import AstrofinApp
 from db.engine import Actor
+from db.repositories.auth import with_branch
 from tests.tui.back_office_data import FIXED_AUDIT_TIME, make_book, pin_audit_times, settings_for, target_for
 from tests.tui.conftest import build_app, settle
 
@@ -82,4 +83,6 @@ def test_back_office(snap_compare: SnapCompare, app_engine: Engine, engine: Engi
     app = build_app(app_engine, access_log)
     app.target = target_for(db_url)
     app.settings = settings_for(NO_BACKUPS)
-    assert snap_compare(app, terminal_size=SIZES[size], run_before=_view(actors[who], key, tab, focus))
+    # The staff member as sign-in makes them: with their branch (the head office), which the header names.
+    actor = with_branch(engine, actors[who])
+    assert snap_compare(app, terminal_size=SIZES[size], run_before=_view(actor, key, tab, focus))

@@ -14,6 +14,7 @@ from textual.pilot import Pilot
 
 from astrofin_tui.app import AstrofinApp
 from db.engine import Actor
+from db.repositories.auth import with_branch
 from db.repositories.customers import CustomerRepository
 from db.repositories.loans import LoanApplication, LoanDetail, LoanRepository, LoanTerms
 from db.repositories.payments import PaymentRepository
@@ -160,7 +161,9 @@ def test_receipt(snap_compare: SnapCompare, app_engine: Engine, access_log: Path
 @SIZES
 def test_overdue_queue(snap_compare: SnapCompare, app_engine: Engine, access_log: Path, actors: dict[str, Actor],
                        book: dict[str, LoanDetail], size: tuple[int, int]) -> None:
-    run_before = _steps("supervisor", actors, keys("f4"), keys("space"))
+    # Signed in as sign-in makes the supervisor: with the head office as their branch, shown in the selector.
+    staff = {"supervisor": with_branch(app_engine, actors["supervisor"])}
+    run_before = _steps("supervisor", staff, keys("f4"), keys("space"))
     assert snap_compare(_app(app_engine, access_log), terminal_size=size, run_before=run_before)
 
 
