@@ -135,21 +135,25 @@ class AccountingRepository(Repository):
         """Entries dated from `date_from` to `date_to` with their lines, of the caller's whole scope or of one
         branch with or without the branches below it."""
         with self.work() as session:
-            sql = ("SELECT e.id, e.entry_number, e.entry_date, e.description, e.transaction_id, e.reverses_entry_id"
-                   " FROM journal_entries e WHERE e.entry_date BETWEEN :f AND :t")
-            sql += branch_condition("e.branch_id", branch_id, with_children)
-            sql += """
+            # One statement for every choice of branch (none: the caller's whole scope); the chosen branch's
+            # subtree is read once, as an init plan.
+            entries = session.execute(
+                text("""
+                    SELECT e.id, e.entry_number, e.entry_date, e.description, e.transaction_id, e.reverses_entry_id
+                    FROM journal_entries e
+                    WHERE e.entry_date BETWEEN :f AND :t
+                      AND (CAST(:branch AS bigint) IS NULL OR e.branch_id = ANY(CAST((SELECT CASE
+                            WHEN CAST(:children AS boolean) THEN branch_subtree(CAST(:branch AS bigint))
+                            ELSE ARRAY[CAST(:branch AS bigint)] END) AS bigint[])))
                       AND (CAST(:txn AS bigint) IS NULL OR e.transaction_id = :txn)
                       AND (CAST(:code AS text) IS NULL OR EXISTS (
                             SELECT 1 FROM journal_entry_details d JOIN chart_of_accounts a ON a.id = d.account_id
                             WHERE d.journal_entry_id = e.id AND a.account_code = :code))
                     ORDER BY e.entry_date, e.id
                     LIMIT :limit
-            """
-            entries = session.execute(
-                text(sql),
+                """),
                 {"f": date_from, "t": date_to, "txn": transaction_id, "code": account_code, "limit": limit,
-                 **branch_params(branch_id)},
+                 "branch": branch_id, "children": with_children},
             ).all()
             ids = [e.id for e in entries]
             lines = session.execute(
@@ -173,11 +177,19 @@ class AccountingRepository(Repository):
         """Transactions per day and type (vw_daily_transactions' figures), of the caller's whole scope or of one
         branch with or without the branches below it."""
         with self.work() as session:
-            sql = ("SELECT t.transaction_date, t.transaction_type, count(*)::bigint, sum(t.amount) FROM transactions t"
-                   " WHERE t.transaction_date BETWEEN :f AND :t")
-            sql += branch_condition("t.branch_id", branch_id, with_children)
-            sql += " GROUP BY t.transaction_date, t.transaction_type ORDER BY t.transaction_date, t.transaction_type"
-            rows = session.execute(text(sql), {"f": date_from, "t": date_to, **branch_params(branch_id)}).all()
+            rows = session.execute(
+                text("""
+                    SELECT t.transaction_date, t.transaction_type, count(*)::bigint, sum(t.amount)
+                    FROM transactions t
+                    WHERE t.transaction_date BETWEEN :f AND :t
+                      AND (CAST(:branch AS bigint) IS NULL OR t.branch_id = ANY(CAST((SELECT CASE
+                            WHEN CAST(:children AS boolean) THEN branch_subtree(CAST(:branch AS bigint))
+                            ELSE ARRAY[CAST(:branch AS bigint)] END) AS bigint[])))
+                    GROUP BY t.transaction_date, t.transaction_type
+                    ORDER BY t.transaction_date, t.transaction_type
+                """),
+                {"f": date_from, "t": date_to, "branch": branch_id, "children": with_children},
+            ).all()
         return [DailyTotal(*row) for row in rows]
 
     def post_manual_entry(self, entry_date: date, description: str,

@@ -118,15 +118,14 @@ class BranchRepository(Repository):
     def tree(self, *, counts: bool = True) -> list[Branch]:
         """The branches the signed-in person may see, each after its parent (ordered by path). With `counts`
         (the administrator's view) each carries its active staff, open loans and customers."""
-        branches = """
-            SELECT b.id, b.code, b.name, b.parent_id, p.code AS parent_code,
-                   coalesce(array_length(string_to_array(trim(BOTH '/' FROM b.path), '/'), 1), 1) - 1 AS depth,
-                   b.is_active, b.closed_through
-            FROM branches b LEFT JOIN branches p ON p.id = b.parent_id
-            ORDER BY b.path, b.id
-        """
         with self.work() as session:
-            rows = session.execute(text(branches)).all()
+            rows = session.execute(text("""
+                SELECT b.id, b.code, b.name, b.parent_id, p.code AS parent_code,
+                       coalesce(array_length(string_to_array(trim(BOTH '/' FROM b.path), '/'), 1), 1) - 1 AS depth,
+                       b.is_active, b.closed_through
+                FROM branches b LEFT JOIN branches p ON p.id = b.parent_id
+                ORDER BY b.path, b.id
+            """)).all()
             staff: dict[int, int] = {}
             loans: dict[int, int] = {}
             customers: dict[int, int] = {}

@@ -122,9 +122,12 @@ class ReportRepository(Repository):
     def par(self, as_of: date, *, branch_id: int | None = None, with_children: bool = True) -> ParFigures:
         """PAR of the caller's scope (no branch), or of one branch with or without the branches below it."""
         with self.read_work() as session:
+            # calculate_par with no branch is the caller's whole scope.
             row = session.execute(
-                text("SELECT " + par_sql(":d", branch_id)),
-                {"d": as_of, "children": with_children, **branch_params(branch_id)},
+                text("SELECT calculate_par(1, :d, CAST(:branch AS bigint), CAST(:children AS boolean)), "
+                     "calculate_par(30, :d, CAST(:branch AS bigint), CAST(:children AS boolean)), "
+                     "calculate_par(90, :d, CAST(:branch AS bigint), CAST(:children AS boolean))"),
+                {"d": as_of, "children": with_children, "branch": branch_id},
             ).one()
         return ParFigures(as_of, *row)
 
@@ -132,14 +135,16 @@ class ReportRepository(Repository):
               officer_id: int | None = None) -> list[AgingBucket]:
         """Active and defaulted loans by days past due, with the principal they still owe; of one branch (with
         or without those below) and of one loan officer when given."""
-        sql = "SELECT s.days_past_due, s.outstanding_principal FROM loan_summary_as_of(:d) s"
-        if branch_id is not None:
-            sql += " JOIN loans l ON l.id = s.loan_id"
-        sql += " WHERE s.status IN ('active', 'defaulted')" + branch_condition("l.branch_id", branch_id, with_children)
-        if officer_id is not None:
-            sql += " AND s.loan_officer_id = :officer"
         with self.read_work() as session:
-            rows = session.execute(text(sql), {"d": as_of, "officer": officer_id, **branch_params(branch_id)}).all()
+            rows = session.execute(text("""
+                SELECT s.days_past_due, s.outstanding_principal
+                FROM loan_summary_as_of(:d) s JOIN loans l ON l.id = s.loan_id
+                WHERE s.status IN ('active', 'defaulted')
+                  AND (CAST(:branch AS bigint) IS NULL OR l.branch_id = ANY(CAST((SELECT CASE
+                        WHEN CAST(:children AS boolean) THEN branch_subtree(CAST(:branch AS bigint))
+                        ELSE ARRAY[CAST(:branch AS bigint)] END) AS bigint[])))
+                  AND (CAST(:officer AS bigint) IS NULL OR s.loan_officer_id = :officer)
+            """), {"d": as_of, "officer": officer_id, "branch": branch_id, "children": with_children}).all()
         counts = {label: 0 for label, _, _ in BUCKETS}
         amounts = {label: ZERO for label, _, _ in BUCKETS}
         for dpd, owed in rows:
