@@ -764,6 +764,35 @@ END $$;
 
 
 --
+-- Name: customer_name_matches(text, boolean, integer); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.customer_name_matches(p_pattern text, p_split boolean, p_cap integer) RETURNS SETOF bigint
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+DECLARE
+    v_scope bigint[] := astrofin_branch_scope();
+BEGIN
+    IF p_pattern IS NULL OR p_cap IS NULL OR p_cap < 0 THEN
+        RETURN;
+    END IF;
+    -- Each expression is the one of its trigram index (customers_name_rest_trgm_idx, customers_name_trgm_idx).
+    IF p_split THEN
+        RETURN QUERY SELECT c.id FROM customers c
+                      WHERE ((c.first_name || ' ') || substr(c.last_name, 2)) ILIKE p_pattern
+                        AND c.branch_id = ANY (v_scope)
+                      LIMIT p_cap + 1;
+    ELSE
+        RETURN QUERY SELECT c.id FROM customers c
+                      WHERE ((c.first_name || ' ') || c.last_name) ILIKE p_pattern
+                        AND c.branch_id = ANY (v_scope)
+                      LIMIT p_cap + 1;
+    END IF;
+END $$;
+
+
+--
 -- Name: disburse_loan(bigint, bigint, date, date); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -5755,6 +5784,18 @@ GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.transactions TO astrofin_defin
 
 REVOKE ALL ON FUNCTION public.create_journal_entry(p_txn public.transactions, p_loan_number text, p_created_by bigint) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.create_journal_entry(p_txn public.transactions, p_loan_number text, p_created_by bigint) TO astrofin_definer;
+
+
+--
+-- Name: FUNCTION customer_name_matches(p_pattern text, p_split boolean, p_cap integer); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.customer_name_matches(p_pattern text, p_split boolean, p_cap integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.customer_name_matches(p_pattern text, p_split boolean, p_cap integer) TO astrofin_cashier;
+GRANT ALL ON FUNCTION public.customer_name_matches(p_pattern text, p_split boolean, p_cap integer) TO astrofin_loan_officer;
+GRANT ALL ON FUNCTION public.customer_name_matches(p_pattern text, p_split boolean, p_cap integer) TO astrofin_supervisor;
+GRANT ALL ON FUNCTION public.customer_name_matches(p_pattern text, p_split boolean, p_cap integer) TO astrofin_accountant;
+GRANT ALL ON FUNCTION public.customer_name_matches(p_pattern text, p_split boolean, p_cap integer) TO astrofin_admin;
 
 
 --

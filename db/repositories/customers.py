@@ -233,14 +233,16 @@ class CustomerRepository(Repository):
         escaped = _escape_like(text)
         exact = self._exact(text)
         split = " " not in text and _codepoint_order(session)
-        if split:
-            rest = Customer.first_name + " " + func.substr(Customer.last_name, 2)
-            probed_where = or_(rest.ilike(f"%{escaped}%", escape="\\"), *exact)
-        else:
-            whole = Customer.first_name + " " + Customer.last_name
-            probed_where = or_(whole.ilike(f"%{escaped}%", escape="\\"), *exact)
+        # The trigram match runs in customer_name_matches (0016), within the caller's branches: under the
+        # branches' row-level security a pattern (not leakproof) could not use the index here. At most
+        # NAME_PROBE_CAP + 1 ids come back; more than the cap means a fragment too common for the probe.
+        matches = func.customer_name_matches(f"%{escaped}%", split, NAME_PROBE_CAP)
+        matched = select(matches.column_valued("id")).cte("matched")
+        probed_where = or_(Customer.id.in_(select(matched.c.id)), *exact)
         probe = select(Customer).where(probed_where, *keyset).limit(NAME_PROBE_CAP + 1).cte("probe")
-        total = select(func.count()).select_from(probe).scalar_subquery()
+        total = (select(func.greatest(select(func.count()).select_from(matched).scalar_subquery(),
+                                      select(func.count()).select_from(probe).scalar_subquery()))
+                 .scalar_subquery())
         members = [select(probe)]
         if split:
             start = func.lower(literal(text))
@@ -255,6 +257,9 @@ class CustomerRepository(Repository):
             func.lower(hits.last_name), func.lower(hits.first_name), hits.id).limit(limit + 1)).all()
         if rows and rows[0][1] > NAME_PROBE_CAP:
             return None
+        if not rows and (session.scalar(select(func.count()).select_from(matches.table_valued("id")))
+                         or 0) > NAME_PROBE_CAP:
+            return None  # nothing after the keyset among the first matches, but there are more than the cap
         found = [_row(row[0]) for row in rows]
         return SearchPage(tuple(found[:limit]), len(found) > limit)
 
@@ -268,9 +273,14 @@ class CustomerRepository(Repository):
         if _DIGITS_TYPED.match(text):
             digits = re.sub(r"\D", "", text)
             if len(digits) >= PHONE_SUFFIX_DIGITS:
-                # The expression of customers_phone_reverse_idx (text_pattern_ops): a left-anchored LIKE on
-                # the reversed phone is one range of it. Digits only, so nothing in the pattern is special.
-                exact.append(func.reverse(Customer.phone).like(digits[::-1] + "%"))
+                # The expression of customers_phone_reverse_idx (text_pattern_ops): the reversed phones that start
+                # with the reversed digits are one range of it, written with the index's own operators (~>=~, ~<~)
+                # rather than LIKE, because they are leakproof: under the branches' row-level security a LIKE
+                # could not be used on the index. Digits only, so the next character up ends the range.
+                start = digits[::-1]
+                reversed_phone = func.reverse(Customer.phone)
+                exact.append(and_(reversed_phone.op("~>=~")(start),
+                                  reversed_phone.op("~<~")(start[:-1] + chr(ord(start[-1]) + 1))))
         return exact
 
     def _search_statement(self, text: str) -> Select[tuple[Customer]]:

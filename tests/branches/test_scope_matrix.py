@@ -165,6 +165,8 @@ READERS: dict[str, Callable[[Book, Branch], tuple[str, dict[str, Any]]]] = {
         "SELECT nullif(sum(disbursed), 0) FROM monthly_financial_summary(:br, true)", {"br": o.id}),
     "preview_loan_payment": lambda b, o: ("SELECT principal FROM preview_loan_payment(:l, 100, :d)",
                                           {"l": o.loan, "d": TODAY}),
+    "customer_name_matches": lambda b, o: ("SELECT m FROM customer_name_matches(:p, false, 50) m WHERE m = :c",
+                                           {"p": f"%Of{o.code}%", "c": o.customer}),
 }
 WRITERS: dict[str, Callable[[Book, Branch, Branch], tuple[str, str, dict[str, Any]]]] = {
     "approve_loan": lambda b, me, o: ("supervisor", "SELECT approve_loan(:l, :me)", {"l": o.pending_loan}),

@@ -1,0 +1,1 @@
+DROP FUNCTION customer_name_matches(text, boolean, integer);
