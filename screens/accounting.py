@@ -145,7 +145,7 @@ class AccountingScreen(DataScreen):
         Binding("ctrl+t", "toggle_account", "(De)activate"),
         Binding("ctrl+n", "new_entry", "New entry"),  # ctrl+n makes the new thing of the tab in front
         Binding("v", "reverse_entry", "Reverse"),  # as on the loan detail
-        Binding("ctrl+l", "close_period", "Close period"),
+        Binding("ctrl+y", "close_period", "Close period"),  # ctrl+l is the terminal's repaint key
     ]
 
     def __init__(self, context: ScreenContext) -> None:

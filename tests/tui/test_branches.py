@@ -249,8 +249,8 @@ def test_a_supervisor_transfers_a_customer_and_closes_a_period(
             await pilot.press("f8")
             await settle(pilot)
             assert isinstance(app.screen, AccountingScreen)
-            assert "ctrl+l" in _footer_keys(app)
-            await pilot.press("ctrl+l")
+            assert "ctrl+y" in _footer_keys(app)
+            await pilot.press("ctrl+y")
             await settle(pilot)
             close = app.screen
             assert isinstance(close, ClosePeriodDialog)

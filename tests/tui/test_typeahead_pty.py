@@ -69,8 +69,9 @@ def burst(term: Terminal, keys: str) -> None:
 
 
 def line_with(term: Terminal, text: str) -> str:
+    """The first line below the header (which names the branch, with its own '·') that holds the text."""
     with term._lock:
-        return next((line for line in term.screen.display if text in line), "")
+        return next((line for line in term.screen.display[1:] if text in line), "")
 
 
 def field(term: Terminal, label: str) -> str:
