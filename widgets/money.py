@@ -15,8 +15,9 @@ class MoneyError(ValueError):
     """Why a typed amount is refused, in words the person can act on."""
 
 
-def parse_money(raw: str) -> Decimal:
-    """'1,250.5' and '1250.50' are the same amount; '12.345', '-5', '0', '1e3', 'abc' and '' are refused."""
+def parse_money(raw: str, *, allow_zero: bool = False) -> Decimal:
+    """'1,250.5' and '1250.50' are the same amount; '12.345', '-5', '0', '1e3', 'abc' and '' are refused ('0'
+    is taken when `allow_zero`: a till opened with no float, a drawer with no loose coins)."""
     text = raw.strip()
     if not text:
         raise MoneyError("enter an amount")
@@ -30,7 +31,7 @@ def parse_money(raw: str) -> Decimal:
         raise MoneyError("that is not an amount") from None
     if value != value.quantize(CENT, rounding=ROUND_HALF_UP):
         raise MoneyError("an amount has at most two decimals (cents)")
-    if value == 0:
+    if value == 0 and not allow_zero:
         raise MoneyError("the amount must be more than zero")
     if value > MAX_AMOUNT:
         raise MoneyError("the amount is larger than 999,999,999,999.99")
