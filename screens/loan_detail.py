@@ -16,6 +16,7 @@ from db.repositories.loans import LoanDetail, LoanRepository, TransactionRow
 from screens.confirm import ConfirmScreen, ReasonScreen
 from screens.context import ScreenContext
 from screens.data import ASK, DataScreen
+from screens.disburse_dialog import DisburseDialog, PayOut
 from widgets.dates import format_date
 from widgets.fields import FieldRow
 from widgets.footer import KeysFooter
@@ -260,15 +261,15 @@ class LoanDetailScreen(DataScreen):
             cash = loan.terms.principal - loan.fee_amount
             fee = (f" (principal less the processing fee of {format_money(loan.fee_amount, currency)})"
                    if loan.fee_amount else "")
-            facts = [*self._facts(), f"Pay out {format_money(cash, currency)} in cash{fee} today, "
-                     f"{format_date(today)}",
+            facts = [*self._facts(), f"Pay out {format_money(cash, currency)}{fee} today, {format_date(today)}",
                      f"First installment due {format_date(first) if first else 'one period from today'}"]
 
-            def answer(yes: bool | None) -> None:
-                if yes and not self.busy("disburse"):
-                    self.start("disburse", lambda: repo.disburse(loan.id, today, first), retry=ASK)
+            def answer(out: PayOut | None) -> None:
+                if out is not None and not self.busy("disburse"):
+                    self.start("disburse", lambda: repo.disburse(loan.id, today, first, method=out.method,
+                                                                 reference=out.reference), retry=ASK)
 
-            self.app.push_screen(ConfirmScreen("Disburse the loan", facts), answer)
+            self.app.push_screen(DisburseDialog("Disburse the loan", facts), answer)
 
     def action_write_off(self) -> None:
         if self.check_action("write_off", ()) and self.loan is not None:

@@ -17,7 +17,7 @@ from rich.markup import escape
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import Header, Input, Static
+from textual.widgets import Header, Input, Label, Static
 
 from db.errors import Refused
 from db.repositories.customers import CustomerRepository
@@ -25,17 +25,20 @@ from db.repositories.loans import LoanRepository
 from db.repositories.payments import AllocationLine, AmountsDue, PaymentRepository, Receipt, new_idempotency_key
 from screens.confirm import ConfirmScreen
 from screens.context import ScreenContext
-from screens.data import AUTO
+from screens.data import AUTO, describe
 from screens.leaving import FormScreen
 from widgets.dates import DateError, format_date, format_for_typing, parse_date
 from widgets.fields import FieldRow, MoneyInput
 from widgets.footer import KeysFooter
 from widgets.money import MoneyError, format_money
+from widgets.payment_method import NEEDS_REFERENCE, REFERENCE_MAX, PaymentMethodPicker, method_label, reference_problem
 from widgets.status import ConnectionBanner, StatusLine
 from widgets.tables import PageTable
 from widgets.words import in_words
 
 PAYABLE = ("active", "defaulted")
+TILL_CLOSED = "open your till"
+"""The database's refusal of cash taken with no till open, in a branch that requires tills."""
 _LOAN_NUMBER = re.compile(r"^\s*L-?\d{1,9}\s*$", re.IGNORECASE)
 MAX_CUSTOMERS = 8
 
@@ -95,7 +98,7 @@ class PaymentEntryScreen(FormScreen):
         self.idempotency_key = ""
         self.receipt: Receipt | None = None
         self._candidates: list[Candidate] = []
-        self._pending: tuple[Decimal, date] | None = None
+        self._pending: tuple[Decimal, date, str, str | None] | None = None
         self._round = 0
         self._suggested = ""
         """The amount the screen filled in for the loan (an amount other than this was typed by the cashier)."""
@@ -109,6 +112,8 @@ class PaymentEntryScreen(FormScreen):
         yield PageTable(("Loan", "Customer", "Number", "Status", "Principal"), id="choices")
         yield Static("", id="due")
         yield FieldRow("Amount", MoneyInput(id="amount"), name="amount")
+        yield FieldRow("Paid by", PaymentMethodPicker(id="method"), name="method")
+        yield FieldRow("Reference", Input(id="reference", max_length=REFERENCE_MAX, compact=True), name="reference")
         yield FieldRow("Date", Input(id="payment_date", max_length=20, compact=True), name="payment_date")
         yield StatusLine("", id="status")
         yield KeysFooter()
@@ -117,6 +122,7 @@ class PaymentEntryScreen(FormScreen):
         self.sub_title = "Payment entry"
         self.query_one("#choices").display = False
         self.query_one("#due").display = False
+        self.query_one("#field-reference").display = False
         self.query_one("#payment_date", Input).value = format_for_typing(self.ctx.today())
         if self.loan_id is not None:
             self.pick(self.loan_id)
@@ -171,16 +177,39 @@ class PaymentEntryScreen(FormScreen):
         self.query_one("#due", Static).update("")
         self.query_one("#due").display = False
         self.query_one("#amount", MoneyInput).value = self._suggested = ""
+        self.query_one("#method", PaymentMethodPicker).method = "cash"
+        self.query_one("#reference", Input).value = ""
         self.show_field_errors({})
         self._ready_to_find()
 
     # --- the amount, the split, the payment -----------------------------------------------------------
 
     @on(Input.Submitted, "#amount")
+    @on(Input.Submitted, "#reference")
     @on(Input.Submitted, "#payment_date")
-    def _enter(self, event: Input.Submitted) -> None:
+    @on(PaymentMethodPicker.Submitted, "#method")
+    def _enter(self, event: Input.Submitted | PaymentMethodPicker.Submitted) -> None:
         event.stop()
         self.action_submit()
+
+    @on(PaymentMethodPicker.Changed, "#method")
+    def _method_changed(self, event: PaymentMethodPicker.Changed) -> None:
+        """M-Pesa and bank money is traced by its reference: the field shows for them, and goes for cash."""
+        event.stop()
+        row = self.query_one("#field-reference", FieldRow)
+        row.display = event.method in NEEDS_REFERENCE
+        row.error(None)
+        if row.display:
+            label = "M-Pesa receipt" if event.method == "mobile_money" else "Bank reference"
+            row.query_one(".row-label", Label).update(label)
+
+    @property
+    def method(self) -> str:
+        return self.query_one("#method", PaymentMethodPicker).method
+
+    @property
+    def reference(self) -> str | None:
+        return self.query_one("#reference", Input).value.strip() if self.method in NEEDS_REFERENCE else None
 
     def action_submit(self) -> None:
         if self.due is None or self.busy("preview") or self.busy("record") or self.receipt is not None:
@@ -200,30 +229,36 @@ class PaymentEntryScreen(FormScreen):
         if amount is not None and amount > self.due.outstanding_total:
             errors["amount"] = (f"the loan owes only {format_money(self.due.outstanding_total, self.ctx.currency)}"
                                 " in all")
+        problem = reference_problem(self.method, self.query_one("#reference", Input).value)
+        if problem:
+            errors["reference"] = problem
         if self.due.status not in PAYABLE:
             errors["find"] = f"{self.due.loan_number} is {in_words(self.due.status).lower()}: it takes no payments"
         self.show_field_errors(errors)
         if errors or amount is None or day is None:
             return
-        self._pending = (amount, day)
+        self._pending = (amount, day, self.method, self.reference)
         repo, loan_id = self.payments, self.due.loan_id
         self.start("preview", lambda: repo.preview(loan_id, amount, day), working="working out the split…")
 
     def _confirm(self, lines: list[AllocationLine]) -> None:
         assert self.due is not None and self._pending is not None
-        amount, day = self._pending
+        amount, day, method, reference = self._pending
         due, key, repo = self.due, self.idempotency_key, self.payments
 
         def answer(yes: bool | None) -> None:
             if yes and not self.busy("record") and self.receipt is None:
-                self.start("record", lambda: repo.record(due.loan_id, amount, day, key), retry=AUTO,
-                           working="recording the payment…")
+                self.start("record", lambda: repo.record(due.loan_id, amount, day, key, method=method,
+                                                         reference=reference),
+                           retry=AUTO, working="recording the payment…")
             elif not yes:
                 self.status.say("Not recorded. Change the amount or press enter to take it.")
                 self.query_one("#amount").focus()
 
-        self.app.push_screen(ConfirmScreen("Take this payment?", split_lines(due, amount, day, lines,
-                                                                            self.ctx.currency),
+        paid = method_label(method) + (f", ref {reference}" if reference else "")
+        self.app.push_screen(ConfirmScreen("Take this payment?", [*split_lines(due, amount, day, lines,
+                                                                               self.ctx.currency),
+                                                                   "", f"Paid by: {paid}"],
                                            question="Record it?"), answer)
 
     def done(self, tag: str, result: Any) -> None:
@@ -250,6 +285,11 @@ class PaymentEntryScreen(FormScreen):
         if tag == "find":
             self.status.clear()
             self.query_one("#field-find", FieldRow).error(str(error))
+        elif tag == "record" and isinstance(error, Refused) and TILL_CLOSED in str(error).lower():
+            # Cash with no till open: one line, the form kept as typed (M-Pesa or bank still go through).
+            self.drop_keys_typed_ahead()
+            self.status.say(describe(error), kind="error")
+            self.query_one("#method").focus()
         elif tag in ("preview", "record") and isinstance(error, Refused):
             field = "payment_date" if "date" in str(error).lower() else "amount"
             self.show_field_errors({field: str(error)})
@@ -302,6 +342,9 @@ class PaymentEntryScreen(FormScreen):
 
     def unsaved_changes(self) -> list[str]:
         amount = self.query_one("#amount", MoneyInput).value.strip()
+        reference = self.reference
+        if self.receipt is None and reference and self.due is not None:
+            return [f"{method_label(self.method)} ref {reference} ({self.due.loan_number}): no payment was recorded"]
         if self.receipt is not None or not amount or amount == self._suggested:
             return []
         loan = self.due.loan_number if self.due is not None else "no loan picked yet"

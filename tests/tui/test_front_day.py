@@ -12,6 +12,7 @@ from db.engine import Actor
 from screens.confirm import ConfirmScreen
 from screens.customer_detail import CustomerDetailScreen
 from screens.customer_form import CustomerFormScreen
+from screens.disburse_dialog import DisburseDialog
 from screens.loan_application import LoanApplicationScreen
 from screens.loan_detail import LoanDetailScreen
 from screens.overdue_queue import OverdueQueueScreen
@@ -99,7 +100,7 @@ def test_the_branch_day_end_to_end(app_engine: Engine, engine: Engine, access_lo
             await type_into(pilot, "#find", loan_number)
             await press(pilot, "enter")
             await press(pilot, "d")
-            assert isinstance(app.screen, ConfirmScreen)
+            assert isinstance(app.screen, DisburseDialog)  # cash, the default, from the head office's counter
             await press(pilot, "y")
             assert isinstance(app.screen, ReceiptScreen)  # the disbursement receipt follows
             assert "Cash paid out" in str(app.screen.query_one("#receipt").content)
