@@ -61,6 +61,7 @@ SCREEN_BUILDERS: dict[str, ScreenBuilder] = {
     "accounting": _lazy("screens.accounting", "AccountingScreen"),
     "reports": _lazy("screens.reports", "ReportsScreen"),
     "administration": _lazy("screens.admin", "AdminScreen"),
+    "till_overview": _lazy("screens.till_overview", "TillOverviewScreen"),
 }
 """Screens that exist, by gate name; any other permitted screen opens as a placeholder saying what it will hold."""
 
@@ -85,7 +86,7 @@ def _screen_bindings() -> list[BindingType]:
     """Each function key twice: `open` (shown only when permitted) and a hidden `refuse` that records the try."""
     bindings: list[BindingType] = []
     for spec in SCREENS:
-        bindings.append(Binding(spec.key, f"open('{spec.name}')", spec.key_label, key_display=spec.key.upper(),
+        bindings.append(Binding(spec.key, f"open('{spec.name}')", spec.key_label, key_display=spec.key_display,
                                 id=f"open_{spec.name}"))
         bindings.append(Binding(spec.key, f"refuse('{spec.name}')", show=False))
     return bindings

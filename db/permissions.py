@@ -21,10 +21,12 @@ ACCOUNTING_READ = "accounting_read"
 ACCOUNTING_WRITE = "accounting_write"
 REPORTS = "reports"
 ADMINISTRATION = "administration"
+MANAGE_TILLS = "manage_tills"
 
 CAPABILITIES: tuple[str, ...] = (
     VIEW_CUSTOMERS, EDIT_CUSTOMERS, CREATE_APPLICATIONS, APPROVE_LOANS, DISBURSE_LOANS, RECORD_PAYMENTS,
     REVERSE_PAYMENTS, OVERDUE_QUEUE, WRITE_OFF, ACCOUNTING_READ, ACCOUNTING_WRITE, REPORTS, ADMINISTRATION,
+    MANAGE_TILLS,
 )
 
 ROLES: tuple[str, ...] = ("cashier", "loan_officer", "supervisor", "accountant", "admin")
@@ -43,7 +45,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
     "loan_officer": frozenset({VIEW_CUSTOMERS, EDIT_CUSTOMERS, CREATE_APPLICATIONS, OVERDUE_QUEUE, REPORTS}),
     "supervisor": frozenset({
         VIEW_CUSTOMERS, EDIT_CUSTOMERS, CREATE_APPLICATIONS, APPROVE_LOANS, DISBURSE_LOANS, RECORD_PAYMENTS,
-        REVERSE_PAYMENTS, OVERDUE_QUEUE, WRITE_OFF, ACCOUNTING_READ, REPORTS,
+        REVERSE_PAYMENTS, OVERDUE_QUEUE, WRITE_OFF, ACCOUNTING_READ, REPORTS, MANAGE_TILLS,
     }),
     "accountant": frozenset({VIEW_CUSTOMERS, ACCOUNTING_READ, ACCOUNTING_WRITE, REPORTS}),
     "admin": frozenset({VIEW_CUSTOMERS, ADMINISTRATION}),
@@ -59,10 +61,16 @@ class ScreenSpec:
     """What home, the palette and the footer call the screen (short enough for an 80-column footer)."""
     capability: str
     key: str
-    """The function key that opens it (F1, F10 and F11 are left to the terminal)."""
+    """The key that opens it from anywhere: a function key (F1, F10 and F11 are left to the terminal), or a
+    control key once the function keys are taken."""
     key_label: str
     """The word the footer shows beside the key: the title itself, so the footer and home name a screen alike."""
     description: str
+
+    @property
+    def key_display(self) -> str:
+        """'F2', or '^T' for ctrl+t: what the footer and home show."""
+        return "^" + self.key[5:].upper() if self.key.startswith("ctrl+") else self.key.upper()
 
 
 SCREENS: tuple[ScreenSpec, ...] = (
@@ -84,6 +92,8 @@ SCREENS: tuple[ScreenSpec, ...] = (
                "PAR1/PAR30/PAR90, aging buckets, monthly summary"),
     ScreenSpec("administration", "Admin", ADMINISTRATION, "f12", "Admin",
                "Users, SMS templates and outbox, audit log, backup, maintenance"),
+    ScreenSpec("till_overview", "Tills", MANAGE_TILLS, "ctrl+t", "Tills",
+               "Today's till sessions, approve counts that differ, the vault, the branch's tills"),
 )
 
 SCREENS_BY_NAME: dict[str, ScreenSpec] = {spec.name: spec for spec in SCREENS}

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 from rich.markup import escape
 from textual import on
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Header, OptionList, Static
 from textual.widgets.option_list import Option
 
-from db.permissions import APPROVE_LOANS, ScreenSpec, role_label
+from db.permissions import APPROVE_LOANS, RECORD_PAYMENTS, ScreenSpec, role_label
 from db.repositories.dashboard import DayAtAGlance, PendingApplication, day_at_a_glance
+from db.repositories.tills import TillRepository, TillSession
 from screens.context import ScreenContext
 from screens.data import DatabaseCalls, describe
 from widgets.dates import format_date
@@ -24,6 +26,21 @@ from widgets.money import format_money
 from widgets.status import ConnectionBanner, StatusLine
 
 LOADING = "Loading the day's figures…"
+
+
+def till_line(session: TillSession | None, required: bool, currency: str = "") -> str:
+    """'Till T1 · open since 08:02 · float 5,000.00 · expected 12,400.00 · 14 receipts', or what to do when
+    no till is open ('' where tills are not required and none is open)."""
+    if session is None:
+        return "[b]No till open[/b] · o open till" if required else ""
+    receipts = f"{session.receipt_count} receipt{'s' * (session.receipt_count != 1)}"
+    text = (f"[b]Till {escape(session.till_code)}[/b] · open since {session.opened_at.astimezone():%H:%M} · "
+            f"float {format_money(session.opening_float)} · expected {format_money(session.expected_cash)} · "
+            f"{receipts}")
+    if session.status == "pending_approval":
+        text = (f"[b]Till {escape(session.till_code)}[/b] · counted, waiting for a supervisor's approval · "
+                f"expected {format_money(session.expected_cash)}")
+    return text
 
 
 def glance_title(branch_code: str, branches: int) -> str:
@@ -38,6 +55,8 @@ class HomeScreen(DatabaseCalls):
     CSS_PATH = "home.tcss"
     SUB_TITLE = "Home"
     AUTO_FOCUS = "#screens"
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("o", "open_till", "Open till"),
+                                             Binding("c", "close_till", "Close till")]
 
     class OpenRequested(Message):
         """The person picked a screen from the list; the app's gate decides."""
@@ -51,6 +70,9 @@ class HomeScreen(DatabaseCalls):
         self.ctx = context
         self._entries = tuple(entries)
         self._loaded_once = False
+        self.till_session: TillSession | None = None
+        self.tills_required = False
+        self._till_known = False
 
     def compose(self) -> ComposeResult:
         actor = self.ctx.actor
@@ -62,6 +84,7 @@ class HomeScreen(DatabaseCalls):
             yield Static(f"[b]{escape(role_label(actor.role))}[/b] · {escape(actor.full_name or actor.username)}"
                          f"{branch}", id="who-name")
             yield Static(f"{today:%A} {format_date(today)}", id="who-day")
+        yield Static("", id="till-line")
         with Horizontal(id="home-body"):
             with Vertical(id="left"):
                 with Vertical(id="glance"):
@@ -80,15 +103,16 @@ class HomeScreen(DatabaseCalls):
         yield KeysFooter()
 
     def _options(self) -> list[Option]:
-        return [Option(f"{spec.key.upper():<4}{escape(spec.title)}", id=spec.name) for spec in self._entries]
+        return [Option(f"{spec.key_display:<4}{escape(spec.title)}", id=spec.name) for spec in self._entries]
 
     def on_mount(self) -> None:
         if self.ctx.can(APPROVE_LOANS):
             self.query_one("#pending-list").display = False
+        self.query_one("#till-line").display = False
         self._load()
 
     def on_screen_resume(self) -> None:
-        if self._loaded_once:  # back from a screen: an application may have been decided
+        if self._loaded_once:  # back from a screen: an application may have been decided, a payment taken
             self._load()
 
     def _load(self) -> None:
@@ -96,6 +120,53 @@ class HomeScreen(DatabaseCalls):
         # The figures are a courtesy: nothing typed waits for them.
         self.start("glance", lambda: day_at_a_glance(context.engine, context.actor, as_of), working=None,
                    hold=None)
+        if self.ctx.can(RECORD_PAYMENTS):
+            repo = TillRepository(context.engine, context.actor)
+            self.start("till", lambda: (repo.tills_required(), repo.my_open_session()), working=None, hold=None,
+                       on_done=self._show_till, on_failed=self._till_failed)
+
+    # --- the till -----------------------------------------------------------------------------------------
+
+    def _show_till(self, answer: tuple[bool, TillSession | None]) -> None:
+        self.tills_required, self.till_session = answer
+        self._till_known = True
+        line = self.query_one("#till-line", Static)
+        text = till_line(self.till_session, self.tills_required, self.ctx.currency)
+        line.update(text)
+        line.display = bool(text)
+        self.refresh_bindings()
+
+    def _till_failed(self, error: BaseException) -> None:
+        line = self.query_one("#till-line", Static)
+        line.update(escape(f"Your till could not be read: {describe(error)}"))
+        line.display = True
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "open_till":  # offered where the branch requires tills (administration switches it)
+            return (self.ctx.can(RECORD_PAYMENTS) and self._till_known and self.tills_required
+                    and self.till_session is None)
+        if action == "close_till":
+            return self.till_session is not None and self.till_session.status == "open"
+        return True
+
+    def action_open_till(self) -> None:
+        if not self.check_action("open_till", ()):
+            return
+        from screens.till_dialogs import OpenTillDialog
+
+        def opened(session: object) -> None:
+            if isinstance(session, TillSession):
+                self.notify(escape(f"Till {session.till_code} is open with a float of "
+                                   f"{format_money(session.opening_float, self.ctx.currency)}."), title="Till")
+                self._show_till((self.tills_required, session))
+
+        self.app.push_screen(OpenTillDialog(self.ctx), opened)
+
+    def action_close_till(self) -> None:
+        if self.check_action("close_till", ()):
+            from screens.till_close import TillCloseScreen
+
+            self.app.push_screen(TillCloseScreen(self.ctx))
 
     @property
     def status(self) -> StatusLine:

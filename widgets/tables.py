@@ -16,6 +16,8 @@ from widgets.words import in_words
 
 
 def cell(value: object, *, right: bool = False) -> Text:
+    if isinstance(value, Text):
+        return value
     if isinstance(value, Decimal):
         return Text(format_money(value), justify="right")
     if isinstance(value, date):

@@ -22,6 +22,7 @@ MATRIX = {
     p.ACCOUNTING_WRITE: {"accountant"},
     p.REPORTS: {"loan_officer", "supervisor", "accountant"},
     p.ADMINISTRATION: {"admin"},
+    p.MANAGE_TILLS: {"supervisor"},
 }
 
 
