@@ -114,6 +114,7 @@ class BranchesPane(Vertical):
         Binding("r", "rename", "Rename"),
         Binding("d", "deactivate", "Deactivate"),
         Binding("a", "reactivate", "Reactivate"),
+        Binding("t", "tills_required", "Tills required"),
     ]
 
     def __init__(self, context: ScreenContext, **kwargs: Any) -> None:
@@ -127,7 +128,8 @@ class BranchesPane(Vertical):
 
     def on_mount(self) -> None:
         self.query_one("#branches", DataTable).add_columns("Branch", "Code", "State", right("Staff", 5),
-                                                           right("Loans", 5), right("Customers", 9), "Closed to")
+                                                           right("Loans", 5), right("Customers", 9), "Closed to",
+                                                           "Tills")
         self.load()
 
     @property
@@ -155,7 +157,8 @@ class BranchesPane(Vertical):
             table.add_row(plain(tree_label(branch)), plain(branch.code), "Active" if branch.is_active else "Inactive",
                           right(str(branch.staff), 5), right(str(branch.open_loans), 5),
                           right(str(branch.customers), 9),
-                          format_date(branch.closed_through) if branch.closed_through else "—", key=str(branch.id))
+                          format_date(branch.closed_through) if branch.closed_through else "—",
+                          "Required" if branch.tills_required else "—", key=str(branch.id))
         row = next((i for i, b in enumerate(branches) if b.id == select_id), None) if select_id else keep
         if row is not None and 0 <= row < len(branches):
             table.move_cursor(row=row)
@@ -206,6 +209,27 @@ class BranchesPane(Vertical):
                     if not active else "It takes customers and loans again.")
         lines = [f"{branch.code} · {branch.name} · {branch.staff} staff · {branch.open_loans} open loans", question]
         self.app.push_screen(ConfirmScreen(f"{verb} {branch.code}", lines, question=f"{verb}?"), answered)
+
+    def action_tills_required(self) -> None:
+        """Switch whether cash in the chosen branch must go through an open till."""
+        branch = self._with_chosen()
+        if branch is None:
+            return
+        required = not branch.tills_required
+        repo = self.repo
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                # Sets one state: after a lost connection it runs again by itself (twice changes nothing more).
+                self._status().say("Saving…")
+                run_in(self, "branches-write", lambda: repo.set_tills_required(branch.id, required),
+                       lambda b: self._saved(b, "tills required" if required else "tills no longer required"),
+                       self._failed, retry=AUTO, working=None)
+        lines = [f"{branch.code} · {branch.name}",
+                 "Cash repayments and disbursements there are refused until the cashier opens a till."
+                 if required else "Cash may be taken there without an open till."]
+        verb = "Require tills" if required else "Stop requiring tills"
+        self.app.push_screen(ConfirmScreen(f"{verb} in {branch.code}", lines, question=f"{verb}?"), answered)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         branch = self.chosen()

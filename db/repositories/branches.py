@@ -42,6 +42,8 @@ class Branch:
     staff: int = 0
     open_loans: int = 0
     customers: int = 0
+    tills_required: bool = False
+    """Cash taken or paid out there must go through the cashier's open till."""
 
     @property
     def label(self) -> str:
@@ -122,7 +124,7 @@ class BranchRepository(Repository):
             rows = session.execute(text("""
                 SELECT b.id, b.code, b.name, b.parent_id, p.code AS parent_code,
                        coalesce(array_length(string_to_array(trim(BOTH '/' FROM b.path), '/'), 1), 1) - 1 AS depth,
-                       b.is_active, b.closed_through
+                       b.is_active, b.closed_through, b.tills_required
                 FROM branches b LEFT JOIN branches p ON p.id = b.parent_id
                 ORDER BY b.path, b.id
             """)).all()
@@ -139,7 +141,7 @@ class BranchRepository(Repository):
                     "SELECT branch_id, count(*) FROM customers GROUP BY branch_id")).tuples().all())
         return [Branch(row.id, row.code, row.name, row.parent_id, row.parent_code, max(int(row.depth), 0),
                        row.is_active, row.closed_through, staff.get(row.id, 0), loans.get(row.id, 0),
-                       customers.get(row.id, 0)) for row in rows]
+                       customers.get(row.id, 0), row.tills_required) for row in rows]
 
     def get(self, branch_id: int) -> Branch:
         found = [branch for branch in self.tree(counts=False) if branch.id == branch_id]
@@ -189,6 +191,17 @@ class BranchRepository(Repository):
             with self.work() as session:
                 session.execute(text("SELECT set_branch_active(:branch, :active, :user)"),
                                 {"branch": branch_id, "active": active, "user": self.actor.user_id})
+        except ValidationError as exc:  # the refusal concerns the branch as a whole, not a field of a form
+            raise Refused("; ".join(exc.fields.values())) from exc
+        return self.get(branch_id)
+
+    def set_tills_required(self, branch_id: int, required: bool) -> Branch:
+        """Whether cash in the branch must go through an open till (an administrator's switch; setting the state
+        it already has changes nothing)."""
+        try:
+            with self.work() as session:
+                session.execute(text("SELECT set_branch_tills_required(:branch, :required, :user)"),
+                                {"branch": branch_id, "required": required, "user": self.actor.user_id})
         except ValidationError as exc:  # the refusal concerns the branch as a whole, not a field of a form
             raise Refused("; ".join(exc.fields.values())) from exc
         return self.get(branch_id)

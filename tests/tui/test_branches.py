@@ -42,6 +42,11 @@ def _branches(engine: Engine) -> list[tuple[str, str, bool]]:
         return [tuple(row) for row in conn.execute(text("SELECT code, name, is_active FROM branches ORDER BY id"))]
 
 
+def _tills_required(engine: Engine, code: str) -> bool:
+    with engine.connect() as conn:
+        return bool(conn.execute(text("SELECT tills_required FROM branches WHERE code = :c"), {"c": code}).scalar())
+
+
 def _hq(engine: Engine, actors: dict[str, Actor]) -> int:
     return next(b.id for b in BranchRepository(engine, actors["admin"]).tree(counts=False) if b.parent_id is None)
 
@@ -146,6 +151,18 @@ def test_the_admin_keeps_the_branch_tree_and_gives_staff_a_branch(
             await pilot.press("a")
             await _yes(pilot)
             assert ("NRB01", "Nairobi CBD", True) in _branches(engine)
+
+            # Tills required: t switches it for the chosen branch, shown in its column.
+            tills_column = len(table.columns) - 1
+            assert str(table.get_row_at(_row(pane, "NRB01"))[tills_column]) == "—"
+            await pilot.press("t")
+            await _yes(pilot)
+            assert _tills_required(engine, "NRB01") is True
+            assert str(table.get_row_at(_row(pane, "NRB01"))[tills_column]) == "Required"
+            assert "tills required" in status.text
+            await pilot.press("t")
+            await _yes(pilot)
+            assert _tills_required(engine, "NRB01") is False
 
             # Staff: a new account is given a branch; another account moves to one.
             tabs.query_one(Tabs).focus()
