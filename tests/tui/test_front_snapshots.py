@@ -200,3 +200,15 @@ def test_connection_banner(snap_compare: SnapCompare, app_engine: Engine, access
     run_before = _steps("officer", actors, keys("f5"), typed("#first_name", "Amani"), typed("#last_name", "Otieno"),
                         lost)
     assert snap_compare(_app(app_engine, access_log), terminal_size=size, run_before=run_before)
+
+
+def test_payment_entry_by_mpesa(snap_compare: SnapCompare, app_engine: Engine, access_log: Path,
+                                actors: dict[str, Actor], book: dict[str, LoanDetail]) -> None:
+    """M-Pesa chosen on the form: the reference field shows, with the receipt number typed."""
+    async def mpesa(pilot: Pilot[Any]) -> None:
+        pilot.app.screen.query_one("#method").focus()
+        await press(pilot, "m")
+
+    run_before = _steps("cashier", actors, keys("f3"), typed("#find", book["late"].loan_number), keys("enter"),
+                        typed("#amount", "1,200"), mpesa, typed("#reference", "QK7ABC123"))
+    assert snap_compare(_app(app_engine, access_log), terminal_size=(80, 24), run_before=run_before)
