@@ -15,6 +15,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
+from screens.typeahead import typeahead_of
 from widgets.fields import FieldRow
 from widgets.payment_method import NEEDS_REFERENCE, REFERENCE_MAX, PaymentMethodPicker, reference_problem
 
@@ -52,16 +53,22 @@ class DisburseDialog(ModalScreen[PayOut | None]):
 
     def on_mount(self) -> None:
         self.query_one("#field-reference").display = False
+        self.watch(self.query_one("#method", PaymentMethodPicker), "method", self._method_changed, init=False)
 
-    @on(PaymentMethodPicker.Changed, "#method")
-    def _method_changed(self, event: PaymentMethodPicker.Changed) -> None:
-        event.stop()
+    def _method_changed(self, method: str) -> None:
+        """M-Pesa and bank money is traced by its reference: the field shows for them and goes for cash, in the
+        same key press that changed the method (a tab typed right after it lands in the field)."""
         row = self.query_one("#field-reference", FieldRow)
-        row.display = event.method in NEEDS_REFERENCE
+        row.display = method in NEEDS_REFERENCE
         row.error(None)
         if row.display:
-            label = "M-Pesa receipt" if event.method == "mobile_money" else "Bank reference"
+            label = "M-Pesa receipt" if method == "mobile_money" else "Bank reference"
             row.query_one(".row-label", Label).update(label)
+        # Focus follows the layout: keys typed ahead (tab, then the reference) wait until the field has its place.
+        queue = typeahead_of(self.app)
+        if queue is not None:
+            token = queue.hold(self)
+            self.call_after_refresh(queue.release, token)
 
     @on(PaymentMethodPicker.Submitted, "#method")
     @on(Input.Submitted, "#reference")
@@ -82,6 +89,11 @@ class DisburseDialog(ModalScreen[PayOut | None]):
         if not self._answered:
             self._answered = True
             self.dismiss(PayOut(method, raw.strip() if method in NEEDS_REFERENCE else None))
+
+    def on_unmount(self) -> None:
+        queue = typeahead_of(self.app)
+        if queue is not None:
+            queue.release_all(self)
 
     def action_cancel(self) -> None:
         if not self._answered:

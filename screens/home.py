@@ -122,7 +122,8 @@ class HomeScreen(DatabaseCalls):
                    hold=None)
         if self.ctx.can(RECORD_PAYMENTS):
             repo = TillRepository(context.engine, context.actor)
-            self.start("till", lambda: (repo.tills_required(), repo.my_open_session()), working=None, hold=None,
+            # o and c depend on the till: keys typed ahead of its answer wait for it (one short read).
+            self.start("till", lambda: (repo.tills_required(), repo.my_open_session()), working=None,
                        on_done=self._show_till, on_failed=self._till_failed)
 
     # --- the till -----------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ import os
 import re
 import shlex
 import subprocess
+import textwrap
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from pathlib import Path
@@ -181,8 +182,7 @@ def till_sheet_text(sheet: TillSheet, currency: str = "KES", branch: str = "Astr
     label, amount = over_short(s.difference)
     lines += [line(label, f"{currency} {amount}" if amount != "—" else amount), "-" * width]
     if s.close_reason:
-        reason = f"Reason: {s.close_reason}"
-        lines += [reason[i:i + width] for i in range(0, len(reason), width)]
+        lines += textwrap.wrap(f"Reason: {s.close_reason}", width, break_on_hyphens=False)
     lines += [line("Counted by", (s.counted_by_name or "—")[:width - 14]),
               line("Approved by", (s.approved_by_name or "—")[:width - 14])]
     if s.closed_at is not None:
@@ -200,8 +200,7 @@ def print_till_sheet(sheet: TillSheet, currency: str = "KES", *, env: Mapping[st
 
 def paid_by_lines(method: str, reference: str | None, till_code: str | None, width: int = 40) -> list[str]:
     """'Paid by: Cash, till T1' or 'Paid by: M-Pesa, ref QK7ABC123', folded when a long reference needs it."""
-    text = f"Paid by: {paid_by(method, reference, till_code)}"
-    return [text[i:i + width] for i in range(0, len(text), width)]
+    return textwrap.wrap(f"Paid by: {paid_by(method, reference, till_code)}", width, break_on_hyphens=False)
 
 
 def print_receipt(receipt: Receipt | DisbursementReceipt, currency: str = "KES", *,

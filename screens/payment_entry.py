@@ -27,6 +27,7 @@ from screens.confirm import ConfirmScreen
 from screens.context import ScreenContext
 from screens.data import AUTO, describe
 from screens.leaving import FormScreen
+from screens.typeahead import ALL_KEYS
 from widgets.dates import DateError, format_date, format_for_typing, parse_date
 from widgets.fields import FieldRow, MoneyInput
 from widgets.footer import KeysFooter
@@ -123,6 +124,7 @@ class PaymentEntryScreen(FormScreen):
         self.query_one("#choices").display = False
         self.query_one("#due").display = False
         self.query_one("#field-reference").display = False
+        self.watch(self.query_one("#method", PaymentMethodPicker), "method", self._method_changed, init=False)
         self.query_one("#payment_date", Input).value = format_for_typing(self.ctx.today())
         if self.loan_id is not None:
             self.pick(self.loan_id)
@@ -192,16 +194,18 @@ class PaymentEntryScreen(FormScreen):
         event.stop()
         self.action_submit()
 
-    @on(PaymentMethodPicker.Changed, "#method")
-    def _method_changed(self, event: PaymentMethodPicker.Changed) -> None:
-        """M-Pesa and bank money is traced by its reference: the field shows for them, and goes for cash."""
-        event.stop()
+    def _method_changed(self, method: str) -> None:
+        """M-Pesa and bank money is traced by its reference: the field shows for them and goes for cash, in the
+        same key press that changed the method (a tab typed right after it lands in the field)."""
         row = self.query_one("#field-reference", FieldRow)
-        row.display = event.method in NEEDS_REFERENCE
+        row.display = method in NEEDS_REFERENCE
         row.error(None)
         if row.display:
-            label = "M-Pesa receipt" if event.method == "mobile_money" else "Bank reference"
+            label = "M-Pesa receipt" if method == "mobile_money" else "Bank reference"
             row.query_one(".row-label", Label).update(label)
+        # Focus follows the layout: keys typed ahead (tab, then the reference) wait until the field has its place.
+        self._hold_keys("method", ALL_KEYS)
+        self.call_after_refresh(self._release_keys, "method")
 
     @property
     def method(self) -> str:

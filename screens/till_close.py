@@ -210,8 +210,8 @@ class TillCloseScreen(FormScreen):
                  f"Counted   {format_money(total, currency):>18}",
                  f"Difference {format_money(difference, currency):>17}  {difference_words(difference)}"]
         if difference:
-            lines += [f"Reason: {reason}", "The difference goes to a supervisor for approval; the till stays "
-                      "with you until then."]
+            lines += [f"Reason: {reason}", "The difference goes to a supervisor for approval; the count is "
+                      "posted once approved."]
         else:
             lines.append("The counted cash goes back to the vault.")
         record = denominations_record(counts, other)

@@ -79,7 +79,9 @@ class OpenTillDialog(TillDialog):
             yield StatusLine("Reading the tills…", id="status")
 
     def on_mount(self) -> None:
-        self.query_one("#open-till", Select).focus()
+        # The first free till is chosen for the cashier: the float is what they type first (shift+tab goes back to the
+        # till). Keys typed ahead wait for the tills to be read.
+        self.query_one("#open-float", Input).focus()
         repo = self.repo
         self.start("tills", lambda: (repo.tills(), repo.vault_balance()), working="Reading the tills…",
                    on_done=self._tills_read)

@@ -83,9 +83,9 @@ class TillOverviewScreen(DataScreen):
 
     def load(self, said: str | None = None) -> None:
         repo, today = self.repo, self.ctx.today()
-        if said:
+        if said:  # shown once, by whichever load answers next (a screen's resume may load again meanwhile)
             self.status.clear()
-        self._said = said
+            self._said = said
         self.start("load", lambda: (repo.sessions(today), repo.tills(), repo.vault_balance()), working=None,
                    hold=None)
 
@@ -121,6 +121,7 @@ class TillOverviewScreen(DataScreen):
         self._detail()
         if self._said:
             self.status.say(self._said, kind="ok")
+            self._said = None
         elif self.status.has_class("-error"):
             pass  # a refusal stays on show until the next action
         elif not sessions:
@@ -143,7 +144,7 @@ class TillOverviewScreen(DataScreen):
         if s is not None:
             text = (f"{escape(s.till_code)} · {escape(s.cashier_name)} · opened {s.opened_at.astimezone():%H:%M} · "
                     f"float {format_money(s.opening_float)} · in {format_money(s.cash_in)} · "
-                    f"out {format_money(s.cash_out)} · {s.receipt_count} receipts · "
+                    f"out {format_money(s.cash_out)} · {s.receipt_count} receipt{'s' * (s.receipt_count != 1)} · "
                     f"{escape(STATUS_WORDS.get(s.status, s.status))}")
             if s.close_reason:
                 text += f"\nReason: {escape(s.close_reason)}"

@@ -24,6 +24,7 @@ from screens.confirm import ConfirmScreen
 from screens.disburse_dialog import DisburseDialog
 from screens.home import HomeScreen
 from screens.loan_detail import LoanDetailScreen
+from screens.output import till_sheet_text
 from screens.payment_entry import PaymentEntryScreen
 from screens.receipt import ReceiptScreen
 from screens.till_close import TillCloseScreen
@@ -217,3 +218,13 @@ def test_a_cashiers_day_through_the_screens(app_engine: Engine, engine: Engine, 
     assert sorted(line.cash_in for line in receipts) == sorted(Decimal(a) for a in CASH)
     assert [line.cash_out for line in payouts] == [Decimal("3000.00")]
     assert sheet.denominations is not None and sheet.denominations["1000"] in ("6", 6)
+
+    # And printed as a receipt is, 40 columns: the same figures.
+    printed = till_sheet_text(sheet).splitlines()
+    assert all(len(line) <= 40 for line in printed)
+    for label, amount in (("Opening float", "5,000.00"), ("Cash in", "4,500.00"), ("Cash out", "3,000.00"),
+                          ("Expected", "6,500.00"), ("Counted", "6,450.00"), ("Short", "50.00")):
+        assert any(line.startswith(label) and line.endswith(f"KES {amount}") for line in printed), (label, printed)
+    assert sum(1 for line in printed if "NRB01-R-" in line) == 3
+    assert any(line.startswith("  1000 x 6") and line.endswith("6,000.00") for line in printed)
+    assert any(line.startswith("Approved by") and line.endswith(staff["supervisor"].full_name) for line in printed)
