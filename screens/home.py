@@ -156,9 +156,7 @@ class HomeScreen(DatabaseCalls):
         from screens.till_dialogs import OpenTillDialog
 
         def opened(session: object) -> None:
-            if isinstance(session, TillSession):
-                self.notify(escape(f"Till {session.till_code} is open with a float of "
-                                   f"{format_money(session.opening_float, self.ctx.currency)}."), title="Till")
+            if isinstance(session, TillSession):  # the till line says so (no toast: nothing expires on screen)
                 self._show_till((self.tills_required, session))
 
         self.app.push_screen(OpenTillDialog(self.ctx), opened)
