@@ -141,9 +141,13 @@ LANGUAGE plpgsql IMMUTABLE AS $$
 DECLARE
     v_reference text := nullif(btrim(p_reference), '');
 BEGIN
-    IF p_method IS NULL OR p_method NOT IN ('cash', 'mobile_money', 'bank') THEN
-        RAISE EXCEPTION 'Choose how the money is paid: cash, mobile_money or bank (not %)',
-            coalesce(quote_literal(p_method), 'nothing') USING ERRCODE = 'P0107', COLUMN = 'payment_method';
+    IF p_method IS NULL THEN
+        RAISE EXCEPTION 'Choose how the money is paid: cash, mobile_money or bank'
+            USING ERRCODE = 'P0107', COLUMN = 'payment_method';
+    END IF;
+    IF p_method NOT IN ('cash', 'mobile_money', 'bank') THEN
+        RAISE EXCEPTION 'Choose how the money is paid: cash, mobile_money or bank (not %)', quote_literal(p_method)
+            USING ERRCODE = 'P0107', COLUMN = 'payment_method';
     END IF;
     IF p_method = 'cash' THEN
         IF v_reference IS NOT NULL THEN

@@ -41,6 +41,13 @@ def crash_server() -> Iterator[FaultServer]:
         shutil.rmtree(root, ignore_errors=True)
 
 
+def _waiting_for_a_lock(owner: Engine) -> bool:
+    with owner.connect() as conn:
+        return bool(conn.execute(text(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+            "AND query LIKE '%record_loan_payment%'")).scalar_one())
+
+
 def test_a_server_killed_during_a_close_leaves_the_session_open_and_whole(crash_server: FaultServer) -> None:
     url = crash_server.fresh_database()
     owner = create_engine(url, poolclass=pool.NullPool)
@@ -69,12 +76,10 @@ def test_a_server_killed_during_a_close_leaves_the_session_open_and_whole(crash_
             assert status == "closed"  # counted, posted, not committed: the session row is locked FOR UPDATE
             payer = threading.Thread(target=pay_behind_the_close)
             payer.start()
-            time.sleep(0.5)
-            with owner.connect() as conn:
-                blocked = conn.execute(text(
-                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                    "AND query LIKE '%record_loan_payment%'")).scalar_one()
-            assert blocked == 1, "the payment should be waiting for the close's lock"
+            deadline = time.monotonic() + 30
+            while not _waiting_for_a_lock(owner):
+                assert time.monotonic() < deadline, "the payment should be waiting for the close's lock"
+                time.sleep(0.05)
             crash_server.kill()
         payer.join(timeout=60)
         assert len(waiting) == 1 and isinstance(waiting[0], DatabaseUnavailable), waiting

@@ -3,9 +3,11 @@ session's expected cash or refused with the open-your-till message; none is lost
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -41,13 +43,27 @@ def _pay_until_refused(till_book: TillBook, cashier: Actor, payer: Payer, start:
         payer.taken[receipt.transaction_id] = receipt.till_code
 
 
-def _slow_payment(till_book: TillBook, cashier: Actor, loan: int, done: list[int]) -> None:
+def _slow_payment(till_book: TillBook, cashier: Actor, loan: int, done: list[int],
+                  recorded: threading.Event) -> None:
     """A payment whose transaction is still open, holding the session, when the close arrives."""
     with unit_of_work(till_book.app, cashier) as session:
         done.append(session.execute(text("SELECT record_loan_payment(:l, :a, :d, :me, :k)"),
                                     {"l": loan, "a": AMOUNT, "d": TODAY, "me": cashier.user_id,
                                      "k": uuid.uuid4().hex}).scalar_one())
-        session.execute(text("SELECT pg_sleep(0.6)"))
+        recorded.set()
+        session.execute(text("SELECT pg_sleep(0.5)"))
+
+
+def _all_paying(payers: list[Payer]) -> bool:
+    """Every payer has recorded a payment (and is recording the next ones)."""
+    return all(p.taken for p in payers)
+
+
+def _wait_for(condition: Callable[[], bool], seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "the payers did not start"
+        time.sleep(0.01)
 
 
 def test_payments_racing_a_close_are_counted_once_or_refused(till_book: TillBook) -> None:
@@ -61,13 +77,16 @@ def test_payments_racing_a_close_are_counted_once_or_refused(till_book: TillBook
         start = threading.Event()
         threads = [threading.Thread(target=_pay_until_refused, args=(till_book, cashier, p, start))
                    for p in payers]
-        slow_thread = threading.Thread(target=_slow_payment, args=(till_book, cashier, nrb.loans[3], slow))
+        recorded = threading.Event()
+        slow_thread = threading.Thread(target=_slow_payment,
+                                       args=(till_book, cashier, nrb.loans[3], slow, recorded))
         for thread in threads:
             thread.start()
         start.set()
-        time.sleep(0.15)
+        _wait_for(functools.partial(_all_paying, payers))
         slow_thread.start()
-        time.sleep(0.15)  # the slow payment now holds the session FOR KEY SHARE; the close must wait for it
+        # The slow payment holds the session FOR KEY SHARE, uncommitted: the close must wait for it.
+        assert recorded.wait(30)
         closed = tills.close(session.id, Decimal("0.00"), f"Race round {round_number}: counted nothing")
         for thread in (*threads, slow_thread):
             thread.join(timeout=60)

@@ -3,6 +3,7 @@ written. SQL level through the login role (the functions themselves), and the re
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from decimal import Decimal
@@ -35,6 +36,13 @@ def refused(owner: Engine, call: Callable[[], Any], kind: type[AstrofinError] = 
     return info.value
 
 
+def invalid(owner: Engine, call: Callable[[], Any]) -> dict[str, str]:
+    """The fields and messages of the ValidationError the call raises, having written nothing."""
+    error = refused(owner, call, ValidationError)
+    assert isinstance(error, ValidationError)
+    return error.fields
+
+
 def sql_refusal(owner: Engine, app: Engine, actor: Actor, sql: str, **params: Any) -> tuple[str, str, str]:
     """(SQLSTATE, message, COLUMN) of a function's refusal, through the login role; nothing written."""
     with nothing_written(owner), pytest.raises(DBAPIError) as info:
@@ -48,12 +56,10 @@ def sql_refusal(owner: Engine, app: Engine, actor: Actor, sql: str, **params: An
 def test_one_open_session_per_till_and_per_cashier(till_book: TillBook) -> None:
     nrb, app, owner = till_book.nrb, till_book.app, till_book.owner
     TillRepository(app, nrb.staff["cashier"]).open(nrb.tills["T1"], Decimal("1000.00"))
-    error = refused(owner, lambda: TillRepository(app, nrb.staff["cashier2"]).open(nrb.tills["T1"], Decimal("0")),
-                    ValidationError)
-    assert error.fields["till_id"].startswith("Till T1 is already open, held by Cashier NRB01 since ")  # type: ignore[attr-defined]
-    error = refused(owner, lambda: TillRepository(app, nrb.staff["cashier"]).open(nrb.tills["T2"], Decimal("0")),
-                    ValidationError)
-    assert error.fields["till_id"].startswith("You already hold till T1 open since ")  # type: ignore[attr-defined]
+    fields = invalid(owner, lambda: TillRepository(app, nrb.staff["cashier2"]).open(nrb.tills["T1"], Decimal("0")))
+    assert fields["till_id"].startswith("Till T1 is already open, held by Cashier NRB01 since ")
+    fields = invalid(owner, lambda: TillRepository(app, nrb.staff["cashier"]).open(nrb.tills["T2"], Decimal("0")))
+    assert fields["till_id"].startswith("You already hold till T1 open since ")
     # A session waiting for approval blocks neither the till nor the cashier.
     mine = TillRepository(app, nrb.staff["cashier"])
     session = mine.my_open_session()
@@ -117,8 +123,8 @@ def test_a_count_that_is_not_an_amount(till_book: TillBook, counted: Decimal, me
     nrb, app, owner = till_book.nrb, till_book.app, till_book.owner
     cashier = nrb.staff["cashier"]
     session = TillRepository(app, cashier).open(nrb.tills["T1"], Decimal("1000.00"))
-    error = refused(owner, lambda: TillRepository(app, cashier).close(session.id, counted, "x"), ValidationError)
-    assert error.fields == {"counted": message}  # type: ignore[attr-defined]
+    fields = invalid(owner, lambda: TillRepository(app, cashier).close(session.id, counted, "x"))
+    assert fields == {"counted": message}
     state, sql_message, column = sql_refusal(owner, app, cashier, "SELECT close_till(:s, :c, 'x', :me)",
                                              s=session.id, c=counted, me=cashier.user_id)
     assert (state, sql_message, column) == ("P0103", message, "counted_cash")
@@ -130,19 +136,16 @@ def test_a_count_with_a_difference_needs_a_reason_and_denominations_must_add_up(
     tills = TillRepository(app, cashier)
     session = tills.open(nrb.tills["T1"], Decimal("1000.00"))
     for reason in (None, "   "):
-        error = refused(owner, lambda r=reason: tills.close(session.id, Decimal("950.00"), r), ValidationError)
-        assert error.fields == {  # type: ignore[attr-defined]
+        fields = invalid(owner, functools.partial(tills.close, session.id, Decimal("950.00"), reason))
+        assert fields == {
             "reason": "The count is KES 50.00 short of the KES 1,000.00 expected; say why"}
-    error = refused(owner, lambda: tills.close(session.id, Decimal("1000.00"), None, {"1000": "1", "5": "2"}),
-                    ValidationError)
-    assert error.fields == {  # type: ignore[attr-defined]
+    fields = invalid(owner, lambda: tills.close(session.id, Decimal("1000.00"), None, {"1000": "1", "5": "2"}))
+    assert fields == {
         "denominations": "The notes and coins add up to KES 1,010.00, not the KES 1,000.00 counted"}
-    error = refused(owner, lambda: tills.close(session.id, Decimal("1000.00"), None, {"2000": "1"}),
-                    ValidationError)
-    assert "There is no 2000 note or coin" in error.fields["denominations"]  # type: ignore[attr-defined]
-    error = refused(owner, lambda: tills.close(session.id, Decimal("1000.00"), None, {"500": "two"}),
-                    ValidationError)
-    assert error.fields == {  # type: ignore[attr-defined]
+    fields = invalid(owner, lambda: tills.close(session.id, Decimal("1000.00"), None, {"2000": "1"}))
+    assert "There is no 2000 note or coin" in fields["denominations"]
+    fields = invalid(owner, lambda: tills.close(session.id, Decimal("1000.00"), None, {"500": "two"}))
+    assert fields == {
         "denominations": "The number of 500 pieces must be a whole number of 0 or more, not two"}
     assert tills.close(session.id, Decimal("1000.00"), None, {"500": "1", "100": "4", "other": "100.00"}).status \
         == "closed"
@@ -153,17 +156,17 @@ def test_a_count_with_a_difference_needs_a_reason_and_denominations_must_add_up(
 def test_a_float_is_an_amount_the_vault_holds(till_book: TillBook) -> None:
     nrb, app, owner = till_book.nrb, till_book.app, till_book.owner
     tills = TillRepository(app, nrb.staff["cashier"])
-    error = refused(owner, lambda: tills.open(nrb.tills["T1"], Decimal("250000.00")), ValidationError)
-    assert error.fields == {  # type: ignore[attr-defined]
+    fields = invalid(owner, lambda: tills.open(nrb.tills["T1"], Decimal("250000.00")))
+    assert fields == {
         "opening_float": "The vault of NRB01 holds KES 200,000.00; a float of KES 250,000.00 is more than it holds"}
     for bad, message in ((Decimal("-1"), "The opening float cannot be negative (got -1)"),
                          (Decimal("10.001"), "The opening float 10.001 has more than two decimals")):
-        error = refused(owner, lambda b=bad: tills.open(nrb.tills["T1"], b), ValidationError)
-        assert error.fields == {"opening_float": message}  # type: ignore[attr-defined]
+        fields = invalid(owner, functools.partial(tills.open, nrb.tills["T1"], bad))
+        assert fields == {"opening_float": message}
     one(app, nrb.staff["supervisor"], "SELECT set_till_active(:t, false, :me)", t=nrb.tills["T2"],
         me=nrb.staff["supervisor"].user_id)
-    error = refused(owner, lambda: tills.open(nrb.tills["T2"], Decimal("0")), ValidationError)
-    assert error.fields == {"till_id": "Till T2 of NRB01 is deactivated; choose another till"}  # type: ignore[attr-defined]
+    fields = invalid(owner, lambda: tills.open(nrb.tills["T2"], Decimal("0")))
+    assert fields == {"till_id": "Till T2 of NRB01 is deactivated; choose another till"}
     # Another branch's till is not there at all.
     assert str(refused(owner, lambda: tills.open(till_book.msa.tills["T1"], Decimal("0")), NotFound)) == (
         f"Till {till_book.msa.tills['T1']} does not exist or is not one of your branch's")
@@ -182,29 +185,29 @@ def test_payment_methods_and_references(till_book: TillBook, method: str, refere
     msa, app, owner = till_book.msa, till_book.app, till_book.owner
     cashier = msa.staff["cashier"]
     pay = PaymentRepository(app, cashier)
-    error = refused(owner, lambda: pay.record(msa.loans[0], Decimal("100.00"), TODAY, new_idempotency_key(),
-                                              method=method, reference=reference), ValidationError)
-    assert error.fields == {field: message}  # type: ignore[attr-defined]
+    fields = invalid(owner, lambda: pay.record(msa.loans[0], Decimal("100.00"), TODAY, new_idempotency_key(),
+                                               method=method, reference=reference))
+    assert fields == {field: message}
     approved = make_loan(app, msa, "Waiting", disburse=False)
-    error = refused(owner, lambda: LoanRepository(app, cashier).disburse(approved, TODAY, method=method,
-                                                                         reference=reference), ValidationError)
-    assert error.fields == {field: message}  # type: ignore[attr-defined]
+    fields = invalid(owner, lambda: LoanRepository(app, cashier).disburse(approved, TODAY, method=method,
+                                                                          reference=reference))
+    assert fields == {field: message}
 
 
 def test_tills_are_kept_by_supervisors(till_book: TillBook) -> None:
     nrb, app, owner = till_book.nrb, till_book.app, till_book.owner
     sup = TillRepository(app, nrb.staff["supervisor"])
-    error = refused(owner, lambda: sup.create_till("t1", "Another"), ValidationError)
-    assert error.fields == {"code": "NRB01 already has a till T1; choose another code"}  # type: ignore[attr-defined]
-    error = refused(owner, lambda: sup.create_till("T 3", "Another"), ValidationError)
-    assert error.fields == {  # type: ignore[attr-defined]
+    fields = invalid(owner, lambda: sup.create_till("t1", "Another"))
+    assert fields == {"code": "NRB01 already has a till T1; choose another code"}
+    fields = invalid(owner, lambda: sup.create_till("T 3", "Another"))
+    assert fields == {
         "code": "A till's code has 1 to 10 letters, digits or '-', e.g. T1"}
-    error = refused(owner, lambda: sup.create_till("T3", " "), ValidationError)
-    assert error.fields == {"name": "Type the till's name, e.g. Counter 1"}  # type: ignore[attr-defined]
+    fields = invalid(owner, lambda: sup.create_till("T3", " "))
+    assert fields == {"name": "Type the till's name, e.g. Counter 1"}
     assert sup.create_till(" t3 ", " Back office ").code == "T3"
     TillRepository(app, nrb.staff["cashier"]).open(nrb.tills["T1"], Decimal("0"))
-    error = refused(owner, lambda: sup.set_till_active(nrb.tills["T1"], False), ValidationError)
-    assert error.fields == {  # type: ignore[attr-defined]
+    fields = invalid(owner, lambda: sup.set_till_active(nrb.tills["T1"], False))
+    assert fields == {
         "active": "Till T1 is open (Cashier NRB01); it can be deactivated once it is closed"}
     error = refused(owner, lambda: TillRepository(app, nrb.staff["cashier"]).create_till("T4", "Mine"))
     assert str(error) == "your role may not do this (the database refused it)"
