@@ -9,12 +9,13 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
-from textual.widgets import Static
+from textual.widgets import Input, Select, Static
 
 from db.repositories.tills import TillRepository
 from screens.confirm import ConfirmScreen
 from screens.home import HomeScreen
 from screens.till_close import TillCloseScreen
+from screens.till_dialogs import OpenTillDialog
 from screens.till_overview import TillOverviewScreen
 from tests.tills.book import TillBook
 from tests.tills.screens import till_app
@@ -135,3 +136,37 @@ def test_a_cashier_cannot_open_the_till_overview(app_engine: Engine, access_log:
 
     run(scenario())
     assert "screen=till_overview via=key" in access_log.read_text()
+
+
+def test_the_open_dialog_refuses_a_bad_float_beside_it(app_engine: Engine, engine: Engine, access_log: Path,
+                                                       till_book: TillBook) -> None:
+    cashier = till_book.nrb.staff["cashier"]
+
+    async def scenario() -> None:
+        app = till_app(app_engine, access_log)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await sign_in(pilot, cashier)
+            await press(pilot, "o")
+            dialog = app.screen
+            assert isinstance(dialog, OpenTillDialog)
+            assert str(dialog.query_one("#open-till", Select).value) == str(till_book.nrb.tills["T1"])
+            for typed, says in (("abc", "digits"), ("-5", "negative"), ("10.005", "two decimals"),
+                                ("999,999", "the vault holds only")):
+                await type_into(pilot, "#open-float", typed)
+                await press(pilot, "enter")
+                assert app.screen is dialog
+                assert says in message(dialog, "float"), (typed, message(dialog, "float"))
+                assert dialog.query_one("#open-float", Input).value == typed
+            assert count(engine, "SELECT count(*) FROM till_sessions") == 0
+            # T1 taken by another cashier meanwhile: the database refuses, the dialog says why and stays.
+            TillRepository(app_engine, till_book.nrb.staff["cashier2"]).open(till_book.nrb.tills["T1"],
+                                                                           Decimal("100.00"))
+            await type_into(pilot, "#open-float", "0")
+            await press(pilot, "enter")
+            assert app.screen is dialog
+            assert "held by Cashier2 NRB01" in message(dialog, "till")
+            assert count(engine, "SELECT count(*) FROM till_sessions") == 1
+            await press(pilot, "escape")
+            assert isinstance(app.screen, HomeScreen)
+
+    run(scenario())
