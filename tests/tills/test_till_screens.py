@@ -49,6 +49,12 @@ def test_the_close_screen_refuses_bad_counts_beside_the_field(app_engine: Engine
             await press(pilot, "c")
             screen = app.screen
             assert isinstance(screen, TillCloseScreen)
+            # Enter moves down the fields, from the first note to the loose coins and the reason.
+            assert app.focused is not None and app.focused.id == "n1000"
+            await press(pilot, *["enter"] * 10)
+            assert app.focused is not None and app.focused.id == "other"
+            await press(pilot, "enter")
+            assert app.focused is not None and app.focused.id == "reason"
             await type_into(pilot, "#n1000", "abc")
             assert "digits only" in message(screen, "n1000")
             await type_into(pilot, "#n500", "-2")

@@ -114,6 +114,16 @@ def test_bursts_land_where_they_were_meant(app_in_pty: Terminal, book: Book, eng
     wait_for(term, "Receipt")
     assert repayments(engine, book.loan_b_id, "2.00") == 1
 
+    # M-Pesa in one burst: tab to the method, m, tab to the reference that m made appear, the receipt number.
+    term.type(ESC, gap=0.3)
+    wait_for(term, "Type a loan number")
+    burst(term, f"{book.loan_a}{ENTER}3{TAB}m{TAB}QK7ABC123{ENTER}y")
+    wait_for(term, "Receipt")
+    assert "Paid by: M-Pesa, ref QK7ABC123" in line_with(term, "Paid by")
+    assert count(engine, "SELECT count(*) FROM transactions WHERE loan_id = :loan AND amount = 3 AND "
+                         "payment_method = 'mobile_money' AND payment_reference = 'QK7ABC123'",
+                 loan=book.loan_a_id) == 1
+
     # A customer with no loan: the amount typed ahead is dropped, never appended to the customer number
     # (which would find another customer's loan).
     term.type(ESC, gap=0.3)
