@@ -3,7 +3,9 @@
 It starts its own embedded server in a data folder of its own (never the application's), tunes it for the
 machine, seeds a synthetic book of N customers (db/scale_seed.py), then measures on the same server:
 payments through record_loan_payment under pgbench beside pgbench's own TPC-B-like run (with the branch
-tables' row-level security switched off and on again, in the same run), customer search and the overdue queue
+tables' row-level security switched off and on again, in the same run), the same payments in a branch that
+requires tills (each client a cashier of its own with an open till) alternated with the same run without tills,
+the close of a till holding 500 cash payments, customer search and the overdue queue
 as head-office staff and as the staff of one branch, PAR of one branch and of head office, the monthly summary
 refresh, perform_database_maintenance(), and the resident memory of a process running the application's search.
 `--explain` also prints EXPLAIN ANALYZE of the hot queries.
@@ -43,6 +45,17 @@ SELECT record_loan_payment(p.loan_id, 1.00, current_date, {cashier}, 'bench-' ||
   FROM bench_payable p WHERE p.n = :n;
 END;
 """
+# Each pgbench client (:client_id, from 0) is a cashier of its own, paying loans of the cashiers' branch.
+TILL_PAYMENT_SCRIPT = """\\set n random(1, {loans})
+BEGIN;
+SELECT set_config('astrofin.user_id', c.user_id::text, true), set_config('role', 'astrofin_cashier', true)
+  FROM bench_cashiers c WHERE c.n = :client_id;
+SELECT record_loan_payment(p.loan_id, 1.00, current_date, c.user_id, 'bench-' || pg_current_xact_id()::text)
+  FROM bench_branch_payable p, bench_cashiers c WHERE p.n = :n AND c.n = :client_id;
+END;
+"""
+CLOSE_PAYMENTS = 500
+CLOSE_SAMPLES = 7
 
 
 def _percentile(samples: list[float], q: float) -> float:
@@ -167,6 +180,8 @@ def main(argv: list[str] | None = None) -> int:
         officer, cashier, supervisor = user("officer"), user("cashier"), user("supervisor")
         branch_officer, branch_supervisor = user("bench.officer"), user("bench.supervisor")
     run_payments(bench, server, engine, cashier.user_id)
+    run_till_payments(bench, server, engine, branch[0])
+    run_till_close(bench, engine, branch[0])
     run_search(bench, engine, officer, args.runs, "head office")
     run_search(bench, engine, branch_officer, args.runs, f"branch {branch[1]}", branch[0])
     run_reports(bench, engine, supervisor, today, args.runs, "head office")
@@ -393,6 +408,129 @@ def explain(engine: Engine, officer: object, today: date) -> None:
             plan = conn.exec_driver_sql("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + statement,
                                         params).scalars().all()  # type: ignore[arg-type]
             print(f"\n-- {title}\n" + "\n".join(plan))
+
+
+def _bench_cashiers(engine: Engine, branch: int, count: int) -> list[int]:
+    """`count` cashiers of the branch (bench.cashier0 …), each with a till of its own (B0 …); their ids by client."""
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE IF EXISTS bench_cashiers"))
+        conn.execute(text("CREATE TABLE bench_cashiers (n integer PRIMARY KEY, user_id bigint NOT NULL, "
+                          "till_id bigint NOT NULL)"))
+        for n in range(count):
+            user = conn.execute(text(
+                "INSERT INTO users (username, password_hash, full_name, role, branch_id) "
+                "VALUES (:u, '$argon2id$v=19$m=65536,t=3,p=4$YmVuY2g$YmVuY2g', :u, 'cashier', :b) "
+                "ON CONFLICT DO NOTHING RETURNING id"), {"u": f"bench.cashier{n}", "b": branch}).scalar()
+            if user is None:
+                user = conn.execute(text("SELECT id FROM users WHERE username = :u"),
+                                    {"u": f"bench.cashier{n}"}).scalar_one()
+            till = conn.execute(text(
+                "INSERT INTO tills (branch_id, code, name) VALUES (:b, :c, :c) "
+                "ON CONFLICT (branch_id, code) DO UPDATE SET is_active = true RETURNING id"),
+                {"b": branch, "c": f"B{n}"}).scalar_one()
+            conn.execute(text("INSERT INTO bench_cashiers VALUES (:n, :u, :t)"), {"n": n, "u": user, "t": till})
+        conn.execute(text("GRANT SELECT ON bench_cashiers TO astrofin_cashier"))
+        conn.execute(text("DROP TABLE IF EXISTS bench_branch_payable"))
+        conn.execute(text(
+            "CREATE TABLE bench_branch_payable AS SELECT row_number() OVER (ORDER BY id) AS n, id AS loan_id "
+            "FROM loans WHERE branch_id = :b AND status IN ('active', 'defaulted') AND principal_outstanding > 600"),
+            {"b": branch})
+        conn.execute(text("CREATE UNIQUE INDEX ON bench_branch_payable (n)"))
+        conn.execute(text("GRANT SELECT ON bench_branch_payable TO astrofin_cashier"))
+        return [int(u) for u in conn.execute(text("SELECT user_id FROM bench_cashiers ORDER BY n")).scalars()]
+
+
+def _open_tills(engine: Engine, cashiers: list[int]) -> list[int]:
+    """Each cashier opens their own till with no float, as the counter does (open_till, in their name)."""
+    sessions = []
+    with engine.begin() as conn:
+        for n, user in enumerate(cashiers):
+            conn.execute(text("SELECT set_config('astrofin.user_id', :u, true)"), {"u": str(user)})
+            sessions.append(int(conn.execute(text(
+                "SELECT open_till(c.till_id, 0, c.user_id) FROM bench_cashiers c WHERE c.n = :n"),
+                {"n": n}).scalar_one()))
+    return sessions
+
+
+def _close_tills(engine: Engine) -> None:
+    """Every open session of the bench cashiers closed by its cashier, counting exactly what it expects."""
+    with engine.begin() as conn:
+        open_sessions = conn.execute(text(
+            "SELECT s.id, s.cashier_id FROM till_sessions s JOIN bench_cashiers c ON c.user_id = s.cashier_id "
+            "WHERE s.status = 'open'")).all()
+        for session, user in open_sessions:
+            conn.execute(text("SELECT set_config('astrofin.user_id', :u, true)"), {"u": str(user)})
+            conn.execute(text(
+                "SELECT close_till(s.id, s.opening_float + c.cash_in - c.cash_out, NULL, s.cashier_id) "
+                "FROM till_sessions s, till_session_cash(s.id) c WHERE s.id = :s"), {"s": session})
+
+
+def run_till_payments(bench: Bench, server: object, engine: Engine, branch: int) -> None:
+    """Payments in a branch that requires tills, each pgbench client a cashier with an open till of its own,
+    alternated with the same run without tills (no open till, the branch not requiring them): the tps of both
+    beside TPC-B, and the ratio with tills within 10 % of the ratio without."""
+    args = bench.args
+    cashiers = _bench_cashiers(engine, branch, args.clients)
+    with engine.connect() as conn:
+        loans = conn.execute(text("SELECT count(*) FROM bench_branch_payable")).scalar_one()
+    script = Path(tempfile.mkstemp(suffix=".sql")[1])
+    script.write_text(TILL_PAYMENT_SCRIPT.format(loans=loans))
+    script.chmod(0o644)
+    common = ["-c", str(args.clients), "-j", "2", "-T", str(args.seconds), "-n"]
+    ratios: dict[bool, list[float]] = {False: [], True: []}
+    for with_tills in (False, True, False, True):
+        _close_tills(engine)
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE branches SET tills_required = :r WHERE id = :b"), {"r": with_tills, "b": branch})
+        if with_tills:
+            _open_tills(engine, cashiers)
+        tpcb = tps(pgbench(server, common, "pgbench_tpcb"))
+        payments = tps(pgbench(server, [*common, "-f", str(script)], "astrofin_bench"))
+        ratios[with_tills].append(payments / tpcb if tpcb else 0.0)
+        label = f"each client a cashier with an open till ({loans:,} loans)" if with_tills else "without tills"
+        bench.add(f"record_loan_payment in one branch via pgbench ({args.clients} clients), {label}",
+                  f"{payments:,.0f} tps beside TPC-B-like (scale 20) {tpcb:,.0f} tps = {ratios[with_tills][-1]:.2f} "
+                  "× TPC-B")
+    _close_tills(engine)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE branches SET tills_required = false WHERE id = :b"), {"b": branch})
+    before, after = statistics.median(ratios[False]), statistics.median(ratios[True])
+    drop = 1 - after / before if before else 1.0
+    bench.add("payments / TPC-B: tills' cost", f"{after:.2f} with tills against {before:.2f} without "
+              f"(medians of 2): {drop * 100:.1f} % lower", "≤ 10 % lower", drop <= 0.10)
+    script.unlink()
+
+
+def run_till_close(bench: Bench, engine: Engine, branch: int) -> None:
+    """close_till of a session holding CLOSE_PAYMENTS cash payments, as its cashier through the application's unit
+    of work (the call and its commit): the median of CLOSE_SAMPLES closes, a fresh session each time."""
+    from db.engine import Actor, unit_of_work
+
+    _close_tills(engine)
+    with engine.connect() as conn:
+        user, till = conn.execute(text("SELECT user_id, till_id FROM bench_cashiers WHERE n = 0")).one()
+        loans = conn.execute(text("SELECT count(*) FROM bench_branch_payable")).scalar_one()
+    cashier = Actor(int(user), "bench.cashier0", "cashier")
+    samples = []
+    for _ in range(CLOSE_SAMPLES):
+        with engine.begin() as conn:
+            conn.execute(text("SELECT set_config('astrofin.user_id', :u, true)"), {"u": str(user)})
+            session = conn.execute(text("SELECT open_till(:t, 0, :u)"), {"t": till, "u": user}).scalar_one()
+            # The day's payments, spread over the branch's loans (a loan paid more than once when there are fewer).
+            conn.execute(text(
+                "SELECT record_loan_payment(p.loan_id, 1.00, current_date, :u) FROM generate_series(1, :k) g "
+                "JOIN bench_branch_payable p ON p.n = 1 + (g - 1) % :loans ORDER BY g"),
+                {"u": user, "k": CLOSE_PAYMENTS, "loans": loans})
+            expected = conn.execute(text("SELECT c.cash_in - c.cash_out FROM till_session_cash(:s) c"),
+                                    {"s": session}).scalar_one()
+        started = time.perf_counter()
+        with unit_of_work(engine, cashier) as work:
+            work.execute(text("SELECT close_till(:s, :c, NULL, :u)"), {"s": session, "c": expected, "u": user})
+        samples.append((time.perf_counter() - started) * 1000)
+    median = statistics.median(samples)
+    bench.add(f"close_till of a session holding {CLOSE_PAYMENTS} cash payments",
+              f"median {median:.1f} ms of {CLOSE_SAMPLES} closes (slowest {max(samples):.1f} ms)", "≤ 100 ms",
+              median <= 100)
 
 
 if __name__ == "__main__":

@@ -27,6 +27,11 @@ DISBURSED_KINDS = ("current", "arrears", "defaulted", "closed", "written_off", "
 CASH_ACCOUNT = "1000"  # Cash on Hand: the ledger functions pay loans out of it and take payments into it
 CAPITAL_ACCOUNT = next(code for code, _name, kind in CHART_OF_ACCOUNTS if kind == "equity")
 CAPITAL_STEP = Decimal("100000")
+VAULT_ACCOUNT = "1050"  # Vault Cash: tills are floated from it and counted back into it
+DEMO_VAULT = Decimal("200000.00")
+DEMO_TILLS = (("T1", "Counter 1"), ("T2", "Counter 2"))
+TILL_BRANCHES = ("NRB01", "MSA01")
+"""The demo branches that take cash only into open tills; each has DEMO_TILLS and a vault of DEMO_VAULT."""
 PERIOD_DAYS = {"weekly": 7, "biweekly": 14}
 
 DEMO_CUSTOMERS = (
@@ -308,3 +313,40 @@ def seed_demo_loans(conn: Connection) -> int:
     seeder.staff = staff
     conn.execute(text("SELECT set_config('astrofin.user_id', '', true)"))
     return len(PLANS)
+
+
+def seed_demo_tills(conn: Connection) -> int:
+    """The demo branches' tills, their vaults and the rule that cash goes through a till; returns how many tills
+    were added. Run after the demo history (taken before tills): each vault opens with the owners' money, an
+    accountant's entry Dr 1050 Vault Cash / Cr Equity dated today. No session is opened. Twice changes nothing."""
+    added = 0
+    for code in TILL_BRANCHES:
+        branch = conn.execute(text("SELECT id FROM branches WHERE code = :c"), {"c": code}).scalar()
+        if branch is None:
+            continue
+        supervisor = conn.execute(text(
+            "SELECT id FROM users WHERE branch_id = :b AND role = 'supervisor' AND is_active ORDER BY id LIMIT 1"),
+            {"b": branch}).scalar()
+        for till_code, name in DEMO_TILLS:
+            added += conn.execute(text(
+                "INSERT INTO tills (branch_id, code, name, created_by) VALUES (:b, :c, :n, :by) "
+                "ON CONFLICT (branch_id, code) DO NOTHING"), {"b": branch, "c": till_code, "n": name,
+                                                              "by": supervisor}).rowcount
+        has_vault = conn.execute(text(
+            "SELECT EXISTS (SELECT 1 FROM journal_entry_details d JOIN journal_entries e ON e.id = d.journal_entry_id "
+            "JOIN chart_of_accounts a ON a.id = d.account_id WHERE a.account_code = :v AND e.branch_id = :b)"),
+            {"v": VAULT_ACCOUNT, "b": branch}).scalar()
+        accountant = conn.execute(text(
+            "SELECT id FROM users WHERE branch_id = :b AND role = 'accountant' AND is_active ORDER BY id LIMIT 1"),
+            {"b": branch}).scalar()
+        if not has_vault and accountant is not None:
+            lines = [{"account_code": VAULT_ACCOUNT, "debit": str(DEMO_VAULT), "memo": "Cash for the tills"},
+                     {"account_code": CAPITAL_ACCOUNT, "credit": str(DEMO_VAULT), "memo": "Owners' capital"}]
+            # The entry belongs to the accountant's branch: the one whose vault it fills.
+            conn.execute(text("SELECT set_config('astrofin.user_id', :u, true)"), {"u": str(accountant)})
+            conn.execute(text("SELECT post_manual_journal_entry(current_date, :t, CAST(:lines AS jsonb), :u)"),
+                         {"t": f"Vault of {code} opened for the tills", "lines": json.dumps(lines), "u": accountant})
+            conn.execute(text("SELECT set_config('astrofin.user_id', '', true)"))
+        conn.execute(text("UPDATE branches SET tills_required = true WHERE id = :b AND NOT tills_required"),
+                     {"b": branch})
+    return added

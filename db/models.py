@@ -104,6 +104,9 @@ class Transaction(Base):
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(server_default="now()")
     fee_amount: Mapped[Decimal] = mapped_column(server_default="0")  # revision 0014: collected at disbursement
+    payment_method: Mapped[str] = mapped_column(server_default="cash")  # revision 0017: cash, mobile_money, bank
+    payment_reference: Mapped[str | None]  # revision 0017: the M-Pesa code or bank reference
+    till_session_id: Mapped[int | None]  # revision 0017: the till session cash went through
 
 
 class LoanProduct(Base):

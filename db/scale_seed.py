@@ -424,7 +424,7 @@ DEFERRED_KEYS = (
 )
 _FRESH = """
 TRUNCATE customers, loans, payment_schedules, transactions, journal_entries, journal_entry_details, sms_histories,
-         customer_transfers;
+         customer_transfers, till_sessions;
 INSERT INTO scale_indexes (name, definition)
 SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
   FROM pg_index i
@@ -944,12 +944,13 @@ def seed_scale(url: URL | str, customers: int, *, random_seed: int = 1, today: d
         cur.execute("SELECT (SELECT count(*) FROM customers), (SELECT count(*) FROM loans), "
                     "(SELECT count(*) FROM chart_of_accounts WHERE account_code IN ('1000', '1200', '4000', '5000')), "
                     "(SELECT count(*) FROM transactions), (SELECT count(*) FROM journal_entries), "
-                    "(SELECT count(*) FROM sms_histories)")
+                    "(SELECT count(*) FROM sms_histories), (SELECT count(*) FROM till_sessions)")
         existing = cur.fetchone()
         assert existing is not None
-        if existing[0] or existing[1] or existing[3] or existing[4] or existing[5]:
+        if existing[0] or existing[1] or existing[3] or existing[4] or existing[5] or existing[6]:
             raise AstrofinError(
-                f"scale seeding needs a book with no customers, loans, transactions, journal entries or SMS; this "
+                f"scale seeding needs a book with no customers, loans, transactions, journal entries, SMS or till "
+                f"sessions; this "
                 f"one has {existing[0]} customers and {existing[1]} loans (start from a fresh database: astrofin db "
                 "migrate --reset, then astrofin db seed, then --scale)")
         if existing[2] != 4:

@@ -262,6 +262,13 @@ def seed_demo_loans(conn: Connection, report: SeedReport) -> None:
     report.add("loans", demo_loans.seed_demo_loans(conn))
 
 
+def seed_demo_tills(conn: Connection, report: SeedReport) -> None:
+    """The demo branches' tills and vaults, after the demo history (db/demo_loans.py)."""
+    from db import demo_loans
+
+    report.add("tills", demo_loans.seed_demo_tills(conn))
+
+
 def seed_database(url: URL | str, *, demo: bool = False, staff_only: bool = False) -> SeedReport:
     """Seed reference data, and with `demo` the demo staff, customers and loans; twice changes nothing.
 
@@ -279,6 +286,7 @@ def seed_database(url: URL | str, *, demo: bool = False, staff_only: bool = Fals
                     seed_demo_products(conn, report)
                     seed_demo_customers(conn, report)
                     seed_demo_loans(conn, report)
+                    seed_demo_tills(conn, report)
     finally:
         engine.dispose()
     return report

@@ -64,6 +64,62 @@ END $$;
 
 
 --
+-- Name: approve_till_close(bigint, bigint); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.approve_till_close(p_session_id bigint, p_user bigint) RETURNS bigint
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+DECLARE
+    v_session till_sessions%ROWTYPE;
+    v_till    tills%ROWTYPE;
+    v_branch  text;
+    v_entry   bigint;
+BEGIN
+    PERFORM ledger_require_actor(p_user, ARRAY['supervisor'], 'approve a till''s count');
+    IF p_session_id IS NULL THEN
+        RAISE EXCEPTION 'Which till session? The session id is missing' USING ERRCODE = 'P0107';
+    END IF;
+    SELECT * INTO v_session FROM till_sessions s WHERE s.id = p_session_id FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'Till session % does not exist or is not one of your branch''s', p_session_id
+            USING ERRCODE = 'P0101';
+    END IF;
+    SELECT * INTO v_till FROM tills t WHERE t.id = v_session.till_id;
+    SELECT b.code INTO v_branch FROM branches b WHERE b.id = v_session.branch_id;
+    IF v_session.status = 'open' THEN
+        RAISE EXCEPTION 'Till % has not been counted yet; there is nothing to approve', v_till.code
+            USING ERRCODE = 'P0102';
+    END IF;
+    IF v_session.status = 'closed' THEN
+        RAISE EXCEPTION 'Till % is already closed; there is nothing to approve', v_till.code USING ERRCODE = 'P0102';
+    END IF;
+    IF v_session.cashier_id = p_user THEN
+        RAISE EXCEPTION 'Till % was yours; another supervisor must approve its count', v_till.code
+            USING ERRCODE = 'P0105';
+    END IF;
+    IF v_session.counted_by = p_user THEN
+        RAISE EXCEPTION 'You counted till %; another supervisor must approve', v_till.code USING ERRCODE = 'P0105';
+    END IF;
+    PERFORM branch_refuse_closed(v_session.branch_id, current_date);
+    v_entry := till_post_entry(v_session.branch_id, 'Close of till ' || v_till.code || ' of ' || v_branch
+                                                    || ' (session ' || v_session.id || '), '
+                                                    || CASE WHEN v_session.difference < 0 THEN 'short ' ELSE 'over ' END
+                                                    || ledger_money(abs(v_session.difference)), p_user);
+    PERFORM ledger_post_line(v_entry, '1050', v_session.counted_cash, 0, 'Counted cash back into the vault');
+    PERFORM ledger_post_line(v_entry, '5100', greatest(-v_session.difference, 0), greatest(v_session.difference, 0),
+                             CASE WHEN v_session.difference < 0 THEN 'Cash short' ELSE 'Cash over' END
+                             || ' in till ' || v_till.code || ': ' || v_session.close_reason);
+    PERFORM ledger_post_line(v_entry, '1000', greatest(-v_session.expected_cash, 0),
+                             greatest(v_session.expected_cash, 0), 'Expected cash out of till ' || v_till.code);
+    UPDATE till_sessions SET status = 'closed', approved_by = p_user, closed_at = now(), close_entry_id = v_entry
+     WHERE id = v_session.id;
+    RETURN v_entry;
+END $$;
+
+
+--
 -- Name: assign_user_branch(bigint, bigint, bigint); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -580,6 +636,88 @@ END $$;
 
 
 --
+-- Name: close_till(bigint, numeric, text, bigint, jsonb); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.close_till(p_session_id bigint, p_counted numeric, p_reason text, p_user bigint, p_denominations jsonb DEFAULT NULL::jsonb) RETURNS text
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+DECLARE
+    v_session  till_sessions%ROWTYPE;
+    v_till     tills%ROWTYPE;
+    v_branch   text;
+    v_role     text;
+    v_holder   text;
+    v_in       numeric;
+    v_out      numeric;
+    v_expected numeric;
+    v_diff     numeric;
+    v_pieces   numeric;
+    v_reason   text := nullif(btrim(p_reason), '');
+    v_status   text;
+    v_entry    bigint;
+BEGIN
+    PERFORM ledger_require_actor(p_user, ARRAY['cashier', 'supervisor'], 'close a till');
+    IF p_session_id IS NULL THEN
+        RAISE EXCEPTION 'Which till session? The session id is missing' USING ERRCODE = 'P0107';
+    END IF;
+    PERFORM till_check_cash(p_counted, 'counted cash', 'counted_cash');
+    IF p_denominations IS NOT NULL AND jsonb_typeof(p_denominations) <> 'null' THEN
+        v_pieces := till_denominations_total(p_denominations);
+        IF v_pieces <> p_counted THEN
+            RAISE EXCEPTION 'The notes and coins add up to %, not the % counted', till_money(v_pieces),
+                till_money(p_counted) USING ERRCODE = 'P0103', COLUMN = 'denominations';
+        END IF;
+    END IF;
+    IF v_reason IS NOT NULL AND length(v_reason) > 500 THEN
+        RAISE EXCEPTION 'The reason has at most 500 characters' USING ERRCODE = 'P0107', COLUMN = 'close_reason';
+    END IF;
+    SELECT * INTO v_session FROM till_sessions s WHERE s.id = p_session_id FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'Till session % does not exist or is not one of your branch''s', p_session_id
+            USING ERRCODE = 'P0101';
+    END IF;
+    SELECT * INTO v_till FROM tills t WHERE t.id = v_session.till_id;
+    SELECT b.code INTO v_branch FROM branches b WHERE b.id = v_session.branch_id;
+    IF v_session.cashier_id <> p_user THEN
+        SELECT u.role INTO v_role FROM users u WHERE u.id = p_user;
+        IF v_role <> 'supervisor' THEN
+            SELECT u.full_name INTO v_holder FROM users u WHERE u.id = v_session.cashier_id;
+            RAISE EXCEPTION 'Till % is held by %; only they or a supervisor may count it', v_till.code, v_holder
+                USING ERRCODE = 'P0106';
+        END IF;
+    END IF;
+    IF v_session.status <> 'open' THEN
+        RAISE EXCEPTION 'Till % was already counted (%); it cannot be counted again', v_till.code,
+            replace(v_session.status, '_', ' ') USING ERRCODE = 'P0102';
+    END IF;
+    SELECT c.cash_in, c.cash_out INTO v_in, v_out FROM till_session_cash(v_session.id) c;
+    v_expected := v_session.opening_float + v_in - v_out;
+    v_diff := p_counted - v_expected;
+    IF v_diff <> 0 AND v_reason IS NULL THEN
+        RAISE EXCEPTION 'The count is % % the % expected; say why', till_money(abs(v_diff)),
+            CASE WHEN v_diff < 0 THEN 'short of' ELSE 'over' END, till_money(v_expected)
+            USING ERRCODE = 'P0107', COLUMN = 'close_reason';
+    END IF;
+    v_status := CASE WHEN v_diff = 0 THEN 'closed' ELSE 'pending_approval' END;
+    IF v_diff = 0 AND p_counted > 0 THEN
+        v_entry := till_post_entry(v_session.branch_id, 'Close of till ' || v_till.code || ' of ' || v_branch
+                                                        || ' (session ' || v_session.id || ')', p_user);
+        PERFORM ledger_post_line(v_entry, '1050', p_counted, 0, 'Counted cash back into the vault');
+        PERFORM ledger_post_line(v_entry, '1000', 0, p_counted, 'Cash out of till ' || v_till.code);
+    END IF;
+    UPDATE till_sessions
+       SET expected_cash = v_expected, counted_cash = p_counted, difference = v_diff,
+           denominations = CASE WHEN jsonb_typeof(p_denominations) = 'object' THEN p_denominations END,
+           close_reason = v_reason, counted_at = now(), counted_by = p_user, status = v_status,
+           closed_at = CASE WHEN v_status = 'closed' THEN now() END, close_entry_id = v_entry
+     WHERE id = v_session.id;
+    RETURN v_status;
+END $$;
+
+
+--
 -- Name: create_branch(text, text, bigint, bigint); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -691,12 +829,22 @@ CREATE TABLE public.transactions (
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     branch_id bigint NOT NULL,
     fee_amount numeric(14,2) DEFAULT 0 NOT NULL,
+    payment_method text DEFAULT 'cash'::text NOT NULL,
+    payment_reference text,
+    till_session_id bigint,
     CONSTRAINT transactions_amount_check CHECK ((amount > (0)::numeric)),
     CONSTRAINT transactions_fee_amount_check CHECK (((fee_amount >= (0)::numeric) AND (fee_amount < amount))),
     CONSTRAINT transactions_idempotency_key_check CHECK (((idempotency_key IS NULL) OR ((length(idempotency_key) >= 1) AND (length(idempotency_key) <= 200)))),
     CONSTRAINT transactions_interest_amount_check CHECK ((interest_amount >= (0)::numeric)),
+    CONSTRAINT transactions_payment_method_check CHECK ((payment_method = ANY (ARRAY['cash'::text, 'mobile_money'::text, 'bank'::text]))),
+    CONSTRAINT transactions_payment_reference_check CHECK (
+CASE
+    WHEN (payment_method = 'cash'::text) THEN (payment_reference IS NULL)
+    ELSE (((length(btrim(payment_reference)) >= 1) AND (length(btrim(payment_reference)) <= 100)) AND (payment_reference !~ '[[:cntrl:]]'::text))
+END),
     CONSTRAINT transactions_penalty_amount_check CHECK ((penalty_amount >= (0)::numeric)),
     CONSTRAINT transactions_principal_amount_check CHECK ((principal_amount >= (0)::numeric)),
+    CONSTRAINT transactions_till_only_cash CHECK (((till_session_id IS NULL) OR ((payment_method = 'cash'::text) AND (transaction_type = ANY (ARRAY['repayment'::text, 'disbursement'::text, 'reversal'::text]))))),
     CONSTRAINT transactions_transaction_type_check CHECK ((transaction_type = ANY (ARRAY['disbursement'::text, 'repayment'::text, 'reversal'::text, 'write_off'::text, 'penalty'::text])))
 );
 
@@ -712,6 +860,8 @@ CREATE FUNCTION public.create_journal_entry(p_txn public.transactions, p_loan_nu
 DECLARE
     v_entry  bigint;
     v_number bigint;
+    v_money  text := CASE p_txn.payment_method WHEN 'mobile_money' THEN '1150' WHEN 'bank' THEN '1100'
+                          ELSE '1000' END;
 BEGIN
     IF p_txn.transaction_type NOT IN ('disbursement', 'repayment', 'write_off') THEN
         RAISE EXCEPTION 'No postings are defined for a % transaction', p_txn.transaction_type
@@ -731,23 +881,30 @@ BEGIN
             p_txn.id, p_created_by)
     RETURNING id INTO v_entry;
     -- A zero part posts no line; lines keep the order below. An account missing from the chart raises
-    -- ledger_account_id's error. A disbursement's processing fee stays in the till: the cash paid out is
-    -- the principal less the fee, and the fee is income (4100).
+    -- ledger_account_id's error. A disbursement's processing fee stays in the till: the money paid out is
+    -- the principal less the fee, and the fee is income (4100). Cash is 1000, M-Pesa 1150, bank 1100.
     INSERT INTO journal_entry_details (journal_entry_id, account_id, debit, credit, description)
     SELECT v_entry, coalesce(a.id, ledger_account_id(l.code)), coalesce(l.debit, 0), coalesce(l.credit, 0),
            l.description
       FROM (VALUES
-            (1, CASE p_txn.transaction_type WHEN 'disbursement' THEN '1200' WHEN 'repayment' THEN '1000'
+            (1, CASE p_txn.transaction_type WHEN 'disbursement' THEN '1200' WHEN 'repayment' THEN v_money
                                             ELSE '5000' END,
                 p_txn.amount, 0::numeric,
                 CASE p_txn.transaction_type WHEN 'disbursement' THEN 'Principal disbursed'
-                                            WHEN 'repayment' THEN 'Cash received' ELSE 'Principal written off' END),
-            (2, CASE p_txn.transaction_type WHEN 'disbursement' THEN '1000' ELSE '1200' END,
+                                            WHEN 'repayment' THEN
+                                                CASE p_txn.payment_method WHEN 'mobile_money' THEN 'M-Pesa received'
+                                                                          WHEN 'bank' THEN 'Bank payment received'
+                                                                          ELSE 'Cash received' END
+                                            ELSE 'Principal written off' END),
+            (2, CASE p_txn.transaction_type WHEN 'disbursement' THEN v_money ELSE '1200' END,
                 0::numeric,
                 CASE p_txn.transaction_type WHEN 'repayment' THEN p_txn.principal_amount
                                             WHEN 'disbursement' THEN p_txn.amount - coalesce(p_txn.fee_amount, 0)
                                             ELSE p_txn.amount END,
-                CASE p_txn.transaction_type WHEN 'disbursement' THEN 'Cash paid out'
+                CASE p_txn.transaction_type WHEN 'disbursement' THEN
+                                                CASE p_txn.payment_method WHEN 'mobile_money' THEN 'Paid out by M-Pesa'
+                                                                          WHEN 'bank' THEN 'Paid out by bank'
+                                                                          ELSE 'Cash paid out' END
                                             WHEN 'repayment' THEN 'Principal repaid' ELSE 'Principal written off' END),
             (3, '4000', 0::numeric, CASE WHEN p_txn.transaction_type = 'repayment' THEN p_txn.interest_amount END,
                 'Interest received'),
@@ -761,6 +918,43 @@ BEGIN
      ORDER BY l.n;
     RETURN v_entry;
 END $$;
+
+
+--
+-- Name: create_till(text, text, bigint); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.create_till(p_code text, p_name text, p_user bigint) RETURNS bigint
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $_$
+DECLARE
+    v_code   text := upper(btrim(p_code));
+    v_name   text;
+    v_branch branches%ROWTYPE;
+    v_id     bigint;
+BEGIN
+    PERFORM ledger_require_actor(p_user, ARRAY['supervisor', 'admin'], 'add a till');
+    IF v_code IS NULL OR v_code = '' THEN
+        RAISE EXCEPTION 'Type the till''s code, e.g. T1' USING ERRCODE = 'P0107', COLUMN = 'code';
+    END IF;
+    IF v_code !~ '^[A-Z0-9][A-Z0-9-]{0,9}$' THEN
+        RAISE EXCEPTION 'A till''s code has 1 to 10 letters, digits or ''-'', e.g. T1' USING ERRCODE = 'P0107',
+            COLUMN = 'code';
+    END IF;
+    v_name := till_check_name(p_name);
+    SELECT * INTO v_branch FROM branches b WHERE b.id = astrofin_user_branch();
+    IF EXISTS (SELECT 1 FROM tills t WHERE t.branch_id = v_branch.id AND t.code = v_code) THEN
+        RAISE EXCEPTION '% already has a till %; choose another code', v_branch.code, v_code
+            USING ERRCODE = 'P0107', COLUMN = 'code';
+    END IF;
+    INSERT INTO tills (branch_id, code, name, created_by) VALUES (v_branch.id, v_code, v_name, p_user)
+    RETURNING id INTO v_id;
+    RETURN v_id;
+EXCEPTION WHEN unique_violation THEN
+    RAISE EXCEPTION '% already has a till %; choose another code', v_branch.code, v_code
+        USING ERRCODE = 'P0107', COLUMN = 'code';
+END $_$;
 
 
 --
@@ -851,22 +1045,27 @@ END $_$;
 
 
 --
--- Name: disburse_loan(bigint, bigint, date, date); Type: FUNCTION; Schema: public; Owner: -
+-- Name: disburse_loan(bigint, bigint, date, date, text, text); Type: FUNCTION; Schema: public; Owner: -
 --
 
-CREATE FUNCTION public.disburse_loan(p_loan_id bigint, p_disbursed_by bigint, p_disbursement_date date DEFAULT NULL::date, p_first_repayment_date date DEFAULT NULL::date) RETURNS bigint
+CREATE FUNCTION public.disburse_loan(p_loan_id bigint, p_disbursed_by bigint, p_disbursement_date date DEFAULT NULL::date, p_first_repayment_date date DEFAULT NULL::date, p_payment_method text DEFAULT 'cash'::text, p_payment_reference text DEFAULT NULL::text) RETURNS bigint
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'public', 'pg_temp'
     AS $$
 DECLARE
-    v_loan  loans%ROWTYPE;
-    v_date  date := coalesce(p_disbursement_date, current_date);
-    v_first date;
-    v_txn   bigint;
+    v_loan      loans%ROWTYPE;
+    v_date      date := coalesce(p_disbursement_date, current_date);
+    v_first     date;
+    v_txn       bigint;
+    v_reference text;
+    v_session   bigint;
+    v_required  boolean;
+    v_home      text;
 BEGIN
     IF p_loan_id IS NULL THEN
         RAISE EXCEPTION 'Which loan? The loan id is missing' USING ERRCODE = 'P0107';
     END IF;
+    v_reference := till_check_method(p_payment_method, p_payment_reference);
     PERFORM ledger_require_actor(p_disbursed_by, ARRAY['cashier', 'supervisor'], 'disburse a loan');
     SELECT * INTO v_loan FROM loans l WHERE l.id = p_loan_id FOR UPDATE;
     IF NOT FOUND THEN
@@ -888,15 +1087,28 @@ BEGIN
         RAISE EXCEPTION 'The first repayment date % must be after the disbursement date %', v_first, v_date
             USING ERRCODE = 'P0104';
     END IF;
+    -- Cash is paid out of the disburser's open till (held FOR KEY SHARE until commit, as a payment holds it).
+    IF p_payment_method = 'cash' THEN
+        SELECT s.id INTO v_session FROM till_sessions s WHERE s.cashier_id = p_disbursed_by AND s.status = 'open'
+           FOR KEY SHARE;
+        IF v_session IS NULL THEN
+            SELECT b.tills_required, b.code INTO v_required, v_home
+              FROM users u JOIN branches b ON b.id = u.branch_id WHERE u.id = p_disbursed_by;
+            IF v_required THEN
+                RAISE EXCEPTION 'Open your till first: cash in % is paid out of an open till (press o on the home screen)',
+                    v_home USING ERRCODE = 'P0110';
+            END IF;
+        END IF;
+    END IF;
     UPDATE loans
        SET status = 'active', disbursement_date = v_date, first_repayment_date = v_first,
            disbursed_by = p_disbursed_by
      WHERE id = p_loan_id;
     -- The fee is the one worked out when the application was made (loans.fee_amount), not today's product.
     INSERT INTO transactions (loan_id, transaction_type, amount, principal_amount, fee_amount, transaction_date,
-                              created_by)
+                              created_by, payment_method, payment_reference, till_session_id)
     VALUES (p_loan_id, 'disbursement', v_loan.principal_amount, v_loan.principal_amount, v_loan.fee_amount, v_date,
-            p_disbursed_by)
+            p_disbursed_by, p_payment_method, v_reference, v_session)
     RETURNING id INTO v_txn;
     PERFORM create_journal_entry(v_txn, p_disbursed_by);
     PERFORM generate_payment_schedule(p_loan_id, p_disbursed_by);
@@ -1998,6 +2210,84 @@ $$;
 
 
 --
+-- Name: open_till(bigint, numeric, bigint); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.open_till(p_till_id bigint, p_float numeric, p_user bigint) RETURNS bigint
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+DECLARE
+    v_till    tills%ROWTYPE;
+    v_branch  branches%ROWTYPE;
+    v_holder  text;
+    v_since   timestamptz;
+    v_code    text;
+    v_vault   numeric;
+    v_session bigint;
+    v_entry   bigint;
+BEGIN
+    PERFORM ledger_require_actor(p_user, ARRAY['cashier', 'supervisor'], 'open a till');
+    IF p_till_id IS NULL THEN
+        RAISE EXCEPTION 'Choose the till to open' USING ERRCODE = 'P0107', COLUMN = 'till_id';
+    END IF;
+    PERFORM till_check_cash(p_float, 'opening float', 'opening_float');
+    SELECT * INTO v_till FROM tills t WHERE t.id = p_till_id FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'Till % does not exist or is not one of your branch''s', p_till_id USING ERRCODE = 'P0101',
+            COLUMN = 'till_id';
+    END IF;
+    -- Serialises the vault's withdrawals of one branch (FOR NO KEY UPDATE: payments' key checks still pass).
+    SELECT * INTO v_branch FROM branches b WHERE b.id = v_till.branch_id FOR NO KEY UPDATE;
+    IF v_till.branch_id IS DISTINCT FROM astrofin_user_branch() THEN
+        RAISE EXCEPTION 'Till % belongs to %; open a till of your own branch', v_till.code, v_branch.code
+            USING ERRCODE = 'P0106', COLUMN = 'till_id';
+    END IF;
+    IF NOT v_till.is_active THEN
+        RAISE EXCEPTION 'Till % of % is deactivated; choose another till', v_till.code, v_branch.code
+            USING ERRCODE = 'P0102', COLUMN = 'till_id';
+    END IF;
+    PERFORM branch_refuse_closed(v_branch.id, current_date);
+    SELECT u.full_name, s.opened_at INTO v_holder, v_since
+      FROM till_sessions s JOIN users u ON u.id = s.cashier_id
+     WHERE s.till_id = v_till.id AND s.status = 'open';
+    IF FOUND THEN
+        RAISE EXCEPTION 'Till % is already open, held by % since %; it must be closed first', v_till.code, v_holder,
+            to_char(v_since, 'YYYY-MM-DD HH24:MI') USING ERRCODE = 'P0102', COLUMN = 'till_id';
+    END IF;
+    SELECT t.code, s.opened_at INTO v_code, v_since
+      FROM till_sessions s JOIN tills t ON t.id = s.till_id
+     WHERE s.cashier_id = p_user AND s.status = 'open';
+    IF FOUND THEN
+        RAISE EXCEPTION 'You already hold till % open since %; close it before opening another', v_code,
+            to_char(v_since, 'YYYY-MM-DD HH24:MI') USING ERRCODE = 'P0102', COLUMN = 'till_id';
+    END IF;
+    v_vault := till_vault_balance(v_branch.id);
+    IF p_float > v_vault THEN
+        RAISE EXCEPTION 'The vault of % holds %; a float of % is more than it holds', v_branch.code,
+            till_money(v_vault), till_money(p_float) USING ERRCODE = 'P0103', COLUMN = 'opening_float';
+    END IF;
+    BEGIN
+        INSERT INTO till_sessions (till_id, branch_id, cashier_id, opening_float)
+        VALUES (v_till.id, v_till.branch_id, p_user, p_float)
+        RETURNING id INTO v_session;
+    EXCEPTION WHEN unique_violation THEN
+        -- The same cashier opening two tills at once: the second finds the first's committed session.
+        RAISE EXCEPTION 'You already hold a till open; close it before opening another'
+            USING ERRCODE = 'P0102', COLUMN = 'till_id';
+    END;
+    IF p_float > 0 THEN
+        v_entry := till_post_entry(v_branch.id, 'Float for till ' || v_till.code || ' of ' || v_branch.code
+                                                 || ' (session ' || v_session || ')', p_user);
+        PERFORM ledger_post_line(v_entry, '1000', p_float, 0, 'Float into till ' || v_till.code);
+        PERFORM ledger_post_line(v_entry, '1050', 0, p_float, 'Float out of the vault');
+        UPDATE till_sessions SET open_entry_id = v_entry WHERE id = v_session;
+    END IF;
+    RETURN v_session;
+END $$;
+
+
+--
 -- Name: overdue_loans_as_of(date); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -2263,10 +2553,10 @@ END $$;
 
 
 --
--- Name: record_loan_payment(bigint, numeric, date, bigint, text); Type: FUNCTION; Schema: public; Owner: -
+-- Name: record_loan_payment(bigint, numeric, date, bigint, text, text, text); Type: FUNCTION; Schema: public; Owner: -
 --
 
-CREATE FUNCTION public.record_loan_payment(p_loan_id bigint, p_amount numeric, p_payment_date date, p_created_by bigint, p_idempotency_key text DEFAULT NULL::text) RETURNS bigint
+CREATE FUNCTION public.record_loan_payment(p_loan_id bigint, p_amount numeric, p_payment_date date, p_created_by bigint, p_idempotency_key text DEFAULT NULL::text, p_payment_method text DEFAULT 'cash'::text, p_payment_reference text DEFAULT NULL::text) RETURNS bigint
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'public', 'pg_temp'
     SET plan_cache_mode TO 'force_generic_plan'
@@ -2288,6 +2578,10 @@ DECLARE
     v_branch    text;
     v_changed   integer;
     v_entry     bigint;
+    v_reference text;
+    v_session   bigint;
+    v_required  boolean;
+    v_home      text;
 BEGIN
     IF p_loan_id IS NULL THEN
         RAISE EXCEPTION 'Which loan? The loan id is missing' USING ERRCODE = 'P0107';
@@ -2314,6 +2608,10 @@ BEGIN
     END IF;
     IF p_idempotency_key IS NOT NULL AND (length(btrim(p_idempotency_key)) = 0 OR length(p_idempotency_key) > 200) THEN
         RAISE EXCEPTION 'The idempotency key must be 1 to 200 characters' USING ERRCODE = 'P0107';
+    END IF;
+    -- till_check_method(p_payment_method, p_payment_reference), in line for cash.
+    IF p_payment_method IS DISTINCT FROM 'cash' OR p_payment_reference IS NOT NULL THEN
+        v_reference := till_check_method(p_payment_method, p_payment_reference);
     END IF;
     PERFORM ledger_require_actor(p_created_by, ARRAY['cashier', 'supervisor'], 'record a payment');
 
@@ -2344,6 +2642,21 @@ BEGIN
     IF p_payment_date < v_loan.disbursement_date THEN
         RAISE EXCEPTION 'The payment date % is before loan % was disbursed on %', p_payment_date,
             v_loan.loan_number, v_loan.disbursement_date USING ERRCODE = 'P0104';
+    END IF;
+
+    -- Cash goes into the recorder's open till. The lock is held until commit: a close waits for it, or this
+    -- payment waits for the close and then finds the session no longer open.
+    IF p_payment_method = 'cash' THEN
+        SELECT s.id INTO v_session FROM till_sessions s WHERE s.cashier_id = p_created_by AND s.status = 'open'
+           FOR KEY SHARE;
+        IF v_session IS NULL THEN
+            SELECT b.tills_required, b.code INTO v_required, v_home
+              FROM users u JOIN branches b ON b.id = u.branch_id WHERE u.id = p_created_by;
+            IF v_required THEN
+                RAISE EXCEPTION 'Open your till first: cash in % is taken into an open till (press o on the home screen)',
+                    v_home USING ERRCODE = 'P0110';
+            END IF;
+        END IF;
     END IF;
 
     -- One read of the schedule: what the loan owes, and the allocation of ledger_allocate. An installment
@@ -2386,10 +2699,11 @@ BEGIN
     -- nothing else does.
     SELECT b.code, nextval(b.receipt_sequence) INTO v_branch, v_receipt FROM branches b WHERE b.id = v_loan.branch_id;
     INSERT INTO transactions (loan_id, transaction_type, amount, principal_amount, interest_amount, penalty_amount,
-                              transaction_date, receipt_number, idempotency_key, created_by)
+                              transaction_date, receipt_number, idempotency_key, created_by, payment_method,
+                              payment_reference, till_session_id)
     VALUES (p_loan_id, 'repayment', p_amount, v_principal, v_interest, v_penalty, p_payment_date,
             v_branch || '-R-' || lpad(v_receipt::text, greatest(6, length(v_receipt::text)), '0'), p_idempotency_key,
-            p_created_by)
+            p_created_by, p_payment_method, v_reference, v_session)
     ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
     RETURNING * INTO v_txn;
     IF NOT FOUND THEN
@@ -2494,6 +2808,26 @@ BEGIN
     v_branch := branch_visible(p_branch_id, 'the');
     v_name := branch_check_name(p_name);
     UPDATE branches SET name = v_name WHERE id = v_branch.id AND name IS DISTINCT FROM v_name;
+END $$;
+
+
+--
+-- Name: rename_till(bigint, text, bigint); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.rename_till(p_till_id bigint, p_name text, p_user bigint) RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+DECLARE
+    v_name text;
+BEGIN
+    PERFORM ledger_require_actor(p_user, ARRAY['supervisor', 'admin'], 'rename a till');
+    v_name := till_check_name(p_name);
+    UPDATE tills SET name = v_name WHERE id = p_till_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'Till % does not exist or is not one of your branch''s', p_till_id USING ERRCODE = 'P0101';
+    END IF;
 END $$;
 
 
@@ -2709,6 +3043,11 @@ DECLARE
     v_txn      transactions%ROWTYPE;
     v_loan     loans%ROWTYPE;
     v_reversal bigint;
+    v_session  bigint;
+    v_required boolean;
+    v_home     text;
+    v_till     text;
+    v_branch   text;
 BEGIN
     IF p_transaction_id IS NULL THEN
         RAISE EXCEPTION 'Which transaction? The transaction id is missing' USING ERRCODE = 'P0107';
@@ -2743,10 +3082,41 @@ BEGIN
             USING ERRCODE = 'P0102';
     END IF;
 
+    IF v_txn.payment_method = 'cash' THEN
+        IF v_txn.till_session_id IS NOT NULL THEN
+            SELECT open_now.id INTO v_session
+              FROM till_sessions taken JOIN till_sessions open_now
+                ON open_now.till_id = taken.till_id AND open_now.status = 'open'
+             WHERE taken.id = v_txn.till_session_id
+               FOR KEY SHARE OF open_now;
+        END IF;
+        IF v_session IS NULL THEN
+            SELECT s.id INTO v_session FROM till_sessions s WHERE s.cashier_id = p_reversed_by AND s.status = 'open'
+               FOR KEY SHARE;
+        END IF;
+        IF v_session IS NULL THEN
+            SELECT b.tills_required, b.code INTO v_required, v_home
+              FROM users u JOIN branches b ON b.id = u.branch_id WHERE u.id = p_reversed_by;
+            IF v_txn.till_session_id IS NOT NULL THEN
+                SELECT t.code, b.code INTO v_till, v_branch
+                  FROM till_sessions s JOIN tills t ON t.id = s.till_id JOIN branches b ON b.id = t.branch_id
+                 WHERE s.id = v_txn.till_session_id;
+                RAISE EXCEPTION 'Till % of % is not open: the cash goes back out of a till; open it first', v_till,
+                    v_branch USING ERRCODE = 'P0110';
+            END IF;
+            IF v_required THEN
+                RAISE EXCEPTION 'Open your till first: the cash of a reversal in % goes back out of an open till',
+                    v_home USING ERRCODE = 'P0110';
+            END IF;
+        END IF;
+    END IF;
+
     INSERT INTO transactions (loan_id, transaction_type, amount, principal_amount, interest_amount, penalty_amount,
-                              transaction_date, reverses_transaction_id, notes, created_by)
+                              transaction_date, reverses_transaction_id, notes, created_by, payment_method,
+                              payment_reference, till_session_id)
     VALUES (v_txn.loan_id, 'reversal', v_txn.amount, v_txn.principal_amount, v_txn.interest_amount,
-            v_txn.penalty_amount, current_date, v_txn.id, btrim(p_reason), p_reversed_by)
+            v_txn.penalty_amount, current_date, v_txn.id, btrim(p_reason), p_reversed_by, v_txn.payment_method,
+            v_txn.payment_reference, v_session)
     RETURNING id INTO v_reversal;
     PERFORM create_journal_entry(v_reversal, p_reversed_by);
     PERFORM ledger_recompute_schedule(v_loan.id);
@@ -3021,6 +3391,62 @@ END $$;
 
 
 --
+-- Name: set_branch_tills_required(bigint, boolean, bigint); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.set_branch_tills_required(p_branch_id bigint, p_required boolean, p_user bigint) RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+DECLARE
+    v_branch branches%ROWTYPE;
+BEGIN
+    PERFORM ledger_require_actor(p_user, ARRAY['admin'], 'say whether a branch requires tills');
+    IF p_required IS NULL THEN
+        RAISE EXCEPTION 'Say whether the branch requires tills' USING ERRCODE = 'P0107', COLUMN = 'tills_required';
+    END IF;
+    v_branch := branch_visible(p_branch_id, 'the');
+    UPDATE branches SET tills_required = p_required WHERE id = v_branch.id AND tills_required <> p_required;
+END $$;
+
+
+--
+-- Name: set_till_active(bigint, boolean, bigint); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.set_till_active(p_till_id bigint, p_active boolean, p_user bigint) RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+DECLARE
+    v_till   tills%ROWTYPE;
+    v_holder text;
+    v_status text;
+BEGIN
+    PERFORM ledger_require_actor(p_user, ARRAY['supervisor', 'admin'], 'activate or deactivate a till');
+    IF p_active IS NULL THEN
+        RAISE EXCEPTION 'Say whether the till is active' USING ERRCODE = 'P0107', COLUMN = 'is_active';
+    END IF;
+    SELECT * INTO v_till FROM tills t WHERE t.id = p_till_id FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'Till % does not exist or is not one of your branch''s', p_till_id USING ERRCODE = 'P0101';
+    END IF;
+    IF NOT p_active THEN
+        SELECT u.full_name, s.status INTO v_holder, v_status
+          FROM till_sessions s JOIN users u ON u.id = s.cashier_id
+         WHERE s.till_id = v_till.id AND s.status IN ('open', 'pending_approval')
+         ORDER BY s.id DESC LIMIT 1;
+        IF FOUND THEN
+            RAISE EXCEPTION 'Till % is % (%); it can be deactivated once it is closed', v_till.code,
+                CASE v_status WHEN 'open' THEN 'open' ELSE 'waiting for its count''s approval' END, v_holder
+                USING ERRCODE = 'P0102', COLUMN = 'is_active';
+        END IF;
+    END IF;
+    UPDATE tills SET is_active = p_active WHERE id = v_till.id AND is_active <> p_active;
+END $$;
+
+
+--
 -- Name: set_updated_at(); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -3031,6 +3457,215 @@ BEGIN
     NEW.updated_at := now();
     RETURN NEW;
 END $$;
+
+
+--
+-- Name: till_check_cash(numeric, text, text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.till_check_cash(p_amount numeric, p_what text, p_column text) RETURNS void
+    LANGUAGE plpgsql IMMUTABLE
+    AS $$
+BEGIN
+    IF p_amount IS NULL THEN
+        RAISE EXCEPTION 'Type the %', p_what USING ERRCODE = 'P0107', COLUMN = p_column;
+    END IF;
+    IF p_amount = 'NaN'::numeric THEN
+        RAISE EXCEPTION 'The % is not a number', p_what USING ERRCODE = 'P0103', COLUMN = p_column;
+    END IF;
+    IF p_amount < 0 THEN
+        RAISE EXCEPTION 'The % cannot be negative (got %)', p_what, p_amount USING ERRCODE = 'P0103',
+            COLUMN = p_column;
+    END IF;
+    IF p_amount > 999999999999.99 THEN
+        RAISE EXCEPTION 'The % % is too large (at most 999,999,999,999.99)', p_what, p_amount
+            USING ERRCODE = 'P0103', COLUMN = p_column;
+    END IF;
+    IF p_amount <> round(p_amount, 2) THEN
+        RAISE EXCEPTION 'The % % has more than two decimals', p_what, p_amount USING ERRCODE = 'P0103',
+            COLUMN = p_column;
+    END IF;
+END $$;
+
+
+--
+-- Name: till_check_method(text, text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.till_check_method(p_method text, p_reference text) RETURNS text
+    LANGUAGE plpgsql IMMUTABLE
+    AS $$
+DECLARE
+    v_reference text := nullif(btrim(p_reference), '');
+BEGIN
+    IF p_method IS NULL THEN
+        RAISE EXCEPTION 'Choose how the money is paid: cash, mobile_money or bank'
+            USING ERRCODE = 'P0107', COLUMN = 'payment_method';
+    END IF;
+    IF p_method NOT IN ('cash', 'mobile_money', 'bank') THEN
+        RAISE EXCEPTION 'Choose how the money is paid: cash, mobile_money or bank (not %)', quote_literal(p_method)
+            USING ERRCODE = 'P0107', COLUMN = 'payment_method';
+    END IF;
+    IF p_method = 'cash' THEN
+        IF v_reference IS NOT NULL THEN
+            RAISE EXCEPTION 'Cash has no reference; clear it, or choose mobile_money or bank'
+                USING ERRCODE = 'P0107', COLUMN = 'payment_reference';
+        END IF;
+        RETURN NULL;
+    END IF;
+    IF v_reference IS NULL THEN
+        RAISE EXCEPTION '%', CASE p_method WHEN 'mobile_money' THEN 'Type the M-Pesa transaction code of this payment'
+                                          ELSE 'Type the bank''s reference for this payment' END
+            USING ERRCODE = 'P0107', COLUMN = 'payment_reference';
+    END IF;
+    IF length(v_reference) > 100 OR v_reference ~ '[[:cntrl:]]' THEN
+        RAISE EXCEPTION 'A payment reference has 1 to 100 characters, typed plainly'
+            USING ERRCODE = 'P0107', COLUMN = 'payment_reference';
+    END IF;
+    RETURN v_reference;
+END $$;
+
+
+--
+-- Name: till_check_name(text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.till_check_name(p_name text) RETURNS text
+    LANGUAGE plpgsql IMMUTABLE
+    AS $$
+BEGIN
+    IF p_name IS NULL OR length(btrim(p_name)) = 0 THEN
+        RAISE EXCEPTION 'Type the till''s name, e.g. Counter 1' USING ERRCODE = 'P0107', COLUMN = 'name';
+    END IF;
+    IF length(btrim(p_name)) > 100 THEN
+        RAISE EXCEPTION 'A till''s name has at most 100 characters (this one has %)', length(btrim(p_name))
+            USING ERRCODE = 'P0107', COLUMN = 'name';
+    END IF;
+    IF p_name ~ '[[:cntrl:]]' THEN
+        RAISE EXCEPTION 'A till''s name cannot hold control characters' USING ERRCODE = 'P0107', COLUMN = 'name';
+    END IF;
+    RETURN btrim(p_name);
+END $$;
+
+
+--
+-- Name: till_denominations_total(jsonb); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.till_denominations_total(p_denominations jsonb) RETURNS numeric
+    LANGUAGE plpgsql IMMUTABLE
+    AS $_$
+DECLARE
+    v_key   text;
+    v_value jsonb;
+    v_text  text;
+    v_total numeric := 0;
+BEGIN
+    IF jsonb_typeof(p_denominations) <> 'object' THEN
+        RAISE EXCEPTION 'The count by notes and coins is not readable; count the drawer again'
+            USING ERRCODE = 'P0107', COLUMN = 'denominations';
+    END IF;
+    FOR v_key, v_value IN SELECT e.key, e.value FROM jsonb_each(p_denominations) e LOOP
+        v_text := CASE jsonb_typeof(v_value) WHEN 'string' THEN v_value #>> '{}' WHEN 'number' THEN v_value::text END;
+        IF v_key = 'other' THEN
+            IF v_text IS NULL OR v_text !~ '^[0-9]{1,12}(\.[0-9]{1,2})?$' THEN
+                RAISE EXCEPTION 'Other cash must be an amount of 0 or more with at most two decimals, not %',
+                    coalesce(v_text, v_value::text) USING ERRCODE = 'P0103', COLUMN = 'denominations';
+            END IF;
+        ELSIF v_key IN ('1000', '500', '200', '100', '50', '40', '20', '10', '5', '1') THEN
+            IF v_text IS NULL OR v_text !~ '^[0-9]{1,9}$' THEN
+                RAISE EXCEPTION 'The number of % pieces must be a whole number of 0 or more, not %', v_key,
+                    coalesce(v_text, v_value::text) USING ERRCODE = 'P0103', COLUMN = 'denominations';
+            END IF;
+        ELSE
+            RAISE EXCEPTION 'There is no % note or coin; count 1000, 500, 200, 100, 50, 40, 20, 10, 5, 1 or other', v_key
+                USING ERRCODE = 'P0107', COLUMN = 'denominations';
+        END IF;
+        v_total := v_total + CASE WHEN v_key = 'other' THEN v_text::numeric ELSE v_key::numeric * v_text::numeric END;
+    END LOOP;
+    RETURN v_total;
+END $_$;
+
+
+--
+-- Name: till_money(numeric); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.till_money(p_amount numeric) RETURNS text
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT coalesce(nullif(btrim(current_setting('astrofin.currency', true)), ''), 'KES') || ' '
+           || ledger_money(p_amount)
+$$;
+
+
+--
+-- Name: till_post_entry(bigint, text, bigint); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.till_post_entry(p_branch_id bigint, p_description text, p_user bigint) RETURNS bigint
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+DECLARE
+    v_number bigint := nextval('journal_entry_number_seq');
+    v_entry  bigint;
+BEGIN
+    INSERT INTO journal_entries (entry_number, entry_date, description, created_by, branch_id)
+    VALUES ('JE-' || lpad(v_number::text, greatest(7, length(v_number::text)), '0'), current_date, p_description,
+            p_user, p_branch_id)
+    RETURNING id INTO v_entry;
+    RETURN v_entry;
+END $$;
+
+
+--
+-- Name: till_session_cash(bigint); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.till_session_cash(p_session_id bigint) RETURNS TABLE(cash_in numeric, cash_out numeric, receipts integer)
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+    SELECT coalesce(sum(t.amount) FILTER (WHERE t.transaction_type = 'repayment'), 0)::numeric(14,2),
+           coalesce(sum(CASE t.transaction_type WHEN 'disbursement' THEN t.amount - t.fee_amount
+                                                WHEN 'reversal' THEN t.amount END), 0)::numeric(14,2),
+           (count(*) FILTER (WHERE t.transaction_type = 'repayment'))::integer
+      FROM till_sessions s LEFT JOIN transactions t ON t.till_session_id = s.id
+     WHERE s.id = p_session_id AND s.branch_id = ANY (astrofin_branch_scope())
+     GROUP BY s.id
+$$;
+
+
+--
+-- Name: till_sessions_take_branch(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.till_sessions_take_branch() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+BEGIN
+    SELECT t.branch_id INTO NEW.branch_id FROM tills t WHERE t.id = NEW.till_id;
+    RETURN NEW;
+END $$;
+
+
+--
+-- Name: till_vault_balance(bigint); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.till_vault_balance(p_branch_id bigint) RETURNS numeric
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+    SELECT CASE WHEN p_branch_id = ANY (astrofin_branch_scope()) THEN
+               (SELECT coalesce(sum(d.debit - d.credit), 0)::numeric(14,2)
+                  FROM journal_entry_details d JOIN journal_entries e ON e.id = d.journal_entry_id
+                 WHERE d.account_id = (SELECT a.id FROM chart_of_accounts a WHERE a.account_code = '1050')
+                   AND e.branch_id = p_branch_id)
+           END
+$$;
 
 
 --
@@ -4025,6 +4660,90 @@ ALTER TABLE public.sms_templates ALTER COLUMN id ADD GENERATED BY DEFAULT AS IDE
 
 
 --
+-- Name: till_sessions; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.till_sessions (
+    id bigint NOT NULL,
+    till_id bigint NOT NULL,
+    branch_id bigint NOT NULL,
+    cashier_id bigint NOT NULL,
+    business_date date DEFAULT CURRENT_DATE NOT NULL,
+    opened_at timestamp with time zone DEFAULT now() NOT NULL,
+    opening_float numeric(14,2) NOT NULL,
+    expected_cash numeric(14,2),
+    counted_cash numeric(14,2),
+    difference numeric(14,2),
+    denominations jsonb,
+    status text DEFAULT 'open'::text NOT NULL,
+    close_reason text,
+    counted_at timestamp with time zone,
+    counted_by bigint,
+    closed_at timestamp with time zone,
+    approved_by bigint,
+    open_entry_id bigint,
+    close_entry_id bigint,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT till_sessions_close_reason_check CHECK (((close_reason IS NULL) OR ((length(btrim(close_reason)) >= 1) AND (length(btrim(close_reason)) <= 500)))),
+    CONSTRAINT till_sessions_closed_check CHECK (((status = 'closed'::text) = (closed_at IS NOT NULL))),
+    CONSTRAINT till_sessions_count_when_closing CHECK ((((status = 'open'::text) = (counted_cash IS NULL)) AND ((counted_cash IS NULL) = (expected_cash IS NULL)))),
+    CONSTRAINT till_sessions_counted_check CHECK ((counted_cash >= (0)::numeric)),
+    CONSTRAINT till_sessions_denominations_check CHECK (((denominations IS NULL) OR (jsonb_typeof(denominations) = 'object'::text))),
+    CONSTRAINT till_sessions_difference_check CHECK ((NOT (difference IS DISTINCT FROM (counted_cash - expected_cash)))),
+    CONSTRAINT till_sessions_float_check CHECK ((opening_float >= (0)::numeric)),
+    CONSTRAINT till_sessions_reason_for_difference CHECK (((COALESCE(difference, (0)::numeric) = (0)::numeric) OR (close_reason IS NOT NULL))),
+    CONSTRAINT till_sessions_status_check CHECK ((status = ANY (ARRAY['open'::text, 'pending_approval'::text, 'closed'::text])))
+);
+
+
+--
+-- Name: till_sessions_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+ALTER TABLE public.till_sessions ALTER COLUMN id ADD GENERATED BY DEFAULT AS IDENTITY (
+    SEQUENCE NAME public.till_sessions_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+
+--
+-- Name: tills; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.tills (
+    id bigint NOT NULL,
+    branch_id bigint NOT NULL,
+    code text NOT NULL,
+    name text NOT NULL,
+    is_active boolean DEFAULT true NOT NULL,
+    created_by bigint,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT tills_code_format CHECK ((code ~ '^[A-Z0-9][A-Z0-9-]{0,9}$'::text)),
+    CONSTRAINT tills_name_check CHECK ((((length(btrim(name)) >= 1) AND (length(btrim(name)) <= 100)) AND (name !~ '[[:cntrl:]]'::text)))
+);
+
+
+--
+-- Name: tills_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+ALTER TABLE public.tills ALTER COLUMN id ADD GENERATED BY DEFAULT AS IDENTITY (
+    SEQUENCE NAME public.tills_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+
+--
 -- Name: transactions_id_seq; Type: SEQUENCE; Schema: public; Owner: -
 --
 
@@ -4312,6 +5031,22 @@ ALTER TABLE ONLY public.sms_templates
 
 ALTER TABLE ONLY public.sms_templates
     ADD CONSTRAINT sms_templates_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: till_sessions till_sessions_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.till_sessions
+    ADD CONSTRAINT till_sessions_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: tills tills_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.tills
+    ADD CONSTRAINT tills_pkey PRIMARY KEY (id);
 
 
 --
@@ -4639,6 +5374,34 @@ CREATE INDEX sms_histories_status_id_idx ON public.sms_histories USING btree (st
 
 
 --
+-- Name: till_sessions_branch_date_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX till_sessions_branch_date_idx ON public.till_sessions USING btree (branch_id, business_date);
+
+
+--
+-- Name: till_sessions_one_open_per_cashier; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE UNIQUE INDEX till_sessions_one_open_per_cashier ON public.till_sessions USING btree (cashier_id) WHERE (status = 'open'::text);
+
+
+--
+-- Name: till_sessions_one_open_per_till; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE UNIQUE INDEX till_sessions_one_open_per_till ON public.till_sessions USING btree (till_id) WHERE (status = 'open'::text);
+
+
+--
+-- Name: tills_branch_code_key; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE UNIQUE INDEX tills_branch_code_key ON public.tills USING btree (branch_id, code);
+
+
+--
 -- Name: transactions_branch_date_idx; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -4678,6 +5441,13 @@ CREATE UNIQUE INDEX transactions_receipt_number_key ON public.transactions USING
 --
 
 CREATE UNIQUE INDEX transactions_reverses_key ON public.transactions USING btree (reverses_transaction_id) WHERE (reverses_transaction_id IS NOT NULL);
+
+
+--
+-- Name: transactions_till_session_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX transactions_till_session_idx ON public.transactions USING btree (till_session_id) WHERE (till_session_id IS NOT NULL);
 
 
 --
@@ -5010,6 +5780,41 @@ CREATE TRIGGER sms_templates_updated_at BEFORE UPDATE ON public.sms_templates FO
 
 
 --
+-- Name: till_sessions till_sessions_audit; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER till_sessions_audit AFTER INSERT OR DELETE OR UPDATE ON public.till_sessions FOR EACH ROW EXECUTE FUNCTION public.audit_row_change();
+
+
+--
+-- Name: till_sessions till_sessions_take_branch; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER till_sessions_take_branch BEFORE INSERT OR UPDATE OF till_id, branch_id ON public.till_sessions FOR EACH ROW EXECUTE FUNCTION public.till_sessions_take_branch();
+
+
+--
+-- Name: till_sessions till_sessions_updated_at; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER till_sessions_updated_at BEFORE UPDATE ON public.till_sessions FOR EACH ROW EXECUTE FUNCTION public.set_updated_at();
+
+
+--
+-- Name: tills tills_audit; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER tills_audit AFTER INSERT OR DELETE OR UPDATE ON public.tills FOR EACH ROW EXECUTE FUNCTION public.audit_row_change();
+
+
+--
+-- Name: tills tills_updated_at; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER tills_updated_at BEFORE UPDATE ON public.tills FOR EACH ROW EXECUTE FUNCTION public.set_updated_at();
+
+
+--
 -- Name: transactions transactions_audit_delete; Type: TRIGGER; Schema: public; Owner: -
 --
 
@@ -5321,6 +6126,78 @@ ALTER TABLE ONLY public.sms_histories
 
 
 --
+-- Name: till_sessions till_sessions_approved_by_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.till_sessions
+    ADD CONSTRAINT till_sessions_approved_by_fkey FOREIGN KEY (approved_by) REFERENCES public.users(id);
+
+
+--
+-- Name: till_sessions till_sessions_branch_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.till_sessions
+    ADD CONSTRAINT till_sessions_branch_id_fkey FOREIGN KEY (branch_id) REFERENCES public.branches(id);
+
+
+--
+-- Name: till_sessions till_sessions_cashier_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.till_sessions
+    ADD CONSTRAINT till_sessions_cashier_id_fkey FOREIGN KEY (cashier_id) REFERENCES public.users(id);
+
+
+--
+-- Name: till_sessions till_sessions_close_entry_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.till_sessions
+    ADD CONSTRAINT till_sessions_close_entry_id_fkey FOREIGN KEY (close_entry_id) REFERENCES public.journal_entries(id);
+
+
+--
+-- Name: till_sessions till_sessions_counted_by_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.till_sessions
+    ADD CONSTRAINT till_sessions_counted_by_fkey FOREIGN KEY (counted_by) REFERENCES public.users(id);
+
+
+--
+-- Name: till_sessions till_sessions_open_entry_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.till_sessions
+    ADD CONSTRAINT till_sessions_open_entry_id_fkey FOREIGN KEY (open_entry_id) REFERENCES public.journal_entries(id);
+
+
+--
+-- Name: till_sessions till_sessions_till_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.till_sessions
+    ADD CONSTRAINT till_sessions_till_id_fkey FOREIGN KEY (till_id) REFERENCES public.tills(id);
+
+
+--
+-- Name: tills tills_branch_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.tills
+    ADD CONSTRAINT tills_branch_id_fkey FOREIGN KEY (branch_id) REFERENCES public.branches(id);
+
+
+--
+-- Name: tills tills_created_by_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.tills
+    ADD CONSTRAINT tills_created_by_fkey FOREIGN KEY (created_by) REFERENCES public.users(id);
+
+
+--
 -- Name: transactions transactions_branch_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -5350,6 +6227,14 @@ ALTER TABLE ONLY public.transactions
 
 ALTER TABLE ONLY public.transactions
     ADD CONSTRAINT transactions_reverses_transaction_id_fkey FOREIGN KEY (reverses_transaction_id) REFERENCES public.transactions(id);
+
+
+--
+-- Name: transactions transactions_till_session_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.transactions
+    ADD CONSTRAINT transactions_till_session_id_fkey FOREIGN KEY (till_session_id) REFERENCES public.till_sessions(id);
 
 
 --
@@ -5496,6 +6381,32 @@ CREATE POLICY sms_histories_scope ON public.sms_histories USING (((EXISTS ( SELE
 
 
 --
+-- Name: till_sessions; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.till_sessions ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: till_sessions till_sessions_scope; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY till_sessions_scope ON public.till_sessions USING ((branch_id = ANY (( SELECT public.astrofin_branch_scope() AS astrofin_branch_scope)::bigint[])));
+
+
+--
+-- Name: tills; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.tills ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: tills tills_scope; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY tills_scope ON public.tills USING ((branch_id = ANY (( SELECT public.astrofin_branch_scope() AS astrofin_branch_scope)::bigint[])));
+
+
+--
 -- Name: transactions; Type: ROW SECURITY; Schema: public; Owner: -
 --
 
@@ -5582,6 +6493,14 @@ GRANT ALL ON FUNCTION public.gtrgm_out(public.gtrgm) TO astrofin_definer;
 
 REVOKE ALL ON FUNCTION public.approve_loan(p_loan_id bigint, p_approved_by bigint) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.approve_loan(p_loan_id bigint, p_approved_by bigint) TO astrofin_supervisor;
+
+
+--
+-- Name: FUNCTION approve_till_close(p_session_id bigint, p_user bigint); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.approve_till_close(p_session_id bigint, p_user bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.approve_till_close(p_session_id bigint, p_user bigint) TO astrofin_supervisor;
 
 
 --
@@ -5823,6 +6742,15 @@ GRANT ALL ON FUNCTION public.close_branch_period(p_branch_id bigint, p_through d
 
 
 --
+-- Name: FUNCTION close_till(p_session_id bigint, p_counted numeric, p_reason text, p_user bigint, p_denominations jsonb); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.close_till(p_session_id bigint, p_counted numeric, p_reason text, p_user bigint, p_denominations jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.close_till(p_session_id bigint, p_counted numeric, p_reason text, p_user bigint, p_denominations jsonb) TO astrofin_cashier;
+GRANT ALL ON FUNCTION public.close_till(p_session_id bigint, p_counted numeric, p_reason text, p_user bigint, p_denominations jsonb) TO astrofin_supervisor;
+
+
+--
 -- Name: FUNCTION create_branch(p_code text, p_name text, p_parent_id bigint, p_user bigint); Type: ACL; Schema: public; Owner: -
 --
 
@@ -5859,6 +6787,15 @@ GRANT ALL ON FUNCTION public.create_journal_entry(p_txn public.transactions, p_l
 
 
 --
+-- Name: FUNCTION create_till(p_code text, p_name text, p_user bigint); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.create_till(p_code text, p_name text, p_user bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.create_till(p_code text, p_name text, p_user bigint) TO astrofin_supervisor;
+GRANT ALL ON FUNCTION public.create_till(p_code text, p_name text, p_user bigint) TO astrofin_admin;
+
+
+--
 -- Name: FUNCTION customer_name_matches(p_pattern text, p_split boolean, p_cap integer); Type: ACL; Schema: public; Owner: -
 --
 
@@ -5883,12 +6820,12 @@ GRANT ALL ON FUNCTION public.customer_name_page_ids(p_part text, p_text text, p_
 
 
 --
--- Name: FUNCTION disburse_loan(p_loan_id bigint, p_disbursed_by bigint, p_disbursement_date date, p_first_repayment_date date); Type: ACL; Schema: public; Owner: -
+-- Name: FUNCTION disburse_loan(p_loan_id bigint, p_disbursed_by bigint, p_disbursement_date date, p_first_repayment_date date, p_payment_method text, p_payment_reference text); Type: ACL; Schema: public; Owner: -
 --
 
-REVOKE ALL ON FUNCTION public.disburse_loan(p_loan_id bigint, p_disbursed_by bigint, p_disbursement_date date, p_first_repayment_date date) FROM PUBLIC;
-GRANT ALL ON FUNCTION public.disburse_loan(p_loan_id bigint, p_disbursed_by bigint, p_disbursement_date date, p_first_repayment_date date) TO astrofin_cashier;
-GRANT ALL ON FUNCTION public.disburse_loan(p_loan_id bigint, p_disbursed_by bigint, p_disbursement_date date, p_first_repayment_date date) TO astrofin_supervisor;
+REVOKE ALL ON FUNCTION public.disburse_loan(p_loan_id bigint, p_disbursed_by bigint, p_disbursement_date date, p_first_repayment_date date, p_payment_method text, p_payment_reference text) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.disburse_loan(p_loan_id bigint, p_disbursed_by bigint, p_disbursement_date date, p_first_repayment_date date, p_payment_method text, p_payment_reference text) TO astrofin_cashier;
+GRANT ALL ON FUNCTION public.disburse_loan(p_loan_id bigint, p_disbursed_by bigint, p_disbursement_date date, p_first_repayment_date date, p_payment_method text, p_payment_reference text) TO astrofin_supervisor;
 
 
 --
@@ -6258,6 +7195,15 @@ GRANT ALL ON FUNCTION public.monthly_financial_summary(p_branch_id bigint, p_wit
 
 
 --
+-- Name: FUNCTION open_till(p_till_id bigint, p_float numeric, p_user bigint); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.open_till(p_till_id bigint, p_float numeric, p_user bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.open_till(p_till_id bigint, p_float numeric, p_user bigint) TO astrofin_cashier;
+GRANT ALL ON FUNCTION public.open_till(p_till_id bigint, p_float numeric, p_user bigint) TO astrofin_supervisor;
+
+
+--
 -- Name: FUNCTION overdue_loans_as_of(p_as_of date); Type: ACL; Schema: public; Owner: -
 --
 
@@ -6314,13 +7260,13 @@ GRANT ALL ON FUNCTION public.preview_payment_schedule(p_principal numeric, p_rat
 
 
 --
--- Name: FUNCTION record_loan_payment(p_loan_id bigint, p_amount numeric, p_payment_date date, p_created_by bigint, p_idempotency_key text); Type: ACL; Schema: public; Owner: -
+-- Name: FUNCTION record_loan_payment(p_loan_id bigint, p_amount numeric, p_payment_date date, p_created_by bigint, p_idempotency_key text, p_payment_method text, p_payment_reference text); Type: ACL; Schema: public; Owner: -
 --
 
-REVOKE ALL ON FUNCTION public.record_loan_payment(p_loan_id bigint, p_amount numeric, p_payment_date date, p_created_by bigint, p_idempotency_key text) FROM PUBLIC;
-GRANT ALL ON FUNCTION public.record_loan_payment(p_loan_id bigint, p_amount numeric, p_payment_date date, p_created_by bigint, p_idempotency_key text) TO astrofin_cashier;
-GRANT ALL ON FUNCTION public.record_loan_payment(p_loan_id bigint, p_amount numeric, p_payment_date date, p_created_by bigint, p_idempotency_key text) TO astrofin_supervisor;
-GRANT ALL ON FUNCTION public.record_loan_payment(p_loan_id bigint, p_amount numeric, p_payment_date date, p_created_by bigint, p_idempotency_key text) TO astrofin_definer;
+REVOKE ALL ON FUNCTION public.record_loan_payment(p_loan_id bigint, p_amount numeric, p_payment_date date, p_created_by bigint, p_idempotency_key text, p_payment_method text, p_payment_reference text) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.record_loan_payment(p_loan_id bigint, p_amount numeric, p_payment_date date, p_created_by bigint, p_idempotency_key text, p_payment_method text, p_payment_reference text) TO astrofin_cashier;
+GRANT ALL ON FUNCTION public.record_loan_payment(p_loan_id bigint, p_amount numeric, p_payment_date date, p_created_by bigint, p_idempotency_key text, p_payment_method text, p_payment_reference text) TO astrofin_supervisor;
+GRANT ALL ON FUNCTION public.record_loan_payment(p_loan_id bigint, p_amount numeric, p_payment_date date, p_created_by bigint, p_idempotency_key text, p_payment_method text, p_payment_reference text) TO astrofin_definer;
 
 
 --
@@ -6348,6 +7294,15 @@ GRANT ALL ON FUNCTION public.reject_loan(p_loan_id bigint, p_rejected_by bigint,
 
 REVOKE ALL ON FUNCTION public.rename_branch(p_branch_id bigint, p_name text, p_user bigint) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.rename_branch(p_branch_id bigint, p_name text, p_user bigint) TO astrofin_admin;
+
+
+--
+-- Name: FUNCTION rename_till(p_till_id bigint, p_name text, p_user bigint); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.rename_till(p_till_id bigint, p_name text, p_user bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.rename_till(p_till_id bigint, p_name text, p_user bigint) TO astrofin_supervisor;
+GRANT ALL ON FUNCTION public.rename_till(p_till_id bigint, p_name text, p_user bigint) TO astrofin_admin;
 
 
 --
@@ -6448,10 +7403,27 @@ GRANT ALL ON FUNCTION public.set_branch_active(p_branch_id bigint, p_active bool
 
 
 --
+-- Name: FUNCTION set_branch_tills_required(p_branch_id bigint, p_required boolean, p_user bigint); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.set_branch_tills_required(p_branch_id bigint, p_required boolean, p_user bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.set_branch_tills_required(p_branch_id bigint, p_required boolean, p_user bigint) TO astrofin_admin;
+
+
+--
 -- Name: FUNCTION set_limit(real); Type: ACL; Schema: public; Owner: -
 --
 
 GRANT ALL ON FUNCTION public.set_limit(real) TO astrofin_definer;
+
+
+--
+-- Name: FUNCTION set_till_active(p_till_id bigint, p_active boolean, p_user bigint); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.set_till_active(p_till_id bigint, p_active boolean, p_user bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.set_till_active(p_till_id bigint, p_active boolean, p_user bigint) TO astrofin_supervisor;
+GRANT ALL ON FUNCTION public.set_till_active(p_till_id bigint, p_active boolean, p_user bigint) TO astrofin_admin;
 
 
 --
@@ -6529,6 +7501,84 @@ GRANT ALL ON FUNCTION public.strict_word_similarity_dist_op(text, text) TO astro
 --
 
 GRANT ALL ON FUNCTION public.strict_word_similarity_op(text, text) TO astrofin_definer;
+
+
+--
+-- Name: FUNCTION till_check_cash(p_amount numeric, p_what text, p_column text); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.till_check_cash(p_amount numeric, p_what text, p_column text) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.till_check_cash(p_amount numeric, p_what text, p_column text) TO astrofin_definer;
+
+
+--
+-- Name: FUNCTION till_check_method(p_method text, p_reference text); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.till_check_method(p_method text, p_reference text) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.till_check_method(p_method text, p_reference text) TO astrofin_definer;
+
+
+--
+-- Name: FUNCTION till_check_name(p_name text); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.till_check_name(p_name text) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.till_check_name(p_name text) TO astrofin_definer;
+
+
+--
+-- Name: FUNCTION till_denominations_total(p_denominations jsonb); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.till_denominations_total(p_denominations jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.till_denominations_total(p_denominations jsonb) TO astrofin_definer;
+
+
+--
+-- Name: FUNCTION till_money(p_amount numeric); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.till_money(p_amount numeric) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.till_money(p_amount numeric) TO astrofin_definer;
+
+
+--
+-- Name: FUNCTION till_post_entry(p_branch_id bigint, p_description text, p_user bigint); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.till_post_entry(p_branch_id bigint, p_description text, p_user bigint) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION till_session_cash(p_session_id bigint); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.till_session_cash(p_session_id bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.till_session_cash(p_session_id bigint) TO astrofin_definer;
+GRANT ALL ON FUNCTION public.till_session_cash(p_session_id bigint) TO astrofin_cashier;
+GRANT ALL ON FUNCTION public.till_session_cash(p_session_id bigint) TO astrofin_loan_officer;
+GRANT ALL ON FUNCTION public.till_session_cash(p_session_id bigint) TO astrofin_supervisor;
+GRANT ALL ON FUNCTION public.till_session_cash(p_session_id bigint) TO astrofin_accountant;
+GRANT ALL ON FUNCTION public.till_session_cash(p_session_id bigint) TO astrofin_admin;
+
+
+--
+-- Name: FUNCTION till_sessions_take_branch(); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.till_sessions_take_branch() FROM PUBLIC;
+GRANT ALL ON FUNCTION public.till_sessions_take_branch() TO astrofin_definer;
+
+
+--
+-- Name: FUNCTION till_vault_balance(p_branch_id bigint); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.till_vault_balance(p_branch_id bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.till_vault_balance(p_branch_id bigint) TO astrofin_cashier;
+GRANT ALL ON FUNCTION public.till_vault_balance(p_branch_id bigint) TO astrofin_supervisor;
+GRANT ALL ON FUNCTION public.till_vault_balance(p_branch_id bigint) TO astrofin_accountant;
 
 
 --
@@ -6862,6 +7912,44 @@ GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.sms_templates TO astrofin_defi
 --
 
 GRANT ALL ON SEQUENCE public.sms_templates_id_seq TO astrofin_definer;
+
+
+--
+-- Name: TABLE till_sessions; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT ON TABLE public.till_sessions TO astrofin_cashier;
+GRANT SELECT ON TABLE public.till_sessions TO astrofin_loan_officer;
+GRANT SELECT ON TABLE public.till_sessions TO astrofin_supervisor;
+GRANT SELECT ON TABLE public.till_sessions TO astrofin_accountant;
+GRANT SELECT ON TABLE public.till_sessions TO astrofin_admin;
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.till_sessions TO astrofin_definer;
+
+
+--
+-- Name: SEQUENCE till_sessions_id_seq; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT ALL ON SEQUENCE public.till_sessions_id_seq TO astrofin_definer;
+
+
+--
+-- Name: TABLE tills; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT ON TABLE public.tills TO astrofin_cashier;
+GRANT SELECT ON TABLE public.tills TO astrofin_loan_officer;
+GRANT SELECT ON TABLE public.tills TO astrofin_supervisor;
+GRANT SELECT ON TABLE public.tills TO astrofin_accountant;
+GRANT SELECT ON TABLE public.tills TO astrofin_admin;
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.tills TO astrofin_definer;
+
+
+--
+-- Name: SEQUENCE tills_id_seq; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT ALL ON SEQUENCE public.tills_id_seq TO astrofin_definer;
 
 
 --

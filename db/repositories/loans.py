@@ -15,12 +15,13 @@ from decimal import Decimal
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from db.errors import NotFound, ValidationError
+from db.errors import AstrofinError, NotFound, ValidationError
 from db.models import Customer, Loan, PaymentSchedule, Transaction, User
 from db.models import LoanProduct as ProductRow
 from db.repositories.base import Repository
 from db.repositories.customers import LoanBrief
 from db.repositories.idempotency import check_idempotency_key, existing_by_key, insert_once
+from db.repositories.payments import method_fields
 from db.repositories.peek import peek
 from db.repositories.products import LoanProduct, ProductRepository
 from db.validation import reason_problem
@@ -366,9 +367,15 @@ class LoanRepository(Repository):
         self._call("SELECT reject_loan(:loan, :user, :reason)", loan=loan_id, reason=reason.strip())
         return self.get(loan_id)
 
-    def disburse(self, loan_id: int, disbursement_date: date, first_repayment_date: date | None = None) -> LoanDetail:
-        self._call("SELECT disburse_loan(:loan, :user, :day, :first)", loan=loan_id, day=disbursement_date,
-                   first=first_repayment_date)
+    def disburse(self, loan_id: int, disbursement_date: date, first_repayment_date: date | None = None, *,
+                 method: str = "cash", reference: str | None = None) -> LoanDetail:
+        """Pay the loan out: cash out of the disburser's open till (refused where the branch requires one and none
+        is open), or by `mobile_money` / `bank` with its reference (beside `method` / `reference` when refused)."""
+        try:
+            self._call("SELECT disburse_loan(:loan, :user, :day, :first, :method, :reference)", loan=loan_id,
+                       day=disbursement_date, first=first_repayment_date, method=method, reference=reference)
+        except AstrofinError as error:
+            raise method_fields(error) from error
         return self.get(loan_id)
 
     def write_off(self, loan_id: int, reason: str, as_of: date) -> LoanDetail:

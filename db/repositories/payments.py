@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from sqlalchemy import text
 
-from db.errors import NotFound, ValidationError
+from db.errors import AstrofinError, NotFound, ValidationError
 from db.repositories.base import Repository
 
 ZERO = Decimal("0.00")
@@ -59,6 +59,10 @@ class Receipt:
     balance_after: Decimal
     cashier: str
     reversed: bool
+    payment_method: str = "cash"
+    payment_reference: str | None = None
+    till_code: str | None = None
+    """The till the cash went into (None for mobile money, bank, or cash taken without a till)."""
 
 
 @dataclass(frozen=True)
@@ -75,10 +79,25 @@ class DisbursementReceipt:
     fee: Decimal
     cashier: str
     first_due_date: date | None = None
+    payment_method: str = "cash"
+    payment_reference: str | None = None
+    till_code: str | None = None
+    """The till the cash was paid out of (None for mobile money, bank, or cash paid without a till)."""
 
     @property
     def cash_paid_out(self) -> Decimal:
         return self.principal - self.fee
+
+
+# The database's field (RAISE … USING COLUMN) → the keyword of record() and disburse() it concerns.
+METHOD_FIELDS = {"payment_method": "method", "payment_reference": "reference"}
+
+
+def method_fields(error: AstrofinError) -> AstrofinError:
+    """A refusal of the payment method or reference keyed `method` / `reference`; other errors as they are."""
+    if isinstance(error, ValidationError):
+        return ValidationError({METHOD_FIELDS.get(name, name): message for name, message in error.fields.items()})
+    return error
 
 
 def new_idempotency_key() -> str:
@@ -127,17 +146,23 @@ class PaymentRepository(Repository):
         return [AllocationLine(r["installment_number"], r["due_date"], r["penalty"], r["interest"], r["principal"],
                                r["status_after"]) for r in rows]
 
-    def record(self, loan_id: int, amount: Decimal, payment_date: date, idempotency_key: str) -> Receipt:
-        """Record the payment once per idempotency key and return its receipt."""
+    def record(self, loan_id: int, amount: Decimal, payment_date: date, idempotency_key: str, *,
+               method: str = "cash", reference: str | None = None) -> Receipt:
+        """Record the payment once per idempotency key and return its receipt. Cash goes into the recorder's open
+        till (refused where the branch requires one and none is open); `mobile_money` and `bank` need their
+        reference and touch no till. A refusal of the method or reference comes beside `method` or `reference`."""
         _check_amount(amount)
         if not idempotency_key:
             raise ValidationError({"amount": "the payment form has no key; open it again"})
-        with self.work() as session:
-            transaction_id = session.execute(
-                text("SELECT record_loan_payment(:loan, :amount, :day, :user, :key)"),
-                {"loan": loan_id, "amount": amount, "day": payment_date, "user": self.actor.user_id,
-                 "key": idempotency_key},
-            ).scalar_one()
+        try:
+            with self.work() as session:
+                transaction_id = session.execute(
+                    text("SELECT record_loan_payment(:loan, :amount, :day, :user, :key, :method, :reference)"),
+                    {"loan": loan_id, "amount": amount, "day": payment_date, "user": self.actor.user_id,
+                     "key": idempotency_key, "method": method, "reference": reference},
+                ).scalar_one()
+        except AstrofinError as error:
+            raise method_fields(error) from error
         return self.receipt(int(transaction_id))
 
     def receipt(self, transaction_id: int) -> Receipt:
@@ -147,7 +172,8 @@ class PaymentRepository(Repository):
                     SELECT t.id, t.receipt_number, t.transaction_date, t.amount, t.principal_amount,
                            t.interest_amount, t.penalty_amount, l.loan_number, c.customer_number,
                            c.first_name || ' ' || c.last_name AS customer_name,
-                           COALESCE(u.full_name, '') AS cashier,
+                           COALESCE(u.full_name, '') AS cashier, t.payment_method, t.payment_reference,
+                           tl.code AS till_code,
                            EXISTS (SELECT 1 FROM transactions r WHERE r.reverses_transaction_id = t.id) AS reversed,
                            (SELECT COALESCE(sum(s.total_due), 0) FROM payment_schedules s WHERE s.loan_id = l.id)
                            - (SELECT COALESCE(sum(p.amount), 0) FROM transactions p
@@ -158,6 +184,8 @@ class PaymentRepository(Repository):
                     JOIN loans l ON l.id = t.loan_id
                     JOIN customers c ON c.id = l.customer_id
                     LEFT JOIN users u ON u.id = t.created_by
+                    LEFT JOIN till_sessions ts ON ts.id = t.till_session_id
+                    LEFT JOIN tills tl ON tl.id = ts.till_id
                     WHERE t.id = :txn AND t.transaction_type = 'repayment'
                 """),
                 {"txn": transaction_id},
@@ -166,7 +194,8 @@ class PaymentRepository(Repository):
             raise NotFound(f"payment {transaction_id} does not exist")
         return Receipt(row.id, row.receipt_number, row.transaction_date, row.customer_number, row.customer_name,
                        row.loan_number, row.amount, row.principal_amount, row.interest_amount, row.penalty_amount,
-                       max(row.balance_after, ZERO), row.cashier, row.reversed)
+                       max(row.balance_after, ZERO), row.cashier, row.reversed, row.payment_method,
+                       row.payment_reference, row.till_code)
 
 
     def disbursement_receipt(self, transaction_id: int) -> DisbursementReceipt:
@@ -176,12 +205,15 @@ class PaymentRepository(Repository):
                     SELECT t.id, t.transaction_date, t.amount, t.fee_amount, l.loan_number, l.first_repayment_date,
                            c.customer_number, c.first_name || ' ' || c.last_name AS customer_name,
                            COALESCE(p.code || ' ' || p.name, '') AS product,
-                           COALESCE(u.full_name, '') AS cashier
+                           COALESCE(u.full_name, '') AS cashier, t.payment_method, t.payment_reference,
+                           tl.code AS till_code
                     FROM transactions t
                     JOIN loans l ON l.id = t.loan_id
                     JOIN customers c ON c.id = l.customer_id
                     LEFT JOIN loan_products p ON p.id = l.product_id
                     LEFT JOIN users u ON u.id = t.created_by
+                    LEFT JOIN till_sessions ts ON ts.id = t.till_session_id
+                    LEFT JOIN tills tl ON tl.id = ts.till_id
                     WHERE t.id = :txn AND t.transaction_type = 'disbursement'
                 """),
                 {"txn": transaction_id},
@@ -190,7 +222,8 @@ class PaymentRepository(Repository):
             raise NotFound(f"disbursement {transaction_id} does not exist")
         return DisbursementReceipt(row.id, row.transaction_date, row.customer_number, row.customer_name,
                                    row.loan_number, row.product, row.amount, row.fee_amount, row.cashier,
-                                   row.first_repayment_date)
+                                   row.first_repayment_date, row.payment_method, row.payment_reference,
+                                   row.till_code)
 
 def _check_amount(amount: Decimal) -> None:
     if amount <= 0:

@@ -4,14 +4,14 @@ policy those ranges could not be index conditions), and returns the ids of one p
 index gets a twin led by branch_id, which one branch's staff read.
 
 Revision ID: 0018
-Revises: 0016
+Revises: 0017
 Create Date: 2026-12-06
 """
 
 from migrations.sqlfile import run_sql
 
 revision = "0018"
-down_revision = "0016"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,8 @@
 """A book of three branches for the branch tests: head office HQ; NRB01 with NRB02 under it; MSA01 beside NRB01.
 
 Each of NRB01, NRB02 and MSA01 has a member of staff of every role, and a customer with a disbursed loan that has a
-payment, a pending application, a queued SMS, a manual journal entry; NRB01 transferred a second customer to NRB02.
+payment, a pending application, a queued SMS, a manual journal entry, and a till T1 open with a float from the
+vault; NRB01 transferred a second customer to NRB02.
 Everything is made as the branch's own staff, through the login role the application uses, so the rows get their
 branch the way the application's rows do.
 """
@@ -34,6 +35,8 @@ class Branch:
     receipt: str = ""
     entry: int = 0
     sms: int = 0
+    till: int = 0
+    session: int = 0
 
 
 @dataclass
@@ -131,4 +134,18 @@ def build_book(owner: Engine, app: Engine) -> Book:
     _one(app, cashier, "SELECT disburse_loan(:l, :me, :d)", l=loan, me=cashier.user_id, d=TODAY - timedelta(days=30))
     _one(app, sup, "SELECT transfer_customer(:c, :b, 'Moved her shop to Gikomba', :me)", c=moving, b=book.nrb2.id,
          me=sup.user_id)
+    for branch in (book.nrb, book.nrb2, book.msa):
+        _tills(app, branch)
     return book
+
+
+def _tills(app: Engine, branch: Branch) -> None:
+    """A vault of 10,000.00 and a till T1 open with a float of 1,000.00 from it."""
+    s = branch.staff
+    lines = json.dumps([{"account_code": "1050", "debit": "10000.00", "credit": "0"},
+                        {"account_code": "3000", "debit": "0", "credit": "10000.00"}])
+    _one(app, s["accountant"], "SELECT post_manual_journal_entry(:d, :t, CAST(:l AS jsonb), :me)",
+         d=TODAY - timedelta(days=1), t=f"Vault of {branch.code}", l=lines, me=s["accountant"].user_id)
+    branch.till = _one(app, s["supervisor"], "SELECT create_till('T1', 'Counter 1', :me)", me=s["supervisor"].user_id)
+    branch.session = _one(app, s["cashier"], "SELECT open_till(:t, 1000, :me)", t=branch.till,
+                          me=s["cashier"].user_id)

@@ -41,6 +41,8 @@ OWNED: dict[str, tuple[str, str]] = {
                    "FROM audit_logs", "id"),
     "customer_transfers": ("SELECT id, to_branch_id FROM customer_transfers "
                            "UNION ALL SELECT id, from_branch_id FROM customer_transfers", "id"),
+    "tills": ("SELECT id, branch_id FROM tills", "id"),
+    "till_sessions": ("SELECT id, branch_id FROM till_sessions", "id"),
     "vw_loan_summary": ("SELECT l.id, l.branch_id FROM loans l", "loan_id"),
     "vw_overdue_loans": ("SELECT o.loan_id, l.branch_id FROM vw_overdue_loans o JOIN loans l ON l.id = o.loan_id",
                          "loan_id"),
@@ -146,6 +148,8 @@ def _fingerprint(engine: Engine, branch: Branch) -> dict[str, str]:
         "journal_entries": "SELECT e::text FROM journal_entries e WHERE branch_id = :b",
         "sms_histories": "SELECT s::text FROM sms_histories s JOIN customers c ON c.id = s.customer_id "
                          "WHERE c.branch_id = :b",
+        "tills": "SELECT (to_jsonb(t) - 'updated_at')::text FROM tills t WHERE branch_id = :b",
+        "till_sessions": "SELECT (to_jsonb(s) - 'updated_at')::text FROM till_sessions s WHERE branch_id = :b",
     }
     with engine.connect() as conn:
         return {name: "|".join(sorted(conn.execute(text(q), {"b": branch.id}).scalars())) for name, q in sql.items()}
@@ -172,6 +176,8 @@ READERS: dict[str, Callable[[Book, Branch], tuple[str, dict[str, Any]]]] = {
         "customer_name_page_ids('first_name_start', 'am', NULL, NULL, NULL, 50) || "
         "customer_name_page_ids('walk', :p, NULL, NULL, NULL, 50)) m WHERE m = :c",
         {"s": f"Of{o.code}", "p": f"%Of{o.code}%", "c": o.customer}),
+    "till_vault_balance": lambda b, o: ("SELECT till_vault_balance(:br)", {"br": o.id}),
+    "till_session_cash": lambda b, o: ("SELECT cash_in FROM till_session_cash(:s)", {"s": o.session}),
 }
 WRITERS: dict[str, Callable[[Book, Branch, Branch], tuple[str, str, dict[str, Any]]]] = {
     "approve_loan": lambda b, me, o: ("supervisor", "SELECT approve_loan(:l, :me)", {"l": o.pending_loan}),
@@ -207,6 +213,14 @@ WRITERS: dict[str, Callable[[Book, Branch, Branch], tuple[str, str, dict[str, An
                                             {"u": o.staff["cashier"].user_id, "br": me.id}),
     "refresh_monthly_financial_summary": lambda b, me, o: (
         "supervisor", "SELECT refresh_monthly_financial_summary()", {}),
+    "open_till": lambda b, me, o: ("cashier", "SELECT open_till(:t, 0, :me)", {"t": o.till}),
+    "close_till": lambda b, me, o: ("cashier", "SELECT close_till(:s, 0, 'x', :me)", {"s": o.session}),
+    "approve_till_close": lambda b, me, o: ("supervisor", "SELECT approve_till_close(:s, :me)", {"s": o.session}),
+    "create_till": lambda b, me, o: ("supervisor", "SELECT create_till('T9', 'In my own branch', :me)", {}),
+    "rename_till": lambda b, me, o: ("supervisor", "SELECT rename_till(:t, 'Renamed', :me)", {"t": o.till}),
+    "set_till_active": lambda b, me, o: ("supervisor", "SELECT set_till_active(:t, false, :me)", {"t": o.till}),
+    "set_branch_tills_required": lambda b, me, o: ("admin", "SELECT set_branch_tills_required(:br, true, :me)",
+                                                   {"br": o.id}),
 }
 # Executable by staff, holding no branch rows: schedule math, previews of terms and a product's fee, the caller's
 # own settings, number formats, the audit chain's hashing and verification (admin, head-office figures without row
@@ -259,7 +273,7 @@ def test_every_function_keeps_to_the_callers_branches(engine: Engine, app_engine
     assert _fingerprint(engine, book.msa) == before, outcomes
     must_refuse = set(WRITERS) - {"mark_defaulted_loans", "send_overdue_loan_notifications",
                                   "post_manual_journal_entry", "refresh_monthly_financial_summary",
-                                  "send_loan_reminders", "requeue_failed_sms"}
+                                  "send_loan_reminders", "requeue_failed_sms", "create_till"}
     assert {n for n in must_refuse if outcomes[n] == "ran"} == set(), outcomes
     # The entry NRB01's accountant posted is NRB01's.
     with engine.connect() as conn:

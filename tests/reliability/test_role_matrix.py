@@ -61,6 +61,10 @@ EXPECTED_TABLES: dict[str, dict[str, set[str]]] = {
     "branches": {r: {S} for r in ALL},
     # transfers of customers between branches: the people who see customers' histories
     "customer_transfers": {r: {S} for r in ("loan_officer", "supervisor", "accountant", "admin")},
+    # tills and their sessions: everyone sees their branch's (home screen, overview, a receipt's till); changed
+    # through functions
+    "tills": {r: {S} for r in ALL},
+    "till_sessions": {r: {S} for r in ALL},
 }
 
 # Grants on some columns only: relation -> role -> privilege -> columns.
@@ -102,6 +106,12 @@ EXPECTED_FUNCTIONS: dict[str, set[str]] = {
     # branches: the admin keeps the tree and assigns staff; supervisors move customers; closes: supervisor, accountant
     "create_branch": ADMIN, "rename_branch": ADMIN, "set_branch_active": ADMIN, "assign_user_branch": ADMIN,
     "transfer_customer": SUPERVISOR, "close_branch_period": {"supervisor", "accountant"},
+    # tills: the counter opens and counts its own till; a second supervisor approves a count that differs; supervisors
+    # and the admin keep the tills, the admin says which branches require them; the vault's balance for the counter
+    # and the books; a session's cash for whoever sees the session
+    "open_till": MONEY, "close_till": MONEY, "approve_till_close": SUPERVISOR,
+    "create_till": SUPERVISOR | ADMIN, "rename_till": SUPERVISOR | ADMIN, "set_till_active": SUPERVISOR | ADMIN,
+    "set_branch_tills_required": ADMIN, "till_vault_balance": MONEY | {"accountant"}, "till_session_cash": ALL,
     "refresh_monthly_financial_summary": REPORTS - {"loan_officer"} | ADMIN,  # reports' refresh; maintenance
     "perform_database_maintenance": ADMIN, "seal_audit_log": ADMIN, "verify_audit_log": ADMIN,
     "audit_chain_genesis": ADMIN, "audit_full_xid": ADMIN, "audit_log_hash": ADMIN,  # audit log
@@ -118,7 +128,8 @@ EXPECTED_FUNCTIONS: dict[str, set[str]] = {
         "reporting_queue_reminders", "mark_defaulted_loans_unchecked", "scale_refresh_loan_summary",
         "ledger_schedule_amounts", "ledger_schedule_zero_installments", "ledger_longest_working_term",
         "ledger_check_entry_date", "ledger_manual_amount", "astrofin_is_owner_session", "branch_visible",
-        "branch_check_name", "branch_code_taken", "branch_refuse_closed")},
+        "branch_check_name", "branch_code_taken", "branch_refuse_closed", "till_money", "till_check_cash",
+        "till_check_method", "till_post_entry", "till_denominations_total", "till_check_name")},
 }
 # sequence -> roles with USAGE/UPDATE (numbering customers and loans they create); the rest via functions.
 EXPECTED_SEQUENCES = {"customer_number_seq": {"loan_officer", "supervisor"},

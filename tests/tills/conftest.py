@@ -1,0 +1,24 @@
+"""The till tests connect as the application does (the login role), on a book of two branches."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Engine, create_engine
+from sqlalchemy.engine import URL
+
+from tests.tills.book import TillBook, build_till_book
+
+
+@pytest.fixture
+def app_engine(db_url: URL) -> Iterator[Engine]:
+    """The connection the application makes: the login role astrofin_app (trust on the test socket)."""
+    engine = create_engine(db_url.set(username="astrofin_app"), pool_size=8)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def till_book(engine: Engine, app_engine: Engine) -> TillBook:
+    return build_till_book(engine, app_engine)
