@@ -5262,6 +5262,13 @@ CREATE INDEX loans_arrears_idx ON public.loans USING btree (oldest_unpaid_due_da
 
 
 --
+-- Name: loans_branch_arrears_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX loans_branch_arrears_idx ON public.loans USING btree (branch_id, oldest_unpaid_due_date, id) INCLUDE (principal_outstanding, loan_officer_id) WHERE (status = ANY (ARRAY['active'::text, 'defaulted'::text]));
+
+
+--
 -- Name: loans_branch_idx; Type: INDEX; Schema: public; Owner: -
 --
 
