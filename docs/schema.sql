@@ -987,6 +987,64 @@ END $$;
 
 
 --
+-- Name: customer_name_page_ids(text, text, text, text, bigint, integer, bigint); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.customer_name_page_ids(p_part text, p_text text, p_after_last text, p_after_first text, p_after_id bigint, p_limit integer, p_officer bigint DEFAULT NULL::bigint) RETURNS bigint[]
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $_$
+DECLARE
+    v_scope  bigint[] := astrofin_branch_scope();
+    v_lead   text := '';
+    v_where  text;
+    v_ids    bigint[];
+BEGIN
+    IF p_text IS NULL OR p_text = '' OR p_limit IS NULL OR p_limit < 0 OR cardinality(v_scope) = 0 THEN
+        RETURN '{}';
+    END IF;
+    IF p_part = 'surname_start' THEN
+        v_where := 'lower(c.last_name) < $2 || U&''\+10FFFF''';
+        IF p_after_id IS NULL OR p_after_last IS NULL OR p_after_last < p_text THEN
+            -- Every surname of the range sorts after the keyset (the previous page ended in a first name part).
+            v_where := v_where || ' AND lower(c.last_name) >= $2';
+            p_after_id := NULL;
+        END IF;
+    ELSIF p_part = 'first_name_start' AND length(p_text) = 2 THEN
+        v_lead := 'lower(left(c.first_name, 2)), ';
+        v_where := 'lower(left(c.first_name, 2)) = $2';
+    ELSIF p_part = 'first_name_start' AND length(p_text) = 3 THEN
+        v_lead := 'lower(left(c.first_name, 3)), ';
+        v_where := 'lower(left(c.first_name, 3)) = $2';
+    ELSIF p_part = 'walk' THEN
+        v_where := '((c.first_name || '' '') || c.last_name) ILIKE $2';
+    ELSE
+        RAISE EXCEPTION 'The name search has no part % for %', p_part, p_text USING ERRCODE = 'P0107';
+    END IF;
+    IF p_part = 'first_name_start' THEN
+        v_where := v_where || ' AND NOT (lower(c.last_name) >= $2 AND lower(c.last_name) < $2 || U&''\+10FFFF'')';
+    END IF;
+    IF p_after_id IS NOT NULL THEN
+        v_where := v_where || ' AND (lower(c.last_name), lower(c.first_name), c.id) > ($3, $4, $5)';
+    END IF;
+    IF p_officer IS NOT NULL THEN
+        v_where := v_where || ' AND EXISTS (SELECT 1 FROM loans l WHERE l.customer_id = c.id AND l.loan_officer_id = $6)';
+    END IF;
+    IF cardinality(v_scope) = 1 THEN
+        v_where := 'c.branch_id = $1[1] AND ' || v_where;
+        v_lead := 'c.branch_id, ' || v_lead;
+    ELSE
+        v_where := 'c.branch_id = ANY ($1) AND ' || v_where;
+    END IF;
+    EXECUTE 'SELECT ARRAY(SELECT c.id FROM customers c WHERE ' || v_where || ' ORDER BY ' || v_lead
+            || 'lower(c.last_name), lower(c.first_name), c.id LIMIT $7)'
+       INTO v_ids
+      USING v_scope, p_text, p_after_last, p_after_first, p_after_id, p_officer, p_limit + 1;
+    RETURN v_ids;
+END $_$;
+
+
+--
 -- Name: disburse_loan(bigint, bigint, date, date, text, text); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -5078,10 +5136,24 @@ CREATE INDEX customer_transfers_customer_idx ON public.customer_transfers USING 
 
 
 --
--- Name: customers_branch_idx; Type: INDEX; Schema: public; Owner: -
+-- Name: customers_branch_first_name_prefix2_idx; Type: INDEX; Schema: public; Owner: -
 --
 
-CREATE INDEX customers_branch_idx ON public.customers USING btree (branch_id);
+CREATE INDEX customers_branch_first_name_prefix2_idx ON public.customers USING btree (branch_id, lower("left"(first_name, 2)), lower(last_name), lower(first_name), id);
+
+
+--
+-- Name: customers_branch_first_name_prefix3_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX customers_branch_first_name_prefix3_idx ON public.customers USING btree (branch_id, lower("left"(first_name, 3)), lower(last_name), lower(first_name), id);
+
+
+--
+-- Name: customers_branch_name_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX customers_branch_name_idx ON public.customers USING btree (branch_id, lower(last_name), lower(first_name), id);
 
 
 --
@@ -5187,6 +5259,13 @@ CREATE INDEX journal_entry_details_entry_idx ON public.journal_entry_details USI
 --
 
 CREATE INDEX loans_arrears_idx ON public.loans USING btree (oldest_unpaid_due_date, id) INCLUDE (principal_outstanding, loan_officer_id) WHERE (status = ANY (ARRAY['active'::text, 'defaulted'::text]));
+
+
+--
+-- Name: loans_branch_arrears_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX loans_branch_arrears_idx ON public.loans USING btree (branch_id, oldest_unpaid_due_date, id) INCLUDE (principal_outstanding, loan_officer_id) WHERE (status = ANY (ARRAY['active'::text, 'defaulted'::text]));
 
 
 --
@@ -6733,6 +6812,18 @@ GRANT ALL ON FUNCTION public.customer_name_matches(p_pattern text, p_split boole
 GRANT ALL ON FUNCTION public.customer_name_matches(p_pattern text, p_split boolean, p_cap integer) TO astrofin_supervisor;
 GRANT ALL ON FUNCTION public.customer_name_matches(p_pattern text, p_split boolean, p_cap integer) TO astrofin_accountant;
 GRANT ALL ON FUNCTION public.customer_name_matches(p_pattern text, p_split boolean, p_cap integer) TO astrofin_admin;
+
+
+--
+-- Name: FUNCTION customer_name_page_ids(p_part text, p_text text, p_after_last text, p_after_first text, p_after_id bigint, p_limit integer, p_officer bigint); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.customer_name_page_ids(p_part text, p_text text, p_after_last text, p_after_first text, p_after_id bigint, p_limit integer, p_officer bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.customer_name_page_ids(p_part text, p_text text, p_after_last text, p_after_first text, p_after_id bigint, p_limit integer, p_officer bigint) TO astrofin_cashier;
+GRANT ALL ON FUNCTION public.customer_name_page_ids(p_part text, p_text text, p_after_last text, p_after_first text, p_after_id bigint, p_limit integer, p_officer bigint) TO astrofin_loan_officer;
+GRANT ALL ON FUNCTION public.customer_name_page_ids(p_part text, p_text text, p_after_last text, p_after_first text, p_after_id bigint, p_limit integer, p_officer bigint) TO astrofin_supervisor;
+GRANT ALL ON FUNCTION public.customer_name_page_ids(p_part text, p_text text, p_after_last text, p_after_first text, p_after_id bigint, p_limit integer, p_officer bigint) TO astrofin_accountant;
+GRANT ALL ON FUNCTION public.customer_name_page_ids(p_part text, p_text text, p_after_last text, p_after_first text, p_after_id bigint, p_limit integer, p_officer bigint) TO astrofin_admin;
 
 
 --

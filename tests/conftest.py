@@ -23,6 +23,8 @@ for _var in ("DB_HOST", "DB_PORT", "DB_NAME", "DB_USER", "DB_PASSWORD", "ASTROFI
     os.environ.pop(_var, None)
 os.environ["LC_ALL"] = "C.UTF-8"
 os.environ.pop("LANG", None)
+# The project's own modules compile once for the whole run, not again in each app, script or worker a test starts.
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 
 import pytest  # noqa: E402
 from sqlalchemy import Engine, create_engine, pool, text  # noqa: E402

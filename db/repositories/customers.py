@@ -6,11 +6,16 @@ import re
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import (
+    ARRAY,
+    BigInteger,
     ColumnElement,
     Select,
     and_,
+    any_,
+    cast,
     exists,
     func,
     literal,
@@ -18,9 +23,8 @@ from sqlalchemy import (
     or_,
     select,
     tuple_,
-    union_all,
 )
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from db.errors import NotFound, ValidationError
 from db.models import Customer, Loan
@@ -145,6 +149,33 @@ def _row(customer: Customer) -> CustomerRow:
                        customer.phone, customer.national_id, customer.status)
 
 
+def _once(ids: ColumnElement[Any]) -> ColumnElement[Any]:
+    """An array of ids computed once, before the query reads customers by them: an InitPlan. (Written in the
+    query itself, a search function would run twice: the planner calls a stable function to estimate how many ids
+    it gives.) The cast makes `= ANY` take the array: `= ANY ((SELECT …))` would compare with each row."""
+    return cast(select(ids).scalar_subquery(), ARRAY(BigInteger))
+
+
+@dataclass(frozen=True)
+class _PageAfter:
+    """Where a page starts, as customer_name_page_ids (0018) takes it: the last row of the previous page (lower
+    case names and id, None for the first page) and, for "my clients", the officer."""
+
+    last_name: ColumnElement[Any] | None
+    first_name: ColumnElement[Any] | None
+    id: int | None
+    officer: int | None
+
+    @classmethod
+    def of(cls, after: CustomerRow | None, officer: int | None) -> _PageAfter:
+        if after is None:
+            return cls(None, None, None, officer)
+        return cls(func.lower(literal(after.last_name)), func.lower(literal(after.first_name)), after.id, officer)
+
+    def arguments(self, limit: int) -> tuple[Any, ...]:
+        return self.last_name, self.first_name, self.id, limit, self.officer
+
+
 class CustomerRepository(Repository):
     def search(self, query: str, *, after: CustomerRow | None = None, limit: int = PAGE_SIZE,
                mine: bool = False) -> SearchPage:
@@ -168,99 +199,90 @@ class CustomerRepository(Repository):
             tuple_(*order) > tuple_(func.lower(after.last_name), func.lower(after.first_name), literal(after.id))]
         if mine:
             keyset.append(exists().where(Loan.customer_id == Customer.id, Loan.loan_officer_id == self.actor.user_id))
+        page_after = _PageAfter.of(after, self.actor.user_id if mine else None)
         with self.read_work() as session:
             if _is_prefix_search(text):
-                return self._prefix_page(session, text, keyset, limit)
+                return self._prefix_page(session, text, keyset, limit, page_after)
             if _is_name_search(text):
-                page = self._name_page(session, text, keyset, limit)
+                page = self._name_page(session, text, keyset, limit, page_after)
                 if page is not None:
                     return page
-            statement = self._search_statement(text).where(*keyset).order_by(*order).limit(limit + 1)
+            if _is_name_fragment(text):
+                # The walk of the name index in order, from the keyset, in customer_name_page_ids (0018): under the
+                # branches' row-level security neither the pattern nor the keyset could be an index condition here.
+                pattern = f"%{_escape_like(text)}%"
+                walk = _once(func.customer_name_page_ids("walk", pattern, *page_after.arguments(limit)))
+                statement = select(Customer).where(or_(Customer.id == any_(walk), *self._exact(text)))
+            else:
+                statement = self._search_statement(text)
+            statement = statement.where(*keyset).order_by(*order).limit(limit + 1)
             found = [_row(c) for c in session.scalars(statement)]
         return SearchPage(tuple(found[:limit]), len(found) > limit)
 
-    def _prefix_page(self, session: Session, text: str, keyset: list[ColumnElement[bool]],
-                     limit: int) -> SearchPage:
+    def _prefix_page(self, session: Session, text: str, keyset: list[ColumnElement[bool]], limit: int,
+                     page_after: _PageAfter) -> SearchPage:
         """The page of customers whose surname or first name starts with the fragment (any case), or whose
         national ID is exactly the fragment, each part read from an index range already in result order.
 
-        Four parts that never share a row: first name starting with it and surname sorting before it;
-        surname starting with it (one range of customers_last_name_idx); first name starting with it and
-        surname sorting after the surnames that start with it; the exact national ID, if not already among
-        them. The first-name parts are ranges of customers_first_name_prefix2_idx / _prefix3_idx
-        (lower(left(first name, n)), then the result order), so each part reads its first page + 1 rows in
-        order from its index and stops; the page is the first of those at most 4 × (page + 1) rows. (The
-        planner does not merge the parts of a UNION ALL by their order, so each part has its own ORDER BY
-        and LIMIT: a sort of a few dozen rows, never of a big set.)
+        Three parts that never share a row: the surnames starting with it (one range of customers_last_name_idx);
+        the first names starting with it whose surname does not (one equality range of
+        customers_first_name_prefix2_idx / _prefix3_idx: lower(left(first name, n)), then the result order); the
+        exact national ID. Each name part reads its first page + 1 rows after the keyset in order and stops, in
+        customer_name_page_ids (0018), as the owner within the caller's branches: under the branches' row-level
+        security lower() and left() (not leakproof) could not be index conditions here. The customers are then
+        read by id, and the page is the first of those at most 2 × (page + 1) rows and the ID holder.
         In code point order (the C.UTF-8 collation of the embedded server, checked once per database) the
         surnames starting with the fragment are exactly those in [lower(fragment), lower(fragment) +
-        U+10FFFF); with another collation the same parts are written with starts_with (same answer, slower).
+        U+10FFFF); with another collation the parts are written with starts_with here (same answer, slower).
         """
         start = func.lower(literal(text))
-        surname = func.lower(Customer.last_name)
-        # A length from a fixed whitelist (PREFIX_LENGTHS) written into the SQL: the index's own expression.
-        first_start = func.lower(func.left(Customer.first_name, literal_column(str(len(text))))) == start
+        order = (func.lower(Customer.last_name), func.lower(Customer.first_name), Customer.id)
         if _codepoint_order(session):
-            by_surname = and_(surname >= start, surname < start + _TOP_CHARACTER)
-            by_first = [and_(first_start, surname < start), and_(first_start, surname >= start + _TOP_CHARACTER)]
+            arguments = page_after.arguments(limit)
+            ids = func.array_cat(_once(func.customer_name_page_ids("surname_start", start, *arguments)),
+                                 _once(func.customer_name_page_ids("first_name_start", start, *arguments)))
+            where = or_(Customer.id == any_(ids), *self._exact(text))
         else:
-            by_surname = func.starts_with(surname, start)
-            by_first = [and_(first_start, func.starts_with(surname, start).is_not(True))]
-        by_id = and_(or_(*self._exact(text)), or_(by_surname, first_start).is_not(True))
-        order = (surname, func.lower(Customer.first_name), Customer.id)
-        # Core columns, not the mapped class: adapting an entity to the union costs more than the query.
-        parts = [select(select(*_ROW_COLUMNS).where(where, *keyset).order_by(*order).limit(limit + 1).subquery())
-                 for where in (by_surname, *by_first, by_id)]
-        hits = union_all(*parts).subquery("hits")
-        rows = session.execute(select(hits).order_by(
-            func.lower(hits.c.last_name), func.lower(hits.c.first_name), hits.c.id).limit(limit + 1)).all()
+            # A length from a fixed whitelist (PREFIX_LENGTHS) written into the SQL: the index's own expression.
+            first_start = func.lower(func.left(Customer.first_name, literal_column(str(len(text))))) == start
+            where = or_(func.starts_with(func.lower(Customer.last_name), start), first_start, *self._exact(text))
+        # Core columns, not the mapped class: adapting an entity costs more than the query.
+        rows = session.execute(select(*_ROW_COLUMNS).where(where, *keyset).order_by(*order).limit(limit + 1)).all()
         found = [CustomerRow(*row) for row in rows]
         return SearchPage(tuple(found[:limit]), len(found) > limit)
 
-    def _name_page(self, session: Session, text: str, keyset: list[ColumnElement[bool]],
-                   limit: int) -> SearchPage | None:
+    def _name_page(self, session: Session, text: str, keyset: list[ColumnElement[bool]], limit: int,
+                   page_after: _PageAfter) -> SearchPage | None:
         """The page from the trigram indexes, in one query; None when they match more than NAME_PROBE_CAP.
 
         A fragment without a space lies wholly in the first name or wholly in the surname. The surnames that
-        start with it are one range of the name index, already in order: the first page of them is read
-        from there (in code point order, lower(surname) in [lower(fragment), lower(fragment) + U+10FFFF) is
-        exactly `surname ILIKE 'fragment%'`, which PostgreSQL evaluates on lower() of both sides in UTF-8).
-        The other matches (in the first name, or further into the surname) come from the trigram index of
-        first name + surname-from-its-second-letter, usually few. A fragment with a space is looked up in
-        the trigram index of the whole name. Either way the matches read are sorted and the first page
-        taken; how many the trigram index found decides whether that page is complete.
+        start with it are one range of the name index, already in order: the first page of them after the keyset
+        comes from there (customer_name_page_ids, 0018). The other matches (in the first name, or further
+        into the surname) come from the trigram index of first name + surname-from-its-second-letter, usually
+        few. A fragment with a space is looked up in the trigram index of the whole name. Either way the trigram
+        match runs in customer_name_matches (0016) within the caller's branches (under the branches' row-level
+        security a pattern, not leakproof, could not use the index here), at most NAME_PROBE_CAP + 1 ids come
+        back, and more than the cap means a fragment too common for the probe. The customers are read by id with
+        the exact national ID, sorted, and the first page taken.
         """
-        escaped = _escape_like(text)
-        exact = self._exact(text)
         split = " " not in text and _codepoint_order(session)
-        # The trigram match runs in customer_name_matches (0016), within the caller's branches: under the
-        # branches' row-level security a pattern (not leakproof) could not use the index here. At most
-        # NAME_PROBE_CAP + 1 ids come back; more than the cap means a fragment too common for the probe.
-        matches = func.customer_name_matches(f"%{escaped}%", split, NAME_PROBE_CAP)
-        matched = select(matches.column_valued("id")).cte("matched")
-        probed_where = or_(Customer.id.in_(select(matched.c.id)), *exact)
-        probe = select(Customer).where(probed_where, *keyset).limit(NAME_PROBE_CAP + 1).cte("probe")
-        total = (select(func.greatest(select(func.count()).select_from(matched).scalar_subquery(),
-                                      select(func.count()).select_from(probe).scalar_subquery()))
-                 .scalar_subquery())
-        members = [select(probe)]
+        matches = func.customer_name_matches(f"%{_escape_like(text)}%", split, NAME_PROBE_CAP).column_valued("id")
+        matched = select(func.array_agg(matches).label("ids")).cte("matched")
+        ids: ColumnElement[Any] = _once(matched.c.ids)
         if split:
-            start = func.lower(literal(text))
-            surname = func.lower(Customer.last_name)
-            # Without the probe's matches, so the two parts never share a row (no de-duplication needed).
-            head = (select(Customer)
-                    .where(surname >= start, surname < start + _TOP_CHARACTER, probed_where.is_not(True), *keyset)
-                    .order_by(surname, func.lower(Customer.first_name), Customer.id).limit(limit + 1))
-            members.append(select(head.cte("head")))  # planned on its own: the index range, in order
-        hits = aliased(Customer, union_all(*members).subquery("hits"))
-        rows = session.execute(select(hits, total).order_by(
-            func.lower(hits.last_name), func.lower(hits.first_name), hits.id).limit(limit + 1)).all()
-        if rows and rows[0][1] > NAME_PROBE_CAP:
+            head = func.customer_name_page_ids("surname_start", func.lower(literal(text)), *page_after.arguments(limit))
+            ids = func.array_cat(ids, _once(head))
+        found_by_probe = func.coalesce(select(func.cardinality(matched.c.ids)).scalar_subquery(), 0)
+        rows = session.execute(
+            select(*_ROW_COLUMNS, found_by_probe).where(or_(Customer.id == any_(ids), *self._exact(text)), *keyset)
+            .order_by(func.lower(Customer.last_name), func.lower(Customer.first_name), Customer.id)
+            .limit(limit + 1)).all()
+        if rows and rows[0][-1] > NAME_PROBE_CAP:
             return None
-        if not rows and (session.scalar(select(func.count()).select_from(matches.table_valued("id")))
+        if not rows and (session.scalar(select(func.cardinality(select(matched.c.ids).scalar_subquery())))
                          or 0) > NAME_PROBE_CAP:
             return None  # nothing after the keyset among the first matches, but there are more than the cap
-        found = [_row(row[0]) for row in rows]
+        found = [CustomerRow(*row[:-1]) for row in rows]
         return SearchPage(tuple(found[:limit]), len(found) > limit)
 
     @staticmethod
@@ -290,13 +312,8 @@ class CustomerRepository(Repository):
         if _LOAN_NUMBER.match(text):
             loan_customer = select(Loan.customer_id).where(Loan.loan_number == _normalized_number(text, "L"))
             return base.where(Customer.id.in_(loan_customer.scalar_subquery()))
-        exact = self._exact(text)
-        # A name has letters: digits and signs alone are a phone or national ID, found by their own indexes.
-        if not _has_name(text):
-            return base.where(or_(*exact))
-        pattern = f"%{_escape_like(text)}%"
-        by_name = (Customer.first_name + " " + Customer.last_name).ilike(pattern, escape="\\")
-        return base.where(or_(by_name, *exact))
+        # Digits and signs alone (no name: see search) are a phone or national ID, found by their own indexes.
+        return base.where(or_(*self._exact(text)))
 
     def get(self, customer_id: int) -> CustomerDetail:
         with self.work() as session:

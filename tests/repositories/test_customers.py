@@ -170,3 +170,22 @@ def test_short_fragment_pages_run_through_both_names_in_order_without_repeats(en
                 break
             page = repo.search("kA", after=page.rows[-1], limit=limit)
         assert ids == [c.id for c in wanted], limit
+
+
+def test_the_app_engine_plans_every_search_for_the_text_typed(db_url, actors):
+    """No server-side prepared statements: psycopg would prepare a search after its fifth run, and PostgreSQL's
+    generic plan for it (one plan for any text) walked a whole branch under row-level security."""
+    from db.engine import make_engine
+
+    app_engine = make_engine(db_url)
+    try:
+        repo = CustomerRepository(app_engine, actors["officer"])
+        for _ in range(8):
+            repo.search("Kim")
+            repo.search("Wanjiru")
+        with app_engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM pg_prepared_statements")).scalar_one() == 0
+            # The pool's only connection served every search (and this query).
+            assert (app_engine.pool.checkedout(), app_engine.pool.checkedin()) == (1, 0)  # type: ignore[attr-defined]
+    finally:
+        app_engine.dispose()

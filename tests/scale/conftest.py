@@ -32,3 +32,17 @@ def actor(engine: Engine, username: str) -> Actor:
         row = conn.execute(text("SELECT id, username, role, full_name FROM users WHERE username = :u"),
                            {"u": username}).one()
     return Actor(row.id, row.username, row.role, row.full_name)
+
+
+@pytest.fixture
+def branch_officer(scale_book: tuple[Engine, ScaleReport]) -> str:
+    """`branch.officer`: a loan officer of the scale book's first branch under the head office."""
+    engine, _ = scale_book
+    with engine.begin() as conn:
+        conn.execute(text(
+            "INSERT INTO users (username, password_hash, full_name, role, branch_id) "
+            "SELECT 'branch.officer', password_hash, 'Branch Officer', 'loan_officer', "
+            "       (SELECT id FROM branches WHERE parent_id IS NOT NULL ORDER BY id LIMIT 1) "
+            "FROM users WHERE username = 'officer' "
+            "AND NOT EXISTS (SELECT 1 FROM users WHERE username = 'branch.officer')"))
+    return "branch.officer"

@@ -1,0 +1,1 @@
+DROP INDEX loans_branch_arrears_idx;
