@@ -29,18 +29,14 @@ LOADING = "Loading the day's figures…"
 
 
 def till_line(session: TillSession | None, required: bool, currency: str = "") -> str:
-    """'Till T1 · open since 08:02 · float 5,000.00 · expected 12,400.00 · 14 receipts', or what to do when
-    no till is open ('' where tills are not required and none is open)."""
+    """The signed-in person's open till: 'Till T1 · open since 08:02 · float 5,000.00 · expected 12,400.00 ·
+    14 receipts', or what to do when none is open ('' where tills are not required)."""
     if session is None:
         return "[b]No till open[/b] · o open till" if required else ""
     receipts = f"{session.receipt_count} receipt{'s' * (session.receipt_count != 1)}"
-    text = (f"[b]Till {escape(session.till_code)}[/b] · open since {session.opened_at.astimezone():%H:%M} · "
+    return (f"[b]Till {escape(session.till_code)}[/b] · open since {session.opened_at.astimezone():%H:%M} · "
             f"float {format_money(session.opening_float)} · expected {format_money(session.expected_cash)} · "
             f"{receipts}")
-    if session.status == "pending_approval":
-        text = (f"[b]Till {escape(session.till_code)}[/b] · counted, waiting for a supervisor's approval · "
-                f"expected {format_money(session.expected_cash)}")
-    return text
 
 
 def glance_title(branch_code: str, branches: int) -> str:
@@ -147,7 +143,7 @@ class HomeScreen(DatabaseCalls):
             return (self.ctx.can(RECORD_PAYMENTS) and self._till_known and self.tills_required
                     and self.till_session is None)
         if action == "close_till":
-            return self.till_session is not None and self.till_session.status == "open"
+            return self.till_session is not None
         return True
 
     def action_open_till(self) -> None:
