@@ -1087,11 +1087,14 @@ BEGIN
         RAISE EXCEPTION 'The first repayment date % must be after the disbursement date %', v_first, v_date
             USING ERRCODE = 'P0104';
     END IF;
-    -- Cash is paid out of the disburser's open till (held FOR KEY SHARE until commit, as a payment holds it).
+    -- Cash is paid out of the disburser's open till, which must hold it (the session held FOR NO KEY UPDATE until
+    -- commit: a close waits for it, as it waits for a payment, and so does another payout from the same drawer).
     IF p_payment_method = 'cash' THEN
         SELECT s.id INTO v_session FROM till_sessions s WHERE s.cashier_id = p_disbursed_by AND s.status = 'open'
-           FOR KEY SHARE;
-        IF v_session IS NULL THEN
+           FOR NO KEY UPDATE;
+        IF v_session IS NOT NULL THEN
+            PERFORM till_refuse_overdraw(v_session, v_loan.principal_amount - coalesce(v_loan.fee_amount, 0));
+        ELSE
             SELECT b.tills_required, b.code INTO v_required, v_home
               FROM users u JOIN branches b ON b.id = u.branch_id WHERE u.id = p_disbursed_by;
             IF v_required THEN
@@ -3088,11 +3091,14 @@ BEGIN
               FROM till_sessions taken JOIN till_sessions open_now
                 ON open_now.till_id = taken.till_id AND open_now.status = 'open'
              WHERE taken.id = v_txn.till_session_id
-               FOR KEY SHARE OF open_now;
+               FOR NO KEY UPDATE OF open_now;
         END IF;
         IF v_session IS NULL THEN
             SELECT s.id INTO v_session FROM till_sessions s WHERE s.cashier_id = p_reversed_by AND s.status = 'open'
-               FOR KEY SHARE;
+               FOR NO KEY UPDATE;
+        END IF;
+        IF v_session IS NOT NULL THEN
+            PERFORM till_refuse_overdraw(v_session, v_txn.amount);
         END IF;
         IF v_session IS NULL THEN
             SELECT b.tills_required, b.code INTO v_required, v_home
@@ -3616,6 +3622,28 @@ BEGIN
             p_user, p_branch_id)
     RETURNING id INTO v_entry;
     RETURN v_entry;
+END $$;
+
+
+--
+-- Name: till_refuse_overdraw(bigint, numeric); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.till_refuse_overdraw(p_session_id bigint, p_payout numeric) RETURNS void
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+DECLARE
+    v_cash numeric;
+    v_till text;
+BEGIN
+    SELECT s.opening_float + c.cash_in - c.cash_out, t.code INTO v_cash, v_till
+      FROM till_sessions s JOIN tills t ON t.id = s.till_id, till_session_cash(s.id) c
+     WHERE s.id = p_session_id;
+    IF p_payout > v_cash THEN
+        RAISE EXCEPTION 'Till % holds KES % in cash, less than the KES % to pay out: pay by M-Pesa or bank, or take more cash from the vault (close the till and open it with a larger float)',
+            v_till, ledger_money(v_cash), ledger_money(p_payout) USING ERRCODE = 'P0110';
+    END IF;
 END $$;
 
 
@@ -7555,6 +7583,13 @@ GRANT ALL ON FUNCTION public.till_money(p_amount numeric) TO astrofin_definer;
 --
 
 REVOKE ALL ON FUNCTION public.till_post_entry(p_branch_id bigint, p_description text, p_user bigint) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION till_refuse_overdraw(p_session_id bigint, p_payout numeric); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.till_refuse_overdraw(p_session_id bigint, p_payout numeric) FROM PUBLIC;
 
 
 --

@@ -195,6 +195,24 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
      GROUP BY s.id
 $$;
 
+-- Cash paid out of a drawer (a disbursement, a reversal) must be in it: a drawer never goes below nothing. The
+-- caller holds the session FOR NO KEY UPDATE, so two payouts from one drawer come one after the other (cash taken
+-- in meanwhile only adds to it; a close waits for both).
+CREATE FUNCTION till_refuse_overdraw(p_session_id bigint, p_payout numeric) RETURNS void
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
+DECLARE
+    v_cash numeric;
+    v_till text;
+BEGIN
+    SELECT s.opening_float + c.cash_in - c.cash_out, t.code INTO v_cash, v_till
+      FROM till_sessions s JOIN tills t ON t.id = s.till_id, till_session_cash(s.id) c
+     WHERE s.id = p_session_id;
+    IF p_payout > v_cash THEN
+        RAISE EXCEPTION 'Till % holds KES % in cash, less than the KES % to pay out: pay by M-Pesa or bank, or take more cash from the vault (close the till and open it with a larger float)',
+            v_till, ledger_money(v_cash), ledger_money(p_payout) USING ERRCODE = 'P0110';
+    END IF;
+END $$;
+
 -- A journal entry of the tills (no transaction): numbered as the others, in the session's branch.
 CREATE FUNCTION till_post_entry(p_branch_id bigint, p_description text, p_user bigint) RETURNS bigint
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
@@ -849,11 +867,14 @@ BEGIN
         RAISE EXCEPTION 'The first repayment date % must be after the disbursement date %', v_first, v_date
             USING ERRCODE = 'P0104';
     END IF;
-    -- Cash is paid out of the disburser's open till (held FOR KEY SHARE until commit, as a payment holds it).
+    -- Cash is paid out of the disburser's open till, which must hold it (the session held FOR NO KEY UPDATE until
+    -- commit: a close waits for it, as it waits for a payment, and so does another payout from the same drawer).
     IF p_payment_method = 'cash' THEN
         SELECT s.id INTO v_session FROM till_sessions s WHERE s.cashier_id = p_disbursed_by AND s.status = 'open'
-           FOR KEY SHARE;
-        IF v_session IS NULL THEN
+           FOR NO KEY UPDATE;
+        IF v_session IS NOT NULL THEN
+            PERFORM till_refuse_overdraw(v_session, v_loan.principal_amount - coalesce(v_loan.fee_amount, 0));
+        ELSE
             SELECT b.tills_required, b.code INTO v_required, v_home
               FROM users u JOIN branches b ON b.id = u.branch_id WHERE u.id = p_disbursed_by;
             IF v_required THEN
@@ -935,11 +956,14 @@ BEGIN
               FROM till_sessions taken JOIN till_sessions open_now
                 ON open_now.till_id = taken.till_id AND open_now.status = 'open'
              WHERE taken.id = v_txn.till_session_id
-               FOR KEY SHARE OF open_now;
+               FOR NO KEY UPDATE OF open_now;
         END IF;
         IF v_session IS NULL THEN
             SELECT s.id INTO v_session FROM till_sessions s WHERE s.cashier_id = p_reversed_by AND s.status = 'open'
-               FOR KEY SHARE;
+               FOR NO KEY UPDATE;
+        END IF;
+        IF v_session IS NOT NULL THEN
+            PERFORM till_refuse_overdraw(v_session, v_txn.amount);
         END IF;
         IF v_session IS NULL THEN
             SELECT b.tills_required, b.code INTO v_required, v_home
@@ -980,7 +1004,7 @@ END $$;
 --     their loan has moved, after checking the session is the caller's to see), as record_loan_payment does.
 REVOKE ALL ON FUNCTION till_money(numeric), till_check_cash(numeric, text, text), till_check_method(text, text),
     till_vault_balance(bigint), till_session_cash(bigint), till_post_entry(bigint, text, bigint),
-    open_till(bigint, numeric, bigint), till_denominations_total(jsonb),
+    till_refuse_overdraw(bigint, numeric), open_till(bigint, numeric, bigint), till_denominations_total(jsonb),
     close_till(bigint, numeric, text, bigint, jsonb), approve_till_close(bigint, bigint), till_check_name(text),
     create_till(text, text, bigint), rename_till(bigint, text, bigint), set_till_active(bigint, boolean, bigint),
     set_branch_tills_required(bigint, boolean, bigint) FROM PUBLIC;
@@ -999,6 +1023,7 @@ GRANT EXECUTE ON FUNCTION till_session_cash(bigint)
 ALTER FUNCTION disburse_loan(bigint, bigint, date, date, text, text) OWNER TO astrofin_definer;
 ALTER FUNCTION till_vault_balance(bigint) OWNER TO astrofin_definer;
 ALTER FUNCTION till_post_entry(bigint, text, bigint) OWNER TO astrofin_definer;
+ALTER FUNCTION till_refuse_overdraw(bigint, numeric) OWNER TO astrofin_definer;
 ALTER FUNCTION open_till(bigint, numeric, bigint) OWNER TO astrofin_definer;
 ALTER FUNCTION close_till(bigint, numeric, text, bigint, jsonb) OWNER TO astrofin_definer;
 ALTER FUNCTION approve_till_close(bigint, bigint) OWNER TO astrofin_definer;

@@ -7,7 +7,7 @@ DROP FUNCTION open_till(bigint, numeric, bigint), close_till(bigint, numeric, te
     approve_till_close(bigint, bigint), create_till(text, text, bigint), rename_till(bigint, text, bigint),
     set_till_active(bigint, boolean, bigint), set_branch_tills_required(bigint, boolean, bigint),
     till_vault_balance(bigint), till_session_cash(bigint), till_post_entry(bigint, text, bigint),
-    till_denominations_total(jsonb), till_check_name(text), till_money(numeric), till_check_cash(numeric, text, text);
+    till_refuse_overdraw(bigint, numeric), till_denominations_total(jsonb), till_check_name(text), till_money(numeric), till_check_cash(numeric, text, text);
 
 DROP FUNCTION record_loan_payment(bigint, numeric, date, bigint, text, text, text);
 DROP FUNCTION disburse_loan(bigint, bigint, date, date, text, text);

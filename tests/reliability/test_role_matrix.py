@@ -129,7 +129,8 @@ EXPECTED_FUNCTIONS: dict[str, set[str]] = {
         "ledger_schedule_amounts", "ledger_schedule_zero_installments", "ledger_longest_working_term",
         "ledger_check_entry_date", "ledger_manual_amount", "astrofin_is_owner_session", "branch_visible",
         "branch_check_name", "branch_code_taken", "branch_refuse_closed", "till_money", "till_check_cash",
-        "till_check_method", "till_post_entry", "till_denominations_total", "till_check_name")},
+        "till_check_method", "till_post_entry", "till_refuse_overdraw", "till_denominations_total",
+        "till_check_name")},
 }
 # sequence -> roles with USAGE/UPDATE (numbering customers and loans they create); the rest via functions.
 EXPECTED_SEQUENCES = {"customer_number_seq": {"loan_officer", "supervisor"},

@@ -211,3 +211,24 @@ def test_tills_are_kept_by_supervisors(till_book: TillBook) -> None:
         "active": "Till T1 is open (Cashier NRB01); it can be deactivated once it is closed"}
     error = refused(owner, lambda: TillRepository(app, nrb.staff["cashier"]).create_till("T4", "Mine"))
     assert str(error) == "your role may not do this (the database refused it)"
+
+
+def test_a_drawer_never_pays_out_more_cash_than_it_holds(till_book: TillBook) -> None:
+    """A cash disbursement or a reversal's cash back is refused when the till does not hold it; M-Pesa pays out."""
+    nrb, app, owner = till_book.nrb, till_book.app, till_book.owner
+    cashier, sup = nrb.staff["cashier"], nrb.staff["supervisor"]
+    session = TillRepository(app, cashier).open(nrb.tills["T1"], Decimal("0"))
+    paid = PaymentRepository(app, cashier).record(nrb.loans[0], Decimal("500.00"), TODAY, new_idempotency_key())
+    big = make_loan(app, nrb, "Big", disburse=False)
+    loans = LoanRepository(app, cashier)
+    error = refused(owner, lambda: loans.disburse(big, TODAY))
+    assert str(error) == ("Till T1 holds KES 500.00 in cash, less than the KES 12,000.00 to pay out: pay by M-Pesa "
+                          "or bank, or take more cash from the vault (close the till and open it with a larger float)")
+    assert sql_refusal(owner, app, cashier, "SELECT disburse_loan(:l, :me)", l=big, me=cashier.user_id)[0] == "P0110"
+    small = make_loan(app, nrb, "Small", principal=400, disburse=False)
+    loans.disburse(small, TODAY)  # 400.00 out of the 500.00
+    error = refused(owner, lambda: LoanRepository(app, sup).reverse_payment(paid.transaction_id, "Wrong loan"))
+    assert str(error).startswith("Till T1 holds KES 100.00 in cash, less than the KES 500.00 to pay out")
+    assert TillRepository(app, cashier).my_open_session() == TillRepository(app, cashier).session(session.id)
+    assert TillRepository(app, cashier).session(session.id).expected_cash == Decimal("100.00")
+    loans.disburse(big, TODAY, method="mobile_money", reference="QK7ABC1234")  # off the till

@@ -57,7 +57,7 @@ def test_a_cash_reversal_goes_out_of_the_payments_till_else_the_supervisors_else
     r2 = loans.reverse_payment(p2.transaction_id, "Customer's cheque bounced")
     assert _till_of(owner, r2) == theirs.id
     # … unless the payment's till is open again: then out of that one.
-    again = TillRepository(app, nrb.staff["cashier2"]).open(nrb.tills["T1"], Decimal("0"))
+    again = TillRepository(app, nrb.staff["cashier2"]).open(nrb.tills["T1"], Decimal("200.00"))
     r3 = loans.reverse_payment(p3.transaction_id, "Double entry")
     assert _till_of(owner, r3) == again.id
 
