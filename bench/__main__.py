@@ -26,6 +26,7 @@ import time
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine, create_engine, pool, text
 from sqlalchemy.engine import URL
@@ -188,7 +189,9 @@ def main(argv: list[str] | None = None) -> int:
     run_reports(bench, engine, branch_supervisor, today, args.runs, f"branch {branch[1]}", branch[0])
     run_app_memory(bench, url)
     if args.explain:
-        explain(engine, officer, today)
+        explain(engine, {"a head-office officer": officer, f"an officer of {branch[1]}": branch_officer,
+                         "a head-office supervisor": supervisor, f"a supervisor of {branch[1]}": branch_supervisor},
+                today)
     print()
     print(f"AstroFinance benchmark: {args.scale:,} customers; {machine()}")
     print(bench.table())
@@ -363,35 +366,41 @@ def run_app_memory(bench: Bench, url: URL) -> None:
               max(result.rss_mb, peak or 0) <= 150)
 
 
-def _sent_by_search(engine: Engine, officer: object, query: str) -> tuple[str, object]:
-    """The last SELECT CustomerRepository.search sends for `query`, with its parameters, as the driver got it."""
+def _explained(engine: Engine, call: Callable[[Engine], object]) -> list[str]:
+    """The plans (EXPLAIN ANALYZE, with buffers) of every statement `call` runs on an engine like `engine`, and of
+    the statements run inside the functions it calls: auto_explain's nested statements, sent to the client as
+    notices. Run as the application runs them: the repositories take the person's role, so the plans are those
+    under the branches' row-level security."""
     from sqlalchemy import event
 
-    from db.repositories.customers import CustomerRepository
+    notices: list[str] = []
+    explaining = create_engine(engine.url, poolclass=pool.NullPool)
 
-    sent: list[tuple[str, object]] = []
+    @event.listens_for(explaining, "connect")
+    def _explain(dbapi_connection: Any, _record: object) -> None:
+        dbapi_connection.add_notice_handler(lambda diagnostic: notices.append(diagnostic.message_primary or ""))
+        with dbapi_connection.cursor() as cursor:
+            for setting in EXPLAIN_SETTINGS:  # fixed settings above
+                cursor.execute(setting)
+        dbapi_connection.commit()
 
-    def keep(conn: object, cursor: object, statement: str, params: object, context: object, many: bool) -> None:
-        if "set_config" not in statement:
-            sent.append((statement, params))
-
-    event.listen(engine, "before_cursor_execute", keep)
     try:
-        CustomerRepository(engine, officer).search(query)  # type: ignore[arg-type]
+        call(explaining)
     finally:
-        event.remove(engine, "before_cursor_execute", keep)
-    return sent[-1]
+        explaining.dispose()
+    return [notice for notice in notices if "Query Text" in notice and "set_config(" not in notice]
 
 
-def explain(engine: Engine, officer: object, today: date) -> None:
-    queries = {
-        "calculate_par(30) body": ("SELECT sum(l.principal_outstanding), sum(l.principal_outstanding) FILTER "
-                                   "(WHERE l.oldest_unpaid_due_date < CAST(:d AS date) - 30) FROM loans l "
-                                   "WHERE l.status IN ('active', 'defaulted')"),
-        "overdue queue first page": ("SELECT o.* FROM overdue_loans_as_of(:d) o WHERE o.oldest_due_date <= "
-                                     "CAST(:d AS date) - 1 ORDER BY o.oldest_due_date, o.loan_id LIMIT 51"),
-    }
-    # The search plans are those of the statements the repository sends (captured from the driver).
+EXPLAIN_SETTINGS = ("LOAD 'auto_explain'", "SET auto_explain.log_min_duration = 0", "SET auto_explain.log_analyze = on",
+                    "SET auto_explain.log_buffers = on", "SET auto_explain.log_nested_statements = on",
+                    "SET auto_explain.log_level = notice")
+
+
+def explain(engine: Engine, people: dict[str, object], today: date) -> None:
+    """The plans of the hot reads, as head office and as the staff of one branch."""
+    from db.repositories.customers import CustomerRepository
+    from db.repositories.reports import ReportRepository
+
     searches = {
         "name search, four letters or more (wanjiru)": "wanjiru",
         "name search, two or three letters (Kim: the start of a surname or first name)": "Kim",
@@ -399,15 +408,26 @@ def explain(engine: Engine, officer: object, today: date) -> None:
         "customer number": "C-012345",
         "loan number": "L-012345",
     }
-    with engine.connect() as conn:
-        for title, sql in queries.items():
-            plan = conn.execute(text("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + sql), {"d": today}).scalars().all()
-            print(f"\n-- {title}\n" + "\n".join(plan))
+    for who, person in people.items():
+        if "officer" not in who:
+            continue
         for title, typed in searches.items():
-            statement, params = _sent_by_search(engine, officer, typed)
-            plan = conn.exec_driver_sql("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + statement,
-                                        params).scalars().all()  # type: ignore[arg-type]
-            print(f"\n-- {title}\n" + "\n".join(plan))
+            plans = _explained(engine, lambda e, p=person, t=typed: CustomerRepository(e, p).search(t))  # type: ignore[misc]
+            print(f"\n-- {title}, as {who}\n" + "\n\n".join(plans))
+    for who, person in people.items():
+        if "supervisor" not in who:
+            continue
+        plans = _explained(engine, lambda e, p=person: ReportRepository(e, p).overdue_queue(today))  # type: ignore[misc]
+        print(f"\n-- overdue queue, first page, as {who}\n" + "\n\n".join(plans))
+        plans = _explained(engine, lambda e, p=person: _par(e, p, today))  # type: ignore[misc]
+        print(f"\n-- calculate_par(30), as {who}\n" + "\n\n".join(plans))
+
+
+def _par(engine: Engine, person: object, today: date) -> object:
+    from db.engine import unit_of_work
+
+    with unit_of_work(engine, person) as session:  # type: ignore[arg-type]
+        return session.execute(text("SELECT calculate_par(30, :d)"), {"d": today}).scalar_one()
 
 
 def _bench_cashiers(engine: Engine, branch: int, count: int) -> list[int]:
