@@ -1045,6 +1045,31 @@ END $_$;
 
 
 --
+-- Name: customer_phone_suffix_ids(text, integer); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.customer_phone_suffix_ids(p_reversed text, p_limit integer) RETURNS bigint[]
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    SET plan_cache_mode TO 'force_custom_plan'
+    AS $_$
+DECLARE
+    v_scope bigint[] := astrofin_branch_scope();
+BEGIN
+    IF p_reversed IS NULL OR p_reversed !~ '^[0-9]+$' OR p_limit IS NULL OR p_limit < 0 THEN
+        RETURN '{}';
+    END IF;
+    -- Digits only: the character after the last one ends the range (':' follows '9').
+    RETURN ARRAY(
+        SELECT c.id FROM customers c
+         WHERE reverse(c.phone) ~>=~ p_reversed
+           AND reverse(c.phone) ~<~ (left(p_reversed, -1) || chr(ascii(right(p_reversed, 1)) + 1))
+           AND c.branch_id = ANY (v_scope)
+         LIMIT p_limit);
+END $_$;
+
+
+--
 -- Name: disburse_loan(bigint, bigint, date, date, text, text); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -6852,6 +6877,18 @@ GRANT ALL ON FUNCTION public.customer_name_page_ids(p_part text, p_text text, p_
 GRANT ALL ON FUNCTION public.customer_name_page_ids(p_part text, p_text text, p_after_last text, p_after_first text, p_after_id bigint, p_limit integer, p_officer bigint) TO astrofin_supervisor;
 GRANT ALL ON FUNCTION public.customer_name_page_ids(p_part text, p_text text, p_after_last text, p_after_first text, p_after_id bigint, p_limit integer, p_officer bigint) TO astrofin_accountant;
 GRANT ALL ON FUNCTION public.customer_name_page_ids(p_part text, p_text text, p_after_last text, p_after_first text, p_after_id bigint, p_limit integer, p_officer bigint) TO astrofin_admin;
+
+
+--
+-- Name: FUNCTION customer_phone_suffix_ids(p_reversed text, p_limit integer); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.customer_phone_suffix_ids(p_reversed text, p_limit integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.customer_phone_suffix_ids(p_reversed text, p_limit integer) TO astrofin_cashier;
+GRANT ALL ON FUNCTION public.customer_phone_suffix_ids(p_reversed text, p_limit integer) TO astrofin_loan_officer;
+GRANT ALL ON FUNCTION public.customer_phone_suffix_ids(p_reversed text, p_limit integer) TO astrofin_supervisor;
+GRANT ALL ON FUNCTION public.customer_phone_suffix_ids(p_reversed text, p_limit integer) TO astrofin_accountant;
+GRANT ALL ON FUNCTION public.customer_phone_suffix_ids(p_reversed text, p_limit integer) TO astrofin_admin;
 
 
 --

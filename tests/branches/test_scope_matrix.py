@@ -171,6 +171,8 @@ READERS: dict[str, Callable[[Book, Branch], tuple[str, dict[str, Any]]]] = {
                                           {"l": o.loan, "d": TODAY}),
     "customer_name_matches": lambda b, o: ("SELECT m FROM customer_name_matches(:p, false, 50) m WHERE m = :c",
                                            {"p": f"%Of{o.code}%", "c": o.customer}),
+    "customer_phone_suffix_ids": lambda b, o: (
+        "SELECT m FROM unnest(customer_phone_suffix_ids('100000', 50)) m WHERE m = :c", {"c": o.customer}),
     "customer_name_page_ids": lambda b, o: (
         "SELECT m FROM unnest(customer_name_page_ids('surname_start', lower(:s), NULL, NULL, NULL, 50) || "
         "customer_name_page_ids('first_name_start', 'am', NULL, NULL, NULL, 50) || "

@@ -100,6 +100,7 @@ EXPECTED_FUNCTIONS: dict[str, set[str]] = {
     "calculate_par": REPORTS, "monthly_financial_summary": REPORTS,  # portfolio reports
     "customer_name_matches": ALL,  # find customers by name (within the caller's branches)
     "customer_name_page_ids": ALL,  # a page of a name search, in order (within the caller's branches)
+    "customer_phone_suffix_ids": ALL,  # the customers whose phone ends with digits (within the caller's branches)
     # the caller's branches: policies and screens ask; each answers from the caller's own session setting
     **{name: ALL | {"app"} for name in ("astrofin_user_branch", "astrofin_branch_scope", "astrofin_branch_lineage",
                                         "astrofin_default_branch", "branch_subtree", "astrofin_sees_head_office")},

@@ -52,18 +52,8 @@ def phone_tail(scale_book: tuple[Engine, ScaleReport]) -> str:
                                      "ORDER BY id LIMIT 1")).scalar_one())
 
 
-@pytest.mark.parametrize("length", [6, 7])
-def test_the_last_digits_of_a_phone_are_read_from_the_reverse_index(
-        scale_book: tuple[Engine, ScaleReport], phone_tail: str, length: int) -> None:
-    """With the book analyzed and the planner free to choose, the suffix is an index range: no sequential scan,
-    and the reverse index (beside the national ID's and the phone's own for the exact matches)."""
-    engine, _ = scale_book
-    statement, parameters = _sent_by_search(engine, phone_tail[-length:])
-    with engine.connect() as conn:
-        conn.exec_driver_sql("ANALYZE customers")
-        plan = conn.exec_driver_sql("EXPLAIN (FORMAT JSON) " + statement, parameters).scalar_one()[0]["Plan"]
-    assert "customers_phone_reverse_idx" in _indexes(plan), plan
-    assert "Seq Scan" not in _node_types(plan), plan
+# The plan of a phone's last digits (read in customer_phone_suffix_ids, 0018) is checked under the branches'
+# row-level security by tests/scale/test_name_search.py::test_a_national_id_or_the_end_of_a_phone_reads_their_indexes.
 
 
 def test_every_suffix_page_matches_the_plain_query(scale_book: tuple[Engine, ScaleReport], phone_tail: str) -> None:
