@@ -1427,7 +1427,8 @@ CREATE TABLE public.loans (
     CONSTRAINT loans_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'approved'::text, 'rejected'::text, 'active'::text, 'closed'::text, 'defaulted'::text, 'written_off'::text]))),
     CONSTRAINT loans_term_check CHECK (((term >= 1) AND (term <= 520))),
     CONSTRAINT loans_write_off_reason_check CHECK (((write_off_reason IS NULL) OR (length(write_off_reason) <= 500)))
-);
+)
+WITH (autovacuum_vacuum_scale_factor='0.02');
 
 
 --

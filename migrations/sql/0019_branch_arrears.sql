@@ -5,3 +5,9 @@
 -- under it, head office) the index-only scan of its own branches' active loans.
 CREATE INDEX loans_branch_arrears_idx ON loans (branch_id, oldest_unpaid_due_date, id)
     INCLUDE (principal_outstanding, loan_officer_id) WHERE status IN ('active', 'defaulted');
+
+-- Every payment updates its loan's summary columns, which clears the page's all-visible bit, and an index-only
+-- scan then reads the heap row after all: after the benchmark's payment runs at 1,000,000 customers, 234,326 heap
+-- fetches made head office's PAR 326 ms, against 79 ms once loans was vacuumed. Vacuum loans after 2 % of its
+-- rows changed (PostgreSQL's default waits for 20 %), so the visibility map stays close to current through a day.
+ALTER TABLE loans SET (autovacuum_vacuum_scale_factor = 0.02);
