@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import logging
+import select
 import time
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import psycopg
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session
 
 from db.config import ConnectionSettings, Settings
@@ -112,7 +116,7 @@ def libpq_env(url: URL | str) -> dict[str, str]:
 
 
 def make_engine(url: URL | str, settings: Settings | None = None, **kwargs: Any) -> Engine:
-    pool_size = settings.connection.pool_size if settings else 5
+    pool_size = kwargs.pop("pool_size", settings.connection.pool_size if settings else 5)
     # No server-side prepared statements (psycopg prepares a statement after its fifth run): PostgreSQL would
     # then plan it once for any parameters, and under the branches' row-level security such a generic plan of a
     # customer search walks a whole branch where the plan for the typed text reads an index range (a name
@@ -120,11 +124,33 @@ def make_engine(url: URL | str, settings: Settings | None = None, **kwargs: Any)
     # functions on the counter's hot path cache their own plans inside PostgreSQL. (A transaction-mode pooler
     # in front of the server wants no prepared statements either.)
     connect_args = {"prepare_threshold": None, **kwargs.pop("connect_args", {})}
-    engine = create_engine(url, pool_pre_ping=True, pool_size=max(pool_size, 1), connect_args=connect_args,
-                           **kwargs)
+    engine = create_engine(url, pool_size=max(pool_size, 1), connect_args=connect_args, **kwargs)
+    event.listen(engine, "checkout", _check_alive)
     if settings is not None:
         _watch_queries(engine, settings)
     return engine
+
+
+def _check_alive(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+    """A pooled connection is checked before use without a round trip while its socket is quiet.
+
+    An idle connection receives nothing: a server that ended it (restarted, failed over, terminated the backend)
+    has sent its last message and closed the socket, which then reads as ready. Only then is it pinged, as
+    pool_pre_ping would ping every checkout (a round trip on each unit of work, a fifth of a lookup's time); a
+    dead one is replaced by the pool.
+    """
+    if dbapi_connection.closed or dbapi_connection.broken:
+        raise DisconnectionError("the connection was closed")
+    try:
+        ready, _, _ = select.select([dbapi_connection.fileno()], [], [], 0)
+    except (OSError, ValueError) as exc:
+        raise DisconnectionError("the connection's socket is gone") from exc
+    if not ready:
+        return
+    try:
+        dbapi_connection.execute("SELECT 1").fetchall()
+    except psycopg.Error as exc:
+        raise DisconnectionError("the server ended the connection") from exc
 
 
 _SECRET_NAMES = ("password", "secret", "token")
@@ -143,12 +169,13 @@ def redact_params(params: Any) -> Any:
     return params
 
 
+_watched: weakref.WeakKeyDictionary[Engine, Settings] = weakref.WeakKeyDictionary()
+
+
 def _watch_queries(engine: Engine, settings: Settings) -> None:
     """Log queries slower than SLOW_QUERY_THRESHOLD ms (all of them with LOG_QUERIES) to the log folder."""
     file_logger(_query_log.name, "queries.log")
-    threshold = settings.slow_query_ms
-    log_all = settings.log_queries
-    with_params = settings.log_query_params
+    _watched[engine] = settings
 
     @event.listens_for(engine, "before_cursor_execute")
     def _start(conn: Any, cursor: Any, statement: str, params: Any, context: Any, many: bool) -> None:
@@ -156,13 +183,21 @@ def _watch_queries(engine: Engine, settings: Settings) -> None:
 
     @event.listens_for(engine, "after_cursor_execute")
     def _finish(conn: Any, cursor: Any, statement: str, params: Any, context: Any, many: bool) -> None:
-        elapsed_ms = (time.perf_counter() - conn.info["astrofin_started"].pop()) * 1000
-        if elapsed_ms >= threshold or log_all:
-            kind = "slow query" if elapsed_ms >= threshold else "query"
-            line = f"{kind} {elapsed_ms:.1f} ms: {' '.join(statement.split())}"
-            if with_params:
-                line += f" params={redact_params(params)!r}"
-            _query_log.info(line)
+        log_query(engine, statement, params, time.perf_counter() - conn.info["astrofin_started"].pop())
+
+
+def log_query(engine: Engine, statement: str, params: Any, seconds: float) -> None:
+    """Log a query the engine ran, as the settings it was made with ask (nothing when made without them)."""
+    settings = _watched.get(engine)
+    if settings is None:
+        return
+    elapsed_ms = seconds * 1000
+    if elapsed_ms >= settings.slow_query_ms or settings.log_queries:
+        kind = "slow query" if elapsed_ms >= settings.slow_query_ms else "query"
+        line = f"{kind} {elapsed_ms:.1f} ms: {' '.join(statement.split())}"
+        if settings.log_query_params:
+            line += f" params={redact_params(params)!r}"
+        _query_log.info(line)
 
 
 @contextmanager

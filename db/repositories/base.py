@@ -3,15 +3,18 @@ turned into messages a person can act on."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import Select
 
 from db.engine import Actor, unit_of_work
 from db.errors import AstrofinError, DatabaseUnavailable, NotFound, Refused, ValidationError, unreachable_message
+from db.one_trip import fetch_in_one_trip
 from db.replica import read_unit_of_work
 
 # Constraint names → what a person reads; the rest fall back to the database's own message.
@@ -76,5 +79,12 @@ class Repository:
         try:
             with read_unit_of_work(self.engine, self.actor) as session:
                 yield session
+        except DBAPIError as exc:
+            raise translate(exc) from exc
+
+    def fetch_in_one_trip(self, statement: Select[Any]) -> Sequence[tuple[Any, ...]]:
+        """The rows of a read-only statement, with the person's settings, in one round trip (db/one_trip.py)."""
+        try:
+            return fetch_in_one_trip(self.engine, self.actor, statement)
         except DBAPIError as exc:
             raise translate(exc) from exc

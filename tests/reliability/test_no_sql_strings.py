@@ -34,6 +34,8 @@ ALLOWED = {
     ("db/repositories/reports.py", "ORDER BY o.oldest_due_date, o.loan_id LIMIT :n"): "the overdue queue's SQL "
         "is joined from fixed fragments chosen by flags, so each shape keeps its index plan; values are bound",
     ("db/repositories/reports.py", "session.execute(statement, params)"): "statement from _queue_sql above",
+    ("db/one_trip.py", "cursor.execute(message, params, prepare=False)"): "the fixed settings statement before a "
+        "statement SQLAlchemy compiled, its values bound as parameters",
     ("db/scale_seed.py", "cur.execute(_STAGING)"): "a module constant",
     ("db/scale_seed.py", "cur.execute(sql)"): "the CHECKS constants",
     ("db/scale_seed.py", "cur.execute(statement, params if"): "statements split from module constants",

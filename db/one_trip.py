@@ -1,0 +1,87 @@
+"""A read sent as one message: the signed-in person's settings and one statement in one round trip.
+
+A unit of work (db.engine.unit_of_work) costs a round trip for each of BEGIN, the person's settings, the statement
+and COMMIT. For the lookups the counter makes most (a customer or loan number, a phone), those round trips were
+most of the time a search took. Here the settings and the statement travel as one simple-protocol Query message
+on a connection in autocommit. PostgreSQL runs the statements of one Query message as one implicit transaction,
+so set_config(…, true) lasts exactly as long as the statement, as in a unit of work; and it plans each statement
+of the message after the one before has run, so the statement is planned under the person's role and its
+branches' row-level security, as in a unit of work.
+
+Values are bound by psycopg on the client (quoted as literals), since the simple protocol has no parameters;
+the statement itself is one SQLAlchemy compiled, with its values bound.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import psycopg
+from sqlalchemy import Connection, Engine
+from sqlalchemy.engine.interfaces import Compiled, Dialect
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.sql import Select
+
+from db.engine import Actor, log_query
+from db.replica import replica_for
+
+_SETTINGS = ("SELECT set_config('astrofin.user_id', %(astrofin_user_id)s, true), "
+             "set_config('role', %(astrofin_role)s, true);\n")
+
+
+def fetch_in_one_trip(engine: Engine, actor: Actor, statement: Select[Any]) -> Sequence[tuple[Any, ...]]:
+    """The rows of a read-only `statement` run as `actor`, in one round trip (on the replica when one answers).
+
+    A refusal or a lost connection raises sqlalchemy's DBAPIError, as a unit of work would.
+    """
+    compiled, params = _compiled(engine, statement)
+    params["astrofin_user_id"] = str(actor.user_id)
+    params["astrofin_role"] = actor.db_role
+    message = _SETTINGS + str(compiled)
+    with _read_connection(engine) as connection:
+        driver: psycopg.Connection[Any] = connection.connection.driver_connection  # type: ignore[assignment]
+        started = time.perf_counter()
+        driver.autocommit = True
+        try:
+            with psycopg.ClientCursor(driver) as cursor:
+                cursor.execute(message, params, prepare=False)
+                cursor.nextset()
+                rows: list[tuple[Any, ...]] = cursor.fetchall()
+        except psycopg.Error as exc:
+            if driver.broken or driver.closed:
+                connection.invalidate(exc)
+            raise DBAPIError.instance(str(compiled), params, exc, psycopg.Error) from exc
+        finally:
+            if not (driver.broken or driver.closed):
+                driver.autocommit = False
+        log_query(engine, message, params, time.perf_counter() - started)
+    return rows
+
+
+_COMPILED_LIMIT = 256
+_compiled_by_shape: dict[tuple[Dialect, Any], Compiled] = {}
+
+
+def _compiled(engine: Engine, statement: Select[Any]) -> tuple[Compiled, dict[str, Any]]:
+    """The statement's SQL, compiled once for each shape of statement (compiling took as long as the round trip
+    it replaces), and the values of this one. The shape and values are SQLAlchemy's own cache key, as its engine
+    caches compiled statements."""
+    key = statement._generate_cache_key()
+    if key is None:  # a statement SQLAlchemy will not cache
+        compiled = statement.compile(dialect=engine.dialect)
+        return compiled, dict(compiled.params)
+    shape = (engine.dialect, key.key)
+    compiled = _compiled_by_shape.get(shape)  # type: ignore[assignment]
+    if compiled is None:
+        if len(_compiled_by_shape) >= _COMPILED_LIMIT:
+            _compiled_by_shape.clear()
+        compiled = _compiled_by_shape[shape] = statement.compile(dialect=engine.dialect, cache_key=key)
+    return compiled, dict(compiled.construct_params(extracted_parameters=key.bindparams))
+
+
+def _read_connection(engine: Engine) -> Connection:
+    replica = replica_for(engine)
+    connection = replica.connect() if replica is not None else None
+    return connection if connection is not None else engine.connect()
