@@ -1,8 +1,8 @@
 """A book of three branches for the branch tests: head office HQ; NRB01 with NRB02 under it; MSA01 beside NRB01.
 
 Each of NRB01, NRB02 and MSA01 has a member of staff of every role, and a customer with a disbursed loan that has a
-payment and late penalties, a pending application, a queued SMS, a manual journal entry, and a till T1 open with a float from the
-vault; NRB01 transferred a second customer to NRB02.
+payment and late penalties (a flat 50.00 rule), a pending application, a queued SMS, a manual journal entry, and a
+till T1 open with a float from the vault; NRB01 transferred a second customer to NRB02.
 Everything is made as the branch's own staff, through the login role the application uses, so the rows get their
 branch the way the application's rows do.
 """

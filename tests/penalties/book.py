@@ -43,8 +43,9 @@ def loan(engine: Engine, product_id: int | None, *, surname: str = "Wanjiru", pr
     with engine.begin() as conn:
         customer = conn.execute(text(
             "INSERT INTO customers (first_name, last_name, phone, created_by, branch_id) "
-            "VALUES ('Amina', :s, '+254712000001', :me, coalesce(:b, (SELECT id FROM branches WHERE parent_id IS NULL))) "
-            "RETURNING id"), {"s": surname, "me": people["officer"].user_id, "b": branch_id}).scalar_one()
+            "VALUES ('Amina', :s, '+254712000001', :me, "
+            "        coalesce(:b, (SELECT id FROM branches WHERE parent_id IS NULL))) RETURNING id"),
+            {"s": surname, "me": people["officer"].user_id, "b": branch_id}).scalar_one()
         loan_id = conn.execute(text(
             "INSERT INTO loans (customer_id, product_id, principal_amount, interest_rate, interest_method, term, "
             "repayment_frequency, application_date, loan_officer_id, created_by) "

@@ -82,7 +82,8 @@ def test_a_branch_supervisor_charges_and_waives_only_in_their_branches(engine: E
     rule = product(engine)
     nrb, nrb_sup = _branch_with_supervisor(engine, "NRB01")
     msa, _ = _branch_with_supervisor(engine, "MSA01")
-    ours, theirs = loan(engine, rule, surname="Ours", branch_id=nrb), loan(engine, rule, surname="Theirs", branch_id=msa)
+    ours = loan(engine, rule, surname="Ours", branch_id=nrb)
+    theirs = loan(engine, rule, surname="Theirs", branch_id=msa)
     assert run(app_engine, date(2026, 2, 4), nrb_sup) == 1
     assert len(charges(engine, ours)) == 1 and charges(engine, theirs) == []
     # Another branch's charge: as if it did not exist, and nothing changes.
