@@ -427,7 +427,7 @@ DEFERRED_KEYS = (
 )
 _FRESH = """
 TRUNCATE customers, loans, payment_schedules, transactions, journal_entries, journal_entry_details, sms_histories,
-         customer_transfers, till_sessions;
+         customer_transfers, till_sessions, loan_charges;
 INSERT INTO scale_indexes (name, definition)
 SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
   FROM pg_index i
