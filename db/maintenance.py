@@ -1,5 +1,5 @@
 """Routine maintenance: backup, VACUUM ANALYZE, REINDEX, materialized views, the database's own
-maintenance function, and statistics.
+maintenance function, the day's late penalties, and statistics.
 
 A step whose SQL function is not installed (yet) is skipped and says so; a step switched off in the
 configuration is skipped with that reason. Nothing here fails because an optional part is missing.
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +51,8 @@ class MaintenanceOptions:
     vacuum: bool = True
     reindex: bool = True
     refresh_views: bool = True
+    penalties: bool = True
+    """Charge the late penalties due today (apply_overdue_penalties); PENALTIES_ENABLED=false skips it."""
     backup_dir: Path = Path("./backups")
     retention_days: int = DEFAULT_RETENTION_DAYS
     retention_count: int = DEFAULT_RETENTION_COUNT
@@ -59,7 +62,8 @@ class MaintenanceOptions:
     @classmethod
     def from_settings(cls, settings: Settings, *, no_backup: bool = False,
                       verify_restore: bool = False) -> MaintenanceOptions:
-        """BACKUP_BEFORE_MAINTENANCE, VACUUM_ENABLED, REINDEX_ENABLED, REFRESH_VIEWS_ENABLED, BACKUP_*."""
+        """BACKUP_BEFORE_MAINTENANCE, VACUUM_ENABLED, REINDEX_ENABLED, REFRESH_VIEWS_ENABLED, PENALTIES_ENABLED,
+        BACKUP_*."""
         section = settings.maintenance
         folder, days, count = backup_settings(settings)
         return cls(
@@ -67,6 +71,7 @@ class MaintenanceOptions:
             vacuum=_enabled(section, "vacuum_enabled", "VACUUM_ENABLED"),
             reindex=_enabled(section, "reindex_enabled", "REINDEX_ENABLED"),
             refresh_views=_enabled(section, "refresh_views_enabled", "REFRESH_VIEWS_ENABLED"),
+            penalties=_enabled(section, "penalties_enabled", "PENALTIES_ENABLED"),
             backup_dir=folder,
             retention_days=days,
             retention_count=count,
@@ -104,6 +109,8 @@ class MaintenanceReport:
     backup: BackupResult | None = None
     function_report: Any = None
     """What perform_database_maintenance() returned (its jsonb, as Python values), when installed."""
+    penalties_written: int | None = None
+    """How many late penalty charges the run wrote (None when the step was skipped)."""
     stats: DatabaseStats | None = None
     seconds: float = 0.0
 
@@ -151,7 +158,7 @@ def run_maintenance(target: Target, options: MaintenanceOptions | None = None, *
     """Run every maintenance step in order; a failing step stops the run with an AstrofinError."""
     options = options or MaintenanceOptions()
     report = MaintenanceReport(target.database)
-    steps = Steps(6, progress)
+    steps = Steps(7, progress)
     started = time.perf_counter()
     with connect(target):  # a clear message now if the server or database is not there
         pass
@@ -186,6 +193,16 @@ def run_maintenance(target: Target, options: MaintenanceOptions | None = None, *
         else:
             step.skip(NOT_INSTALLED)
 
+    if not options.penalties:
+        steps.skip("Late penalties", "PENALTIES_ENABLED=false")
+    else:
+        with connect(target) as conn, steps.step("Late penalties") as step:
+            if function_installed(conn, "apply_overdue_penalties"):
+                report.penalties_written = int(_call(conn, "SELECT apply_overdue_penalties()"))
+                step.detail = f"{report.penalties_written} charges written"
+            else:
+                step.skip(f"{NOT_INSTALLED} (apply_overdue_penalties)")
+
     with connect(target) as conn, steps.step("Database statistics") as step:
         report.stats = collect_stats(conn)
         step.detail = human_size(report.stats.size_bytes)
@@ -214,3 +231,15 @@ def _call(conn: Connection, statement: str) -> Any:
     except DBAPIError as exc:
         name = statement.removeprefix("SELECT ").rstrip()
         raise AstrofinError(f"{name} failed: {first_line(exc)}") from None
+
+
+def run_penalties(target: Target, as_of: date | None = None) -> int:
+    """apply_overdue_penalties as the owner (every branch): the charges due on or before `as_of` (today)."""
+    with connect(target) as conn:
+        if not function_installed(conn, "apply_overdue_penalties"):
+            raise AstrofinError("apply_overdue_penalties is not installed: run `astrofin db migrate` first")
+        try:
+            written = conn.execute(text("SELECT apply_overdue_penalties(CAST(:d AS date))"), {"d": as_of})
+            return int(written.scalar_one())
+        except DBAPIError as exc:
+            raise AstrofinError(f"late penalties not charged: {first_line(exc)}") from None

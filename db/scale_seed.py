@@ -17,7 +17,9 @@ What it writes, reproducibly for a given random seed and day:
   over the branches too;
 - the loans spread over the demo loan products (created when missing): a loan is made under the first active
   product whose method, frequency and ranges its terms fit, with that product's processing fee, which its
-  disbursement collects (Cr 1000 principal less the fee, Cr 4100 the fee); other loans have no product.
+  disbursement collects (Cr 1000 principal less the fee, Cr 4100 the fee); other loans have no product. The
+  products carry the demo's late penalty rules, so the daily run (`apply_overdue_penalties`) charges the book's
+  arrears; the seed itself writes no charge.
 Arrears are drawn so that PAR30 lands between 5 and 15 %; loans more than 90 days late are `defaulted`.
 
 Speed: every row is COPYed (FREEZE) by one session, which runs with `session_replication_role = replica`
@@ -209,10 +211,11 @@ def _catalogue(cur: psycopg.Cursor[tuple[object, ...]]) -> list[_Product]:
     for row in demo_product_rows():
         cur.execute("INSERT INTO loan_products (code, name, interest_method, repayment_frequency, principal_min, "
                     "principal_max, rate_min, rate_max, rate_default, term_min, term_max, term_default, fee_percent, "
-                    "fee_flat) "
+                    "fee_flat, penalty_method, penalty_value, penalty_grace_days, penalty_interval_days, penalty_cap) "
                     "SELECT %(code)s, %(name)s, %(interest_method)s, %(repayment_frequency)s, %(principal_min)s, "
                     "%(principal_max)s, %(rate_min)s, %(rate_max)s, %(rate_default)s, %(term_min)s, %(term_max)s, "
-                    "%(term_default)s, %(fee_percent)s, %(fee_flat)s "
+                    "%(term_default)s, %(fee_percent)s, %(fee_flat)s, %(penalty_method)s, %(penalty_value)s, "
+                    "%(penalty_grace_days)s, %(penalty_interval_days)s, %(penalty_cap)s "
                     "WHERE NOT EXISTS (SELECT 1 FROM loan_products WHERE code = %(code)s)", row)
     cur.execute("SELECT id, interest_method, repayment_frequency, principal_min, principal_max, rate_min, rate_max, "
                 "term_min, term_max, fee_percent, fee_flat FROM loan_products WHERE is_active ORDER BY code")
@@ -424,7 +427,7 @@ DEFERRED_KEYS = (
 )
 _FRESH = """
 TRUNCATE customers, loans, payment_schedules, transactions, journal_entries, journal_entry_details, sms_histories,
-         customer_transfers, till_sessions;
+         customer_transfers, till_sessions, loan_charges;
 INSERT INTO scale_indexes (name, definition)
 SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
   FROM pg_index i

@@ -54,6 +54,13 @@ DEMO_PRODUCTS = (
     ("GROUP-BIWEEKLY", "Group loan, every two weeks", "flat", "biweekly", "2000", "30000", "0", "30", "26", 4, 26,
      10, "0", "100"),
 )
+# Their late penalty rules (method, value, grace days, every N days, cap per installment): the monthly loan charges 5 %
+# of the overdue installment 3 days after its due date and every 30 days after, at most 2,000.00 an installment; the
+# weekly business loan 50.00 two days late and every week after, at most 500.00; the group loan charges nothing.
+DEMO_PENALTY_RULES = {
+    "MONTHLY-DB": ("percent_of_overdue_installment", "5", 3, 30, "2000"),
+    "BIZ-WEEKLY": ("flat", "50", 2, 7, "500"),
+}
 DEMO_PRODUCT_COLUMNS = ("code", "name", "interest_method", "repayment_frequency", "principal_min", "principal_max",
                         "rate_min", "rate_max", "rate_default", "term_min", "term_max", "term_default", "fee_percent",
                         "fee_flat")
@@ -66,6 +73,9 @@ def demo_product_rows() -> list[dict[str, object]]:
         for name in ("principal_min", "principal_max", "rate_min", "rate_max", "rate_default", "fee_percent",
                      "fee_flat"):
             row[name] = Decimal(str(row[name]))
+        method, value, grace, interval, cap = DEMO_PENALTY_RULES.get(str(row["code"]), ("none", "0", 0, None, None))
+        row.update(penalty_method=method, penalty_value=Decimal(value), penalty_grace_days=grace,
+                   penalty_interval_days=interval, penalty_cap=None if cap is None else Decimal(cap))
         rows.append(row)
     return rows
 
@@ -245,9 +255,11 @@ def seed_demo_products(conn: Connection, report: SeedReport) -> None:
             # Not ON CONFLICT: the table's trigger refuses a taken code in words before the unique key is tried.
             text("INSERT INTO loan_products (code, name, interest_method, repayment_frequency, principal_min, "
                  "principal_max, rate_min, rate_max, rate_default, term_min, term_max, term_default, fee_percent, "
-                 "fee_flat, created_by) "
+                 "fee_flat, penalty_method, penalty_value, penalty_grace_days, penalty_interval_days, penalty_cap, "
+                 "created_by) "
                  "SELECT :code, :name, :interest_method, :repayment_frequency, :principal_min, :principal_max, "
                  ":rate_min, :rate_max, :rate_default, :term_min, :term_max, :term_default, :fee_percent, :fee_flat, "
+                 ":penalty_method, :penalty_value, :penalty_grace_days, :penalty_interval_days, :penalty_cap, "
                  ":created_by WHERE NOT EXISTS (SELECT 1 FROM loan_products WHERE code = :code)"),
             {**row, "created_by": admin},
         )
@@ -260,6 +272,11 @@ def seed_demo_loans(conn: Connection, report: SeedReport) -> None:
     from db import demo_loans
 
     report.add("loans", demo_loans.seed_demo_loans(conn))
+
+
+def seed_demo_penalties(conn: Connection, report: SeedReport) -> None:
+    """The late penalties due today on the demo loans in arrears, charged as the daily run does."""
+    report.add("penalty charges", int(conn.execute(text("SELECT apply_overdue_penalties()")).scalar_one()))
 
 
 def seed_demo_tills(conn: Connection, report: SeedReport) -> None:
@@ -286,6 +303,7 @@ def seed_database(url: URL | str, *, demo: bool = False, staff_only: bool = Fals
                     seed_demo_products(conn, report)
                     seed_demo_customers(conn, report)
                     seed_demo_loans(conn, report)
+                    seed_demo_penalties(conn, report)
                     seed_demo_tills(conn, report)
     finally:
         engine.dispose()

@@ -3,6 +3,7 @@ each behind a confirmation."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any, ClassVar
 
 from rich.markup import escape
@@ -17,6 +18,7 @@ from screens.confirm import ConfirmScreen, ReasonScreen
 from screens.context import ScreenContext
 from screens.data import ASK, DataScreen
 from screens.disburse_dialog import DisburseDialog, PayOut
+from screens.loan_charges import ChargesPanel, WaiveDialog
 from widgets.dates import format_date
 from widgets.fields import FieldRow
 from widgets.footer import KeysFooter
@@ -70,6 +72,7 @@ class LoanDetailScreen(DataScreen):
         Binding("c", "receipt", "Receipt"),
         Binding("v", "reverse", "Reverse"),
         Binding("w", "write_off", "Write off"),
+        Binding("x", "waive", "Waive"),
         Binding("ctrl+f", "find_again", "Other loan"),
     ]
 
@@ -87,6 +90,7 @@ class LoanDetailScreen(DataScreen):
         yield Static("", id="summary")
         yield ScheduleTable(preview=False, id="schedule")
         yield PageTable(self._transaction_columns(), id="transactions")
+        yield ChargesPanel(id="charges")
         yield StatusLine("", id="status")
         yield KeysFooter()
 
@@ -179,6 +183,7 @@ class LoanDetailScreen(DataScreen):
                                else (t.receipt_number or "",))))
                 for t in loan.transactions]
         self.query_one("#transactions", PageTable).fill(rows, keep_cursor=True)
+        self.query_one("#charges", ChargesPanel).load(self.ctx, loan.id)
         if not self.status.has_class("-ok"):
             self.status.say("tab moves between schedule and transactions" if loan.schedule else
                             "No schedule yet: it is made at disbursement.")
@@ -215,6 +220,9 @@ class LoanDetailScreen(DataScreen):
                     and txn.transaction_type in ("repayment", "disbursement"))
         if action == "reverse":
             return can(REVERSE_PAYMENTS) and self._payment() is not None
+        if action == "waive":  # waiving a penalty is a supervisor's, as a write-off is
+            return (can(WRITE_OFF) and loan is not None and loan.status in PAYABLE
+                    and self.query_one("#charges", ChargesPanel).unpaid)
         return True
 
     @on(PageTable.RowHighlighted, "#transactions")
@@ -296,6 +304,28 @@ class LoanDetailScreen(DataScreen):
                               lambda: repo.reverse_payment(txn.id, reason))
 
             self.app.push_screen(ReasonScreen("Reverse a payment", facts), answer)
+
+    def action_waive(self) -> None:
+        panel = self.query_one("#charges", ChargesPanel)
+        charge = panel.current()
+        if self.loan is None or not self.check_action("waive", ()):
+            return
+        if charge is None or charge.unpaid <= 0:
+            panel.focus()
+            self.status.say("Highlight a penalty with something unpaid in the penalties table, then press x.",
+                            kind="error")
+            return
+        currency, repo, loan_id = self.ctx.currency, self.repo, self.loan.id
+
+        def answer(waived: Decimal | None) -> None:
+            if waived is not None:
+                def shown(loan: LoanDetail) -> None:
+                    self.show_loan(loan)
+                    self.status.say(f"Waived {format_money(waived, currency)} of the penalty.", kind="ok")
+
+                self.start("load", lambda: repo.get(loan_id), working="loading the loan…", on_done=shown)
+
+        self.app.push_screen(WaiveDialog(self.ctx, self.loan.loan_number, charge), answer)
 
     def action_pay(self) -> None:
         if self.check_action("pay", ()) and self.loan is not None:

@@ -329,7 +329,8 @@ class PaymentEntryScreen(FormScreen):
         self.query_one("#due", Static).display = True
         self.query_one("#due", Static).update("\n".join((
             f"[b]{escape(due.loan_number)}[/b] · {escape(due.customer_name)} · {escape(in_words(due.status))}",
-            f"Overdue          {format_money(due.overdue, currency)}",
+            f"Overdue          {format_money(due.overdue, currency)}"
+            + (f" (penalties {format_money(due.penalties, currency)})" if due.penalties else ""),
             f"Due today        {format_money(due.due_today, currency)}",
             f"Next installment {next_text}",
             f"Still owed       {format_money(due.outstanding_total, currency)}",

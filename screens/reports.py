@@ -24,6 +24,7 @@ from screens.back_office import refusal, right, table_filled
 from screens.context import ScreenContext
 from screens.data import DataScreen
 from screens.export import export_csv
+from screens.penalty_report import PenaltyPane
 from widgets.branch_picker import BranchPicker
 from widgets.dates import format_date
 from widgets.footer import KeysFooter
@@ -85,6 +86,8 @@ class ReportsScreen(DataScreen):
             with TabPane("Monthly summary", id="tab-monthly"):
                 yield StatusLine("Loading the monthly summary…", id="monthly-status", classes="status")
                 yield DataTable(id="monthly", cursor_type="row", zebra_stripes=True)
+            with TabPane("Penalties", id="tab-penalties"):
+                yield PenaltyPane(id="penalties")
         yield StatusLine("", id="status")
         yield KeysFooter()
 
@@ -139,6 +142,7 @@ class ReportsScreen(DataScreen):
         self.start("monthly",
                    lambda: portfolio.monthly_summary(today, TREND_MONTHS, branch_id=branch, with_children=below),
                    on_done=self._show_months, on_failed=self._failed("#monthly-status"), working=None)
+        self.query_one("#penalties", PenaltyPane).load(ctx)
 
     def load_aging(self) -> None:
         reports = ReportRepository(self.ctx.engine, self.ctx.actor)
@@ -243,6 +247,8 @@ class ReportsScreen(DataScreen):
                                   ["Days past due", "Loans", "Principal owed"],
                                   [(BUCKET_TITLES.get(b.label, b.label), b.loans, b.outstanding_principal)
                                    for b in self.aging])
+            elif tab == "tab-penalties":
+                path = self.query_one("#penalties", PenaltyPane).export(f"penalties_{self.today.isoformat()}")
             else:
                 path = export_csv(f"monthly_summary_{self.today.isoformat()}",
                                   ["Month", "Disbursed", "Principal collected", "Interest collected",

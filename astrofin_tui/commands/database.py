@@ -1,4 +1,5 @@
-"""`astrofin db migrate|seed|backup|restore|maintenance`: the five database scripts of the design.
+"""`astrofin db migrate|seed|backup|restore|maintenance`: the five database scripts of the design, and
+`astrofin db penalties`, the maintenance run's late penalties alone.
 
 db/migrate.sh, db/seed.sh, db/backup.sh, db/restore.sh and db/maintenance.sh run these commands, and
 each command's -h shows the options of the original design. Results go to stdout, progress to stderr
@@ -13,6 +14,7 @@ import os
 import shutil
 import sys
 import textwrap
+from datetime import date
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TextIO
@@ -126,6 +128,17 @@ def _at_least_one(raw: str) -> int:
     return value
 
 
+def _day(raw: str) -> date:
+    from widgets.dates import DateError, parse_date
+
+    try:
+        day = parse_date(raw, latest=date.today())
+    except DateError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    assert day is not None
+    return day
+
+
 def _connection_options(parser: argparse.ArgumentParser, defaults: dict[str, str]) -> None:
     parser.add_argument("-u", "--user", default=None, help=f"Database user (default: {defaults['user']})")
     parser.add_argument("-d", "--database", default=None,
@@ -189,15 +202,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     restore.set_defaults(handler=_restore)
 
     maintenance = commands.add_parser(
-        "maintenance", help="backup, VACUUM ANALYZE, REINDEX, refresh views, statistics",
+        "maintenance", help="backup, VACUUM ANALYZE, REINDEX, refresh views, late penalties, statistics",
         description="Perform routine maintenance on the database: backup, VACUUM ANALYZE, REINDEX, refresh "
-                    "materialized views, perform_database_maintenance(), statistics.")
+                    "materialized views, perform_database_maintenance(), the day's late penalties, statistics.")
     maintenance.help_column = 21  # type: ignore[attr-defined]
     _connection_options(maintenance, defaults)
     maintenance.add_argument("-n", "--no-backup", action="store_true", help="Skip backup before maintenance")
     maintenance.add_argument("--verify-restore", action="store_true",
                              help="Restore the backup into a scratch database and compare every table")
     maintenance.set_defaults(handler=_maintenance)
+
+    penalties = commands.add_parser(
+        "penalties", help="charge the late penalties due (the maintenance run does it daily)",
+        description="Charge the late penalties due on or before a day (today by default), in every branch: each "
+                    "occurrence not yet written is written once, and missed days are caught up.")
+    penalties.help_column = 21  # type: ignore[attr-defined]
+    _connection_options(penalties, defaults)
+    penalties.add_argument("--as-of", type=_day, default=None, metavar="DATE",
+                           help="Charge what is due on or before DATE (default: today), e.g. 2026-12-06")
+    penalties.set_defaults(handler=_penalties)
 
 
 def _script_or(command: str) -> str:
@@ -362,9 +385,23 @@ def _maintenance(args: argparse.Namespace) -> int:
     for outcome in report.steps:
         if outcome.status != "done":
             print(f"{outcome.title}: {outcome.status}: {outcome.detail}")
+    if report.penalties_written is not None:
+        print(f"late penalties: {report.penalties_written} charges written")
     if report.function_report is not None:
         print("perform_database_maintenance():")
         print(json.dumps(report.function_report, indent=2, default=str, ensure_ascii=False))
     if report.stats is not None:
         print("\n".join(report.stats.lines()))
+    return 0
+
+
+def _penalties(args: argparse.Namespace) -> int:
+    from db.maintenance import run_penalties
+    from widgets.dates import format_date
+
+    _settings, target = _target(args)
+    day = args.as_of or date.today()
+    written = run_penalties(target, day)
+    print(f"Late penalties due on or before {format_date(day)}: {written} "
+          f"charge{'' if written == 1 else 's'} written")
     return 0

@@ -26,6 +26,8 @@ class AmountsDue:
     next_due_date: date | None
     next_installment: Decimal
     outstanding_total: Decimal
+    penalties: Decimal = Decimal("0.00")
+    """Late penalties still owed (charged less waived and paid); part of `overdue` and `outstanding_total`."""
 
     @property
     def suggested(self) -> Decimal:
@@ -114,7 +116,8 @@ class PaymentRepository(Repository):
                            COALESCE(sum(s.total_due - s.total_paid) FILTER (WHERE s.due_date < :d), 0) AS overdue,
                            COALESCE(sum(s.total_due - s.total_paid) FILTER (WHERE s.due_date = :d), 0) AS due_today,
                            min(s.due_date) FILTER (WHERE s.due_date > :d AND s.status <> 'paid') AS next_due_date,
-                           COALESCE(sum(s.total_due - s.total_paid), 0) AS outstanding_total
+                           COALESCE(sum(s.total_due - s.total_paid), 0) AS outstanding_total,
+                           COALESCE(sum(s.penalty_due - s.penalty_paid), 0) AS penalties
                     FROM loans l
                     JOIN customers c ON c.id = l.customer_id
                     LEFT JOIN payment_schedules s ON s.loan_id = l.id
@@ -133,7 +136,7 @@ class PaymentRepository(Repository):
                     {"loan": loan_id, "d": row.next_due_date},
                 ).scalar_one()
         return AmountsDue(row.id, row.loan_number, row.customer_name, row.status, row.overdue, row.due_today,
-                          row.next_due_date, next_installment, row.outstanding_total)
+                          row.next_due_date, next_installment, row.outstanding_total, row.penalties)
 
     def preview(self, loan_id: int, amount: Decimal, payment_date: date) -> list[AllocationLine]:
         """How the payment would split, computed by the same SQL that records it; writes nothing."""

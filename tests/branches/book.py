@@ -1,8 +1,8 @@
 """A book of three branches for the branch tests: head office HQ; NRB01 with NRB02 under it; MSA01 beside NRB01.
 
 Each of NRB01, NRB02 and MSA01 has a member of staff of every role, and a customer with a disbursed loan that has a
-payment, a pending application, a queued SMS, a manual journal entry, and a till T1 open with a float from the
-vault; NRB01 transferred a second customer to NRB02.
+payment and late penalties (a flat 50.00 rule), a pending application, a queued SMS, a manual journal entry, and a
+till T1 open with a float from the vault; NRB01 transferred a second customer to NRB02.
 Everything is made as the branch's own staff, through the login role the application uses, so the rows get their
 branch the way the application's rows do.
 """
@@ -37,6 +37,7 @@ class Branch:
     sms: int = 0
     till: int = 0
     session: int = 0
+    charge: int = 0
 
 
 @dataclass
@@ -136,7 +137,21 @@ def build_book(owner: Engine, app: Engine) -> Book:
          me=sup.user_id)
     for branch in (book.nrb, book.nrb2, book.msa):
         _tills(app, branch)
+    _penalties(owner, book)
     return book
+
+
+def _penalties(owner: Engine, book: Book) -> None:
+    """A flat 50.00 penalty rule on every branch's loan, charged by the daily run (as the owner, as the job does)."""
+    with owner.begin() as conn:
+        rule = conn.execute(text(
+            "INSERT INTO loan_products (code, name, interest_method, repayment_frequency, penalty_method, "
+            "penalty_value) VALUES ('LATE', 'Late fee', 'declining_balance', 'monthly', 'flat', 50) RETURNING id"))
+        conn.execute(text("UPDATE loans SET product_id = :p"), {"p": rule.scalar_one()})
+        conn.execute(text("SELECT apply_overdue_penalties()"))
+        for branch in (book.nrb, book.nrb2, book.msa):
+            branch.charge = conn.execute(text("SELECT min(c.id) FROM loan_charges c WHERE c.loan_id = :l"),
+                                         {"l": branch.loan}).scalar_one()
 
 
 def _tills(app: Engine, branch: Branch) -> None:

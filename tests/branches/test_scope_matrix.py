@@ -43,6 +43,7 @@ OWNED: dict[str, tuple[str, str]] = {
                            "UNION ALL SELECT id, from_branch_id FROM customer_transfers", "id"),
     "tills": ("SELECT id, branch_id FROM tills", "id"),
     "till_sessions": ("SELECT id, branch_id FROM till_sessions", "id"),
+    "loan_charges": ("SELECT id, branch_id FROM loan_charges", "id"),
     "vw_loan_summary": ("SELECT l.id, l.branch_id FROM loans l", "loan_id"),
     "vw_overdue_loans": ("SELECT o.loan_id, l.branch_id FROM vw_overdue_loans o JOIN loans l ON l.id = o.loan_id",
                          "loan_id"),
@@ -150,6 +151,7 @@ def _fingerprint(engine: Engine, branch: Branch) -> dict[str, str]:
                          "WHERE c.branch_id = :b",
         "tills": "SELECT (to_jsonb(t) - 'updated_at')::text FROM tills t WHERE branch_id = :b",
         "till_sessions": "SELECT (to_jsonb(s) - 'updated_at')::text FROM till_sessions s WHERE branch_id = :b",
+        "loan_charges": "SELECT (to_jsonb(c) - 'updated_at')::text FROM loan_charges c WHERE branch_id = :b",
     }
     with engine.connect() as conn:
         return {name: "|".join(sorted(conn.execute(text(q), {"b": branch.id}).scalars())) for name, q in sql.items()}
@@ -180,6 +182,7 @@ READERS: dict[str, Callable[[Book, Branch], tuple[str, dict[str, Any]]]] = {
         {"s": f"Of{o.code}", "p": f"%Of{o.code}%", "c": o.customer}),
     "till_vault_balance": lambda b, o: ("SELECT till_vault_balance(:br)", {"br": o.id}),
     "till_session_cash": lambda b, o: ("SELECT cash_in FROM till_session_cash(:s)", {"s": o.session}),
+    "loan_charge_unpaid": lambda b, o: ("SELECT loan_charge_unpaid(:c)", {"c": o.charge}),
 }
 WRITERS: dict[str, Callable[[Book, Branch, Branch], tuple[str, str, dict[str, Any]]]] = {
     "approve_loan": lambda b, me, o: ("supervisor", "SELECT approve_loan(:l, :me)", {"l": o.pending_loan}),
@@ -223,6 +226,8 @@ WRITERS: dict[str, Callable[[Book, Branch, Branch], tuple[str, str, dict[str, An
     "set_till_active": lambda b, me, o: ("supervisor", "SELECT set_till_active(:t, false, :me)", {"t": o.till}),
     "set_branch_tills_required": lambda b, me, o: ("admin", "SELECT set_branch_tills_required(:br, true, :me)",
                                                    {"br": o.id}),
+    "apply_overdue_penalties": lambda b, me, o: ("supervisor", "SELECT apply_overdue_penalties(NULL, :me)", {}),
+    "waive_charge": lambda b, me, o: ("supervisor", "SELECT waive_charge(:c, 1, 'x', :me)", {"c": o.charge}),
 }
 # Executable by staff, holding no branch rows: schedule math, previews of terms and a product's fee, the caller's
 # own settings, number formats, the audit chain's hashing and verification (admin, head-office figures without row
@@ -275,7 +280,8 @@ def test_every_function_keeps_to_the_callers_branches(engine: Engine, app_engine
     assert _fingerprint(engine, book.msa) == before, outcomes
     must_refuse = set(WRITERS) - {"mark_defaulted_loans", "send_overdue_loan_notifications",
                                   "post_manual_journal_entry", "refresh_monthly_financial_summary",
-                                  "send_loan_reminders", "requeue_failed_sms", "create_till"}
+                                  "send_loan_reminders", "requeue_failed_sms", "create_till",
+                                  "apply_overdue_penalties"}
     assert {n for n in must_refuse if outcomes[n] == "ran"} == set(), outcomes
     # The entry NRB01's accountant posted is NRB01's.
     with engine.connect() as conn:

@@ -65,6 +65,8 @@ EXPECTED_TABLES: dict[str, dict[str, set[str]]] = {
     # through functions
     "tills": {r: {S} for r in ALL},
     "till_sessions": {r: {S} for r in ALL},
+    # late penalties: everyone who views a loan sees its charges; written by the daily run, waived by a supervisor
+    "loan_charges": {r: {S} for r in ALL},
 }
 
 # Grants on some columns only: relation -> role -> privilege -> columns.
@@ -113,6 +115,9 @@ EXPECTED_FUNCTIONS: dict[str, set[str]] = {
     "open_till": MONEY, "close_till": MONEY, "approve_till_close": SUPERVISOR,
     "create_till": SUPERVISOR | ADMIN, "rename_till": SUPERVISOR | ADMIN, "set_till_active": SUPERVISOR | ADMIN,
     "set_branch_tills_required": ADMIN, "till_vault_balance": MONEY | {"accountant"}, "till_session_cash": ALL,
+    # penalties: the daily run (the maintenance job as the owner; a supervisor or the admin by hand); waivers by a
+    # supervisor; what of a charge is unpaid for whoever sees the charge
+    "apply_overdue_penalties": SUPERVISOR | ADMIN, "waive_charge": SUPERVISOR, "loan_charge_unpaid": ALL,
     "refresh_monthly_financial_summary": REPORTS - {"loan_officer"} | ADMIN,  # reports' refresh; maintenance
     "perform_database_maintenance": ADMIN, "seal_audit_log": ADMIN, "verify_audit_log": ADMIN,
     "audit_chain_genesis": ADMIN, "audit_full_xid": ADMIN, "audit_log_hash": ADMIN,  # audit log
@@ -131,7 +136,7 @@ EXPECTED_FUNCTIONS: dict[str, set[str]] = {
         "ledger_check_entry_date", "ledger_manual_amount", "astrofin_is_owner_session", "branch_visible",
         "branch_check_name", "branch_code_taken", "branch_refuse_closed", "till_money", "till_check_cash",
         "till_check_method", "till_post_entry", "till_refuse_overdraw", "till_denominations_total",
-        "till_check_name")},
+        "till_check_name", "penalty_occurrences")},
 }
 # sequence -> roles with USAGE/UPDATE (numbering customers and loans they create); the rest via functions.
 EXPECTED_SEQUENCES = {"customer_number_seq": {"loan_officer", "supervisor"},

@@ -63,11 +63,11 @@ def test_maintenance_no_backup_reports_skipped_steps_by_name(cli, db_url, backup
     _drop_optional_functions(db_url)
     result = cli("db", "maintenance", "-n", "-d", db_url.database)
     assert result.code == 0, result.err
-    assert "[1/6] Backup … skipped: switched off" in result.err
-    assert "[2/6] VACUUM ANALYZE … done in" in result.err
-    assert "[3/6] REINDEX … done in" in result.err
-    assert "[4/6] Refresh materialized views … skipped: not installed" in result.err
-    assert "[5/6] perform_database_maintenance() … skipped: not installed" in result.err
+    assert "[1/7] Backup … skipped: switched off" in result.err
+    assert "[2/7] VACUUM ANALYZE … done in" in result.err
+    assert "[3/7] REINDEX … done in" in result.err
+    assert "[4/7] Refresh materialized views … skipped: not installed" in result.err
+    assert "[5/7] perform_database_maintenance() … skipped: not installed" in result.err
     assert "perform_database_maintenance(): skipped: not installed" in result.out
     for table in TABLES:
         assert f"  {table} " in result.out
@@ -87,7 +87,7 @@ def test_maintenance_backs_up_first_and_runs_installed_functions(cli, db_url, ba
     result = cli("db", "maintenance", "-d", db_url.database)
     assert result.code == 0, result.err
     assert len([p for p in backups.iterdir() if BACKUP_NAME.match(p.name)]) == 1
-    assert "[4/6] Refresh materialized views … done" in result.err
+    assert "[4/7] Refresh materialized views … done" in result.err
     assert '"par30": 1.25' in result.out
 
 

@@ -32,6 +32,7 @@ VIEWS = {
     "reports-par": ("supervisor", "f9", "tab-par", None),
     "reports-aging": ("officer", "f9", "tab-aging", "#aging"),
     "reports-monthly": ("accountant", "f9", "tab-monthly", "#monthly"),
+    "reports-penalties": ("accountant", "f9", "tab-penalties", "#penalties-table"),
     "admin-users": ("admin", "f12", "tab-users", "#users"),
     "admin-templates": ("admin", "f12", "tab-templates", "#template-list"),
     "admin-sms": ("admin", "f12", "tab-sms", "#sms"),

@@ -1,0 +1,17 @@
+"""The penalty tests connect as the application does (the login role) when they act as staff."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Engine, create_engine
+from sqlalchemy.engine import URL
+
+
+@pytest.fixture
+def app_engine(db_url: URL) -> Iterator[Engine]:
+    """The connection the application makes: the login role astrofin_app (trust on the test socket)."""
+    engine = create_engine(db_url.set(username="astrofin_app"), pool_size=8)
+    yield engine
+    engine.dispose()
