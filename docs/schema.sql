@@ -844,8 +844,8 @@ CASE
 END),
     CONSTRAINT transactions_penalty_amount_check CHECK ((penalty_amount >= (0)::numeric)),
     CONSTRAINT transactions_principal_amount_check CHECK ((principal_amount >= (0)::numeric)),
-    CONSTRAINT transactions_till_only_cash CHECK (((till_session_id IS NULL) OR ((payment_method = 'cash'::text) AND (transaction_type = ANY (ARRAY['repayment'::text, 'disbursement'::text, 'reversal'::text]))))),
-    CONSTRAINT transactions_transaction_type_check CHECK ((transaction_type = ANY (ARRAY['disbursement'::text, 'repayment'::text, 'reversal'::text, 'write_off'::text, 'penalty'::text])))
+    CONSTRAINT transactions_till_only_cash CHECK (((till_session_id IS NULL) OR ((payment_method = 'cash'::text) AND (transaction_type = ANY (ARRAY['repayment'::text, 'disbursement'::text, 'reversal'::text, 'recovery'::text]))))),
+    CONSTRAINT transactions_transaction_type_check CHECK ((transaction_type = ANY (ARRAY['disbursement'::text, 'repayment'::text, 'reversal'::text, 'write_off'::text, 'penalty'::text, 'recovery'::text])))
 );
 
 
@@ -863,7 +863,7 @@ DECLARE
     v_money  text := CASE p_txn.payment_method WHEN 'mobile_money' THEN '1150' WHEN 'bank' THEN '1100'
                           ELSE '1000' END;
 BEGIN
-    IF p_txn.transaction_type NOT IN ('disbursement', 'repayment', 'write_off') THEN
+    IF p_txn.transaction_type NOT IN ('disbursement', 'repayment', 'write_off', 'recovery') THEN
         RAISE EXCEPTION 'No postings are defined for a % transaction', p_txn.transaction_type
             USING ERRCODE = 'P0107';
     END IF;
@@ -876,6 +876,8 @@ BEGIN
                 WHEN 'disbursement' THEN 'Disbursement of loan ' || p_loan_number
                 WHEN 'repayment' THEN 'Repayment' || coalesce(' ' || p_txn.receipt_number, '') || ' on loan '
                                       || p_loan_number
+                WHEN 'recovery' THEN 'Recovery' || coalesce(' ' || p_txn.receipt_number, '') || ' on written-off loan '
+                                     || p_loan_number
                 ELSE 'Write-off of loan ' || p_loan_number
             END,
             p_txn.id, p_created_by)
@@ -888,24 +890,31 @@ BEGIN
            l.description
       FROM (VALUES
             (1, CASE p_txn.transaction_type WHEN 'disbursement' THEN '1200' WHEN 'repayment' THEN v_money
-                                            ELSE '5000' END,
+                                            WHEN 'recovery' THEN v_money ELSE '5000' END,
                 p_txn.amount, 0::numeric,
                 CASE p_txn.transaction_type WHEN 'disbursement' THEN 'Principal disbursed'
                                             WHEN 'repayment' THEN
                                                 CASE p_txn.payment_method WHEN 'mobile_money' THEN 'M-Pesa received'
                                                                           WHEN 'bank' THEN 'Bank payment received'
                                                                           ELSE 'Cash received' END
+                                            WHEN 'recovery' THEN
+                                                CASE p_txn.payment_method WHEN 'mobile_money' THEN 'M-Pesa received'
+                                                                          WHEN 'bank' THEN 'Bank payment received'
+                                                                          ELSE 'Cash received' END
                                             ELSE 'Principal written off' END),
-            (2, CASE p_txn.transaction_type WHEN 'disbursement' THEN v_money ELSE '1200' END,
+            (2, CASE p_txn.transaction_type WHEN 'disbursement' THEN v_money WHEN 'recovery' THEN '4300'
+                                            ELSE '1200' END,
                 0::numeric,
                 CASE p_txn.transaction_type WHEN 'repayment' THEN p_txn.principal_amount
+                                            WHEN 'recovery' THEN p_txn.amount
                                             WHEN 'disbursement' THEN p_txn.amount - coalesce(p_txn.fee_amount, 0)
                                             ELSE p_txn.amount END,
                 CASE p_txn.transaction_type WHEN 'disbursement' THEN
                                                 CASE p_txn.payment_method WHEN 'mobile_money' THEN 'Paid out by M-Pesa'
                                                                           WHEN 'bank' THEN 'Paid out by bank'
                                                                           ELSE 'Cash paid out' END
-                                            WHEN 'repayment' THEN 'Principal repaid' ELSE 'Principal written off' END),
+                                            WHEN 'repayment' THEN 'Principal repaid'
+                                            WHEN 'recovery' THEN 'Bad debt recovered' ELSE 'Principal written off' END),
             (3, '4000', 0::numeric, CASE WHEN p_txn.transaction_type = 'repayment' THEN p_txn.interest_amount END,
                 'Interest received'),
             (4, '4100', 0::numeric,
@@ -1553,6 +1562,86 @@ $$;
 
 
 --
+-- Name: ledger_payoff_loan(bigint, boolean); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ledger_payoff_loan(p_loan_id bigint, p_lock boolean) RETURNS public.loans
+    LANGUAGE plpgsql
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+DECLARE
+    v_loan loans;
+BEGIN
+    IF p_loan_id IS NULL THEN
+        RAISE EXCEPTION 'Which loan? The loan id is missing' USING ERRCODE = 'P0107';
+    END IF;
+    IF p_lock THEN
+        SELECT * INTO v_loan FROM loans l WHERE l.id = p_loan_id FOR UPDATE;
+    ELSE
+        SELECT * INTO v_loan FROM loans l WHERE l.id = p_loan_id;
+    END IF;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'Loan % does not exist', p_loan_id USING ERRCODE = 'P0101';
+    END IF;
+    RETURN v_loan;
+END $$;
+
+
+--
+-- Name: ledger_payoff_refusal(public.loans, date); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ledger_payoff_refusal(p_loan public.loans, p_as_of date) RETURNS void
+    LANGUAGE plpgsql IMMUTABLE
+    AS $$
+BEGIN
+    IF p_loan.status NOT IN ('active', 'defaulted') THEN
+        RAISE EXCEPTION 'Loan % is %; only an active or defaulted loan can be paid off', p_loan.loan_number,
+            p_loan.status USING ERRCODE = 'P0102';
+    END IF;
+    IF p_as_of < p_loan.disbursement_date THEN
+        RAISE EXCEPTION 'The day % is before loan % was disbursed on %', to_char(p_as_of, 'YYYY-MM-DD'),
+            p_loan.loan_number, to_char(p_loan.disbursement_date, 'YYYY-MM-DD') USING ERRCODE = 'P0104',
+            COLUMN = 'payment_date';
+    END IF;
+END $$;
+
+
+--
+-- Name: ledger_payoff_rows(bigint, date, text, date); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ledger_payoff_rows(p_loan_id bigint, p_disbursed date, p_rule text, p_as_of date) RETURNS TABLE(schedule_id bigint, principal numeric, interest numeric, penalty numeric, interest_unpaid numeric)
+    LANGUAGE sql STABLE
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+    SELECT r.id, r.prin,
+           CASE WHEN r.due_date <= p_as_of OR p_rule = 'all_remaining'
+                     OR (p_rule = 'current_period' AND r.period_start < p_as_of) THEN r.intr ELSE 0 END,
+           r.pen, r.intr
+      FROM (SELECT s.id, s.due_date, s.principal_due - s.principal_paid AS prin,
+                   s.interest_due - s.interest_paid AS intr, s.penalty_due - s.penalty_paid AS pen,
+                   coalesce(lag(s.due_date) OVER (ORDER BY s.due_date, s.installment_number), p_disbursed)
+                       AS period_start
+              FROM payment_schedules s
+             WHERE s.loan_id = p_loan_id) r
+$$;
+
+
+--
+-- Name: ledger_payoff_rule(bigint); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ledger_payoff_rule(p_product_id bigint) RETURNS text
+    LANGUAGE sql STABLE
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+    SELECT coalesce((SELECT p.early_settlement_interest FROM loan_products p WHERE p.id = p_product_id),
+                    'current_period')
+$$;
+
+
+--
 -- Name: ledger_periods_per_year(text); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -1717,7 +1806,7 @@ CREATE FUNCTION public.ledger_same_payment(p_existing public.transactions, p_loa
     LANGUAGE plpgsql IMMUTABLE
     AS $$
 BEGIN
-    IF p_existing.transaction_type <> 'repayment' OR p_existing.loan_id <> p_loan_id
+    IF p_existing.transaction_type NOT IN ('repayment', 'recovery') OR p_existing.loan_id <> p_loan_id
        OR p_existing.amount <> p_amount THEN
         RAISE EXCEPTION 'Idempotency key % was already used for another payment (transaction %)',
             p_existing.idempotency_key, p_existing.id USING ERRCODE = 'P0107';
@@ -1855,6 +1944,75 @@ CREATE FUNCTION public.ledger_schedule_zero_installments(p_principal numeric, p_
       FROM ledger_schedule_amounts(p_principal, p_rate, p_method, p_term, p_periods_per_year) a
      WHERE a.principal_due + a.interest_due = 0
 $$;
+
+
+--
+-- Name: ledger_take_recovery(public.loans, numeric, date, bigint, text, text, text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ledger_take_recovery(p_loan public.loans, p_amount numeric, p_date date, p_user bigint, p_key text, p_method text, p_reference text) RETURNS bigint
+    LANGUAGE plpgsql
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+DECLARE
+    v_written   numeric;
+    v_recovered numeric;
+    v_session   bigint;
+    v_required  boolean;
+    v_home      text;
+    v_branch    text;
+    v_receipt   bigint;
+    v_txn       transactions%ROWTYPE;
+    v_existing  transactions%ROWTYPE;
+BEGIN
+    IF p_date > current_date THEN
+        RAISE EXCEPTION 'The payment date % is in the future', p_date USING ERRCODE = 'P0104';
+    END IF;
+    IF p_date < p_loan.written_off_at::date THEN
+        RAISE EXCEPTION 'The payment date % is before loan % was written off on %', p_date, p_loan.loan_number,
+            p_loan.written_off_at::date USING ERRCODE = 'P0104';
+    END IF;
+    SELECT coalesce(sum(t.amount) FILTER (WHERE t.transaction_type = 'write_off'), 0),
+           coalesce(sum(t.amount) FILTER (WHERE t.transaction_type = 'recovery'
+                                            AND NOT EXISTS (SELECT 1 FROM transactions r
+                                                             WHERE r.reverses_transaction_id = t.id)), 0)
+      INTO v_written, v_recovered
+      FROM transactions t WHERE t.loan_id = p_loan.id AND t.transaction_type IN ('write_off', 'recovery');
+    IF p_amount > v_written - v_recovered THEN
+        RAISE EXCEPTION 'A recovery of % is more than is left of loan %''s write-off: % written off, % recovered, at most % more',
+            ledger_money(p_amount), p_loan.loan_number, ledger_money(v_written), ledger_money(v_recovered),
+            ledger_money(v_written - v_recovered) USING ERRCODE = 'P0103';
+    END IF;
+
+    -- Cash in the drawer: into the recorder's open till, as a repayment's cash.
+    IF p_method = 'cash' THEN
+        SELECT s.id INTO v_session FROM till_sessions s WHERE s.cashier_id = p_user AND s.status = 'open'
+           FOR KEY SHARE;
+        IF v_session IS NULL THEN
+            SELECT b.tills_required, b.code INTO v_required, v_home
+              FROM users u JOIN branches b ON b.id = u.branch_id WHERE u.id = p_user;
+            IF v_required THEN
+                RAISE EXCEPTION 'Open your till first: cash in % is taken into an open till (press o on the home screen)',
+                    v_home USING ERRCODE = 'P0110';
+            END IF;
+        END IF;
+    END IF;
+
+    SELECT b.code, nextval(b.receipt_sequence) INTO v_branch, v_receipt FROM branches b WHERE b.id = p_loan.branch_id;
+    INSERT INTO transactions (loan_id, transaction_type, amount, transaction_date, receipt_number, idempotency_key,
+                              notes, created_by, payment_method, payment_reference, till_session_id)
+    VALUES (p_loan.id, 'recovery', p_amount, p_date,
+            v_branch || '-R-' || lpad(v_receipt::text, greatest(6, length(v_receipt::text)), '0'), p_key,
+            'Recovery on written-off loan', p_user, p_method, p_reference, v_session)
+    ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+    RETURNING * INTO v_txn;
+    IF NOT FOUND THEN
+        SELECT * INTO v_existing FROM transactions t WHERE t.idempotency_key = p_key;
+        RETURN ledger_same_payment(v_existing, p_loan.id, p_amount);
+    END IF;
+    PERFORM create_journal_entry(v_txn, p_loan.loan_number, p_user);
+    RETURN v_txn.id;
+END $$;
 
 
 --
@@ -2359,6 +2517,30 @@ END $$;
 
 
 --
+-- Name: payoff_quote(bigint, date); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.payoff_quote(p_loan_id bigint, p_as_of date DEFAULT NULL::date) RETURNS TABLE(principal numeric, interest numeric, penalty numeric, total numeric)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+DECLARE
+    v_day  date := coalesce(p_as_of, current_date);
+    v_loan loans;
+    v_rule text;
+BEGIN
+    v_loan := ledger_payoff_loan(p_loan_id, false);
+    v_rule := ledger_payoff_rule(v_loan.product_id);
+    PERFORM ledger_payoff_refusal(v_loan, v_day);
+    RETURN QUERY
+        SELECT coalesce(sum(r.principal), 0)::numeric(14,2), coalesce(sum(r.interest), 0)::numeric(14,2),
+               coalesce(sum(r.penalty), 0)::numeric(14,2),
+               coalesce(sum(r.principal + r.interest + r.penalty), 0)::numeric(14,2)
+          FROM ledger_payoff_rows(v_loan.id, v_loan.disbursement_date, v_rule, v_day) r;
+END $$;
+
+
+--
 -- Name: perform_database_maintenance(); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -2658,6 +2840,12 @@ BEGIN
         IF FOUND THEN
             RETURN ledger_same_payment(v_existing, p_loan_id, p_amount);
         END IF;
+    END IF;
+
+    -- A payment on a written-off loan is a recovery (0021): Dr the method's account / Cr 4300, the schedule as it was.
+    IF v_loan.status = 'written_off' THEN
+        RETURN ledger_take_recovery(v_loan, p_amount, p_payment_date, p_created_by, p_idempotency_key,
+                                    p_payment_method, v_reference);
     END IF;
 
     -- ledger_check_payable's checks, in its order and with its messages.
@@ -3093,9 +3281,9 @@ BEGIN
         RAISE EXCEPTION 'Transaction % does not exist', p_transaction_id USING ERRCODE = 'P0101';
     END IF;
     SELECT * INTO v_loan FROM loans l WHERE l.id = v_txn.loan_id FOR UPDATE;
-    IF v_txn.transaction_type <> 'repayment' THEN
-        RAISE EXCEPTION 'Only repayments can be reversed; transaction % is a %', v_txn.id, v_txn.transaction_type
-            USING ERRCODE = 'P0102';
+    IF v_txn.transaction_type NOT IN ('repayment', 'recovery') THEN
+        RAISE EXCEPTION 'Only repayments and recoveries can be reversed; transaction % is a %', v_txn.id,
+            v_txn.transaction_type USING ERRCODE = 'P0102';
     END IF;
     SELECT r.id INTO v_reversal FROM transactions r WHERE r.reverses_transaction_id = v_txn.id;
     IF FOUND THEN
@@ -3106,7 +3294,11 @@ BEGIN
         RAISE EXCEPTION 'You recorded payment %; another supervisor must reverse it',
             coalesce(v_txn.receipt_number, v_txn.id::text) USING ERRCODE = 'P0105';
     END IF;
-    IF v_loan.status NOT IN ('active', 'defaulted', 'closed') THEN
+    IF v_txn.transaction_type = 'recovery' AND v_loan.status <> 'written_off' THEN
+        RAISE EXCEPTION 'Loan % is %; its recoveries can no longer be reversed', v_loan.loan_number, v_loan.status
+            USING ERRCODE = 'P0102';
+    END IF;
+    IF v_txn.transaction_type = 'repayment' AND v_loan.status NOT IN ('active', 'defaulted', 'closed') THEN
         RAISE EXCEPTION 'Loan % is %; its payments can no longer be reversed', v_loan.loan_number, v_loan.status
             USING ERRCODE = 'P0102';
     END IF;
@@ -3151,6 +3343,10 @@ BEGIN
             v_txn.payment_reference, v_session)
     RETURNING id INTO v_reversal;
     PERFORM create_journal_entry(v_reversal, p_reversed_by);
+    -- A recovery never touched the schedule of its written-off loan: only the entry is mirrored.
+    IF v_txn.transaction_type = 'recovery' THEN
+        RETURN v_reversal;
+    END IF;
     PERFORM ledger_recompute_schedule(v_loan.id);
     -- A closed loan owes again: it reopens (active; the default run marks it again if it is late).
     IF v_loan.status = 'closed'
@@ -3492,6 +3688,72 @@ END $$;
 
 
 --
+-- Name: settle_loan(bigint, numeric, date, bigint, text, text, text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.settle_loan(p_loan_id bigint, p_amount numeric, p_date date, p_user bigint, p_idempotency_key text DEFAULT NULL::text, p_payment_method text DEFAULT 'cash'::text, p_payment_reference text DEFAULT NULL::text) RETURNS bigint
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+DECLARE
+    v_loan     loans;
+    v_rule     text;
+    v_existing transactions%ROWTYPE;
+    v_quote    numeric;
+    v_txn      bigint;
+    v_status   text;
+BEGIN
+    IF p_date IS NULL THEN
+        RAISE EXCEPTION 'The settlement date is missing' USING ERRCODE = 'P0107', COLUMN = 'payment_date';
+    END IF;
+    PERFORM ledger_check_amount(p_amount, 'settlement');
+    IF p_idempotency_key IS NOT NULL AND (length(btrim(p_idempotency_key)) = 0 OR length(p_idempotency_key) > 200) THEN
+        RAISE EXCEPTION 'The idempotency key must be 1 to 200 characters' USING ERRCODE = 'P0107';
+    END IF;
+    PERFORM ledger_require_actor(p_user, ARRAY['cashier', 'supervisor'], 'settle a loan');
+    v_loan := ledger_payoff_loan(p_loan_id, true);
+    v_rule := ledger_payoff_rule(v_loan.product_id);
+    IF p_idempotency_key IS NOT NULL THEN
+        SELECT * INTO v_existing FROM transactions t WHERE t.idempotency_key = p_idempotency_key;
+        IF FOUND THEN
+            RETURN ledger_same_payment(v_existing, p_loan_id, p_amount);
+        END IF;
+    END IF;
+    PERFORM ledger_payoff_refusal(v_loan, p_date);
+    IF p_date > current_date THEN
+        RAISE EXCEPTION 'The settlement date % is in the future', to_char(p_date, 'YYYY-MM-DD')
+            USING ERRCODE = 'P0104', COLUMN = 'payment_date';
+    END IF;
+    SELECT coalesce(sum(r.principal + r.interest + r.penalty), 0) INTO v_quote
+      FROM ledger_payoff_rows(v_loan.id, v_loan.disbursement_date, v_rule, p_date) r;
+    IF p_amount <> v_quote THEN
+        RAISE EXCEPTION 'The payoff quote for loan % on % is %; a settlement takes exactly that amount, not %',
+            v_loan.loan_number, to_char(p_date, 'YYYY-MM-DD'), ledger_money(v_quote), ledger_money(p_amount)
+            USING ERRCODE = 'P0103', COLUMN = 'amount';
+    END IF;
+
+    UPDATE payment_schedules s
+       SET interest_due = s.interest_paid + r.interest,
+           total_due = s.principal_due + s.interest_paid + r.interest + s.penalty_due,
+           status = CASE WHEN s.total_paid = s.principal_due + s.interest_paid + r.interest + s.penalty_due
+                         THEN 'paid' ELSE s.status END,
+           paid_date = CASE WHEN s.total_paid = s.principal_due + s.interest_paid + r.interest + s.penalty_due
+                            THEN coalesce(s.paid_date, p_date) ELSE s.paid_date END,
+           updated_at = now()
+      FROM ledger_payoff_rows(v_loan.id, v_loan.disbursement_date, v_rule, p_date) r
+     WHERE s.id = r.schedule_id AND r.interest <> r.interest_unpaid;
+
+    v_txn := record_loan_payment(p_loan_id, p_amount, p_date, p_user, p_idempotency_key, p_payment_method,
+                                 p_payment_reference);
+    SELECT l.status INTO v_status FROM loans l WHERE l.id = p_loan_id;
+    IF v_status <> 'closed' THEN
+        RAISE EXCEPTION 'Settling loan % left it %', v_loan.loan_number, v_status USING ERRCODE = 'P0108';
+    END IF;
+    RETURN v_txn;
+END $$;
+
+
+--
 -- Name: till_check_cash(numeric, text, text); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -3681,10 +3943,10 @@ CREATE FUNCTION public.till_session_cash(p_session_id bigint) RETURNS TABLE(cash
     LANGUAGE sql STABLE SECURITY DEFINER
     SET search_path TO 'public', 'pg_temp'
     AS $$
-    SELECT coalesce(sum(t.amount) FILTER (WHERE t.transaction_type = 'repayment'), 0)::numeric(14,2),
+    SELECT coalesce(sum(t.amount) FILTER (WHERE t.transaction_type IN ('repayment', 'recovery')), 0)::numeric(14,2),
            coalesce(sum(CASE t.transaction_type WHEN 'disbursement' THEN t.amount - t.fee_amount
                                                 WHEN 'reversal' THEN t.amount END), 0)::numeric(14,2),
-           (count(*) FILTER (WHERE t.transaction_type = 'repayment'))::integer
+           (count(*) FILTER (WHERE t.transaction_type IN ('repayment', 'recovery')))::integer
       FROM till_sessions s LEFT JOIN transactions t ON t.till_session_id = s.id
      WHERE s.id = p_session_id AND s.branch_id = ANY (astrofin_branch_scope())
      GROUP BY s.id
@@ -7120,6 +7382,38 @@ GRANT ALL ON FUNCTION public.ledger_money(p_amount numeric) TO astrofin_definer;
 
 
 --
+-- Name: FUNCTION ledger_payoff_loan(p_loan_id bigint, p_lock boolean); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.ledger_payoff_loan(p_loan_id bigint, p_lock boolean) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.ledger_payoff_loan(p_loan_id bigint, p_lock boolean) TO astrofin_definer;
+
+
+--
+-- Name: FUNCTION ledger_payoff_refusal(p_loan public.loans, p_as_of date); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.ledger_payoff_refusal(p_loan public.loans, p_as_of date) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.ledger_payoff_refusal(p_loan public.loans, p_as_of date) TO astrofin_definer;
+
+
+--
+-- Name: FUNCTION ledger_payoff_rows(p_loan_id bigint, p_disbursed date, p_rule text, p_as_of date); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.ledger_payoff_rows(p_loan_id bigint, p_disbursed date, p_rule text, p_as_of date) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.ledger_payoff_rows(p_loan_id bigint, p_disbursed date, p_rule text, p_as_of date) TO astrofin_definer;
+
+
+--
+-- Name: FUNCTION ledger_payoff_rule(p_product_id bigint); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.ledger_payoff_rule(p_product_id bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.ledger_payoff_rule(p_product_id bigint) TO astrofin_definer;
+
+
+--
 -- Name: FUNCTION ledger_periods_per_year(p_frequency text); Type: ACL; Schema: public; Owner: -
 --
 
@@ -7186,6 +7480,13 @@ GRANT ALL ON FUNCTION public.ledger_schedule_rows(p_principal numeric, p_rate nu
 
 REVOKE ALL ON FUNCTION public.ledger_schedule_zero_installments(p_principal numeric, p_rate numeric, p_method text, p_term integer, p_periods_per_year integer) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.ledger_schedule_zero_installments(p_principal numeric, p_rate numeric, p_method text, p_term integer, p_periods_per_year integer) TO astrofin_definer;
+
+
+--
+-- Name: FUNCTION ledger_take_recovery(p_loan public.loans, p_amount numeric, p_date date, p_user bigint, p_key text, p_method text, p_reference text); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.ledger_take_recovery(p_loan public.loans, p_amount numeric, p_date date, p_user bigint, p_key text, p_method text, p_reference text) FROM PUBLIC;
 
 
 --
@@ -7292,6 +7593,18 @@ GRANT ALL ON FUNCTION public.overdue_loans_as_of(p_as_of date) TO astrofin_defin
 
 REVOKE ALL ON FUNCTION public.payment_schedules_take_branch() FROM PUBLIC;
 GRANT ALL ON FUNCTION public.payment_schedules_take_branch() TO astrofin_definer;
+
+
+--
+-- Name: FUNCTION payoff_quote(p_loan_id bigint, p_as_of date); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.payoff_quote(p_loan_id bigint, p_as_of date) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.payoff_quote(p_loan_id bigint, p_as_of date) TO astrofin_cashier;
+GRANT ALL ON FUNCTION public.payoff_quote(p_loan_id bigint, p_as_of date) TO astrofin_loan_officer;
+GRANT ALL ON FUNCTION public.payoff_quote(p_loan_id bigint, p_as_of date) TO astrofin_supervisor;
+GRANT ALL ON FUNCTION public.payoff_quote(p_loan_id bigint, p_as_of date) TO astrofin_accountant;
+GRANT ALL ON FUNCTION public.payoff_quote(p_loan_id bigint, p_as_of date) TO astrofin_admin;
 
 
 --
@@ -7504,6 +7817,15 @@ GRANT ALL ON FUNCTION public.set_till_active(p_till_id bigint, p_active boolean,
 --
 
 GRANT ALL ON FUNCTION public.set_updated_at() TO astrofin_definer;
+
+
+--
+-- Name: FUNCTION settle_loan(p_loan_id bigint, p_amount numeric, p_date date, p_user bigint, p_idempotency_key text, p_payment_method text, p_payment_reference text); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.settle_loan(p_loan_id bigint, p_amount numeric, p_date date, p_user bigint, p_idempotency_key text, p_payment_method text, p_payment_reference text) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.settle_loan(p_loan_id bigint, p_amount numeric, p_date date, p_user bigint, p_idempotency_key text, p_payment_method text, p_payment_reference text) TO astrofin_cashier;
+GRANT ALL ON FUNCTION public.settle_loan(p_loan_id bigint, p_amount numeric, p_date date, p_user bigint, p_idempotency_key text, p_payment_method text, p_payment_reference text) TO astrofin_supervisor;
 
 
 --
@@ -7890,6 +8212,7 @@ GRANT SELECT ON TABLE public.loan_products TO astrofin_loan_officer;
 GRANT SELECT ON TABLE public.loan_products TO astrofin_supervisor;
 GRANT SELECT ON TABLE public.loan_products TO astrofin_accountant;
 GRANT SELECT,INSERT,UPDATE ON TABLE public.loan_products TO astrofin_admin;
+GRANT SELECT ON TABLE public.loan_products TO astrofin_definer;
 
 
 --

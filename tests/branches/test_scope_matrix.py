@@ -180,6 +180,7 @@ READERS: dict[str, Callable[[Book, Branch], tuple[str, dict[str, Any]]]] = {
         {"s": f"Of{o.code}", "p": f"%Of{o.code}%", "c": o.customer}),
     "till_vault_balance": lambda b, o: ("SELECT till_vault_balance(:br)", {"br": o.id}),
     "till_session_cash": lambda b, o: ("SELECT cash_in FROM till_session_cash(:s)", {"s": o.session}),
+    "payoff_quote": lambda b, o: ("SELECT total FROM payoff_quote(:l)", {"l": o.loan}),
 }
 WRITERS: dict[str, Callable[[Book, Branch, Branch], tuple[str, str, dict[str, Any]]]] = {
     "approve_loan": lambda b, me, o: ("supervisor", "SELECT approve_loan(:l, :me)", {"l": o.pending_loan}),
@@ -223,6 +224,7 @@ WRITERS: dict[str, Callable[[Book, Branch, Branch], tuple[str, str, dict[str, An
     "set_till_active": lambda b, me, o: ("supervisor", "SELECT set_till_active(:t, false, :me)", {"t": o.till}),
     "set_branch_tills_required": lambda b, me, o: ("admin", "SELECT set_branch_tills_required(:br, true, :me)",
                                                    {"br": o.id}),
+    "settle_loan": lambda b, me, o: ("cashier", "SELECT settle_loan(:l, 1, :d, :me)", {"l": o.loan, "d": TODAY}),
 }
 # Executable by staff, holding no branch rows: schedule math, previews of terms and a product's fee, the caller's
 # own settings, number formats, the audit chain's hashing and verification (admin, head-office figures without row

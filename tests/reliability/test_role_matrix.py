@@ -113,6 +113,8 @@ EXPECTED_FUNCTIONS: dict[str, set[str]] = {
     "open_till": MONEY, "close_till": MONEY, "approve_till_close": SUPERVISOR,
     "create_till": SUPERVISOR | ADMIN, "rename_till": SUPERVISOR | ADMIN, "set_till_active": SUPERVISOR | ADMIN,
     "set_branch_tills_required": ADMIN, "till_vault_balance": MONEY | {"accountant"}, "till_session_cash": ALL,
+    # early settlement (0021): the quote for whoever sees the loan, settling at the counter
+    "payoff_quote": ALL, "settle_loan": MONEY,
     "refresh_monthly_financial_summary": REPORTS - {"loan_officer"} | ADMIN,  # reports' refresh; maintenance
     "perform_database_maintenance": ADMIN, "seal_audit_log": ADMIN, "verify_audit_log": ADMIN,
     "audit_chain_genesis": ADMIN, "audit_full_xid": ADMIN, "audit_log_hash": ADMIN,  # audit log
@@ -131,7 +133,8 @@ EXPECTED_FUNCTIONS: dict[str, set[str]] = {
         "ledger_check_entry_date", "ledger_manual_amount", "astrofin_is_owner_session", "branch_visible",
         "branch_check_name", "branch_code_taken", "branch_refuse_closed", "till_money", "till_check_cash",
         "till_check_method", "till_post_entry", "till_refuse_overdraw", "till_denominations_total",
-        "till_check_name")},
+        "till_check_name", "ledger_payoff_rows", "ledger_payoff_loan", "ledger_payoff_rule", "ledger_payoff_refusal",
+        "ledger_take_recovery")},
 }
 # sequence -> roles with USAGE/UPDATE (numbering customers and loans they create); the rest via functions.
 EXPECTED_SEQUENCES = {"customer_number_seq": {"loan_officer", "supervisor"},
