@@ -12,7 +12,7 @@ from sqlalchemy.exc import DBAPIError
 
 from tests.settlement.loans import make_loan, pay
 from tests.tills.book import TODAY, TillBook, TillBranch, one
-from tests.tills.books import account_balance, trial_balance_difference, transaction_lines, written
+from tests.tills.books import account_balance, transaction_lines, trial_balance_difference, written
 
 
 def write_off(book: TillBook, branch: TillBranch, loan: int) -> None:
@@ -50,8 +50,8 @@ def test_a_recovery_posts_to_4300_up_to_what_was_written_off_and_reverses(book: 
     assert _schedule(owner, loan) == schedule  # no schedule change
     with owner.connect() as conn:
         status, kind, receipt = conn.execute(text(
-            "SELECT l.status, t.transaction_type, t.receipt_number FROM transactions t JOIN loans l ON l.id = t.loan_id "
-            "WHERE t.id = :t"), {"t": first}).one()
+            "SELECT l.status, t.transaction_type, t.receipt_number FROM transactions t "
+            "JOIN loans l ON l.id = t.loan_id WHERE t.id = :t"), {"t": first}).one()
     assert (status, kind) == ("written_off", "recovery") and receipt.startswith("MSA01-R-")
     assert recover(book, msa, loan, "600.00", key="rec-1") == first  # the same key: the same recovery
 

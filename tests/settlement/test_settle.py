@@ -12,7 +12,7 @@ from sqlalchemy.exc import DBAPIError
 
 from tests.settlement.loans import make_loan, make_product, pay, quote
 from tests.tills.book import TillBook, TillBranch, one
-from tests.tills.books import trial_balance_difference, transaction_lines, written
+from tests.tills.books import transaction_lines, trial_balance_difference, written
 
 
 def settle(book: TillBook, branch: TillBranch, loan: int, amount: str, day: date, key: str | None,
