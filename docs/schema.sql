@@ -1588,21 +1588,20 @@ END $$;
 
 
 --
--- Name: ledger_payoff_refusal(public.loans, date); Type: FUNCTION; Schema: public; Owner: -
+-- Name: ledger_payoff_refusal(text, text, date, date); Type: FUNCTION; Schema: public; Owner: -
 --
 
-CREATE FUNCTION public.ledger_payoff_refusal(p_loan public.loans, p_as_of date) RETURNS void
+CREATE FUNCTION public.ledger_payoff_refusal(p_status text, p_loan_number text, p_disbursed date, p_as_of date) RETURNS void
     LANGUAGE plpgsql IMMUTABLE
     AS $$
 BEGIN
-    IF p_loan.status NOT IN ('active', 'defaulted') THEN
-        RAISE EXCEPTION 'Loan % is %; only an active or defaulted loan can be paid off', p_loan.loan_number,
-            p_loan.status USING ERRCODE = 'P0102';
+    IF p_status NOT IN ('active', 'defaulted') THEN
+        RAISE EXCEPTION 'Loan % is %; only an active or defaulted loan can be paid off', p_loan_number, p_status
+            USING ERRCODE = 'P0102';
     END IF;
-    IF p_as_of < p_loan.disbursement_date THEN
+    IF p_as_of < p_disbursed THEN
         RAISE EXCEPTION 'The day % is before loan % was disbursed on %', to_char(p_as_of, 'YYYY-MM-DD'),
-            p_loan.loan_number, to_char(p_loan.disbursement_date, 'YYYY-MM-DD') USING ERRCODE = 'P0104',
-            COLUMN = 'payment_date';
+            p_loan_number, to_char(p_disbursed, 'YYYY-MM-DD') USING ERRCODE = 'P0104', COLUMN = 'payment_date';
     END IF;
 END $$;
 
@@ -1613,7 +1612,6 @@ END $$;
 
 CREATE FUNCTION public.ledger_payoff_rows(p_loan_id bigint, p_disbursed date, p_rule text, p_as_of date) RETURNS TABLE(schedule_id bigint, principal numeric, interest numeric, penalty numeric, interest_unpaid numeric)
     LANGUAGE sql STABLE
-    SET search_path TO 'public', 'pg_temp'
     AS $$
     SELECT r.id, r.prin,
            CASE WHEN r.due_date <= p_as_of OR p_rule = 'all_remaining'
@@ -2525,18 +2523,30 @@ CREATE FUNCTION public.payoff_quote(p_loan_id bigint, p_as_of date DEFAULT NULL:
     SET search_path TO 'public', 'pg_temp'
     AS $$
 DECLARE
-    v_day  date := coalesce(p_as_of, current_date);
-    v_loan loans;
-    v_rule text;
+    v_day       date := coalesce(p_as_of, current_date);
+    v_status    text;
+    v_number    text;
+    v_disbursed date;
+    v_rule      text;
 BEGIN
-    v_loan := ledger_payoff_loan(p_loan_id, false);
-    v_rule := ledger_payoff_rule(v_loan.product_id);
-    PERFORM ledger_payoff_refusal(v_loan, v_day);
+    IF p_loan_id IS NULL THEN
+        RAISE EXCEPTION 'Which loan? The loan id is missing' USING ERRCODE = 'P0107';
+    END IF;
+    -- One read of the loan with its rule (ledger_payoff_loan and ledger_payoff_rule, in line: a quote is asked for
+    -- on every loan screen and at every payment).
+    SELECT l.status, l.loan_number, l.disbursement_date, coalesce(p.early_settlement_interest, 'current_period')
+      INTO v_status, v_number, v_disbursed, v_rule
+      FROM loans l LEFT JOIN loan_products p ON p.id = l.product_id
+     WHERE l.id = p_loan_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'Loan % does not exist', p_loan_id USING ERRCODE = 'P0101';
+    END IF;
+    PERFORM ledger_payoff_refusal(v_status, v_number, v_disbursed, v_day);
     RETURN QUERY
         SELECT coalesce(sum(r.principal), 0)::numeric(14,2), coalesce(sum(r.interest), 0)::numeric(14,2),
                coalesce(sum(r.penalty), 0)::numeric(14,2),
                coalesce(sum(r.principal + r.interest + r.penalty), 0)::numeric(14,2)
-          FROM ledger_payoff_rows(v_loan.id, v_loan.disbursement_date, v_rule, v_day) r;
+          FROM ledger_payoff_rows(p_loan_id, v_disbursed, v_rule, v_day) r;
 END $$;
 
 
@@ -3719,7 +3729,7 @@ BEGIN
             RETURN ledger_same_payment(v_existing, p_loan_id, p_amount);
         END IF;
     END IF;
-    PERFORM ledger_payoff_refusal(v_loan, p_date);
+    PERFORM ledger_payoff_refusal(v_loan.status, v_loan.loan_number, v_loan.disbursement_date, p_date);
     IF p_date > current_date THEN
         RAISE EXCEPTION 'The settlement date % is in the future', to_char(p_date, 'YYYY-MM-DD')
             USING ERRCODE = 'P0104', COLUMN = 'payment_date';
@@ -7390,11 +7400,11 @@ GRANT ALL ON FUNCTION public.ledger_payoff_loan(p_loan_id bigint, p_lock boolean
 
 
 --
--- Name: FUNCTION ledger_payoff_refusal(p_loan public.loans, p_as_of date); Type: ACL; Schema: public; Owner: -
+-- Name: FUNCTION ledger_payoff_refusal(p_status text, p_loan_number text, p_disbursed date, p_as_of date); Type: ACL; Schema: public; Owner: -
 --
 
-REVOKE ALL ON FUNCTION public.ledger_payoff_refusal(p_loan public.loans, p_as_of date) FROM PUBLIC;
-GRANT ALL ON FUNCTION public.ledger_payoff_refusal(p_loan public.loans, p_as_of date) TO astrofin_definer;
+REVOKE ALL ON FUNCTION public.ledger_payoff_refusal(p_status text, p_loan_number text, p_disbursed date, p_as_of date) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.ledger_payoff_refusal(p_status text, p_loan_number text, p_disbursed date, p_as_of date) TO astrofin_definer;
 
 
 --

@@ -11,7 +11,7 @@ REVOKE SELECT ON loan_products FROM astrofin_definer;
 DROP FUNCTION settle_loan(bigint, numeric, date, bigint, text, text, text);
 DROP FUNCTION payoff_quote(bigint, date);
 DROP FUNCTION ledger_take_recovery(loans, numeric, date, bigint, text, text, text);
-DROP FUNCTION ledger_payoff_refusal(loans, date);
+DROP FUNCTION ledger_payoff_refusal(text, text, date, date);
 DROP FUNCTION ledger_payoff_rule(bigint);
 DROP FUNCTION ledger_payoff_loan(bigint, boolean);
 DROP FUNCTION ledger_payoff_rows(bigint, date, text, date);

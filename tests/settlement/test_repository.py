@@ -9,6 +9,7 @@ from decimal import Decimal as D
 import pytest
 
 from db.errors import ValidationError
+from db.repositories.accounting import AccountingRepository
 from db.repositories.loans import LoanRepository
 from db.repositories.payments import PaymentRepository, new_idempotency_key
 from screens.output import receipt_text
@@ -43,3 +44,7 @@ def test_quote_settle_and_recover_through_the_repositories(book: TillBook) -> No
     assert "Recovery on written-off loan" in text and "Balance after" not in text
     totals = loans.recoveries(gone)
     assert (totals.written_off, totals.recovered, totals.left) == (D("1500.00"), D("400.00"), D("1100.00"))
+    # The trial balance shows the recovery as income, by account.
+    balance = AccountingRepository(app, msa.staff["accountant"]).trial_balance(TODAY)
+    recovered = next(a for a in balance.accounts if a.account_code == "4300")
+    assert (recovered.debit, recovered.credit) == (0, D("400.00"))
