@@ -33,52 +33,6 @@ COMMENT ON EXTENSION pg_trgm IS 'text similarity measurement and index searching
 
 
 --
--- Name: apply_overdue_penalties(date, bigint); Type: FUNCTION; Schema: public; Owner: -
---
-
-CREATE FUNCTION public.apply_overdue_penalties(p_as_of date DEFAULT NULL::date, p_created_by bigint DEFAULT NULL::bigint) RETURNS integer
-    LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO 'public', 'pg_temp'
-    AS $$
-DECLARE
-    v_as_of   date := coalesce(p_as_of, current_date);
-    v_scope   bigint[];
-    v_loans   bigint[];
-    v_written integer;
-BEGIN
-    IF NOT (p_created_by IS NULL AND audit_current_user_id() IS NULL AND astrofin_is_owner_session()) THEN
-        PERFORM ledger_require_actor(p_created_by, ARRAY['supervisor', 'admin'], 'apply overdue penalties');
-    END IF;
-    IF v_as_of > current_date THEN
-        RAISE EXCEPTION 'Penalties are charged up to today at the latest, not %', to_char(v_as_of, 'YYYY-MM-DD')
-            USING ERRCODE = 'P0104', COLUMN = 'as_of';
-    END IF;
-    v_scope := astrofin_branch_scope();
-    SELECT array_agg(DISTINCT o.loan_id) INTO v_loans FROM penalty_occurrences(v_as_of, v_scope) o;
-    IF v_loans IS NULL THEN
-        RETURN 0;
-    END IF;
-    PERFORM 1 FROM loans l WHERE l.id = ANY (v_loans) ORDER BY l.id FOR SHARE;
-    WITH written AS (
-        INSERT INTO loan_charges (loan_id, schedule_id, installment_number, kind, occurrence, charge_date, amount,
-                                  created_by, branch_id)
-        SELECT o.loan_id, o.schedule_id, o.installment_number, 'penalty', o.occurrence, o.charge_date, o.amount,
-               p_created_by, o.branch_id
-          FROM penalty_occurrences(v_as_of, v_scope) o
-        ON CONFLICT (schedule_id, kind, occurrence) DO NOTHING
-        RETURNING schedule_id, amount
-    ), added AS (
-        UPDATE payment_schedules s
-           SET penalty_due = s.penalty_due + a.amount, total_due = s.total_due + a.amount, updated_at = now()
-          FROM (SELECT w.schedule_id, sum(w.amount) AS amount FROM written w GROUP BY w.schedule_id) a
-         WHERE s.id = a.schedule_id
-    )
-    SELECT count(*) INTO v_written FROM written;
-    RETURN v_written;
-END $$;
-
-
---
 -- Name: approve_loan(bigint, bigint); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -890,8 +844,8 @@ CASE
 END),
     CONSTRAINT transactions_penalty_amount_check CHECK ((penalty_amount >= (0)::numeric)),
     CONSTRAINT transactions_principal_amount_check CHECK ((principal_amount >= (0)::numeric)),
-    CONSTRAINT transactions_till_only_cash CHECK (((till_session_id IS NULL) OR ((payment_method = 'cash'::text) AND (transaction_type = ANY (ARRAY['repayment'::text, 'disbursement'::text, 'reversal'::text]))))),
-    CONSTRAINT transactions_transaction_type_check CHECK ((transaction_type = ANY (ARRAY['disbursement'::text, 'repayment'::text, 'reversal'::text, 'write_off'::text, 'penalty'::text])))
+    CONSTRAINT transactions_till_only_cash CHECK (((till_session_id IS NULL) OR ((payment_method = 'cash'::text) AND (transaction_type = ANY (ARRAY['repayment'::text, 'disbursement'::text, 'reversal'::text, 'recovery'::text]))))),
+    CONSTRAINT transactions_transaction_type_check CHECK ((transaction_type = ANY (ARRAY['disbursement'::text, 'repayment'::text, 'reversal'::text, 'write_off'::text, 'penalty'::text, 'recovery'::text])))
 );
 
 
@@ -909,7 +863,7 @@ DECLARE
     v_money  text := CASE p_txn.payment_method WHEN 'mobile_money' THEN '1150' WHEN 'bank' THEN '1100'
                           ELSE '1000' END;
 BEGIN
-    IF p_txn.transaction_type NOT IN ('disbursement', 'repayment', 'write_off') THEN
+    IF p_txn.transaction_type NOT IN ('disbursement', 'repayment', 'write_off', 'recovery') THEN
         RAISE EXCEPTION 'No postings are defined for a % transaction', p_txn.transaction_type
             USING ERRCODE = 'P0107';
     END IF;
@@ -922,6 +876,8 @@ BEGIN
                 WHEN 'disbursement' THEN 'Disbursement of loan ' || p_loan_number
                 WHEN 'repayment' THEN 'Repayment' || coalesce(' ' || p_txn.receipt_number, '') || ' on loan '
                                       || p_loan_number
+                WHEN 'recovery' THEN 'Recovery' || coalesce(' ' || p_txn.receipt_number, '') || ' on written-off loan '
+                                     || p_loan_number
                 ELSE 'Write-off of loan ' || p_loan_number
             END,
             p_txn.id, p_created_by)
@@ -934,24 +890,31 @@ BEGIN
            l.description
       FROM (VALUES
             (1, CASE p_txn.transaction_type WHEN 'disbursement' THEN '1200' WHEN 'repayment' THEN v_money
-                                            ELSE '5000' END,
+                                            WHEN 'recovery' THEN v_money ELSE '5000' END,
                 p_txn.amount, 0::numeric,
                 CASE p_txn.transaction_type WHEN 'disbursement' THEN 'Principal disbursed'
                                             WHEN 'repayment' THEN
                                                 CASE p_txn.payment_method WHEN 'mobile_money' THEN 'M-Pesa received'
                                                                           WHEN 'bank' THEN 'Bank payment received'
                                                                           ELSE 'Cash received' END
+                                            WHEN 'recovery' THEN
+                                                CASE p_txn.payment_method WHEN 'mobile_money' THEN 'M-Pesa received'
+                                                                          WHEN 'bank' THEN 'Bank payment received'
+                                                                          ELSE 'Cash received' END
                                             ELSE 'Principal written off' END),
-            (2, CASE p_txn.transaction_type WHEN 'disbursement' THEN v_money ELSE '1200' END,
+            (2, CASE p_txn.transaction_type WHEN 'disbursement' THEN v_money WHEN 'recovery' THEN '4300'
+                                            ELSE '1200' END,
                 0::numeric,
                 CASE p_txn.transaction_type WHEN 'repayment' THEN p_txn.principal_amount
+                                            WHEN 'recovery' THEN p_txn.amount
                                             WHEN 'disbursement' THEN p_txn.amount - coalesce(p_txn.fee_amount, 0)
                                             ELSE p_txn.amount END,
                 CASE p_txn.transaction_type WHEN 'disbursement' THEN
                                                 CASE p_txn.payment_method WHEN 'mobile_money' THEN 'Paid out by M-Pesa'
                                                                           WHEN 'bank' THEN 'Paid out by bank'
                                                                           ELSE 'Cash paid out' END
-                                            WHEN 'repayment' THEN 'Principal repaid' ELSE 'Principal written off' END),
+                                            WHEN 'repayment' THEN 'Principal repaid'
+                                            WHEN 'recovery' THEN 'Bad debt recovered' ELSE 'Principal written off' END),
             (3, '4000', 0::numeric, CASE WHEN p_txn.transaction_type = 'repayment' THEN p_txn.interest_amount END,
                 'Interest received'),
             (4, '4100', 0::numeric,
@@ -1599,6 +1562,84 @@ $$;
 
 
 --
+-- Name: ledger_payoff_loan(bigint, boolean); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ledger_payoff_loan(p_loan_id bigint, p_lock boolean) RETURNS public.loans
+    LANGUAGE plpgsql
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+DECLARE
+    v_loan loans;
+BEGIN
+    IF p_loan_id IS NULL THEN
+        RAISE EXCEPTION 'Which loan? The loan id is missing' USING ERRCODE = 'P0107';
+    END IF;
+    IF p_lock THEN
+        SELECT * INTO v_loan FROM loans l WHERE l.id = p_loan_id FOR UPDATE;
+    ELSE
+        SELECT * INTO v_loan FROM loans l WHERE l.id = p_loan_id;
+    END IF;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'Loan % does not exist', p_loan_id USING ERRCODE = 'P0101';
+    END IF;
+    RETURN v_loan;
+END $$;
+
+
+--
+-- Name: ledger_payoff_refusal(text, text, date, date); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ledger_payoff_refusal(p_status text, p_loan_number text, p_disbursed date, p_as_of date) RETURNS void
+    LANGUAGE plpgsql IMMUTABLE
+    AS $$
+BEGIN
+    IF p_status NOT IN ('active', 'defaulted') THEN
+        RAISE EXCEPTION 'Loan % is %; only an active or defaulted loan can be paid off', p_loan_number, p_status
+            USING ERRCODE = 'P0102';
+    END IF;
+    IF p_as_of < p_disbursed THEN
+        RAISE EXCEPTION 'The day % is before loan % was disbursed on %', to_char(p_as_of, 'YYYY-MM-DD'),
+            p_loan_number, to_char(p_disbursed, 'YYYY-MM-DD') USING ERRCODE = 'P0104', COLUMN = 'payment_date';
+    END IF;
+END $$;
+
+
+--
+-- Name: ledger_payoff_rows(bigint, date, text, date); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ledger_payoff_rows(p_loan_id bigint, p_disbursed date, p_rule text, p_as_of date) RETURNS TABLE(schedule_id bigint, principal numeric, interest numeric, penalty numeric, interest_unpaid numeric)
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT r.id, r.prin,
+           CASE WHEN r.due_date <= p_as_of OR p_rule = 'all_remaining'
+                     OR (p_rule = 'current_period' AND r.period_start < p_as_of) THEN r.intr ELSE 0 END,
+           r.pen, r.intr
+      FROM (SELECT s.id, s.due_date, s.principal_due - s.principal_paid AS prin,
+                   s.interest_due - s.interest_paid AS intr, s.penalty_due - s.penalty_paid AS pen,
+                   coalesce(lag(s.due_date) OVER (ORDER BY s.due_date, s.installment_number), p_disbursed)
+                       AS period_start
+              FROM payment_schedules s
+             WHERE s.loan_id = p_loan_id) r
+$$;
+
+
+--
+-- Name: ledger_payoff_rule(bigint); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ledger_payoff_rule(p_product_id bigint) RETURNS text
+    LANGUAGE sql STABLE
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+    SELECT coalesce((SELECT p.early_settlement_interest FROM loan_products p WHERE p.id = p_product_id),
+                    'current_period')
+$$;
+
+
+--
 -- Name: ledger_periods_per_year(text); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -1763,7 +1804,7 @@ CREATE FUNCTION public.ledger_same_payment(p_existing public.transactions, p_loa
     LANGUAGE plpgsql IMMUTABLE
     AS $$
 BEGIN
-    IF p_existing.transaction_type <> 'repayment' OR p_existing.loan_id <> p_loan_id
+    IF p_existing.transaction_type NOT IN ('repayment', 'recovery') OR p_existing.loan_id <> p_loan_id
        OR p_existing.amount <> p_amount THEN
         RAISE EXCEPTION 'Idempotency key % was already used for another payment (transaction %)',
             p_existing.idempotency_key, p_existing.id USING ERRCODE = 'P0107';
@@ -1904,34 +1945,71 @@ $$;
 
 
 --
--- Name: loan_charge_unpaid(bigint); Type: FUNCTION; Schema: public; Owner: -
+-- Name: ledger_take_recovery(public.loans, numeric, date, bigint, text, text, text); Type: FUNCTION; Schema: public; Owner: -
 --
 
-CREATE FUNCTION public.loan_charge_unpaid(p_charge_id bigint) RETURNS numeric
-    LANGUAGE sql STABLE
+CREATE FUNCTION public.ledger_take_recovery(p_loan public.loans, p_amount numeric, p_date date, p_user bigint, p_key text, p_method text, p_reference text) RETURNS bigint
+    LANGUAGE plpgsql
     SET search_path TO 'public', 'pg_temp'
     AS $$
-    SELECT (c.amount - c.waived_amount)
-           - least(c.amount - c.waived_amount,
-                   greatest(s.penalty_paid - coalesce((SELECT sum(e.amount - e.waived_amount) FROM loan_charges e
-                                                        WHERE e.schedule_id = c.schedule_id AND e.kind = c.kind
-                                                          AND e.occurrence < c.occurrence), 0), 0))
-      FROM loan_charges c JOIN payment_schedules s ON s.id = c.schedule_id
-     WHERE c.id = p_charge_id
-$$;
-
-
---
--- Name: loan_charges_take_branch(); Type: FUNCTION; Schema: public; Owner: -
---
-
-CREATE FUNCTION public.loan_charges_take_branch() RETURNS trigger
-    LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO 'public', 'pg_temp'
-    AS $$
+DECLARE
+    v_written   numeric;
+    v_recovered numeric;
+    v_session   bigint;
+    v_required  boolean;
+    v_home      text;
+    v_branch    text;
+    v_receipt   bigint;
+    v_txn       transactions%ROWTYPE;
+    v_existing  transactions%ROWTYPE;
 BEGIN
-    SELECT l.branch_id INTO NEW.branch_id FROM loans l WHERE l.id = NEW.loan_id;
-    RETURN NEW;
+    IF p_date > current_date THEN
+        RAISE EXCEPTION 'The payment date % is in the future', p_date USING ERRCODE = 'P0104';
+    END IF;
+    IF p_date < p_loan.written_off_at::date THEN
+        RAISE EXCEPTION 'The payment date % is before loan % was written off on %', p_date, p_loan.loan_number,
+            p_loan.written_off_at::date USING ERRCODE = 'P0104';
+    END IF;
+    SELECT coalesce(sum(t.amount) FILTER (WHERE t.transaction_type = 'write_off'), 0),
+           coalesce(sum(t.amount) FILTER (WHERE t.transaction_type = 'recovery'
+                                            AND NOT EXISTS (SELECT 1 FROM transactions r
+                                                             WHERE r.reverses_transaction_id = t.id)), 0)
+      INTO v_written, v_recovered
+      FROM transactions t WHERE t.loan_id = p_loan.id AND t.transaction_type IN ('write_off', 'recovery');
+    IF p_amount > v_written - v_recovered THEN
+        RAISE EXCEPTION 'A recovery of % is more than is left of loan %''s write-off: % written off, % recovered, at most % more',
+            ledger_money(p_amount), p_loan.loan_number, ledger_money(v_written), ledger_money(v_recovered),
+            ledger_money(v_written - v_recovered) USING ERRCODE = 'P0103';
+    END IF;
+
+    -- Cash in the drawer: into the recorder's open till, as a repayment's cash.
+    IF p_method = 'cash' THEN
+        SELECT s.id INTO v_session FROM till_sessions s WHERE s.cashier_id = p_user AND s.status = 'open'
+           FOR KEY SHARE;
+        IF v_session IS NULL THEN
+            SELECT b.tills_required, b.code INTO v_required, v_home
+              FROM users u JOIN branches b ON b.id = u.branch_id WHERE u.id = p_user;
+            IF v_required THEN
+                RAISE EXCEPTION 'Open your till first: cash in % is taken into an open till (press o on the home screen)',
+                    v_home USING ERRCODE = 'P0110';
+            END IF;
+        END IF;
+    END IF;
+
+    SELECT b.code, nextval(b.receipt_sequence) INTO v_branch, v_receipt FROM branches b WHERE b.id = p_loan.branch_id;
+    INSERT INTO transactions (loan_id, transaction_type, amount, transaction_date, receipt_number, idempotency_key,
+                              notes, created_by, payment_method, payment_reference, till_session_id)
+    VALUES (p_loan.id, 'recovery', p_amount, p_date,
+            v_branch || '-R-' || lpad(v_receipt::text, greatest(6, length(v_receipt::text)), '0'), p_key,
+            'Recovery on written-off loan', p_user, p_method, p_reference, v_session)
+    ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+    RETURNING * INTO v_txn;
+    IF NOT FOUND THEN
+        SELECT * INTO v_existing FROM transactions t WHERE t.idempotency_key = p_key;
+        RETURN ledger_same_payment(v_existing, p_loan.id, p_amount);
+    END IF;
+    PERFORM create_journal_entry(v_txn, p_loan.loan_number, p_user);
+    RETURN v_txn.id;
 END $$;
 
 
@@ -2437,45 +2515,39 @@ END $$;
 
 
 --
--- Name: penalty_occurrences(date, bigint[]); Type: FUNCTION; Schema: public; Owner: -
+-- Name: payoff_quote(bigint, date); Type: FUNCTION; Schema: public; Owner: -
 --
 
-CREATE FUNCTION public.penalty_occurrences(p_as_of date, p_scope bigint[]) RETURNS TABLE(loan_id bigint, schedule_id bigint, installment_number integer, branch_id bigint, occurrence integer, charge_date date, amount numeric)
-    LANGUAGE sql STABLE
+CREATE FUNCTION public.payoff_quote(p_loan_id bigint, p_as_of date DEFAULT NULL::date) RETURNS TABLE(principal numeric, interest numeric, penalty numeric, total numeric)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
     AS $$
-    SELECT c.loan_id, c.schedule_id, c.installment_number, c.branch_id, o.k,
-           c.first_date + (o.k - 1) * coalesce(c.interval_days, 0), o.amount
-      FROM (SELECT s.id AS schedule_id, s.loan_id, s.installment_number, l.branch_id,
-                   s.due_date + p.penalty_grace_days + 1 AS first_date, p.penalty_interval_days AS interval_days,
-                   p.penalty_cap AS cap, coalesce(x.last_k, 0) AS last_k, coalesce(x.charged, 0) AS charged,
-                   CASE WHEN p.penalty_interval_days IS NULL THEN 1
-                        ELSE 1 + (p_as_of - (s.due_date + p.penalty_grace_days + 1)) / p.penalty_interval_days
-                   END AS due_k,
-                   CASE p.penalty_method
-                       WHEN 'flat' THEN round(p.penalty_value, 2)
-                       WHEN 'percent_of_overdue_principal'
-                           THEN round((s.principal_due - s.principal_paid) * p.penalty_value / 100, 2)
-                       ELSE round((s.principal_due - s.principal_paid + s.interest_due - s.interest_paid)
-                                  * p.penalty_value / 100, 2)
-                   END AS raw
-              FROM loans l
-              JOIN loan_products p ON p.id = l.product_id
-              JOIN payment_schedules s
-                ON s.loan_id = l.id AND s.paid_date IS NULL AND s.total_paid < s.total_due
-               AND s.due_date < p_as_of - p.penalty_grace_days
-              LEFT JOIN LATERAL (SELECT max(ch.occurrence) AS last_k, sum(ch.amount) AS charged
-                                   FROM loan_charges ch
-                                  WHERE ch.schedule_id = s.id AND ch.kind = 'penalty') x ON true
-             WHERE l.status IN ('active', 'defaulted') AND l.oldest_unpaid_due_date < p_as_of
-               AND p.penalty_method <> 'none'
-               AND l.branch_id = ANY (p_scope)) c
-     CROSS JOIN LATERAL (
-           SELECT g.k, least(c.raw, c.cap - c.charged - (g.k - c.last_k - 1) * c.raw) AS amount
-             FROM generate_series(c.last_k + 1,
-                                  least(c.due_k, c.last_k + ceil((c.cap - c.charged) / nullif(c.raw, 0))::integer)) g(k)
-           ) o
-     WHERE c.raw > 0 AND c.due_k > c.last_k AND (c.cap IS NULL OR c.charged < c.cap) AND o.amount > 0
-$$;
+DECLARE
+    v_day       date := coalesce(p_as_of, current_date);
+    v_status    text;
+    v_number    text;
+    v_disbursed date;
+    v_rule      text;
+BEGIN
+    IF p_loan_id IS NULL THEN
+        RAISE EXCEPTION 'Which loan? The loan id is missing' USING ERRCODE = 'P0107';
+    END IF;
+    -- One read of the loan with its rule (ledger_payoff_loan and ledger_payoff_rule, in line: a quote is asked for
+    -- on every loan screen and at every payment).
+    SELECT l.status, l.loan_number, l.disbursement_date, coalesce(p.early_settlement_interest, 'current_period')
+      INTO v_status, v_number, v_disbursed, v_rule
+      FROM loans l LEFT JOIN loan_products p ON p.id = l.product_id
+     WHERE l.id = p_loan_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'Loan % does not exist', p_loan_id USING ERRCODE = 'P0101';
+    END IF;
+    PERFORM ledger_payoff_refusal(v_status, v_number, v_disbursed, v_day);
+    RETURN QUERY
+        SELECT coalesce(sum(r.principal), 0)::numeric(14,2), coalesce(sum(r.interest), 0)::numeric(14,2),
+               coalesce(sum(r.penalty), 0)::numeric(14,2),
+               coalesce(sum(r.principal + r.interest + r.penalty), 0)::numeric(14,2)
+          FROM ledger_payoff_rows(p_loan_id, v_disbursed, v_rule, v_day) r;
+END $$;
 
 
 --
@@ -2778,6 +2850,12 @@ BEGIN
         IF FOUND THEN
             RETURN ledger_same_payment(v_existing, p_loan_id, p_amount);
         END IF;
+    END IF;
+
+    -- A payment on a written-off loan is a recovery (0021): Dr the method's account / Cr 4300, the schedule as it was.
+    IF v_loan.status = 'written_off' THEN
+        RETURN ledger_take_recovery(v_loan, p_amount, p_payment_date, p_created_by, p_idempotency_key,
+                                    p_payment_method, v_reference);
     END IF;
 
     -- ledger_check_payable's checks, in its order and with its messages.
@@ -3213,9 +3291,9 @@ BEGIN
         RAISE EXCEPTION 'Transaction % does not exist', p_transaction_id USING ERRCODE = 'P0101';
     END IF;
     SELECT * INTO v_loan FROM loans l WHERE l.id = v_txn.loan_id FOR UPDATE;
-    IF v_txn.transaction_type <> 'repayment' THEN
-        RAISE EXCEPTION 'Only repayments can be reversed; transaction % is a %', v_txn.id, v_txn.transaction_type
-            USING ERRCODE = 'P0102';
+    IF v_txn.transaction_type NOT IN ('repayment', 'recovery') THEN
+        RAISE EXCEPTION 'Only repayments and recoveries can be reversed; transaction % is a %', v_txn.id,
+            v_txn.transaction_type USING ERRCODE = 'P0102';
     END IF;
     SELECT r.id INTO v_reversal FROM transactions r WHERE r.reverses_transaction_id = v_txn.id;
     IF FOUND THEN
@@ -3226,7 +3304,11 @@ BEGIN
         RAISE EXCEPTION 'You recorded payment %; another supervisor must reverse it',
             coalesce(v_txn.receipt_number, v_txn.id::text) USING ERRCODE = 'P0105';
     END IF;
-    IF v_loan.status NOT IN ('active', 'defaulted', 'closed') THEN
+    IF v_txn.transaction_type = 'recovery' AND v_loan.status <> 'written_off' THEN
+        RAISE EXCEPTION 'Loan % is %; its recoveries can no longer be reversed', v_loan.loan_number, v_loan.status
+            USING ERRCODE = 'P0102';
+    END IF;
+    IF v_txn.transaction_type = 'repayment' AND v_loan.status NOT IN ('active', 'defaulted', 'closed') THEN
         RAISE EXCEPTION 'Loan % is %; its payments can no longer be reversed', v_loan.loan_number, v_loan.status
             USING ERRCODE = 'P0102';
     END IF;
@@ -3271,6 +3353,10 @@ BEGIN
             v_txn.payment_reference, v_session)
     RETURNING id INTO v_reversal;
     PERFORM create_journal_entry(v_reversal, p_reversed_by);
+    -- A recovery never touched the schedule of its written-off loan: only the entry is mirrored.
+    IF v_txn.transaction_type = 'recovery' THEN
+        RETURN v_reversal;
+    END IF;
     PERFORM ledger_recompute_schedule(v_loan.id);
     -- A closed loan owes again: it reopens (active; the default run marks it again if it is late).
     IF v_loan.status = 'closed'
@@ -3612,6 +3698,72 @@ END $$;
 
 
 --
+-- Name: settle_loan(bigint, numeric, date, bigint, text, text, text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.settle_loan(p_loan_id bigint, p_amount numeric, p_date date, p_user bigint, p_idempotency_key text DEFAULT NULL::text, p_payment_method text DEFAULT 'cash'::text, p_payment_reference text DEFAULT NULL::text) RETURNS bigint
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+DECLARE
+    v_loan     loans;
+    v_rule     text;
+    v_existing transactions%ROWTYPE;
+    v_quote    numeric;
+    v_txn      bigint;
+    v_status   text;
+BEGIN
+    IF p_date IS NULL THEN
+        RAISE EXCEPTION 'The settlement date is missing' USING ERRCODE = 'P0107', COLUMN = 'payment_date';
+    END IF;
+    PERFORM ledger_check_amount(p_amount, 'settlement');
+    IF p_idempotency_key IS NOT NULL AND (length(btrim(p_idempotency_key)) = 0 OR length(p_idempotency_key) > 200) THEN
+        RAISE EXCEPTION 'The idempotency key must be 1 to 200 characters' USING ERRCODE = 'P0107';
+    END IF;
+    PERFORM ledger_require_actor(p_user, ARRAY['cashier', 'supervisor'], 'settle a loan');
+    v_loan := ledger_payoff_loan(p_loan_id, true);
+    v_rule := ledger_payoff_rule(v_loan.product_id);
+    IF p_idempotency_key IS NOT NULL THEN
+        SELECT * INTO v_existing FROM transactions t WHERE t.idempotency_key = p_idempotency_key;
+        IF FOUND THEN
+            RETURN ledger_same_payment(v_existing, p_loan_id, p_amount);
+        END IF;
+    END IF;
+    PERFORM ledger_payoff_refusal(v_loan.status, v_loan.loan_number, v_loan.disbursement_date, p_date);
+    IF p_date > current_date THEN
+        RAISE EXCEPTION 'The settlement date % is in the future', to_char(p_date, 'YYYY-MM-DD')
+            USING ERRCODE = 'P0104', COLUMN = 'payment_date';
+    END IF;
+    SELECT coalesce(sum(r.principal + r.interest + r.penalty), 0) INTO v_quote
+      FROM ledger_payoff_rows(v_loan.id, v_loan.disbursement_date, v_rule, p_date) r;
+    IF p_amount <> v_quote THEN
+        RAISE EXCEPTION 'The payoff quote for loan % on % is %; a settlement takes exactly that amount, not %',
+            v_loan.loan_number, to_char(p_date, 'YYYY-MM-DD'), ledger_money(v_quote), ledger_money(p_amount)
+            USING ERRCODE = 'P0103', COLUMN = 'amount';
+    END IF;
+
+    UPDATE payment_schedules s
+       SET interest_due = s.interest_paid + r.interest,
+           total_due = s.principal_due + s.interest_paid + r.interest + s.penalty_due,
+           status = CASE WHEN s.total_paid = s.principal_due + s.interest_paid + r.interest + s.penalty_due
+                         THEN 'paid' ELSE s.status END,
+           paid_date = CASE WHEN s.total_paid = s.principal_due + s.interest_paid + r.interest + s.penalty_due
+                            THEN coalesce(s.paid_date, p_date) ELSE s.paid_date END,
+           updated_at = now()
+      FROM ledger_payoff_rows(v_loan.id, v_loan.disbursement_date, v_rule, p_date) r
+     WHERE s.id = r.schedule_id AND r.interest <> r.interest_unpaid;
+
+    v_txn := record_loan_payment(p_loan_id, p_amount, p_date, p_user, p_idempotency_key, p_payment_method,
+                                 p_payment_reference);
+    SELECT l.status INTO v_status FROM loans l WHERE l.id = p_loan_id;
+    IF v_status <> 'closed' THEN
+        RAISE EXCEPTION 'Settling loan % left it %', v_loan.loan_number, v_status USING ERRCODE = 'P0108';
+    END IF;
+    RETURN v_txn;
+END $$;
+
+
+--
 -- Name: till_check_cash(numeric, text, text); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -3801,10 +3953,10 @@ CREATE FUNCTION public.till_session_cash(p_session_id bigint) RETURNS TABLE(cash
     LANGUAGE sql STABLE SECURITY DEFINER
     SET search_path TO 'public', 'pg_temp'
     AS $$
-    SELECT coalesce(sum(t.amount) FILTER (WHERE t.transaction_type = 'repayment'), 0)::numeric(14,2),
+    SELECT coalesce(sum(t.amount) FILTER (WHERE t.transaction_type IN ('repayment', 'recovery')), 0)::numeric(14,2),
            coalesce(sum(CASE t.transaction_type WHEN 'disbursement' THEN t.amount - t.fee_amount
                                                 WHEN 'reversal' THEN t.amount END), 0)::numeric(14,2),
-           (count(*) FILTER (WHERE t.transaction_type = 'repayment'))::integer
+           (count(*) FILTER (WHERE t.transaction_type IN ('repayment', 'recovery')))::integer
       FROM till_sessions s LEFT JOIN transactions t ON t.till_session_id = s.id
      WHERE s.id = p_session_id AND s.branch_id = ANY (astrofin_branch_scope())
      GROUP BY s.id
@@ -4035,86 +4187,6 @@ BEGIN
         END IF;
     END IF;
     RETURN NEXT;
-END $$;
-
-
---
--- Name: waive_charge(bigint, numeric, text, bigint); Type: FUNCTION; Schema: public; Owner: -
---
-
-CREATE FUNCTION public.waive_charge(p_charge_id bigint, p_amount numeric, p_reason text, p_user bigint) RETURNS numeric
-    LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO 'public', 'pg_temp'
-    AS $$
-DECLARE
-    v_charge loan_charges%ROWTYPE;
-    v_loan   loans%ROWTYPE;
-    v_reason text := btrim(p_reason);
-    v_unpaid numeric;
-BEGIN
-    PERFORM ledger_require_actor(p_user, ARRAY['supervisor'], 'waive a penalty');
-    IF p_charge_id IS NULL THEN
-        RAISE EXCEPTION 'Which penalty? The charge id is missing' USING ERRCODE = 'P0107';
-    END IF;
-    IF p_amount IS NULL THEN
-        RAISE EXCEPTION 'Type the amount to waive' USING ERRCODE = 'P0107', COLUMN = 'amount';
-    END IF;
-    IF p_amount = 'NaN'::numeric OR p_amount <= 0 THEN
-        RAISE EXCEPTION 'The amount to waive must be more than zero' USING ERRCODE = 'P0103', COLUMN = 'amount';
-    END IF;
-    IF p_amount > 999999999999.99 THEN
-        RAISE EXCEPTION 'The amount to waive is too large' USING ERRCODE = 'P0103', COLUMN = 'amount';
-    END IF;
-    IF p_amount <> round(p_amount, 2) THEN
-        RAISE EXCEPTION 'The amount to waive % has more than two decimals', p_amount USING ERRCODE = 'P0103',
-            COLUMN = 'amount';
-    END IF;
-    IF v_reason IS NULL OR v_reason = '' THEN
-        RAISE EXCEPTION 'Say why the penalty is waived' USING ERRCODE = 'P0107', COLUMN = 'reason';
-    END IF;
-    IF length(v_reason) > 500 THEN
-        RAISE EXCEPTION 'The reason has at most 500 characters (it has %)', length(v_reason) USING ERRCODE = 'P0107',
-            COLUMN = 'reason';
-    END IF;
-    IF v_reason ~ '[[:cntrl:]]' THEN
-        RAISE EXCEPTION 'The reason contains control characters (tabs, line breaks, escapes); type it on one line'
-            USING ERRCODE = 'P0107', COLUMN = 'reason';
-    END IF;
-    SELECT * INTO v_charge FROM loan_charges c WHERE c.id = p_charge_id;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'Charge % does not exist or is not one of your branches''', p_charge_id USING ERRCODE = 'P0101';
-    END IF;
-    -- Payments on the loan queue behind the waiver (and the waiver behind them): the loan first, as they lock it.
-    SELECT * INTO v_loan FROM loans l WHERE l.id = v_charge.loan_id FOR UPDATE;
-    IF v_loan.status NOT IN ('active', 'defaulted') THEN
-        RAISE EXCEPTION 'Loan % is %; penalties are waived only on active or defaulted loans', v_loan.loan_number,
-            v_loan.status USING ERRCODE = 'P0102';
-    END IF;
-    PERFORM 1 FROM payment_schedules s WHERE s.id = v_charge.schedule_id FOR UPDATE;
-    SELECT * INTO v_charge FROM loan_charges c WHERE c.id = p_charge_id FOR UPDATE;
-    v_unpaid := loan_charge_unpaid(p_charge_id);
-    IF v_unpaid <= 0 THEN
-        RAISE EXCEPTION 'Penalty % of installment % on loan % is already paid or waived; nothing is left to waive',
-            v_charge.occurrence, v_charge.installment_number, v_loan.loan_number USING ERRCODE = 'P0111',
-            COLUMN = 'amount';
-    END IF;
-    IF p_amount > v_unpaid THEN
-        RAISE EXCEPTION 'Only % of this penalty is unpaid; waive % or less', ledger_money(v_unpaid),
-            ledger_money(v_unpaid) USING ERRCODE = 'P0111', COLUMN = 'amount';
-    END IF;
-    UPDATE loan_charges
-       SET waived_amount = waived_amount + p_amount, waived_by = p_user, waived_at = now(), waive_reason = v_reason
-     WHERE id = p_charge_id;
-    UPDATE payment_schedules s
-       SET penalty_due = s.penalty_due - p_amount, total_due = s.total_due - p_amount,
-           status = CASE WHEN s.total_paid >= s.total_due - p_amount THEN 'paid' ELSE s.status END,
-           paid_date = CASE WHEN s.total_paid >= s.total_due - p_amount THEN current_date ELSE s.paid_date END,
-           updated_at = now()
-     WHERE s.id = v_charge.schedule_id;
-    IF NOT EXISTS (SELECT 1 FROM payment_schedules s WHERE s.loan_id = v_loan.id AND s.total_paid < s.total_due) THEN
-        UPDATE loans SET status = 'closed', closed_at = now() WHERE id = v_loan.id;
-    END IF;
-    RETURN v_unpaid - p_amount;
 END $$;
 
 
@@ -4471,58 +4543,6 @@ CREATE TABLE public.journal_entry_details (
 
 ALTER TABLE public.journal_entry_details ALTER COLUMN id ADD GENERATED BY DEFAULT AS IDENTITY (
     SEQUENCE NAME public.journal_entry_details_id_seq
-    START WITH 1
-    INCREMENT BY 1
-    NO MINVALUE
-    NO MAXVALUE
-    CACHE 1
-);
-
-
---
--- Name: loan_charges; Type: TABLE; Schema: public; Owner: -
---
-
-CREATE TABLE public.loan_charges (
-    id bigint NOT NULL,
-    loan_id bigint NOT NULL,
-    schedule_id bigint NOT NULL,
-    installment_number integer NOT NULL,
-    kind text DEFAULT 'penalty'::text NOT NULL,
-    occurrence integer NOT NULL,
-    charge_date date NOT NULL,
-    amount numeric(14,2) NOT NULL,
-    waived_amount numeric(14,2) DEFAULT 0 NOT NULL,
-    waived_by bigint,
-    waived_at timestamp with time zone,
-    waive_reason text,
-    created_by bigint,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    branch_id bigint NOT NULL,
-    CONSTRAINT loan_charges_amount_check CHECK ((amount > (0)::numeric)),
-    CONSTRAINT loan_charges_installment_check CHECK ((installment_number >= 1)),
-    CONSTRAINT loan_charges_kind_check CHECK ((kind = 'penalty'::text)),
-    CONSTRAINT loan_charges_occurrence_check CHECK ((occurrence >= 1)),
-    CONSTRAINT loan_charges_waive_reason_check CHECK (((waive_reason IS NULL) OR (((length(btrim(waive_reason)) >= 1) AND (length(btrim(waive_reason)) <= 500)) AND (waive_reason !~ '[[:cntrl:]]'::text)))),
-    CONSTRAINT loan_charges_waived_check CHECK (((waived_amount >= (0)::numeric) AND (waived_amount <= amount))),
-    CONSTRAINT loan_charges_waiver_check CHECK (((waived_amount = (0)::numeric) OR ((waived_by IS NOT NULL) AND (waived_at IS NOT NULL) AND (waive_reason IS NOT NULL))))
-);
-
-
---
--- Name: TABLE loan_charges; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON TABLE public.loan_charges IS 'Late penalties: one row per occurrence of an installment''s charge, with its waiver';
-
-
---
--- Name: loan_charges_id_seq; Type: SEQUENCE; Schema: public; Owner: -
---
-
-ALTER TABLE public.loan_charges ALTER COLUMN id ADD GENERATED BY DEFAULT AS IDENTITY (
-    SEQUENCE NAME public.loan_charges_id_seq
     START WITH 1
     INCREMENT BY 1
     NO MINVALUE
@@ -5268,14 +5288,6 @@ ALTER TABLE ONLY public.journal_entry_details
 
 
 --
--- Name: loan_charges loan_charges_pkey; Type: CONSTRAINT; Schema: public; Owner: -
---
-
-ALTER TABLE ONLY public.loan_charges
-    ADD CONSTRAINT loan_charges_pkey PRIMARY KEY (id);
-
-
---
 -- Name: loan_products loan_products_code_key; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -5566,20 +5578,6 @@ CREATE INDEX journal_entry_details_account_idx ON public.journal_entry_details U
 --
 
 CREATE INDEX journal_entry_details_entry_idx ON public.journal_entry_details USING btree (journal_entry_id);
-
-
---
--- Name: loan_charges_loan_idx; Type: INDEX; Schema: public; Owner: -
---
-
-CREATE INDEX loan_charges_loan_idx ON public.loan_charges USING btree (loan_id);
-
-
---
--- Name: loan_charges_occurrence_key; Type: INDEX; Schema: public; Owner: -
---
-
-CREATE UNIQUE INDEX loan_charges_occurrence_key ON public.loan_charges USING btree (schedule_id, kind, occurrence) INCLUDE (amount);
 
 
 --
@@ -5975,41 +5973,6 @@ CREATE TRIGGER journal_entry_details_no_truncate BEFORE TRUNCATE ON public.journ
 
 
 --
--- Name: loan_charges loan_charges_audit_delete; Type: TRIGGER; Schema: public; Owner: -
---
-
-CREATE TRIGGER loan_charges_audit_delete AFTER DELETE ON public.loan_charges REFERENCING OLD TABLE AS audit_old_rows FOR EACH STATEMENT EXECUTE FUNCTION public.audit_statement_change();
-
-
---
--- Name: loan_charges loan_charges_audit_insert; Type: TRIGGER; Schema: public; Owner: -
---
-
-CREATE TRIGGER loan_charges_audit_insert AFTER INSERT ON public.loan_charges REFERENCING NEW TABLE AS audit_new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.audit_statement_change();
-
-
---
--- Name: loan_charges loan_charges_audit_update; Type: TRIGGER; Schema: public; Owner: -
---
-
-CREATE TRIGGER loan_charges_audit_update AFTER UPDATE ON public.loan_charges REFERENCING OLD TABLE AS audit_old_rows NEW TABLE AS audit_new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.audit_statement_change();
-
-
---
--- Name: loan_charges loan_charges_take_branch; Type: TRIGGER; Schema: public; Owner: -
---
-
-CREATE TRIGGER loan_charges_take_branch BEFORE INSERT OR UPDATE OF loan_id, branch_id ON public.loan_charges FOR EACH ROW EXECUTE FUNCTION public.loan_charges_take_branch();
-
-
---
--- Name: loan_charges loan_charges_updated_at; Type: TRIGGER; Schema: public; Owner: -
---
-
-CREATE TRIGGER loan_charges_updated_at BEFORE UPDATE ON public.loan_charges FOR EACH ROW WHEN ((new.updated_at IS DISTINCT FROM now())) EXECUTE FUNCTION public.set_updated_at();
-
-
---
 -- Name: loan_products loan_products_audit; Type: TRIGGER; Schema: public; Owner: -
 --
 
@@ -6368,46 +6331,6 @@ ALTER TABLE ONLY public.journal_entry_details
 
 
 --
--- Name: loan_charges loan_charges_branch_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
---
-
-ALTER TABLE ONLY public.loan_charges
-    ADD CONSTRAINT loan_charges_branch_id_fkey FOREIGN KEY (branch_id) REFERENCES public.branches(id);
-
-
---
--- Name: loan_charges loan_charges_created_by_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
---
-
-ALTER TABLE ONLY public.loan_charges
-    ADD CONSTRAINT loan_charges_created_by_fkey FOREIGN KEY (created_by) REFERENCES public.users(id);
-
-
---
--- Name: loan_charges loan_charges_loan_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
---
-
-ALTER TABLE ONLY public.loan_charges
-    ADD CONSTRAINT loan_charges_loan_id_fkey FOREIGN KEY (loan_id) REFERENCES public.loans(id);
-
-
---
--- Name: loan_charges loan_charges_schedule_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
---
-
-ALTER TABLE ONLY public.loan_charges
-    ADD CONSTRAINT loan_charges_schedule_id_fkey FOREIGN KEY (schedule_id) REFERENCES public.payment_schedules(id);
-
-
---
--- Name: loan_charges loan_charges_waived_by_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
---
-
-ALTER TABLE ONLY public.loan_charges
-    ADD CONSTRAINT loan_charges_waived_by_fkey FOREIGN KEY (waived_by) REFERENCES public.users(id);
-
-
---
 -- Name: loan_products loan_products_created_by_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -6750,19 +6673,6 @@ CREATE POLICY journal_entry_details_scope ON public.journal_entry_details USING 
 
 
 --
--- Name: loan_charges; Type: ROW SECURITY; Schema: public; Owner: -
---
-
-ALTER TABLE public.loan_charges ENABLE ROW LEVEL SECURITY;
-
---
--- Name: loan_charges loan_charges_scope; Type: POLICY; Schema: public; Owner: -
---
-
-CREATE POLICY loan_charges_scope ON public.loan_charges USING ((branch_id = ANY (( SELECT public.astrofin_branch_scope() AS astrofin_branch_scope)::bigint[])));
-
-
---
 -- Name: loans; Type: ROW SECURITY; Schema: public; Owner: -
 --
 
@@ -6908,15 +6818,6 @@ GRANT ALL ON FUNCTION public.gtrgm_in(cstring) TO astrofin_definer;
 --
 
 GRANT ALL ON FUNCTION public.gtrgm_out(public.gtrgm) TO astrofin_definer;
-
-
---
--- Name: FUNCTION apply_overdue_penalties(p_as_of date, p_created_by bigint); Type: ACL; Schema: public; Owner: -
---
-
-REVOKE ALL ON FUNCTION public.apply_overdue_penalties(p_as_of date, p_created_by bigint) FROM PUBLIC;
-GRANT ALL ON FUNCTION public.apply_overdue_penalties(p_as_of date, p_created_by bigint) TO astrofin_supervisor;
-GRANT ALL ON FUNCTION public.apply_overdue_penalties(p_as_of date, p_created_by bigint) TO astrofin_admin;
 
 
 --
@@ -7491,6 +7392,38 @@ GRANT ALL ON FUNCTION public.ledger_money(p_amount numeric) TO astrofin_definer;
 
 
 --
+-- Name: FUNCTION ledger_payoff_loan(p_loan_id bigint, p_lock boolean); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.ledger_payoff_loan(p_loan_id bigint, p_lock boolean) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.ledger_payoff_loan(p_loan_id bigint, p_lock boolean) TO astrofin_definer;
+
+
+--
+-- Name: FUNCTION ledger_payoff_refusal(p_status text, p_loan_number text, p_disbursed date, p_as_of date); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.ledger_payoff_refusal(p_status text, p_loan_number text, p_disbursed date, p_as_of date) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.ledger_payoff_refusal(p_status text, p_loan_number text, p_disbursed date, p_as_of date) TO astrofin_definer;
+
+
+--
+-- Name: FUNCTION ledger_payoff_rows(p_loan_id bigint, p_disbursed date, p_rule text, p_as_of date); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.ledger_payoff_rows(p_loan_id bigint, p_disbursed date, p_rule text, p_as_of date) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.ledger_payoff_rows(p_loan_id bigint, p_disbursed date, p_rule text, p_as_of date) TO astrofin_definer;
+
+
+--
+-- Name: FUNCTION ledger_payoff_rule(p_product_id bigint); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.ledger_payoff_rule(p_product_id bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.ledger_payoff_rule(p_product_id bigint) TO astrofin_definer;
+
+
+--
 -- Name: FUNCTION ledger_periods_per_year(p_frequency text); Type: ACL; Schema: public; Owner: -
 --
 
@@ -7560,24 +7493,10 @@ GRANT ALL ON FUNCTION public.ledger_schedule_zero_installments(p_principal numer
 
 
 --
--- Name: FUNCTION loan_charge_unpaid(p_charge_id bigint); Type: ACL; Schema: public; Owner: -
+-- Name: FUNCTION ledger_take_recovery(p_loan public.loans, p_amount numeric, p_date date, p_user bigint, p_key text, p_method text, p_reference text); Type: ACL; Schema: public; Owner: -
 --
 
-REVOKE ALL ON FUNCTION public.loan_charge_unpaid(p_charge_id bigint) FROM PUBLIC;
-GRANT ALL ON FUNCTION public.loan_charge_unpaid(p_charge_id bigint) TO astrofin_definer;
-GRANT ALL ON FUNCTION public.loan_charge_unpaid(p_charge_id bigint) TO astrofin_cashier;
-GRANT ALL ON FUNCTION public.loan_charge_unpaid(p_charge_id bigint) TO astrofin_loan_officer;
-GRANT ALL ON FUNCTION public.loan_charge_unpaid(p_charge_id bigint) TO astrofin_supervisor;
-GRANT ALL ON FUNCTION public.loan_charge_unpaid(p_charge_id bigint) TO astrofin_accountant;
-GRANT ALL ON FUNCTION public.loan_charge_unpaid(p_charge_id bigint) TO astrofin_admin;
-
-
---
--- Name: FUNCTION loan_charges_take_branch(); Type: ACL; Schema: public; Owner: -
---
-
-REVOKE ALL ON FUNCTION public.loan_charges_take_branch() FROM PUBLIC;
-GRANT ALL ON FUNCTION public.loan_charges_take_branch() TO astrofin_definer;
+REVOKE ALL ON FUNCTION public.ledger_take_recovery(p_loan public.loans, p_amount numeric, p_date date, p_user bigint, p_key text, p_method text, p_reference text) FROM PUBLIC;
 
 
 --
@@ -7687,10 +7606,15 @@ GRANT ALL ON FUNCTION public.payment_schedules_take_branch() TO astrofin_definer
 
 
 --
--- Name: FUNCTION penalty_occurrences(p_as_of date, p_scope bigint[]); Type: ACL; Schema: public; Owner: -
+-- Name: FUNCTION payoff_quote(p_loan_id bigint, p_as_of date); Type: ACL; Schema: public; Owner: -
 --
 
-REVOKE ALL ON FUNCTION public.penalty_occurrences(p_as_of date, p_scope bigint[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.payoff_quote(p_loan_id bigint, p_as_of date) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.payoff_quote(p_loan_id bigint, p_as_of date) TO astrofin_cashier;
+GRANT ALL ON FUNCTION public.payoff_quote(p_loan_id bigint, p_as_of date) TO astrofin_loan_officer;
+GRANT ALL ON FUNCTION public.payoff_quote(p_loan_id bigint, p_as_of date) TO astrofin_supervisor;
+GRANT ALL ON FUNCTION public.payoff_quote(p_loan_id bigint, p_as_of date) TO astrofin_accountant;
+GRANT ALL ON FUNCTION public.payoff_quote(p_loan_id bigint, p_as_of date) TO astrofin_admin;
 
 
 --
@@ -7906,6 +7830,15 @@ GRANT ALL ON FUNCTION public.set_updated_at() TO astrofin_definer;
 
 
 --
+-- Name: FUNCTION settle_loan(p_loan_id bigint, p_amount numeric, p_date date, p_user bigint, p_idempotency_key text, p_payment_method text, p_payment_reference text); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.settle_loan(p_loan_id bigint, p_amount numeric, p_date date, p_user bigint, p_idempotency_key text, p_payment_method text, p_payment_reference text) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.settle_loan(p_loan_id bigint, p_amount numeric, p_date date, p_user bigint, p_idempotency_key text, p_payment_method text, p_payment_reference text) TO astrofin_cashier;
+GRANT ALL ON FUNCTION public.settle_loan(p_loan_id bigint, p_amount numeric, p_date date, p_user bigint, p_idempotency_key text, p_payment_method text, p_payment_reference text) TO astrofin_supervisor;
+
+
+--
 -- Name: FUNCTION show_limit(); Type: ACL; Schema: public; Owner: -
 --
 
@@ -8083,14 +8016,6 @@ GRANT ALL ON FUNCTION public.transfer_customer(p_customer_id bigint, p_to_branch
 REVOKE ALL ON FUNCTION public.verify_audit_log() FROM PUBLIC;
 GRANT ALL ON FUNCTION public.verify_audit_log() TO astrofin_admin;
 GRANT ALL ON FUNCTION public.verify_audit_log() TO astrofin_definer;
-
-
---
--- Name: FUNCTION waive_charge(p_charge_id bigint, p_amount numeric, p_reason text, p_user bigint); Type: ACL; Schema: public; Owner: -
---
-
-REVOKE ALL ON FUNCTION public.waive_charge(p_charge_id bigint, p_amount numeric, p_reason text, p_user bigint) FROM PUBLIC;
-GRANT ALL ON FUNCTION public.waive_charge(p_charge_id bigint, p_amount numeric, p_reason text, p_user bigint) TO astrofin_supervisor;
 
 
 --
@@ -8289,25 +8214,6 @@ GRANT ALL ON SEQUENCE public.journal_entry_details_id_seq TO astrofin_definer;
 
 
 --
--- Name: TABLE loan_charges; Type: ACL; Schema: public; Owner: -
---
-
-GRANT SELECT ON TABLE public.loan_charges TO astrofin_cashier;
-GRANT SELECT ON TABLE public.loan_charges TO astrofin_loan_officer;
-GRANT SELECT ON TABLE public.loan_charges TO astrofin_supervisor;
-GRANT SELECT ON TABLE public.loan_charges TO astrofin_accountant;
-GRANT SELECT ON TABLE public.loan_charges TO astrofin_admin;
-GRANT SELECT,INSERT,UPDATE ON TABLE public.loan_charges TO astrofin_definer;
-
-
---
--- Name: SEQUENCE loan_charges_id_seq; Type: ACL; Schema: public; Owner: -
---
-
-GRANT ALL ON SEQUENCE public.loan_charges_id_seq TO astrofin_definer;
-
-
---
 -- Name: TABLE loan_products; Type: ACL; Schema: public; Owner: -
 --
 
@@ -8316,6 +8222,7 @@ GRANT SELECT ON TABLE public.loan_products TO astrofin_loan_officer;
 GRANT SELECT ON TABLE public.loan_products TO astrofin_supervisor;
 GRANT SELECT ON TABLE public.loan_products TO astrofin_accountant;
 GRANT SELECT,INSERT,UPDATE ON TABLE public.loan_products TO astrofin_admin;
+GRANT SELECT ON TABLE public.loan_products TO astrofin_definer;
 
 
 --

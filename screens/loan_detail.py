@@ -19,6 +19,7 @@ from screens.context import ScreenContext
 from screens.data import ASK, DataScreen
 from screens.disburse_dialog import DisburseDialog, PayOut
 from screens.loan_charges import ChargesPanel, WaiveDialog
+from screens.settlement_panel import RECOVERS, SettlementPanel
 from widgets.dates import format_date
 from widgets.fields import FieldRow
 from widgets.footer import KeysFooter
@@ -88,6 +89,7 @@ class LoanDetailScreen(DataScreen):
         yield FieldRow("Loan number", Input(id="find", placeholder="L-000123, enter opens", max_length=30,
                                             compact=True), name="find")
         yield Static("", id="summary")
+        yield SettlementPanel(id="payoff")
         yield ScheduleTable(preview=False, id="schedule")
         yield PageTable(self._transaction_columns(), id="transactions")
         yield ChargesPanel(id="charges")
@@ -175,6 +177,7 @@ class LoanDetailScreen(DataScreen):
         if self.focused is None or isinstance(self.focused, Input):
             self.query_one("#schedule").focus()  # the action keys are letters: they must not go into the box
         today = self.ctx.today()
+        self.query_one(SettlementPanel).load(self, loan.id, loan.status, today)
         self.query_one("#schedule", ScheduleTable).show(loan.schedule, today)
         wide = self._wide()
         rows = [(str(t.id), (t.transaction_date, in_words(t.transaction_type) + (" (reversed)" if t.reversed else ""),
@@ -200,7 +203,7 @@ class LoanDetailScreen(DataScreen):
     def _payment(self) -> TransactionRow | None:
         """The highlighted repayment that still stands (what reprint and reverse act on)."""
         txn = self._transaction()
-        if txn is None or txn.transaction_type != "repayment" or txn.reversed:
+        if txn is None or txn.transaction_type not in ("repayment", "recovery") or txn.reversed:
             return None
         return txn
 
@@ -211,13 +214,13 @@ class LoanDetailScreen(DataScreen):
         if action == "disburse":
             return can(DISBURSE_LOANS) and loan is not None and loan.status == "approved"
         if action == "pay":
-            return can(RECORD_PAYMENTS) and loan is not None and loan.status in PAYABLE
+            return can(RECORD_PAYMENTS) and loan is not None and loan.status in (*PAYABLE, RECOVERS)
         if action == "write_off":
             return can(WRITE_OFF) and loan is not None and loan.status in PAYABLE
         if action == "receipt":
             txn = self._transaction()
             return (can(RECORD_PAYMENTS) and txn is not None
-                    and txn.transaction_type in ("repayment", "disbursement"))
+                    and txn.transaction_type in ("repayment", "disbursement", "recovery"))
         if action == "reverse":
             return can(REVERSE_PAYMENTS) and self._payment() is not None
         if action == "waive":  # waiving a penalty is a supervisor's, as a write-off is

@@ -58,6 +58,10 @@ def safe_name(raw: str) -> str:
     return _SAFE_NAME.sub("_", raw)[:80] or "unnamed"
 
 
+RECOVERY_NOTE = "Recovery on written-off loan"
+LOAN_CLOSED_NOTE = "*** Loan closed: paid in full ***"
+
+
 def receipt_text(receipt: Receipt | DisbursementReceipt, currency: str = "KES", branch: str = "AstroFinance") -> str:
     """The receipt as printed: 40 columns, plain text (a payment's, or a disbursement's)."""
     width = 40
@@ -79,11 +83,13 @@ def receipt_text(receipt: Receipt | DisbursementReceipt, currency: str = "KES", 
         line("Loan", receipt.loan_number),
         "-" * width,
         line("Amount paid", money["amount"]),
-        line("  penalty", money["penalty"]),
-        line("  interest", money["interest"]),
-        line("  principal", money["principal"]),
-        "-" * width,
-        line("Balance after", money["balance_after"]),
+        *((line("  penalty", money["penalty"]),
+           line("  interest", money["interest"]),
+           line("  principal", money["principal"]),
+           "-" * width,
+           line("Balance after", money["balance_after"])) if receipt.kind != "recovery" else
+          ("-" * width, RECOVERY_NOTE.center(width))),
+        *((LOAN_CLOSED_NOTE.center(width),) if receipt.loan_closed else ()),
         *paid_by_lines(receipt.payment_method, receipt.payment_reference, receipt.till_code, width),
         line("Cashier", receipt.cashier or "—"),
     ]

@@ -22,11 +22,19 @@ from textual.widgets import Header, Input, Label, Static
 from db.errors import Refused
 from db.repositories.customers import CustomerRepository
 from db.repositories.loans import LoanRepository
-from db.repositories.payments import AllocationLine, AmountsDue, PaymentRepository, Receipt, new_idempotency_key
+from db.repositories.payments import (
+    AllocationLine,
+    AmountsDue,
+    PaymentRepository,
+    PayoffQuote,
+    Receipt,
+    new_idempotency_key,
+)
 from screens.confirm import ConfirmScreen
 from screens.context import ScreenContext
 from screens.data import AUTO, describe
 from screens.leaving import FormScreen
+from screens.settlement_panel import RECOVERS, SettlementPanel
 from screens.typeahead import ALL_KEYS
 from widgets.dates import DateError, format_date, format_for_typing, parse_date
 from widgets.fields import FieldRow, MoneyInput
@@ -38,6 +46,8 @@ from widgets.tables import PageTable
 from widgets.words import in_words
 
 PAYABLE = ("active", "defaulted")
+TAKES_MONEY = (*PAYABLE, RECOVERS)
+"""A written-off loan takes a payment as a recovery (0021)."""
 TILL_CLOSED = "open your till"
 """The database's refusal of cash taken with no till open, in a branch that requires tills."""
 _LOAN_NUMBER = re.compile(r"^\s*L-?\d{1,9}\s*$", re.IGNORECASE)
@@ -66,7 +76,7 @@ def find_payable(engine: Any, actor: Any, query: str) -> list[Candidate]:
     for row in customers.search(query, limit=MAX_CUSTOMERS).rows:
         detail = customers.get(row.id)
         found.extend(Candidate(b.id, b.loan_number, detail.full_name, detail.customer_number, b.status,
-                               b.principal_amount) for b in detail.loans if b.status in PAYABLE)
+                               b.principal_amount) for b in detail.loans if b.status in TAKES_MONEY)
     return found
 
 
@@ -90,7 +100,8 @@ class PaymentEntryScreen(FormScreen):
     CSS_PATH = "payment_entry.tcss"
     screen_name = "payment_entry"
     BINDINGS: ClassVar[list[BindingType]] = [Binding("ctrl+s", "submit", "Take payment"),
-                                             Binding("ctrl+f", "find_again", "Other loan")]
+                                             Binding("ctrl+f", "find_again", "Other loan"),
+                                             Binding("ctrl+o", "settle", "Pay off")]
 
     def __init__(self, context: ScreenContext, loan_id: int | None = None) -> None:
         super().__init__(context)
@@ -112,6 +123,7 @@ class PaymentEntryScreen(FormScreen):
                                                 max_length=100, compact=True), name="find")
         yield PageTable(("Loan", "Customer", "Number", "Status", "Principal"), id="choices")
         yield Static("", id="due")
+        yield SettlementPanel(id="payoff")
         yield FieldRow("Amount", MoneyInput(id="amount"), name="amount")
         yield FieldRow("Paid by", PaymentMethodPicker(id="method"), name="method")
         yield FieldRow("Reference", Input(id="reference", max_length=REFERENCE_MAX, compact=True), name="reference")
@@ -178,6 +190,7 @@ class PaymentEntryScreen(FormScreen):
         choices.display = False
         self.query_one("#due", Static).update("")
         self.query_one("#due").display = False
+        self.query_one(SettlementPanel).clear()
         self.query_one("#amount", MoneyInput).value = self._suggested = ""
         self.query_one("#method", PaymentMethodPicker).method = "cash"
         self.query_one("#reference", Input).value = ""
@@ -230,18 +243,25 @@ class PaymentEntryScreen(FormScreen):
             day = parse_date(self.query_one("#payment_date", Input).value, latest=self.ctx.today())
         except DateError as exc:
             errors["payment_date"] = "a payment cannot be dated in the future" if "after" in str(exc) else str(exc)
-        if amount is not None and amount > self.due.outstanding_total:
+        recovery = self.due.status == RECOVERS
+        left = self._recoverable()
+        if amount is not None and recovery and left is not None and amount > left:
+            errors["amount"] = (f"at most {format_money(left, self.ctx.currency)} of the write-off is left to recover")
+        elif amount is not None and not recovery and amount > self.due.outstanding_total:
             errors["amount"] = (f"the loan owes only {format_money(self.due.outstanding_total, self.ctx.currency)}"
                                 " in all")
         problem = reference_problem(self.method, self.query_one("#reference", Input).value)
         if problem:
             errors["reference"] = problem
-        if self.due.status not in PAYABLE:
+        if self.due.status not in TAKES_MONEY:
             errors["find"] = f"{self.due.loan_number} is {in_words(self.due.status).lower()}: it takes no payments"
         self.show_field_errors(errors)
         if errors or amount is None or day is None:
             return
         self._pending = (amount, day, self.method, self.reference)
+        if recovery:
+            self._confirm_recovery()
+            return
         repo, loan_id = self.payments, self.due.loan_id
         self.start("preview", lambda: repo.preview(loan_id, amount, day), working="working out the split…")
 
@@ -265,7 +285,90 @@ class PaymentEntryScreen(FormScreen):
                                                                    "", f"Paid by: {paid}"],
                                            question="Record it?"), answer)
 
+    # --- paying off, and recoveries (0021) ----------------------------------------------------------------
+
+    def _recoverable(self) -> Decimal | None:
+        recoveries = self.query_one(SettlementPanel).recoveries
+        return recoveries.left if recoveries is not None else None
+
+    def action_settle(self) -> None:
+        """ctrl+o: the day's payoff quote fills the amount; once confirmed, settle_loan closes the loan."""
+        if self.due is None or self.busy("payoff") or self.busy("record") or self.receipt is not None:
+            return
+        if isinstance(self.app.screen, ConfirmScreen):
+            return
+        if self.due.status not in PAYABLE:
+            self.status.say(f"{self.due.loan_number} is {in_words(self.due.status).lower()}: it cannot be paid off",
+                            kind="error")
+            return
+        try:
+            day = parse_date(self.query_one("#payment_date", Input).value, latest=self.ctx.today())
+        except DateError as exc:
+            self.show_field_errors({"payment_date": "a payment cannot be dated in the future" if "after" in str(exc)
+                                    else str(exc)})
+            return
+        if day is None:
+            self.show_field_errors({"payment_date": "type the day the loan is paid off"})
+            return
+        problem = reference_problem(self.method, self.query_one("#reference", Input).value)
+        if problem:
+            self.show_field_errors({"reference": problem})
+            return
+        self.show_field_errors({})
+        repo, loan_id = self.payments, self.due.loan_id
+        self.start("payoff", lambda: repo.payoff_quote(loan_id, day), working="working out the payoff…")
+
+    def _confirm_settlement(self, quote: PayoffQuote) -> None:
+        assert self.due is not None
+        currency, due, key, repo = self.ctx.currency, self.due, self.idempotency_key, self.payments
+        method, reference = self.method, self.reference
+        self.query_one("#amount", MoneyInput).value = self._suggested = format_money(quote.total)
+        lines = [f"{due.loan_number} · {due.customer_name}",
+                 f"Pay off on {format_date(quote.as_of)}: {format_money(quote.total, currency)}", "",
+                 f"Principal {format_money(quote.principal):>14}",
+                 f"Interest  {format_money(quote.interest):>14}",
+                 f"Penalty   {format_money(quote.penalty):>14}", "",
+                 "The rest of the interest is waived and the loan is closed.",
+                 f"Paid by: {method_label(method)}" + (f", ref {reference}" if reference else "")]
+
+        def answer(yes: bool | None) -> None:
+            if yes and not self.busy("record") and self.receipt is None:
+                self.start("record", lambda: repo.settle(due.loan_id, quote.total, quote.as_of, key, method=method,
+                                                         reference=reference),
+                           retry=AUTO, working="paying off the loan…")
+            elif not yes:
+                self.status.say("Not paid off. ctrl+o again, or enter takes the amount as an ordinary payment.")
+                self.query_one("#amount").focus()
+
+        self.app.push_screen(ConfirmScreen("Pay off the loan?", lines, question="Settle it?"), answer)
+
+    def _confirm_recovery(self) -> None:
+        assert self.due is not None and self._pending is not None
+        amount, day, method, reference = self._pending
+        due, key, repo, currency = self.due, self.idempotency_key, self.payments, self.ctx.currency
+
+        def answer(yes: bool | None) -> None:
+            if yes and not self.busy("record") and self.receipt is None:
+                self.start("record", lambda: repo.record(due.loan_id, amount, day, key, method=method,
+                                                         reference=reference),
+                           retry=AUTO, working="recording the recovery…")
+            elif not yes:
+                self.status.say("Not recorded. Change the amount or press enter to take it.")
+                self.query_one("#amount").focus()
+
+        paid = method_label(method) + (f", ref {reference}" if reference else "")
+        self.app.push_screen(ConfirmScreen("Take this recovery?", [
+            f"{due.loan_number} · {due.customer_name} · written off",
+            f"Recover {format_money(amount, currency)} on {format_date(day)}", "",
+            "A payment on a written-off loan is a recovery:", "it goes to Bad Debt Recovered, the schedule stays.",
+            "", f"Paid by: {paid}"], question="Record it?"), answer)
+
     def done(self, tag: str, result: Any) -> None:
+        if tag == "payoff":
+            self.status.clear()
+            if self.due is not None and result.loan_id == self.due.loan_id:
+                self._confirm_settlement(result)
+            return
         if tag in ("find", "due"):
             round_, answer = result
             if round_ != self._round:
@@ -294,6 +397,8 @@ class PaymentEntryScreen(FormScreen):
             self.drop_keys_typed_ahead()
             self.status.say(describe(error), kind="error")
             self.query_one("#method").focus()
+        elif tag == "payoff" and isinstance(error, Refused):
+            self.show_field_errors({"payment_date" if "day" in str(error).lower() else "amount": str(error)})
         elif tag in ("preview", "record") and isinstance(error, Refused):
             field = "payment_date" if "date" in str(error).lower() else "amount"
             self.show_field_errors({field: str(error)})
@@ -336,10 +441,15 @@ class PaymentEntryScreen(FormScreen):
             f"Still owed       {format_money(due.outstanding_total, currency)}",
         )))
         amount = self.query_one("#amount", MoneyInput)
+        self.query_one(SettlementPanel).load(self, due.loan_id, due.status, self.ctx.today())
         if due.status in PAYABLE and due.outstanding_total > 0:
             amount.value = self._suggested = format_money(due.suggested)
             amount.focus()
-            self.status.say("enter shows how the payment splits · ctrl+f another loan")
+            self.status.say("enter shows how the payment splits · ctrl+o pays off · ctrl+f another loan")
+        elif due.status == RECOVERS:
+            amount.value = self._suggested = ""
+            amount.focus()
+            self.status.say(f"{due.loan_number} is written off: a payment is taken as a recovery.")
         else:
             amount.value = ""
             self.status.say(f"{due.loan_number} is {in_words(due.status).lower()}: it takes no payments.",

@@ -21,7 +21,7 @@ from db.models import LoanProduct as ProductRow
 from db.repositories.base import Repository
 from db.repositories.customers import LoanBrief
 from db.repositories.idempotency import check_idempotency_key, existing_by_key, insert_once
-from db.repositories.payments import method_fields
+from db.repositories.payments import PaymentRepository, PayoffQuote, Recoveries, method_fields
 from db.repositories.peek import peek
 from db.repositories.products import LoanProduct, ProductRepository
 from db.validation import reason_problem
@@ -357,6 +357,14 @@ class LoanRepository(Repository):
             )
 
     # The workflow: each is one SQL function, which checks the role, four eyes and the loan's status.
+    def payoff_quote(self, loan_id: int, as_of: date) -> PayoffQuote:
+        """What closes the loan on `as_of` (principal, interest, penalty, total): PaymentRepository.payoff_quote."""
+        return PaymentRepository(self.engine, self.actor).payoff_quote(loan_id, as_of)
+
+    def recoveries(self, loan_id: int) -> Recoveries:
+        """What a written-off loan has recovered: PaymentRepository.recoveries."""
+        return PaymentRepository(self.engine, self.actor).recoveries(loan_id)
+
     def approve(self, loan_id: int) -> LoanDetail:
         self._call("SELECT approve_loan(:loan, :user)", loan=loan_id)
         return self.get(loan_id)

@@ -65,6 +65,36 @@ class Receipt:
     payment_reference: str | None = None
     till_code: str | None = None
     """The till the cash went into (None for mobile money, bank, or cash taken without a till)."""
+    kind: str = "repayment"
+    """`repayment`, or `recovery`: money received on a written-off loan (posted to 4300, the schedule untouched)."""
+    loan_closed: bool = False
+    """This payment paid the loan off (the last repayment of a closed loan: a settlement, or the final installment)."""
+
+
+@dataclass(frozen=True)
+class PayoffQuote:
+    """What closes the loan on `as_of` (payoff_quote): all principal still owed, everything due, and the interest
+    the product's early-settlement rule keeps."""
+
+    loan_id: int
+    as_of: date
+    principal: Decimal
+    interest: Decimal
+    penalty: Decimal
+    total: Decimal
+
+
+@dataclass(frozen=True)
+class Recoveries:
+    """A written-off loan: what was written off, what has been recovered since (reversals taken out), what is left."""
+
+    loan_id: int
+    written_off: Decimal
+    recovered: Decimal
+
+    @property
+    def left(self) -> Decimal:
+        return max(self.written_off - self.recovered, ZERO)
 
 
 @dataclass(frozen=True)
@@ -168,6 +198,50 @@ class PaymentRepository(Repository):
             raise method_fields(error) from error
         return self.receipt(int(transaction_id))
 
+    def payoff_quote(self, loan_id: int, as_of: date) -> PayoffQuote:
+        """The payoff of the day, worked out by the database (payoff_quote); refused for a loan that is not active or
+        defaulted, or a day before its disbursement."""
+        with self.work() as session:
+            row = session.execute(text("SELECT principal, interest, penalty, total FROM payoff_quote(:loan, :day)"),
+                                  {"loan": loan_id, "day": as_of}).one()
+        return PayoffQuote(loan_id, as_of, row.principal, row.interest, row.penalty, row.total)
+
+    def settle(self, loan_id: int, amount: Decimal, payment_date: date, idempotency_key: str, *,
+               method: str = "cash", reference: str | None = None) -> Receipt:
+        """Pay the loan off with exactly the day's quote (settle_loan): the rest of the interest is waived, one
+        repayment is recorded like any other, the loan is closed. Another amount is refused beside `amount`, naming
+        the quote; the same key returns the first settlement."""
+        _check_amount(amount)
+        if not idempotency_key:
+            raise ValidationError({"amount": "the payment form has no key; open it again"})
+        try:
+            with self.work() as session:
+                transaction_id = session.execute(
+                    text("SELECT settle_loan(:loan, :amount, :day, :user, :key, :method, :reference)"),
+                    {"loan": loan_id, "amount": amount, "day": payment_date, "user": self.actor.user_id,
+                     "key": idempotency_key, "method": method, "reference": reference},
+                ).scalar_one()
+        except AstrofinError as error:
+            raise method_fields(error) from error
+        return self.receipt(int(transaction_id))
+
+    def recoveries(self, loan_id: int) -> Recoveries:
+        """What a written-off loan has recovered, summed from its transactions (reversed recoveries left out)."""
+        with self.work() as session:
+            row = session.execute(
+                text("""
+                    SELECT COALESCE(sum(t.amount) FILTER (WHERE t.transaction_type = 'write_off'), 0) AS written_off,
+                           COALESCE(sum(t.amount) FILTER (
+                               WHERE t.transaction_type = 'recovery'
+                                 AND NOT EXISTS (SELECT 1 FROM transactions r WHERE r.reverses_transaction_id = t.id)),
+                               0) AS recovered
+                    FROM transactions t
+                    WHERE t.loan_id = :loan AND t.transaction_type IN ('write_off', 'recovery')
+                """),
+                {"loan": loan_id},
+            ).one()
+        return Recoveries(loan_id, row.written_off, row.recovered)
+
     def receipt(self, transaction_id: int) -> Receipt:
         with self.work() as session:
             row = session.execute(
@@ -178,6 +252,11 @@ class PaymentRepository(Repository):
                            COALESCE(u.full_name, '') AS cashier, t.payment_method, t.payment_reference,
                            tl.code AS till_code,
                            EXISTS (SELECT 1 FROM transactions r WHERE r.reverses_transaction_id = t.id) AS reversed,
+                           t.transaction_type AS kind,
+                           (t.transaction_type = 'repayment' AND l.status = 'closed'
+                            AND NOT EXISTS (SELECT 1 FROM transactions later
+                                            WHERE later.loan_id = l.id AND later.transaction_type = 'repayment'
+                                              AND later.id > t.id)) AS loan_closed,
                            (SELECT COALESCE(sum(s.total_due), 0) FROM payment_schedules s WHERE s.loan_id = l.id)
                            - (SELECT COALESCE(sum(p.amount), 0) FROM transactions p
                               WHERE p.loan_id = l.id AND p.transaction_type = 'repayment' AND p.id <= t.id
@@ -189,7 +268,7 @@ class PaymentRepository(Repository):
                     LEFT JOIN users u ON u.id = t.created_by
                     LEFT JOIN till_sessions ts ON ts.id = t.till_session_id
                     LEFT JOIN tills tl ON tl.id = ts.till_id
-                    WHERE t.id = :txn AND t.transaction_type = 'repayment'
+                    WHERE t.id = :txn AND t.transaction_type IN ('repayment', 'recovery')
                 """),
                 {"txn": transaction_id},
             ).one_or_none()
@@ -197,8 +276,8 @@ class PaymentRepository(Repository):
             raise NotFound(f"payment {transaction_id} does not exist")
         return Receipt(row.id, row.receipt_number, row.transaction_date, row.customer_number, row.customer_name,
                        row.loan_number, row.amount, row.principal_amount, row.interest_amount, row.penalty_amount,
-                       max(row.balance_after, ZERO), row.cashier, row.reversed, row.payment_method,
-                       row.payment_reference, row.till_code)
+                       max(row.balance_after, ZERO) if row.kind == "repayment" else ZERO, row.cashier, row.reversed,
+                       row.payment_method, row.payment_reference, row.till_code, row.kind, bool(row.loan_closed))
 
 
     def disbursement_receipt(self, transaction_id: int) -> DisbursementReceipt:

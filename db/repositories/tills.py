@@ -174,7 +174,7 @@ class TillRepository(Repository):
                 SELECT t.created_at AS at, t.transaction_type,
                        coalesce(t.receipt_number, o.receipt_number) AS receipt_number, l.loan_number,
                        c.first_name || ' ' || c.last_name AS customer_name,
-                       CASE WHEN t.transaction_type = 'repayment' THEN t.amount ELSE 0 END AS cash_in,
+                       CASE WHEN t.transaction_type IN ('repayment', 'recovery') THEN t.amount ELSE 0 END AS cash_in,
                        CASE t.transaction_type WHEN 'disbursement' THEN t.amount - t.fee_amount
                                                WHEN 'reversal' THEN t.amount ELSE 0 END AS cash_out
                 FROM transactions t
@@ -184,7 +184,7 @@ class TillRepository(Repository):
                 WHERE t.till_session_id = :s
                 ORDER BY t.created_at, t.id
             """), {"s": session_id}).all()
-        kinds = {"repayment": "receipt", "disbursement": "payout", "reversal": "reversal"}
+        kinds = {"repayment": "receipt", "recovery": "receipt", "disbursement": "payout", "reversal": "reversal"}
         zero = Decimal("0.00")
         lines = [TillSheetLine(till_session.opened_at, "float", None, None, None, till_session.opening_float, zero)]
         lines += [TillSheetLine(r.at, kinds[r.transaction_type], r.receipt_number, r.loan_number, r.customer_name,

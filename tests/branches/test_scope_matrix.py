@@ -183,6 +183,7 @@ READERS: dict[str, Callable[[Book, Branch], tuple[str, dict[str, Any]]]] = {
     "till_vault_balance": lambda b, o: ("SELECT till_vault_balance(:br)", {"br": o.id}),
     "till_session_cash": lambda b, o: ("SELECT cash_in FROM till_session_cash(:s)", {"s": o.session}),
     "loan_charge_unpaid": lambda b, o: ("SELECT loan_charge_unpaid(:c)", {"c": o.charge}),
+    "payoff_quote": lambda b, o: ("SELECT total FROM payoff_quote(:l)", {"l": o.loan}),
 }
 WRITERS: dict[str, Callable[[Book, Branch, Branch], tuple[str, str, dict[str, Any]]]] = {
     "approve_loan": lambda b, me, o: ("supervisor", "SELECT approve_loan(:l, :me)", {"l": o.pending_loan}),
@@ -228,6 +229,7 @@ WRITERS: dict[str, Callable[[Book, Branch, Branch], tuple[str, str, dict[str, An
                                                    {"br": o.id}),
     "apply_overdue_penalties": lambda b, me, o: ("supervisor", "SELECT apply_overdue_penalties(NULL, :me)", {}),
     "waive_charge": lambda b, me, o: ("supervisor", "SELECT waive_charge(:c, 1, 'x', :me)", {"c": o.charge}),
+    "settle_loan": lambda b, me, o: ("cashier", "SELECT settle_loan(:l, 1, :d, :me)", {"l": o.loan, "d": TODAY}),
 }
 # Executable by staff, holding no branch rows: schedule math, previews of terms and a product's fee, the caller's
 # own settings, number formats, the audit chain's hashing and verification (admin, head-office figures without row

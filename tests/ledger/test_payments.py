@@ -231,8 +231,11 @@ def test_write_off_posts_loss_against_portfolio(engine: Engine, staff: Staff) ->
         wo = conn.execute(text("SELECT transaction_type, amount, transaction_date FROM transactions WHERE id = :t"),
                           {"t": txn}).one()
         assert tuple(wo) == ("write_off", D("9254.40"), TODAY - timedelta(days=1))
-    with engine.begin() as conn, refused("P0102", "written_off"):
-        pay(conn, staff, loan, "1.00")
+    # A payment on a written-off loan is a recovery (0021), never more than was written off.
+    with engine.begin() as conn:
+        assert postings(conn, pay(conn, staff, loan, "1.00")) == [("1000", D("1.00"), 0), ("4300", 0, D("1.00"))]
+    with engine.begin() as conn, refused("P0103", "write-off"):
+        pay(conn, staff, loan, "9254.40")
 
 
 def test_defaulted_loan_takes_payments_and_closes(engine: Engine, staff: Staff) -> None:

@@ -175,6 +175,11 @@ def _cases(fx: Fixture) -> dict[str, tuple[str, str, dict[str, Arg]]]:
                                 "CAST(:d AS date), CAST(:u AS bigint), CAST(:k AS text))",
                                 {"l": any_loan, "a": Arg("numeric"), "d": Arg("date"), "u": Arg("me"),
                                  "k": Arg("text")}),
+        "payoff_quote": ("cashier", "SELECT * FROM payoff_quote(CAST(:l AS bigint), CAST(:d AS date))",
+                         {"l": any_loan, "d": Arg("date")}),
+        "settle_loan": ("cashier", "SELECT settle_loan(CAST(:l AS bigint), CAST(:a AS numeric), CAST(:d AS date), "
+                        "CAST(:u AS bigint), CAST(:k AS text))",
+                        {"l": any_loan, "a": Arg("numeric"), "d": Arg("date"), "u": Arg("me"), "k": Arg("text")}),
         "reverse_transaction": ("supervisor", "SELECT reverse_transaction(CAST(:t AS bigint), CAST(:u AS bigint), "
                                 "CAST(:r AS text))",
                                 {"t": Arg("bigint", (fx.disbursement,)), "u": Arg("me"), "r": Arg("text")}),
@@ -214,9 +219,10 @@ def acceptable(sqlstate: str) -> bool:
 FUNCTIONS = ["preview_payment_schedule", "approve_loan", "reject_loan", "disburse_loan", "preview_loan_payment",
              "record_loan_payment", "reverse_transaction", "write_off_loan", "loan_days_past_due",
              "loan_summary_as_of", "overdue_loans_as_of", "calculate_par", "mark_defaulted_loans",
-             "send_overdue_loan_notifications", "send_loan_reminders", "requeue_failed_sms"]
+             "send_overdue_loan_notifications", "send_loan_reminders", "requeue_failed_sms", "payoff_quote",
+             "settle_loan"]
 READ_ONLY = {"preview_payment_schedule", "preview_loan_payment", "loan_days_past_due", "loan_summary_as_of",
-             "overdue_loans_as_of", "calculate_par"}
+             "overdue_loans_as_of", "calculate_par", "payoff_quote"}
 
 
 @pytest.mark.parametrize("function", FUNCTIONS)

@@ -118,6 +118,8 @@ EXPECTED_FUNCTIONS: dict[str, set[str]] = {
     # penalties: the daily run (the maintenance job as the owner; a supervisor or the admin by hand); waivers by a
     # supervisor; what of a charge is unpaid for whoever sees the charge
     "apply_overdue_penalties": SUPERVISOR | ADMIN, "waive_charge": SUPERVISOR, "loan_charge_unpaid": ALL,
+    # early settlement (0021): the quote for whoever sees the loan, settling at the counter
+    "payoff_quote": ALL, "settle_loan": MONEY,
     "refresh_monthly_financial_summary": REPORTS - {"loan_officer"} | ADMIN,  # reports' refresh; maintenance
     "perform_database_maintenance": ADMIN, "seal_audit_log": ADMIN, "verify_audit_log": ADMIN,
     "audit_chain_genesis": ADMIN, "audit_full_xid": ADMIN, "audit_log_hash": ADMIN,  # audit log
@@ -136,7 +138,8 @@ EXPECTED_FUNCTIONS: dict[str, set[str]] = {
         "ledger_check_entry_date", "ledger_manual_amount", "astrofin_is_owner_session", "branch_visible",
         "branch_check_name", "branch_code_taken", "branch_refuse_closed", "till_money", "till_check_cash",
         "till_check_method", "till_post_entry", "till_refuse_overdraw", "till_denominations_total",
-        "till_check_name", "penalty_occurrences")},
+        "till_check_name", "penalty_occurrences", "ledger_payoff_rows", "ledger_payoff_loan", "ledger_payoff_rule", "ledger_payoff_refusal",
+        "ledger_take_recovery")},
 }
 # sequence -> roles with USAGE/UPDATE (numbering customers and loans they create); the rest via functions.
 EXPECTED_SEQUENCES = {"customer_number_seq": {"loan_officer", "supervisor"},

@@ -1,0 +1,50 @@
+"""The repositories: the quote, a settlement's receipt that says the loan is closed, a refusal beside the amount,
+and a recovery's receipt and totals."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal as D
+
+import pytest
+
+from db.errors import ValidationError
+from db.repositories.accounting import AccountingRepository
+from db.repositories.loans import LoanRepository
+from db.repositories.payments import PaymentRepository, new_idempotency_key
+from screens.output import receipt_text
+from tests.settlement.loans import make_loan
+from tests.tills.book import TODAY, TillBook, one
+
+
+def test_quote_settle_and_recover_through_the_repositories(book: TillBook) -> None:
+    msa, app = book.msa, book.app
+    cashier = msa.staff["cashier"]
+    payments, loans = PaymentRepository(app, cashier), LoanRepository(app, cashier)
+    loan = make_loan(app, msa, "Repo")
+    day = date(2026, 1, 15)
+    quote = loans.payoff_quote(loan, day)
+    assert (quote.principal, quote.interest, quote.penalty, quote.total) == (D("10000.00"), D("200.00"), 0,
+                                                                             D("10200.00"))
+    key = new_idempotency_key()
+    with pytest.raises(ValidationError) as wrong:
+        payments.settle(loan, D("10199.99"), day, key, method="bank", reference="EQ-5")
+    assert "10,200.00" in wrong.value.fields["amount"]
+    receipt = payments.settle(loan, quote.total, day, key, method="bank", reference="EQ-5")
+    assert receipt.loan_closed and receipt.kind == "repayment" and receipt.balance_after == 0
+    assert "Loan closed" in receipt_text(receipt, "KES")
+    assert payments.settle(loan, quote.total, day, key, method="bank", reference="EQ-5") == receipt
+
+    gone = make_loan(app, msa, "Gone", principal="1500")
+    sup = msa.staff["supervisor"]
+    one(app, sup, "SELECT write_off_loan(:l, :me, 'Left', :d)", l=gone, me=sup.user_id, d=date(2026, 3, 1))
+    recovery = payments.record(gone, D("400.00"), TODAY, new_idempotency_key())
+    assert recovery.kind == "recovery" and not recovery.loan_closed
+    text = receipt_text(recovery, "KES")
+    assert "Recovery on written-off loan" in text and "Balance after" not in text
+    totals = loans.recoveries(gone)
+    assert (totals.written_off, totals.recovered, totals.left) == (D("1500.00"), D("400.00"), D("1100.00"))
+    # The trial balance shows the recovery as income, by account.
+    balance = AccountingRepository(app, msa.staff["accountant"]).trial_balance(TODAY)
+    recovered = next(a for a in balance.accounts if a.account_code == "4300")
+    assert (recovered.debit, recovered.credit) == (0, D("400.00"))
