@@ -138,7 +138,8 @@ EXPECTED_FUNCTIONS: dict[str, set[str]] = {
         "ledger_check_entry_date", "ledger_manual_amount", "astrofin_is_owner_session", "branch_visible",
         "branch_check_name", "branch_code_taken", "branch_refuse_closed", "till_money", "till_check_cash",
         "till_check_method", "till_post_entry", "till_refuse_overdraw", "till_denominations_total",
-        "till_check_name", "penalty_occurrences", "ledger_payoff_rows", "ledger_payoff_loan", "ledger_payoff_rule", "ledger_payoff_refusal",
+        "till_check_name", "penalty_occurrences",
+        "ledger_payoff_rows", "ledger_payoff_loan", "ledger_payoff_rule", "ledger_payoff_refusal",
         "ledger_take_recovery")},
 }
 # sequence -> roles with USAGE/UPDATE (numbering customers and loans they create); the rest via functions.
