@@ -65,6 +65,9 @@ EXPECTED_TABLES: dict[str, dict[str, set[str]]] = {
     # through functions
     "tills": {r: {S} for r in ALL},
     "till_sessions": {r: {S} for r in ALL},
+    # reschedules and the schedule rows they replaced: part of viewing a loan; changed through functions
+    "loan_reschedules": {r: {S} for r in ALL},
+    "payment_schedule_history": {r: {S} for r in ALL},
 }
 
 # Grants on some columns only: relation -> role -> privilege -> columns.
@@ -113,6 +116,9 @@ EXPECTED_FUNCTIONS: dict[str, set[str]] = {
     "open_till": MONEY, "close_till": MONEY, "approve_till_close": SUPERVISOR,
     "create_till": SUPERVISOR | ADMIN, "rename_till": SUPERVISOR | ADMIN, "set_till_active": SUPERVISOR | ADMIN,
     "set_branch_tills_required": ADMIN, "till_vault_balance": MONEY | {"accountant"}, "till_session_cash": ALL,
+    # reschedules: a loan officer or supervisor previews and requests; another supervisor approves or rejects
+    "preview_reschedule": REMINDERS, "request_reschedule": REMINDERS,
+    "approve_reschedule": SUPERVISOR, "reject_reschedule": SUPERVISOR,
     "refresh_monthly_financial_summary": REPORTS - {"loan_officer"} | ADMIN,  # reports' refresh; maintenance
     "perform_database_maintenance": ADMIN, "seal_audit_log": ADMIN, "verify_audit_log": ADMIN,
     "audit_chain_genesis": ADMIN, "audit_full_xid": ADMIN, "audit_log_hash": ADMIN,  # audit log
@@ -131,7 +137,8 @@ EXPECTED_FUNCTIONS: dict[str, set[str]] = {
         "ledger_check_entry_date", "ledger_manual_amount", "astrofin_is_owner_session", "branch_visible",
         "branch_check_name", "branch_code_taken", "branch_refuse_closed", "till_money", "till_check_cash",
         "till_check_method", "till_post_entry", "till_refuse_overdraw", "till_denominations_total",
-        "till_check_name")},
+        "till_check_name", "reschedule_owed", "reschedule_check_text", "reschedule_plan",
+        "reschedule_for_decision")},
 }
 # sequence -> roles with USAGE/UPDATE (numbering customers and loans they create); the rest via functions.
 EXPECTED_SEQUENCES = {"customer_number_seq": {"loan_officer", "supervisor"},

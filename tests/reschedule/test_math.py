@@ -29,7 +29,8 @@ def test_waived_arrears_leave_the_oracle_schedule_on_the_new_dates(engine: Engin
         assert approve(conn, staff, rid) == 12
     with engine.connect() as conn:
         now = rows(conn, loan)
-        # domain.md's oracle: 10,000 at 24 %, 12 monthly → 745.60 + 200.00, then 760.51 + 185.09; interest 1,347.15
+        # the oracle of docs/database.md "Schedules": 10,000 at 24 %, 12 monthly → 745.60 + 200.00, then
+        # 760.51 + 185.09; interest 1,347.15
         assert (now[0].principal_due, now[0].interest_due, now[0].due_date) == (Decimal("745.60"), Decimal("200.00"),
                                                                                new_first)
         assert (now[1].principal_due, now[1].interest_due) == (Decimal("760.51"), Decimal("185.09"))
