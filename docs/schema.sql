@@ -64,6 +64,84 @@ END $$;
 
 
 --
+-- Name: approve_reschedule(bigint, bigint, text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.approve_reschedule(p_reschedule_id bigint, p_user bigint, p_note text DEFAULT NULL::text) RETURNS integer
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+DECLARE
+    v_r        loan_reschedules%ROWTYPE;
+    v_loan     loans%ROWTYPE;
+    v_note     text;
+    v_owed     record;
+    v_partial  payment_schedules%ROWTYPE;
+    v_last_pay date;
+    v_written  integer;
+    v_term     integer;
+    v_plan     jsonb;
+BEGIN
+    PERFORM ledger_require_actor(p_user, ARRAY['supervisor'], 'approve a reschedule');
+    v_r := reschedule_for_decision(p_reschedule_id, p_user, 'approved');
+    IF nullif(btrim(p_note), '') IS NOT NULL THEN
+        v_note := reschedule_check_text(p_note, 'the note', 'decision_note');
+    END IF;
+    SELECT * INTO v_loan FROM loans l WHERE l.id = v_r.loan_id FOR UPDATE;
+    -- The plan again, as the loan stands now (a payment since the request may have changed it).
+    SELECT jsonb_agg(to_jsonb(p) ORDER BY p.installment_number) INTO v_plan
+      FROM reschedule_plan(v_loan.id, v_r.from_installment, v_r.new_next_due_date, v_r.extra_installments,
+                           v_r.new_rate, v_r.grace_periods, v_r.arrears_handling, current_date) p;
+    SELECT * INTO v_owed FROM reschedule_owed(v_loan.id, v_r.from_installment, current_date);
+
+    -- The replaced rows, as they were.
+    INSERT INTO payment_schedule_history (reschedule_id, loan_id, branch_id, schedule_id, installment_number, due_date,
+                                          principal_due, interest_due, penalty_due, total_due, principal_paid,
+                                          interest_paid, penalty_paid, total_paid, status, paid_date)
+    SELECT v_r.id, s.loan_id, s.branch_id, s.id, s.installment_number, s.due_date, s.principal_due, s.interest_due,
+           s.penalty_due, s.total_due, s.principal_paid, s.interest_paid, s.penalty_paid, s.total_paid, s.status,
+           s.paid_date
+      FROM payment_schedules s
+     WHERE s.loan_id = v_loan.id AND s.installment_number >= v_r.from_installment
+     ORDER BY s.installment_number;
+
+    -- A partly paid installment is closed at what it received, on the day of the last repayment.
+    SELECT * INTO v_partial FROM payment_schedules s
+     WHERE s.loan_id = v_loan.id AND s.installment_number = v_r.from_installment AND s.total_paid > 0;
+    IF FOUND THEN
+        SELECT max(t.transaction_date) INTO v_last_pay FROM transactions t
+         WHERE t.loan_id = v_loan.id AND t.transaction_type = 'repayment'
+           AND NOT EXISTS (SELECT 1 FROM transactions x WHERE x.reverses_transaction_id = t.id);
+        UPDATE payment_schedules
+           SET principal_due = principal_paid, interest_due = interest_paid, penalty_due = penalty_paid,
+               total_due = total_paid, status = 'paid', paid_date = coalesce(v_last_pay, current_date)
+         WHERE id = v_partial.id;
+    END IF;
+    DELETE FROM payment_schedules s
+     WHERE s.loan_id = v_loan.id AND s.installment_number >= v_r.from_installment AND s.paid_date IS NULL;
+    INSERT INTO payment_schedules (loan_id, installment_number, due_date, principal_due, interest_due, penalty_due,
+                                   total_due)
+    SELECT v_loan.id, n.installment_number, n.due_date, n.principal_due, n.interest_due, n.penalty_due, n.total_due
+      FROM jsonb_to_recordset(v_plan) AS n(installment_number integer, due_date date, principal_due numeric,
+                                           interest_due numeric, penalty_due numeric, total_due numeric)
+     ORDER BY n.installment_number;
+    GET DIAGNOSTICS v_written = ROW_COUNT;
+
+    SELECT count(*)::integer INTO v_term FROM payment_schedules s WHERE s.loan_id = v_loan.id;
+    UPDATE loans SET term = v_term, interest_rate = coalesce(v_r.new_rate, v_loan.interest_rate) WHERE id = v_loan.id;
+    -- The product check sets the fee from the product as it is today; the fee this loan was charged stays.
+    UPDATE loans SET fee_amount = v_loan.fee_amount WHERE id = v_loan.id AND fee_amount <> v_loan.fee_amount;
+    UPDATE loan_reschedules
+       SET status = 'approved', decided_by = p_user, decided_at = now(), decision_note = v_note,
+           outstanding_moved = v_owed.principal,
+           arrears_interest = v_owed.arrears_interest, arrears_penalty = v_owed.arrears_penalty,
+           previous_term = v_loan.term, previous_rate = v_loan.interest_rate, new_term = v_term
+     WHERE id = v_r.id;
+    RETURN v_written;
+END $$;
+
+
+--
 -- Name: approve_till_close(bigint, bigint); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -1818,9 +1896,22 @@ END $$;
 --
 
 CREATE FUNCTION public.ledger_schedule_amounts(p_principal numeric, p_rate numeric, p_method text, p_term integer, p_periods_per_year integer) RETURNS TABLE(installment_number integer, principal_due numeric, interest_due numeric, balance_after numeric)
+    LANGUAGE sql IMMUTABLE
+    AS $$
+    SELECT a.installment_number, a.principal_due, a.interest_due, a.balance_after
+      FROM ledger_schedule_amounts(p_principal, p_rate, p_method, p_term, p_periods_per_year, 0) a
+$$;
+
+
+--
+-- Name: ledger_schedule_amounts(numeric, numeric, text, integer, integer, integer); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ledger_schedule_amounts(p_principal numeric, p_rate numeric, p_method text, p_term integer, p_periods_per_year integer, p_grace integer) RETURNS TABLE(installment_number integer, principal_due numeric, interest_due numeric, balance_after numeric)
     LANGUAGE plpgsql IMMUTABLE
     AS $$
 DECLARE
+    v_grace        integer := coalesce(p_grace, 0);
     v_r            numeric;
     v_emi          numeric;
     v_balance      numeric := p_principal;
@@ -1832,16 +1923,22 @@ DECLARE
     v_i            numeric;
     k              integer;
 BEGIN
+    IF v_grace < 0 OR v_grace >= p_term THEN
+        RAISE EXCEPTION 'Grace periods must be from 0 to % for % installments', p_term - 1, p_term
+            USING ERRCODE = 'P0107', COLUMN = 'grace_periods';
+    END IF;
     IF p_method = 'declining_balance' THEN
         IF p_rate = 0 THEN
-            v_emi := round(p_principal / p_term, 2);
+            v_emi := round(p_principal / (p_term - v_grace), 2);
         ELSE
             v_r := p_rate::numeric(40, 30) / (100 * p_periods_per_year);
-            v_emi := round(p_principal * v_r / (1 - power(1 + v_r, -p_term)), 2);
+            v_emi := round(p_principal * v_r / (1 - power(1 + v_r, -(p_term - v_grace))), 2);
         END IF;
         FOR k IN 1 .. p_term LOOP
             v_i := round(v_balance * p_rate / (100 * p_periods_per_year), 2);
-            IF k = p_term THEN
+            IF k <= v_grace THEN
+                v_p := 0;                               -- a grace period pays interest only
+            ELSIF k = p_term THEN
                 v_p := v_balance;                       -- the last installment takes what is still owed
             ELSE
                 v_p := least(greatest(v_emi - v_i, 0), v_balance);
@@ -1856,14 +1953,14 @@ BEGIN
     ELSE
         v_interest_all := round(p_principal * p_rate * p_term / (100 * p_periods_per_year), 2);
         v_interest_left := v_interest_all;
-        v_principal_each := round(p_principal / p_term, 2);
+        v_principal_each := round(p_principal / (p_term - v_grace), 2);
         v_interest_each := round(v_interest_all / p_term, 2);
         FOR k IN 1 .. p_term LOOP
             IF k = p_term THEN
                 v_p := v_balance;                       -- the last installment takes the remainders
                 v_i := v_interest_left;
             ELSE
-                v_p := least(v_principal_each, v_balance);
+                v_p := CASE WHEN k <= v_grace THEN 0 ELSE least(v_principal_each, v_balance) END;
                 v_i := least(v_interest_each, v_interest_left);
             END IF;
             v_balance := v_balance - v_p;
@@ -1883,6 +1980,18 @@ END $$;
 --
 
 CREATE FUNCTION public.ledger_schedule_rows(p_principal numeric, p_rate numeric, p_method text, p_term integer, p_frequency text, p_first_date date) RETURNS TABLE(installment_number integer, due_date date, principal_due numeric, interest_due numeric, total_due numeric, balance_after numeric)
+    LANGUAGE sql IMMUTABLE
+    AS $$
+    SELECT r.installment_number, r.due_date, r.principal_due, r.interest_due, r.total_due, r.balance_after
+      FROM ledger_schedule_rows(p_principal, p_rate, p_method, p_term, p_frequency, p_first_date, 0) r
+$$;
+
+
+--
+-- Name: ledger_schedule_rows(numeric, numeric, text, integer, text, date, integer); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ledger_schedule_rows(p_principal numeric, p_rate numeric, p_method text, p_term integer, p_frequency text, p_first_date date, p_grace integer) RETURNS TABLE(installment_number integer, due_date date, principal_due numeric, interest_due numeric, total_due numeric, balance_after numeric)
     LANGUAGE plpgsql IMMUTABLE
     AS $$
 DECLARE
@@ -1911,8 +2020,18 @@ BEGIN
     IF p_first_date IS NULL THEN
         RAISE EXCEPTION 'The first repayment date is missing' USING ERRCODE = 'P0107';
     END IF;
+    IF p_grace IS NULL OR p_grace < 0 OR p_grace >= p_term THEN
+        RAISE EXCEPTION 'Grace periods must be from 0 to % for % installments (got %)', p_term - 1, p_term,
+            coalesce(p_grace::text, 'none') USING ERRCODE = 'P0107', COLUMN = 'grace_periods';
+    END IF;
 
-    v_zeros := ledger_schedule_zero_installments(p_principal, p_rate, p_method, p_term, v_ppy);
+    SELECT count(*) FILTER (WHERE a.principal_due + a.interest_due = 0) INTO v_zeros
+      FROM ledger_schedule_amounts(p_principal, p_rate, p_method, p_term, v_ppy, p_grace) a;
+    IF v_zeros > 0 AND p_grace > 0 AND p_rate = 0 THEN
+        RAISE EXCEPTION 'at 0 %% a grace period charges nothing and would be an installment of 0.00: '
+                        'choose no grace periods, or a rate'
+            USING ERRCODE = 'P0107', COLUMN = 'grace_periods';
+    END IF;
     IF v_zeros > 0 THEN
         v_most := ledger_longest_working_term(p_principal, p_rate, p_method, p_term, v_ppy);
         -- COLUMN names the loan field the message belongs beside (the repositories read it).
@@ -1926,7 +2045,7 @@ BEGIN
     RETURN QUERY
         SELECT a.installment_number, ledger_due_date(p_first_date, p_frequency, a.installment_number),
                a.principal_due, a.interest_due, a.principal_due + a.interest_due, a.balance_after
-          FROM ledger_schedule_amounts(p_principal, p_rate, p_method, p_term, v_ppy) a
+          FROM ledger_schedule_amounts(p_principal, p_rate, p_method, p_term, v_ppy, p_grace) a
          ORDER BY a.installment_number;
 END $$;
 
@@ -2181,6 +2300,20 @@ END $_$;
 
 
 --
+-- Name: loan_reschedules_take_branch(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.loan_reschedules_take_branch() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+BEGIN
+    SELECT l.branch_id INTO NEW.branch_id FROM loans l WHERE l.id = NEW.loan_id;
+    RETURN NEW;
+END $$;
+
+
+--
 -- Name: loan_summary_as_of(date); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -2274,6 +2407,21 @@ BEGIN
     END IF;
     NEW.fee_amount := v_fee;
     RETURN NEW;
+END $$;
+
+
+--
+-- Name: loans_reschedules_follow_branch(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.loans_reschedules_follow_branch() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+BEGIN
+    UPDATE loan_reschedules SET branch_id = NEW.branch_id WHERE loan_id = NEW.id;
+    UPDATE payment_schedule_history SET branch_id = NEW.branch_id WHERE loan_id = NEW.id;
+    RETURN NULL;
 END $$;
 
 
@@ -2774,6 +2922,19 @@ END $$;
 
 
 --
+-- Name: preview_reschedule(bigint, integer, date, integer, numeric, integer, text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.preview_reschedule(p_loan_id bigint, p_from_installment integer, p_new_next_due_date date, p_extra_installments integer, p_new_rate numeric, p_grace_periods integer, p_arrears_handling text) RETURNS TABLE(installment_number integer, due_date date, principal_due numeric, interest_due numeric, penalty_due numeric, total_due numeric, balance_after numeric)
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+    SELECT * FROM reschedule_plan(p_loan_id, p_from_installment, p_new_next_due_date, p_extra_installments,
+                                  p_new_rate, p_grace_periods, p_arrears_handling, current_date)
+$$;
+
+
+--
 -- Name: record_loan_payment(bigint, numeric, date, bigint, text, text, text); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -3020,6 +3181,26 @@ END $$;
 
 
 --
+-- Name: reject_reschedule(bigint, bigint, text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.reject_reschedule(p_reschedule_id bigint, p_user bigint, p_note text) RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+DECLARE
+    v_r    loan_reschedules%ROWTYPE;
+    v_note text;
+BEGIN
+    PERFORM ledger_require_actor(p_user, ARRAY['supervisor'], 'reject a reschedule');
+    v_r := reschedule_for_decision(p_reschedule_id, p_user, 'rejected');
+    v_note := reschedule_check_text(p_note, 'why the reschedule is rejected', 'decision_note');
+    UPDATE loan_reschedules SET status = 'rejected', decided_by = p_user, decided_at = now(), decision_note = v_note
+     WHERE id = v_r.id;
+END $$;
+
+
+--
 -- Name: rename_branch(bigint, text, bigint); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -3155,6 +3336,46 @@ END $$;
 
 
 --
+-- Name: request_reschedule(bigint, integer, date, integer, numeric, integer, text, text, bigint); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.request_reschedule(p_loan_id bigint, p_from_installment integer, p_new_next_due_date date, p_extra_installments integer, p_new_rate numeric, p_grace_periods integer, p_arrears_handling text, p_reason text, p_user bigint) RETURNS bigint
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+DECLARE
+    v_loan    loans%ROWTYPE;
+    v_pending loan_reschedules%ROWTYPE;
+    v_reason  text;
+    v_id      bigint;
+BEGIN
+    PERFORM ledger_require_actor(p_user, ARRAY['loan_officer', 'supervisor'], 'request a reschedule');
+    IF p_loan_id IS NULL THEN
+        RAISE EXCEPTION 'Which loan? The loan id is missing' USING ERRCODE = 'P0107';
+    END IF;
+    SELECT * INTO v_loan FROM loans l WHERE l.id = p_loan_id FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'Loan % does not exist', p_loan_id USING ERRCODE = 'P0101';
+    END IF;
+    SELECT * INTO v_pending FROM loan_reschedules r WHERE r.loan_id = p_loan_id AND r.status = 'pending';
+    IF FOUND THEN
+        RAISE EXCEPTION 'Loan % already has a reschedule waiting for approval (requested %); approve or reject it '
+                        'first', v_loan.loan_number, to_char(v_pending.requested_at, 'YYYY-MM-DD')
+            USING ERRCODE = 'P0102';
+    END IF;
+    PERFORM 1 FROM reschedule_plan(p_loan_id, p_from_installment, p_new_next_due_date, p_extra_installments,
+                                   p_new_rate, p_grace_periods, p_arrears_handling, current_date);
+    v_reason := reschedule_check_text(p_reason, 'the reason for the reschedule', 'reason');
+    INSERT INTO loan_reschedules (loan_id, from_installment, new_next_due_date, extra_installments, new_rate,
+                                  grace_periods, arrears_handling, reason, requested_by)
+    VALUES (p_loan_id, p_from_installment, p_new_next_due_date, p_extra_installments, p_new_rate, p_grace_periods,
+            p_arrears_handling, v_reason, p_user)
+    RETURNING id INTO v_id;
+    RETURN v_id;
+END $$;
+
+
+--
 -- Name: requeue_failed_sms(bigint[], bigint); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -3194,6 +3415,306 @@ BEGIN
      WHERE id = ANY (p_ids) AND status = 'failed';
     GET DIAGNOSTICS v_count = ROW_COUNT;
     RETURN v_count;
+END $$;
+
+
+--
+-- Name: reschedule_check_text(text, text, text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.reschedule_check_text(p_text text, p_what text, p_column text) RETURNS text
+    LANGUAGE plpgsql IMMUTABLE
+    AS $$
+DECLARE
+    v_text text := btrim(p_text);
+BEGIN
+    IF v_text IS NULL OR v_text = '' THEN
+        RAISE EXCEPTION 'Type %', p_what USING ERRCODE = 'P0107', COLUMN = p_column;
+    END IF;
+    IF length(v_text) > 500 THEN
+        RAISE EXCEPTION 'At most 500 characters for % (this has %)', p_what, length(v_text)
+            USING ERRCODE = 'P0107', COLUMN = p_column;
+    END IF;
+    IF v_text ~ '[[:cntrl:]]' THEN
+        RAISE EXCEPTION 'Type % on one line, without control characters', p_what
+            USING ERRCODE = 'P0107', COLUMN = p_column;
+    END IF;
+    RETURN v_text;
+END $$;
+
+
+--
+-- Name: loan_reschedules; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.loan_reschedules (
+    id bigint NOT NULL,
+    loan_id bigint NOT NULL,
+    branch_id bigint NOT NULL,
+    status text DEFAULT 'pending'::text NOT NULL,
+    from_installment integer NOT NULL,
+    new_next_due_date date NOT NULL,
+    extra_installments integer DEFAULT 0 NOT NULL,
+    new_rate numeric(7,4),
+    grace_periods integer DEFAULT 0 NOT NULL,
+    arrears_handling text DEFAULT 'keep'::text NOT NULL,
+    reason text NOT NULL,
+    requested_by bigint NOT NULL,
+    requested_at timestamp with time zone DEFAULT now() NOT NULL,
+    decided_by bigint,
+    decided_at timestamp with time zone,
+    decision_note text,
+    outstanding_moved numeric(14,2),
+    arrears_interest numeric(14,2),
+    arrears_penalty numeric(14,2),
+    previous_term integer,
+    previous_rate numeric(7,4),
+    new_term integer,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT loan_reschedules_approved_check CHECK (((status = 'approved'::text) = (outstanding_moved IS NOT NULL))),
+    CONSTRAINT loan_reschedules_arrears_check CHECK ((arrears_handling = ANY (ARRAY['keep'::text, 'waive'::text]))),
+    CONSTRAINT loan_reschedules_arrears_interest_check CHECK ((arrears_interest >= (0)::numeric)),
+    CONSTRAINT loan_reschedules_arrears_penalty_check CHECK ((arrears_penalty >= (0)::numeric)),
+    CONSTRAINT loan_reschedules_decided_check CHECK ((((status = 'pending'::text) = (decided_by IS NULL)) AND ((decided_by IS NULL) = (decided_at IS NULL)))),
+    CONSTRAINT loan_reschedules_extra_check CHECK (((extra_installments >= 0) AND (extra_installments <= 519))),
+    CONSTRAINT loan_reschedules_four_eyes CHECK ((decided_by IS DISTINCT FROM requested_by)),
+    CONSTRAINT loan_reschedules_from_check CHECK (((from_installment >= 1) AND (from_installment <= 520))),
+    CONSTRAINT loan_reschedules_grace_check CHECK (((grace_periods >= 0) AND (grace_periods <= 519))),
+    CONSTRAINT loan_reschedules_moved_check CHECK ((outstanding_moved >= (0)::numeric)),
+    CONSTRAINT loan_reschedules_note_check CHECK (((decision_note IS NULL) OR (((length(btrim(decision_note)) >= 1) AND (length(btrim(decision_note)) <= 500)) AND (decision_note !~ '[[:cntrl:]]'::text)))),
+    CONSTRAINT loan_reschedules_rate_check CHECK (((new_rate >= (0)::numeric) AND (new_rate <= (1000)::numeric))),
+    CONSTRAINT loan_reschedules_reason_check CHECK ((((length(btrim(reason)) >= 1) AND (length(btrim(reason)) <= 500)) AND (reason !~ '[[:cntrl:]]'::text))),
+    CONSTRAINT loan_reschedules_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'approved'::text, 'rejected'::text])))
+);
+
+
+--
+-- Name: reschedule_for_decision(bigint, bigint, text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.reschedule_for_decision(p_reschedule_id bigint, p_user bigint, p_verb text) RETURNS public.loan_reschedules
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    v_r loan_reschedules%ROWTYPE;
+BEGIN
+    IF p_reschedule_id IS NULL THEN
+        RAISE EXCEPTION 'Which reschedule? Its id is missing' USING ERRCODE = 'P0107';
+    END IF;
+    SELECT * INTO v_r FROM loan_reschedules r WHERE r.id = p_reschedule_id FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'Reschedule % does not exist or is not one of your branches''', p_reschedule_id
+            USING ERRCODE = 'P0101';
+    END IF;
+    IF v_r.status <> 'pending' THEN
+        RAISE EXCEPTION 'This reschedule is already %; only a pending one can be %', v_r.status, p_verb
+            USING ERRCODE = 'P0102';
+    END IF;
+    IF v_r.requested_by = p_user THEN
+        RAISE EXCEPTION 'You requested this reschedule; another supervisor must % it',
+            CASE p_verb WHEN 'approved' THEN 'approve' ELSE 'reject' END USING ERRCODE = 'P0105';
+    END IF;
+    RETURN v_r;
+END $$;
+
+
+--
+-- Name: reschedule_owed(bigint, integer, date); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.reschedule_owed(p_loan_id bigint, p_from integer, p_as_of date) RETURNS TABLE(principal numeric, arrears_interest numeric, arrears_penalty numeric)
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT coalesce(sum(s.principal_due - s.principal_paid), 0)::numeric(14,2),
+           coalesce(sum(s.interest_due - s.interest_paid) FILTER (WHERE s.due_date < p_as_of), 0)::numeric(14,2),
+           coalesce(sum(s.penalty_due - s.penalty_paid), 0)::numeric(14,2)
+      FROM payment_schedules s
+     WHERE s.loan_id = p_loan_id AND s.installment_number >= p_from AND s.paid_date IS NULL
+$$;
+
+
+--
+-- Name: reschedule_plan(bigint, integer, date, integer, numeric, integer, text, date); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.reschedule_plan(p_loan_id bigint, p_from integer, p_next date, p_extra integer, p_rate numeric, p_grace integer, p_arrears text, p_as_of date) RETURNS TABLE(installment_number integer, due_date date, principal_due numeric, interest_due numeric, penalty_due numeric, total_due numeric, balance_after numeric)
+    LANGUAGE plpgsql STABLE
+    AS $$
+DECLARE
+    v_loan      loans%ROWTYPE;
+    v_product   loan_products%ROWTYPE;
+    v_as_of     date := coalesce(p_as_of, current_date);
+    v_row       payment_schedules%ROWTYPE;
+    v_count     integer;
+    v_first     integer;
+    v_partial   boolean;
+    v_base      integer;
+    v_kept      integer;
+    v_kept_due  date;
+    v_tail      integer;
+    v_m         integer;
+    v_rate      numeric;
+    v_owed      record;
+    v_ppy       integer;
+    v_zeros     integer;
+BEGIN
+    IF p_loan_id IS NULL THEN
+        RAISE EXCEPTION 'Which loan? The loan id is missing' USING ERRCODE = 'P0107';
+    END IF;
+    SELECT * INTO v_loan FROM loans l WHERE l.id = p_loan_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'Loan % does not exist', p_loan_id USING ERRCODE = 'P0101';
+    END IF;
+    IF v_loan.status NOT IN ('active', 'defaulted') THEN
+        RAISE EXCEPTION 'Loan % is %; only an active or defaulted loan is rescheduled', v_loan.loan_number,
+            v_loan.status USING ERRCODE = 'P0102';
+    END IF;
+    SELECT count(*)::integer, min(s.installment_number) FILTER (WHERE s.paid_date IS NULL)
+      INTO v_count, v_first FROM payment_schedules s WHERE s.loan_id = p_loan_id;
+    IF v_first IS NULL THEN
+        RAISE EXCEPTION 'Loan % has no unpaid installment to reschedule', v_loan.loan_number USING ERRCODE = 'P0102';
+    END IF;
+
+    -- From which installment.
+    IF p_from IS NULL THEN
+        RAISE EXCEPTION 'Type the installment to reschedule from: % (the first unpaid) or a later one', v_first
+            USING ERRCODE = 'P0107', COLUMN = 'from_installment';
+    END IF;
+    SELECT * INTO v_row FROM payment_schedules s WHERE s.loan_id = p_loan_id AND s.installment_number = p_from;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'Loan % has installments 1 to %; reschedule from % (the first unpaid) to %', v_loan.loan_number,
+            v_count, v_first, v_count USING ERRCODE = 'P0107', COLUMN = 'from_installment';
+    END IF;
+    IF v_row.paid_date IS NOT NULL THEN
+        RAISE EXCEPTION 'Installment % is paid; reschedule from an unpaid one: % (the first unpaid) to %', p_from,
+            v_first, v_count USING ERRCODE = 'P0107', COLUMN = 'from_installment';
+    END IF;
+    v_partial := v_row.total_paid > 0;
+    v_kept := CASE WHEN v_partial THEN p_from ELSE p_from - 1 END;      -- the last installment that stays
+    v_base := v_kept;
+    SELECT s.due_date INTO v_kept_due FROM payment_schedules s
+     WHERE s.loan_id = p_loan_id AND s.installment_number = v_kept;
+
+    -- The new next due date.
+    IF p_next IS NULL THEN
+        RAISE EXCEPTION 'Type the new next due date' USING ERRCODE = 'P0107', COLUMN = 'new_next_due_date';
+    END IF;
+    IF p_next < v_loan.disbursement_date THEN
+        RAISE EXCEPTION 'The new next due date % is before loan % was disbursed on %', p_next, v_loan.loan_number,
+            v_loan.disbursement_date USING ERRCODE = 'P0104', COLUMN = 'new_next_due_date';
+    END IF;
+    IF v_kept_due IS NOT NULL AND p_next <= v_kept_due THEN
+        RAISE EXCEPTION 'The new next due date must come after % (installment %, which stays as it is)', v_kept_due,
+            v_kept USING ERRCODE = 'P0104', COLUMN = 'new_next_due_date';
+    END IF;
+    IF p_next < v_as_of THEN
+        RAISE EXCEPTION 'The new next due date % is in the past; choose % or later', p_next, v_as_of
+            USING ERRCODE = 'P0104', COLUMN = 'new_next_due_date';
+    END IF;
+    IF p_next > (v_as_of + interval '1 year')::date THEN
+        RAISE EXCEPTION 'The new next due date % is more than a year ahead (at most %)', p_next,
+            (v_as_of + interval '1 year')::date USING ERRCODE = 'P0104', COLUMN = 'new_next_due_date';
+    END IF;
+
+    -- Extra installments: the whole loan stays within 520.
+    v_tail := v_count - p_from + 1;
+    IF p_extra IS NULL THEN
+        RAISE EXCEPTION 'Type how many installments to add (0 for none)' USING ERRCODE = 'P0107',
+            COLUMN = 'extra_installments';
+    END IF;
+    IF p_extra < 0 THEN
+        RAISE EXCEPTION 'Extra installments cannot be negative (got %)', p_extra USING ERRCODE = 'P0107',
+            COLUMN = 'extra_installments';
+    END IF;
+    IF v_base + v_tail + p_extra > 520 THEN
+        RAISE EXCEPTION 'A loan has at most 520 installments: add at most % (got %)',
+            greatest(520 - v_base - v_tail, 0), p_extra USING ERRCODE = 'P0107', COLUMN = 'extra_installments';
+    END IF;
+    v_m := v_tail + p_extra;
+
+    -- The rate: empty keeps the loan's.
+    IF p_rate IS NOT NULL THEN
+        IF p_rate = 'NaN'::numeric THEN
+            RAISE EXCEPTION 'The new rate is not a number' USING ERRCODE = 'P0107', COLUMN = 'new_rate';
+        END IF;
+        IF p_rate < 0 OR p_rate > 1000 THEN
+            RAISE EXCEPTION 'The new rate must be a yearly percent from 0 to 1000 (got %), or empty to keep %',
+                p_rate, trim_scale(v_loan.interest_rate) USING ERRCODE = 'P0107', COLUMN = 'new_rate';
+        END IF;
+        IF p_rate <> round(p_rate, 4) THEN
+            RAISE EXCEPTION 'The new rate has at most four decimals (got %)', p_rate USING ERRCODE = 'P0107',
+                COLUMN = 'new_rate';
+        END IF;
+    END IF;
+    v_rate := coalesce(p_rate, v_loan.interest_rate);
+
+    -- Grace periods: interest only, and at least the last installment repays principal.
+    IF p_grace IS NULL THEN
+        RAISE EXCEPTION 'Type the grace periods (0 for none)' USING ERRCODE = 'P0107', COLUMN = 'grace_periods';
+    END IF;
+    IF p_grace < 0 OR p_grace >= v_m THEN
+        RAISE EXCEPTION 'Grace periods must be from 0 to % (the new tail has % installment%; the last repays principal)',
+            v_m - 1, v_m, CASE WHEN v_m = 1 THEN '' ELSE 's' END USING ERRCODE = 'P0107', COLUMN = 'grace_periods';
+    END IF;
+    IF p_grace > 0 AND v_rate = 0 THEN
+        RAISE EXCEPTION 'At 0 %% a grace period charges nothing and would be an installment of 0.00: choose no grace '
+                        'periods, or a rate' USING ERRCODE = 'P0107', COLUMN = 'grace_periods';
+    END IF;
+
+    IF p_arrears IS NULL OR p_arrears NOT IN ('keep', 'waive') THEN
+        RAISE EXCEPTION 'Choose keep (arrears due on the first new installment) or waive'
+            USING ERRCODE = 'P0107', COLUMN = 'arrears_handling';
+    END IF;
+
+    -- A loan of a product stays within the product's rate and term.
+    IF v_loan.product_id IS NOT NULL THEN
+        SELECT * INTO v_product FROM loan_products p WHERE p.id = v_loan.product_id;
+        IF v_rate < v_product.rate_min OR v_rate > v_product.rate_max THEN
+            RAISE EXCEPTION 'The rate for % is % %%', v_product.code,
+                loan_product_range_text(trim_scale(v_product.rate_min)::text, trim_scale(v_product.rate_max)::text)
+                USING ERRCODE = 'P0109', COLUMN = 'new_rate';
+        END IF;
+        IF v_base + v_m < v_product.term_min OR v_base + v_m > v_product.term_max THEN
+            RAISE EXCEPTION 'Loan % would have % installments; for % the number of installments is %',
+                v_loan.loan_number, v_base + v_m, v_product.code,
+                loan_product_range_text(v_product.term_min::text, v_product.term_max::text)
+                USING ERRCODE = 'P0109', COLUMN = 'extra_installments';
+        END IF;
+    END IF;
+
+    SELECT * INTO v_owed FROM reschedule_owed(p_loan_id, p_from, v_as_of);
+    IF v_owed.principal <= 0 THEN
+        RAISE EXCEPTION 'Installments % to % owe no principal; there is nothing to reschedule', p_from, v_count
+            USING ERRCODE = 'P0102', COLUMN = 'from_installment';
+    END IF;
+    -- A request that changes nothing: the same tail from the same day at the same rate.
+    IF p_extra = 0 AND p_grace = 0 AND v_rate = v_loan.interest_rate AND NOT v_partial AND p_next = v_row.due_date
+       AND v_owed.arrears_interest + v_owed.arrears_penalty = 0 THEN
+        RAISE EXCEPTION 'This changes nothing: add installments, move the next due date, change the rate or give '
+                        'grace periods' USING ERRCODE = 'P0107', COLUMN = 'extra_installments';
+    END IF;
+    v_ppy := ledger_periods_per_year(v_loan.repayment_frequency);
+    SELECT count(*) FILTER (WHERE a.principal_due + a.interest_due = 0) INTO v_zeros
+      FROM ledger_schedule_amounts(v_owed.principal, v_rate, v_loan.interest_method, v_m, v_ppy, p_grace) a;
+    IF v_zeros > 0 THEN
+        RAISE EXCEPTION 'Over % installments at % %% the rounded installment repays % early and the last % would '
+                        'owe 0.00: add fewer installments', v_m, trim_scale(v_rate), ledger_money(v_owed.principal),
+            v_zeros USING ERRCODE = 'P0107', COLUMN = 'extra_installments';
+    END IF;
+
+    RETURN QUERY
+        SELECT v_base + r.installment_number, r.due_date, r.principal_due,
+               (r.interest_due + CASE WHEN p_arrears = 'keep' AND r.installment_number = 1
+                                      THEN v_owed.arrears_interest ELSE 0 END)::numeric(14,2),
+               (CASE WHEN p_arrears = 'keep' AND r.installment_number = 1 THEN v_owed.arrears_penalty
+                     ELSE 0 END)::numeric(14,2),
+               (r.total_due + CASE WHEN p_arrears = 'keep' AND r.installment_number = 1
+                                   THEN v_owed.arrears_interest + v_owed.arrears_penalty ELSE 0 END)::numeric(14,2),
+               r.balance_after
+          FROM ledger_schedule_rows(v_owed.principal, v_rate, v_loan.interest_method, v_m,
+                                    v_loan.repayment_frequency, p_next, p_grace) r
+         ORDER BY r.installment_number;
 END $$;
 
 
@@ -4632,6 +5153,20 @@ ALTER TABLE public.loan_products ALTER COLUMN id ADD GENERATED BY DEFAULT AS IDE
 
 
 --
+-- Name: loan_reschedules_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+ALTER TABLE public.loan_reschedules ALTER COLUMN id ADD GENERATED BY DEFAULT AS IDENTITY (
+    SEQUENCE NAME public.loan_reschedules_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+
+--
 -- Name: loans_id_seq; Type: SEQUENCE; Schema: public; Owner: -
 --
 
@@ -4835,6 +5370,46 @@ CREATE MATERIALIZED VIEW public.mvw_monthly_financial_summary AS
      LEFT JOIN money_by_month mm ON ((mm.month = m.month)))
      LEFT JOIN loans_by_month lm ON ((lm.month = m.month)))
   WITH NO DATA;
+
+
+--
+-- Name: payment_schedule_history; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.payment_schedule_history (
+    id bigint NOT NULL,
+    reschedule_id bigint NOT NULL,
+    loan_id bigint NOT NULL,
+    branch_id bigint NOT NULL,
+    schedule_id bigint NOT NULL,
+    installment_number integer NOT NULL,
+    due_date date NOT NULL,
+    principal_due numeric(14,2) NOT NULL,
+    interest_due numeric(14,2) NOT NULL,
+    penalty_due numeric(14,2) NOT NULL,
+    total_due numeric(14,2) NOT NULL,
+    principal_paid numeric(14,2) NOT NULL,
+    interest_paid numeric(14,2) NOT NULL,
+    penalty_paid numeric(14,2) NOT NULL,
+    total_paid numeric(14,2) NOT NULL,
+    status text NOT NULL,
+    paid_date date,
+    created_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+
+--
+-- Name: payment_schedule_history_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+ALTER TABLE public.payment_schedule_history ALTER COLUMN id ADD GENERATED BY DEFAULT AS IDENTITY (
+    SEQUENCE NAME public.payment_schedule_history_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
 
 
 --
@@ -5304,6 +5879,14 @@ ALTER TABLE ONLY public.loan_products
 
 
 --
+-- Name: loan_reschedules loan_reschedules_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.loan_reschedules
+    ADD CONSTRAINT loan_reschedules_pkey PRIMARY KEY (id);
+
+
+--
 -- Name: loans loans_loan_number_key; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -5317,6 +5900,22 @@ ALTER TABLE ONLY public.loans
 
 ALTER TABLE ONLY public.loans
     ADD CONSTRAINT loans_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: payment_schedule_history payment_schedule_history_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.payment_schedule_history
+    ADD CONSTRAINT payment_schedule_history_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: payment_schedule_history payment_schedule_history_row_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.payment_schedule_history
+    ADD CONSTRAINT payment_schedule_history_row_key UNIQUE (reschedule_id, installment_number);
 
 
 --
@@ -5581,6 +6180,27 @@ CREATE INDEX journal_entry_details_entry_idx ON public.journal_entry_details USI
 
 
 --
+-- Name: loan_reschedules_branch_status_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX loan_reschedules_branch_status_idx ON public.loan_reschedules USING btree (branch_id, status);
+
+
+--
+-- Name: loan_reschedules_loan_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX loan_reschedules_loan_idx ON public.loan_reschedules USING btree (loan_id);
+
+
+--
+-- Name: loan_reschedules_one_pending; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE UNIQUE INDEX loan_reschedules_one_pending ON public.loan_reschedules USING btree (loan_id) WHERE (status = 'pending'::text);
+
+
+--
 -- Name: loans_arrears_idx; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -5648,6 +6268,13 @@ CREATE UNIQUE INDEX mvw_branch_monthly_summary_key ON public.mvw_branch_monthly_
 --
 
 CREATE UNIQUE INDEX mvw_monthly_financial_summary_month_key ON public.mvw_monthly_financial_summary USING btree (month);
+
+
+--
+-- Name: payment_schedule_history_loan_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX payment_schedule_history_loan_idx ON public.payment_schedule_history USING btree (loan_id, reschedule_id);
 
 
 --
@@ -5994,6 +6621,27 @@ CREATE TRIGGER loan_products_updated_at BEFORE UPDATE ON public.loan_products FO
 
 
 --
+-- Name: loan_reschedules loan_reschedules_audit; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER loan_reschedules_audit AFTER INSERT OR DELETE OR UPDATE ON public.loan_reschedules FOR EACH ROW EXECUTE FUNCTION public.audit_row_change();
+
+
+--
+-- Name: loan_reschedules loan_reschedules_take_branch; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER loan_reschedules_take_branch BEFORE INSERT OR UPDATE OF loan_id, branch_id ON public.loan_reschedules FOR EACH ROW EXECUTE FUNCTION public.loan_reschedules_take_branch();
+
+
+--
+-- Name: loan_reschedules loan_reschedules_updated_at; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER loan_reschedules_updated_at BEFORE UPDATE ON public.loan_reschedules FOR EACH ROW EXECUTE FUNCTION public.set_updated_at();
+
+
+--
 -- Name: loans loans_audit; Type: TRIGGER; Schema: public; Owner: -
 --
 
@@ -6015,6 +6663,13 @@ CREATE TRIGGER loans_check_product BEFORE INSERT OR UPDATE OF principal_amount, 
 
 
 --
+-- Name: loans loans_reschedules_follow_branch; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER loans_reschedules_follow_branch AFTER UPDATE OF branch_id ON public.loans FOR EACH ROW WHEN ((old.branch_id IS DISTINCT FROM new.branch_id)) EXECUTE FUNCTION public.loans_reschedules_follow_branch();
+
+
+--
 -- Name: loans loans_take_branch; Type: TRIGGER; Schema: public; Owner: -
 --
 
@@ -6026,6 +6681,20 @@ CREATE TRIGGER loans_take_branch BEFORE INSERT OR UPDATE OF customer_id ON publi
 --
 
 CREATE TRIGGER loans_updated_at BEFORE UPDATE ON public.loans FOR EACH ROW WHEN ((new.updated_at IS DISTINCT FROM now())) EXECUTE FUNCTION public.set_updated_at();
+
+
+--
+-- Name: payment_schedule_history payment_schedule_history_audit_insert; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER payment_schedule_history_audit_insert AFTER INSERT ON public.payment_schedule_history REFERENCING NEW TABLE AS audit_new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.audit_statement_change();
+
+
+--
+-- Name: payment_schedule_history payment_schedule_history_take_branch; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER payment_schedule_history_take_branch BEFORE INSERT OR UPDATE OF loan_id, branch_id ON public.payment_schedule_history FOR EACH ROW EXECUTE FUNCTION public.loan_reschedules_take_branch();
 
 
 --
@@ -6339,6 +7008,38 @@ ALTER TABLE ONLY public.loan_products
 
 
 --
+-- Name: loan_reschedules loan_reschedules_branch_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.loan_reschedules
+    ADD CONSTRAINT loan_reschedules_branch_id_fkey FOREIGN KEY (branch_id) REFERENCES public.branches(id);
+
+
+--
+-- Name: loan_reschedules loan_reschedules_decided_by_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.loan_reschedules
+    ADD CONSTRAINT loan_reschedules_decided_by_fkey FOREIGN KEY (decided_by) REFERENCES public.users(id);
+
+
+--
+-- Name: loan_reschedules loan_reschedules_loan_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.loan_reschedules
+    ADD CONSTRAINT loan_reschedules_loan_id_fkey FOREIGN KEY (loan_id) REFERENCES public.loans(id);
+
+
+--
+-- Name: loan_reschedules loan_reschedules_requested_by_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.loan_reschedules
+    ADD CONSTRAINT loan_reschedules_requested_by_fkey FOREIGN KEY (requested_by) REFERENCES public.users(id);
+
+
+--
 -- Name: loans loans_approved_by_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -6408,6 +7109,30 @@ ALTER TABLE ONLY public.loans
 
 ALTER TABLE ONLY public.loans
     ADD CONSTRAINT loans_written_off_by_fkey FOREIGN KEY (written_off_by) REFERENCES public.users(id);
+
+
+--
+-- Name: payment_schedule_history payment_schedule_history_branch_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.payment_schedule_history
+    ADD CONSTRAINT payment_schedule_history_branch_id_fkey FOREIGN KEY (branch_id) REFERENCES public.branches(id);
+
+
+--
+-- Name: payment_schedule_history payment_schedule_history_loan_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.payment_schedule_history
+    ADD CONSTRAINT payment_schedule_history_loan_id_fkey FOREIGN KEY (loan_id) REFERENCES public.loans(id);
+
+
+--
+-- Name: payment_schedule_history payment_schedule_history_reschedule_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.payment_schedule_history
+    ADD CONSTRAINT payment_schedule_history_reschedule_id_fkey FOREIGN KEY (reschedule_id) REFERENCES public.loan_reschedules(id);
 
 
 --
@@ -6673,6 +7398,19 @@ CREATE POLICY journal_entry_details_scope ON public.journal_entry_details USING 
 
 
 --
+-- Name: loan_reschedules; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.loan_reschedules ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: loan_reschedules loan_reschedules_scope; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY loan_reschedules_scope ON public.loan_reschedules USING ((branch_id = ANY (( SELECT public.astrofin_branch_scope() AS astrofin_branch_scope)::bigint[])));
+
+
+--
 -- Name: loans; Type: ROW SECURITY; Schema: public; Owner: -
 --
 
@@ -6683,6 +7421,19 @@ ALTER TABLE public.loans ENABLE ROW LEVEL SECURITY;
 --
 
 CREATE POLICY loans_scope ON public.loans USING ((branch_id = ANY (( SELECT public.astrofin_branch_scope() AS astrofin_branch_scope)::bigint[])));
+
+
+--
+-- Name: payment_schedule_history; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.payment_schedule_history ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: payment_schedule_history payment_schedule_history_scope; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY payment_schedule_history_scope ON public.payment_schedule_history USING ((branch_id = ANY (( SELECT public.astrofin_branch_scope() AS astrofin_branch_scope)::bigint[])));
 
 
 --
@@ -6826,6 +7577,14 @@ GRANT ALL ON FUNCTION public.gtrgm_out(public.gtrgm) TO astrofin_definer;
 
 REVOKE ALL ON FUNCTION public.approve_loan(p_loan_id bigint, p_approved_by bigint) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.approve_loan(p_loan_id bigint, p_approved_by bigint) TO astrofin_supervisor;
+
+
+--
+-- Name: FUNCTION approve_reschedule(p_reschedule_id bigint, p_user bigint, p_note text); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.approve_reschedule(p_reschedule_id bigint, p_user bigint, p_note text) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.approve_reschedule(p_reschedule_id bigint, p_user bigint, p_note text) TO astrofin_supervisor;
 
 
 --
@@ -7477,11 +8236,27 @@ GRANT ALL ON FUNCTION public.ledger_schedule_amounts(p_principal numeric, p_rate
 
 
 --
+-- Name: FUNCTION ledger_schedule_amounts(p_principal numeric, p_rate numeric, p_method text, p_term integer, p_periods_per_year integer, p_grace integer); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.ledger_schedule_amounts(p_principal numeric, p_rate numeric, p_method text, p_term integer, p_periods_per_year integer, p_grace integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.ledger_schedule_amounts(p_principal numeric, p_rate numeric, p_method text, p_term integer, p_periods_per_year integer, p_grace integer) TO astrofin_definer;
+
+
+--
 -- Name: FUNCTION ledger_schedule_rows(p_principal numeric, p_rate numeric, p_method text, p_term integer, p_frequency text, p_first_date date); Type: ACL; Schema: public; Owner: -
 --
 
 REVOKE ALL ON FUNCTION public.ledger_schedule_rows(p_principal numeric, p_rate numeric, p_method text, p_term integer, p_frequency text, p_first_date date) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.ledger_schedule_rows(p_principal numeric, p_rate numeric, p_method text, p_term integer, p_frequency text, p_first_date date) TO astrofin_definer;
+
+
+--
+-- Name: FUNCTION ledger_schedule_rows(p_principal numeric, p_rate numeric, p_method text, p_term integer, p_frequency text, p_first_date date, p_grace integer); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.ledger_schedule_rows(p_principal numeric, p_rate numeric, p_method text, p_term integer, p_frequency text, p_first_date date, p_grace integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.ledger_schedule_rows(p_principal numeric, p_rate numeric, p_method text, p_term integer, p_frequency text, p_first_date date, p_grace integer) TO astrofin_definer;
 
 
 --
@@ -7532,6 +8307,14 @@ REVOKE ALL ON FUNCTION public.loan_product_range_text(p_min text, p_max text) FR
 
 
 --
+-- Name: FUNCTION loan_reschedules_take_branch(); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.loan_reschedules_take_branch() FROM PUBLIC;
+GRANT ALL ON FUNCTION public.loan_reschedules_take_branch() TO astrofin_definer;
+
+
+--
 -- Name: FUNCTION loan_summary_as_of(p_as_of date); Type: ACL; Schema: public; Owner: -
 --
 
@@ -7542,6 +8325,13 @@ GRANT ALL ON FUNCTION public.loan_summary_as_of(p_as_of date) TO astrofin_superv
 GRANT ALL ON FUNCTION public.loan_summary_as_of(p_as_of date) TO astrofin_accountant;
 GRANT ALL ON FUNCTION public.loan_summary_as_of(p_as_of date) TO astrofin_admin;
 GRANT ALL ON FUNCTION public.loan_summary_as_of(p_as_of date) TO astrofin_definer;
+
+
+--
+-- Name: FUNCTION loans_reschedules_follow_branch(); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.loans_reschedules_follow_branch() FROM PUBLIC;
 
 
 --
@@ -7656,6 +8446,15 @@ GRANT ALL ON FUNCTION public.preview_payment_schedule(p_principal numeric, p_rat
 
 
 --
+-- Name: FUNCTION preview_reschedule(p_loan_id bigint, p_from_installment integer, p_new_next_due_date date, p_extra_installments integer, p_new_rate numeric, p_grace_periods integer, p_arrears_handling text); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.preview_reschedule(p_loan_id bigint, p_from_installment integer, p_new_next_due_date date, p_extra_installments integer, p_new_rate numeric, p_grace_periods integer, p_arrears_handling text) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.preview_reschedule(p_loan_id bigint, p_from_installment integer, p_new_next_due_date date, p_extra_installments integer, p_new_rate numeric, p_grace_periods integer, p_arrears_handling text) TO astrofin_loan_officer;
+GRANT ALL ON FUNCTION public.preview_reschedule(p_loan_id bigint, p_from_installment integer, p_new_next_due_date date, p_extra_installments integer, p_new_rate numeric, p_grace_periods integer, p_arrears_handling text) TO astrofin_supervisor;
+
+
+--
 -- Name: FUNCTION record_loan_payment(p_loan_id bigint, p_amount numeric, p_payment_date date, p_created_by bigint, p_idempotency_key text, p_payment_method text, p_payment_reference text); Type: ACL; Schema: public; Owner: -
 --
 
@@ -7682,6 +8481,14 @@ GRANT ALL ON FUNCTION public.refresh_monthly_financial_summary() TO astrofin_def
 
 REVOKE ALL ON FUNCTION public.reject_loan(p_loan_id bigint, p_rejected_by bigint, p_reason text) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.reject_loan(p_loan_id bigint, p_rejected_by bigint, p_reason text) TO astrofin_supervisor;
+
+
+--
+-- Name: FUNCTION reject_reschedule(p_reschedule_id bigint, p_user bigint, p_note text); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.reject_reschedule(p_reschedule_id bigint, p_user bigint, p_note text) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.reject_reschedule(p_reschedule_id bigint, p_user bigint, p_note text) TO astrofin_supervisor;
 
 
 --
@@ -7716,11 +8523,64 @@ REVOKE ALL ON FUNCTION public.reporting_queue_reminders(p_days_overdue integer, 
 
 
 --
+-- Name: FUNCTION request_reschedule(p_loan_id bigint, p_from_installment integer, p_new_next_due_date date, p_extra_installments integer, p_new_rate numeric, p_grace_periods integer, p_arrears_handling text, p_reason text, p_user bigint); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.request_reschedule(p_loan_id bigint, p_from_installment integer, p_new_next_due_date date, p_extra_installments integer, p_new_rate numeric, p_grace_periods integer, p_arrears_handling text, p_reason text, p_user bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.request_reschedule(p_loan_id bigint, p_from_installment integer, p_new_next_due_date date, p_extra_installments integer, p_new_rate numeric, p_grace_periods integer, p_arrears_handling text, p_reason text, p_user bigint) TO astrofin_loan_officer;
+GRANT ALL ON FUNCTION public.request_reschedule(p_loan_id bigint, p_from_installment integer, p_new_next_due_date date, p_extra_installments integer, p_new_rate numeric, p_grace_periods integer, p_arrears_handling text, p_reason text, p_user bigint) TO astrofin_supervisor;
+
+
+--
 -- Name: FUNCTION requeue_failed_sms(p_ids bigint[], p_requested_by bigint); Type: ACL; Schema: public; Owner: -
 --
 
 REVOKE ALL ON FUNCTION public.requeue_failed_sms(p_ids bigint[], p_requested_by bigint) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.requeue_failed_sms(p_ids bigint[], p_requested_by bigint) TO astrofin_admin;
+
+
+--
+-- Name: FUNCTION reschedule_check_text(p_text text, p_what text, p_column text); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.reschedule_check_text(p_text text, p_what text, p_column text) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.reschedule_check_text(p_text text, p_what text, p_column text) TO astrofin_definer;
+
+
+--
+-- Name: TABLE loan_reschedules; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT ON TABLE public.loan_reschedules TO astrofin_cashier;
+GRANT SELECT ON TABLE public.loan_reschedules TO astrofin_loan_officer;
+GRANT SELECT ON TABLE public.loan_reschedules TO astrofin_supervisor;
+GRANT SELECT ON TABLE public.loan_reschedules TO astrofin_accountant;
+GRANT SELECT ON TABLE public.loan_reschedules TO astrofin_admin;
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.loan_reschedules TO astrofin_definer;
+
+
+--
+-- Name: FUNCTION reschedule_for_decision(p_reschedule_id bigint, p_user bigint, p_verb text); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.reschedule_for_decision(p_reschedule_id bigint, p_user bigint, p_verb text) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.reschedule_for_decision(p_reschedule_id bigint, p_user bigint, p_verb text) TO astrofin_definer;
+
+
+--
+-- Name: FUNCTION reschedule_owed(p_loan_id bigint, p_from integer, p_as_of date); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.reschedule_owed(p_loan_id bigint, p_from integer, p_as_of date) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.reschedule_owed(p_loan_id bigint, p_from integer, p_as_of date) TO astrofin_definer;
+
+
+--
+-- Name: FUNCTION reschedule_plan(p_loan_id bigint, p_from integer, p_next date, p_extra integer, p_rate numeric, p_grace integer, p_arrears text, p_as_of date); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.reschedule_plan(p_loan_id bigint, p_from integer, p_next date, p_extra integer, p_rate numeric, p_grace integer, p_arrears text, p_as_of date) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.reschedule_plan(p_loan_id bigint, p_from integer, p_next date, p_extra integer, p_rate numeric, p_grace integer, p_arrears text, p_as_of date) TO astrofin_definer;
 
 
 --
@@ -8226,6 +9086,13 @@ GRANT SELECT ON TABLE public.loan_products TO astrofin_definer;
 
 
 --
+-- Name: SEQUENCE loan_reschedules_id_seq; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT ALL ON SEQUENCE public.loan_reschedules_id_seq TO astrofin_definer;
+
+
+--
 -- Name: SEQUENCE loans_id_seq; Type: ACL; Schema: public; Owner: -
 --
 
@@ -8244,6 +9111,25 @@ GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.mvw_branch_monthly_summary TO 
 --
 
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.mvw_monthly_financial_summary TO astrofin_definer;
+
+
+--
+-- Name: TABLE payment_schedule_history; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT ON TABLE public.payment_schedule_history TO astrofin_cashier;
+GRANT SELECT ON TABLE public.payment_schedule_history TO astrofin_loan_officer;
+GRANT SELECT ON TABLE public.payment_schedule_history TO astrofin_supervisor;
+GRANT SELECT ON TABLE public.payment_schedule_history TO astrofin_accountant;
+GRANT SELECT ON TABLE public.payment_schedule_history TO astrofin_admin;
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.payment_schedule_history TO astrofin_definer;
+
+
+--
+-- Name: SEQUENCE payment_schedule_history_id_seq; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT ALL ON SEQUENCE public.payment_schedule_history_id_seq TO astrofin_definer;
 
 
 --

@@ -13,7 +13,9 @@ from textual.binding import Binding, BindingType
 from textual.widgets import Header, Input, Static
 
 from db.permissions import APPROVE_LOANS, DISBURSE_LOANS, RECORD_PAYMENTS, REVERSE_PAYMENTS, WRITE_OFF
+from db.permissions import CREATE_APPLICATIONS as REQUEST_RESCHEDULES
 from db.repositories.loans import LoanDetail, LoanRepository, TransactionRow
+from db.repositories.reschedules import RescheduleRepository
 from screens.confirm import ConfirmScreen, ReasonScreen
 from screens.context import ScreenContext
 from screens.data import ASK, DataScreen
@@ -62,6 +64,20 @@ def summary_text(loan: LoanDetail, currency: str) -> str:
     return "\n".join(lines)
 
 
+def reschedule_summary(reschedules: list[Any], currency: str) -> str:
+    """'Rescheduled 2× (last 06 Dec 2026, 9,700.00 moved) · a reschedule waits for approval', or ''."""
+    done = [r for r in reschedules if r.status == "approved"]
+    parts = []
+    if done:
+        last = done[0]
+        moved = format_money(last.outstanding_moved, currency) if last.outstanding_moved is not None else "—"
+        parts.append(f"Rescheduled {len(done)}× (last {format_date(last.decided_at.date())}, {moved} moved; "
+                     "h shows the old schedules)")
+    if any(r.status == "pending" for r in reschedules):
+        parts.append("a reschedule waits for approval (s opens it)")
+    return " · ".join(parts)
+
+
 class LoanDetailScreen(DataScreen):
     CSS_PATH = "loan_detail.tcss"
     screen_name = "loan_detail"
@@ -75,6 +91,8 @@ class LoanDetailScreen(DataScreen):
         Binding("w", "write_off", "Write off"),
         Binding("x", "waive", "Waive"),
         Binding("ctrl+f", "find_again", "Other loan"),
+        Binding("s", "reschedule", "Reschedule"),
+        Binding("h", "old_schedules", "Old schedules"),
     ]
 
     def __init__(self, context: ScreenContext, loan_id: int | None = None) -> None:
@@ -82,6 +100,7 @@ class LoanDetailScreen(DataScreen):
         self.loan_id = loan_id
         self.loan: LoanDetail | None = None
         self._reload_on_resume = False
+        self.reschedule_line = ""
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -90,6 +109,7 @@ class LoanDetailScreen(DataScreen):
                                             compact=True), name="find")
         yield Static("", id="summary")
         yield SettlementPanel(id="payoff")
+        yield Static("", id="reschedules")
         yield ScheduleTable(preview=False, id="schedule")
         yield PageTable(self._transaction_columns(), id="transactions")
         yield ChargesPanel(id="charges")
@@ -158,6 +178,8 @@ class LoanDetailScreen(DataScreen):
         if tag in ("load", "find"):
             self.query_one("#field-find", FieldRow).error(None)
             self.show_loan(result)
+        elif tag == "reschedules":
+            self.show_reschedules(result)
         elif tag == "act":
             self.status.say(self._done_text, kind="ok")
             self.load()
@@ -187,6 +209,9 @@ class LoanDetailScreen(DataScreen):
                 for t in loan.transactions]
         self.query_one("#transactions", PageTable).fill(rows, keep_cursor=True)
         self.query_one("#charges", ChargesPanel).load(self.ctx, loan.id)
+        if loan.schedule:
+            reschedules = RescheduleRepository(self.ctx.engine, self.ctx.actor)
+            self.start("reschedules", lambda: reschedules.for_loan(loan.id), working=None, hold=None)
         if not self.status.has_class("-ok"):
             self.status.say("tab moves between schedule and transactions" if loan.schedule else
                             "No schedule yet: it is made at disbursement.")
@@ -226,6 +251,11 @@ class LoanDetailScreen(DataScreen):
         if action == "waive":  # waiving a penalty is a supervisor's, as a write-off is
             return (can(WRITE_OFF) and loan is not None and loan.status in PAYABLE
                     and self.query_one("#charges", ChargesPanel).unpaid)
+        if action == "reschedule":
+            return (loan is not None and loan.status in PAYABLE and (can(REQUEST_RESCHEDULES) or can(APPROVE_LOANS))
+                    or bool(self.reschedule_line))
+        if action == "old_schedules":
+            return "Rescheduled" in self.reschedule_line
         return True
 
     @on(PageTable.RowHighlighted, "#transactions")
@@ -344,3 +374,25 @@ class LoanDetailScreen(DataScreen):
 
             self.app.push_screen(ReceiptScreen(self.ctx, transaction_id=txn.id,
                                                disbursement=txn.transaction_type == "disbursement"))
+
+    # --- reschedules (screens.reschedule) -------------------------------------------------------------
+
+    def show_reschedules(self, reschedules: list[Any]) -> None:
+        line = self.query_one("#reschedules", Static)
+        self.reschedule_line = reschedule_summary(reschedules, self.ctx.currency)
+        line.update(escape(self.reschedule_line))
+        line.display = bool(self.reschedule_line)
+        self.refresh_bindings()
+
+    def action_reschedule(self) -> None:
+        if self.check_action("reschedule", ()) and self.loan is not None:
+            from screens.reschedule import RescheduleScreen
+
+            self._reload_on_resume = True
+            self.app.push_screen(RescheduleScreen(self.ctx, self.loan.id))
+
+    def action_old_schedules(self) -> None:
+        if self.check_action("old_schedules", ()) and self.loan is not None:
+            from screens.reschedule_history import RescheduleHistoryScreen
+
+            self.app.push_screen(RescheduleHistoryScreen(self.ctx, self.loan.id, self.loan.loan_number))

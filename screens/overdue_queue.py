@@ -181,13 +181,17 @@ class OverdueQueueScreen(DataScreen):
         self.refresh_bindings()
         table = self.query_one("#queue", PageTable)
         cursor = table.cursor_row
-        table.fill((str(r.loan_id), ("✓" if r.loan_id in self.selected else " ", r.loan_number, r.customer_name,
+        # R beside the loan number: a reschedule replaced its schedule (and it is late again).
+        table.fill((str(r.loan_id), ("✓" if r.loan_id in self.selected else " ",
+                                     r.loan_number + (" R" if r.rescheduled else ""), r.customer_name,
                                      r.phone or "—", r.days_past_due, r.amount_overdue, r.loan_officer_name or "—"))
                    for r in self.page.rows)
         if table.row_count:
             table.move_cursor(row=min(cursor, table.row_count - 1))
         number = len(self._starts)
         parts = [f"Page {number}"]
+        if any(r.rescheduled for r in self.page.rows):
+            parts.append("R rescheduled")
         if self.officer_view:
             parts.append("only your loans" if self.only_mine else "your loans first")
         if self.page.more:

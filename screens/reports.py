@@ -25,6 +25,7 @@ from screens.context import ScreenContext
 from screens.data import DataScreen
 from screens.export import export_csv
 from screens.penalty_report import PenaltyPane
+from screens.reschedule_report import ReschedulePane
 from widgets.branch_picker import BranchPicker
 from widgets.dates import format_date
 from widgets.footer import KeysFooter
@@ -88,6 +89,8 @@ class ReportsScreen(DataScreen):
                 yield DataTable(id="monthly", cursor_type="row", zebra_stripes=True)
             with TabPane("Penalties", id="tab-penalties"):
                 yield PenaltyPane(id="penalties")
+            with TabPane("Reschedules", id="tab-reschedules"):
+                yield ReschedulePane(self.ctx, id="reschedules")
         yield StatusLine("", id="status")
         yield KeysFooter()
 
@@ -143,6 +146,7 @@ class ReportsScreen(DataScreen):
                    lambda: portfolio.monthly_summary(today, TREND_MONTHS, branch_id=branch, with_children=below),
                    on_done=self._show_months, on_failed=self._failed("#monthly-status"), working=None)
         self.query_one("#penalties", PenaltyPane).load(ctx)
+        self.query_one(ReschedulePane).load()
 
     def load_aging(self) -> None:
         reports = ReportRepository(self.ctx.engine, self.ctx.actor)
@@ -242,6 +246,8 @@ class ReportsScreen(DataScreen):
             if tab == "tab-par":
                 path = export_csv(f"par_trend_{self.today.isoformat()}", ["As of", "PAR1 %", "PAR30 %", "PAR90 %"],
                                   [(p.as_of, p.par1, p.par30, p.par90) for p in self.trend])
+            elif tab == "tab-reschedules":
+                path = self.query_one(ReschedulePane).export(self.today)
             elif tab == "tab-aging":
                 path = export_csv(f"arrears_aging_{self.today.isoformat()}",
                                   ["Days past due", "Loans", "Principal owed"],

@@ -40,7 +40,9 @@ _BRANCH_SCOPES: dict[str, tuple[int | None, bool]] = {"all": (None, True), "tree
 
 @lru_cache(maxsize=64)
 def _queue_sql(segment: str, keyset: bool, high: bool, officer: bool, branch: str = "all") -> TextClause:
-    sql = "SELECT o.* FROM overdue_loans_as_of(:d) o"
+    # `rescheduled`: the queue marks loans whose schedule a reschedule replaced (0022).
+    sql = ("SELECT o.*, EXISTS (SELECT 1 FROM loan_reschedules r WHERE r.loan_id = o.loan_id "
+           "AND r.status = 'approved') AS rescheduled FROM overdue_loans_as_of(:d) o")
     if branch != "all":
         sql += " JOIN loans l ON l.id = o.loan_id"
     sql += " WHERE o.oldest_due_date <= CAST(:d AS date) - CAST(:low AS integer)"
@@ -94,6 +96,7 @@ class OverdueLoan:
     outstanding_principal: Decimal
     loan_officer_id: int | None
     loan_officer_name: str
+    rescheduled: bool = False
 
 
 @dataclass(frozen=True)
@@ -211,7 +214,7 @@ class ReportRepository(Repository):
                 found.extend(
                     OverdueLoan(r["loan_id"], r["loan_number"], r["customer_name"], r["phone"], r["days_past_due"],
                                 r["amount_overdue"], r["oldest_due_date"], r["outstanding_principal"],
-                                r["loan_officer_id"], r["loan_officer_name"] or "")
+                                r["loan_officer_id"], r["loan_officer_name"] or "", bool(r["rescheduled"]))
                     for r in rows
                 )
                 if len(found) > limit:

@@ -1,8 +1,9 @@
 """A book of three branches for the branch tests: head office HQ; NRB01 with NRB02 under it; MSA01 beside NRB01.
 
 Each of NRB01, NRB02 and MSA01 has a member of staff of every role, and a customer with a disbursed loan that has a
-payment and late penalties (a flat 50.00 rule), a pending application, a queued SMS, a manual journal entry, and a
-till T1 open with a float from the vault; NRB01 transferred a second customer to NRB02.
+payment and late penalties (a flat 50.00 rule), a pending application, a queued SMS, a manual journal entry, a
+till T1 open with a float from the vault, and a reschedule approved with another pending; NRB01 transferred a second
+customer to NRB02.
 Everything is made as the branch's own staff, through the login role the application uses, so the rows get their
 branch the way the application's rows do.
 """
@@ -38,6 +39,7 @@ class Branch:
     till: int = 0
     session: int = 0
     charge: int = 0
+    reschedule: int = 0
 
 
 @dataclass
@@ -137,6 +139,7 @@ def build_book(owner: Engine, app: Engine) -> Book:
          me=sup.user_id)
     for branch in (book.nrb, book.nrb2, book.msa):
         _tills(app, branch)
+        _reschedules(app, branch)
     _penalties(owner, book)
     return book
 
@@ -164,3 +167,14 @@ def _tills(app: Engine, branch: Branch) -> None:
     branch.till = _one(app, s["supervisor"], "SELECT create_till('T1', 'Counter 1', :me)", me=s["supervisor"].user_id)
     branch.session = _one(app, s["cashier"], "SELECT open_till(:t, 1000, :me)", t=branch.till,
                           me=s["cashier"].user_id)
+
+
+def _reschedules(app: Engine, branch: Branch) -> None:
+    """The loan rescheduled once from installment 2 (its old rows kept), and a second request waiting."""
+    s = branch.staff
+    done = _one(app, s["loan_officer"], "SELECT request_reschedule(:l, 2, :d, 2, NULL, 0, 'keep', 'Harvest', :me)",
+                l=branch.loan, d=TODAY + timedelta(days=10), me=s["loan_officer"].user_id)
+    _one(app, s["supervisor"], "SELECT approve_reschedule(:r, :me)", r=done, me=s["supervisor"].user_id)
+    branch.reschedule = _one(app, s["loan_officer"],
+                             "SELECT request_reschedule(:l, 3, :d, 1, NULL, 0, 'waive', 'Sick child', :me)",
+                             l=branch.loan, d=TODAY + timedelta(days=50), me=s["loan_officer"].user_id)

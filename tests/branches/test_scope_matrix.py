@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -44,6 +44,8 @@ OWNED: dict[str, tuple[str, str]] = {
     "tills": ("SELECT id, branch_id FROM tills", "id"),
     "till_sessions": ("SELECT id, branch_id FROM till_sessions", "id"),
     "loan_charges": ("SELECT id, branch_id FROM loan_charges", "id"),
+    "loan_reschedules": ("SELECT id, branch_id FROM loan_reschedules", "id"),
+    "payment_schedule_history": ("SELECT id, branch_id FROM payment_schedule_history", "id"),
     "vw_loan_summary": ("SELECT l.id, l.branch_id FROM loans l", "loan_id"),
     "vw_overdue_loans": ("SELECT o.loan_id, l.branch_id FROM vw_overdue_loans o JOIN loans l ON l.id = o.loan_id",
                          "loan_id"),
@@ -152,6 +154,8 @@ def _fingerprint(engine: Engine, branch: Branch) -> dict[str, str]:
         "tills": "SELECT (to_jsonb(t) - 'updated_at')::text FROM tills t WHERE branch_id = :b",
         "till_sessions": "SELECT (to_jsonb(s) - 'updated_at')::text FROM till_sessions s WHERE branch_id = :b",
         "loan_charges": "SELECT (to_jsonb(c) - 'updated_at')::text FROM loan_charges c WHERE branch_id = :b",
+        "loan_reschedules": "SELECT (to_jsonb(r) - 'updated_at')::text FROM loan_reschedules r WHERE branch_id = :b",
+        "payment_schedule_history": "SELECT h::text FROM payment_schedule_history h WHERE branch_id = :b",
     }
     with engine.connect() as conn:
         return {name: "|".join(sorted(conn.execute(text(q), {"b": branch.id}).scalars())) for name, q in sql.items()}
@@ -184,6 +188,9 @@ READERS: dict[str, Callable[[Book, Branch], tuple[str, dict[str, Any]]]] = {
     "till_session_cash": lambda b, o: ("SELECT cash_in FROM till_session_cash(:s)", {"s": o.session}),
     "loan_charge_unpaid": lambda b, o: ("SELECT loan_charge_unpaid(:c)", {"c": o.charge}),
     "payoff_quote": lambda b, o: ("SELECT total FROM payoff_quote(:l)", {"l": o.loan}),
+    "preview_reschedule": lambda b, o: (
+        "SELECT principal_due FROM preview_reschedule(:l, 2, :d, 1, NULL, 0, 'waive')",
+        {"l": o.loan, "d": TODAY + timedelta(days=40)}),
 }
 WRITERS: dict[str, Callable[[Book, Branch, Branch], tuple[str, str, dict[str, Any]]]] = {
     "approve_loan": lambda b, me, o: ("supervisor", "SELECT approve_loan(:l, :me)", {"l": o.pending_loan}),
@@ -230,6 +237,12 @@ WRITERS: dict[str, Callable[[Book, Branch, Branch], tuple[str, str, dict[str, An
     "apply_overdue_penalties": lambda b, me, o: ("supervisor", "SELECT apply_overdue_penalties(NULL, :me)", {}),
     "waive_charge": lambda b, me, o: ("supervisor", "SELECT waive_charge(:c, 1, 'x', :me)", {"c": o.charge}),
     "settle_loan": lambda b, me, o: ("cashier", "SELECT settle_loan(:l, 1, :d, :me)", {"l": o.loan, "d": TODAY}),
+    "request_reschedule": lambda b, me, o: (
+        "loan_officer", "SELECT request_reschedule(:l, 2, :d, 1, NULL, 0, 'waive', 'x', :me)",
+        {"l": o.loan, "d": TODAY + timedelta(days=40)}),
+    "approve_reschedule": lambda b, me, o: ("supervisor", "SELECT approve_reschedule(:r, :me)", {"r": o.reschedule}),
+    "reject_reschedule": lambda b, me, o: ("supervisor", "SELECT reject_reschedule(:r, :me, 'x')",
+                                           {"r": o.reschedule}),
 }
 # Executable by staff, holding no branch rows: schedule math, previews of terms and a product's fee, the caller's
 # own settings, number formats, the audit chain's hashing and verification (admin, head-office figures without row

@@ -67,6 +67,9 @@ EXPECTED_TABLES: dict[str, dict[str, set[str]]] = {
     "till_sessions": {r: {S} for r in ALL},
     # late penalties: everyone who views a loan sees its charges; written by the daily run, waived by a supervisor
     "loan_charges": {r: {S} for r in ALL},
+    # reschedules and the schedule rows they replaced: part of viewing a loan; changed through functions
+    "loan_reschedules": {r: {S} for r in ALL},
+    "payment_schedule_history": {r: {S} for r in ALL},
 }
 
 # Grants on some columns only: relation -> role -> privilege -> columns.
@@ -120,6 +123,9 @@ EXPECTED_FUNCTIONS: dict[str, set[str]] = {
     "apply_overdue_penalties": SUPERVISOR | ADMIN, "waive_charge": SUPERVISOR, "loan_charge_unpaid": ALL,
     # early settlement (0021): the quote for whoever sees the loan, settling at the counter
     "payoff_quote": ALL, "settle_loan": MONEY,
+    # reschedules: a loan officer or supervisor previews and requests; another supervisor approves or rejects
+    "preview_reschedule": REMINDERS, "request_reschedule": REMINDERS,
+    "approve_reschedule": SUPERVISOR, "reject_reschedule": SUPERVISOR,
     "refresh_monthly_financial_summary": REPORTS - {"loan_officer"} | ADMIN,  # reports' refresh; maintenance
     "perform_database_maintenance": ADMIN, "seal_audit_log": ADMIN, "verify_audit_log": ADMIN,
     "audit_chain_genesis": ADMIN, "audit_full_xid": ADMIN, "audit_log_hash": ADMIN,  # audit log
@@ -140,7 +146,8 @@ EXPECTED_FUNCTIONS: dict[str, set[str]] = {
         "till_check_method", "till_post_entry", "till_refuse_overdraw", "till_denominations_total",
         "till_check_name", "penalty_occurrences",
         "ledger_payoff_rows", "ledger_payoff_loan", "ledger_payoff_rule", "ledger_payoff_refusal",
-        "ledger_take_recovery")},
+        "ledger_take_recovery", "reschedule_owed", "reschedule_check_text", "reschedule_plan",
+        "reschedule_for_decision")},
 }
 # sequence -> roles with USAGE/UPDATE (numbering customers and loans they create); the rest via functions.
 EXPECTED_SEQUENCES = {"customer_number_seq": {"loan_officer", "supervisor"},
