@@ -33,6 +33,52 @@ COMMENT ON EXTENSION pg_trgm IS 'text similarity measurement and index searching
 
 
 --
+-- Name: apply_overdue_penalties(date, bigint); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.apply_overdue_penalties(p_as_of date DEFAULT NULL::date, p_created_by bigint DEFAULT NULL::bigint) RETURNS integer
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+DECLARE
+    v_as_of   date := coalesce(p_as_of, current_date);
+    v_scope   bigint[];
+    v_loans   bigint[];
+    v_written integer;
+BEGIN
+    IF NOT (p_created_by IS NULL AND audit_current_user_id() IS NULL AND astrofin_is_owner_session()) THEN
+        PERFORM ledger_require_actor(p_created_by, ARRAY['supervisor', 'admin'], 'apply overdue penalties');
+    END IF;
+    IF v_as_of > current_date THEN
+        RAISE EXCEPTION 'Penalties are charged up to today at the latest, not %', to_char(v_as_of, 'YYYY-MM-DD')
+            USING ERRCODE = 'P0104', COLUMN = 'as_of';
+    END IF;
+    v_scope := astrofin_branch_scope();
+    SELECT array_agg(DISTINCT o.loan_id) INTO v_loans FROM penalty_occurrences(v_as_of, v_scope) o;
+    IF v_loans IS NULL THEN
+        RETURN 0;
+    END IF;
+    PERFORM 1 FROM loans l WHERE l.id = ANY (v_loans) ORDER BY l.id FOR SHARE;
+    WITH written AS (
+        INSERT INTO loan_charges (loan_id, schedule_id, installment_number, kind, occurrence, charge_date, amount,
+                                  created_by, branch_id)
+        SELECT o.loan_id, o.schedule_id, o.installment_number, 'penalty', o.occurrence, o.charge_date, o.amount,
+               p_created_by, o.branch_id
+          FROM penalty_occurrences(v_as_of, v_scope) o
+        ON CONFLICT (schedule_id, kind, occurrence) DO NOTHING
+        RETURNING schedule_id, amount
+    ), added AS (
+        UPDATE payment_schedules s
+           SET penalty_due = s.penalty_due + a.amount, total_due = s.total_due + a.amount, updated_at = now()
+          FROM (SELECT w.schedule_id, sum(w.amount) AS amount FROM written w GROUP BY w.schedule_id) a
+         WHERE s.id = a.schedule_id
+    )
+    SELECT count(*) INTO v_written FROM written;
+    RETURN v_written;
+END $$;
+
+
+--
 -- Name: approve_loan(bigint, bigint); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -2133,6 +2179,38 @@ END $$;
 
 
 --
+-- Name: loan_charge_unpaid(bigint); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.loan_charge_unpaid(p_charge_id bigint) RETURNS numeric
+    LANGUAGE sql STABLE
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+    SELECT (c.amount - c.waived_amount)
+           - least(c.amount - c.waived_amount,
+                   greatest(s.penalty_paid - coalesce((SELECT sum(e.amount - e.waived_amount) FROM loan_charges e
+                                                        WHERE e.schedule_id = c.schedule_id AND e.kind = c.kind
+                                                          AND e.occurrence < c.occurrence), 0), 0))
+      FROM loan_charges c JOIN payment_schedules s ON s.id = c.schedule_id
+     WHERE c.id = p_charge_id
+$$;
+
+
+--
+-- Name: loan_charges_take_branch(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.loan_charges_take_branch() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+BEGIN
+    SELECT l.branch_id INTO NEW.branch_id FROM loans l WHERE l.id = NEW.loan_id;
+    RETURN NEW;
+END $$;
+
+
+--
 -- Name: loan_days_past_due(bigint, date); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -2696,6 +2774,48 @@ BEGIN
                coalesce(sum(r.principal + r.interest + r.penalty), 0)::numeric(14,2)
           FROM ledger_payoff_rows(p_loan_id, v_disbursed, v_rule, v_day) r;
 END $$;
+
+
+--
+-- Name: penalty_occurrences(date, bigint[]); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.penalty_occurrences(p_as_of date, p_scope bigint[]) RETURNS TABLE(loan_id bigint, schedule_id bigint, installment_number integer, branch_id bigint, occurrence integer, charge_date date, amount numeric)
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT c.loan_id, c.schedule_id, c.installment_number, c.branch_id, o.k,
+           c.first_date + (o.k - 1) * coalesce(c.interval_days, 0), o.amount
+      FROM (SELECT s.id AS schedule_id, s.loan_id, s.installment_number, l.branch_id,
+                   s.due_date + p.penalty_grace_days + 1 AS first_date, p.penalty_interval_days AS interval_days,
+                   p.penalty_cap AS cap, coalesce(x.last_k, 0) AS last_k, coalesce(x.charged, 0) AS charged,
+                   CASE WHEN p.penalty_interval_days IS NULL THEN 1
+                        ELSE 1 + (p_as_of - (s.due_date + p.penalty_grace_days + 1)) / p.penalty_interval_days
+                   END AS due_k,
+                   CASE p.penalty_method
+                       WHEN 'flat' THEN round(p.penalty_value, 2)
+                       WHEN 'percent_of_overdue_principal'
+                           THEN round((s.principal_due - s.principal_paid) * p.penalty_value / 100, 2)
+                       ELSE round((s.principal_due - s.principal_paid + s.interest_due - s.interest_paid)
+                                  * p.penalty_value / 100, 2)
+                   END AS raw
+              FROM loans l
+              JOIN loan_products p ON p.id = l.product_id
+              JOIN payment_schedules s
+                ON s.loan_id = l.id AND s.paid_date IS NULL AND s.total_paid < s.total_due
+               AND s.due_date < p_as_of - p.penalty_grace_days
+              LEFT JOIN LATERAL (SELECT max(ch.occurrence) AS last_k, sum(ch.amount) AS charged
+                                   FROM loan_charges ch
+                                  WHERE ch.schedule_id = s.id AND ch.kind = 'penalty') x ON true
+             WHERE l.status IN ('active', 'defaulted') AND l.oldest_unpaid_due_date < p_as_of
+               AND p.penalty_method <> 'none'
+               AND l.branch_id = ANY (p_scope)) c
+     CROSS JOIN LATERAL (
+           SELECT g.k, least(c.raw, c.cap - c.charged - (g.k - c.last_k - 1) * c.raw) AS amount
+             FROM generate_series(c.last_k + 1,
+                                  least(c.due_k, c.last_k + ceil((c.cap - c.charged) / nullif(c.raw, 0))::integer)) g(k)
+           ) o
+     WHERE c.raw > 0 AND c.due_k > c.last_k AND (c.cap IS NULL OR c.charged < c.cap) AND o.amount > 0
+$$;
 
 
 --
@@ -4712,6 +4832,86 @@ END $$;
 
 
 --
+-- Name: waive_charge(bigint, numeric, text, bigint); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.waive_charge(p_charge_id bigint, p_amount numeric, p_reason text, p_user bigint) RETURNS numeric
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+DECLARE
+    v_charge loan_charges%ROWTYPE;
+    v_loan   loans%ROWTYPE;
+    v_reason text := btrim(p_reason);
+    v_unpaid numeric;
+BEGIN
+    PERFORM ledger_require_actor(p_user, ARRAY['supervisor'], 'waive a penalty');
+    IF p_charge_id IS NULL THEN
+        RAISE EXCEPTION 'Which penalty? The charge id is missing' USING ERRCODE = 'P0107';
+    END IF;
+    IF p_amount IS NULL THEN
+        RAISE EXCEPTION 'Type the amount to waive' USING ERRCODE = 'P0107', COLUMN = 'amount';
+    END IF;
+    IF p_amount = 'NaN'::numeric OR p_amount <= 0 THEN
+        RAISE EXCEPTION 'The amount to waive must be more than zero' USING ERRCODE = 'P0103', COLUMN = 'amount';
+    END IF;
+    IF p_amount > 999999999999.99 THEN
+        RAISE EXCEPTION 'The amount to waive is too large' USING ERRCODE = 'P0103', COLUMN = 'amount';
+    END IF;
+    IF p_amount <> round(p_amount, 2) THEN
+        RAISE EXCEPTION 'The amount to waive % has more than two decimals', p_amount USING ERRCODE = 'P0103',
+            COLUMN = 'amount';
+    END IF;
+    IF v_reason IS NULL OR v_reason = '' THEN
+        RAISE EXCEPTION 'Say why the penalty is waived' USING ERRCODE = 'P0107', COLUMN = 'reason';
+    END IF;
+    IF length(v_reason) > 500 THEN
+        RAISE EXCEPTION 'The reason has at most 500 characters (it has %)', length(v_reason) USING ERRCODE = 'P0107',
+            COLUMN = 'reason';
+    END IF;
+    IF v_reason ~ '[[:cntrl:]]' THEN
+        RAISE EXCEPTION 'The reason contains control characters (tabs, line breaks, escapes); type it on one line'
+            USING ERRCODE = 'P0107', COLUMN = 'reason';
+    END IF;
+    SELECT * INTO v_charge FROM loan_charges c WHERE c.id = p_charge_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'Charge % does not exist or is not one of your branches''', p_charge_id USING ERRCODE = 'P0101';
+    END IF;
+    -- Payments on the loan queue behind the waiver (and the waiver behind them): the loan first, as they lock it.
+    SELECT * INTO v_loan FROM loans l WHERE l.id = v_charge.loan_id FOR UPDATE;
+    IF v_loan.status NOT IN ('active', 'defaulted') THEN
+        RAISE EXCEPTION 'Loan % is %; penalties are waived only on active or defaulted loans', v_loan.loan_number,
+            v_loan.status USING ERRCODE = 'P0102';
+    END IF;
+    PERFORM 1 FROM payment_schedules s WHERE s.id = v_charge.schedule_id FOR UPDATE;
+    SELECT * INTO v_charge FROM loan_charges c WHERE c.id = p_charge_id FOR UPDATE;
+    v_unpaid := loan_charge_unpaid(p_charge_id);
+    IF v_unpaid <= 0 THEN
+        RAISE EXCEPTION 'Penalty % of installment % on loan % is already paid or waived; nothing is left to waive',
+            v_charge.occurrence, v_charge.installment_number, v_loan.loan_number USING ERRCODE = 'P0111',
+            COLUMN = 'amount';
+    END IF;
+    IF p_amount > v_unpaid THEN
+        RAISE EXCEPTION 'Only % of this penalty is unpaid; waive % or less', ledger_money(v_unpaid),
+            ledger_money(v_unpaid) USING ERRCODE = 'P0111', COLUMN = 'amount';
+    END IF;
+    UPDATE loan_charges
+       SET waived_amount = waived_amount + p_amount, waived_by = p_user, waived_at = now(), waive_reason = v_reason
+     WHERE id = p_charge_id;
+    UPDATE payment_schedules s
+       SET penalty_due = s.penalty_due - p_amount, total_due = s.total_due - p_amount,
+           status = CASE WHEN s.total_paid >= s.total_due - p_amount THEN 'paid' ELSE s.status END,
+           paid_date = CASE WHEN s.total_paid >= s.total_due - p_amount THEN current_date ELSE s.paid_date END,
+           updated_at = now()
+     WHERE s.id = v_charge.schedule_id;
+    IF NOT EXISTS (SELECT 1 FROM payment_schedules s WHERE s.loan_id = v_loan.id AND s.total_paid < s.total_due) THEN
+        UPDATE loans SET status = 'closed', closed_at = now() WHERE id = v_loan.id;
+    END IF;
+    RETURN v_unpaid - p_amount;
+END $$;
+
+
+--
 -- Name: write_off_loan(bigint, bigint, text, date); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -5064,6 +5264,58 @@ CREATE TABLE public.journal_entry_details (
 
 ALTER TABLE public.journal_entry_details ALTER COLUMN id ADD GENERATED BY DEFAULT AS IDENTITY (
     SEQUENCE NAME public.journal_entry_details_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+
+--
+-- Name: loan_charges; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.loan_charges (
+    id bigint NOT NULL,
+    loan_id bigint NOT NULL,
+    schedule_id bigint NOT NULL,
+    installment_number integer NOT NULL,
+    kind text DEFAULT 'penalty'::text NOT NULL,
+    occurrence integer NOT NULL,
+    charge_date date NOT NULL,
+    amount numeric(14,2) NOT NULL,
+    waived_amount numeric(14,2) DEFAULT 0 NOT NULL,
+    waived_by bigint,
+    waived_at timestamp with time zone,
+    waive_reason text,
+    created_by bigint,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    branch_id bigint NOT NULL,
+    CONSTRAINT loan_charges_amount_check CHECK ((amount > (0)::numeric)),
+    CONSTRAINT loan_charges_installment_check CHECK ((installment_number >= 1)),
+    CONSTRAINT loan_charges_kind_check CHECK ((kind = 'penalty'::text)),
+    CONSTRAINT loan_charges_occurrence_check CHECK ((occurrence >= 1)),
+    CONSTRAINT loan_charges_waive_reason_check CHECK (((waive_reason IS NULL) OR (((length(btrim(waive_reason)) >= 1) AND (length(btrim(waive_reason)) <= 500)) AND (waive_reason !~ '[[:cntrl:]]'::text)))),
+    CONSTRAINT loan_charges_waived_check CHECK (((waived_amount >= (0)::numeric) AND (waived_amount <= amount))),
+    CONSTRAINT loan_charges_waiver_check CHECK (((waived_amount = (0)::numeric) OR ((waived_by IS NOT NULL) AND (waived_at IS NOT NULL) AND (waive_reason IS NOT NULL))))
+);
+
+
+--
+-- Name: TABLE loan_charges; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TABLE public.loan_charges IS 'Late penalties: one row per occurrence of an installment''s charge, with its waiver';
+
+
+--
+-- Name: loan_charges_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+ALTER TABLE public.loan_charges ALTER COLUMN id ADD GENERATED BY DEFAULT AS IDENTITY (
+    SEQUENCE NAME public.loan_charges_id_seq
     START WITH 1
     INCREMENT BY 1
     NO MINVALUE
@@ -5863,6 +6115,14 @@ ALTER TABLE ONLY public.journal_entry_details
 
 
 --
+-- Name: loan_charges loan_charges_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.loan_charges
+    ADD CONSTRAINT loan_charges_pkey PRIMARY KEY (id);
+
+
+--
 -- Name: loan_products loan_products_code_key; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -6177,6 +6437,20 @@ CREATE INDEX journal_entry_details_account_idx ON public.journal_entry_details U
 --
 
 CREATE INDEX journal_entry_details_entry_idx ON public.journal_entry_details USING btree (journal_entry_id);
+
+
+--
+-- Name: loan_charges_loan_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX loan_charges_loan_idx ON public.loan_charges USING btree (loan_id);
+
+
+--
+-- Name: loan_charges_occurrence_key; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE UNIQUE INDEX loan_charges_occurrence_key ON public.loan_charges USING btree (schedule_id, kind, occurrence) INCLUDE (amount);
 
 
 --
@@ -6600,6 +6874,41 @@ CREATE TRIGGER journal_entry_details_no_truncate BEFORE TRUNCATE ON public.journ
 
 
 --
+-- Name: loan_charges loan_charges_audit_delete; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER loan_charges_audit_delete AFTER DELETE ON public.loan_charges REFERENCING OLD TABLE AS audit_old_rows FOR EACH STATEMENT EXECUTE FUNCTION public.audit_statement_change();
+
+
+--
+-- Name: loan_charges loan_charges_audit_insert; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER loan_charges_audit_insert AFTER INSERT ON public.loan_charges REFERENCING NEW TABLE AS audit_new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.audit_statement_change();
+
+
+--
+-- Name: loan_charges loan_charges_audit_update; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER loan_charges_audit_update AFTER UPDATE ON public.loan_charges REFERENCING OLD TABLE AS audit_old_rows NEW TABLE AS audit_new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.audit_statement_change();
+
+
+--
+-- Name: loan_charges loan_charges_take_branch; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER loan_charges_take_branch BEFORE INSERT OR UPDATE OF loan_id, branch_id ON public.loan_charges FOR EACH ROW EXECUTE FUNCTION public.loan_charges_take_branch();
+
+
+--
+-- Name: loan_charges loan_charges_updated_at; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER loan_charges_updated_at BEFORE UPDATE ON public.loan_charges FOR EACH ROW WHEN ((new.updated_at IS DISTINCT FROM now())) EXECUTE FUNCTION public.set_updated_at();
+
+
+--
 -- Name: loan_products loan_products_audit; Type: TRIGGER; Schema: public; Owner: -
 --
 
@@ -6997,6 +7306,46 @@ ALTER TABLE ONLY public.journal_entry_details
 
 ALTER TABLE ONLY public.journal_entry_details
     ADD CONSTRAINT journal_entry_details_journal_entry_id_fkey FOREIGN KEY (journal_entry_id) REFERENCES public.journal_entries(id);
+
+
+--
+-- Name: loan_charges loan_charges_branch_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.loan_charges
+    ADD CONSTRAINT loan_charges_branch_id_fkey FOREIGN KEY (branch_id) REFERENCES public.branches(id);
+
+
+--
+-- Name: loan_charges loan_charges_created_by_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.loan_charges
+    ADD CONSTRAINT loan_charges_created_by_fkey FOREIGN KEY (created_by) REFERENCES public.users(id);
+
+
+--
+-- Name: loan_charges loan_charges_loan_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.loan_charges
+    ADD CONSTRAINT loan_charges_loan_id_fkey FOREIGN KEY (loan_id) REFERENCES public.loans(id);
+
+
+--
+-- Name: loan_charges loan_charges_schedule_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.loan_charges
+    ADD CONSTRAINT loan_charges_schedule_id_fkey FOREIGN KEY (schedule_id) REFERENCES public.payment_schedules(id);
+
+
+--
+-- Name: loan_charges loan_charges_waived_by_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.loan_charges
+    ADD CONSTRAINT loan_charges_waived_by_fkey FOREIGN KEY (waived_by) REFERENCES public.users(id);
 
 
 --
@@ -7398,6 +7747,19 @@ CREATE POLICY journal_entry_details_scope ON public.journal_entry_details USING 
 
 
 --
+-- Name: loan_charges; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.loan_charges ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: loan_charges loan_charges_scope; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY loan_charges_scope ON public.loan_charges USING ((branch_id = ANY (( SELECT public.astrofin_branch_scope() AS astrofin_branch_scope)::bigint[])));
+
+
+--
 -- Name: loan_reschedules; Type: ROW SECURITY; Schema: public; Owner: -
 --
 
@@ -7569,6 +7931,15 @@ GRANT ALL ON FUNCTION public.gtrgm_in(cstring) TO astrofin_definer;
 --
 
 GRANT ALL ON FUNCTION public.gtrgm_out(public.gtrgm) TO astrofin_definer;
+
+
+--
+-- Name: FUNCTION apply_overdue_penalties(p_as_of date, p_created_by bigint); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.apply_overdue_penalties(p_as_of date, p_created_by bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.apply_overdue_penalties(p_as_of date, p_created_by bigint) TO astrofin_supervisor;
+GRANT ALL ON FUNCTION public.apply_overdue_penalties(p_as_of date, p_created_by bigint) TO astrofin_admin;
 
 
 --
@@ -8275,6 +8646,27 @@ REVOKE ALL ON FUNCTION public.ledger_take_recovery(p_loan public.loans, p_amount
 
 
 --
+-- Name: FUNCTION loan_charge_unpaid(p_charge_id bigint); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.loan_charge_unpaid(p_charge_id bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.loan_charge_unpaid(p_charge_id bigint) TO astrofin_definer;
+GRANT ALL ON FUNCTION public.loan_charge_unpaid(p_charge_id bigint) TO astrofin_cashier;
+GRANT ALL ON FUNCTION public.loan_charge_unpaid(p_charge_id bigint) TO astrofin_loan_officer;
+GRANT ALL ON FUNCTION public.loan_charge_unpaid(p_charge_id bigint) TO astrofin_supervisor;
+GRANT ALL ON FUNCTION public.loan_charge_unpaid(p_charge_id bigint) TO astrofin_accountant;
+GRANT ALL ON FUNCTION public.loan_charge_unpaid(p_charge_id bigint) TO astrofin_admin;
+
+
+--
+-- Name: FUNCTION loan_charges_take_branch(); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.loan_charges_take_branch() FROM PUBLIC;
+GRANT ALL ON FUNCTION public.loan_charges_take_branch() TO astrofin_definer;
+
+
+--
 -- Name: FUNCTION loan_days_past_due(p_loan_id bigint, p_as_of date); Type: ACL; Schema: public; Owner: -
 --
 
@@ -8405,6 +8797,13 @@ GRANT ALL ON FUNCTION public.payoff_quote(p_loan_id bigint, p_as_of date) TO ast
 GRANT ALL ON FUNCTION public.payoff_quote(p_loan_id bigint, p_as_of date) TO astrofin_supervisor;
 GRANT ALL ON FUNCTION public.payoff_quote(p_loan_id bigint, p_as_of date) TO astrofin_accountant;
 GRANT ALL ON FUNCTION public.payoff_quote(p_loan_id bigint, p_as_of date) TO astrofin_admin;
+
+
+--
+-- Name: FUNCTION penalty_occurrences(p_as_of date, p_scope bigint[]); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.penalty_occurrences(p_as_of date, p_scope bigint[]) FROM PUBLIC;
 
 
 --
@@ -8879,6 +9278,14 @@ GRANT ALL ON FUNCTION public.verify_audit_log() TO astrofin_definer;
 
 
 --
+-- Name: FUNCTION waive_charge(p_charge_id bigint, p_amount numeric, p_reason text, p_user bigint); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.waive_charge(p_charge_id bigint, p_amount numeric, p_reason text, p_user bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.waive_charge(p_charge_id bigint, p_amount numeric, p_reason text, p_user bigint) TO astrofin_supervisor;
+
+
+--
 -- Name: FUNCTION word_similarity(text, text); Type: ACL; Schema: public; Owner: -
 --
 
@@ -9071,6 +9478,25 @@ GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.journal_entry_details TO astro
 --
 
 GRANT ALL ON SEQUENCE public.journal_entry_details_id_seq TO astrofin_definer;
+
+
+--
+-- Name: TABLE loan_charges; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT ON TABLE public.loan_charges TO astrofin_cashier;
+GRANT SELECT ON TABLE public.loan_charges TO astrofin_loan_officer;
+GRANT SELECT ON TABLE public.loan_charges TO astrofin_supervisor;
+GRANT SELECT ON TABLE public.loan_charges TO astrofin_accountant;
+GRANT SELECT ON TABLE public.loan_charges TO astrofin_admin;
+GRANT SELECT,INSERT,UPDATE ON TABLE public.loan_charges TO astrofin_definer;
+
+
+--
+-- Name: SEQUENCE loan_charges_id_seq; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT ALL ON SEQUENCE public.loan_charges_id_seq TO astrofin_definer;
 
 
 --
