@@ -10,9 +10,10 @@ DROP TRIGGER loans_check_group ON loans;
 DROP FUNCTION loans_check_group();
 DROP INDEX loans_group_idx;
 ALTER TABLE loans DROP COLUMN group_id;
+DROP FUNCTION group_visible(bigint);
 DROP TABLE collection_sheet_lines, collection_sheets, group_members, groups;
 DROP FUNCTION groups_take_branch(), group_members_take_branch(), collection_sheets_take_branch(),
-    collection_sheet_lines_take_branch(), group_visible(bigint), group_check_officer(bigint, bigint),
+    collection_sheet_lines_take_branch(), group_check_officer(bigint, bigint),
     group_check_meeting(integer, text, date, text), group_check_name(text), group_meeting_text(integer, text),
     group_is_meeting_day(text, date, date), group_next_meeting(text, date, date);
 DROP SEQUENCE group_number_seq;

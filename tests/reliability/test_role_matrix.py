@@ -65,6 +65,10 @@ EXPECTED_TABLES: dict[str, dict[str, set[str]]] = {
     # through functions
     "tills": {r: {S} for r in ALL},
     "till_sessions": {r: {S} for r in ALL},
+    # groups, members and collection sheets: everyone sees their branch's (a loan's group, the group page, a sheet's
+    # receipt); changed through functions
+    **{name: {r: {S} for r in ALL} for name in ("groups", "group_members", "collection_sheets",
+                                                 "collection_sheet_lines")},
 }
 
 # Grants on some columns only: relation -> role -> privilege -> columns.
@@ -113,6 +117,12 @@ EXPECTED_FUNCTIONS: dict[str, set[str]] = {
     "open_till": MONEY, "close_till": MONEY, "approve_till_close": SUPERVISOR,
     "create_till": SUPERVISOR | ADMIN, "rename_till": SUPERVISOR | ADMIN, "set_till_active": SUPERVISOR | ADMIN,
     "set_branch_tills_required": ADMIN, "till_vault_balance": MONEY | {"accountant"}, "till_session_cash": ALL,
+    # groups: loan officers and supervisors keep groups and members; a meeting's sheet is read by those who collect,
+    # post or check it, and posted by the counter (the cash goes into a till); meeting days for everyone
+    **{name: REMINDERS for name in ("create_group", "update_group", "close_group", "add_group_member",
+                                    "remove_group_member")},
+    "collection_sheet": ALL - ADMIN, "post_collection_sheet": MONEY,
+    "next_meeting_date": ALL, "group_meeting_dates": ALL,
     "refresh_monthly_financial_summary": REPORTS - {"loan_officer"} | ADMIN,  # reports' refresh; maintenance
     "perform_database_maintenance": ADMIN, "seal_audit_log": ADMIN, "verify_audit_log": ADMIN,
     "audit_chain_genesis": ADMIN, "audit_full_xid": ADMIN, "audit_log_hash": ADMIN,  # audit log
@@ -131,7 +141,8 @@ EXPECTED_FUNCTIONS: dict[str, set[str]] = {
         "ledger_check_entry_date", "ledger_manual_amount", "astrofin_is_owner_session", "branch_visible",
         "branch_check_name", "branch_code_taken", "branch_refuse_closed", "till_money", "till_check_cash",
         "till_check_method", "till_post_entry", "till_refuse_overdraw", "till_denominations_total",
-        "till_check_name")},
+        "till_check_name", "group_next_meeting", "group_is_meeting_day", "group_meeting_text", "group_check_name",
+        "group_check_meeting", "group_check_officer", "group_visible")},
 }
 # sequence -> roles with USAGE/UPDATE (numbering customers and loans they create); the rest via functions.
 EXPECTED_SEQUENCES = {"customer_number_seq": {"loan_officer", "supervisor"},
