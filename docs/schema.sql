@@ -2973,7 +2973,9 @@ DECLARE
     v_sheet    collection_sheets%ROWTYPE;
     v_root     bigint;
     v_line     jsonb;
-    v_row      record;
+    v_rows     jsonb;
+    v_row      jsonb;
+    v_max      numeric;
     v_loan     bigint;
     v_number   text;
     v_text     text;
@@ -3057,7 +3059,11 @@ BEGIN
             USING ERRCODE = 'P0107', COLUMN = 'lines';
     END IF;
 
-    -- Every line checked before anything is written; a refusal names the loan of its row.
+    -- Every line checked before anything is written; a refusal names the loan of its row. The sheet is read once.
+    SELECT coalesce(jsonb_object_agg(r.loan_id::text, jsonb_build_object(
+               'loan_number', r.loan_number, 'group_id', r.group_id, 'customer_id', r.customer_id,
+               'max_payable', r.max_payable)), '{}'::jsonb)
+      INTO v_rows FROM collection_sheet(v_group.id, p_meeting_date) r;
     FOR v_line IN SELECT e.value FROM jsonb_array_elements(p_lines) e LOOP
         v_text := CASE jsonb_typeof(v_line -> 'loan_id') WHEN 'number' THEN v_line ->> 'loan_id'
                                                         WHEN 'string' THEN v_line ->> 'loan_id' END;
@@ -3066,8 +3072,8 @@ BEGIN
                 USING ERRCODE = 'P0107', COLUMN = 'lines';
         END IF;
         v_loan := v_text::bigint;
-        SELECT * INTO v_row FROM collection_sheet(v_group.id, p_meeting_date) r WHERE r.loan_id = v_loan;
-        IF NOT FOUND THEN
+        v_row := v_rows -> v_loan::text;
+        IF v_row IS NULL THEN
             SELECT l.loan_number INTO v_number FROM loans l WHERE l.id = v_loan;
             IF v_number IS NULL THEN
                 RAISE EXCEPTION 'Loan % does not exist or is not one of your branch''s', v_loan
@@ -3076,7 +3082,8 @@ BEGIN
             RAISE EXCEPTION '%: not an active loan of % (%); take it off the sheet', v_number, v_group.group_number,
                 v_group.name USING ERRCODE = 'P0131', COLUMN = v_number;
         END IF;
-        v_number := v_row.loan_number;
+        v_number := v_row ->> 'loan_number';
+        v_max := (v_row ->> 'max_payable')::numeric;
         IF v_loan = ANY (v_seen) THEN
             RAISE EXCEPTION '%: the loan is on the sheet twice; keep one line', v_number
                 USING ERRCODE = 'P0131', COLUMN = v_number;
@@ -3104,9 +3111,9 @@ BEGIN
             RAISE EXCEPTION '%: % has more than two decimals', v_number, v_text
                 USING ERRCODE = 'P0131', COLUMN = v_number;
         END IF;
-        IF v_amount > v_row.max_payable THEN
+        IF v_amount > v_max THEN
             RAISE EXCEPTION '%: % is more than the loan owes (%)', v_number, ledger_money(v_amount),
-                ledger_money(v_row.max_payable) USING ERRCODE = 'P0131', COLUMN = v_number;
+                ledger_money(v_max) USING ERRCODE = 'P0131', COLUMN = v_number;
         END IF;
         IF v_line ? 'attended' AND jsonb_typeof(v_line -> 'attended') NOT IN ('boolean', 'null') THEN
             RAISE EXCEPTION '%: attendance is true or false', v_number USING ERRCODE = 'P0131', COLUMN = v_number;
@@ -3119,8 +3126,8 @@ BEGIN
         v_loans := v_loans || v_loan;
         v_amounts := v_amounts || round(v_amount, 2);
         v_present := v_present || v_attended;
-        v_groups := v_groups || v_row.group_id;
-        v_custs := v_custs || v_row.customer_id;
+        v_groups := v_groups || (v_row ->> 'group_id')::bigint;
+        v_custs := v_custs || (v_row ->> 'customer_id')::bigint;
         v_numbers := v_numbers || v_number;
         v_total := v_total + v_amount;
     END LOOP;
