@@ -5,7 +5,8 @@ machine, seeds a synthetic book of N customers (db/scale_seed.py), then measures
 payments through record_loan_payment under pgbench beside pgbench's own TPC-B-like run (with the branch
 tables' row-level security switched off and on again, in the same run), the same payments in a branch that
 requires tills (each client a cashier of its own with an open till) alternated with the same run without tills,
-the close of a till holding 500 cash payments, customer search and the overdue queue
+the close of a till holding 500 cash payments, a center's collection sheet of about 40 member loans loaded and
+posted, customer search and the overdue queue
 as head-office staff and as the staff of one branch, PAR of one branch and of head office, the monthly summary
 refresh, perform_database_maintenance(), and the resident memory of a process running the application's search.
 `--explain` also prints EXPLAIN ANALYZE of the hot queries.
@@ -198,6 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     run_till_payments(bench, server, engine, branch[0])
     run_till_close(bench, engine, branch[0])
     run_payoff_quote(bench, engine, cashier, args.runs)
+    run_collection_sheet(bench, engine, cashier, today)
     run_search(bench, engine, officer, args.runs, "head office")
     run_search(bench, engine, branch_officer, args.runs, f"branch {branch[1]}", branch[0])
     run_reports(bench, engine, supervisor, today, args.runs, "head office")
@@ -629,6 +631,50 @@ def run_penalties(bench: Bench, engine: Engine, scale: int) -> None:
     bench.add("apply_overdue_penalties, second run the same day",
               f"{second:.2f} s ({second_written:,} charges)", "≤ 10 s",
               second <= 10 * share and second_written == 0)
+SHEET_SAMPLES = 20
+
+
+def run_collection_sheet(bench: Bench, engine: Engine, cashier: object, today: date) -> None:
+    """A center's collection sheet of about 40 member loans (the scale seed's centers of four groups of twelve), loaded
+    through CollectionSheetRepository.load and posted through .post (every line paying what is due), each as the
+    application does it: one unit of work, its commit included. p95 of SHEET_SAMPLES centers, the largest first."""
+    from decimal import Decimal
+
+    from db.repositories.groups import CollectionSheetRepository, SheetEntry
+
+    with engine.connect() as conn:
+        centers = conn.execute(text(
+            "SELECT g.parent_id, count(*) FROM loans l JOIN groups g ON g.id = l.group_id "
+            "WHERE l.status IN ('active', 'defaulted') AND g.parent_id IS NOT NULL "
+            "GROUP BY g.parent_id ORDER BY count(*) DESC, g.parent_id LIMIT :n"), {"n": SHEET_SAMPLES}).all()
+        days = {c: conn.execute(text("SELECT next_meeting_date(:c, CAST(:d AS date) - 6)"),
+                                {"c": c, "d": today}).scalar_one() for c, _n in centers}
+    if not centers:
+        bench.add("collection sheet", "no centers in the book (seed without groups?)")
+        return
+    repo = CollectionSheetRepository(engine, cashier)  # type: ignore[arg-type]
+    sheets = {}
+    loads = []
+    for center, _n in centers:
+        started = time.perf_counter()
+        sheets[center] = repo.load(center, days[center])
+        loads.append((time.perf_counter() - started) * 1000)
+    sizes = [len(sheet.lines) for sheet in sheets.values()]
+    posts = []
+    for center, sheet in sheets.items():
+        # What is due, or 100.00 ahead of time (at most what the loan owes) where nothing is: a repayment a line.
+        lines = [SheetEntry(line.loan_id, line.due if line.due > 0 else min(line.max_payable, Decimal("100.00")),
+                            True) for line in sheet.lines]
+        started = time.perf_counter()
+        repo.post(center, days[center], lines, f"bench-sheet-{center}-{days[center]}")
+        posts.append((time.perf_counter() - started) * 1000)
+    paid = sum(1 for sheet in sheets.values() for line in sheet.lines if line.max_payable > 0)
+    bench.add(f"collection sheet of a center ({min(sizes)}-{max(sizes)} member loans): load",
+              f"p50 {statistics.median(loads):.1f} ms, p95 {_percentile(loads, 0.95):.1f} ms of {len(loads)}",
+              "p95 ≤ 100 ms", _percentile(loads, 0.95) <= 100)
+    bench.add(f"collection sheet of a center: post ({paid / len(posts):.0f} repayments a sheet on average)",
+              f"p50 {statistics.median(posts):.0f} ms, p95 {_percentile(posts, 0.95):.0f} ms of {len(posts)}",
+              "p95 ≤ 1 s", _percentile(posts, 0.95) <= 1000)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
+from db.demo_groups import GROUP_LENDING
 from db.errors import AstrofinError
 from db.seed import CHART_OF_ACCOUNTS
 
@@ -138,9 +139,10 @@ def loan_dates(plan: Plan, today: date) -> tuple[date, date | None, date | None]
 
 
 def opening_capital() -> Decimal:
-    """Every demo disbursement together, rounded up to a whole 100,000: the only money that leaves the cash
-    account is a disbursement or the reversal of a payment it took in earlier, so cash never goes negative."""
-    lent = sum((Decimal(plan.principal) for plan in PLANS if plan.kind in DISBURSED_KINDS), Decimal(0))
+    """Every demo disbursement together (the group loans' too: db/demo_groups.py), rounded up to a whole 100,000:
+    the only money that leaves the cash account is a disbursement or the reversal of a payment it took in earlier,
+    so cash never goes negative."""
+    lent = sum((Decimal(plan.principal) for plan in PLANS if plan.kind in DISBURSED_KINDS), GROUP_LENDING)
     return ((lent / CAPITAL_STEP).to_integral_value(rounding=ROUND_CEILING) * CAPITAL_STEP).quantize(Decimal("0.01"))
 
 

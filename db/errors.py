@@ -36,3 +36,18 @@ class ValidationError(AstrofinError):
     def __init__(self, fields: dict[str, str]) -> None:
         self.fields = dict(fields)
         super().__init__("; ".join(f"{name.replace('_', ' ')}: {msg}" for name, msg in self.fields.items()))
+
+
+# SQLSTATEs of the database's refusals that carry more than a sentence (see docs/database.md, Conventions).
+SHEET_LINE_REFUSED = "P0131"
+"""A line of a collection sheet refused (0023): the loan number of its row comes as the error's COLUMN."""
+
+
+class LineRefused(ValidationError):
+    """A row of a sheet refused: `row` is the loan number the database named, `message` what to show on that row.
+    Nothing of the sheet was written."""
+
+    def __init__(self, row: str, message: str) -> None:
+        self.row = row
+        self.message = message
+        super().__init__({row: message})

@@ -85,6 +85,7 @@ class Loan(Base):
     idempotency_key: Mapped[str | None]  # revision 0008: made when the form opens, unique
     product_id: Mapped[int | None] = mapped_column(ForeignKey("loan_products.id"))  # revision 0014
     fee_amount: Mapped[Decimal] = mapped_column(server_default="0")  # worked out by the database
+    group_id: Mapped[int | None]  # revision 0023: the group the loan was taken in (groups are kept by functions)
 
 
 class Transaction(Base):

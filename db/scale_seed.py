@@ -129,6 +129,8 @@ class ScaleReport:
     portfolio: Decimal = Decimal("0")
     seconds: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)
+    members: int = 0
+    """Loans put in a group (the last statement of the groups step)."""
 
     def summary(self) -> str:
         statuses = ", ".join(f"{count} {status}" for status, count in sorted(self.by_status.items()))
@@ -427,7 +429,8 @@ DEFERRED_KEYS = (
 )
 _FRESH = """
 TRUNCATE customers, loans, payment_schedules, transactions, journal_entries, journal_entry_details, sms_histories,
-         customer_transfers, till_sessions, loan_charges;
+         customer_transfers, till_sessions, loan_charges, collection_sheet_lines, collection_sheets, group_members,
+         groups;
 INSERT INTO scale_indexes (name, definition)
 SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
   FROM pg_index i
@@ -474,6 +477,67 @@ DO $$ DECLARE r record; BEGIN
 
 # Where the numbers drawn from sequences start: the next value of each (the tables are empty, the sequences
 # need not be at their start).
+# About half of the customers in groups, set-based after the load (0023). Every customer with a weekly or biweekly
+# loan joins a group of their branch meeting weekly on the weekday of that loan's first due date (so every due date
+# of their weekly and biweekly loans is a meeting day, and those loans become group loans): twelve members a group,
+# four groups a center (a center's sheet: about forty loans still in play). Other customers, picked evenly, fill
+# groups of twenty without group loans (their loans stay individual) until half the customers are members. A
+# meeting weekday's cycle is anchored at its first date in 2000.
+_GROUPS = """
+CREATE TEMP TABLE scale_members ON COMMIT DROP AS
+WITH picked AS (
+    SELECT DISTINCT ON (l.customer_id) l.customer_id, l.branch_id,
+           extract(isodow FROM l.first_repayment_date)::integer AS dow, true AS with_loans, l.application_date
+      FROM loans l
+     WHERE l.repayment_frequency IN ('weekly', 'biweekly') AND l.first_repayment_date IS NOT NULL
+     ORDER BY l.customer_id, l.id
+), others AS (
+    SELECT c.id AS customer_id, c.branch_id, 1 + mod(c.id, 6)::integer AS dow, false AS with_loans,
+           c.created_at::date AS application_date,
+           row_number() OVER (ORDER BY mod(c.id * 7919, 1000003), c.id) AS k
+      FROM customers c
+     WHERE NOT EXISTS (SELECT 1 FROM picked p WHERE p.customer_id = c.id)
+)
+SELECT m.*, row_number() OVER (PARTITION BY m.branch_id, m.dow, m.with_loans ORDER BY m.customer_id) - 1 AS rank
+  FROM (SELECT customer_id, branch_id, dow, with_loans, application_date FROM picked
+        UNION ALL
+        SELECT customer_id, branch_id, dow, with_loans, application_date FROM others
+         WHERE k <= (SELECT count(*) FROM customers) / 2 - (SELECT count(*) FROM picked)) m;
+CREATE TEMP TABLE scale_groups ON COMMIT DROP AS
+SELECT nextval(pg_get_serial_sequence('groups', 'id')) AS id, k.*, NULL::bigint AS parent_id
+  FROM (SELECT DISTINCT m.branch_id, m.dow, m.with_loans, m.rank / CASE WHEN m.with_loans THEN 12 ELSE 20 END AS n
+          FROM scale_members m) k;
+CREATE TEMP TABLE scale_centers ON COMMIT DROP AS
+SELECT nextval(pg_get_serial_sequence('groups', 'id')) AS id, k.*
+  FROM (SELECT DISTINCT g.branch_id, g.dow, g.n / 4 AS c FROM scale_groups g WHERE g.with_loans) k;
+UPDATE scale_groups g SET parent_id = c.id FROM scale_centers c
+ WHERE g.with_loans AND c.branch_id = g.branch_id AND c.dow = g.dow AND c.c = g.n / 4;
+INSERT INTO groups (id, name, kind, parent_id, branch_id, loan_officer_id, meeting_weekday, meeting_frequency,
+                    first_meeting_date, meeting_place, created_by)
+SELECT x.id, x.name, x.kind, x.parent_id, x.branch_id,
+       coalesce((SELECT min(u.id) FROM users u WHERE u.branch_id = x.branch_id AND u.role = 'loan_officer'),
+                (SELECT min(u.id) FROM users u WHERE u.role = 'loan_officer')),
+       x.dow, 'weekly', date '2000-01-02' + x.dow, 'Market hall', NULL
+  FROM (SELECT c.id, 'Center ' || c.dow || '-' || c.c AS name, 'center' AS kind, NULL::bigint AS parent_id,
+               c.branch_id, c.dow FROM scale_centers c
+        UNION ALL
+        SELECT g.id, CASE WHEN g.with_loans THEN 'Borrowers ' ELSE 'Savers ' END || g.dow || '-' || g.n, 'group',
+               g.parent_id, g.branch_id, g.dow FROM scale_groups g) x
+ ORDER BY x.parent_id NULLS FIRST, x.id;
+INSERT INTO group_members (group_id, customer_id, branch_id, role, joined_on)
+SELECT g.id, m.customer_id, m.branch_id,
+       CASE mod(m.rank, CASE WHEN m.with_loans THEN 12 ELSE 20 END) WHEN 0 THEN 'chair' WHEN 1 THEN 'secretary'
+                                                                 WHEN 2 THEN 'treasurer' ELSE 'member' END,
+       least(m.application_date, current_date)
+  FROM scale_members m JOIN scale_groups g ON g.branch_id = m.branch_id AND g.dow = m.dow
+   AND g.with_loans = m.with_loans AND g.n = m.rank / CASE WHEN m.with_loans THEN 12 ELSE 20 END;
+UPDATE loans l SET group_id = g.id
+  FROM scale_members m JOIN scale_groups g ON g.branch_id = m.branch_id AND g.dow = m.dow
+   AND g.with_loans AND g.n = m.rank / 12
+ WHERE m.with_loans AND l.customer_id = m.customer_id AND l.repayment_frequency IN ('weekly', 'biweekly')
+   AND extract(isodow FROM coalesce(l.first_repayment_date, date '2000-01-02' + m.dow)) = m.dow
+"""
+
 _NEXT_NUMBERS = """
 SELECT (SELECT COALESCE(s.last_value + s.increment_by, s.start_value) FROM pg_sequences s
          WHERE s.schemaname = 'public' AND s.sequencename = 'journal_entry_number_seq'),
@@ -1027,6 +1091,8 @@ def seed_scale(url: URL | str, customers: int, *, random_seed: int = 1, today: d
                     raise AstrofinError(f"scale seed check failed, nothing was written: {meaning}: {value}")
         cur.execute("RESET enable_hashagg")
         spent["invariant checks"] = time.perf_counter() - lap
+        say("Putting half of the customers in groups …", 0.87)
+        report.members = timed("groups", _GROUPS, {})
         # Sequences are not transactional: they move only once the checks hold.
         timed("sequences", _SEQUENCES, {
             "customers": customers, "t_base": numbers.transaction, **firsts,

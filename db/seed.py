@@ -279,6 +279,13 @@ def seed_demo_penalties(conn: Connection, report: SeedReport) -> None:
     report.add("penalty charges", int(conn.execute(text("SELECT apply_overdue_penalties()")).scalar_one()))
 
 
+def seed_demo_groups(conn: Connection, report: SeedReport) -> None:
+    """The demo centers and groups with their members, group loans and meetings (db/demo_groups.py)."""
+    from db import demo_groups
+
+    report.add("groups", demo_groups.seed_demo_groups(conn))
+
+
 def seed_demo_tills(conn: Connection, report: SeedReport) -> None:
     """The demo branches' tills and vaults, after the demo history (db/demo_loans.py)."""
     from db import demo_loans
@@ -303,6 +310,7 @@ def seed_database(url: URL | str, *, demo: bool = False, staff_only: bool = Fals
                     seed_demo_products(conn, report)
                     seed_demo_customers(conn, report)
                     seed_demo_loans(conn, report)
+                    seed_demo_groups(conn, report)
                     seed_demo_penalties(conn, report)
                     seed_demo_tills(conn, report)
     finally:

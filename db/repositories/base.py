@@ -13,7 +13,16 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
 from db.engine import Actor, unit_of_work
-from db.errors import AstrofinError, DatabaseUnavailable, NotFound, Refused, ValidationError, unreachable_message
+from db.errors import (
+    SHEET_LINE_REFUSED,
+    AstrofinError,
+    DatabaseUnavailable,
+    LineRefused,
+    NotFound,
+    Refused,
+    ValidationError,
+    unreachable_message,
+)
 from db.one_trip import fetch_in_one_trip
 from db.replica import read_unit_of_work
 
@@ -42,6 +51,8 @@ def translate(exc: DBAPIError) -> AstrofinError:
     column = getattr(diag, "column_name", None) or ""
     if sqlstate == "P0101":
         return NotFound(primary)
+    if sqlstate == SHEET_LINE_REFUSED and column:
+        return LineRefused(column, primary)
     if sqlstate.startswith("P0") and column:
         # A refusal that names the field it belongs to (RAISE … USING COLUMN = 'term'): shown beside it.
         return ValidationError({column: primary})

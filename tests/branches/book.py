@@ -2,8 +2,8 @@
 
 Each of NRB01, NRB02 and MSA01 has a member of staff of every role, and a customer with a disbursed loan that has a
 payment and late penalties (a flat 50.00 rule), a pending application, a queued SMS, a manual journal entry, a
-till T1 open with a float from the vault, and a reschedule approved with another pending; NRB01 transferred a second
-customer to NRB02.
+till T1 open with a float from the vault, a reschedule approved with another pending, and a center with a group whose
+member has a weekly group loan and an attendance-only sheet; NRB01 transferred a second customer to NRB02.
 Everything is made as the branch's own staff, through the login role the application uses, so the rows get their
 branch the way the application's rows do.
 """
@@ -40,6 +40,11 @@ class Branch:
     session: int = 0
     charge: int = 0
     reschedule: int = 0
+    center: int = 0
+    group: int = 0
+    member: int = 0
+    group_loan: int = 0
+    meeting: date = TODAY
 
 
 @dataclass
@@ -104,11 +109,35 @@ def _fill(app: Engine, owner: Engine, branch: Branch) -> None:
     branch.entry = _one(app, s["accountant"], "SELECT post_manual_journal_entry(:d, :t, CAST(:l AS jsonb), :me)",
                         d=TODAY - timedelta(days=5), t=f"Float for {branch.code}", l=lines,
                         me=s["accountant"].user_id)
+    _group(app, branch)
     with owner.begin() as conn:  # the outbox is written by the reminder job, as the owner
         branch.sms = conn.execute(text(
             "INSERT INTO sms_histories (customer_id, loan_id, phone_number, message, status) "
             "VALUES (:c, :l, '+254712000001', 'Reminder', 'queued') RETURNING id"),
             {"c": branch.customer, "l": branch.loan}).scalar_one()
+
+
+def _group(app: Engine, branch: Branch) -> None:
+    """A center, and a group meeting weekly since 14 days ago with a member and her weekly group loan (0023)."""
+    s = branch.staff
+    officer = s["loan_officer"]
+    first = TODAY - timedelta(days=14)
+    branch.meeting = TODAY
+    branch.center = _one(app, officer, "SELECT create_group('center', 'Center', NULL, :me, :w, 'weekly', :d, NULL, "
+                                       ":me)", w=first.isoweekday(), d=first, me=officer.user_id)
+    branch.group = _one(app, officer, "SELECT create_group('group', 'Group', NULL, :me, :w, 'weekly', :d, NULL, :me)",
+                        w=first.isoweekday(), d=first, me=officer.user_id)
+    member = _customer(app, officer, f"Member{branch.code}")
+    branch.member = _one(app, officer, "SELECT add_group_member(:g, :c, 'chair', :d, :me)", g=branch.group, c=member,
+                         d=first, me=officer.user_id)
+    branch.group_loan = _one(app, officer,
+                             "INSERT INTO loans (customer_id, principal_amount, interest_rate, interest_method, term, "
+                             "repayment_frequency, application_date, loan_officer_id, created_by, group_id) "
+                             "VALUES (:c, 4000, 0, 'flat', 4, 'weekly', :d, :me, :me, :g) RETURNING id",
+                             c=member, d=first, me=officer.user_id, g=branch.group)
+    _one(app, s["supervisor"], "SELECT approve_loan(:l, :me)", l=branch.group_loan, me=s["supervisor"].user_id)
+    _one(app, s["cashier"], "SELECT disburse_loan(:l, :me, :d, NULL, 'bank', 'B-1')", l=branch.group_loan,
+         me=s["cashier"].user_id, d=first)
 
 
 def build_book(owner: Engine, app: Engine) -> Book:
@@ -140,6 +169,11 @@ def build_book(owner: Engine, app: Engine) -> Book:
     for branch in (book.nrb, book.nrb2, book.msa):
         _tills(app, branch)
         _reschedules(app, branch)
+        cashier = branch.staff["cashier"]
+        _one(app, cashier, "SELECT post_collection_sheet(:g, :d, CAST(:l AS jsonb), :me, :k)", g=branch.group,
+             d=TODAY - timedelta(days=7),
+             l=json.dumps([{"loan_id": branch.group_loan, "amount": "0", "attended": True}]),
+             me=cashier.user_id, k=f"sheet-{branch.code}")
     _penalties(owner, book)
     return book
 

@@ -46,6 +46,10 @@ OWNED: dict[str, tuple[str, str]] = {
     "loan_charges": ("SELECT id, branch_id FROM loan_charges", "id"),
     "loan_reschedules": ("SELECT id, branch_id FROM loan_reschedules", "id"),
     "payment_schedule_history": ("SELECT id, branch_id FROM payment_schedule_history", "id"),
+    "groups": ("SELECT id, branch_id FROM groups", "id"),
+    "group_members": ("SELECT id, branch_id FROM group_members", "id"),
+    "collection_sheets": ("SELECT id, branch_id FROM collection_sheets", "id"),
+    "collection_sheet_lines": ("SELECT id, branch_id FROM collection_sheet_lines", "id"),
     "vw_loan_summary": ("SELECT l.id, l.branch_id FROM loans l", "loan_id"),
     "vw_overdue_loans": ("SELECT o.loan_id, l.branch_id FROM vw_overdue_loans o JOIN loans l ON l.id = o.loan_id",
                          "loan_id"),
@@ -156,6 +160,10 @@ def _fingerprint(engine: Engine, branch: Branch) -> dict[str, str]:
         "loan_charges": "SELECT (to_jsonb(c) - 'updated_at')::text FROM loan_charges c WHERE branch_id = :b",
         "loan_reschedules": "SELECT (to_jsonb(r) - 'updated_at')::text FROM loan_reschedules r WHERE branch_id = :b",
         "payment_schedule_history": "SELECT h::text FROM payment_schedule_history h WHERE branch_id = :b",
+        "groups": "SELECT (to_jsonb(g) - 'updated_at')::text FROM groups g WHERE branch_id = :b",
+        "group_members": "SELECT (to_jsonb(m) - 'updated_at')::text FROM group_members m WHERE branch_id = :b",
+        "collection_sheets": "SELECT s::text FROM collection_sheets s WHERE branch_id = :b",
+        "collection_sheet_lines": "SELECT l::text FROM collection_sheet_lines l WHERE branch_id = :b",
     }
     with engine.connect() as conn:
         return {name: "|".join(sorted(conn.execute(text(q), {"b": branch.id}).scalars())) for name, q in sql.items()}
@@ -191,6 +199,9 @@ READERS: dict[str, Callable[[Book, Branch], tuple[str, dict[str, Any]]]] = {
     "preview_reschedule": lambda b, o: (
         "SELECT principal_due FROM preview_reschedule(:l, 2, :d, 1, NULL, 0, 'waive')",
         {"l": o.loan, "d": TODAY + timedelta(days=40)}),
+    "next_meeting_date": lambda b, o: ("SELECT next_meeting_date(:g)", {"g": o.group}),
+    "group_meeting_dates": lambda b, o: ("SELECT group_meeting_dates(:g, :d, :d + 14)", {"g": o.group, "d": TODAY}),
+    "collection_sheet": lambda b, o: ("SELECT loan_id FROM collection_sheet(:g, :d)", {"g": o.group, "d": TODAY}),
 }
 WRITERS: dict[str, Callable[[Book, Branch, Branch], tuple[str, str, dict[str, Any]]]] = {
     "approve_loan": lambda b, me, o: ("supervisor", "SELECT approve_loan(:l, :me)", {"l": o.pending_loan}),
@@ -243,6 +254,18 @@ WRITERS: dict[str, Callable[[Book, Branch, Branch], tuple[str, str, dict[str, An
     "approve_reschedule": lambda b, me, o: ("supervisor", "SELECT approve_reschedule(:r, :me)", {"r": o.reschedule}),
     "reject_reschedule": lambda b, me, o: ("supervisor", "SELECT reject_reschedule(:r, :me, 'x')",
                                            {"r": o.reschedule}),
+    "create_group": lambda b, me, o: ("loan_officer", "SELECT create_group('group', 'Under another', :g, :me, "
+                                                      "NULL, NULL, NULL, NULL, :me)", {"g": o.center}),
+    "update_group": lambda b, me, o: ("loan_officer", "SELECT update_group(:g, 'Renamed', :me, 1, 'weekly', NULL, "
+                                                      "NULL, :me)", {"g": o.group}),
+    "close_group": lambda b, me, o: ("supervisor", "SELECT close_group(:g, :me)", {"g": o.group}),
+    "add_group_member": lambda b, me, o: ("loan_officer", "SELECT add_group_member(:g, :c, 'member', NULL, :me)",
+                                          {"g": o.group, "c": me.customer}),
+    "remove_group_member": lambda b, me, o: ("loan_officer", "SELECT remove_group_member(:m, NULL, :me)",
+                                             {"m": o.member}),
+    "post_collection_sheet": lambda b, me, o: (
+        "cashier", "SELECT post_collection_sheet(:g, :d, CAST(:l AS jsonb), :me, 'scope')",
+        {"g": o.group, "d": o.meeting, "l": f'[{{"loan_id": {o.group_loan}, "amount": "10.00"}}]'}),
 }
 # Executable by staff, holding no branch rows: schedule math, previews of terms and a product's fee, the caller's
 # own settings, number formats, the audit chain's hashing and verification (admin, head-office figures without row

@@ -70,6 +70,10 @@ EXPECTED_TABLES: dict[str, dict[str, set[str]]] = {
     # reschedules and the schedule rows they replaced: part of viewing a loan; changed through functions
     "loan_reschedules": {r: {S} for r in ALL},
     "payment_schedule_history": {r: {S} for r in ALL},
+    # groups, members and collection sheets: everyone sees their branch's (a loan's group, the group page, a sheet's
+    # receipt); changed through functions
+    **{name: {r: {S} for r in ALL} for name in ("groups", "group_members", "collection_sheets",
+                                                 "collection_sheet_lines")},
 }
 
 # Grants on some columns only: relation -> role -> privilege -> columns.
@@ -126,6 +130,12 @@ EXPECTED_FUNCTIONS: dict[str, set[str]] = {
     # reschedules: a loan officer or supervisor previews and requests; another supervisor approves or rejects
     "preview_reschedule": REMINDERS, "request_reschedule": REMINDERS,
     "approve_reschedule": SUPERVISOR, "reject_reschedule": SUPERVISOR,
+    # groups: loan officers and supervisors keep groups and members; a meeting's sheet is read by those who collect,
+    # post or check it, and posted by the counter (the cash goes into a till); meeting days for everyone
+    **{name: REMINDERS for name in ("create_group", "update_group", "close_group", "add_group_member",
+                                    "remove_group_member")},
+    "collection_sheet": ALL - ADMIN, "post_collection_sheet": MONEY,
+    "next_meeting_date": ALL, "group_meeting_dates": ALL,
     "refresh_monthly_financial_summary": REPORTS - {"loan_officer"} | ADMIN,  # reports' refresh; maintenance
     "perform_database_maintenance": ADMIN, "seal_audit_log": ADMIN, "verify_audit_log": ADMIN,
     "audit_chain_genesis": ADMIN, "audit_full_xid": ADMIN, "audit_log_hash": ADMIN,  # audit log
@@ -147,7 +157,9 @@ EXPECTED_FUNCTIONS: dict[str, set[str]] = {
         "till_check_name", "penalty_occurrences",
         "ledger_payoff_rows", "ledger_payoff_loan", "ledger_payoff_rule", "ledger_payoff_refusal",
         "ledger_take_recovery", "reschedule_owed", "reschedule_check_text", "reschedule_plan",
-        "reschedule_for_decision")},
+        "reschedule_for_decision", "group_next_meeting", "group_is_meeting_day", "group_meeting_text",
+        "group_check_name",
+        "group_check_meeting", "group_check_officer", "group_visible")},
 }
 # sequence -> roles with USAGE/UPDATE (numbering customers and loans they create); the rest via functions.
 EXPECTED_SEQUENCES = {"customer_number_seq": {"loan_officer", "supervisor"},
