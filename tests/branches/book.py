@@ -184,7 +184,8 @@ def _penalties(owner: Engine, book: Book) -> None:
         rule = conn.execute(text(
             "INSERT INTO loan_products (code, name, interest_method, repayment_frequency, penalty_method, "
             "penalty_value) VALUES ('LATE', 'Late fee', 'declining_balance', 'monthly', 'flat', 50) RETURNING id"))
-        conn.execute(text("UPDATE loans SET product_id = :p"), {"p": rule.scalar_one()})
+        conn.execute(text("UPDATE loans SET product_id = :p WHERE id = ANY(:l)"),
+                     {"p": rule.scalar_one(), "l": [b.loan for b in (book.nrb, book.nrb2, book.msa)]})
         conn.execute(text("SELECT apply_overdue_penalties()"))
         for branch in (book.nrb, book.nrb2, book.msa):
             branch.charge = conn.execute(text("SELECT min(c.id) FROM loan_charges c WHERE c.loan_id = :l"),
