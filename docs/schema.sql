@@ -68,8 +68,14 @@ BEGIN
     PERFORM 1 FROM loans l WHERE l.id = ANY (v_loans) ORDER BY l.id FOR SHARE;
     -- Worked out again now that the loans are held (a payment committed meanwhile is seen), in a statement of
     -- its own: the insert below never reads the table it writes.
-    SELECT array_agg(o.loan_id), array_agg(o.schedule_id), array_agg(o.installment_number), array_agg(o.branch_id),
-           array_agg(o.occurrence), array_agg(o.charge_date), array_agg(o.amount)
+    -- In key order, so two runs at once meet on the same charge first (one waits for the other, never both).
+    SELECT array_agg(o.loan_id ORDER BY o.schedule_id, o.occurrence),
+           array_agg(o.schedule_id ORDER BY o.schedule_id, o.occurrence),
+           array_agg(o.installment_number ORDER BY o.schedule_id, o.occurrence),
+           array_agg(o.branch_id ORDER BY o.schedule_id, o.occurrence),
+           array_agg(o.occurrence ORDER BY o.schedule_id, o.occurrence),
+           array_agg(o.charge_date ORDER BY o.schedule_id, o.occurrence),
+           array_agg(o.amount ORDER BY o.schedule_id, o.occurrence)
       INTO v_loan, v_schedule, v_number, v_branch, v_occurrence, v_date, v_amount
       FROM penalty_occurrences(v_as_of, v_scope) o;
     IF v_loan IS NULL THEN
