@@ -83,11 +83,11 @@ GRANT USAGE, SELECT, UPDATE ON SEQUENCE loan_charges_id_seq TO astrofin_definer;
 -- 2. The occurrences a run writes: the one place the rule is worked out.
 ------------------------------------------------------------------------------------------------------
 -- Every occurrence due on or before p_as_of and not yet written, of installments that still owe, on active and
--- defaulted loans of p_scope's branches whose product has a rule. Occurrences are
--- written in order from the last one written; each amount is the rule's (rounded half up to the cent) on what the
--- installment owes now, the last one cut to the cap; a zero amount is left out (and written later if the base
--- grows again). Found from loans_arrears_idx (loans in arrears) and payment_schedules_unpaid_idx (their unpaid
--- installments); the charges already written from loan_charges_occurrence_key alone.
+-- defaulted loans of p_scope's branches whose product has a rule. Occurrences are written in order from the last one
+-- written; each amount is the rule's (rounded half up to the cent) on what the installment owes now, the last one
+-- cut to the cap; a zero amount is left out (and written later if the base grows again). Found from
+-- loans_branch_arrears_idx (the scope's loans in arrears) and payment_schedules_unpaid_idx (their unpaid
+-- installments); the charges already written from loan_charges_occurrence_key, which holds their amounts.
 CREATE FUNCTION penalty_occurrences(p_as_of date, p_scope bigint[])
 RETURNS TABLE(loan_id bigint, schedule_id bigint, installment_number integer, branch_id bigint, occurrence integer,
               charge_date date, amount numeric)
