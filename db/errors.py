@@ -12,7 +12,10 @@ class NotFound(AstrofinError):
 
 
 class Refused(AstrofinError):
-    """The database or a rule refused the request (permission, wrong status, bad amount …)."""
+    """The database or a rule refused the request (permission, wrong status, bad amount …).
+
+    Every SQLSTATE P0102–P0111 of docs/database.md comes back as this (or, when the refusal names its field, as a
+    ValidationError beside it), with the database's sentence: P0111 is a penalty waiver above what is unpaid."""
 
 
 class DatabaseUnavailable(AstrofinError):

@@ -116,10 +116,17 @@ CREATE FUNCTION public.apply_overdue_penalties(p_as_of date DEFAULT NULL::date, 
     SET search_path TO 'public', 'pg_temp'
     AS $$
 DECLARE
-    v_as_of   date := coalesce(p_as_of, current_date);
-    v_scope   bigint[];
-    v_loans   bigint[];
-    v_written integer;
+    v_as_of      date := coalesce(p_as_of, current_date);
+    v_scope      bigint[];
+    v_loans      bigint[];
+    v_loan       bigint[];
+    v_schedule   bigint[];
+    v_number     integer[];
+    v_branch     bigint[];
+    v_occurrence integer[];
+    v_date       date[];
+    v_amount     numeric[];
+    v_written    integer;
 BEGIN
     IF NOT (p_created_by IS NULL AND audit_current_user_id() IS NULL AND astrofin_is_owner_session()) THEN
         PERFORM ledger_require_actor(p_created_by, ARRAY['supervisor', 'admin'], 'apply overdue penalties');
@@ -134,12 +141,28 @@ BEGIN
         RETURN 0;
     END IF;
     PERFORM 1 FROM loans l WHERE l.id = ANY (v_loans) ORDER BY l.id FOR SHARE;
+    -- Worked out again now that the loans are held (a payment committed meanwhile is seen), in a statement of
+    -- its own: the insert below never reads the table it writes.
+    -- In key order, so two runs at once meet on the same charge first (one waits for the other, never both).
+    SELECT array_agg(o.loan_id ORDER BY o.schedule_id, o.occurrence),
+           array_agg(o.schedule_id ORDER BY o.schedule_id, o.occurrence),
+           array_agg(o.installment_number ORDER BY o.schedule_id, o.occurrence),
+           array_agg(o.branch_id ORDER BY o.schedule_id, o.occurrence),
+           array_agg(o.occurrence ORDER BY o.schedule_id, o.occurrence),
+           array_agg(o.charge_date ORDER BY o.schedule_id, o.occurrence),
+           array_agg(o.amount ORDER BY o.schedule_id, o.occurrence)
+      INTO v_loan, v_schedule, v_number, v_branch, v_occurrence, v_date, v_amount
+      FROM penalty_occurrences(v_as_of, v_scope) o;
+    IF v_loan IS NULL THEN
+        RETURN 0;
+    END IF;
     WITH written AS (
         INSERT INTO loan_charges (loan_id, schedule_id, installment_number, kind, occurrence, charge_date, amount,
                                   created_by, branch_id)
         SELECT o.loan_id, o.schedule_id, o.installment_number, 'penalty', o.occurrence, o.charge_date, o.amount,
                p_created_by, o.branch_id
-          FROM penalty_occurrences(v_as_of, v_scope) o
+          FROM unnest(v_loan, v_schedule, v_number, v_branch, v_occurrence, v_date, v_amount)
+               AS o(loan_id, schedule_id, installment_number, branch_id, occurrence, charge_date, amount)
         ON CONFLICT (schedule_id, kind, occurrence) DO NOTHING
         RETURNING schedule_id, amount
     ), added AS (

@@ -19,7 +19,14 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Input, Select
 
-from db.repositories.products import FREQUENCIES, METHODS, LoanProduct, ProductForm, ProductRepository
+from db.repositories.products import (
+    FREQUENCIES,
+    METHODS,
+    PENALTY_METHODS,
+    LoanProduct,
+    ProductForm,
+    ProductRepository,
+)
 from screens.back_office import plain, refusal, table_filled
 from screens.confirm import ConfirmScreen
 from screens.context import ScreenContext
@@ -33,6 +40,13 @@ LEFT_AFTER = (("fee_percent", "Fee %", 12), ("fee_flat", "Fee flat", 20))
 RIGHT = (("principal_min", "Principal ≥", 20), ("principal_max", "Principal ≤", 20), ("rate_min", "Rate % ≥", 12),
          ("rate_max", "Rate % ≤", 12), ("rate_default", "Usual rate", 12), ("term_min", "Installm. ≥", 4),
          ("term_max", "Installm. ≤", 4), ("term_default", "Usual inst.", 4))
+# The late penalty rule: what is charged (an amount, or a percentage for the percentage rules), the days of grace
+# after the due date, every how many days it is charged again (empty: once) and the most per installment.
+PENALTY_LEFT = (("penalty_value", "Late value", 20),)
+PENALTY_RIGHT = (("penalty_grace_days", "Grace days", 4), ("penalty_interval_days", "Late every", 4),
+                 ("penalty_cap", "Late cap", 20))
+PENALTY_WORDS = {"none": "No late penalty", "flat": "Flat amount", "percent_of_overdue_principal": "% of principal due",
+                 "percent_of_overdue_installment": "% of installment due"}
 
 
 class ProductSaved:
@@ -72,10 +86,16 @@ class ProductFormScreen(DatabaseCalls, ModalScreen[ProductSaved | None]):
                                                        allow_blank=False, compact=True), name="repayment_frequency")
                     for name, label, length in LEFT_AFTER:
                         yield self._field(name, label, length, form)
+                    yield FieldRow("Late rule", Select([(PENALTY_WORDS[m], m) for m in PENALTY_METHODS],
+                                                       id="product-penalty_method",
+                                                       value=form.penalty_method or "none", allow_blank=False,
+                                                       compact=True), name="penalty_method")
+                    for name, label, length in PENALTY_LEFT:
+                        yield self._field(name, label, length, form)
                     with Horizontal(id="product-buttons"):
                         yield Button("Save", id="product-save", variant="primary", compact=True)
                 with Vertical(classes="product-column"):
-                    for name, label, length in RIGHT:
+                    for name, label, length in (*RIGHT, *PENALTY_RIGHT):
                         yield self._field(name, label, length, form)
             yield StatusLine("ctrl+s saves · escape cancels", id="status")
 

@@ -38,7 +38,7 @@ class ChargesPanel(PageTable):
     """The penalties charged on the loan, oldest first; hidden when there are none."""
 
     DEFAULT_CSS = """
-    ChargesPanel { height: auto; max-height: 6; display: none; }
+    ChargesPanel { height: auto; max-height: 7; margin: 0 1; border-top: hkey $primary; display: none; }
     """
     COLUMNS = ("Charged", "Inst.", "No.", "Amount", "Waived", "Unpaid", "Waiver reason")
 

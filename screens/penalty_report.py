@@ -56,6 +56,7 @@ class PenaltyPane(Vertical):
             "Late penalties per month and branch (your branches): charged, waived, collected (less reversals)."
             if self.months else "No late penalties charged, waived or collected yet.")
 
-    def export(self, stem: str) -> Path:
+    def written_to(self, stem: str) -> Path:
+        """The months as a CSV file (screens.export) named after `stem`."""
         return export_csv(stem, ["Month", "Branch", "Charged", "Waived", "Collected"],
                           [(m.month, m.branch_code, m.charged, m.waived, m.collected) for m in self.months])

@@ -254,7 +254,7 @@ class ReportsScreen(DataScreen):
                                   [(BUCKET_TITLES.get(b.label, b.label), b.loans, b.outstanding_principal)
                                    for b in self.aging])
             elif tab == "tab-penalties":
-                path = self.query_one("#penalties", PenaltyPane).export(f"penalties_{self.today.isoformat()}")
+                path = self.query_one("#penalties", PenaltyPane).written_to(f"penalties_{self.today.isoformat()}")
             else:
                 path = export_csv(f"monthly_summary_{self.today.isoformat()}",
                                   ["Month", "Disbursed", "Principal collected", "Interest collected",

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from db.repositories.loans import LoanTerms
 
 METHODS = ("flat", "declining_balance")
+PENALTY_METHODS = ("none", "flat", "percent_of_overdue_principal", "percent_of_overdue_installment")
 FREQUENCIES = ("weekly", "biweekly", "monthly")
 MAX_AMOUNT = Decimal("999999999999.99")
 CENT = Decimal("0.01")
@@ -71,6 +72,11 @@ class LoanProduct:
     fee_flat: Decimal
     is_active: bool
     loan_count: int = 0
+    penalty_method: str = "none"
+    penalty_value: Decimal = Decimal("0")
+    penalty_grace_days: int = 0
+    penalty_interval_days: int | None = None
+    penalty_cap: Decimal | None = None
 
     def fee_for(self, principal: Decimal) -> Decimal:
         """As the database's loan_product_fee (which the preview and the loan itself use)."""
@@ -153,6 +159,11 @@ class ProductForm:
     term_default: str = ""
     fee_percent: str = ""
     fee_flat: str = ""
+    penalty_method: str = ""
+    penalty_value: str = ""
+    penalty_grace_days: str = ""
+    penalty_interval_days: str = ""
+    penalty_cap: str = ""
 
     @classmethod
     def of(cls, product: LoanProduct) -> ProductForm:
@@ -168,7 +179,11 @@ class ProductForm:
                    num(product.principal_min), num(product.principal_max), num(product.rate_min, True),
                    num(product.rate_max, True), num(product.rate_default, True), num(product.term_min),
                    num(product.term_max), num(product.term_default), num(product.fee_percent, True),
-                   num(product.fee_flat))
+                   num(product.fee_flat), product.penalty_method,
+                   "" if product.penalty_method == "none" else
+                   (num(product.penalty_value) if product.penalty_method == "flat"
+                    else num(product.penalty_value, True)),
+                   num(product.penalty_grace_days), num(product.penalty_interval_days), num(product.penalty_cap))
 
 
 FIELD_NAMES = tuple(f.name for f in fields(ProductForm))
@@ -222,6 +237,54 @@ class ProductValues:
     term_default: int | None
     fee_percent: Decimal
     fee_flat: Decimal
+    penalty_method: str = "none"
+    penalty_value: Decimal = Decimal("0")
+    penalty_grace_days: int = 0
+    penalty_interval_days: int | None = None
+    penalty_cap: Decimal | None = None
+
+
+def _days(raw: str, what: str, low: int) -> int | None:
+    text_ = raw.strip()
+    if not text_:
+        return None
+    if not text_.isascii() or not text_.isdigit() or not low <= int(text_) <= 3650:
+        raise ValueError(f"{what} is a whole number of days from {low} to 3650")
+    return int(text_)
+
+
+def read_penalty(form: ProductForm, problems: dict[str, str]) -> tuple[str, Decimal, int, int | None, Decimal | None]:
+    """The late penalty rule as typed (method, value, grace days, every N days, cap); problems by field."""
+    method = form.penalty_method or "none"
+    if method not in PENALTY_METHODS:
+        problems["penalty_method"] = "choose no penalty, a flat amount or a percentage of what is overdue"
+        method = "none"
+    value: Decimal | None = Decimal("0")
+    try:
+        if method == "flat":
+            value = _decimal(form.penalty_value, "the penalty amount", CENT, MAX_AMOUNT)
+        elif method != "none":
+            value = _decimal(form.penalty_value, "the penalty percentage", RATE_STEP, Decimal(100))
+    except ValueError as exc:
+        problems["penalty_value"] = str(exc)
+    if method != "none" and "penalty_value" not in problems and not value:
+        problems["penalty_value"] = ("type the amount charged each time, e.g. 50" if method == "flat"
+                                     else "type the percentage charged each time, e.g. 5")
+    grace = interval = None
+    try:
+        grace = _days(form.penalty_grace_days, "the grace", 0)
+    except ValueError as exc:
+        problems["penalty_grace_days"] = str(exc)
+    try:
+        interval = _days(form.penalty_interval_days, "the interval (empty: charged once)", 1)
+    except ValueError as exc:
+        problems["penalty_interval_days"] = str(exc)
+    cap = None
+    try:
+        cap = _decimal(form.penalty_cap, "the cap per installment", CENT, MAX_AMOUNT)
+    except ValueError as exc:
+        problems["penalty_cap"] = str(exc)
+    return method, value or Decimal("0"), grace or 0, interval, cap
 
 
 def read_product(form: ProductForm) -> ProductValues:
@@ -294,6 +357,7 @@ def read_product(form: ProductForm) -> ProductValues:
                                      or term_high is not None and term_usual > term_high):
         problems.setdefault("term_default", "the usual number of installments is outside the range (" + range_text(
             None if term_low is None else str(term_low), None if term_high is None else str(term_high)) + ")")
+    penalty = read_penalty(form, problems)
     percent = dec("fee_percent") or Decimal("0.0000")
     flat = dec("fee_flat") or Decimal("0.00")
     if percent >= 100 and "fee_percent" not in problems:
@@ -307,7 +371,7 @@ def read_product(form: ProductForm) -> ProductValues:
         raise ValidationError({key: problems[key] for key in FIELD_NAMES if key in problems}
                               | {key: msg for key, msg in problems.items() if key not in FIELD_NAMES})
     return ProductValues(code, name, form.interest_method, form.repayment_frequency, low, high, rate_low,
-                         rate_high, rate_usual, term_low, term_high, term_usual, percent, flat)
+                         rate_high, rate_usual, term_low, term_high, term_usual, percent, flat, *penalty)
 
 
 def _product(row: ProductRow, loan_count: int = 0) -> LoanProduct:
@@ -316,7 +380,10 @@ def _product(row: ProductRow, loan_count: int = 0) -> LoanProduct:
                        None if row.term_min is None else int(row.term_min),
                        None if row.term_max is None else int(row.term_max),
                        None if row.term_default is None else int(row.term_default),
-                       row.fee_percent, row.fee_flat, row.is_active, loan_count)
+                       row.fee_percent, row.fee_flat, row.is_active, loan_count, row.penalty_method,
+                       row.penalty_value, int(row.penalty_grace_days),
+                       None if row.penalty_interval_days is None else int(row.penalty_interval_days),
+                       row.penalty_cap)
 
 
 class ProductRepository(Repository):

@@ -83,11 +83,11 @@ GRANT USAGE, SELECT, UPDATE ON SEQUENCE loan_charges_id_seq TO astrofin_definer;
 -- 2. The occurrences a run writes: the one place the rule is worked out.
 ------------------------------------------------------------------------------------------------------
 -- Every occurrence due on or before p_as_of and not yet written, of installments that still owe, on active and
--- defaulted loans of p_scope's branches whose product has a rule. Occurrences are
--- written in order from the last one written; each amount is the rule's (rounded half up to the cent) on what the
--- installment owes now, the last one cut to the cap; a zero amount is left out (and written later if the base
--- grows again). Found from loans_arrears_idx (loans in arrears) and payment_schedules_unpaid_idx (their unpaid
--- installments); the charges already written from loan_charges_occurrence_key alone.
+-- defaulted loans of p_scope's branches whose product has a rule. Occurrences are written in order from the last one
+-- written; each amount is the rule's (rounded half up to the cent) on what the installment owes now, the last one
+-- cut to the cap; a zero amount is left out (and written later if the base grows again). Found from
+-- loans_branch_arrears_idx (the scope's loans in arrears) and payment_schedules_unpaid_idx (their unpaid
+-- installments); the charges already written from loan_charges_occurrence_key, which holds their amounts.
 CREATE FUNCTION penalty_occurrences(p_as_of date, p_scope bigint[])
 RETURNS TABLE(loan_id bigint, schedule_id bigint, installment_number integer, branch_id bigint, occurrence integer,
               charge_date date, amount numeric)
@@ -141,10 +141,17 @@ CREATE FUNCTION apply_overdue_penalties(p_as_of date DEFAULT NULL, p_created_by 
 RETURNS integer
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
-    v_as_of   date := coalesce(p_as_of, current_date);
-    v_scope   bigint[];
-    v_loans   bigint[];
-    v_written integer;
+    v_as_of      date := coalesce(p_as_of, current_date);
+    v_scope      bigint[];
+    v_loans      bigint[];
+    v_loan       bigint[];
+    v_schedule   bigint[];
+    v_number     integer[];
+    v_branch     bigint[];
+    v_occurrence integer[];
+    v_date       date[];
+    v_amount     numeric[];
+    v_written    integer;
 BEGIN
     IF NOT (p_created_by IS NULL AND audit_current_user_id() IS NULL AND astrofin_is_owner_session()) THEN
         PERFORM ledger_require_actor(p_created_by, ARRAY['supervisor', 'admin'], 'apply overdue penalties');
@@ -159,12 +166,28 @@ BEGIN
         RETURN 0;
     END IF;
     PERFORM 1 FROM loans l WHERE l.id = ANY (v_loans) ORDER BY l.id FOR SHARE;
+    -- Worked out again now that the loans are held (a payment committed meanwhile is seen), in a statement of
+    -- its own: the insert below never reads the table it writes.
+    -- In key order, so two runs at once meet on the same charge first (one waits for the other, never both).
+    SELECT array_agg(o.loan_id ORDER BY o.schedule_id, o.occurrence),
+           array_agg(o.schedule_id ORDER BY o.schedule_id, o.occurrence),
+           array_agg(o.installment_number ORDER BY o.schedule_id, o.occurrence),
+           array_agg(o.branch_id ORDER BY o.schedule_id, o.occurrence),
+           array_agg(o.occurrence ORDER BY o.schedule_id, o.occurrence),
+           array_agg(o.charge_date ORDER BY o.schedule_id, o.occurrence),
+           array_agg(o.amount ORDER BY o.schedule_id, o.occurrence)
+      INTO v_loan, v_schedule, v_number, v_branch, v_occurrence, v_date, v_amount
+      FROM penalty_occurrences(v_as_of, v_scope) o;
+    IF v_loan IS NULL THEN
+        RETURN 0;
+    END IF;
     WITH written AS (
         INSERT INTO loan_charges (loan_id, schedule_id, installment_number, kind, occurrence, charge_date, amount,
                                   created_by, branch_id)
         SELECT o.loan_id, o.schedule_id, o.installment_number, 'penalty', o.occurrence, o.charge_date, o.amount,
                p_created_by, o.branch_id
-          FROM penalty_occurrences(v_as_of, v_scope) o
+          FROM unnest(v_loan, v_schedule, v_number, v_branch, v_occurrence, v_date, v_amount)
+               AS o(loan_id, schedule_id, installment_number, branch_id, occurrence, charge_date, amount)
         ON CONFLICT (schedule_id, kind, occurrence) DO NOTHING
         RETURNING schedule_id, amount
     ), added AS (

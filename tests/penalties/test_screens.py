@@ -75,3 +75,48 @@ def test_the_panel_shows_the_charges_and_a_supervisor_waives_one(db_url: URL, en
     drive(scenario())
     app_engine.dispose()
     assert [c[4] for c in charges(engine, lid)] == [D("7.28"), D("0.00")]
+
+
+def test_the_admin_sets_a_late_rule_in_the_product_form(db_url: URL, engine: Engine, tmp_path: Path) -> None:
+    from textual.widgets import Select
+
+    from screens.admin import AdminScreen
+    from screens.admin_products import ProductFormScreen
+    from tests.penalties.book import scalar
+
+    people = staff(engine)
+    app_engine = make_engine(db_url)
+
+    async def scenario() -> None:
+        app = front_app(app_engine, tmp_path / "access.log")
+        async with app.run_test(size=(80, 24)) as pilot:
+            await sign_in(pilot, people["admin"])
+            await press(pilot, "f12")
+            assert isinstance(app.screen, AdminScreen)
+            await press(pilot, "alt+n", "n")
+            form = app.screen
+            assert isinstance(form, ProductFormScreen)
+            typed = {"#product-code": "LATE", "#product-name": "Late rule", "#product-penalty_value": "1.005",
+                     "#product-penalty_grace_days": "x", "#product-penalty_interval_days": "0",
+                     "#product-penalty_cap": "-1"}
+            for selector, value in typed.items():
+                form.query_one(selector, Input).value = value
+            form.query_one("#product-penalty_method", Select).value = "flat"
+            await press(pilot, "ctrl+s")
+            assert app.screen is form
+            said = {name: form.query_one(f"#field-{name}").message  # type: ignore[attr-defined]
+                    for name in ("penalty_value", "penalty_grace_days", "penalty_interval_days", "penalty_cap")}
+            assert "decimals" in said["penalty_value"] and "whole number" in said["penalty_grace_days"]
+            assert "from 1" in said["penalty_interval_days"] and "negative" in said["penalty_cap"]
+            assert scalar(engine, "SELECT count(*) FROM loan_products") == 0
+            for selector, value in {"#product-penalty_value": "50", "#product-penalty_grace_days": "2",
+                                    "#product-penalty_interval_days": "7", "#product-penalty_cap": "500"}.items():
+                form.query_one(selector, Input).value = value
+            await press(pilot, "ctrl+s")
+            assert isinstance(app.screen, AdminScreen), form.status.text
+
+    drive(scenario())
+    app_engine.dispose()
+    assert scalar(engine, "SELECT count(*) FROM loan_products WHERE code = 'LATE' AND penalty_method = 'flat' "
+                          "AND penalty_value = 50 AND penalty_grace_days = 2 AND penalty_interval_days = 7 "
+                          "AND penalty_cap = 500") == 1
