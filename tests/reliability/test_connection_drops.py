@@ -2,8 +2,9 @@
 the commit, by pg_terminate_backend of the app's backend and by a server restart — and check that nothing
 is half written and that saving again (same key, same engine) lands once.
 
-The engine is the application's own (db.engine.make_engine: pool_pre_ping); no reconnect logic is added
-for these tests, so they also show that a save after a drop needs nothing more than pressing save again.
+The engine is the application's own (db.engine.make_engine: its checkout check pings a connection whose socket
+shows the server ended it); no reconnect logic is added for these tests, so they also show that a save after a drop
+needs nothing more than pressing save again.
 """
 
 from __future__ import annotations
@@ -215,6 +216,6 @@ def test_a_dropped_connection_never_half_writes_and_the_retry_lands_once(
             record(f"{label} before each statement/commit of a {save.name}", len(steps),
                    f"{len(steps)} drops over {len(kinds)} steps: nothing half written; retry with the same "
                    f"key/form: " + ", ".join(f"{n} {k}" for k, n in sorted(outcomes.items()))
-                   + "; landed exactly once every time; reconnect by pool_pre_ping alone")
+                   + "; landed exactly once every time; reconnect by the pool's checkout check alone")
     finally:
         engine.dispose()

@@ -86,7 +86,7 @@ def test_sigkill_during_a_burst_of_payments_loses_no_acknowledged_payment(
     cashier = actors["cashier"]
     loans = make_active_loans(fault_engine, actors, CLIENTS + 1)
     shared = loans[-1]  # every client also pays on one shared loan, so they contend for its row lock
-    # Each client keeps its engine (pool_pre_ping) across crashes: reconnecting is part of what is tried.
+    # Each client keeps its engine (its checkout check) across crashes: reconnecting is part of what is tried.
     clients = [Client(n, [loans[n], shared], make_engine(fault_url)) for n in range(CLIENTS)]
     rng = random.Random(9)
     rounds = 2 * scale()
