@@ -101,7 +101,7 @@ class PaymentEntryScreen(FormScreen):
     screen_name = "payment_entry"
     BINDINGS: ClassVar[list[BindingType]] = [Binding("ctrl+s", "submit", "Take payment"),
                                              Binding("ctrl+f", "find_again", "Other loan"),
-                                             Binding("ctrl+o", "settle", "Pay off")]
+                                             Binding("ctrl+t", "settle", "Pay off")]
 
     def __init__(self, context: ScreenContext, loan_id: int | None = None) -> None:
         super().__init__(context)
@@ -292,7 +292,7 @@ class PaymentEntryScreen(FormScreen):
         return recoveries.left if recoveries is not None else None
 
     def action_settle(self) -> None:
-        """ctrl+o: the day's payoff quote fills the amount; once confirmed, settle_loan closes the loan."""
+        """ctrl+t: the day's payoff quote fills the amount; once confirmed, settle_loan closes the loan."""
         if self.due is None or self.busy("payoff") or self.busy("record") or self.receipt is not None:
             return
         if isinstance(self.app.screen, ConfirmScreen):
@@ -337,7 +337,7 @@ class PaymentEntryScreen(FormScreen):
                                                          reference=reference),
                            retry=AUTO, working="paying off the loan…")
             elif not yes:
-                self.status.say("Not paid off. ctrl+o again, or enter takes the amount as an ordinary payment.")
+                self.status.say("Not paid off. ctrl+t again, or enter takes the amount as an ordinary payment.")
                 self.query_one("#amount").focus()
 
         self.app.push_screen(ConfirmScreen("Pay off the loan?", lines, question="Settle it?"), answer)
@@ -445,7 +445,7 @@ class PaymentEntryScreen(FormScreen):
         if due.status in PAYABLE and due.outstanding_total > 0:
             amount.value = self._suggested = format_money(due.suggested)
             amount.focus()
-            self.status.say("enter shows how the payment splits · ctrl+o pays off · ctrl+f another loan")
+            self.status.say("enter shows how the payment splits · ctrl+t pays off · ctrl+f another loan")
         elif due.status == RECOVERS:
             amount.value = self._suggested = ""
             amount.focus()

@@ -1,5 +1,5 @@
 """Through the screens, as a cashier of MSA01: the loan's screen shows what pays it off today; payment entry shows it
-too, ctrl+o pays the loan off with it and the receipt says the loan is closed; a payment on a written-off loan is
+too, ctrl+t pays the loan off with it and the receipt says the loan is closed; a payment on a written-off loan is
 taken as a recovery, refused beside the amount above what is left, and its receipt says so."""
 
 from __future__ import annotations
@@ -61,18 +61,18 @@ def test_pay_off_and_recover_through_the_screens(app_engine: Engine, engine: Eng
             assert f"Pay off today: {format_money(total, 'KES')}" in shown(app, "#payoff")
             await press(pilot, "escape")
 
-            # Payment entry: the same quote; ctrl+o fills it in and, confirmed, pays the loan off.
+            # Payment entry: the same quote; ctrl+t fills it in and, confirmed, pays the loan off.
             await press(pilot, "f3")
             assert isinstance(app.screen, PaymentEntryScreen)
             await type_into(pilot, "#find", settling_no)
             await press(pilot, "enter")
             assert f"Pay off today: {format_money(total, 'KES')}" in shown(app, "#payoff")
             await type_into(pilot, "#payment_date", "2099-01-01")
-            await press(pilot, "ctrl+o")
+            await press(pilot, "ctrl+t")
             assert not isinstance(app.screen, ConfirmScreen)
             assert "future" in str(app.screen.query_one("#field-payment_date", FieldRow).message)
             await type_into(pilot, "#payment_date", TODAY.isoformat())
-            await press(pilot, "ctrl+o")
+            await press(pilot, "ctrl+t")
             assert isinstance(app.screen, ConfirmScreen), shown(app, "#status")
             await press(pilot, "y")
             assert isinstance(app.screen, ReceiptScreen), app.screen

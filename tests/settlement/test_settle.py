@@ -3,7 +3,7 @@ nothing written; a retry returns the first settlement; another branch's loan can
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal as D
 
 import pytest
@@ -20,6 +20,13 @@ def settle(book: TillBook, branch: TillBranch, loan: int, amount: str, day: date
     actor = branch.staff[role]
     return int(one(book.app, actor, "SELECT settle_loan(:l, :a, :d, :me, :k, 'bank', 'EQ-9')", l=loan,
                    a=D(amount), d=day, me=actor.user_id, k=key))
+
+
+def _closed_then_settle(book: TillBook, loan: int, day: date) -> int:
+    """MSA01's books closed through the day: the settlement is refused like any posting (the close is kept)."""
+    sup = book.msa.staff["supervisor"]
+    one(book.app, sup, "SELECT close_branch_period(:b, :d, :me)", b=book.msa.id, d=day, me=sup.user_id)
+    return settle(book, book.msa, loan, "11347.15", day, None)
 
 
 def _schedule(owner: Engine, loan: int) -> list[tuple[object, ...]]:
@@ -58,6 +65,14 @@ def test_the_quote_closes_the_loan_waiving_the_rest_of_the_interest(book: TillBo
     assert settle(book, msa, loan, "9439.49", day, "settle-1") == txn
     assert written(owner) == before
 
+    # Reversed, the settlement reopens the loan; the interest it waived stays waived (the quote of that day).
+    sup = msa.staff["supervisor"]
+    one(book.app, sup, "SELECT reverse_transaction(:t, :me, 'Cheque bounced')", t=txn, me=sup.user_id)
+    with owner.connect() as conn:
+        assert conn.execute(text("SELECT status FROM loans WHERE id = :l"), {"l": loan}).scalar_one() == "active"
+    assert quote(app, msa, loan, day)[3] == D("9439.49")
+    assert trial_balance_difference(owner) == 0
+
 
 def test_another_amount_is_refused_naming_the_quote_and_nothing_is_written(book: TillBook, engine: Engine) -> None:
     msa, app, owner = book.msa, book.app, book.owner
@@ -76,13 +91,14 @@ def test_another_amount_is_refused_naming_the_quote_and_nothing_is_written(book:
     for call, state in ((lambda: settle(book, msa, loan, "11347.15", date(2099, 1, 1), None), "P0104"),
                         (lambda: settle(book, msa, loan, "10000.00", date(2025, 12, 1), None), "P0104"),
                         (lambda: settle(book, msa, loan, "11347.15", day, None, role="officer"), "42501"),
-                        (lambda: settle(book, book.nrb, loan, "11347.15", day, None), "P0101")):
+                        (lambda: settle(book, book.nrb, loan, "11347.15", day, None), "P0101"),
+                        (lambda: _closed_then_settle(book, loan, day), "P0104")):
         with pytest.raises(DBAPIError) as other:
             call()
         assert getattr(other.value.orig, "sqlstate", "") == state, other.value.orig
     assert written(owner) == before
-    # The right amount closes it: all remaining interest kept under all_remaining.
-    settle(book, msa, loan, "11347.15", day, "right")
+    # After the closed day, the right amount closes it: all remaining interest kept under all_remaining.
+    settle(book, msa, loan, "11347.15", day + timedelta(days=1), "right")
     assert trial_balance_difference(owner) == 0
 
 
