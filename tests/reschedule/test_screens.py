@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, text
@@ -44,6 +45,12 @@ def _written(engine: Engine) -> int:
         return int(conn.execute(text("SELECT count(*) FROM loan_reschedules")).scalar_one())
 
 
+async def put(pilot: Any, selector: str, value: str) -> None:
+    """A field's whole value at once (one change, one preview), as a paste would."""
+    pilot.app.screen.query_one(selector, Input).value = value
+    await settle(pilot)
+
+
 def _message(screen: object, name: str) -> str:
     return screen.query_one(f"#field-{name}", FieldRow).message  # type: ignore[attr-defined]
 
@@ -71,22 +78,22 @@ def test_the_form_previews_side_by_side_and_refuses_bad_input_beside_the_field(
             for field, typed, said in (("extra_installments", "[b]x[/b]", "whole number"),
                                        ("new_rate", "-1", "annual rate"), ("new_rate", "1000000", "annual rate"),
                                        ("new_next_due_date", "31/02/2026", "no such day")):
-                await type_into(pilot, f"#{field}", typed)
+                await put(pilot, f"#{field}", typed)
                 assert said in _message(screen, field), (field, _message(screen, field))
                 assert new.row_count == 0
-                await type_into(pilot, f"#{field}", "3" if field == "extra_installments" else "")
+                await put(pilot, f"#{field}", "3" if field == "extra_installments" else "")
             # Refused by the database: beside the field, in its words.
             good = {"new_next_due_date": format_for_typing(TODAY + timedelta(days=10)), "extra_installments": "3",
                     "grace_periods": "1"}
-            await type_into(pilot, "#new_next_due_date", good["new_next_due_date"])
+            await put(pilot, "#new_next_due_date", good["new_next_due_date"])
             for field, typed, said in (
                     ("new_next_due_date", format_for_typing(TODAY - timedelta(days=101)), "before loan"),
                     ("extra_installments", "519", "at most 520 installments"),
                     ("grace_periods", "15", "Grace periods must be from 0 to 14")):
-                await type_into(pilot, f"#{field}", typed)
+                await put(pilot, f"#{field}", typed)
                 assert said in _message(screen, field), (field, _message(screen, field))
                 assert new.row_count == 0
-                await type_into(pilot, f"#{field}", good[field])
+                await put(pilot, f"#{field}", good[field])
             assert new.row_count == 15 and _message(screen, "grace_periods") == ""
             # The reason: required, at most 500 characters; markup is kept as typed.
             await press(pilot, "ctrl+s")
