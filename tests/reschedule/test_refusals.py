@@ -148,3 +148,12 @@ def test_roles_and_another_branchs_loan_are_refused_through_the_application_logi
         audited = scalar(conn, "SELECT count(*) FROM audit_logs WHERE table_name IN "
                                "('loan_reschedules', 'payment_schedule_history') AND branch_id = :b", b=msa.id)
     assert audited == 2 + 12  # the request, its approval, and the twelve rows kept
+    # A transferred customer's reschedules and old rows move with the loan to the new branch.
+    with engine.begin() as conn:
+        customer = scalar(conn, "SELECT customer_id FROM loans WHERE id = :l", l=loan)
+        conn.execute(text("SELECT transfer_customer(:c, :b, 'Moved to Nairobi', :u)"),
+                     {"c": customer, "b": nrb.id, "u": msa.staff["supervisor"].user_id})
+        branches = conn.execute(text(
+            "SELECT DISTINCT branch_id FROM loan_reschedules WHERE loan_id = :l UNION "
+            "SELECT DISTINCT branch_id FROM payment_schedule_history WHERE loan_id = :l"), {"l": loan}).scalars()
+        assert set(branches) == {nrb.id}
