@@ -424,7 +424,7 @@ DEFERRED_KEYS = (
 )
 _FRESH = """
 TRUNCATE customers, loans, payment_schedules, transactions, journal_entries, journal_entry_details, sms_histories,
-         customer_transfers, till_sessions;
+         customer_transfers, till_sessions, loan_reschedules, payment_schedule_history;
 INSERT INTO scale_indexes (name, definition)
 SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
   FROM pg_index i

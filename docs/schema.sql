@@ -7993,6 +7993,7 @@ GRANT ALL ON FUNCTION public.loan_product_fee(p_product_id bigint, p_principal n
 --
 
 REVOKE ALL ON FUNCTION public.loan_product_range_text(p_min text, p_max text) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.loan_product_range_text(p_min text, p_max text) TO astrofin_definer;
 
 
 --
@@ -8750,6 +8751,7 @@ GRANT SELECT ON TABLE public.loan_products TO astrofin_loan_officer;
 GRANT SELECT ON TABLE public.loan_products TO astrofin_supervisor;
 GRANT SELECT ON TABLE public.loan_products TO astrofin_accountant;
 GRANT SELECT,INSERT,UPDATE ON TABLE public.loan_products TO astrofin_admin;
+GRANT SELECT ON TABLE public.loan_products TO astrofin_definer;
 
 
 --
