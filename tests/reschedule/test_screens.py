@@ -1,5 +1,5 @@
 """The reschedule form with its side-by-side preview, its refusals beside the fields (nothing written), and a second
-supervisor's approval from the loan detail, with the old schedule kept and shown."""
+supervisor's approval from the reports screen's list, with the old schedule kept and shown on the loan."""
 
 from __future__ import annotations
 
@@ -9,12 +9,13 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine, text
-from textual.widgets import Input, Static
+from textual.widgets import DataTable, Input, Static, TabbedContent
 
 from db.engine import Actor
 from db.repositories.reschedules import RescheduleRepository, RescheduleTerms
 from screens.confirm import ConfirmScreen
 from screens.loan_detail import LoanDetailScreen
+from screens.reports import ReportsScreen
 from screens.reschedule import RescheduleScreen
 from screens.reschedule_history import RescheduleHistoryScreen
 from tests.ledger.helpers import TODAY, Staff, active_loan
@@ -22,6 +23,7 @@ from tests.tui.conftest import run, settle
 from tests.tui.front import front_app, press, sign_in, type_into
 from widgets.dates import format_for_typing
 from widgets.fields import FieldRow
+from widgets.tables import PageTable
 from widgets.tail_table import TailTable
 
 
@@ -116,7 +118,7 @@ def test_the_form_previews_side_by_side_and_refuses_bad_input_beside_the_field(
     run(scenario())
 
 
-def test_a_second_supervisor_approves_from_the_loan_and_the_old_schedule_is_kept(
+def test_a_second_supervisor_approves_from_the_reports_list_and_the_loan_shows_the_old_schedule(
         app_engine: Engine, engine: Engine, access_log: Path, staff: Staff) -> None:
     loan = _loan(engine, staff)
     RescheduleRepository(app_engine, _actor(staff, "supervisor")).request(
@@ -134,11 +136,15 @@ def test_a_second_supervisor_approves_from_the_loan_and_the_old_schedule_is_kept
             assert isinstance(app.screen, RescheduleScreen)
             assert "did not request it" in app.screen.status.text
             await sign_in(pilot, _actor(staff, "supervisor2"))
-            app.push_screen(LoanDetailScreen(app.screen_context(), loan))
+            # The reports screen lists the request waiting; enter opens it.
+            app.push_screen(ReportsScreen(app.screen_context()))
             await settle(pilot)
-            detail = app.screen
-            assert "waits for approval" in str(detail.query_one("#reschedules", Static).content)
-            await press(pilot, "s")
+            reports = app.screen
+            reports.query_one("#reports", TabbedContent).active = "tab-reschedules"
+            waiting = reports.query_one("#resched-pending", PageTable)
+            assert waiting.row_count == 1
+            waiting.focus()
+            await press(pilot, "enter")
             await settle(pilot)
             assert isinstance(app.screen, RescheduleScreen)
             assert app.screen.query_one("#new-table", TailTable).row_count == 14
@@ -150,7 +156,11 @@ def test_a_second_supervisor_approves_from_the_loan_and_the_old_schedule_is_kept
             assert "Approved: the unpaid tail is now 14 installments" in app.screen.status.text
             await press(pilot, "escape")
             await settle(pilot)
-            assert app.screen is detail
+            assert app.screen is reports and waiting.row_count == 0
+            assert reports.query_one("#resched-months", DataTable).row_count == 1
+            app.push_screen(LoanDetailScreen(app.screen_context(), loan))
+            await settle(pilot)
+            detail = app.screen
             assert "Rescheduled 1×" in str(detail.query_one("#reschedules", Static).content)
             await press(pilot, "h")
             await settle(pilot)
