@@ -13,7 +13,7 @@ from textual.widgets import DataTable, Input, Static, TabbedContent
 
 from db.engine import Actor
 from db.repositories.reschedules import RescheduleRepository, RescheduleTerms
-from screens.confirm import ConfirmScreen
+from screens.confirm import ReasonScreen
 from screens.loan_detail import LoanDetailScreen
 from screens.reports import ReportsScreen
 from screens.reschedule import RescheduleScreen
@@ -150,8 +150,9 @@ def test_a_second_supervisor_approves_from_the_reports_list_and_the_loan_shows_t
             assert app.screen.query_one("#new-table", TailTable).row_count == 14
             await press(pilot, "ctrl+a")
             await settle(pilot)
-            assert isinstance(app.screen, ConfirmScreen)
-            await press(pilot, "y")
+            assert isinstance(app.screen, ReasonScreen)
+            await type_into(pilot, "#reason", "Seen the flood report")
+            await press(pilot, "enter")
             await settle(pilot)
             assert "Approved: the unpaid tail is now 14 installments" in app.screen.status.text
             await press(pilot, "escape")
@@ -169,6 +170,7 @@ def test_a_second_supervisor_approves_from_the_reports_list_and_the_loan_shows_t
 
     run(scenario())
     with engine.connect() as conn:
-        assert conn.execute(text("SELECT status FROM loan_reschedules")).scalar_one() == "approved"
+        assert tuple(conn.execute(text("SELECT status, decision_note FROM loan_reschedules")).one()) == (
+            "approved", "Seen the flood report")
         assert conn.execute(text("SELECT count(*) FROM payment_schedules WHERE loan_id = :l"),
                             {"l": loan}).scalar_one() == 14
