@@ -6,7 +6,7 @@ payments through record_loan_payment under pgbench beside pgbench's own TPC-B-li
 tables' row-level security switched off and on again, in the same run), the same payments in a branch that
 requires tills (each client a cashier of its own with an open till) alternated with the same run without tills,
 the close of a till holding 500 cash payments, a center's collection sheet of about 40 member loans loaded and
-posted, customer search and the overdue queue
+posted, a reschedule's preview and its approval on the book's longest loans, customer search and the overdue queue
 as head-office staff and as the staff of one branch, PAR of one branch and of head office, the monthly summary
 refresh, perform_database_maintenance(), and the resident memory of a process running the application's search.
 `--explain` also prints EXPLAIN ANALYZE of the hot queries.
@@ -204,6 +204,7 @@ def main(argv: list[str] | None = None) -> int:
     run_search(bench, engine, branch_officer, args.runs, f"branch {branch[1]}", branch[0])
     run_reports(bench, engine, supervisor, today, args.runs, "head office")
     run_reports(bench, engine, branch_supervisor, today, args.runs, f"branch {branch[1]}", branch[0])
+    run_reschedules(bench, engine, officer, supervisor, today, args.runs)
     run_app_memory(bench, url)
     if args.explain:
         explain(engine, {"a head-office officer": officer, f"an officer of {branch[1]}": branch_officer,
@@ -656,6 +657,8 @@ def run_penalties(bench: Bench, engine: Engine, scale: int) -> None:
     bench.add("apply_overdue_penalties, second run the same day",
               f"{second:.2f} s ({second_written:,} charges)", "≤ 10 s",
               second <= 10 * share and second_written == 0)
+
+
 SHEET_SAMPLES = 20
 
 
@@ -700,6 +703,52 @@ def run_collection_sheet(bench: Bench, engine: Engine, cashier: object, today: d
     bench.add(f"collection sheet of a center: post ({paid / len(posts):.0f} repayments a sheet on average)",
               f"p50 {statistics.median(posts):.0f} ms, p95 {_percentile(posts, 0.95):.0f} ms of {len(posts)}",
               "p95 ≤ 1 s", _percentile(posts, 0.95) <= 1000)
+
+
+RESCHEDULE_SAMPLES = 7
+
+
+def run_reschedules(bench: Bench, engine: Engine, officer: Any, supervisor: Any, today: date, runs: int) -> None:
+    """preview_reschedule of the book's longest active loan as the form calls it (its whole unpaid tail to a new date
+    two weeks ahead), and approve_reschedule through the application's unit of work (request by a head-office
+    officer, approval by a supervisor) on RESCHEDULE_SAMPLES of the longest active loans: the history copy, the new
+    tail and the loans' summary columns in one transaction."""
+    from datetime import timedelta
+
+    from db.errors import AstrofinError
+    from db.repositories.reschedules import RescheduleRepository, RescheduleTerms
+
+    with engine.connect() as conn:
+        loans = conn.execute(text(
+            "SELECT l.id, min(s.installment_number) AS first, count(*) AS rows FROM loans l "
+            "JOIN payment_schedules s ON s.loan_id = l.id AND s.paid_date IS NULL "
+            "WHERE l.status = 'active' GROUP BY l.id ORDER BY count(*) DESC, l.id LIMIT :n"),
+            {"n": RESCHEDULE_SAMPLES + 1}).all()
+    if not loans:
+        bench.add("reschedule", "no active loan in the book")
+        return
+    officers, supervisors = RescheduleRepository(engine, officer), RescheduleRepository(engine, supervisor)
+    terms = {loan.id: RescheduleTerms(loan.first, today + timedelta(days=14)) for loan in loans}  # within products
+    first = loans[0]
+    try:
+        samples = _timed(lambda: officers.preview(first.id, terms[first.id]), runs)
+    except AstrofinError as error:
+        bench.add("preview_reschedule", f"refused: {error}")
+        return
+    bench.add(f"preview_reschedule of an unpaid tail of {first.rows} installments",
+              f"median {statistics.median(samples):.1f} ms, p95 {_percentile(samples, 0.95):.1f} ms")
+    approvals = []
+    for loan in loans[1:]:
+        try:
+            request = officers.request(loan.id, terms[loan.id], "Benchmark")
+            started = time.perf_counter()
+            supervisors.approve(request)
+            approvals.append((time.perf_counter() - started) * 1000)
+        except AstrofinError as error:
+            print(f"  reschedule of loan {loan.id} refused: {error}", file=sys.stderr, flush=True)
+    if approvals:
+        bench.add(f"approve_reschedule (tails of {loans[-1].rows}–{loans[1].rows} installments)",
+                  f"median {statistics.median(approvals):.1f} ms of {len(approvals)} (slowest {max(approvals):.1f} ms)")
 
 
 if __name__ == "__main__":

@@ -10246,6 +10246,7 @@ GRANT ALL ON FUNCTION public.loan_product_fee(p_product_id bigint, p_principal n
 --
 
 REVOKE ALL ON FUNCTION public.loan_product_range_text(p_min text, p_max text) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.loan_product_range_text(p_min text, p_max text) TO astrofin_definer;
 
 
 --

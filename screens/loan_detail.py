@@ -212,6 +212,8 @@ class LoanDetailScreen(DataScreen):
         if loan.schedule:
             reschedules = RescheduleRepository(self.ctx.engine, self.ctx.actor)
             self.start("reschedules", lambda: reschedules.for_loan(loan.id), working=None, hold=None)
+        else:
+            self.show_reschedules([])
         if not self.status.has_class("-ok"):
             self.status.say("tab moves between schedule and transactions" if loan.schedule else
                             "No schedule yet: it is made at disbursement.")

@@ -1,6 +1,6 @@
 """Rescheduling a loan: the request's fields, and beside each other the unpaid tail as it stands and the tail the
 request would write, following the fields as they are typed (the one schedule math, in the database). Saving makes
-the request; while one waits, a supervisor who did not make it approves or rejects it here, with a note.
+the request; while one waits, a supervisor who did not make it approves or rejects it here, each with a note.
 
 Loan officers and supervisors request (the holders of "create loan applications"); supervisors decide (the holders
 of "approve loans"); the database enforces both and four eyes.
@@ -24,7 +24,7 @@ from db.permissions import APPROVE_LOANS, CREATE_APPLICATIONS
 from db.repositories.loans import ScheduleRow
 from db.repositories.reschedules import LoanTail, Reschedule, RescheduleRepository, RescheduleTerms
 from db.validation import reason_problem
-from screens.confirm import ConfirmScreen, ReasonScreen
+from screens.confirm import ReasonScreen
 from screens.context import ScreenContext
 from screens.data import ASK, DataScreen
 from widgets.dates import DateError, format_date, format_for_typing, parse_date
@@ -310,15 +310,15 @@ class RescheduleScreen(DataScreen):
             return
         rid, repo = self.pending.id, self.repo
 
-        def answer(yes: bool | None) -> None:
-            if yes:
+        def answer(note: str | None) -> None:
+            if note:
                 def job() -> str:
-                    written = repo.approve(rid)
+                    written = repo.approve(rid, note)
                     return f"Approved: the unpaid tail is now {written} installments; the old rows are kept."
 
                 self.start("decide", job, retry=ASK, working="approving…")
 
-        self.app.push_screen(ConfirmScreen("Approve the reschedule", self._facts()), answer)
+        self.app.push_screen(ReasonScreen("Approve the reschedule", self._facts(), prompt="Note"), answer)
 
     def action_reject(self) -> None:
         if not self.may_decide or self.pending is None or self.busy("decide"):

@@ -1,5 +1,5 @@
-"""Half of a side-by-side schedule: one row per installment with its due date, principal and total (and, on
-wider terminals, interest); installments already paid in part show what they received."""
+"""Half of a side-by-side schedule: one row per installment with its due date and what it still owes (due less
+paid); from 120 columns also its principal and interest."""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ class TailTable(DataTable[Text]):
     DEFAULT_CSS = """
     TailTable { height: 1fr; }
     """
-    NARROW = ("#", "Due", "Principal", "Total")
-    WIDE = ("#", "Due", "Principal", "Interest", "Total", "Paid")
+    NARROW = ("#", "Due", "Owed")
+    WIDE = ("#", "Due", "Principal", "Interest", "Owed")
     WIDE_FROM = 120
 
     def __init__(self, **kwargs: Any) -> None:
@@ -30,10 +30,6 @@ class TailTable(DataTable[Text]):
     def show(self, lines: Iterable[ScheduleLine]) -> None:
         self.clear()
         for line in lines:
-            if self.wide:
-                self.add_row(cell(line.installment_number, right=True), cell(line.due_date), cell(line.principal_due),
-                             cell(line.interest_due), cell(line.total_due), cell(line.total_paid),
-                             key=str(line.installment_number))
-            else:
-                self.add_row(cell(line.installment_number, right=True), cell(line.due_date), cell(line.principal_due),
-                             cell(line.total_due), key=str(line.installment_number))
+            parts = (cell(line.principal_due), cell(line.interest_due)) if self.wide else ()
+            self.add_row(cell(line.installment_number, right=True), cell(line.due_date), *parts,
+                         cell(line.total_due - line.total_paid), key=str(line.installment_number))

@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 from db.errors import NotFound
 from db.repositories.base import Repository
@@ -95,7 +96,9 @@ class RescheduleMonth:
     outstanding_moved: Decimal
 
 
-_RESCHEDULES = """
+def _reschedules(session: Session, loan_id: int | None, pending: bool, limit: int) -> list[Any]:
+    """A loan's reschedules (a pending one first, then newest first), or the pending ones, newest first."""
+    return list(session.execute(text("""
     SELECT r.id, r.loan_id, l.loan_number, c.first_name || ' ' || c.last_name AS customer_name, r.status,
            r.from_installment, r.new_next_due_date, r.extra_installments, r.new_rate, r.grace_periods,
            r.arrears_handling, r.reason, r.requested_by, rq.full_name AS requested_by_name, r.requested_at,
@@ -106,7 +109,11 @@ _RESCHEDULES = """
     JOIN customers c ON c.id = l.customer_id
     JOIN users rq ON rq.id = r.requested_by
     LEFT JOIN users dc ON dc.id = r.decided_by
-"""
+    WHERE (CAST(:l AS bigint) IS NULL OR r.loan_id = CAST(:l AS bigint))
+      AND (NOT CAST(:pending AS boolean) OR r.status = 'pending')
+    ORDER BY r.status <> 'pending', r.requested_at DESC, r.id DESC
+    LIMIT :n
+"""), {"l": loan_id, "pending": pending, "n": limit}).all())
 
 
 def _reschedule(r: Any) -> Reschedule:
@@ -165,17 +172,15 @@ class RescheduleRepository(Repository):
     def for_loan(self, loan_id: int) -> list[Reschedule]:
         """The loan's reschedules, newest first (a pending one first of all)."""
         with self.work() as session:
-            rows = session.execute(text(_RESCHEDULES + " WHERE r.loan_id = :l "
-                                        "ORDER BY r.status <> 'pending', r.requested_at DESC, r.id DESC"),
-                                   {"l": loan_id}).all()
+            rows = _reschedules(session, loan_id, False, 1000)
         return [_reschedule(r) for r in rows]
 
     def pending(self, limit: int = 200) -> list[Reschedule]:
-        """Requests waiting for a supervisor's decision in the signed-in person's branches, oldest first."""
+        """Requests waiting for a supervisor's decision in the signed-in person's branches, oldest first (the newest
+        `limit` of them)."""
         with self.work() as session:
-            rows = session.execute(text(_RESCHEDULES + " WHERE r.status = 'pending' "
-                                        "ORDER BY r.requested_at, r.id LIMIT :n"), {"n": limit}).all()
-        return [_reschedule(r) for r in rows]
+            rows = _reschedules(session, None, True, limit)
+        return [_reschedule(r) for r in reversed(rows)]
 
     def history(self, loan_id: int) -> list[OldRow]:
         """The schedule rows each approved reschedule replaced, newest reschedule first."""

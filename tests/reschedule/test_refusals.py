@@ -148,3 +148,51 @@ def test_roles_and_another_branchs_loan_are_refused_through_the_application_logi
         audited = scalar(conn, "SELECT count(*) FROM audit_logs WHERE table_name IN "
                                "('loan_reschedules', 'payment_schedule_history') AND branch_id = :b", b=msa.id)
     assert audited == 2 + 12  # the request, its approval, and the twelve rows kept
+    # A transferred customer's reschedules and old rows move with the loan to the new branch.
+    with engine.begin() as conn:
+        customer = scalar(conn, "SELECT customer_id FROM loans WHERE id = :l", l=loan)
+        conn.execute(text("SELECT transfer_customer(:c, :b, 'Moved to Nairobi', :u)"),
+                     {"c": customer, "b": nrb.id, "u": msa.staff["supervisor"].user_id})
+        branches = conn.execute(text(
+            "SELECT DISTINCT branch_id FROM loan_reschedules WHERE loan_id = :l UNION "
+            "SELECT DISTINCT branch_id FROM payment_schedule_history WHERE loan_id = :l"), {"l": loan}).scalars()
+        assert set(branches) == {nrb.id}
+
+
+def test_a_loan_of_a_product_keeps_to_its_ranges_through_the_application_login(
+        engine: Engine, app_engine: Engine, staff: Staff) -> None:
+    from decimal import Decimal
+
+    from db.engine import Actor
+    from db.errors import ValidationError
+    from db.repositories.reschedules import RescheduleRepository, RescheduleTerms
+    from tests.ledger.helpers import make_customer
+    from tests.ledger.test_loan_products import make_product
+
+    with engine.begin() as conn:
+        product = make_product(conn)  # flat, weekly, 18-30 %, 8-26 installments
+        loan = scalar(conn, "INSERT INTO loans (customer_id, principal_amount, interest_rate, interest_method, term, "
+                            "repayment_frequency, product_id, application_date, loan_officer_id, created_by) "
+                            "VALUES (:c, 10000, 24, 'flat', 12, 'weekly', :p, :a, :o, :o) RETURNING id",
+                      c=make_customer(conn, staff), p=product, a=TODAY - timedelta(days=60), o=staff.officer)
+        conn.execute(text("SELECT approve_loan(:l, :s)"), {"l": loan, "s": staff.supervisor})
+        conn.execute(text("SELECT disburse_loan(:l, :c, :d)"),
+                     {"l": loan, "c": staff.cashier, "d": TODAY - timedelta(days=20)})
+        fee = scalar(conn, "SELECT fee_amount FROM loans WHERE id = :l", l=loan)
+        # The product's fee changes after the loan was disbursed: the loan keeps what it was charged.
+        conn.execute(text("UPDATE loan_products SET fee_flat = 250 WHERE id = :p"), {"p": product})
+    officer = RescheduleRepository(app_engine, Actor(staff.officer, "officer", "loan_officer"))
+    supervisor = RescheduleRepository(app_engine, Actor(staff.supervisor, "supervisor", "supervisor"))
+    next_due = TODAY + timedelta(days=7)
+    for terms, field, said in ((RescheduleTerms(1, next_due, 0, Decimal("40")), "new_rate", "18 to 30 %"),
+                               (RescheduleTerms(1, next_due, 15), "extra_installments", "8 to 26")):
+        with pytest.raises(ValidationError) as info:
+            officer.preview(loan, terms)
+        assert list(info.value.fields) == [field] and said in info.value.fields[field], info.value.fields
+    rid = officer.request(loan, RescheduleTerms(1, next_due, 4, Decimal("20")), "Slow season")
+    assert supervisor.approve(rid) == 16
+    with engine.connect() as conn:
+        assert tuple(conn.execute(text("SELECT term, interest_rate, fee_amount FROM loans WHERE id = :l"),
+                                  {"l": loan}).one()) == (16, Decimal("20.0000"), fee)
+        assert scalar(conn, "SELECT sum(principal_due) FROM payment_schedules WHERE loan_id = :l",
+                      l=loan) == Decimal("10000.00")
