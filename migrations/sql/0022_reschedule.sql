@@ -680,8 +680,8 @@ GRANT EXECUTE ON FUNCTION
     reschedule_plan(bigint, integer, date, integer, numeric, integer, text, date),
     reschedule_for_decision(bigint, bigint, text), loan_reschedules_take_branch()
 TO astrofin_definer;
--- A reschedule holds a loan to its product's ranges, read as astrofin_definer (0015 granted the catalogue to staff only).
-GRANT SELECT ON loan_products TO astrofin_definer;
+-- A reschedule holds a loan to its product's ranges, read as astrofin_definer.
+-- (SELECT on loan_products for astrofin_definer comes with 0021.)
 GRANT EXECUTE ON FUNCTION loan_product_range_text(text, text) TO astrofin_definer;
 GRANT EXECUTE ON FUNCTION preview_reschedule(bigint, integer, date, integer, numeric, integer, text),
     request_reschedule(bigint, integer, date, integer, numeric, integer, text, text, bigint)

@@ -3,7 +3,6 @@
 -- gets its 0013 bodies back.
 
 DROP TRIGGER loans_reschedules_follow_branch ON loans;
-REVOKE SELECT ON loan_products FROM astrofin_definer;
 REVOKE EXECUTE ON FUNCTION loan_product_range_text(text, text) FROM astrofin_definer;
 DROP FUNCTION preview_reschedule(bigint, integer, date, integer, numeric, integer, text),
     request_reschedule(bigint, integer, date, integer, numeric, integer, text, text, bigint),
