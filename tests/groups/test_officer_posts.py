@@ -15,6 +15,7 @@ from sqlalchemy.exc import DBAPIError
 
 from db.errors import AstrofinError
 from db.repositories.groups import CollectionSheetRepository, SheetEntry
+from db.repositories.tills import TillRepository
 from tests.groups.book import TODAY, GroupBook, one
 from tests.groups.refuse import refused
 from tests.reliability.faultlib import ledger_problems
@@ -68,8 +69,10 @@ def test_the_loan_officer_posts_into_a_field_session_and_hands_the_cash_in(book:
     # Back at the branch: another officer may not count it; the officer counts what the sheet took in, and the cash
     # goes back to the vault.
     assert refused(book.app, officer2, "SELECT close_till(:s, 6000, NULL, :me)", s=session)[0] == "P0106"
-    assert one(book.app, officer, "SELECT close_till(:s, 6000, NULL, :me)", s=session,
-               me=officer.user_id) == "closed"
+    # (Through the repository the close screen and the till sheet use, as the officer.)
+    tills = TillRepository(book.app, officer)
+    assert tills.close(session, Decimal("6000.00"), None).status == "closed"
+    assert [line.kind for line in tills.sheet(session).lines] == ["float"] + ["receipt"] * 4 + ["return"]
     with book.owner.connect() as conn:
         closed = conn.execute(text("SELECT expected_cash, counted_cash, difference FROM till_sessions WHERE id = :s"),
                               {"s": session}).one()
