@@ -630,7 +630,7 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
               c.last_name, c.first_name, c.id, l.loan_number
 $$;
 
--- 9. One repayment's allocation and posting, for the counter and the meeting alike. record_loan_payment (0017) is
+-- 9. One repayment's allocation and posting, for the counter and the meeting alike. record_loan_payment (0021) is
 --    split in two: its checks of the amount, the method and the actor stay at the counter (cashiers and supervisors),
 --    and the rest (the loan's lock, the key, the till, the allocation, the receipt, the journal, the loan's close)
 --    moves here unchanged, for post_collection_sheet to post each line through with the poster as the actor (a loan
@@ -678,6 +678,12 @@ BEGIN
         IF FOUND THEN
             RETURN ledger_same_payment(v_existing, p_loan_id, p_amount);
         END IF;
+    END IF;
+
+    -- A payment on a written-off loan is a recovery (0021): Dr the method's account / Cr 4300, the schedule as it was.
+    IF v_loan.status = 'written_off' THEN
+        RETURN ledger_take_recovery(v_loan, p_amount, p_payment_date, p_created_by, p_idempotency_key,
+                                    p_payment_method, v_reference);
     END IF;
 
     -- ledger_check_payable's checks, in its order and with its messages.

@@ -18,10 +18,8 @@ DROP FUNCTION groups_take_branch(), group_members_take_branch(), collection_shee
     group_is_meeting_day(text, date, date), group_next_meeting(text, date, date);
 DROP SEQUENCE group_number_seq;
 
--- The counter's payment in one piece again (0017), and tills for the counter only.
-CREATE OR REPLACE FUNCTION record_loan_payment(p_loan_id bigint, p_amount numeric, p_payment_date date, p_created_by bigint,
-                                    p_idempotency_key text DEFAULT NULL, p_payment_method text DEFAULT 'cash',
-                                    p_payment_reference text DEFAULT NULL) RETURNS bigint
+-- The counter's payment in one piece again (as 0021 left it, recoveries included), and tills for the counter only.
+CREATE OR REPLACE FUNCTION public.record_loan_payment(p_loan_id bigint, p_amount numeric, p_payment_date date, p_created_by bigint, p_idempotency_key text DEFAULT NULL::text, p_payment_method text DEFAULT 'cash'::text, p_payment_reference text DEFAULT NULL::text) RETURNS bigint
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'public', 'pg_temp'
     SET plan_cache_mode TO 'force_generic_plan'
@@ -94,6 +92,12 @@ BEGIN
         IF FOUND THEN
             RETURN ledger_same_payment(v_existing, p_loan_id, p_amount);
         END IF;
+    END IF;
+
+    -- A payment on a written-off loan is a recovery (0021): Dr the method's account / Cr 4300, the schedule as it was.
+    IF v_loan.status = 'written_off' THEN
+        RETURN ledger_take_recovery(v_loan, p_amount, p_payment_date, p_created_by, p_idempotency_key,
+                                    p_payment_method, v_reference);
     END IF;
 
     -- ledger_check_payable's checks, in its order and with its messages.
