@@ -78,7 +78,11 @@ class RowState:
 
 
 class AmountInput(Input):
-    """The paid cell of a row; `loan_id` names its row."""
+    """The paid cell of a row; `loan_id` names its row. Up and down move between rows (before the list's own
+    scrolling takes them)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("up", "screen.move(-1)", show=False),
+                                             Binding("down", "screen.move(1)", show=False)]
 
     def __init__(self, value: str, loan_id: int, **kwargs: Any) -> None:
         super().__init__(value, max_length=20, compact=True, id=f"amount-{loan_id}", **kwargs)
