@@ -150,6 +150,8 @@ class CollectionSheetScreen(FormScreen):
         self._keyed_for: tuple[int, date] | None = None
         self._choices: list[GroupChoice] = []
         self._shown: dict[str, str] = {}
+        self._removal: Any = None
+        """The rows of the sheet shown before, on their way out: the new ones mount once they are gone."""
 
     # --- layout ----------------------------------------------------------------------------------------
 
@@ -287,7 +289,7 @@ class CollectionSheetScreen(FormScreen):
         self.rows = {}
         self.order = []
         self._shown = {}
-        self.query_one("#lines", VerticalScroll).remove_children()
+        self._removal = self.query_one("#lines", VerticalScroll).remove_children()
         for widget in ("#sheet-head", "#columns", "#lines", "#totals"):
             self.query_one(widget).display = False
         self.refresh_bindings()
@@ -305,6 +307,7 @@ class CollectionSheetScreen(FormScreen):
         head = (f"[b]{escape(sheet.group_number)} [/b]{escape(sheet.name)} · {kind.lower()} · "
                 f"{sheet.meeting_date:%a} {format_date(sheet.meeting_date)} · {escape(sheet.loan_officer_name)}")
         self.query_one("#sheet-head", Static).update(head)
+        self.query_one("#columns", Static).update(HEAD)
         for widget in ("#sheet-head", "#columns", "#lines", "#totals"):
             self.query_one(widget).display = True
         lines = self.query_one("#lines", VerticalScroll)
@@ -324,12 +327,14 @@ class CollectionSheetScreen(FormScreen):
                 widgets.append(SheetRow(line))
         if not widgets:
             widgets.append(Static("No member of this group has a loan in play on this day.", classes="group-line"))
-        mounted = lines.mount_all(widgets)
-        self._totals()
         self.refresh_bindings()
+        removal = self._removal
 
         async def ready() -> None:
-            await mounted
+            if removal is not None:
+                await removal
+            await lines.mount_all(widgets)
+            self._totals()
             if self.order:
                 self._focus_row(0)
                 self.status.say(KEYS_HINT)
@@ -347,7 +352,14 @@ class CollectionSheetScreen(FormScreen):
                     f"{member.customer_name[:20]:<21}{member.loan_number:<10}"
                     f"{format_money(member.amount):>21}  {member.receipt_number or '—':<14}"
                     f"{'yes' if member.attended else 'no'}"), classes="posted-line"))
-        lines.mount_all(widgets)
+        removal = self._removal
+
+        async def ready() -> None:
+            if removal is not None:
+                await removal
+            await lines.mount_all(widgets)
+
+        self.call_later(ready)
         self.query_one("#totals", Static).update(
             f"[b]Posted [/b]{format_date(receipt.meeting_date)} by {escape(receipt.posted_by_name)} · "
             f"total {format_money(receipt.total, self.ctx.currency)}")

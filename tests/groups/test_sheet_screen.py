@@ -219,3 +219,76 @@ def test_a_meeting_of_thirty_posted_once_with_its_receipts(engine: Engine, app_e
                                             (Decimal("0.00"), "pending")]
     assert ledger_problems(engine) == []
 
+
+
+def test_bad_input_in_every_cell_shows_where_it_was_typed_and_writes_nothing(engine: Engine, app_engine: Engine,
+                                                                              tmp_path: Path) -> None:
+    branch = build_meeting(engine, app_engine, members=4)
+    with engine.connect() as conn:
+        audit = conn.execute(text("SELECT count(*) FROM audit_logs")).scalar_one()
+    nothing = written(engine)
+
+    async def scenario() -> None:
+        app = sheet_app(app_engine, tmp_path)
+        async with app.run_test(size=(80, 24)) as pilot:
+            screen = await open_sheet(pilot, branch, "cashier", query="nobody here")
+            error = screen.query_one("#pick-error", Static)
+            assert screen.sheet is None and "no active group or center of yours matches" in plain(error)
+            find = screen.query_one("#find", Input)
+            find.value = ""
+            find.focus()
+            await pilot.press(*"G-1", "enter")
+            await settle(pilot)
+            assert screen.sheet is not None and len(screen.order) == 4 and not error.display
+            number = screen.rows[screen.order[0]].line.loan_number
+            cases = [("12a", "use digits, an optional decimal point and commas between thousands"),
+                     ("-5", "the amount cannot be negative"),
+                     ("10.005", "an amount has at most two decimals (cents)"),
+                     ("9999999999999", "the amount is larger than 999,999,999,999.99"),
+                     ("4000.01", f"{number} owes only 4,000.00 in all"),
+                     ("", "enter what was paid (0 if nothing)")]
+            for typed, message in cases:
+                await type_amount(pilot, screen, 0, typed)
+                assert message in row_message(screen, 0), (typed, row_message(screen, 0))
+                assert row(screen, 0).has_class("-invalid") and "1 row to fix" in totals(screen)
+                await pilot.press("ctrl+s")
+                await settle(pilot)
+                assert not isinstance(app.screen, ConfirmScreen) and focused_index(screen) == 0
+                assert "Fix the 1 row marked in red first: nothing was posted." in screen.status.text
+            await type_amount(pilot, screen, 0, "4,000")
+            assert row_message(screen, 0) == "" and not row(screen, 0).has_class("-invalid")
+            # The meeting field: a malformed day, a day that does not exist, a day that is no meeting day.
+            day = screen.query_one("#meeting_date", Input)
+            for typed, message in [("abc", "write the date as 06/12/2026"),
+                                   ("31/02/2025", "there is no such day as 31/02/2025")]:
+                day.value = ""
+                day.focus()
+                await pilot.press(*typed, "enter")
+                await settle(pilot)
+                assert message in plain(error) and error.display and screen.sheet.meeting_date == MEETING
+            screen.rows[screen.order[0]].amount = screen.rows[screen.order[0]].line.due  # nothing typed to lose
+            day.value = ""
+            await pilot.press(*"11/03/2025", "enter")
+            await settle(pilot)
+            assert screen.sheet.meeting_date.day == 11 and "is not a meeting day of G-000001" in plain(error)
+            assert "the next is 17 Mar 2025" in plain(error)
+            await pilot.press("ctrl+s")
+            await settle(pilot)
+            assert not isinstance(app.screen, ConfirmScreen)
+            assert "11 Mar 2025 is not a meeting day" in screen.status.text
+            # A loan officer may prepare the sheet; the database lets a cashier or a supervisor post it.
+            await app.action_sign_out()
+            await settle(pilot)
+            officer = await open_sheet(pilot, branch, "officer")
+            assert officer.sheet is not None and officer.sheet.meeting_date == MEETING
+            await pilot.press("ctrl+s")
+            await settle(pilot)
+            await pilot.press("enter")
+            await settle(pilot)
+            assert app.screen is officer and officer.posted is None
+            assert officer.status.has_class("-error") and officer.status.text, officer.status.text
+
+    asyncio.run(scenario())
+    assert written(engine) == nothing
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM audit_logs")).scalar_one() == audit
