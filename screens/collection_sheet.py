@@ -52,7 +52,7 @@ from widgets.tables import PageTable
 ZERO = Decimal("0.00")
 HINT = "Type a group or center: its number (G-000012) or part of its name."
 KEYS_HINT = "enter next row · ^F paid in full · ^N absent · ^R attendance · ^S post"
-HEAD = f"{'Member':<21}{'Loan':<10}{'Arrears':>10}{'Due':>11}  {'Paid':<14}{'Here':<4}"
+HEAD = f"{'Member':<21}{'Loan':<10}{'Arrears':>10}{'Due':>11}   {'Paid':<14}{'Here':<4}"
 
 
 def amount_problem(raw: str, line: SheetLine) -> str | None:

@@ -118,7 +118,8 @@ def test_a_meeting_of_thirty_posted_once_with_its_receipts(engine: Engine, app_e
             await type_amount(pilot, screen, 4, "2000")
             await pilot.press("up", "ctrl+r")
             await type_amount(pilot, screen, 5, "4000.01")
-            assert row_message(screen, 5) == f"{screen.rows[screen.order[5]].line.loan_number} owes only 4,000.00 in all"
+            fifth = screen.rows[screen.order[5]].line.loan_number
+            assert row_message(screen, 5) == f"{fifth} owes only 4,000.00 in all"
             assert row(screen, 5).has_class("-invalid") and not row(screen, 4).has_class("-invalid")
             assert [screen.rows[i].attended for i in screen.order[:6]] == [True, False, True, True, False, True]
             assert str(row(screen, 1).query_one(".c-here").content) == "no"
