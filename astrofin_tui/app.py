@@ -188,6 +188,13 @@ class AstrofinApp(App[None]):
         if self.actor is not None and not self.locked:
             self.push_screen(ChangePasswordScreen(self.engine, self.actor, required=False), self._password_changed)
 
+    def action_groups(self) -> None:
+        """Groups and centers (from the palette; the database decides who may change them)."""
+        if self.actor is not None and not self.locked:
+            from screens.groups import GroupsScreen
+
+            self.push_screen(GroupsScreen(self.screen_context()))
+
     def _password_changed(self, actor: Actor | None) -> None:
         if actor is not None and self.actor is not None and actor.user_id == self.actor.user_id:
             self.actor = actor
@@ -313,6 +320,9 @@ class AstrofinApp(App[None]):
             yield SystemCommand("Sign out", "Sign out and return to the sign-in screen", self.action_sign_out)
             yield SystemCommand("Change my password", "Choose a new password for your own account",
                                 self.action_change_password)
+            if self.actor.role in ("cashier", "loan_officer", "supervisor", "accountant"):
+                yield SystemCommand("Groups", "Groups and centers, their members, loans and arrears (0023)",
+                                    self.action_groups)
 
     # --- quiet terminal ------------------------------------------------------------------------------
 

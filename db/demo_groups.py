@@ -178,13 +178,13 @@ def _meetings(conn: Connection, staff: _Staff, center: int, meetings: list[date]
     """Every past meeting's sheet of the center: each loan pays what falls due (arrears loans stop two meetings
     before the last, defaulted ones after three installments); attendance follows."""
     for k, day in enumerate(meetings):
-        rows = conn.execute(text("SELECT loan_id, due, installments_due FROM collection_sheet(:g, :d)"),
-                            {"g": center, "d": day}).all()
+        rows = conn.execute(text(
+            "SELECT r.loan_id, r.due, (SELECT count(*) FROM payment_schedules s WHERE s.loan_id = r.loan_id "
+            "AND s.status = 'paid') AS paid FROM collection_sheet(:g, :d) r"), {"g": center, "d": day}).all()
         lines = []
         for row in rows:
             kind, n = loans.get(row.loan_id, ("current", 0))
-            with_paid = conn.execute(text("SELECT count(*) FROM payment_schedules WHERE loan_id = :l "
-                                          "AND status = 'paid'"), {"l": row.loan_id}).scalar_one()
+            with_paid = row.paid
             pays = row.due > 0
             if kind == "arrears" and k >= len(meetings) - ARREARS_MEETINGS:
                 pays = False

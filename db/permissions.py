@@ -22,12 +22,15 @@ ACCOUNTING_WRITE = "accounting_write"
 REPORTS = "reports"
 ADMINISTRATION = "administration"
 MANAGE_TILLS = "manage_tills"
+HOLD_TILL = "hold_till"
+"""Open and count a till session of one's own: the counter's drawer, or a loan officer's field session carrying a
+meeting's cash (the home screen's till line, o and c)."""
 COLLECTION_SHEETS = "collection_sheets"
 
 CAPABILITIES: tuple[str, ...] = (
     VIEW_CUSTOMERS, EDIT_CUSTOMERS, CREATE_APPLICATIONS, APPROVE_LOANS, DISBURSE_LOANS, RECORD_PAYMENTS,
     REVERSE_PAYMENTS, OVERDUE_QUEUE, WRITE_OFF, ACCOUNTING_READ, ACCOUNTING_WRITE, REPORTS, ADMINISTRATION,
-    MANAGE_TILLS, COLLECTION_SHEETS,
+    MANAGE_TILLS, HOLD_TILL, COLLECTION_SHEETS,
 )
 
 ROLES: tuple[str, ...] = ("cashier", "loan_officer", "supervisor", "accountant", "admin")
@@ -42,12 +45,13 @@ ROLE_LABELS: dict[str, str] = {
 
 # docs/database.md, "Who may do what". Nobody both moves money and administers users; the admin moves no money.
 ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
-    "cashier": frozenset({VIEW_CUSTOMERS, DISBURSE_LOANS, RECORD_PAYMENTS, COLLECTION_SHEETS}),
-    "loan_officer": frozenset({VIEW_CUSTOMERS, EDIT_CUSTOMERS, CREATE_APPLICATIONS, OVERDUE_QUEUE, REPORTS,
+    "cashier": frozenset({VIEW_CUSTOMERS, DISBURSE_LOANS, RECORD_PAYMENTS, HOLD_TILL, COLLECTION_SHEETS}),
+    "loan_officer": frozenset({VIEW_CUSTOMERS, EDIT_CUSTOMERS, CREATE_APPLICATIONS, OVERDUE_QUEUE, REPORTS, HOLD_TILL,
                                COLLECTION_SHEETS}),
     "supervisor": frozenset({
         VIEW_CUSTOMERS, EDIT_CUSTOMERS, CREATE_APPLICATIONS, APPROVE_LOANS, DISBURSE_LOANS, RECORD_PAYMENTS,
-        REVERSE_PAYMENTS, OVERDUE_QUEUE, WRITE_OFF, ACCOUNTING_READ, REPORTS, MANAGE_TILLS, COLLECTION_SHEETS,
+        REVERSE_PAYMENTS, OVERDUE_QUEUE, WRITE_OFF, ACCOUNTING_READ, REPORTS, MANAGE_TILLS, HOLD_TILL,
+        COLLECTION_SHEETS,
     }),
     "accountant": frozenset({VIEW_CUSTOMERS, ACCOUNTING_READ, ACCOUNTING_WRITE, REPORTS}),
     "admin": frozenset({VIEW_CUSTOMERS, ADMINISTRATION}),

@@ -475,10 +475,10 @@ DO $$ DECLARE r record; BEGIN
 # need not be at their start).
 # About half of the customers in groups, set-based after the load (0023). Every customer with a weekly or biweekly
 # loan joins a group of their branch meeting weekly on the weekday of that loan's first due date (so every due date
-# of their weekly and biweekly loans is a meeting day, and those loans become group loans): ten members a group,
-# four groups a center (a center's sheet: about forty member loans). Other customers, picked evenly, fill groups of
-# twenty without group loans (their loans stay individual) until half the customers are members. A meeting
-# weekday's cycle is anchored at its first date in 2000.
+# of their weekly and biweekly loans is a meeting day, and those loans become group loans): twelve members a group,
+# four groups a center (a center's sheet: about forty loans still in play). Other customers, picked evenly, fill
+# groups of twenty without group loans (their loans stay individual) until half the customers are members. A
+# meeting weekday's cycle is anchored at its first date in 2000.
 _GROUPS = """
 CREATE TEMP TABLE scale_members ON COMMIT DROP AS
 WITH picked AS (
@@ -501,7 +501,7 @@ SELECT m.*, row_number() OVER (PARTITION BY m.branch_id, m.dow, m.with_loans ORD
          WHERE k <= (SELECT count(*) FROM customers) / 2 - (SELECT count(*) FROM picked)) m;
 CREATE TEMP TABLE scale_groups ON COMMIT DROP AS
 SELECT nextval(pg_get_serial_sequence('groups', 'id')) AS id, k.*, NULL::bigint AS parent_id
-  FROM (SELECT DISTINCT m.branch_id, m.dow, m.with_loans, m.rank / CASE WHEN m.with_loans THEN 10 ELSE 20 END AS n
+  FROM (SELECT DISTINCT m.branch_id, m.dow, m.with_loans, m.rank / CASE WHEN m.with_loans THEN 12 ELSE 20 END AS n
           FROM scale_members m) k;
 CREATE TEMP TABLE scale_centers ON COMMIT DROP AS
 SELECT nextval(pg_get_serial_sequence('groups', 'id')) AS id, k.*
@@ -522,14 +522,14 @@ SELECT x.id, x.name, x.kind, x.parent_id, x.branch_id,
  ORDER BY x.parent_id NULLS FIRST, x.id;
 INSERT INTO group_members (group_id, customer_id, branch_id, role, joined_on)
 SELECT g.id, m.customer_id, m.branch_id,
-       CASE mod(m.rank, CASE WHEN m.with_loans THEN 10 ELSE 20 END) WHEN 0 THEN 'chair' WHEN 1 THEN 'secretary'
+       CASE mod(m.rank, CASE WHEN m.with_loans THEN 12 ELSE 20 END) WHEN 0 THEN 'chair' WHEN 1 THEN 'secretary'
                                                                  WHEN 2 THEN 'treasurer' ELSE 'member' END,
        least(m.application_date, current_date)
   FROM scale_members m JOIN scale_groups g ON g.branch_id = m.branch_id AND g.dow = m.dow
-   AND g.with_loans = m.with_loans AND g.n = m.rank / CASE WHEN m.with_loans THEN 10 ELSE 20 END;
+   AND g.with_loans = m.with_loans AND g.n = m.rank / CASE WHEN m.with_loans THEN 12 ELSE 20 END;
 UPDATE loans l SET group_id = g.id
   FROM scale_members m JOIN scale_groups g ON g.branch_id = m.branch_id AND g.dow = m.dow
-   AND g.with_loans AND g.n = m.rank / 10
+   AND g.with_loans AND g.n = m.rank / 12
  WHERE m.with_loans AND l.customer_id = m.customer_id AND l.repayment_frequency IN ('weekly', 'biweekly')
    AND extract(isodow FROM coalesce(l.first_repayment_date, date '2000-01-02' + m.dow)) = m.dow
 """

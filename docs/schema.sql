@@ -766,7 +766,7 @@ DECLARE
     v_status   text;
     v_entry    bigint;
 BEGIN
-    PERFORM ledger_require_actor(p_user, ARRAY['cashier', 'supervisor'], 'close a till');
+    PERFORM ledger_require_actor(p_user, ARRAY['cashier', 'supervisor', 'loan_officer'], 'close a till');
     IF p_session_id IS NULL THEN
         RAISE EXCEPTION 'Which till session? The session id is missing' USING ERRCODE = 'P0107';
     END IF;
@@ -2322,6 +2322,161 @@ $$;
 
 
 --
+-- Name: ledger_take_repayment(bigint, numeric, date, bigint, text, text, text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ledger_take_repayment(p_loan_id bigint, p_amount numeric, p_payment_date date, p_created_by bigint, p_idempotency_key text, p_payment_method text, p_reference text) RETURNS bigint
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    SET plan_cache_mode TO 'force_generic_plan'
+    AS $$
+DECLARE
+    v_loan      loans%ROWTYPE;
+    v_existing  transactions%ROWTYPE;
+    v_txn       transactions%ROWTYPE;
+    v_owed      numeric;
+    v_ids       bigint[];
+    v_pen       numeric[];
+    v_int       numeric[];
+    v_prin      numeric[];
+    v_status    text[];
+    v_penalty   numeric;
+    v_interest  numeric;
+    v_principal numeric;
+    v_receipt   bigint;
+    v_branch    text;
+    v_changed   integer;
+    v_entry     bigint;
+    v_session   bigint;
+    v_required  boolean;
+    v_home      text;
+    v_reference text := p_reference;
+BEGIN
+    -- Payments on one loan queue here, one after the other; the key is checked after the lock, so the
+    -- second of two sessions sending the same key sees the first one's committed payment.
+    -- The counter's hot path runs as the owner, without a policy on every statement: the loan must be in the
+    -- caller's branches, and everything below touches that loan's rows only.
+    SELECT * INTO v_loan FROM loans l WHERE l.id = p_loan_id AND l.branch_id = ANY (astrofin_branch_scope())
+       FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'Loan % does not exist', p_loan_id USING ERRCODE = 'P0101';
+    END IF;
+    IF p_idempotency_key IS NOT NULL THEN
+        SELECT * INTO v_existing FROM transactions t WHERE t.idempotency_key = p_idempotency_key;
+        IF FOUND THEN
+            RETURN ledger_same_payment(v_existing, p_loan_id, p_amount);
+        END IF;
+    END IF;
+
+    -- ledger_check_payable's checks, in its order and with its messages.
+    IF v_loan.status NOT IN ('active', 'defaulted') THEN
+        RAISE EXCEPTION 'Loan % is %; payments are taken only on active or defaulted loans',
+            v_loan.loan_number, v_loan.status USING ERRCODE = 'P0102';
+    END IF;
+    IF p_payment_date > current_date THEN
+        RAISE EXCEPTION 'The payment date % is in the future', p_payment_date USING ERRCODE = 'P0104';
+    END IF;
+    IF p_payment_date < v_loan.disbursement_date THEN
+        RAISE EXCEPTION 'The payment date % is before loan % was disbursed on %', p_payment_date,
+            v_loan.loan_number, v_loan.disbursement_date USING ERRCODE = 'P0104';
+    END IF;
+
+    -- Cash goes into the recorder's open till. The lock is held until commit: a close waits for it, or this
+    -- payment waits for the close and then finds the session no longer open.
+    IF p_payment_method = 'cash' THEN
+        SELECT s.id INTO v_session FROM till_sessions s WHERE s.cashier_id = p_created_by AND s.status = 'open'
+           FOR KEY SHARE;
+        IF v_session IS NULL THEN
+            SELECT b.tills_required, b.code INTO v_required, v_home
+              FROM users u JOIN branches b ON b.id = u.branch_id WHERE u.id = p_created_by;
+            IF v_required THEN
+                RAISE EXCEPTION 'Open your till first: cash in % is taken into an open till (press o on the home screen)',
+                    v_home USING ERRCODE = 'P0110';
+            END IF;
+        END IF;
+    END IF;
+
+    -- One read of the schedule: what the loan owes, and the allocation of ledger_allocate. An installment
+    -- receives what is left of the payment after the installments before it in (due date, number) order,
+    -- up to what it owes (a paid installment owes nothing and receives nothing); within it penalty first,
+    -- then interest, then principal.
+    SELECT coalesce(sum(r.owed), 0),
+           array_agg(r.id) FILTER (WHERE r.applied > 0),
+           array_agg(r.penalty) FILTER (WHERE r.applied > 0),
+           array_agg(r.interest) FILTER (WHERE r.applied > 0),
+           array_agg(r.applied - r.penalty - r.interest) FILTER (WHERE r.applied > 0),
+           array_agg(CASE WHEN r.applied = r.owed THEN 'paid' ELSE 'partial' END) FILTER (WHERE r.applied > 0),
+           coalesce(sum(r.penalty), 0), coalesce(sum(r.interest), 0),
+           coalesce(sum(r.applied - r.penalty - r.interest), 0)
+      INTO v_owed, v_ids, v_pen, v_int, v_prin, v_status, v_penalty, v_interest, v_principal
+      FROM (SELECT a.id, a.owed, a.applied, least(a.applied, a.pen) AS penalty,
+                   least(a.applied - least(a.applied, a.pen), a.intr) AS interest
+              FROM (SELECT s.id,
+                           CASE WHEN s.total_paid < s.total_due THEN s.total_due - s.total_paid ELSE 0 END AS owed,
+                           s.penalty_due - s.penalty_paid AS pen, s.interest_due - s.interest_paid AS intr,
+                           greatest(least(p_amount - coalesce(sum(CASE WHEN s.total_paid < s.total_due
+                                                                       THEN s.total_due - s.total_paid ELSE 0 END)
+                                                              OVER (ORDER BY s.due_date, s.installment_number
+                                                                    ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING),
+                                                              0),
+                                          CASE WHEN s.total_paid < s.total_due THEN s.total_due - s.total_paid
+                                               ELSE 0 END),
+                                    0) AS applied
+                      FROM payment_schedules s WHERE s.loan_id = p_loan_id) a) r;
+    IF p_amount > v_owed THEN
+        RAISE EXCEPTION 'A payment of % is more than loan % owes: the outstanding amount is %',
+            ledger_money(p_amount), v_loan.loan_number, ledger_money(v_owed) USING ERRCODE = 'P0103';
+    END IF;
+    IF v_penalty + v_interest + v_principal <> p_amount THEN
+        RAISE EXCEPTION 'Payment allocation for loan % applied % of %', v_loan.loan_number,
+            v_penalty + v_interest + v_principal, p_amount USING ERRCODE = 'P0108';
+    END IF;
+
+    -- Receipt numbers come from the branch's sequence, after its code: a rolled-back transaction leaves a gap,
+    -- nothing else does.
+    SELECT b.code, nextval(b.receipt_sequence) INTO v_branch, v_receipt FROM branches b WHERE b.id = v_loan.branch_id;
+    INSERT INTO transactions (loan_id, transaction_type, amount, principal_amount, interest_amount, penalty_amount,
+                              transaction_date, receipt_number, idempotency_key, created_by, payment_method,
+                              payment_reference, till_session_id)
+    VALUES (p_loan_id, 'repayment', p_amount, v_principal, v_interest, v_penalty, p_payment_date,
+            v_branch || '-R-' || lpad(v_receipt::text, greatest(6, length(v_receipt::text)), '0'), p_idempotency_key,
+            p_created_by, p_payment_method, v_reference, v_session)
+    ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+    RETURNING * INTO v_txn;
+    IF NOT FOUND THEN
+        -- The same key committed meanwhile by a session paying another loan (same loan: the lock above).
+        SELECT * INTO v_existing FROM transactions t WHERE t.idempotency_key = p_idempotency_key;
+        RETURN ledger_same_payment(v_existing, p_loan_id, p_amount);
+    END IF;
+
+    UPDATE payment_schedules s
+       SET penalty_paid = s.penalty_paid + a.penalty,
+           interest_paid = s.interest_paid + a.interest,
+           principal_paid = s.principal_paid + a.principal,
+           total_paid = s.total_paid + a.penalty + a.interest + a.principal,
+           status = a.status_after,
+           paid_date = CASE WHEN a.status_after = 'paid' THEN p_payment_date ELSE s.paid_date END,
+           updated_at = now()
+      FROM unnest(v_ids, v_pen, v_int, v_prin, v_status) AS a(schedule_id, penalty, interest, principal, status_after)
+     WHERE s.id = a.schedule_id;
+    GET DIAGNOSTICS v_changed = ROW_COUNT;
+    IF v_changed <> coalesce(cardinality(v_ids), 0) THEN
+        RAISE EXCEPTION 'Payment allocation for loan % changed % of % installments', v_loan.loan_number,
+            v_changed, cardinality(v_ids) USING ERRCODE = 'P0108';
+    END IF;
+
+    -- An assignment, not PERFORM: evaluated as an expression, without a query of its own.
+    v_entry := create_journal_entry(v_txn, v_loan.loan_number, p_created_by);
+
+    -- Everything the loan owed is paid: no installment still owes (the allocation above paid each in full).
+    IF p_amount = v_owed THEN
+        UPDATE loans SET status = 'closed', closed_at = ledger_moment(p_payment_date) WHERE id = p_loan_id;
+    END IF;
+    RETURN v_txn.id;
+END $$;
+
+
+--
 -- Name: loan_days_past_due(bigint, date); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -2780,7 +2935,7 @@ DECLARE
     v_session bigint;
     v_entry   bigint;
 BEGIN
-    PERFORM ledger_require_actor(p_user, ARRAY['cashier', 'supervisor'], 'open a till');
+    PERFORM ledger_require_actor(p_user, ARRAY['cashier', 'supervisor', 'loan_officer'], 'open a till');
     IF p_till_id IS NULL THEN
         RAISE EXCEPTION 'Choose the till to open' USING ERRCODE = 'P0107', COLUMN = 'till_id';
     END IF;
@@ -2973,7 +3128,9 @@ DECLARE
     v_sheet    collection_sheets%ROWTYPE;
     v_root     bigint;
     v_line     jsonb;
-    v_row      record;
+    v_rows     jsonb;
+    v_row      jsonb;
+    v_max      numeric;
     v_loan     bigint;
     v_number   text;
     v_text     text;
@@ -2994,7 +3151,7 @@ DECLARE
     v_home     text;
     v_id       bigint;
 BEGIN
-    PERFORM ledger_require_actor(p_user, ARRAY['cashier', 'supervisor'], 'post a collection sheet');
+    PERFORM ledger_require_actor(p_user, ARRAY['loan_officer', 'supervisor', 'cashier'], 'post a collection sheet');
     IF p_meeting_date IS NULL THEN
         RAISE EXCEPTION 'Choose the meeting date' USING ERRCODE = 'P0107', COLUMN = 'meeting_date';
     END IF;
@@ -3057,7 +3214,11 @@ BEGIN
             USING ERRCODE = 'P0107', COLUMN = 'lines';
     END IF;
 
-    -- Every line checked before anything is written; a refusal names the loan of its row.
+    -- Every line checked before anything is written; a refusal names the loan of its row. The sheet is read once.
+    SELECT coalesce(jsonb_object_agg(r.loan_id::text, jsonb_build_object(
+               'loan_number', r.loan_number, 'group_id', r.group_id, 'customer_id', r.customer_id,
+               'max_payable', r.max_payable)), '{}'::jsonb)
+      INTO v_rows FROM collection_sheet(v_group.id, p_meeting_date) r;
     FOR v_line IN SELECT e.value FROM jsonb_array_elements(p_lines) e LOOP
         v_text := CASE jsonb_typeof(v_line -> 'loan_id') WHEN 'number' THEN v_line ->> 'loan_id'
                                                         WHEN 'string' THEN v_line ->> 'loan_id' END;
@@ -3066,8 +3227,8 @@ BEGIN
                 USING ERRCODE = 'P0107', COLUMN = 'lines';
         END IF;
         v_loan := v_text::bigint;
-        SELECT * INTO v_row FROM collection_sheet(v_group.id, p_meeting_date) r WHERE r.loan_id = v_loan;
-        IF NOT FOUND THEN
+        v_row := v_rows -> v_loan::text;
+        IF v_row IS NULL THEN
             SELECT l.loan_number INTO v_number FROM loans l WHERE l.id = v_loan;
             IF v_number IS NULL THEN
                 RAISE EXCEPTION 'Loan % does not exist or is not one of your branch''s', v_loan
@@ -3076,7 +3237,8 @@ BEGIN
             RAISE EXCEPTION '%: not an active loan of % (%); take it off the sheet', v_number, v_group.group_number,
                 v_group.name USING ERRCODE = 'P0131', COLUMN = v_number;
         END IF;
-        v_number := v_row.loan_number;
+        v_number := v_row ->> 'loan_number';
+        v_max := (v_row ->> 'max_payable')::numeric;
         IF v_loan = ANY (v_seen) THEN
             RAISE EXCEPTION '%: the loan is on the sheet twice; keep one line', v_number
                 USING ERRCODE = 'P0131', COLUMN = v_number;
@@ -3104,9 +3266,9 @@ BEGIN
             RAISE EXCEPTION '%: % has more than two decimals', v_number, v_text
                 USING ERRCODE = 'P0131', COLUMN = v_number;
         END IF;
-        IF v_amount > v_row.max_payable THEN
+        IF v_amount > v_max THEN
             RAISE EXCEPTION '%: % is more than the loan owes (%)', v_number, ledger_money(v_amount),
-                ledger_money(v_row.max_payable) USING ERRCODE = 'P0131', COLUMN = v_number;
+                ledger_money(v_max) USING ERRCODE = 'P0131', COLUMN = v_number;
         END IF;
         IF v_line ? 'attended' AND jsonb_typeof(v_line -> 'attended') NOT IN ('boolean', 'null') THEN
             RAISE EXCEPTION '%: attendance is true or false', v_number USING ERRCODE = 'P0131', COLUMN = v_number;
@@ -3119,8 +3281,8 @@ BEGIN
         v_loans := v_loans || v_loan;
         v_amounts := v_amounts || round(v_amount, 2);
         v_present := v_present || v_attended;
-        v_groups := v_groups || v_row.group_id;
-        v_custs := v_custs || v_row.customer_id;
+        v_groups := v_groups || (v_row ->> 'group_id')::bigint;
+        v_custs := v_custs || (v_row ->> 'customer_id')::bigint;
         v_numbers := v_numbers || v_number;
         v_total := v_total + v_amount;
     END LOOP;
@@ -3130,7 +3292,7 @@ BEGIN
         SELECT b.tills_required, b.code INTO v_required, v_home
           FROM users u JOIN branches b ON b.id = u.branch_id WHERE u.id = p_user;
         IF v_required THEN
-            RAISE EXCEPTION 'Open your till first: the meeting''s cash in % is taken into an open till (press o on the home screen)',
+            RAISE EXCEPTION 'The meeting''s cash in % goes into a till session of yours: open a till session first (o on the home screen), then post the sheet',
                 v_home USING ERRCODE = 'P0110';
         END IF;
     END IF;
@@ -3145,7 +3307,7 @@ BEGIN
     BEGIN
         FOR v_i IN 1 .. cardinality(v_loans) LOOP
             IF v_amounts[v_i] > 0 THEN
-                v_txn := record_loan_payment(v_loans[v_i], v_amounts[v_i], p_meeting_date, p_user, NULL, 'cash', NULL);
+                v_txn := ledger_take_repayment(v_loans[v_i], v_amounts[v_i], p_meeting_date, p_user, NULL, 'cash', NULL);
             ELSE
                 v_txn := NULL;
             END IF;
@@ -3327,26 +3489,7 @@ CREATE FUNCTION public.record_loan_payment(p_loan_id bigint, p_amount numeric, p
     SET plan_cache_mode TO 'force_generic_plan'
     AS $$
 DECLARE
-    v_loan      loans%ROWTYPE;
-    v_existing  transactions%ROWTYPE;
-    v_txn       transactions%ROWTYPE;
-    v_owed      numeric;
-    v_ids       bigint[];
-    v_pen       numeric[];
-    v_int       numeric[];
-    v_prin      numeric[];
-    v_status    text[];
-    v_penalty   numeric;
-    v_interest  numeric;
-    v_principal numeric;
-    v_receipt   bigint;
-    v_branch    text;
-    v_changed   integer;
-    v_entry     bigint;
     v_reference text;
-    v_session   bigint;
-    v_required  boolean;
-    v_home      text;
 BEGIN
     IF p_loan_id IS NULL THEN
         RAISE EXCEPTION 'Which loan? The loan id is missing' USING ERRCODE = 'P0107';
@@ -3379,128 +3522,8 @@ BEGIN
         v_reference := till_check_method(p_payment_method, p_payment_reference);
     END IF;
     PERFORM ledger_require_actor(p_created_by, ARRAY['cashier', 'supervisor'], 'record a payment');
-
-    -- Payments on one loan queue here, one after the other; the key is checked after the lock, so the
-    -- second of two sessions sending the same key sees the first one's committed payment.
-    -- The counter's hot path runs as the owner, without a policy on every statement: the loan must be in the
-    -- caller's branches, and everything below touches that loan's rows only.
-    SELECT * INTO v_loan FROM loans l WHERE l.id = p_loan_id AND l.branch_id = ANY (astrofin_branch_scope())
-       FOR UPDATE;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'Loan % does not exist', p_loan_id USING ERRCODE = 'P0101';
-    END IF;
-    IF p_idempotency_key IS NOT NULL THEN
-        SELECT * INTO v_existing FROM transactions t WHERE t.idempotency_key = p_idempotency_key;
-        IF FOUND THEN
-            RETURN ledger_same_payment(v_existing, p_loan_id, p_amount);
-        END IF;
-    END IF;
-
-    -- ledger_check_payable's checks, in its order and with its messages.
-    IF v_loan.status NOT IN ('active', 'defaulted') THEN
-        RAISE EXCEPTION 'Loan % is %; payments are taken only on active or defaulted loans',
-            v_loan.loan_number, v_loan.status USING ERRCODE = 'P0102';
-    END IF;
-    IF p_payment_date > current_date THEN
-        RAISE EXCEPTION 'The payment date % is in the future', p_payment_date USING ERRCODE = 'P0104';
-    END IF;
-    IF p_payment_date < v_loan.disbursement_date THEN
-        RAISE EXCEPTION 'The payment date % is before loan % was disbursed on %', p_payment_date,
-            v_loan.loan_number, v_loan.disbursement_date USING ERRCODE = 'P0104';
-    END IF;
-
-    -- Cash goes into the recorder's open till. The lock is held until commit: a close waits for it, or this
-    -- payment waits for the close and then finds the session no longer open.
-    IF p_payment_method = 'cash' THEN
-        SELECT s.id INTO v_session FROM till_sessions s WHERE s.cashier_id = p_created_by AND s.status = 'open'
-           FOR KEY SHARE;
-        IF v_session IS NULL THEN
-            SELECT b.tills_required, b.code INTO v_required, v_home
-              FROM users u JOIN branches b ON b.id = u.branch_id WHERE u.id = p_created_by;
-            IF v_required THEN
-                RAISE EXCEPTION 'Open your till first: cash in % is taken into an open till (press o on the home screen)',
-                    v_home USING ERRCODE = 'P0110';
-            END IF;
-        END IF;
-    END IF;
-
-    -- One read of the schedule: what the loan owes, and the allocation of ledger_allocate. An installment
-    -- receives what is left of the payment after the installments before it in (due date, number) order,
-    -- up to what it owes (a paid installment owes nothing and receives nothing); within it penalty first,
-    -- then interest, then principal.
-    SELECT coalesce(sum(r.owed), 0),
-           array_agg(r.id) FILTER (WHERE r.applied > 0),
-           array_agg(r.penalty) FILTER (WHERE r.applied > 0),
-           array_agg(r.interest) FILTER (WHERE r.applied > 0),
-           array_agg(r.applied - r.penalty - r.interest) FILTER (WHERE r.applied > 0),
-           array_agg(CASE WHEN r.applied = r.owed THEN 'paid' ELSE 'partial' END) FILTER (WHERE r.applied > 0),
-           coalesce(sum(r.penalty), 0), coalesce(sum(r.interest), 0),
-           coalesce(sum(r.applied - r.penalty - r.interest), 0)
-      INTO v_owed, v_ids, v_pen, v_int, v_prin, v_status, v_penalty, v_interest, v_principal
-      FROM (SELECT a.id, a.owed, a.applied, least(a.applied, a.pen) AS penalty,
-                   least(a.applied - least(a.applied, a.pen), a.intr) AS interest
-              FROM (SELECT s.id,
-                           CASE WHEN s.total_paid < s.total_due THEN s.total_due - s.total_paid ELSE 0 END AS owed,
-                           s.penalty_due - s.penalty_paid AS pen, s.interest_due - s.interest_paid AS intr,
-                           greatest(least(p_amount - coalesce(sum(CASE WHEN s.total_paid < s.total_due
-                                                                       THEN s.total_due - s.total_paid ELSE 0 END)
-                                                              OVER (ORDER BY s.due_date, s.installment_number
-                                                                    ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING),
-                                                              0),
-                                          CASE WHEN s.total_paid < s.total_due THEN s.total_due - s.total_paid
-                                               ELSE 0 END),
-                                    0) AS applied
-                      FROM payment_schedules s WHERE s.loan_id = p_loan_id) a) r;
-    IF p_amount > v_owed THEN
-        RAISE EXCEPTION 'A payment of % is more than loan % owes: the outstanding amount is %',
-            ledger_money(p_amount), v_loan.loan_number, ledger_money(v_owed) USING ERRCODE = 'P0103';
-    END IF;
-    IF v_penalty + v_interest + v_principal <> p_amount THEN
-        RAISE EXCEPTION 'Payment allocation for loan % applied % of %', v_loan.loan_number,
-            v_penalty + v_interest + v_principal, p_amount USING ERRCODE = 'P0108';
-    END IF;
-
-    -- Receipt numbers come from the branch's sequence, after its code: a rolled-back transaction leaves a gap,
-    -- nothing else does.
-    SELECT b.code, nextval(b.receipt_sequence) INTO v_branch, v_receipt FROM branches b WHERE b.id = v_loan.branch_id;
-    INSERT INTO transactions (loan_id, transaction_type, amount, principal_amount, interest_amount, penalty_amount,
-                              transaction_date, receipt_number, idempotency_key, created_by, payment_method,
-                              payment_reference, till_session_id)
-    VALUES (p_loan_id, 'repayment', p_amount, v_principal, v_interest, v_penalty, p_payment_date,
-            v_branch || '-R-' || lpad(v_receipt::text, greatest(6, length(v_receipt::text)), '0'), p_idempotency_key,
-            p_created_by, p_payment_method, v_reference, v_session)
-    ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-    RETURNING * INTO v_txn;
-    IF NOT FOUND THEN
-        -- The same key committed meanwhile by a session paying another loan (same loan: the lock above).
-        SELECT * INTO v_existing FROM transactions t WHERE t.idempotency_key = p_idempotency_key;
-        RETURN ledger_same_payment(v_existing, p_loan_id, p_amount);
-    END IF;
-
-    UPDATE payment_schedules s
-       SET penalty_paid = s.penalty_paid + a.penalty,
-           interest_paid = s.interest_paid + a.interest,
-           principal_paid = s.principal_paid + a.principal,
-           total_paid = s.total_paid + a.penalty + a.interest + a.principal,
-           status = a.status_after,
-           paid_date = CASE WHEN a.status_after = 'paid' THEN p_payment_date ELSE s.paid_date END,
-           updated_at = now()
-      FROM unnest(v_ids, v_pen, v_int, v_prin, v_status) AS a(schedule_id, penalty, interest, principal, status_after)
-     WHERE s.id = a.schedule_id;
-    GET DIAGNOSTICS v_changed = ROW_COUNT;
-    IF v_changed <> coalesce(cardinality(v_ids), 0) THEN
-        RAISE EXCEPTION 'Payment allocation for loan % changed % of % installments', v_loan.loan_number,
-            v_changed, cardinality(v_ids) USING ERRCODE = 'P0108';
-    END IF;
-
-    -- An assignment, not PERFORM: evaluated as an expression, without a query of its own.
-    v_entry := create_journal_entry(v_txn, v_loan.loan_number, p_created_by);
-
-    -- Everything the loan owed is paid: no installment still owes (the allocation above paid each in full).
-    IF p_amount = v_owed THEN
-        UPDATE loans SET status = 'closed', closed_at = ledger_moment(p_payment_date) WHERE id = p_loan_id;
-    END IF;
-    RETURN v_txn.id;
+    RETURN ledger_take_repayment(p_loan_id, p_amount, p_payment_date, p_created_by, p_idempotency_key,
+                                 p_payment_method, v_reference);
 END $$;
 
 
@@ -8192,6 +8215,7 @@ GRANT ALL ON FUNCTION public.close_group(p_group_id bigint, p_user bigint) TO as
 REVOKE ALL ON FUNCTION public.close_till(p_session_id bigint, p_counted numeric, p_reason text, p_user bigint, p_denominations jsonb) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.close_till(p_session_id bigint, p_counted numeric, p_reason text, p_user bigint, p_denominations jsonb) TO astrofin_cashier;
 GRANT ALL ON FUNCTION public.close_till(p_session_id bigint, p_counted numeric, p_reason text, p_user bigint, p_denominations jsonb) TO astrofin_supervisor;
+GRANT ALL ON FUNCTION public.close_till(p_session_id bigint, p_counted numeric, p_reason text, p_user bigint, p_denominations jsonb) TO astrofin_loan_officer;
 
 
 --
@@ -8709,6 +8733,14 @@ GRANT ALL ON FUNCTION public.ledger_schedule_zero_installments(p_principal numer
 
 
 --
+-- Name: FUNCTION ledger_take_repayment(p_loan_id bigint, p_amount numeric, p_payment_date date, p_created_by bigint, p_idempotency_key text, p_payment_method text, p_reference text); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.ledger_take_repayment(p_loan_id bigint, p_amount numeric, p_payment_date date, p_created_by bigint, p_idempotency_key text, p_payment_method text, p_reference text) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.ledger_take_repayment(p_loan_id bigint, p_amount numeric, p_payment_date date, p_created_by bigint, p_idempotency_key text, p_payment_method text, p_reference text) TO astrofin_definer;
+
+
+--
 -- Name: FUNCTION loan_days_past_due(p_loan_id bigint, p_as_of date); Type: ACL; Schema: public; Owner: -
 --
 
@@ -8814,6 +8846,7 @@ GRANT ALL ON FUNCTION public.next_meeting_date(p_group_id bigint, p_on_or_after 
 REVOKE ALL ON FUNCTION public.open_till(p_till_id bigint, p_float numeric, p_user bigint) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.open_till(p_till_id bigint, p_float numeric, p_user bigint) TO astrofin_cashier;
 GRANT ALL ON FUNCTION public.open_till(p_till_id bigint, p_float numeric, p_user bigint) TO astrofin_supervisor;
+GRANT ALL ON FUNCTION public.open_till(p_till_id bigint, p_float numeric, p_user bigint) TO astrofin_loan_officer;
 
 
 --
@@ -8849,6 +8882,7 @@ GRANT ALL ON FUNCTION public.perform_database_maintenance() TO astrofin_definer;
 
 REVOKE ALL ON FUNCTION public.post_collection_sheet(p_group_id bigint, p_meeting_date date, p_lines jsonb, p_user bigint, p_idempotency_key text) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.post_collection_sheet(p_group_id bigint, p_meeting_date date, p_lines jsonb, p_user bigint, p_idempotency_key text) TO astrofin_cashier;
+GRANT ALL ON FUNCTION public.post_collection_sheet(p_group_id bigint, p_meeting_date date, p_lines jsonb, p_user bigint, p_idempotency_key text) TO astrofin_loan_officer;
 GRANT ALL ON FUNCTION public.post_collection_sheet(p_group_id bigint, p_meeting_date date, p_lines jsonb, p_user bigint, p_idempotency_key text) TO astrofin_supervisor;
 
 

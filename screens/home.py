@@ -14,7 +14,7 @@ from textual.message import Message
 from textual.widgets import Header, OptionList, Static
 from textual.widgets.option_list import Option
 
-from db.permissions import APPROVE_LOANS, RECORD_PAYMENTS, ScreenSpec, role_label
+from db.permissions import APPROVE_LOANS, HOLD_TILL, ScreenSpec, role_label
 from db.repositories.dashboard import DayAtAGlance, PendingApplication, day_at_a_glance
 from db.repositories.tills import TillRepository, TillSession
 from screens.context import ScreenContext
@@ -116,7 +116,7 @@ class HomeScreen(DatabaseCalls):
         # The figures are a courtesy: nothing typed waits for them.
         self.start("glance", lambda: day_at_a_glance(context.engine, context.actor, as_of), working=None,
                    hold=None)
-        if self.ctx.can(RECORD_PAYMENTS):
+        if self.ctx.can(HOLD_TILL):
             repo = TillRepository(context.engine, context.actor)
             # o and c depend on the till: keys typed ahead of its answer wait for it (one short read).
             self.start("till", lambda: (repo.tills_required(), repo.my_open_session()), working=None,
@@ -140,7 +140,7 @@ class HomeScreen(DatabaseCalls):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "open_till":  # offered where the branch requires tills (administration switches it)
-            return (self.ctx.can(RECORD_PAYMENTS) and self._till_known and self.tills_required
+            return (self.ctx.can(HOLD_TILL) and self._till_known and self.tills_required
                     and self.till_session is None)
         if action == "close_till":
             return self.till_session is not None

@@ -26,6 +26,7 @@ from textual.widgets.option_list import Option
 
 from db.errors import ValidationError
 from db.repositories.customers import CustomerDetail, CustomerRepository, CustomerRow, LoanBrief
+from db.repositories.groups import GroupRepository, GroupSummary
 from db.repositories.loans import (
     FREQUENCIES,
     LoanApplication,
@@ -139,10 +140,13 @@ class LoanApplicationScreen(FormScreen):
         yield FieldRow("Purpose", Input(id="purpose", max_length=1000, compact=True), name="purpose")
         yield FieldRow("Loan officer", Select([], id="loan_officer", prompt="(me)", compact=True),
                        name="loan_officer")
+        # Shown only for a customer who is an active member of a group (0023).
+        yield FieldRow("Group", Select([], id="group_id", prompt="(individual loan)", compact=True), name="group_id")
 
     def on_mount(self) -> None:
         self.sub_title = "Loan application"
         self.query_one("#customer-choices").display = False
+        self.query_one("#field-group_id").display = False
         if self._preset is not None:
             self._pick(self._preset.id, self._preset.customer_number, self._preset.full_name)
             self._focus_terms()
@@ -187,6 +191,8 @@ class LoanApplicationScreen(FormScreen):
         self._warn_open_loans([])
         repo = self.repo
         self.start("open_loans", lambda: (customer_id, repo.open_loans_of(customer_id)), working=None, hold=None)
+        groups = GroupRepository(self.ctx.engine, self.ctx.actor)
+        self.start("group", lambda: (customer_id, groups.active_group_of(customer_id)), working=None, hold=None)
 
     def _warn_open_loans(self, loans: list[LoanBrief]) -> None:
         self.open_loans = loans
@@ -254,7 +260,7 @@ class LoanApplicationScreen(FormScreen):
     @on(Input.Changed)
     @on(Select.Changed)
     def _terms_changed(self, event: Input.Changed | Select.Changed) -> None:
-        if event.control.id in ("customer", "purpose", "loan_officer"):
+        if event.control.id in ("customer", "purpose", "loan_officer", "group_id"):
             return
         if event.control.id == "product":
             self._product_picked()
@@ -338,8 +344,10 @@ class LoanApplicationScreen(FormScreen):
         if terms is None or errors or self.customer_id is None:
             return
         officer = self.query_one("#loan_officer", Select).value
+        group = self.query_one("#group_id", Select).value
         application = LoanApplication(self.customer_id, terms, purpose,
-                                      officer if isinstance(officer, int) else None)
+                                      officer if isinstance(officer, int) else None,
+                                      group if isinstance(group, int) else None)
         repo, customer_id = self.repo, self.customer_id
         self.start("check", lambda: (application, repo.open_loans_of(customer_id)), retry=ASK,
                    working="checking…")  # a submit follows: after an outage the person submits again
@@ -383,6 +391,9 @@ class LoanApplicationScreen(FormScreen):
             picker = self.query_one("#product", Select)
             picker.set_options((Text(f"{product.code} {product.name}"), product.id) for product in result)
             return
+        if tag == "group":
+            self._show_group(*result)
+            return
         if tag == "open_loans":
             customer_id, loans = result
             if customer_id == self.customer_id:
@@ -404,6 +415,15 @@ class LoanApplicationScreen(FormScreen):
             from screens.loan_detail import LoanDetailScreen
 
             self.app.switch_screen(LoanDetailScreen(self.ctx, result.id))
+
+    def _show_group(self, customer_id: int, group: GroupSummary | None) -> None:
+        """The group field, for a member of a group: the loan is individual unless the group is chosen."""
+        if customer_id != self.customer_id:
+            return
+        select = self.query_one("#group_id", Select)
+        select.set_options([] if group is None else
+                           [(Text(f"{group.group_number} {group.name} ({group.meetings})"), group.id)])
+        self.query_one("#field-group_id").display = group is not None
 
     def show_preview(self, preview: SchedulePreview) -> None:
         rows = preview.rows

@@ -1,5 +1,6 @@
 """Dialogs about tills: a cashier (or supervisor) opens one of the branch's free tills with a float from the
-vault; a supervisor adds a till to the branch. Each reads and writes through the one database path, checks
+vault, a loan officer a field session for a meeting's cash (its float may be 0); a supervisor adds a till to the
+branch. Each reads and writes through the one database path, checks
 what was typed first and shows each message beside its field."""
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Select, Static
 
 from db.errors import ValidationError
+from db.permissions import RECORD_PAYMENTS
 from db.repositories.tills import Till, TillRepository, TillSession
 from screens.context import ScreenContext
 from screens.data import ASK, DatabaseCalls
@@ -83,10 +85,15 @@ class OpenTillDialog(TillDialog):
         # till). Keys typed ahead wait for the tills to be read.
         self.query_one("#open-float", Input).focus()
         repo = self.repo
+        if not self.ctx.can(RECORD_PAYMENTS):
+            # A loan officer's field session: the vault is the counter's to read, and a float of 0 will do.
+            self.query_one("#open-float", Input).value = "0"
+            self.start("tills", lambda: (repo.tills(), None), working="Reading the tills…", on_done=self._tills_read)
+            return
         self.start("tills", lambda: (repo.tills(), repo.vault_balance()), working="Reading the tills…",
                    on_done=self._tills_read)
 
-    def _tills_read(self, answer: tuple[list[Till], Decimal]) -> None:
+    def _tills_read(self, answer: tuple[list[Till], Decimal | None]) -> None:
         tills, self.vault = answer
         self.tills = [t for t in tills if t.is_active and t.held_by is None and t.open_session_id is None]
         picker = self.query_one("#open-till", Select)
@@ -94,6 +101,7 @@ class OpenTillDialog(TillDialog):
         if self.tills:
             picker.value = self.tills[0].id
         self.query_one("#open-vault", Static).update(
+            "A field session for a meeting's cash: its float may be 0." if self.vault is None else
             f"The vault holds {escape(format_money(self.vault, self.ctx.currency))}.")
         if not self.tills:
             held = [t for t in tills if t.is_active and t.held_by]

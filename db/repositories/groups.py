@@ -210,6 +210,8 @@ class ReceiptLine:
     amount: Decimal
     attended: bool
     receipt_number: str | None
+    reversed: bool = False
+    """The line's repayment was reversed since (a supervisor, line by line, through the ordinary reversal)."""
 
 
 @dataclass(frozen=True)
@@ -599,7 +601,8 @@ class CollectionSheetRepository(Repository):
                 raise NotFound(f"collection sheet {sheet_id} does not exist or is not one of your branch's")
             rows = session.execute(text("""
     SELECT g.group_number, g.name AS group_name, c.customer_number, c.first_name || ' ' || c.last_name AS customer_name,
-           lo.loan_number, l.amount, l.attended, t.receipt_number
+           lo.loan_number, l.amount, l.attended, t.receipt_number,
+           EXISTS (SELECT 1 FROM transactions r WHERE r.reverses_transaction_id = l.transaction_id) AS reversed
     FROM collection_sheet_lines l
     JOIN groups g ON g.id = l.group_id
     JOIN customers c ON c.id = l.customer_id
@@ -611,7 +614,8 @@ class CollectionSheetRepository(Repository):
         groups: dict[str, tuple[str, list[ReceiptLine]]] = {}
         for r in rows:
             groups.setdefault(r.group_number, (r.group_name, []))[1].append(ReceiptLine(
-                r.customer_number, r.customer_name, r.loan_number, Decimal(r.amount), r.attended, r.receipt_number))
+                r.customer_number, r.customer_name, r.loan_number, Decimal(r.amount), r.attended, r.receipt_number,
+                bool(r.reversed)))
         return SheetReceipt(head.id, head.group_number, head.name, head.meeting_date, head.branch_code, head.posted_at,
                             head.posted_by_name, head.officer_name, Decimal(head.total),
                             tuple(ReceiptGroup(number, name, tuple(lines)) for number, (name, lines) in groups.items()))

@@ -50,6 +50,8 @@ class LoanApplication:
     terms: LoanTerms
     purpose: str = ""
     loan_officer_id: int | None = None
+    group_id: int | None = None
+    """The group the loan is taken in (0023): the customer an active member, repaid at its meetings."""
 
 
 @dataclass(frozen=True)
@@ -270,7 +272,7 @@ class LoanRepository(Repository):
             repayment_frequency=terms.repayment_frequency, first_repayment_date=terms.first_repayment_date,
             product_id=terms.product_id, purpose=application.purpose.strip() or None, application_date=today,
             loan_officer_id=application.loan_officer_id or self.actor.user_id, created_by=self.actor.user_id,
-            idempotency_key=idempotency_key,
+            idempotency_key=idempotency_key, group_id=application.group_id,
         )
         return insert_once(session, loan, idempotency_key, self.actor.user_id, "principal")
 

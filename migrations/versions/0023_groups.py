@@ -10,8 +10,10 @@ posted at once.
    so every installment) on a meeting day.
 4. `collection_sheets` and `collection_sheet_lines`; `collection_sheet(group, date)` (what each member loan owes at
    the meeting, arrears included, and the most it takes) and `post_collection_sheet` (every repayment of a meeting in
-   one transaction through record_loan_payment, all or nothing, once per group and date). SQLSTATE P0131: a line of
-   a sheet refused, its loan number as COLUMN.
+   one transaction through the counter's allocation and posting, all or nothing, once per group and date), by the
+   group's loan officer from the meeting (or a supervisor or cashier); loan officers open and close a till session
+   of their own for the meeting's cash (open_till, close_till; ledger_take_repayment is record_loan_payment's
+   posting, split out for the sheet). SQLSTATE P0131: a line of a sheet refused, its loan number as COLUMN.
 
 Revision ID: 0023
 Revises: 0019

@@ -165,11 +165,11 @@ def build_book(owner: Engine, app: Engine) -> Book:
          me=sup.user_id)
     for branch in (book.nrb, book.nrb2, book.msa):
         _tills(app, branch)
-        cashier = branch.staff["cashier"]
-        _one(app, cashier, "SELECT post_collection_sheet(:g, :d, CAST(:l AS jsonb), :me, :k)", g=branch.group,
+        officer = branch.staff["loan_officer"]
+        _one(app, officer, "SELECT post_collection_sheet(:g, :d, CAST(:l AS jsonb), :me, :k)", g=branch.group,
              d=TODAY - timedelta(days=7),
              l=json.dumps([{"loan_id": branch.group_loan, "amount": "0", "attended": True}]),
-             me=cashier.user_id, k=f"sheet-{branch.code}")
+             me=officer.user_id, k=f"sheet-{branch.code}")
     return book
 
 

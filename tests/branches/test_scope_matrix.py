@@ -244,7 +244,7 @@ WRITERS: dict[str, Callable[[Book, Branch, Branch], tuple[str, str, dict[str, An
     "remove_group_member": lambda b, me, o: ("loan_officer", "SELECT remove_group_member(:m, NULL, :me)",
                                              {"m": o.member}),
     "post_collection_sheet": lambda b, me, o: (
-        "cashier", "SELECT post_collection_sheet(:g, :d, CAST(:l AS jsonb), :me, 'scope')",
+        "loan_officer", "SELECT post_collection_sheet(:g, :d, CAST(:l AS jsonb), :me, 'scope')",
         {"g": o.group, "d": o.meeting, "l": f'[{{"loan_id": {o.group_loan}, "amount": "10.00"}}]'}),
 }
 # Executable by staff, holding no branch rows: schedule math, previews of terms and a product's fee, the caller's

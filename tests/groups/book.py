@@ -24,7 +24,7 @@ TODAY = date.today()
 ANCHOR = TODAY - timedelta(days=28)  # the first meeting: four weeks ago, on today's weekday
 STAFF = (("cashier", "cashier"), ("cashier2", "cashier"), ("supervisor", "supervisor"),
          ("supervisor2", "supervisor"), ("accountant", "accountant"), ("officer", "loan_officer"),
-         ("admin", "admin"))
+         ("officer2", "loan_officer"), ("admin", "admin"))
 
 
 @dataclass

@@ -10,6 +10,7 @@ from sqlalchemy import text
 
 from db.errors import LineRefused
 from db.repositories.groups import CollectionSheetRepository, GroupRepository, SheetEntry
+from db.repositories.loans import LoanRepository
 from tests.groups.book import TODAY, GroupBook
 
 
@@ -41,6 +42,13 @@ def test_load_post_and_receipt(book: GroupBook) -> None:
         till = conn.execute(text("SELECT count(*) FROM transactions WHERE till_session_id IS NOT NULL "
                                  "AND transaction_type = 'repayment'")).scalar()
     assert status == "closed" and till == 2
+    # A line is reversed by a supervisor through the ordinary reversal; the receipt says so on reprint.
+    paid = next(line for line in page.lines if line.amount == Decimal("1500.00"))
+    with book.owner.connect() as conn:
+        txn = conn.execute(text("SELECT id FROM transactions WHERE receipt_number = :r"),
+                           {"r": paid.receipt_number}).scalar_one()
+    LoanRepository(book.app, nrb.staff["supervisor"]).reverse_payment(txn, "Counted twice at the meeting")
+    assert [line.reversed for line in sheets.receipt(sheet_id).groups[0].lines if line.amount] == [False, True]
     again = sheets.load(nrb.group, TODAY)
     assert again.posted_sheet_id == sheet_id and len(again.lines) == 3
     trend = GroupRepository(book.app, nrb.staff["officer"]).attendance_trend(nrb.group)

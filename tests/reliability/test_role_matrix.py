@@ -111,17 +111,18 @@ EXPECTED_FUNCTIONS: dict[str, set[str]] = {
     # branches: the admin keeps the tree and assigns staff; supervisors move customers; closes: supervisor, accountant
     "create_branch": ADMIN, "rename_branch": ADMIN, "set_branch_active": ADMIN, "assign_user_branch": ADMIN,
     "transfer_customer": SUPERVISOR, "close_branch_period": {"supervisor", "accountant"},
-    # tills: the counter opens and counts its own till; a second supervisor approves a count that differs; supervisors
-    # and the admin keep the tills, the admin says which branches require them; the vault's balance for the counter
-    # and the books; a session's cash for whoever sees the session
-    "open_till": MONEY, "close_till": MONEY, "approve_till_close": SUPERVISOR,
+    # tills: the counter opens and counts its own till, a loan officer a field session for a meeting's cash; a second
+    # supervisor approves a count that differs; supervisors and the admin keep the tills, the admin says which branches
+    # require them; the vault's balance for the counter and the books; a session's cash for whoever sees the session
+    "open_till": MONEY | {"loan_officer"}, "close_till": MONEY | {"loan_officer"}, "approve_till_close": SUPERVISOR,
     "create_till": SUPERVISOR | ADMIN, "rename_till": SUPERVISOR | ADMIN, "set_till_active": SUPERVISOR | ADMIN,
     "set_branch_tills_required": ADMIN, "till_vault_balance": MONEY | {"accountant"}, "till_session_cash": ALL,
     # groups: loan officers and supervisors keep groups and members; a meeting's sheet is read by those who collect,
-    # post or check it, and posted by the counter (the cash goes into a till); meeting days for everyone
+    # post or check it, and posted by the loan officer from the meeting (or the counter; the cash goes into the
+    # poster's till session); meeting days for everyone
     **{name: REMINDERS for name in ("create_group", "update_group", "close_group", "add_group_member",
                                     "remove_group_member")},
-    "collection_sheet": ALL - ADMIN, "post_collection_sheet": MONEY,
+    "collection_sheet": ALL - ADMIN, "post_collection_sheet": MONEY | {"loan_officer"},
     "next_meeting_date": ALL, "group_meeting_dates": ALL,
     "refresh_monthly_financial_summary": REPORTS - {"loan_officer"} | ADMIN,  # reports' refresh; maintenance
     "perform_database_maintenance": ADMIN, "seal_audit_log": ADMIN, "verify_audit_log": ADMIN,
@@ -142,7 +143,8 @@ EXPECTED_FUNCTIONS: dict[str, set[str]] = {
         "branch_check_name", "branch_code_taken", "branch_refuse_closed", "till_money", "till_check_cash",
         "till_check_method", "till_post_entry", "till_refuse_overdraw", "till_denominations_total",
         "till_check_name", "group_next_meeting", "group_is_meeting_day", "group_meeting_text", "group_check_name",
-        "group_check_meeting", "group_check_officer", "group_visible")},
+        "group_check_meeting", "group_check_officer", "group_visible",
+        "ledger_take_repayment")},
 }
 # sequence -> roles with USAGE/UPDATE (numbering customers and loans they create); the rest via functions.
 EXPECTED_SEQUENCES = {"customer_number_seq": {"loan_officer", "supervisor"},
@@ -273,6 +275,7 @@ def test_real_attempts_through_the_application_login_are_refused(app_engine: Eng
                     "INSERT INTO customers (first_name, last_name) VALUES ('x', 'y')",
                     "SELECT approve_loan(1, :me)", "UPDATE transactions SET amount = 1"],
         "loan_officer": ["SELECT record_loan_payment(1, 10, current_date, :me, 'k')", "SELECT * FROM audit_logs",
+                         "SELECT ledger_take_repayment(1, 10, current_date, :me, NULL, 'cash', NULL)",
                          "UPDATE loans SET status = 'approved'", "INSERT INTO journal_entries (description) "
                          "VALUES ('x')"],
         "supervisor": ["DELETE FROM transactions", "UPDATE journal_entry_details SET debit = 0",

@@ -1,6 +1,7 @@
 """The till screens refuse what cannot be right, beside the field, and write nothing: counts with letters,
 negative or fractional counts, fractions of a cent in the loose coins, a difference with no reason; and a
-supervisor cannot approve their own count. A cashier cannot open the till overview."""
+supervisor cannot approve their own count. A cashier cannot open the till overview. A loan officer opens a field
+session from home."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
+from textual.content import Content
 from textual.widgets import Input, Select, Static
 
 from db.repositories.tills import TillRepository
@@ -31,6 +33,10 @@ def access_log(tmp_path: Path) -> Path:
 
 def message(screen: object, name: str) -> str:
     return screen.query_one(f"#field-{name}", FieldRow).message  # type: ignore[attr-defined]
+
+
+def _plain(widget: Static) -> str:
+    return Content.from_markup(str(widget.content)).plain
 
 
 def closes(engine: Engine) -> int:
@@ -176,3 +182,31 @@ def test_the_open_dialog_refuses_a_bad_float_beside_it(app_engine: Engine, engin
             assert isinstance(app.screen, HomeScreen)
 
     run(scenario())
+
+
+def test_a_loan_officer_opens_a_field_session_from_home_and_counts_it(app_engine: Engine, engine: Engine,
+                                                                      access_log: Path, till_book: TillBook) -> None:
+    """The officer's way before a meeting where tills are required: o on home, a float of 0 already typed, Enter;
+    the till line shows the session; c counts it when the cash is handed in."""
+    officer = till_book.nrb.staff["officer"]
+
+    async def scenario() -> None:
+        app = till_app(app_engine, access_log)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await sign_in(pilot, officer)
+            assert isinstance(app.screen, HomeScreen)
+            assert "No till open · o open till" in _plain(app.screen.query_one("#till-line", Static))
+            await press(pilot, "o")
+            dialog = app.screen
+            assert isinstance(dialog, OpenTillDialog)
+            assert dialog.query_one("#open-float", Input).value == "0"
+            assert "field session" in _plain(dialog.query_one("#open-vault", Static))
+            await press(pilot, "enter")
+            assert isinstance(app.screen, HomeScreen)
+            assert "Till T1" in _plain(app.screen.query_one("#till-line", Static))
+            await press(pilot, "c")
+            assert isinstance(app.screen, TillCloseScreen)
+
+    run(scenario())
+    assert count(engine, "SELECT count(*) FROM till_sessions WHERE cashier_id = :u AND opening_float = 0 "
+                         "AND status = 'open'", u=officer.user_id) == 1

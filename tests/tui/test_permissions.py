@@ -23,6 +23,7 @@ MATRIX = {
     p.REPORTS: {"loan_officer", "supervisor", "accountant"},
     p.ADMINISTRATION: {"admin"},
     p.MANAGE_TILLS: {"supervisor"},
+    p.HOLD_TILL: {"cashier", "loan_officer", "supervisor"},
     p.COLLECTION_SHEETS: {"cashier", "loan_officer", "supervisor"},
 }
 
