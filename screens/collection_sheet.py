@@ -350,8 +350,9 @@ class CollectionSheetScreen(FormScreen):
             for member in group.lines:
                 widgets.append(Static(escape(
                     f"{member.customer_name[:20]:<21}{member.loan_number:<10}"
-                    f"{format_money(member.amount):>21}  {member.receipt_number or '—':<14}"
-                    f"{'yes' if member.attended else 'no'}"), classes="posted-line"))
+                    f"{format_money(member.amount):>13}  {member.receipt_number or '—':<14}"
+                    f"{'yes' if member.attended else 'no'}{' reversed' if member.reversed else ''}"),
+                    classes="posted-line"))
         removal = self._removal
 
         async def ready() -> None:
@@ -364,7 +365,7 @@ class CollectionSheetScreen(FormScreen):
             f"[b]Posted [/b]{format_date(receipt.meeting_date)} by {escape(receipt.posted_by_name)} · "
             f"total {format_money(receipt.total, self.ctx.currency)}")
         self.query_one("#columns", Static).update(
-            f"{'Member':<21}{'Loan':<10}{'Paid':>21}  {'Receipt':<14}Here")
+            f"{'Member':<21}{'Loan':<10}{'Paid':>13}  {'Receipt':<14}Here")
         self.refresh_bindings()
         lines.focus()
         self.status.say("This sheet was posted: p reprints its receipt · ^G another group")

@@ -44,7 +44,8 @@ def sheet_receipt_pages(receipt: SheetReceipt, currency: str = "KES", branch: st
         for member in group.lines:
             amount = format_money(member.amount)
             out.append(line(member.customer_name, amount if member.attended else f"absent {amount}"))
-            out.append(f"  {member.loan_number}  {member.receipt_number or 'attendance only'}")
+            mark = " REVERSED" if member.reversed else ""
+            out.append(f"  {member.loan_number}  {member.receipt_number or 'attendance only'}{mark}")
         out += ["-" * WIDTH,
                 line("Group total", format_money(group.total, currency)),
                 line("Attended", f"{group.attended} of {len(group.lines)}"),

@@ -277,7 +277,8 @@ def test_bad_input_in_every_cell_shows_where_it_was_typed_and_writes_nothing(eng
             await settle(pilot)
             assert not isinstance(app.screen, ConfirmScreen)
             assert "11 Mar 2025 is not a meeting day" in screen.status.text
-            # A loan officer may prepare the sheet; the database lets a cashier or a supervisor post it.
+            # A loan officer posts from the field into a till session of their own: with none open, the database
+            # refuses the sheet before writing anything, and the screen says so.
             await app.action_sign_out()
             await settle(pilot)
             officer = await open_sheet(pilot, branch, "officer")
@@ -287,7 +288,7 @@ def test_bad_input_in_every_cell_shows_where_it_was_typed_and_writes_nothing(eng
             await pilot.press("enter")
             await settle(pilot)
             assert app.screen is officer and officer.posted is None
-            assert officer.status.has_class("-error") and officer.status.text, officer.status.text
+            assert officer.status.has_class("-error") and "till" in officer.status.text, officer.status.text
 
     asyncio.run(scenario())
     assert written(engine) == nothing
