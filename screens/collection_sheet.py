@@ -151,6 +151,7 @@ class CollectionSheetScreen(FormScreen):
         self._choices: list[GroupChoice] = []
         self._shown: dict[str, str] = {}
         self._removal: Any = None
+        self._picked = ""
         """The rows of the sheet shown before, on their way out: the new ones mount once they are gone."""
 
     # --- layout ----------------------------------------------------------------------------------------
@@ -204,6 +205,8 @@ class CollectionSheetScreen(FormScreen):
     @on(Input.Changed, "#find")
     def _typed(self, event: Input.Changed) -> None:
         query = event.value
+        if query == self._picked:
+            return  # the picked group's name, put there by the screen: nothing to search
         if not query.strip():
             self._seq["find"] = self._seq.get("find", 0) + 1
             self.query_one("#choices").display = False
@@ -231,7 +234,8 @@ class CollectionSheetScreen(FormScreen):
     def _chosen_group(self, group_id: int) -> None:
         choice = next((c for c in self._choices if c.id == group_id), None)
         if choice is not None:
-            self.query_one("#find", Input).value = f"{choice.group_number} {choice.name}"
+            self._picked = f"{choice.group_number} {choice.name}"
+            self.query_one("#find", Input).value = self._picked
         self._seq["find"] = self._seq.get("find", 0) + 1  # the value just set searches no more
         self.query_one("#choices").display = False
         self._open(group_id, None)

@@ -54,6 +54,7 @@ async def open_sheet(pilot: Pilot[Any], branch: GroupBranch, who: str, query: st
     assert isinstance(screen, CollectionSheetScreen)
     await pilot.press(*query, "enter")
     await settle(pilot)
+    assert not screen.query_one("#choices").display  # the list of groups found goes once one is picked
     return screen
 
 
