@@ -9,8 +9,13 @@ import json
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine, text
+from sqlalchemy.exc import DBAPIError
 
+from db.errors import AstrofinError
+from db.repositories.groups import CollectionSheetRepository, SheetEntry
+from db.repositories.tills import TillRepository
 from tests.groups.book import TODAY, GroupBook, one
 from tests.groups.refuse import refused
 from tests.reliability.faultlib import ledger_problems
@@ -64,8 +69,10 @@ def test_the_loan_officer_posts_into_a_field_session_and_hands_the_cash_in(book:
     # Back at the branch: another officer may not count it; the officer counts what the sheet took in, and the cash
     # goes back to the vault.
     assert refused(book.app, officer2, "SELECT close_till(:s, 6000, NULL, :me)", s=session)[0] == "P0106"
-    assert one(book.app, officer, "SELECT close_till(:s, 6000, NULL, :me)", s=session,
-               me=officer.user_id) == "closed"
+    # (Through the repository the close screen and the till sheet use, as the officer.)
+    tills = TillRepository(book.app, officer)
+    assert tills.close(session, Decimal("6000.00"), None).status == "closed"
+    assert [line.kind for line in tills.sheet(session).lines] == ["float"] + ["receipt"] * 4 + ["return"]
     with book.owner.connect() as conn:
         closed = conn.execute(text("SELECT expected_cash, counted_cash, difference FROM till_sessions WHERE id = :s"),
                               {"s": session}).one()
@@ -110,8 +117,20 @@ def test_without_tills_the_officer_posts_with_no_session_and_records_no_counter_
             conn.execute(text("SELECT record_loan_payment(:l, 10, :d, :me)"),
                          {"l": msa.loans[0], "d": TODAY, "me": officer.user_id})
             state = "ok"
-        except Exception as exc:  # noqa: BLE001 - the SQLSTATE is the assertion
-            state = getattr(getattr(exc, "orig", None), "sqlstate", "?")
+        except DBAPIError as exc:
+            state = getattr(exc.orig, "sqlstate", None) or "?"
             conn.rollback()
     assert state == "P0106"
+    assert _written(book.owner) == before
+
+
+def test_through_the_repository_the_officer_is_told_to_open_a_till_session(book: GroupBook) -> None:
+    """What the sheet screen shows the officer on its command line: the database's sentence, nothing written."""
+    nrb = book.nrb
+    sheets = CollectionSheetRepository(book.app, nrb.staff["officer"])
+    entries = [SheetEntry(line.loan_id, line.due, True) for line in sheets.load(nrb.group, TODAY).lines]
+    before = _written(book.owner)
+    with pytest.raises(AstrofinError) as info:
+        sheets.post(nrb.group, TODAY, entries, "from-the-field")
+    assert "open a till session first (o on the home screen)" in str(info.value)
     assert _written(book.owner) == before
