@@ -62,6 +62,7 @@ SCREEN_BUILDERS: dict[str, ScreenBuilder] = {
     "reports": _lazy("screens.reports", "ReportsScreen"),
     "administration": _lazy("screens.admin", "AdminScreen"),
     "till_overview": _lazy("screens.till_overview", "TillOverviewScreen"),
+    "collection_sheet": _lazy("screens.collection_sheet", "CollectionSheetScreen"),
 }
 """Screens that exist, by gate name; any other permitted screen opens as a placeholder saying what it will hold."""
 

@@ -25,11 +25,12 @@ MANAGE_TILLS = "manage_tills"
 HOLD_TILL = "hold_till"
 """Open and count a till session of one's own: the counter's drawer, or a loan officer's field session carrying a
 meeting's cash (the home screen's till line, o and c)."""
+COLLECTION_SHEETS = "collection_sheets"
 
 CAPABILITIES: tuple[str, ...] = (
     VIEW_CUSTOMERS, EDIT_CUSTOMERS, CREATE_APPLICATIONS, APPROVE_LOANS, DISBURSE_LOANS, RECORD_PAYMENTS,
     REVERSE_PAYMENTS, OVERDUE_QUEUE, WRITE_OFF, ACCOUNTING_READ, ACCOUNTING_WRITE, REPORTS, ADMINISTRATION,
-    MANAGE_TILLS, HOLD_TILL,
+    MANAGE_TILLS, HOLD_TILL, COLLECTION_SHEETS,
 )
 
 ROLES: tuple[str, ...] = ("cashier", "loan_officer", "supervisor", "accountant", "admin")
@@ -44,11 +45,13 @@ ROLE_LABELS: dict[str, str] = {
 
 # docs/database.md, "Who may do what". Nobody both moves money and administers users; the admin moves no money.
 ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
-    "cashier": frozenset({VIEW_CUSTOMERS, DISBURSE_LOANS, RECORD_PAYMENTS, HOLD_TILL}),
-    "loan_officer": frozenset({VIEW_CUSTOMERS, EDIT_CUSTOMERS, CREATE_APPLICATIONS, OVERDUE_QUEUE, REPORTS, HOLD_TILL}),
+    "cashier": frozenset({VIEW_CUSTOMERS, DISBURSE_LOANS, RECORD_PAYMENTS, HOLD_TILL, COLLECTION_SHEETS}),
+    "loan_officer": frozenset({VIEW_CUSTOMERS, EDIT_CUSTOMERS, CREATE_APPLICATIONS, OVERDUE_QUEUE, REPORTS, HOLD_TILL,
+                               COLLECTION_SHEETS}),
     "supervisor": frozenset({
         VIEW_CUSTOMERS, EDIT_CUSTOMERS, CREATE_APPLICATIONS, APPROVE_LOANS, DISBURSE_LOANS, RECORD_PAYMENTS,
         REVERSE_PAYMENTS, OVERDUE_QUEUE, WRITE_OFF, ACCOUNTING_READ, REPORTS, MANAGE_TILLS, HOLD_TILL,
+        COLLECTION_SHEETS,
     }),
     "accountant": frozenset({VIEW_CUSTOMERS, ACCOUNTING_READ, ACCOUNTING_WRITE, REPORTS}),
     "admin": frozenset({VIEW_CUSTOMERS, ADMINISTRATION}),
@@ -97,6 +100,8 @@ SCREENS: tuple[ScreenSpec, ...] = (
                "Users, SMS templates and outbox, audit log, backup, maintenance"),
     ScreenSpec("till_overview", "Tills", MANAGE_TILLS, "ctrl+t", "Tills",
                "Today's till sessions, approve counts that differ, the vault, the branch's tills"),
+    ScreenSpec("collection_sheet", "Collection sheet", COLLECTION_SHEETS, "ctrl+g", "Collection sheet",
+               "A group's or center's meeting: what each member paid, posted at once, then the receipts"),
 )
 
 SCREENS_BY_NAME: dict[str, ScreenSpec] = {spec.name: spec for spec in SCREENS}

@@ -24,6 +24,7 @@ MATRIX = {
     p.ADMINISTRATION: {"admin"},
     p.MANAGE_TILLS: {"supervisor"},
     p.HOLD_TILL: {"cashier", "loan_officer", "supervisor"},
+    p.COLLECTION_SHEETS: {"cashier", "loan_officer", "supervisor"},
 }
 
 
@@ -43,7 +44,8 @@ def test_screens_and_keys() -> None:
     assert not {"f1", "f10", "f11"} & {spec.key for spec in p.SCREENS}  # the terminal's own keys
     keys = {spec.name: spec.key for spec in p.SCREENS}
     assert (keys["customer_lookup"], keys["payment_entry"], keys["overdue_queue"]) == ("f2", "f3", "f4")
-    assert [s.name for s in p.screens_for("cashier")] == ["customer_lookup", "payment_entry", "loan_detail"]
+    assert [s.name for s in p.screens_for("cashier")] == ["customer_lookup", "payment_entry", "loan_detail",
+                                                          "collection_sheet"]
     assert [s.name for s in p.screens_for("admin")] == ["customer_lookup", "loan_detail", "administration"]
     assert p.may_open("supervisor", "accounting") and p.may_open("accountant", "accounting")
     assert not p.may_open("cashier", "accounting") and not p.may_open("cashier", "administration")
