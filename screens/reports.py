@@ -247,7 +247,7 @@ class ReportsScreen(DataScreen):
                 path = export_csv(f"par_trend_{self.today.isoformat()}", ["As of", "PAR1 %", "PAR30 %", "PAR90 %"],
                                   [(p.as_of, p.par1, p.par30, p.par90) for p in self.trend])
             elif tab == "tab-reschedules":
-                path = self.query_one(ReschedulePane).export(self.today)
+                path = self.query_one(ReschedulePane).written_to(f"reschedules_{self.today.isoformat()}")
             elif tab == "tab-aging":
                 path = export_csv(f"arrears_aging_{self.today.isoformat()}",
                                   ["Days past due", "Loans", "Principal owed"],

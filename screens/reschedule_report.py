@@ -5,7 +5,6 @@ screen's one database path (`run_in`)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
 from pathlib import Path
 from typing import ClassVar
 
@@ -85,6 +84,7 @@ class ReschedulePane(Vertical):
 
             self.app.push_screen(RescheduleScreen(self.ctx, chosen.loan_id), lambda _: self.load())
 
-    def export(self, today: date) -> Path:
-        return export_csv(f"reschedules_{today.isoformat()}", ["Month", "Branch", "Reschedules", "Outstanding moved"],
+    def written_to(self, stem: str) -> Path:
+        """The months as a CSV file (screens.export) named after `stem`."""
+        return export_csv(stem, ["Month", "Branch", "Reschedules", "Outstanding moved"],
                           [(m.month, m.branch_code, m.reschedules, m.outstanding_moved) for m in self.months])

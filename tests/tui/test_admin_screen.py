@@ -286,7 +286,7 @@ def test_maintenance_runs_with_progress_and_shows_its_report(
             assert all(s.status in ("done", "skipped") for s in report.steps)
             shown = str(screen.query_one("#backup-report", Static).render())
             assert f"Maintenance of {db_url.database} finished" in shown and "VACUUM ANALYZE" in shown
-            assert "[6/6] Database statistics" in str(screen.query_one("#backup-step", Static).render())
+            assert "[7/7] Database statistics" in str(screen.query_one("#backup-step", Static).render())
 
     run(scenario())
 

@@ -176,7 +176,7 @@ def test_home_shows_the_roles_figures_and_screens(app_engine: Engine, access_log
 
             options = home.query_one("#screens", OptionList)
             assert [options.get_option_at_index(i).id for i in range(options.option_count)] == [
-                "customer_lookup", "payment_entry", "loan_detail"]
+                "customer_lookup", "payment_entry", "loan_detail", "collection_sheet"]
             await pilot.press("down", "enter")
             await pilot.pause()
             assert isinstance(app.screen, BackScreen) and app.screen.screen_name == "payment_entry"
