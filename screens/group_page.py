@@ -1,7 +1,7 @@
 """A group's page: the group (or center) with its officer, meetings and next meeting; its members with their roles
 and dates; the loans taken in it with what they owe and their arrears; the attendance of its last meetings. Keys
 for the officer: a adds a member, d removes the highlighted one, e edits the group, x closes it; enter on a loan
-opens it."""
+opens it. s opens the group's collection sheet for its next meeting, r reprints its last posted sheet."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Header, Static
 
+from db.permissions import COLLECTION_SHEETS
 from db.repositories.groups import AttendancePoint, GroupDetail, GroupMember, GroupRepository
 from screens.confirm import ConfirmScreen
 from screens.context import ScreenContext
@@ -35,12 +36,15 @@ class GroupPageScreen(DataScreen):
         Binding("d", "remove_member", "Remove"),
         Binding("e", "edit", "Edit"),
         Binding("x", "close_group", "Close group"),
+        Binding("s", "sheet", "Sheet"),
+        Binding("r", "reprint", "Reprint sheet"),
     ]
 
     def __init__(self, context: ScreenContext, group_id: int) -> None:
         super().__init__(context)
         self.group_id = group_id
         self.detail: GroupDetail | None = None
+        self.attendance: list[AttendancePoint] = []
         self._said: str | None = None
 
     def compose(self) -> ComposeResult:
@@ -79,6 +83,7 @@ class GroupPageScreen(DataScreen):
 
     def _show(self, detail: GroupDetail, attendance: list[AttendancePoint]) -> None:
         self.detail = detail
+        self.attendance = attendance
         g, currency = detail.group, self.ctx.currency
         center = f" · in center {g.parent_number}" if g.parent_number else ""
         self.query_one("#group-head", Static).update(
@@ -126,7 +131,27 @@ class GroupPageScreen(DataScreen):
         if action == "remove_member":
             member = self.chosen_member()
             return self._keeps() and member is not None and member.active
+        if action == "sheet":
+            return (self.ctx.can(COLLECTION_SHEETS) and self.detail is not None
+                    and self.detail.group.status == "active")
+        if action == "reprint":
+            return self.ctx.can(COLLECTION_SHEETS) and bool(self.attendance)
         return True
+
+    def action_sheet(self) -> None:
+        """The collection sheet of this group (or center) for its next meeting."""
+        from screens.collection_sheet import CollectionSheetScreen
+
+        self.app.push_screen(CollectionSheetScreen(self.ctx, self.group_id), lambda _: self.load())
+
+    def action_reprint(self) -> None:
+        """The receipt of the group's last posted sheet, to print again (p on it)."""
+        if not self.attendance:
+            return
+        from screens.sheet_receipt import SheetReceiptScreen
+
+        last = max(self.attendance, key=lambda point: point.meeting_date)
+        self.app.push_screen(SheetReceiptScreen(self.ctx, last.sheet_id))
 
     @on(DataTable.RowHighlighted)
     def _highlighted(self) -> None:

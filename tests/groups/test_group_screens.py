@@ -4,7 +4,7 @@ first), its page, a member added and removed, the reports."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -99,3 +99,47 @@ def test_keep_a_group_from_the_screens(tui_engine: Engine, engine: Engine, tmp_p
     with engine.connect() as conn:
         left = conn.execute(text("SELECT left_on FROM group_members")).scalar_one()
     assert left == date.today()
+
+
+def test_the_group_page_opens_its_sheet_and_reprints_the_last_one(book, tmp_path: Path) -> None:
+    """From a group's page: r shows the receipt of its last posted sheet, s opens its sheet for the next meeting."""
+    import json
+
+    from screens.collection_sheet import CollectionSheetScreen
+    from screens.sheet_receipt import SheetReceiptScreen
+    from tests.groups.book import ANCHOR, one
+
+    msa = book.msa
+    officer = msa.staff["officer"]
+    sheet = one(book.app, officer, "SELECT post_collection_sheet(:g, :d, CAST(:l AS jsonb), :me, :k)", g=msa.group,
+                d=ANCHOR + timedelta(days=7), me=officer.user_id, k="page-reprint",
+                l=json.dumps([{"loan_id": msa.loans[0], "amount": "100.00", "attended": True}]))
+    app_engine = make_engine(book.app.url)
+
+    async def scenario() -> None:
+        app = front_app(app_engine, tmp_path / "access.log")
+        async with app.run_test(size=(80, 24)) as pilot:
+            await sign_in(pilot, officer)
+            app.push_screen(GroupPageScreen(app.screen.ctx, msa.group))  # type: ignore[attr-defined]
+            await pilot.pause()
+            page = app.screen
+            assert isinstance(page, GroupPageScreen)
+            for _ in range(20):
+                if page.attendance:
+                    break
+                await pilot.pause(0.05)
+            assert [p.sheet_id for p in page.attendance] == [sheet]
+            await press(pilot, "r")
+            await pilot.pause()
+            assert isinstance(app.screen, SheetReceiptScreen) and app.screen.sheet_id == sheet
+            await press(pilot, "escape")
+            await pilot.pause()
+            assert app.screen is page
+            await press(pilot, "s")
+            await pilot.pause()
+            assert isinstance(app.screen, CollectionSheetScreen) and app.screen.group_id == msa.group
+
+    try:
+        run(scenario())
+    finally:
+        app_engine.dispose()
