@@ -135,6 +135,10 @@ def tps(output: str) -> float:
     return float(found.group(1)) if found else 0.0
 
 
+ONLY = ("penalties", "payoff", "sheet", "search", "reschedules")
+"""What --only may pick; the rest of the bench (payments, tills, reports, memory) runs only without it."""
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--scale", type=int, default=100_000, help="customers (default 100,000)")
@@ -144,8 +148,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--runs", type=int, default=200, help="calls per search kind (default 200)")
     parser.add_argument("--explain", action="store_true", help="print EXPLAIN ANALYZE of the hot queries")
-    parser.add_argument("--only", choices=("penalties", "payoff"),
-                        help="seed, measure only this and stop (penalties: the daily runs; payoff: payoff_quote)")
+    parser.add_argument("--only", action="append", choices=ONLY,
+                        help="seed, measure only this (repeatable) and stop: penalties (the daily runs), payoff "
+                             "(payoff_quote), sheet (a center's collection sheet), search (head office and a branch), "
+                             "reschedules")
     args = parser.parse_args(argv)
 
     from db import migrate
@@ -183,10 +189,25 @@ def main(argv: list[str] | None = None) -> int:
             return Actor(row.id, row.username, row.role)
         officer, cashier, supervisor = user("officer"), user("cashier"), user("supervisor")
         branch_officer, branch_supervisor = user("bench.officer"), user("bench.supervisor")
-    if args.only in (None, "penalties"):
+    chosen = set(args.only or ONLY)
+    if "penalties" in chosen:
         run_penalties(bench, engine, args.scale)
-    if args.only == "payoff":
+    if args.only is None:
+        run_payments(bench, server, engine, cashier.user_id)
+        run_till_payments(bench, server, engine, branch[0])
+        run_till_close(bench, engine, branch[0])
+    if "payoff" in chosen:
         run_payoff_quote(bench, engine, cashier, args.runs)
+    if "sheet" in chosen:
+        run_collection_sheet(bench, engine, today)
+    if "search" in chosen:
+        run_search(bench, engine, officer, args.runs, "head office")
+        run_search(bench, engine, branch_officer, args.runs, f"branch {branch[1]}", branch[0])
+    if args.only is None:
+        run_reports(bench, engine, supervisor, today, args.runs, "head office")
+        run_reports(bench, engine, branch_supervisor, today, args.runs, f"branch {branch[1]}", branch[0])
+    if "reschedules" in chosen:
+        run_reschedules(bench, engine, officer, supervisor, today, args.runs)
     if args.only is not None:
         print()
         print(f"AstroFinance benchmark: {args.scale:,} customers; {machine()}")
@@ -195,16 +216,6 @@ def main(argv: list[str] | None = None) -> int:
         admin.dispose()
         server.stop()  # type: ignore[attr-defined]
         return 0
-    run_payments(bench, server, engine, cashier.user_id)
-    run_till_payments(bench, server, engine, branch[0])
-    run_till_close(bench, engine, branch[0])
-    run_payoff_quote(bench, engine, cashier, args.runs)
-    run_collection_sheet(bench, engine, today)
-    run_search(bench, engine, officer, args.runs, "head office")
-    run_search(bench, engine, branch_officer, args.runs, f"branch {branch[1]}", branch[0])
-    run_reports(bench, engine, supervisor, today, args.runs, "head office")
-    run_reports(bench, engine, branch_supervisor, today, args.runs, f"branch {branch[1]}", branch[0])
-    run_reschedules(bench, engine, officer, supervisor, today, args.runs)
     run_app_memory(bench, url)
     if args.explain:
         explain(engine, {"a head-office officer": officer, f"an officer of {branch[1]}": branch_officer,
