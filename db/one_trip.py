@@ -31,8 +31,10 @@ _SETTINGS = ("SELECT set_config('astrofin.user_id', %(astrofin_user_id)s, true),
              "set_config('role', %(astrofin_role)s, true);\n")
 
 
-def fetch_in_one_trip(engine: Engine, actor: Actor, statement: Select[Any]) -> Sequence[tuple[Any, ...]]:
-    """The rows of a read-only `statement` run as `actor`, in one round trip (on the replica when one answers).
+def fetch_in_one_trip(engine: Engine, actor: Actor, statement: Select[Any], *,
+                      replica: bool = True) -> Sequence[tuple[Any, ...]]:
+    """The rows of a read-only `statement` run as `actor`, in one round trip (on the replica when one answers and
+    `replica` allows it: a figure that a write will be checked against is read on the primary).
 
     A refusal or a lost connection raises sqlalchemy's DBAPIError, as a unit of work would.
     """
@@ -40,7 +42,7 @@ def fetch_in_one_trip(engine: Engine, actor: Actor, statement: Select[Any]) -> S
     params["astrofin_user_id"] = str(actor.user_id)
     params["astrofin_role"] = actor.db_role
     message = _SETTINGS + str(compiled)
-    with _read_connection(engine) as connection:
+    with _read_connection(engine, replica) as connection:
         driver: psycopg.Connection[Any] = connection.connection.driver_connection  # type: ignore[assignment]
         started = time.perf_counter()
         driver.autocommit = True
@@ -81,7 +83,7 @@ def _compiled(engine: Engine, statement: Select[Any]) -> tuple[Compiled, dict[st
     return compiled, dict(compiled.construct_params(extracted_parameters=key.bindparams))
 
 
-def _read_connection(engine: Engine) -> Connection:
-    replica = replica_for(engine)
+def _read_connection(engine: Engine, on_replica: bool) -> Connection:
+    replica = replica_for(engine) if on_replica else None
     connection = replica.connect() if replica is not None else None
     return connection if connection is not None else engine.connect()

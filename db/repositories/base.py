@@ -93,9 +93,9 @@ class Repository:
         except DBAPIError as exc:
             raise translate(exc) from exc
 
-    def fetch_in_one_trip(self, statement: Select[Any]) -> Sequence[tuple[Any, ...]]:
+    def fetch_in_one_trip(self, statement: Select[Any], *, replica: bool = True) -> Sequence[tuple[Any, ...]]:
         """The rows of a read-only statement, with the person's settings, in one round trip (db/one_trip.py)."""
         try:
-            return fetch_in_one_trip(self.engine, self.actor, statement)
+            return fetch_in_one_trip(self.engine, self.actor, statement, replica=replica)
         except DBAPIError as exc:
             raise translate(exc) from exc

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 
 from db.errors import AstrofinError, NotFound, ValidationError
 from db.repositories.base import Repository
@@ -201,10 +201,12 @@ class PaymentRepository(Repository):
     def payoff_quote(self, loan_id: int, as_of: date) -> PayoffQuote:
         """The payoff of the day, worked out by the database (payoff_quote); refused for a loan that is not active or
         defaulted, or a day before its disbursement."""
-        with self.work() as session:
-            row = session.execute(text("SELECT principal, interest, penalty, total FROM payoff_quote(:loan, :day)"),
-                                  {"loan": loan_id, "day": as_of}).one()
-        return PayoffQuote(loan_id, as_of, row.principal, row.interest, row.penalty, row.total)
+        # Asked on every loan screen and payment: one message (db/one_trip.py), on the primary, as the settlement will
+        # be checked against the quote there.
+        quote = func.payoff_quote(loan_id, as_of).table_valued("principal", "interest", "penalty", "total")
+        principal, interest, penalty, total = self.fetch_in_one_trip(
+            select(quote.c.principal, quote.c.interest, quote.c.penalty, quote.c.total), replica=False)[0]
+        return PayoffQuote(loan_id, as_of, principal, interest, penalty, total)
 
     def settle(self, loan_id: int, amount: Decimal, payment_date: date, idempotency_key: str, *,
                method: str = "cash", reference: str | None = None) -> Receipt:

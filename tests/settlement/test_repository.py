@@ -48,3 +48,21 @@ def test_quote_settle_and_recover_through_the_repositories(book: TillBook) -> No
     balance = AccountingRepository(app, msa.staff["accountant"]).trial_balance(TODAY)
     recovered = next(a for a in balance.accounts if a.account_code == "4300")
     assert (recovered.debit, recovered.credit) == (0, D("400.00"))
+
+
+def test_a_quote_is_one_round_trip(book: TillBook, tmp_path) -> None:
+    """The quote asked on every loan screen and payment goes as one message (db/one_trip.py), on the primary."""
+    from db.engine import make_engine
+    from tests.repositories.test_one_trip import _round_trips, _traced
+
+    msa = book.msa
+    loan = make_loan(book.app, msa, "Trip")
+    engine = make_engine(book.app.url, pool_size=1, max_overflow=0)
+    try:
+        loans = LoanRepository(engine, msa.staff["cashier"])
+        quotes = []
+        lines = _traced(engine, lambda: quotes.append(loans.payoff_quote(loan, date(2026, 1, 15))), tmp_path)
+        assert quotes[0].total == D("10200.00")
+        assert _round_trips(lines) == 1, "\n".join(lines)
+    finally:
+        engine.dispose()
