@@ -281,6 +281,44 @@ GRANT SELECT ON loan_reschedules, payment_schedule_history TO astrofin_cashier, 
 GRANT SELECT, INSERT, UPDATE, DELETE ON loan_reschedules, payment_schedule_history TO astrofin_definer;
 GRANT USAGE, SELECT, UPDATE ON SEQUENCE loan_reschedules_id_seq, payment_schedule_history_id_seq TO astrofin_definer;
 
+-- Late penalties (0020) on a rescheduled tail. On approval every charge of the replaced rows (the partly paid one
+-- included) gives up what of it is unpaid: moved onto the new schedule ('keep': moved_amount, carried by the first new
+-- installment's penalty_due) or waived by the reschedule ('waive': waived_amount, the approver, a reason naming the
+-- reschedule); rescheduled_id names the reschedule. Charges of the rows the reschedule deletes lose their installment
+-- (schedule_id NULL): they are history, owe nothing, are never waived again and no longer count in a run's
+-- occurrences (the new rows start their own). Charges of the partly paid installment stay on it, at what it paid.
+ALTER TABLE loan_charges
+    ADD COLUMN rescheduled_id bigint REFERENCES loan_reschedules (id),
+    ADD COLUMN moved_amount numeric(14,2) NOT NULL DEFAULT 0
+        CONSTRAINT loan_charges_moved_check CHECK (moved_amount >= 0),
+    ADD CONSTRAINT loan_charges_settled_check CHECK (waived_amount + moved_amount <= amount),
+    ADD CONSTRAINT loan_charges_moved_by_check CHECK (moved_amount = 0 OR rescheduled_id IS NOT NULL),
+    ADD CONSTRAINT loan_charges_where_check CHECK (schedule_id IS NOT NULL OR rescheduled_id IS NOT NULL);
+CREATE INDEX loan_charges_rescheduled_idx ON loan_charges (rescheduled_id) WHERE rescheduled_id IS NOT NULL;
+
+-- What of a charge is unpaid, now that an installment may also carry penalties a reschedule moved onto it (its
+-- penalty_due less its charges' amounts less their waivers and moves). The installment's penalty_paid pays what it
+-- carried first (it is older), then its charges oldest occurrence first, each up to its amount less its waiver and
+-- what was moved of it. A charge no longer on an installment owes nothing (0, never NULL).
+CREATE OR REPLACE FUNCTION loan_charge_unpaid(p_charge_id bigint) RETURNS numeric
+LANGUAGE sql STABLE SET search_path = public, pg_temp AS $$
+    SELECT coalesce(
+               (c.amount - c.waived_amount - c.moved_amount)
+               - least(c.amount - c.waived_amount - c.moved_amount,
+                       greatest(s.penalty_paid
+                                - greatest(s.penalty_due - a.attached, 0)
+                                - a.earlier, 0)),
+               0)
+      FROM loan_charges c
+      LEFT JOIN payment_schedules s ON s.id = c.schedule_id
+      LEFT JOIN LATERAL (SELECT coalesce(sum(e.amount - e.waived_amount - e.moved_amount), 0) AS attached,
+                                coalesce(sum(e.amount - e.waived_amount - e.moved_amount)
+                                         FILTER (WHERE e.occurrence < c.occurrence), 0) AS earlier
+                           FROM loan_charges e
+                          WHERE e.schedule_id = c.schedule_id AND e.kind = c.kind) a ON true
+     WHERE c.id = p_charge_id
+$$;
+
 ------------------------------------------------------------------------------------------------------
 -- 3. The plan: what the unpaid tail from an installment owes, and the new tail, checked field by field.
 ------------------------------------------------------------------------------------------------------
@@ -600,6 +638,26 @@ BEGIN
       FROM reschedule_plan(v_loan.id, v_r.from_installment, v_r.new_next_due_date, v_r.extra_installments,
                            v_r.new_rate, v_r.grace_periods, v_r.arrears_handling, current_date) p;
     SELECT * INTO v_owed FROM reschedule_owed(v_loan.id, v_r.from_installment, current_date);
+
+    -- The charges of the replaced rows, before the rows change: what of each is unpaid is moved onto the new schedule
+    -- (the first new installment's penalty_due carries it, in the plan's arrears_penalty) or waived by this
+    -- reschedule; they leave the rows that are deleted, and stay, at what was paid of them, on a partly paid one.
+    UPDATE loan_charges c
+       SET moved_amount = c.moved_amount + CASE WHEN v_r.arrears_handling = 'keep' THEN u.unpaid ELSE 0 END,
+           waived_amount = c.waived_amount + CASE WHEN v_r.arrears_handling = 'waive' THEN u.unpaid ELSE 0 END,
+           waived_by = CASE WHEN v_r.arrears_handling = 'waive' AND u.unpaid > 0 THEN p_user ELSE c.waived_by END,
+           waived_at = CASE WHEN v_r.arrears_handling = 'waive' AND u.unpaid > 0 THEN now() ELSE c.waived_at END,
+           waive_reason = CASE WHEN v_r.arrears_handling = 'waive' AND u.unpaid > 0
+                               THEN left('Waived by reschedule ' || v_r.id || ': ' || v_r.reason, 500)
+                               ELSE c.waive_reason END,
+           schedule_id = CASE WHEN u.stays THEN c.schedule_id END,
+           rescheduled_id = v_r.id
+      FROM (SELECT e.id, loan_charge_unpaid(e.id) AS unpaid,
+                   (s.installment_number = v_r.from_installment AND s.total_paid > 0) AS stays
+              FROM loan_charges e JOIN payment_schedules s ON s.id = e.schedule_id
+             WHERE s.loan_id = v_loan.id AND s.installment_number >= v_r.from_installment
+               AND s.paid_date IS NULL) u
+     WHERE c.id = u.id;
 
     -- The replaced rows, as they were.
     INSERT INTO payment_schedule_history (reschedule_id, loan_id, branch_id, schedule_id, installment_number, due_date,

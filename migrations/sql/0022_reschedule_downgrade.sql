@@ -10,6 +10,19 @@ DROP FUNCTION preview_reschedule(bigint, integer, date, integer, numeric, intege
     reschedule_for_decision(bigint, bigint, text),
     reschedule_plan(bigint, integer, date, integer, numeric, integer, text, date),
     reschedule_owed(bigint, integer, date), reschedule_check_text(text, text, text);
+-- Late penalties lose what reschedules did to them (a charge a reschedule detached keeps schedule_id NULL).
+DROP INDEX loan_charges_rescheduled_idx;
+ALTER TABLE loan_charges DROP COLUMN rescheduled_id, DROP COLUMN moved_amount;
+CREATE OR REPLACE FUNCTION loan_charge_unpaid(p_charge_id bigint) RETURNS numeric
+LANGUAGE sql STABLE SET search_path = public, pg_temp AS $$
+    SELECT coalesce((c.amount - c.waived_amount)
+           - least(c.amount - c.waived_amount,
+                   greatest(s.penalty_paid - coalesce((SELECT sum(e.amount - e.waived_amount) FROM loan_charges e
+                                                        WHERE e.schedule_id = c.schedule_id AND e.kind = c.kind
+                                                          AND e.occurrence < c.occurrence), 0), 0)), 0)
+      FROM loan_charges c LEFT JOIN payment_schedules s ON s.id = c.schedule_id
+     WHERE c.id = p_charge_id
+$$;
 DROP TABLE payment_schedule_history;
 DROP TABLE loan_reschedules;
 DROP FUNCTION loan_reschedules_take_branch(), loans_reschedules_follow_branch();
