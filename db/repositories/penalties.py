@@ -33,6 +33,17 @@ class Charge:
     waive_reason: str | None
     waived_by_name: str | None
     waived_at: datetime | None
+    moved_amount: Decimal = Decimal(0)
+    rescheduled_id: int | None = None
+
+    @property
+    def note(self) -> str:
+        """What became of the charge beyond its payments: moved by a reschedule, or the reason it was waived (a
+        reschedule's waiver names the reschedule)."""
+        if self.moved_amount > 0 and self.rescheduled_id is not None:
+            moved = f"moved to the new schedule by reschedule {self.rescheduled_id}"
+            return f"{moved}; {self.waive_reason}" if self.waive_reason else moved
+        return self.waive_reason or ""
 
 
 @dataclass(frozen=True)
@@ -50,14 +61,15 @@ class PenaltyRepository(Repository):
         with self.read_work() as session:
             rows = session.execute(text("""
                 SELECT c.id, c.installment_number, c.occurrence, c.charge_date, c.amount, c.waived_amount,
-                       loan_charge_unpaid(c.id) AS unpaid, c.waive_reason, u.full_name AS waived_by_name, c.waived_at
+                       loan_charge_unpaid(c.id) AS unpaid, c.waive_reason, u.full_name AS waived_by_name, c.waived_at,
+                       c.moved_amount, c.rescheduled_id
                   FROM loan_charges c LEFT JOIN users u ON u.id = c.waived_by
                  WHERE c.loan_id = :loan
                  ORDER BY c.installment_number, c.occurrence
             """), {"loan": loan_id}).all()
         return [Charge(r.id, r.installment_number, r.occurrence, r.charge_date, r.amount, r.waived_amount,
                        Decimal(r.unpaid if r.unpaid is not None else 0), r.waive_reason, r.waived_by_name,
-                       r.waived_at) for r in rows]
+                       r.waived_at, Decimal(r.moved_amount), r.rescheduled_id) for r in rows]
 
     def waive(self, charge_id: int, amount: Decimal, reason: str) -> Decimal:
         """A supervisor waives `amount` of the charge, saying why; returns what of it is still unpaid."""
@@ -82,7 +94,9 @@ class PenaltyRepository(Repository):
 
     def monthly(self) -> list[PenaltyMonth]:
         """Per month and branch (the person's branches): penalties charged (by charge date), waived (by the day of
-        the waiver) and collected (the penalty part of repayments less that of their reversals, by their date)."""
+        the waiver, a reschedule's 'waive' included) and collected (the penalty part of repayments less that of their
+        reversals, by their date). What a reschedule moved onto the new schedule is neither waived nor collected: it is
+        still owed, and counts as collected when a repayment pays it."""
         with self.read_work() as session:
             rows = session.execute(text("""
                 SELECT m.month, b.code AS branch_code, sum(m.charged) AS charged, sum(m.waived) AS waived,

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Connection, Engine, text
 
+from db.repositories.penalties import PenaltyRepository
 from tests.ledger.helpers import TODAY, Staff, pay, refused, scalar
 from tests.penalties import book
 from tests.reschedule.helpers import approve, request
@@ -126,3 +127,30 @@ def test_carried_penalty_is_paid_before_the_new_rows_own_charges(engine: Engine,
         assert holds[3] == carried
         assert scalar(conn, "SELECT penalty_due = penalty_paid FROM payment_schedules WHERE loan_id = :l "
                             "AND installment_number = 3", l=loan)
+
+
+@pytest.mark.parametrize("arrears", ["keep", "waive"])
+def test_the_penalties_panel_and_report_show_what_the_reschedule_did(engine: Engine, app_engine: Engine, staff: Staff,
+                                                                     arrears: str) -> None:
+    loan = loan_with_charges(engine, staff)
+    people = book.staff(engine)
+    repo = PenaltyRepository(app_engine, people["supervisor"])
+    waived_before = sum(m.waived for m in repo.monthly())
+    charged_before = sum(m.charged for m in repo.monthly())
+    unpaid = sum(c.unpaid for c in repo.charges(loan) if c.installment_number >= 2)
+    with engine.begin() as conn:
+        rid = request(conn, staff, loan, from_installment=2, new_next_due_date=TODAY + timedelta(days=30),
+                      arrears_handling=arrears)
+        approve(conn, staff, rid, by=staff.supervisor2)
+    shown = [c for c in repo.charges(loan) if c.installment_number == 3]
+    assert shown and all(c.unpaid == 0 and c.rescheduled_id == rid for c in shown)
+    if arrears == "keep":
+        assert all(c.note == f"moved to the new schedule by reschedule {rid}" and c.moved_amount == c.amount
+                   for c in shown)
+        assert sum(m.waived for m in repo.monthly()) == waived_before
+    else:
+        assert all(c.note.startswith(f"Waived by reschedule {rid}: Harvest failed") and c.moved_amount == 0
+                   for c in shown)
+        # The reschedule's waiver counts as waived in the month of the approval; what was charged stays charged.
+        assert sum(m.waived for m in repo.monthly()) == waived_before + unpaid
+    assert sum(m.charged for m in repo.monthly()) == charged_before
