@@ -1,5 +1,6 @@
 """A loan's late penalties on the loan detail: each charge (date, installment, occurrence, amount, waived, moved by a
-reschedule, what is unpaid, the reason of a waiver or the reschedule it was moved by), and the supervisor's dialog that waives what of the highlighted one is unpaid.
+reschedule, what is unpaid, the reason of a waiver or the reschedule it was moved by), and the supervisor's dialog
+that waives what of the highlighted one is unpaid.
 
 The panel loads its rows through the screen's one database path (`run_in`); the dialog checks what was typed first
 and shows each refusal, its own or the database's, beside its field: the amount or the reason.

@@ -27,9 +27,9 @@ def charge_rows(conn: Connection, loan: int) -> list[Any]:
 def penalty_rule_holds(conn: Connection, loan: int) -> dict[int, Decimal]:
     """Per installment, penalty_due less its attached charges (amount - waived - moved): what a reschedule carried."""
     return dict(conn.execute(text(
-        "SELECT s.installment_number, s.penalty_due - coalesce((SELECT sum(c.amount - c.waived_amount - c.moved_amount) "
-        "FROM loan_charges c WHERE c.schedule_id = s.id), 0) FROM payment_schedules s WHERE s.loan_id = :l "
-        "ORDER BY 1"), {"l": loan}).tuples().all())
+        "SELECT s.installment_number, s.penalty_due - coalesce((SELECT "
+        "sum(c.amount - c.waived_amount - c.moved_amount) FROM loan_charges c WHERE c.schedule_id = s.id), 0) "
+        "FROM payment_schedules s WHERE s.loan_id = :l ORDER BY 1"), {"l": loan}).tuples().all())
 
 
 def loan_with_charges(engine: Engine, staff: Staff) -> int:
