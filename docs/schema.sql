@@ -278,14 +278,17 @@ BEGIN
            AND NOT EXISTS (SELECT 1 FROM transactions x WHERE x.reverses_transaction_id = t.id);
         UPDATE payment_schedules
            SET principal_due = principal_paid, interest_due = interest_paid, penalty_due = penalty_paid,
+               interest_carried = least(interest_carried, interest_paid),
                total_due = total_paid, status = 'paid', paid_date = coalesce(v_last_pay, current_date)
          WHERE id = v_partial.id;
     END IF;
     DELETE FROM payment_schedules s
      WHERE s.loan_id = v_loan.id AND s.installment_number >= v_r.from_installment AND s.paid_date IS NULL;
     INSERT INTO payment_schedules (loan_id, installment_number, due_date, principal_due, interest_due, penalty_due,
-                                   total_due)
-    SELECT v_loan.id, n.installment_number, n.due_date, n.principal_due, n.interest_due, n.penalty_due, n.total_due
+                                   total_due, interest_carried)
+    SELECT v_loan.id, n.installment_number, n.due_date, n.principal_due, n.interest_due, n.penalty_due, n.total_due,
+           CASE WHEN v_r.arrears_handling = 'keep' AND n.installment_number = (v_plan -> 0 ->> 'installment_number')::integer
+                THEN v_owed.arrears_interest ELSE 0 END
       FROM jsonb_to_recordset(v_plan) AS n(installment_number integer, due_date date, principal_due numeric,
                                            interest_due numeric, penalty_due numeric, total_due numeric)
      ORDER BY n.installment_number;
@@ -2246,10 +2249,12 @@ CREATE FUNCTION public.ledger_payoff_rows(p_loan_id bigint, p_disbursed date, p_
     AS $$
     SELECT r.id, r.prin,
            CASE WHEN r.due_date <= p_as_of OR p_rule = 'all_remaining'
-                     OR (p_rule = 'current_period' AND r.period_start < p_as_of) THEN r.intr ELSE 0 END,
+                     OR (p_rule = 'current_period' AND r.period_start < p_as_of) THEN r.intr
+                ELSE least(r.intr, r.carried) END,
            r.pen, r.intr
       FROM (SELECT s.id, s.due_date, s.principal_due - s.principal_paid AS prin,
                    s.interest_due - s.interest_paid AS intr, s.penalty_due - s.penalty_paid AS pen,
+                   greatest(s.interest_carried - s.interest_paid, 0) AS carried,
                    coalesce(lag(s.due_date) OVER (ORDER BY s.due_date, s.installment_number), p_disbursed)
                        AS period_start
               FROM payment_schedules s
@@ -4501,7 +4506,9 @@ CREATE FUNCTION public.reschedule_owed(p_loan_id bigint, p_from integer, p_as_of
     LANGUAGE sql STABLE
     AS $$
     SELECT coalesce(sum(s.principal_due - s.principal_paid), 0)::numeric(14,2),
-           coalesce(sum(s.interest_due - s.interest_paid) FILTER (WHERE s.due_date < p_as_of), 0)::numeric(14,2),
+           (coalesce(sum(s.interest_due - s.interest_paid) FILTER (WHERE s.due_date < p_as_of), 0)
+            + coalesce(sum(least(s.interest_due - s.interest_paid, greatest(s.interest_carried - s.interest_paid, 0)))
+                       FILTER (WHERE s.due_date >= p_as_of), 0))::numeric(14,2),
            coalesce(sum(s.penalty_due - s.penalty_paid), 0)::numeric(14,2)
       FROM payment_schedules s
      WHERE s.loan_id = p_loan_id AND s.installment_number >= p_from AND s.paid_date IS NULL
@@ -6723,12 +6730,14 @@ CREATE TABLE public.payment_schedules (
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     branch_id bigint NOT NULL,
+    interest_carried numeric(14,2) DEFAULT 0 NOT NULL,
     CONSTRAINT payment_schedules_check CHECK (((principal_paid >= (0)::numeric) AND (principal_paid <= principal_due))),
     CONSTRAINT payment_schedules_check1 CHECK (((interest_paid >= (0)::numeric) AND (interest_paid <= interest_due))),
     CONSTRAINT payment_schedules_check2 CHECK (((penalty_paid >= (0)::numeric) AND (penalty_paid <= penalty_due))),
     CONSTRAINT payment_schedules_check3 CHECK ((total_due = ((principal_due + interest_due) + penalty_due))),
     CONSTRAINT payment_schedules_check4 CHECK ((total_paid = ((principal_paid + interest_paid) + penalty_paid))),
     CONSTRAINT payment_schedules_installment_number_check CHECK ((installment_number >= 1)),
+    CONSTRAINT payment_schedules_interest_carried_check CHECK (((interest_carried >= (0)::numeric) AND (interest_carried <= interest_due))),
     CONSTRAINT payment_schedules_interest_due_check CHECK ((interest_due >= (0)::numeric)),
     CONSTRAINT payment_schedules_paid_date_check CHECK (((status = 'paid'::text) = (paid_date IS NOT NULL))),
     CONSTRAINT payment_schedules_penalty_due_check CHECK ((penalty_due >= (0)::numeric)),

@@ -281,6 +281,31 @@ GRANT SELECT ON loan_reschedules, payment_schedule_history TO astrofin_cashier, 
 GRANT SELECT, INSERT, UPDATE, DELETE ON loan_reschedules, payment_schedule_history TO astrofin_definer;
 GRANT USAGE, SELECT, UPDATE ON SEQUENCE loan_reschedules_id_seq, payment_schedule_history_id_seq TO astrofin_definer;
 
+-- Arrears interest a 'keep' reschedule carried onto its first new installment: it was due before the reschedule, so
+-- it stays due whatever happens next. The installment's interest_paid pays it first; a payoff keeps what of it is
+-- unpaid under every early-settlement rule (ledger_payoff_rows below), and a later reschedule counts it as arrears
+-- (reschedule_owed) even before the installment falls due.
+ALTER TABLE payment_schedules ADD COLUMN interest_carried numeric(14,2) NOT NULL DEFAULT 0
+    CONSTRAINT payment_schedules_interest_carried_check CHECK (interest_carried >= 0 AND interest_carried <= interest_due);
+
+CREATE OR REPLACE FUNCTION ledger_payoff_rows(p_loan_id bigint, p_disbursed date, p_rule text, p_as_of date)
+    RETURNS TABLE(schedule_id bigint, principal numeric, interest numeric, penalty numeric, interest_unpaid numeric)
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT r.id, r.prin,
+           CASE WHEN r.due_date <= p_as_of OR p_rule = 'all_remaining'
+                     OR (p_rule = 'current_period' AND r.period_start < p_as_of) THEN r.intr
+                ELSE least(r.intr, r.carried) END,
+           r.pen, r.intr
+      FROM (SELECT s.id, s.due_date, s.principal_due - s.principal_paid AS prin,
+                   s.interest_due - s.interest_paid AS intr, s.penalty_due - s.penalty_paid AS pen,
+                   greatest(s.interest_carried - s.interest_paid, 0) AS carried,
+                   coalesce(lag(s.due_date) OVER (ORDER BY s.due_date, s.installment_number), p_disbursed)
+                       AS period_start
+              FROM payment_schedules s
+             WHERE s.loan_id = p_loan_id) r
+$$;
+
 -- Late penalties (0020) on a rescheduled tail. On approval every charge of the replaced rows (the partly paid one
 -- included) gives up what of it is unpaid: moved onto the new schedule ('keep': moved_amount, carried by the first new
 -- installment's penalty_due) or waived by the reschedule ('waive': waived_amount, the approver, a reason naming the
@@ -323,12 +348,15 @@ $$;
 -- 3. The plan: what the unpaid tail from an installment owes, and the new tail, checked field by field.
 ------------------------------------------------------------------------------------------------------
 -- What installments p_from onwards still owe: principal (moved into the new tail), and the arrears: interest of those
--- due before p_as_of, and every penalty.
+-- due before p_as_of (and what of the arrears interest an earlier reschedule carried onto a later one is unpaid), and
+-- every penalty.
 CREATE FUNCTION reschedule_owed(p_loan_id bigint, p_from integer, p_as_of date)
 RETURNS TABLE(principal numeric, arrears_interest numeric, arrears_penalty numeric)
 LANGUAGE sql STABLE AS $$
     SELECT coalesce(sum(s.principal_due - s.principal_paid), 0)::numeric(14,2),
-           coalesce(sum(s.interest_due - s.interest_paid) FILTER (WHERE s.due_date < p_as_of), 0)::numeric(14,2),
+           (coalesce(sum(s.interest_due - s.interest_paid) FILTER (WHERE s.due_date < p_as_of), 0)
+            + coalesce(sum(least(s.interest_due - s.interest_paid, greatest(s.interest_carried - s.interest_paid, 0)))
+                       FILTER (WHERE s.due_date >= p_as_of), 0))::numeric(14,2),
            coalesce(sum(s.penalty_due - s.penalty_paid), 0)::numeric(14,2)
       FROM payment_schedules s
      WHERE s.loan_id = p_loan_id AND s.installment_number >= p_from AND s.paid_date IS NULL
@@ -679,14 +707,17 @@ BEGIN
            AND NOT EXISTS (SELECT 1 FROM transactions x WHERE x.reverses_transaction_id = t.id);
         UPDATE payment_schedules
            SET principal_due = principal_paid, interest_due = interest_paid, penalty_due = penalty_paid,
+               interest_carried = least(interest_carried, interest_paid),
                total_due = total_paid, status = 'paid', paid_date = coalesce(v_last_pay, current_date)
          WHERE id = v_partial.id;
     END IF;
     DELETE FROM payment_schedules s
      WHERE s.loan_id = v_loan.id AND s.installment_number >= v_r.from_installment AND s.paid_date IS NULL;
     INSERT INTO payment_schedules (loan_id, installment_number, due_date, principal_due, interest_due, penalty_due,
-                                   total_due)
-    SELECT v_loan.id, n.installment_number, n.due_date, n.principal_due, n.interest_due, n.penalty_due, n.total_due
+                                   total_due, interest_carried)
+    SELECT v_loan.id, n.installment_number, n.due_date, n.principal_due, n.interest_due, n.penalty_due, n.total_due,
+           CASE WHEN v_r.arrears_handling = 'keep' AND n.installment_number = (v_plan -> 0 ->> 'installment_number')::integer
+                THEN v_owed.arrears_interest ELSE 0 END
       FROM jsonb_to_recordset(v_plan) AS n(installment_number integer, due_date date, principal_due numeric,
                                            interest_due numeric, penalty_due numeric, total_due numeric)
      ORDER BY n.installment_number;
