@@ -225,6 +225,7 @@ DECLARE
     v_written  integer;
     v_term     integer;
     v_plan     jsonb;
+    v_charged  numeric;
 BEGIN
     PERFORM ledger_require_actor(p_user, ARRAY['supervisor'], 'approve a reschedule');
     v_r := reschedule_for_decision(p_reschedule_id, p_user, 'approved');
@@ -241,22 +242,25 @@ BEGIN
     -- The charges of the replaced rows, before the rows change: what of each is unpaid is moved onto the new schedule
     -- (the first new installment's penalty_due carries it, in the plan's arrears_penalty) or waived by this
     -- reschedule; they leave the rows that are deleted, and stay, at what was paid of them, on a partly paid one.
-    UPDATE loan_charges c
-       SET moved_amount = c.moved_amount + CASE WHEN v_r.arrears_handling = 'keep' THEN u.unpaid ELSE 0 END,
-           waived_amount = c.waived_amount + CASE WHEN v_r.arrears_handling = 'waive' THEN u.unpaid ELSE 0 END,
-           waived_by = CASE WHEN v_r.arrears_handling = 'waive' AND u.unpaid > 0 THEN p_user ELSE c.waived_by END,
-           waived_at = CASE WHEN v_r.arrears_handling = 'waive' AND u.unpaid > 0 THEN now() ELSE c.waived_at END,
-           waive_reason = CASE WHEN v_r.arrears_handling = 'waive' AND u.unpaid > 0
-                               THEN left('Waived by reschedule ' || v_r.id || ': ' || v_r.reason, 500)
-                               ELSE c.waive_reason END,
-           schedule_id = CASE WHEN u.stays THEN c.schedule_id END,
-           rescheduled_id = v_r.id
-      FROM (SELECT e.id, loan_charge_unpaid(e.id) AS unpaid,
-                   (s.installment_number = v_r.from_installment AND s.total_paid > 0) AS stays
-              FROM loan_charges e JOIN payment_schedules s ON s.id = e.schedule_id
-             WHERE s.loan_id = v_loan.id AND s.installment_number >= v_r.from_installment
-               AND s.paid_date IS NULL) u
-     WHERE c.id = u.id;
+    WITH done AS (
+        UPDATE loan_charges c
+           SET moved_amount = c.moved_amount + CASE WHEN v_r.arrears_handling = 'keep' THEN u.unpaid ELSE 0 END,
+               waived_amount = c.waived_amount + CASE WHEN v_r.arrears_handling = 'waive' THEN u.unpaid ELSE 0 END,
+               waived_by = CASE WHEN v_r.arrears_handling = 'waive' AND u.unpaid > 0 THEN p_user ELSE c.waived_by END,
+               waived_at = CASE WHEN v_r.arrears_handling = 'waive' AND u.unpaid > 0 THEN now() ELSE c.waived_at END,
+               waive_reason = CASE WHEN v_r.arrears_handling = 'waive' AND u.unpaid > 0
+                                   THEN left('Waived by reschedule ' || v_r.id || ': ' || v_r.reason, 500)
+                                   ELSE c.waive_reason END,
+               schedule_id = CASE WHEN u.stays THEN c.schedule_id END,
+               rescheduled_id = v_r.id
+          FROM (SELECT e.id, loan_charge_unpaid(e.id) AS unpaid,
+                       (s.installment_number = v_r.from_installment AND s.total_paid > 0) AS stays
+                  FROM loan_charges e JOIN payment_schedules s ON s.id = e.schedule_id
+                 WHERE s.loan_id = v_loan.id AND s.installment_number >= v_r.from_installment
+                   AND s.paid_date IS NULL) u
+         WHERE c.id = u.id
+        RETURNING u.unpaid)
+    SELECT coalesce(sum(d.unpaid), 0) INTO v_charged FROM done d;
 
     -- The replaced rows, as they were.
     INSERT INTO payment_schedule_history (reschedule_id, loan_id, branch_id, schedule_id, installment_number, due_date,
@@ -302,6 +306,7 @@ BEGIN
        SET status = 'approved', decided_by = p_user, decided_at = now(), decision_note = v_note,
            outstanding_moved = v_owed.principal,
            arrears_interest = v_owed.arrears_interest, arrears_penalty = v_owed.arrears_penalty,
+           arrears_penalty_carried = greatest(v_owed.arrears_penalty - v_charged, 0),
            previous_term = v_loan.term, previous_rate = v_loan.interest_rate, new_term = v_term
      WHERE id = v_r.id;
     RETURN v_written;
@@ -4446,12 +4451,14 @@ CREATE TABLE public.loan_reschedules (
     outstanding_moved numeric(14,2),
     arrears_interest numeric(14,2),
     arrears_penalty numeric(14,2),
+    arrears_penalty_carried numeric(14,2),
     previous_term integer,
     previous_rate numeric(7,4),
     new_term integer,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     CONSTRAINT loan_reschedules_approved_check CHECK (((status = 'approved'::text) = (outstanding_moved IS NOT NULL))),
+    CONSTRAINT loan_reschedules_arrears_carried_check CHECK (((arrears_penalty_carried >= (0)::numeric) AND (arrears_penalty_carried <= arrears_penalty))),
     CONSTRAINT loan_reschedules_arrears_check CHECK ((arrears_handling = ANY (ARRAY['keep'::text, 'waive'::text]))),
     CONSTRAINT loan_reschedules_arrears_interest_check CHECK ((arrears_interest >= (0)::numeric)),
     CONSTRAINT loan_reschedules_arrears_penalty_check CHECK ((arrears_penalty >= (0)::numeric)),

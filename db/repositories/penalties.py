@@ -96,7 +96,8 @@ class PenaltyRepository(Repository):
         """Per month and branch (the person's branches): penalties charged (by charge date), waived (by the day of
         the waiver, a reschedule's 'waive' included) and collected (the penalty part of repayments less that of their
         reversals, by their date). What a reschedule moved onto the new schedule is neither waived nor collected: it is
-        still owed, and counts as collected when a repayment pays it."""
+        still owed, counts as collected when a repayment pays it, and as waived (in the month of the approval) when a
+        later reschedule waives it."""
         with self.read_work() as session:
             rows = session.execute(text("""
                 SELECT m.month, b.code AS branch_code, sum(m.charged) AS charged, sum(m.waived) AS waived,
@@ -107,6 +108,11 @@ class PenaltyRepository(Repository):
                         UNION ALL
                         SELECT date_trunc('month', c.waived_at)::date, c.branch_id, 0, c.waived_amount, 0
                           FROM loan_charges c WHERE c.waived_amount > 0
+                        UNION ALL
+                        SELECT date_trunc('month', r.decided_at)::date, r.branch_id, 0, r.arrears_penalty_carried, 0
+                          FROM loan_reschedules r
+                         WHERE r.status = 'approved' AND r.arrears_handling = 'waive'
+                           AND r.arrears_penalty_carried > 0
                         UNION ALL
                         SELECT date_trunc('month', t.transaction_date)::date, t.branch_id, 0, 0,
                                CASE WHEN t.transaction_type = 'reversal' THEN -t.penalty_amount

@@ -154,3 +154,34 @@ def test_the_penalties_panel_and_report_show_what_the_reschedule_did(engine: Eng
         # The reschedule's waiver counts as waived in the month of the approval; what was charged stays charged.
         assert sum(m.waived for m in repo.monthly()) == waived_before + unpaid
     assert sum(m.charged for m in repo.monthly()) == charged_before
+
+
+def test_penalties_carried_then_waived_by_a_second_reschedule_count_as_waived(engine: Engine, app_engine: Engine,
+                                                                              staff: Staff) -> None:
+    """charged = waived + collected + still owed, through a 'keep' reschedule then a 'waive' one of the same rows."""
+    loan = loan_with_charges(engine, staff)
+    repo = PenaltyRepository(app_engine, book.staff(engine)["supervisor"])
+
+    def totals() -> tuple[Decimal, Decimal, Decimal]:
+        months = repo.monthly()
+        return (sum((m.charged for m in months), Decimal(0)), sum((m.waived for m in months), Decimal(0)),
+                sum((m.collected for m in months), Decimal(0)))
+
+    def still_owed(conn: Connection) -> Decimal:
+        return scalar(conn, "SELECT sum(penalty_due - penalty_paid) FROM payment_schedules WHERE loan_id = :l", l=loan)
+
+    with engine.begin() as conn:
+        first = request(conn, staff, loan, from_installment=2, new_next_due_date=TODAY + timedelta(days=30),
+                        arrears_handling="keep")
+        approve(conn, staff, first)
+        carried = still_owed(conn)
+        charged, waived, collected = totals()
+        assert carried > 0 and charged == waived + collected + carried
+        second = request(conn, staff, loan, from_installment=3, new_next_due_date=TODAY + timedelta(days=40),
+                         arrears_handling="waive")
+        approve(conn, staff, second)
+        assert scalar(conn, "SELECT arrears_penalty_carried FROM loan_reschedules WHERE id = :r", r=second) == carried
+        assert still_owed(conn) == 0
+    charged_after, waived_after, collected_after = totals()
+    assert (charged_after, collected_after) == (charged, collected)
+    assert waived_after == waived + carried
