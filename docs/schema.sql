@@ -253,9 +253,9 @@ BEGIN
                                    ELSE c.waive_reason END,
                schedule_id = CASE WHEN u.stays THEN c.schedule_id END,
                rescheduled_id = v_r.id
-          FROM (SELECT e.id, loan_charge_unpaid(e.id) AS unpaid,
+          FROM (SELECT x.charge_id AS id, x.unpaid,
                        (s.installment_number = v_r.from_installment AND s.total_paid > 0) AS stays
-                  FROM loan_charges e JOIN payment_schedules s ON s.id = e.schedule_id
+                  FROM payment_schedules s CROSS JOIN LATERAL schedule_charges_unpaid(s.id) x
                  WHERE s.loan_id = v_loan.id AND s.installment_number >= v_r.from_installment
                    AND s.paid_date IS NULL) u
          WHERE c.id = u.id
@@ -2864,20 +2864,9 @@ CREATE FUNCTION public.loan_charge_unpaid(p_charge_id bigint) RETURNS numeric
     LANGUAGE sql STABLE
     SET search_path TO 'public', 'pg_temp'
     AS $$
-    SELECT coalesce(
-               (c.amount - c.waived_amount - c.moved_amount)
-               - least(c.amount - c.waived_amount - c.moved_amount,
-                       greatest(s.penalty_paid
-                                - greatest(s.penalty_due - a.attached, 0)
-                                - a.earlier, 0)),
-               0)
+    SELECT coalesce(u.unpaid, 0)
       FROM loan_charges c
-      LEFT JOIN payment_schedules s ON s.id = c.schedule_id
-      LEFT JOIN LATERAL (SELECT coalesce(sum(e.amount - e.waived_amount - e.moved_amount), 0) AS attached,
-                                coalesce(sum(e.amount - e.waived_amount - e.moved_amount)
-                                         FILTER (WHERE e.occurrence < c.occurrence), 0) AS earlier
-                           FROM loan_charges e
-                          WHERE e.schedule_id = c.schedule_id AND e.kind = c.kind) a ON true
+      LEFT JOIN LATERAL schedule_charges_unpaid(c.schedule_id) u ON u.charge_id = c.id
      WHERE c.id = p_charge_id
 $$;
 
@@ -4958,6 +4947,27 @@ BEGIN
     END IF;
     RETURN NULL;
 END $$;
+
+
+--
+-- Name: schedule_charges_unpaid(bigint); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.schedule_charges_unpaid(p_schedule_id bigint) RETURNS TABLE(charge_id bigint, unpaid numeric)
+    LANGUAGE sql STABLE
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+    SELECT w.id, w.net - least(w.net, greatest(s.penalty_paid - greatest(s.penalty_due - w.attached, 0) - w.earlier, 0))
+      FROM payment_schedules s
+      JOIN (SELECT e.id, e.amount - e.waived_amount - e.moved_amount AS net,
+                   sum(e.amount - e.waived_amount - e.moved_amount) OVER () AS attached,
+                   coalesce(sum(e.amount - e.waived_amount - e.moved_amount)
+                                OVER (ORDER BY e.occurrence ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)
+                       AS earlier
+              FROM loan_charges e
+             WHERE e.schedule_id = p_schedule_id AND e.kind = 'penalty') w ON true
+     WHERE s.id = p_schedule_id
+$$;
 
 
 --
@@ -10707,6 +10717,19 @@ GRANT ALL ON FUNCTION public.scale_schedule_changed() TO astrofin_definer;
 
 REVOKE ALL ON FUNCTION public.scale_schedule_row_changed() FROM PUBLIC;
 GRANT ALL ON FUNCTION public.scale_schedule_row_changed() TO astrofin_definer;
+
+
+--
+-- Name: FUNCTION schedule_charges_unpaid(p_schedule_id bigint); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.schedule_charges_unpaid(p_schedule_id bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.schedule_charges_unpaid(p_schedule_id bigint) TO astrofin_definer;
+GRANT ALL ON FUNCTION public.schedule_charges_unpaid(p_schedule_id bigint) TO astrofin_cashier;
+GRANT ALL ON FUNCTION public.schedule_charges_unpaid(p_schedule_id bigint) TO astrofin_loan_officer;
+GRANT ALL ON FUNCTION public.schedule_charges_unpaid(p_schedule_id bigint) TO astrofin_supervisor;
+GRANT ALL ON FUNCTION public.schedule_charges_unpaid(p_schedule_id bigint) TO astrofin_accountant;
+GRANT ALL ON FUNCTION public.schedule_charges_unpaid(p_schedule_id bigint) TO astrofin_admin;
 
 
 --

@@ -1,9 +1,9 @@
 """Late penalties: a loan's charges and their waivers, a supervisor's waiver, a run of the daily job by hand, and
 the monthly report of penalties charged, waived and collected per branch.
 
-The rules live in the database (apply_overdue_penalties, waive_charge, loan_charge_unpaid). A refusal that belongs
-to a field of the waive dialog comes back as a ValidationError keyed `amount` or `reason`; the others as Refused or
-NotFound with the database's sentence.
+The rules live in the database (apply_overdue_penalties, waive_charge, loan_charge_unpaid, schedule_charges_unpaid).
+A refusal that belongs to a field of the waive dialog comes back as a ValidationError keyed `amount` or `reason`; the
+others as Refused or NotFound with the database's sentence.
 """
 
 from __future__ import annotations
@@ -61,9 +61,12 @@ class PenaltyRepository(Repository):
         with self.read_work() as session:
             rows = session.execute(text("""
                 SELECT c.id, c.installment_number, c.occurrence, c.charge_date, c.amount, c.waived_amount,
-                       loan_charge_unpaid(c.id) AS unpaid, c.waive_reason, u.full_name AS waived_by_name, c.waived_at,
+                       coalesce(x.unpaid, 0) AS unpaid, c.waive_reason, u.full_name AS waived_by_name, c.waived_at,
                        c.moved_amount, c.rescheduled_id
                   FROM loan_charges c LEFT JOIN users u ON u.id = c.waived_by
+                  LEFT JOIN (SELECT y.charge_id, y.unpaid FROM payment_schedules s
+                               CROSS JOIN LATERAL schedule_charges_unpaid(s.id) y WHERE s.loan_id = :loan) x
+                    ON x.charge_id = c.id
                  WHERE c.loan_id = :loan
                  ORDER BY c.installment_number, c.occurrence
             """), {"loan": loan_id}).all()

@@ -325,26 +325,34 @@ ALTER TABLE loan_charges
     ADD CONSTRAINT loan_charges_where_check CHECK (schedule_id IS NOT NULL OR rescheduled_id IS NOT NULL);
 CREATE INDEX loan_charges_rescheduled_idx ON loan_charges (rescheduled_id) WHERE rescheduled_id IS NOT NULL;
 
--- What of a charge is unpaid, now that an installment may also carry penalties a reschedule moved onto it (its
--- penalty_due less its charges' amounts less their waivers and moves). The installment's penalty_paid pays what it
--- carried first (it is older), then its charges oldest occurrence first, each up to its amount less its waiver and
--- what was moved of it. A charge no longer on an installment owes nothing (0, never NULL).
+-- What of each charge on an installment is unpaid, now that an installment may also carry penalties a reschedule moved
+-- onto it (its penalty_due less its charges' amounts less their waivers and moves). The installment's penalty_paid
+-- pays what it carried first (it is older), then its charges oldest occurrence first, each up to its amount less its
+-- waiver and what was moved of it. One pass over the installment's charges (window sums), so a reschedule or the
+-- loan's panel reads many charges in linear time. Runs as the caller (its branches' rows).
+CREATE FUNCTION schedule_charges_unpaid(p_schedule_id bigint) RETURNS TABLE(charge_id bigint, unpaid numeric)
+LANGUAGE sql STABLE SET search_path = public, pg_temp AS $$
+    SELECT w.id, w.net - least(w.net, greatest(s.penalty_paid - greatest(s.penalty_due - w.attached, 0) - w.earlier, 0))
+      FROM payment_schedules s
+      JOIN (SELECT e.id, e.amount - e.waived_amount - e.moved_amount AS net,
+                   sum(e.amount - e.waived_amount - e.moved_amount) OVER () AS attached,
+                   coalesce(sum(e.amount - e.waived_amount - e.moved_amount)
+                                OVER (ORDER BY e.occurrence ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)
+                       AS earlier
+              FROM loan_charges e
+             WHERE e.schedule_id = p_schedule_id AND e.kind = 'penalty') w ON true
+     WHERE s.id = p_schedule_id
+$$;
+REVOKE ALL ON FUNCTION schedule_charges_unpaid(bigint) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION schedule_charges_unpaid(bigint) TO astrofin_definer, astrofin_cashier,
+    astrofin_loan_officer, astrofin_supervisor, astrofin_accountant, astrofin_admin;
+
+-- One charge: the same rule; a charge no longer on an installment owes nothing (0, never NULL).
 CREATE OR REPLACE FUNCTION loan_charge_unpaid(p_charge_id bigint) RETURNS numeric
 LANGUAGE sql STABLE SET search_path = public, pg_temp AS $$
-    SELECT coalesce(
-               (c.amount - c.waived_amount - c.moved_amount)
-               - least(c.amount - c.waived_amount - c.moved_amount,
-                       greatest(s.penalty_paid
-                                - greatest(s.penalty_due - a.attached, 0)
-                                - a.earlier, 0)),
-               0)
+    SELECT coalesce(u.unpaid, 0)
       FROM loan_charges c
-      LEFT JOIN payment_schedules s ON s.id = c.schedule_id
-      LEFT JOIN LATERAL (SELECT coalesce(sum(e.amount - e.waived_amount - e.moved_amount), 0) AS attached,
-                                coalesce(sum(e.amount - e.waived_amount - e.moved_amount)
-                                         FILTER (WHERE e.occurrence < c.occurrence), 0) AS earlier
-                           FROM loan_charges e
-                          WHERE e.schedule_id = c.schedule_id AND e.kind = c.kind) a ON true
+      LEFT JOIN LATERAL schedule_charges_unpaid(c.schedule_id) u ON u.charge_id = c.id
      WHERE c.id = p_charge_id
 $$;
 
@@ -686,9 +694,9 @@ BEGIN
                                    ELSE c.waive_reason END,
                schedule_id = CASE WHEN u.stays THEN c.schedule_id END,
                rescheduled_id = v_r.id
-          FROM (SELECT e.id, loan_charge_unpaid(e.id) AS unpaid,
+          FROM (SELECT x.charge_id AS id, x.unpaid,
                        (s.installment_number = v_r.from_installment AND s.total_paid > 0) AS stays
-                  FROM loan_charges e JOIN payment_schedules s ON s.id = e.schedule_id
+                  FROM payment_schedules s CROSS JOIN LATERAL schedule_charges_unpaid(s.id) x
                  WHERE s.loan_id = v_loan.id AND s.installment_number >= v_r.from_installment
                    AND s.paid_date IS NULL) u
          WHERE c.id = u.id

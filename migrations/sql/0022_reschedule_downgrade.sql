@@ -23,6 +23,7 @@ LANGUAGE sql STABLE SET search_path = public, pg_temp AS $$
       FROM loan_charges c LEFT JOIN payment_schedules s ON s.id = c.schedule_id
      WHERE c.id = p_charge_id
 $$;
+DROP FUNCTION schedule_charges_unpaid(bigint);
 CREATE OR REPLACE FUNCTION ledger_payoff_rows(p_loan_id bigint, p_disbursed date, p_rule text, p_as_of date)
     RETURNS TABLE(schedule_id bigint, principal numeric, interest numeric, penalty numeric, interest_unpaid numeric)
     LANGUAGE sql STABLE
