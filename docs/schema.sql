@@ -225,6 +225,7 @@ DECLARE
     v_written  integer;
     v_term     integer;
     v_plan     jsonb;
+    v_charged  numeric;
 BEGIN
     PERFORM ledger_require_actor(p_user, ARRAY['supervisor'], 'approve a reschedule');
     v_r := reschedule_for_decision(p_reschedule_id, p_user, 'approved');
@@ -237,6 +238,29 @@ BEGIN
       FROM reschedule_plan(v_loan.id, v_r.from_installment, v_r.new_next_due_date, v_r.extra_installments,
                            v_r.new_rate, v_r.grace_periods, v_r.arrears_handling, current_date) p;
     SELECT * INTO v_owed FROM reschedule_owed(v_loan.id, v_r.from_installment, current_date);
+
+    -- The charges of the replaced rows, before the rows change: what of each is unpaid is moved onto the new schedule
+    -- (the first new installment's penalty_due carries it, in the plan's arrears_penalty) or waived by this
+    -- reschedule; they leave the rows that are deleted, and stay, at what was paid of them, on a partly paid one.
+    WITH done AS (
+        UPDATE loan_charges c
+           SET moved_amount = c.moved_amount + CASE WHEN v_r.arrears_handling = 'keep' THEN u.unpaid ELSE 0 END,
+               waived_amount = c.waived_amount + CASE WHEN v_r.arrears_handling = 'waive' THEN u.unpaid ELSE 0 END,
+               waived_by = CASE WHEN v_r.arrears_handling = 'waive' AND u.unpaid > 0 THEN p_user ELSE c.waived_by END,
+               waived_at = CASE WHEN v_r.arrears_handling = 'waive' AND u.unpaid > 0 THEN now() ELSE c.waived_at END,
+               waive_reason = CASE WHEN v_r.arrears_handling = 'waive' AND u.unpaid > 0
+                                   THEN left('Waived by reschedule ' || v_r.id || ': ' || v_r.reason, 500)
+                                   ELSE c.waive_reason END,
+               schedule_id = CASE WHEN u.stays THEN c.schedule_id END,
+               rescheduled_id = v_r.id
+          FROM (SELECT x.charge_id AS id, x.unpaid,
+                       (s.installment_number = v_r.from_installment AND s.total_paid > 0) AS stays
+                  FROM payment_schedules s CROSS JOIN LATERAL schedule_charges_unpaid(s.id) x
+                 WHERE s.loan_id = v_loan.id AND s.installment_number >= v_r.from_installment
+                   AND s.paid_date IS NULL) u
+         WHERE c.id = u.id
+        RETURNING u.unpaid)
+    SELECT coalesce(sum(d.unpaid), 0) INTO v_charged FROM done d;
 
     -- The replaced rows, as they were.
     INSERT INTO payment_schedule_history (reschedule_id, loan_id, branch_id, schedule_id, installment_number, due_date,
@@ -258,14 +282,17 @@ BEGIN
            AND NOT EXISTS (SELECT 1 FROM transactions x WHERE x.reverses_transaction_id = t.id);
         UPDATE payment_schedules
            SET principal_due = principal_paid, interest_due = interest_paid, penalty_due = penalty_paid,
+               interest_carried = least(interest_carried, interest_paid),
                total_due = total_paid, status = 'paid', paid_date = coalesce(v_last_pay, current_date)
          WHERE id = v_partial.id;
     END IF;
     DELETE FROM payment_schedules s
      WHERE s.loan_id = v_loan.id AND s.installment_number >= v_r.from_installment AND s.paid_date IS NULL;
     INSERT INTO payment_schedules (loan_id, installment_number, due_date, principal_due, interest_due, penalty_due,
-                                   total_due)
-    SELECT v_loan.id, n.installment_number, n.due_date, n.principal_due, n.interest_due, n.penalty_due, n.total_due
+                                   total_due, interest_carried)
+    SELECT v_loan.id, n.installment_number, n.due_date, n.principal_due, n.interest_due, n.penalty_due, n.total_due,
+           CASE WHEN v_r.arrears_handling = 'keep' AND n.installment_number = (v_plan -> 0 ->> 'installment_number')::integer
+                THEN v_owed.arrears_interest ELSE 0 END
       FROM jsonb_to_recordset(v_plan) AS n(installment_number integer, due_date date, principal_due numeric,
                                            interest_due numeric, penalty_due numeric, total_due numeric)
      ORDER BY n.installment_number;
@@ -279,6 +306,7 @@ BEGIN
        SET status = 'approved', decided_by = p_user, decided_at = now(), decision_note = v_note,
            outstanding_moved = v_owed.principal,
            arrears_interest = v_owed.arrears_interest, arrears_penalty = v_owed.arrears_penalty,
+           arrears_penalty_carried = greatest(v_owed.arrears_penalty - v_charged, 0),
            previous_term = v_loan.term, previous_rate = v_loan.interest_rate, new_term = v_term
      WHERE id = v_r.id;
     RETURN v_written;
@@ -2226,10 +2254,12 @@ CREATE FUNCTION public.ledger_payoff_rows(p_loan_id bigint, p_disbursed date, p_
     AS $$
     SELECT r.id, r.prin,
            CASE WHEN r.due_date <= p_as_of OR p_rule = 'all_remaining'
-                     OR (p_rule = 'current_period' AND r.period_start < p_as_of) THEN r.intr ELSE 0 END,
+                     OR (p_rule = 'current_period' AND r.period_start < p_as_of) THEN r.intr
+                ELSE least(r.intr, r.carried) END,
            r.pen, r.intr
       FROM (SELECT s.id, s.due_date, s.principal_due - s.principal_paid AS prin,
                    s.interest_due - s.interest_paid AS intr, s.penalty_due - s.penalty_paid AS pen,
+                   greatest(s.interest_carried - s.interest_paid, 0) AS carried,
                    coalesce(lag(s.due_date) OVER (ORDER BY s.due_date, s.installment_number), p_disbursed)
                        AS period_start
               FROM payment_schedules s
@@ -2834,12 +2864,9 @@ CREATE FUNCTION public.loan_charge_unpaid(p_charge_id bigint) RETURNS numeric
     LANGUAGE sql STABLE
     SET search_path TO 'public', 'pg_temp'
     AS $$
-    SELECT (c.amount - c.waived_amount)
-           - least(c.amount - c.waived_amount,
-                   greatest(s.penalty_paid - coalesce((SELECT sum(e.amount - e.waived_amount) FROM loan_charges e
-                                                        WHERE e.schedule_id = c.schedule_id AND e.kind = c.kind
-                                                          AND e.occurrence < c.occurrence), 0), 0))
-      FROM loan_charges c JOIN payment_schedules s ON s.id = c.schedule_id
+    SELECT coalesce(u.unpaid, 0)
+      FROM loan_charges c
+      LEFT JOIN LATERAL schedule_charges_unpaid(c.schedule_id) u ON u.charge_id = c.id
      WHERE c.id = p_charge_id
 $$;
 
@@ -4413,12 +4440,14 @@ CREATE TABLE public.loan_reschedules (
     outstanding_moved numeric(14,2),
     arrears_interest numeric(14,2),
     arrears_penalty numeric(14,2),
+    arrears_penalty_carried numeric(14,2),
     previous_term integer,
     previous_rate numeric(7,4),
     new_term integer,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     CONSTRAINT loan_reschedules_approved_check CHECK (((status = 'approved'::text) = (outstanding_moved IS NOT NULL))),
+    CONSTRAINT loan_reschedules_arrears_carried_check CHECK (((arrears_penalty_carried >= (0)::numeric) AND (arrears_penalty_carried <= arrears_penalty))),
     CONSTRAINT loan_reschedules_arrears_check CHECK ((arrears_handling = ANY (ARRAY['keep'::text, 'waive'::text]))),
     CONSTRAINT loan_reschedules_arrears_interest_check CHECK ((arrears_interest >= (0)::numeric)),
     CONSTRAINT loan_reschedules_arrears_penalty_check CHECK ((arrears_penalty >= (0)::numeric)),
@@ -4473,7 +4502,9 @@ CREATE FUNCTION public.reschedule_owed(p_loan_id bigint, p_from integer, p_as_of
     LANGUAGE sql STABLE
     AS $$
     SELECT coalesce(sum(s.principal_due - s.principal_paid), 0)::numeric(14,2),
-           coalesce(sum(s.interest_due - s.interest_paid) FILTER (WHERE s.due_date < p_as_of), 0)::numeric(14,2),
+           (coalesce(sum(s.interest_due - s.interest_paid) FILTER (WHERE s.due_date < p_as_of), 0)
+            + coalesce(sum(least(s.interest_due - s.interest_paid, greatest(s.interest_carried - s.interest_paid, 0)))
+                       FILTER (WHERE s.due_date >= p_as_of), 0))::numeric(14,2),
            coalesce(sum(s.penalty_due - s.penalty_paid), 0)::numeric(14,2)
       FROM payment_schedules s
      WHERE s.loan_id = p_loan_id AND s.installment_number >= p_from AND s.paid_date IS NULL
@@ -4916,6 +4947,27 @@ BEGIN
     END IF;
     RETURN NULL;
 END $$;
+
+
+--
+-- Name: schedule_charges_unpaid(bigint); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.schedule_charges_unpaid(p_schedule_id bigint) RETURNS TABLE(charge_id bigint, unpaid numeric)
+    LANGUAGE sql STABLE
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+    SELECT w.id, w.net - least(w.net, greatest(s.penalty_paid - greatest(s.penalty_due - w.attached, 0) - w.earlier, 0))
+      FROM payment_schedules s
+      JOIN (SELECT e.id, e.amount - e.waived_amount - e.moved_amount AS net,
+                   sum(e.amount - e.waived_amount - e.moved_amount) OVER () AS attached,
+                   coalesce(sum(e.amount - e.waived_amount - e.moved_amount)
+                                OVER (ORDER BY e.occurrence ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)
+                       AS earlier
+              FROM loan_charges e
+             WHERE e.schedule_id = p_schedule_id AND e.kind = 'penalty') w ON true
+     WHERE s.id = p_schedule_id
+$$;
 
 
 --
@@ -5768,8 +5820,14 @@ BEGIN
     END IF;
     PERFORM 1 FROM payment_schedules s WHERE s.id = v_charge.schedule_id FOR UPDATE;
     SELECT * INTO v_charge FROM loan_charges c WHERE c.id = p_charge_id FOR UPDATE;
+    IF v_charge.schedule_id IS NULL THEN
+        RAISE EXCEPTION 'Penalty % of installment % on loan % went with that installment when the loan was '
+                        'rescheduled; nothing of it is left to waive', v_charge.occurrence,
+            v_charge.installment_number, v_loan.loan_number USING ERRCODE = 'P0111', COLUMN = 'amount';
+    END IF;
     v_unpaid := loan_charge_unpaid(p_charge_id);
-    IF v_unpaid <= 0 THEN
+    -- NULL would make both checks below silently false: refuse it as nothing left.
+    IF v_unpaid IS NULL OR v_unpaid <= 0 THEN
         RAISE EXCEPTION 'Penalty % of installment % on loan % is already paid or waived; nothing is left to waive',
             v_charge.occurrence, v_charge.installment_number, v_loan.loan_number USING ERRCODE = 'P0111',
             COLUMN = 'amount';
@@ -6276,7 +6334,7 @@ ALTER TABLE public.journal_entry_details ALTER COLUMN id ADD GENERATED BY DEFAUL
 CREATE TABLE public.loan_charges (
     id bigint NOT NULL,
     loan_id bigint NOT NULL,
-    schedule_id bigint NOT NULL,
+    schedule_id bigint,
     installment_number integer NOT NULL,
     kind text DEFAULT 'penalty'::text NOT NULL,
     occurrence integer NOT NULL,
@@ -6290,13 +6348,19 @@ CREATE TABLE public.loan_charges (
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     branch_id bigint NOT NULL,
+    rescheduled_id bigint,
+    moved_amount numeric(14,2) DEFAULT 0 NOT NULL,
     CONSTRAINT loan_charges_amount_check CHECK ((amount > (0)::numeric)),
     CONSTRAINT loan_charges_installment_check CHECK ((installment_number >= 1)),
     CONSTRAINT loan_charges_kind_check CHECK ((kind = 'penalty'::text)),
+    CONSTRAINT loan_charges_moved_by_check CHECK (((moved_amount = (0)::numeric) OR (rescheduled_id IS NOT NULL))),
+    CONSTRAINT loan_charges_moved_check CHECK ((moved_amount >= (0)::numeric)),
     CONSTRAINT loan_charges_occurrence_check CHECK ((occurrence >= 1)),
+    CONSTRAINT loan_charges_settled_check CHECK (((waived_amount + moved_amount) <= amount)),
     CONSTRAINT loan_charges_waive_reason_check CHECK (((waive_reason IS NULL) OR (((length(btrim(waive_reason)) >= 1) AND (length(btrim(waive_reason)) <= 500)) AND (waive_reason !~ '[[:cntrl:]]'::text)))),
     CONSTRAINT loan_charges_waived_check CHECK (((waived_amount >= (0)::numeric) AND (waived_amount <= amount))),
-    CONSTRAINT loan_charges_waiver_check CHECK (((waived_amount = (0)::numeric) OR ((waived_by IS NOT NULL) AND (waived_at IS NOT NULL) AND (waive_reason IS NOT NULL))))
+    CONSTRAINT loan_charges_waiver_check CHECK (((waived_amount = (0)::numeric) OR ((waived_by IS NOT NULL) AND (waived_at IS NOT NULL) AND (waive_reason IS NOT NULL)))),
+    CONSTRAINT loan_charges_where_check CHECK (((schedule_id IS NOT NULL) OR (rescheduled_id IS NOT NULL)))
 );
 
 
@@ -6683,12 +6747,14 @@ CREATE TABLE public.payment_schedules (
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     branch_id bigint NOT NULL,
+    interest_carried numeric(14,2) DEFAULT 0 NOT NULL,
     CONSTRAINT payment_schedules_check CHECK (((principal_paid >= (0)::numeric) AND (principal_paid <= principal_due))),
     CONSTRAINT payment_schedules_check1 CHECK (((interest_paid >= (0)::numeric) AND (interest_paid <= interest_due))),
     CONSTRAINT payment_schedules_check2 CHECK (((penalty_paid >= (0)::numeric) AND (penalty_paid <= penalty_due))),
     CONSTRAINT payment_schedules_check3 CHECK ((total_due = ((principal_due + interest_due) + penalty_due))),
     CONSTRAINT payment_schedules_check4 CHECK ((total_paid = ((principal_paid + interest_paid) + penalty_paid))),
     CONSTRAINT payment_schedules_installment_number_check CHECK ((installment_number >= 1)),
+    CONSTRAINT payment_schedules_interest_carried_check CHECK (((interest_carried >= (0)::numeric) AND (interest_carried <= interest_due))),
     CONSTRAINT payment_schedules_interest_due_check CHECK ((interest_due >= (0)::numeric)),
     CONSTRAINT payment_schedules_paid_date_check CHECK (((status = 'paid'::text) = (paid_date IS NOT NULL))),
     CONSTRAINT payment_schedules_penalty_due_check CHECK ((penalty_due >= (0)::numeric)),
@@ -7574,6 +7640,13 @@ CREATE INDEX loan_charges_loan_idx ON public.loan_charges USING btree (loan_id);
 --
 
 CREATE UNIQUE INDEX loan_charges_occurrence_key ON public.loan_charges USING btree (schedule_id, kind, occurrence) INCLUDE (amount);
+
+
+--
+-- Name: loan_charges_rescheduled_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX loan_charges_rescheduled_idx ON public.loan_charges USING btree (rescheduled_id) WHERE (rescheduled_id IS NOT NULL);
 
 
 --
@@ -8681,6 +8754,14 @@ ALTER TABLE ONLY public.loan_charges
 
 ALTER TABLE ONLY public.loan_charges
     ADD CONSTRAINT loan_charges_loan_id_fkey FOREIGN KEY (loan_id) REFERENCES public.loans(id);
+
+
+--
+-- Name: loan_charges loan_charges_rescheduled_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.loan_charges
+    ADD CONSTRAINT loan_charges_rescheduled_id_fkey FOREIGN KEY (rescheduled_id) REFERENCES public.loan_reschedules(id);
 
 
 --
@@ -10636,6 +10717,19 @@ GRANT ALL ON FUNCTION public.scale_schedule_changed() TO astrofin_definer;
 
 REVOKE ALL ON FUNCTION public.scale_schedule_row_changed() FROM PUBLIC;
 GRANT ALL ON FUNCTION public.scale_schedule_row_changed() TO astrofin_definer;
+
+
+--
+-- Name: FUNCTION schedule_charges_unpaid(p_schedule_id bigint); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.schedule_charges_unpaid(p_schedule_id bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.schedule_charges_unpaid(p_schedule_id bigint) TO astrofin_definer;
+GRANT ALL ON FUNCTION public.schedule_charges_unpaid(p_schedule_id bigint) TO astrofin_cashier;
+GRANT ALL ON FUNCTION public.schedule_charges_unpaid(p_schedule_id bigint) TO astrofin_loan_officer;
+GRANT ALL ON FUNCTION public.schedule_charges_unpaid(p_schedule_id bigint) TO astrofin_supervisor;
+GRANT ALL ON FUNCTION public.schedule_charges_unpaid(p_schedule_id bigint) TO astrofin_accountant;
+GRANT ALL ON FUNCTION public.schedule_charges_unpaid(p_schedule_id bigint) TO astrofin_admin;
 
 
 --

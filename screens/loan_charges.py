@@ -1,5 +1,6 @@
-"""A loan's late penalties on the loan detail: each charge (date, installment, occurrence, amount, waived, what is
-unpaid, the reason of a waiver), and the supervisor's dialog that waives what of the highlighted one is unpaid.
+"""A loan's late penalties on the loan detail: each charge (date, installment, occurrence, amount, waived, moved by a
+reschedule, what is unpaid, the reason of a waiver or the reschedule it was moved by), and the supervisor's dialog
+that waives what of the highlighted one is unpaid.
 
 The panel loads its rows through the screen's one database path (`run_in`); the dialog checks what was typed first
 and shows each refusal, its own or the database's, beside its field: the amount or the reason.
@@ -40,7 +41,7 @@ class ChargesPanel(PageTable):
     DEFAULT_CSS = """
     ChargesPanel { height: auto; max-height: 7; margin: 0 1; border-top: hkey $primary; display: none; }
     """
-    COLUMNS = ("Charged", "Inst.", "No.", "Amount", "Waived", "Unpaid", "Waiver reason")
+    COLUMNS = ("Charged", "Inst.", "No.", "Amount", "Waived", "Moved", "Unpaid", "Note")
 
     def __init__(self, **kwargs: object) -> None:
         super().__init__(self.COLUMNS, **kwargs)
@@ -55,7 +56,7 @@ class ChargesPanel(PageTable):
         self.display = bool(self.charges)
         self.border_title = f"Late penalties ({len(self.charges)})" if self.charges else None
         self.fill(((str(c.id), (c.charge_date, c.installment_number, c.occurrence, c.amount, c.waived_amount,
-                                c.unpaid, c.waive_reason or "")) for c in self.charges), keep_cursor=True)
+                                c.moved_amount, c.unpaid, c.note)) for c in self.charges), keep_cursor=True)
         self.screen.refresh_bindings()
 
     def current(self) -> Charge | None:

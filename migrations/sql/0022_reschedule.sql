@@ -199,6 +199,10 @@ CREATE TABLE loan_reschedules (
     outstanding_moved  numeric(14,2) CONSTRAINT loan_reschedules_moved_check CHECK (outstanding_moved >= 0),
     arrears_interest   numeric(14,2) CONSTRAINT loan_reschedules_arrears_interest_check CHECK (arrears_interest >= 0),
     arrears_penalty    numeric(14,2) CONSTRAINT loan_reschedules_arrears_penalty_check CHECK (arrears_penalty >= 0),
+    -- Of arrears_penalty, what an earlier reschedule had carried onto the tail (owed on no charge): the penalty report
+    -- counts it as waived when this reschedule waives it.
+    arrears_penalty_carried numeric(14,2) CONSTRAINT loan_reschedules_arrears_carried_check
+                           CHECK (arrears_penalty_carried >= 0 AND arrears_penalty_carried <= arrears_penalty),
     previous_term      integer,
     previous_rate      numeric(7,4),
     new_term           integer,
@@ -281,16 +285,90 @@ GRANT SELECT ON loan_reschedules, payment_schedule_history TO astrofin_cashier, 
 GRANT SELECT, INSERT, UPDATE, DELETE ON loan_reschedules, payment_schedule_history TO astrofin_definer;
 GRANT USAGE, SELECT, UPDATE ON SEQUENCE loan_reschedules_id_seq, payment_schedule_history_id_seq TO astrofin_definer;
 
+-- Arrears interest a 'keep' reschedule carried onto its first new installment: it was due before the reschedule, so
+-- it stays due whatever happens next. The installment's interest_paid pays it first; a payoff keeps what of it is
+-- unpaid under every early-settlement rule (ledger_payoff_rows below), and a later reschedule counts it as arrears
+-- (reschedule_owed) even before the installment falls due.
+ALTER TABLE payment_schedules ADD COLUMN interest_carried numeric(14,2) NOT NULL DEFAULT 0
+    CONSTRAINT payment_schedules_interest_carried_check CHECK (interest_carried >= 0 AND interest_carried <= interest_due);
+
+CREATE OR REPLACE FUNCTION ledger_payoff_rows(p_loan_id bigint, p_disbursed date, p_rule text, p_as_of date)
+    RETURNS TABLE(schedule_id bigint, principal numeric, interest numeric, penalty numeric, interest_unpaid numeric)
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT r.id, r.prin,
+           CASE WHEN r.due_date <= p_as_of OR p_rule = 'all_remaining'
+                     OR (p_rule = 'current_period' AND r.period_start < p_as_of) THEN r.intr
+                ELSE least(r.intr, r.carried) END,
+           r.pen, r.intr
+      FROM (SELECT s.id, s.due_date, s.principal_due - s.principal_paid AS prin,
+                   s.interest_due - s.interest_paid AS intr, s.penalty_due - s.penalty_paid AS pen,
+                   greatest(s.interest_carried - s.interest_paid, 0) AS carried,
+                   coalesce(lag(s.due_date) OVER (ORDER BY s.due_date, s.installment_number), p_disbursed)
+                       AS period_start
+              FROM payment_schedules s
+             WHERE s.loan_id = p_loan_id) r
+$$;
+
+-- Late penalties (0020) on a rescheduled tail. On approval every charge of the replaced rows (the partly paid one
+-- included) gives up what of it is unpaid: moved onto the new schedule ('keep': moved_amount, carried by the first new
+-- installment's penalty_due) or waived by the reschedule ('waive': waived_amount, the approver, a reason naming the
+-- reschedule); rescheduled_id names the reschedule. Charges of the rows the reschedule deletes lose their installment
+-- (schedule_id NULL): they are history, owe nothing, are never waived again and no longer count in a run's
+-- occurrences (the new rows start their own). Charges of the partly paid installment stay on it, at what it paid.
+ALTER TABLE loan_charges
+    ADD COLUMN rescheduled_id bigint REFERENCES loan_reschedules (id),
+    ADD COLUMN moved_amount numeric(14,2) NOT NULL DEFAULT 0
+        CONSTRAINT loan_charges_moved_check CHECK (moved_amount >= 0),
+    ADD CONSTRAINT loan_charges_settled_check CHECK (waived_amount + moved_amount <= amount),
+    ADD CONSTRAINT loan_charges_moved_by_check CHECK (moved_amount = 0 OR rescheduled_id IS NOT NULL),
+    ADD CONSTRAINT loan_charges_where_check CHECK (schedule_id IS NOT NULL OR rescheduled_id IS NOT NULL);
+CREATE INDEX loan_charges_rescheduled_idx ON loan_charges (rescheduled_id) WHERE rescheduled_id IS NOT NULL;
+
+-- What of each charge on an installment is unpaid, now that an installment may also carry penalties a reschedule moved
+-- onto it (its penalty_due less its charges' amounts less their waivers and moves). The installment's penalty_paid
+-- pays what it carried first (it is older), then its charges oldest occurrence first, each up to its amount less its
+-- waiver and what was moved of it. One pass over the installment's charges (window sums), so a reschedule or the
+-- loan's panel reads many charges in linear time. Runs as the caller (its branches' rows).
+CREATE FUNCTION schedule_charges_unpaid(p_schedule_id bigint) RETURNS TABLE(charge_id bigint, unpaid numeric)
+LANGUAGE sql STABLE SET search_path = public, pg_temp AS $$
+    SELECT w.id, w.net - least(w.net, greatest(s.penalty_paid - greatest(s.penalty_due - w.attached, 0) - w.earlier, 0))
+      FROM payment_schedules s
+      JOIN (SELECT e.id, e.amount - e.waived_amount - e.moved_amount AS net,
+                   sum(e.amount - e.waived_amount - e.moved_amount) OVER () AS attached,
+                   coalesce(sum(e.amount - e.waived_amount - e.moved_amount)
+                                OVER (ORDER BY e.occurrence ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)
+                       AS earlier
+              FROM loan_charges e
+             WHERE e.schedule_id = p_schedule_id AND e.kind = 'penalty') w ON true
+     WHERE s.id = p_schedule_id
+$$;
+REVOKE ALL ON FUNCTION schedule_charges_unpaid(bigint) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION schedule_charges_unpaid(bigint) TO astrofin_definer, astrofin_cashier,
+    astrofin_loan_officer, astrofin_supervisor, astrofin_accountant, astrofin_admin;
+
+-- One charge: the same rule; a charge no longer on an installment owes nothing (0, never NULL).
+CREATE OR REPLACE FUNCTION loan_charge_unpaid(p_charge_id bigint) RETURNS numeric
+LANGUAGE sql STABLE SET search_path = public, pg_temp AS $$
+    SELECT coalesce(u.unpaid, 0)
+      FROM loan_charges c
+      LEFT JOIN LATERAL schedule_charges_unpaid(c.schedule_id) u ON u.charge_id = c.id
+     WHERE c.id = p_charge_id
+$$;
+
 ------------------------------------------------------------------------------------------------------
 -- 3. The plan: what the unpaid tail from an installment owes, and the new tail, checked field by field.
 ------------------------------------------------------------------------------------------------------
 -- What installments p_from onwards still owe: principal (moved into the new tail), and the arrears: interest of those
--- due before p_as_of, and every penalty.
+-- due before p_as_of (and what of the arrears interest an earlier reschedule carried onto a later one is unpaid), and
+-- every penalty.
 CREATE FUNCTION reschedule_owed(p_loan_id bigint, p_from integer, p_as_of date)
 RETURNS TABLE(principal numeric, arrears_interest numeric, arrears_penalty numeric)
 LANGUAGE sql STABLE AS $$
     SELECT coalesce(sum(s.principal_due - s.principal_paid), 0)::numeric(14,2),
-           coalesce(sum(s.interest_due - s.interest_paid) FILTER (WHERE s.due_date < p_as_of), 0)::numeric(14,2),
+           (coalesce(sum(s.interest_due - s.interest_paid) FILTER (WHERE s.due_date < p_as_of), 0)
+            + coalesce(sum(least(s.interest_due - s.interest_paid, greatest(s.interest_carried - s.interest_paid, 0)))
+                       FILTER (WHERE s.due_date >= p_as_of), 0))::numeric(14,2),
            coalesce(sum(s.penalty_due - s.penalty_paid), 0)::numeric(14,2)
       FROM payment_schedules s
      WHERE s.loan_id = p_loan_id AND s.installment_number >= p_from AND s.paid_date IS NULL
@@ -588,6 +666,7 @@ DECLARE
     v_written  integer;
     v_term     integer;
     v_plan     jsonb;
+    v_charged  numeric;
 BEGIN
     PERFORM ledger_require_actor(p_user, ARRAY['supervisor'], 'approve a reschedule');
     v_r := reschedule_for_decision(p_reschedule_id, p_user, 'approved');
@@ -600,6 +679,29 @@ BEGIN
       FROM reschedule_plan(v_loan.id, v_r.from_installment, v_r.new_next_due_date, v_r.extra_installments,
                            v_r.new_rate, v_r.grace_periods, v_r.arrears_handling, current_date) p;
     SELECT * INTO v_owed FROM reschedule_owed(v_loan.id, v_r.from_installment, current_date);
+
+    -- The charges of the replaced rows, before the rows change: what of each is unpaid is moved onto the new schedule
+    -- (the first new installment's penalty_due carries it, in the plan's arrears_penalty) or waived by this
+    -- reschedule; they leave the rows that are deleted, and stay, at what was paid of them, on a partly paid one.
+    WITH done AS (
+        UPDATE loan_charges c
+           SET moved_amount = c.moved_amount + CASE WHEN v_r.arrears_handling = 'keep' THEN u.unpaid ELSE 0 END,
+               waived_amount = c.waived_amount + CASE WHEN v_r.arrears_handling = 'waive' THEN u.unpaid ELSE 0 END,
+               waived_by = CASE WHEN v_r.arrears_handling = 'waive' AND u.unpaid > 0 THEN p_user ELSE c.waived_by END,
+               waived_at = CASE WHEN v_r.arrears_handling = 'waive' AND u.unpaid > 0 THEN now() ELSE c.waived_at END,
+               waive_reason = CASE WHEN v_r.arrears_handling = 'waive' AND u.unpaid > 0
+                                   THEN left('Waived by reschedule ' || v_r.id || ': ' || v_r.reason, 500)
+                                   ELSE c.waive_reason END,
+               schedule_id = CASE WHEN u.stays THEN c.schedule_id END,
+               rescheduled_id = v_r.id
+          FROM (SELECT x.charge_id AS id, x.unpaid,
+                       (s.installment_number = v_r.from_installment AND s.total_paid > 0) AS stays
+                  FROM payment_schedules s CROSS JOIN LATERAL schedule_charges_unpaid(s.id) x
+                 WHERE s.loan_id = v_loan.id AND s.installment_number >= v_r.from_installment
+                   AND s.paid_date IS NULL) u
+         WHERE c.id = u.id
+        RETURNING u.unpaid)
+    SELECT coalesce(sum(d.unpaid), 0) INTO v_charged FROM done d;
 
     -- The replaced rows, as they were.
     INSERT INTO payment_schedule_history (reschedule_id, loan_id, branch_id, schedule_id, installment_number, due_date,
@@ -621,14 +723,17 @@ BEGIN
            AND NOT EXISTS (SELECT 1 FROM transactions x WHERE x.reverses_transaction_id = t.id);
         UPDATE payment_schedules
            SET principal_due = principal_paid, interest_due = interest_paid, penalty_due = penalty_paid,
+               interest_carried = least(interest_carried, interest_paid),
                total_due = total_paid, status = 'paid', paid_date = coalesce(v_last_pay, current_date)
          WHERE id = v_partial.id;
     END IF;
     DELETE FROM payment_schedules s
      WHERE s.loan_id = v_loan.id AND s.installment_number >= v_r.from_installment AND s.paid_date IS NULL;
     INSERT INTO payment_schedules (loan_id, installment_number, due_date, principal_due, interest_due, penalty_due,
-                                   total_due)
-    SELECT v_loan.id, n.installment_number, n.due_date, n.principal_due, n.interest_due, n.penalty_due, n.total_due
+                                   total_due, interest_carried)
+    SELECT v_loan.id, n.installment_number, n.due_date, n.principal_due, n.interest_due, n.penalty_due, n.total_due,
+           CASE WHEN v_r.arrears_handling = 'keep' AND n.installment_number = (v_plan -> 0 ->> 'installment_number')::integer
+                THEN v_owed.arrears_interest ELSE 0 END
       FROM jsonb_to_recordset(v_plan) AS n(installment_number integer, due_date date, principal_due numeric,
                                            interest_due numeric, penalty_due numeric, total_due numeric)
      ORDER BY n.installment_number;
@@ -642,6 +747,7 @@ BEGIN
        SET status = 'approved', decided_by = p_user, decided_at = now(), decision_note = v_note,
            outstanding_moved = v_owed.principal,
            arrears_interest = v_owed.arrears_interest, arrears_penalty = v_owed.arrears_penalty,
+           arrears_penalty_carried = greatest(v_owed.arrears_penalty - v_charged, 0),
            previous_term = v_loan.term, previous_rate = v_loan.interest_rate, new_term = v_term
      WHERE id = v_r.id;
     RETURN v_written;

@@ -10,6 +10,36 @@ DROP FUNCTION preview_reschedule(bigint, integer, date, integer, numeric, intege
     reschedule_for_decision(bigint, bigint, text),
     reschedule_plan(bigint, integer, date, integer, numeric, integer, text, date),
     reschedule_owed(bigint, integer, date), reschedule_check_text(text, text, text);
+-- Late penalties lose what reschedules did to them (a charge a reschedule detached keeps schedule_id NULL).
+DROP INDEX loan_charges_rescheduled_idx;
+ALTER TABLE loan_charges DROP COLUMN rescheduled_id, DROP COLUMN moved_amount;
+CREATE OR REPLACE FUNCTION loan_charge_unpaid(p_charge_id bigint) RETURNS numeric
+LANGUAGE sql STABLE SET search_path = public, pg_temp AS $$
+    SELECT coalesce((c.amount - c.waived_amount)
+           - least(c.amount - c.waived_amount,
+                   greatest(s.penalty_paid - coalesce((SELECT sum(e.amount - e.waived_amount) FROM loan_charges e
+                                                        WHERE e.schedule_id = c.schedule_id AND e.kind = c.kind
+                                                          AND e.occurrence < c.occurrence), 0), 0)), 0)
+      FROM loan_charges c LEFT JOIN payment_schedules s ON s.id = c.schedule_id
+     WHERE c.id = p_charge_id
+$$;
+DROP FUNCTION schedule_charges_unpaid(bigint);
+CREATE OR REPLACE FUNCTION ledger_payoff_rows(p_loan_id bigint, p_disbursed date, p_rule text, p_as_of date)
+    RETURNS TABLE(schedule_id bigint, principal numeric, interest numeric, penalty numeric, interest_unpaid numeric)
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT r.id, r.prin,
+           CASE WHEN r.due_date <= p_as_of OR p_rule = 'all_remaining'
+                     OR (p_rule = 'current_period' AND r.period_start < p_as_of) THEN r.intr ELSE 0 END,
+           r.pen, r.intr
+      FROM (SELECT s.id, s.due_date, s.principal_due - s.principal_paid AS prin,
+                   s.interest_due - s.interest_paid AS intr, s.penalty_due - s.penalty_paid AS pen,
+                   coalesce(lag(s.due_date) OVER (ORDER BY s.due_date, s.installment_number), p_disbursed)
+                       AS period_start
+              FROM payment_schedules s
+             WHERE s.loan_id = p_loan_id) r
+$$;
+ALTER TABLE payment_schedules DROP COLUMN interest_carried;
 DROP TABLE payment_schedule_history;
 DROP TABLE loan_reschedules;
 DROP FUNCTION loan_reschedules_take_branch(), loans_reschedules_follow_branch();

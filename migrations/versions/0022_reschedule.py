@@ -8,6 +8,10 @@ kept in `payment_schedule_history`, and nothing is posted (cash basis).
 2. The schedule math takes grace periods (interest-only installments at the start):
    `ledger_schedule_amounts(…, p_grace)` and `ledger_schedule_rows(…, p_grace)`; the old signatures call them with 0.
 3. `preview_reschedule`, `request_reschedule`, `approve_reschedule`, `reject_reschedule`.
+4. Late penalties on a rescheduled tail: each charge's unpaid part is moved onto the new schedule or waived by the
+   reschedule (`loan_charges.rescheduled_id`, `moved_amount`; `loan_charge_unpaid` pays what an installment carried
+   first); the arrears interest a reschedule keeps stays due (`payment_schedules.interest_carried`, kept by the payoff
+   in `ledger_payoff_rows` under every rule).
 
 Revision ID: 0022
 Revises: 0021

@@ -195,6 +195,9 @@ READERS: dict[str, Callable[[Book, Branch], tuple[str, dict[str, Any]]]] = {
     "till_vault_balance": lambda b, o: ("SELECT till_vault_balance(:br)", {"br": o.id}),
     "till_session_cash": lambda b, o: ("SELECT cash_in FROM till_session_cash(:s)", {"s": o.session}),
     "loan_charge_unpaid": lambda b, o: ("SELECT loan_charge_unpaid(:c)", {"c": o.charge}),
+    "schedule_charges_unpaid": lambda b, o: (
+        "SELECT u.unpaid FROM payment_schedules s, schedule_charges_unpaid(s.id) u WHERE s.loan_id = "
+        "(SELECT loan_id FROM loan_charges WHERE id = :c) AND u.charge_id = :c", {"c": o.charge}),
     "payoff_quote": lambda b, o: ("SELECT total FROM payoff_quote(:l)", {"l": o.loan}),
     "preview_reschedule": lambda b, o: (
         "SELECT principal_due FROM preview_reschedule(:l, 2, :d, 1, NULL, 0, 'waive')",

@@ -125,6 +125,7 @@ EXPECTED_FUNCTIONS: dict[str, set[str]] = {
     # penalties: the daily run (the maintenance job as the owner; a supervisor or the admin by hand); waivers by a
     # supervisor; what of a charge is unpaid for whoever sees the charge
     "apply_overdue_penalties": SUPERVISOR | ADMIN, "waive_charge": SUPERVISOR, "loan_charge_unpaid": ALL,
+    "schedule_charges_unpaid": ALL,
     # early settlement (0021): the quote for whoever sees the loan, settling at the counter
     "payoff_quote": ALL, "settle_loan": MONEY,
     # reschedules: a loan officer or supervisor previews and requests; another supervisor approves or rejects
