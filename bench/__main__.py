@@ -208,19 +208,12 @@ def main(argv: list[str] | None = None) -> int:
         run_reports(bench, engine, branch_supervisor, today, args.runs, f"branch {branch[1]}", branch[0])
     if "reschedules" in chosen:
         run_reschedules(bench, engine, officer, supervisor, today, args.runs)
-    if args.only is not None:
-        print()
-        print(f"AstroFinance benchmark: {args.scale:,} customers; {machine()}")
-        print(bench.table())
-        engine.dispose()
-        admin.dispose()
-        server.stop()  # type: ignore[attr-defined]
-        return 0
-    run_app_memory(bench, url)
-    if args.explain:
-        explain(engine, {"a head-office officer": officer, f"an officer of {branch[1]}": branch_officer,
-                         "a head-office supervisor": supervisor, f"a supervisor of {branch[1]}": branch_supervisor},
-                today)
+    if args.only is None:
+        run_app_memory(bench, url)
+        if args.explain:
+            explain(engine, {"a head-office officer": officer, f"an officer of {branch[1]}": branch_officer,
+                             "a head-office supervisor": supervisor,
+                             f"a supervisor of {branch[1]}": branch_supervisor}, today)
     print()
     print(f"AstroFinance benchmark: {args.scale:,} customers; {machine()}")
     print(bench.table())
