@@ -149,6 +149,7 @@ def _check_alive(dbapi_connection: Any, record: Any, proxy: Any) -> None:
         return
     try:
         dbapi_connection.execute("SELECT 1").fetchall()
+        dbapi_connection.rollback()  # the ping opened a transaction; the unit of work (or one message) starts its own
     except psycopg.Error as exc:
         raise DisconnectionError("the server ended the connection") from exc
 

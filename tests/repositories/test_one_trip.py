@@ -123,3 +123,29 @@ def test_a_connection_the_server_ended_is_replaced_without_an_error(one_connecti
 
 def test_a_quiet_pooled_connection_is_checked_out_without_a_ping(one_connection_engine, tmp_path):
     assert _traced(one_connection_engine, lambda: None, tmp_path) == []
+
+
+def test_a_connection_whose_socket_spoke_while_idle_is_pinged_and_then_used(one_connection_engine, actors, db_url):
+    """A message that arrives while a pooled connection is idle (here a notification) makes the checkout ping it;
+    the ping leaves no transaction open, so the next search (one message, in autocommit) still goes."""
+    import select
+    import time
+
+    officer = CustomerRepository(one_connection_engine, actors["officer"])
+    made = officer.create(CustomerInput(first_name="Njeri", last_name="Otieno"), today=TODAY)
+    with one_connection_engine.connect() as conn:
+        conn.exec_driver_sql("LISTEN astrofin_probe")
+        conn.commit()
+        fileno = conn.connection.driver_connection.fileno()
+    admin = make_engine(db_url)
+    try:
+        with admin.connect() as conn:
+            conn.exec_driver_sql("NOTIFY astrofin_probe")
+            conn.commit()
+    finally:
+        admin.dispose()
+    deadline = time.monotonic() + 5
+    while not select.select([fileno], [], [], 0.05)[0]:
+        assert time.monotonic() < deadline, "the notification never arrived"
+    assert [r.id for r in officer.search(made.customer_number).rows] == [made.id]
+    assert [r.id for r in officer.search("Otieno").rows] == [made.id]
