@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.engine import URL
 from textual.pilot import Pilot
+from textual.worker import WorkerCancelled
 
 from astrofin_tui.app import AstrofinApp
 from db.engine import Actor, make_engine, unit_of_work
@@ -62,10 +63,22 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
 
 async def settle(pilot: Pilot[Any]) -> None:
     """Let workers finish and the messages they posted be handled."""
-    await pilot.app.workers.wait_for_complete()
+    await _workers_done(pilot)
     await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
+    await _workers_done(pilot)
     await pilot.pause()
+
+
+async def _workers_done(pilot: Pilot[Any]) -> None:
+    """Wait for the app's workers. An exclusive worker replaced by its successor while we wait (the connection
+    banner's probe, started again by its timer) ends cancelled: that is the app working, so wait for the rest."""
+    for _ in range(50):
+        try:
+            await pilot.app.workers.wait_for_complete()
+            return
+        except WorkerCancelled:
+            await pilot.pause()
+    raise AssertionError("the app's workers kept being cancelled")
 
 
 def notices(app: AstrofinApp) -> list[str]:
