@@ -1,4 +1,4 @@
-"""A read sent as one message: the signed-in person's settings and one statement in one round trip.
+"""Work sent as one message: the signed-in person's settings and the statements in one round trip.
 
 A unit of work (db.engine.unit_of_work) costs a round trip for each of BEGIN, the person's settings, the statement
 and COMMIT. For the lookups the counter makes most (a customer or loan number, a phone), those round trips were
@@ -10,6 +10,14 @@ branches' row-level security, as in a unit of work.
 
 Values are bound by psycopg on the client (quoted as literals), since the simple protocol has no parameters;
 the statement itself is one SQLAlchemy compiled, with its values bound.
+
+A write goes the same way (write_in_one_trip): the settings, the call that writes, and the read of what it wrote,
+as three statements of one message. The call's result is kept in the transaction's setting `astrofin.result`, which
+the read names (`current_setting('astrofin.result', true)`); the read is a statement of its own because a statement
+does not see rows written by a function it calls. PostgreSQL commits the message's implicit transaction after its
+last statement, or rolls all of it back when one fails, so a payment costs one round trip to a distant server and is
+never half written. A transaction-mode pooler keeps the three statements on one server connection, as one
+transaction.
 """
 
 from __future__ import annotations
@@ -19,10 +27,12 @@ from collections.abc import Sequence
 from typing import Any
 
 import psycopg
+from psycopg.rows import namedtuple_row
 from sqlalchemy import Connection, Engine
 from sqlalchemy.engine.interfaces import Compiled, Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import Select
+from sqlalchemy.sql.elements import TextClause
 
 from db.engine import Actor, log_query
 from db.replica import replica_for
@@ -60,6 +70,57 @@ def fetch_in_one_trip(engine: Engine, actor: Actor, statement: Select[Any], *,
                 driver.autocommit = False
         log_query(engine, message, params, time.perf_counter() - started)
     return rows
+
+
+_RESULT = "SELECT set_config('astrofin.result', ({write})::text, true);\n"
+
+
+def write_in_one_trip(engine: Engine, actor: Actor, write: TextClause, read: TextClause,
+                      values: dict[str, Any]) -> Sequence[tuple[Any, ...]]:
+    """Run `write` (a SELECT of one value, e.g. a stored function's call) then `read` as `actor`, as one
+    transaction in one round trip on the primary, and return the rows of `read`, which finds the written value as
+    `current_setting('astrofin.result', true)`, as named tuples. `values` binds the `:names` of both.
+
+    A refusal or a lost connection raises sqlalchemy's DBAPIError, with nothing written.
+    """
+    params = dict(values)
+    params["astrofin_user_id"] = str(actor.user_id)
+    params["astrofin_role"] = actor.db_role
+    message = _SETTINGS + _RESULT.format(write=_text_sql(engine, write)) + _text_sql(engine, read)
+    with engine.connect() as connection:
+        driver: psycopg.Connection[Any] = connection.connection.driver_connection  # type: ignore[assignment]
+        started = time.perf_counter()
+        driver.autocommit = True
+        try:
+            with psycopg.ClientCursor(driver) as cursor:
+                cursor.execute(message, params, prepare=False)
+                cursor.nextset()
+                cursor.nextset()
+                cursor.row_factory = namedtuple_row  # type: ignore[assignment]  # the read's rows, by name
+                rows: Sequence[tuple[Any, ...]] = cursor.fetchall()
+        except psycopg.Error as exc:
+            if driver.broken or driver.closed:
+                connection.invalidate(exc)
+            raise DBAPIError.instance(message, params, exc, psycopg.Error) from exc
+        finally:
+            if not (driver.broken or driver.closed):
+                driver.autocommit = False
+        log_query(engine, message, params, time.perf_counter() - started)
+    return rows
+
+
+_text_by_source: dict[tuple[Dialect, str], str] = {}
+
+
+def _text_sql(engine: Engine, clause: TextClause) -> str:
+    """A text clause as the driver takes it (`:name` becomes `%(name)s`), compiled once per text."""
+    shape = (engine.dialect, clause.text)
+    compiled = _text_by_source.get(shape)
+    if compiled is None:
+        if len(_text_by_source) >= _COMPILED_LIMIT:
+            _text_by_source.clear()
+        compiled = _text_by_source[shape] = str(clause.compile(dialect=engine.dialect)).strip().rstrip(";")
+    return compiled
 
 
 _COMPILED_LIMIT = 256

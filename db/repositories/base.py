@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
+from sqlalchemy.sql.elements import TextClause
 
 from db.engine import Actor, unit_of_work
 from db.errors import (
@@ -23,7 +24,7 @@ from db.errors import (
     ValidationError,
     unreachable_message,
 )
-from db.one_trip import fetch_in_one_trip
+from db.one_trip import fetch_in_one_trip, write_in_one_trip
 from db.replica import read_unit_of_work
 
 # Constraint names → what a person reads; the rest fall back to the database's own message.
@@ -97,5 +98,14 @@ class Repository:
         """The rows of a read-only statement, with the person's settings, in one round trip (db/one_trip.py)."""
         try:
             return fetch_in_one_trip(self.engine, self.actor, statement, replica=replica)
+        except DBAPIError as exc:
+            raise translate(exc) from exc
+
+    def write_in_one_trip(self, write: TextClause, read: TextClause,
+                          params: dict[str, Any]) -> Sequence[tuple[Any, ...]]:
+        """A write and the read of what it wrote, with the person's settings, as one transaction in one round trip
+        (db/one_trip.py); `read` names the write's result `current_setting('astrofin.result', true)`."""
+        try:
+            return write_in_one_trip(self.engine, self.actor, write, read, params)
         except DBAPIError as exc:
             raise translate(exc) from exc

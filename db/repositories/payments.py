@@ -6,6 +6,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import func, select, text
 
@@ -137,6 +138,43 @@ def new_idempotency_key() -> str:
     return uuid.uuid4().hex
 
 
+_RECEIPT = text("""
+    SELECT t.id, t.receipt_number, t.transaction_date, t.amount, t.principal_amount,
+           t.interest_amount, t.penalty_amount, l.loan_number, c.customer_number,
+           c.first_name || ' ' || c.last_name AS customer_name,
+           COALESCE(u.full_name, '') AS cashier, t.payment_method, t.payment_reference,
+           tl.code AS till_code,
+           EXISTS (SELECT 1 FROM transactions r WHERE r.reverses_transaction_id = t.id) AS reversed,
+           t.transaction_type AS kind,
+           (t.transaction_type = 'repayment' AND l.status = 'closed'
+            AND NOT EXISTS (SELECT 1 FROM transactions later
+                            WHERE later.loan_id = l.id AND later.transaction_type = 'repayment'
+                              AND later.id > t.id)) AS loan_closed,
+           (SELECT COALESCE(sum(s.total_due), 0) FROM payment_schedules s WHERE s.loan_id = l.id)
+           - (SELECT COALESCE(sum(p.amount), 0) FROM transactions p
+              WHERE p.loan_id = l.id AND p.transaction_type = 'repayment' AND p.id <= t.id
+                AND NOT EXISTS (SELECT 1 FROM transactions r2
+                                WHERE r2.reverses_transaction_id = p.id)) AS balance_after
+    FROM transactions t
+    JOIN loans l ON l.id = t.loan_id
+    JOIN customers c ON c.id = l.customer_id
+    LEFT JOIN users u ON u.id = t.created_by
+    LEFT JOIN till_sessions ts ON ts.id = t.till_session_id
+    LEFT JOIN tills tl ON tl.id = ts.till_id
+    WHERE t.id = COALESCE(CAST(:txn AS bigint), CAST(current_setting('astrofin.result', true) AS bigint))
+      AND t.transaction_type IN ('repayment', 'recovery')
+""")
+"""A payment's receipt: the transaction :txn, or (:txn NULL) the one a write of the same message just recorded
+(db/one_trip.py)."""
+
+
+def _receipt(row: Any) -> Receipt:
+    return Receipt(row.id, row.receipt_number, row.transaction_date, row.customer_number, row.customer_name,
+                   row.loan_number, row.amount, row.principal_amount, row.interest_amount, row.penalty_amount,
+                   max(row.balance_after, ZERO) if row.kind == "repayment" else ZERO, row.cashier, row.reversed,
+                   row.payment_method, row.payment_reference, row.till_code, row.kind, bool(row.loan_closed))
+
+
 class PaymentRepository(Repository):
     def amounts_due(self, loan_id: int, as_of: date) -> AmountsDue:
         with self.work() as session:
@@ -187,16 +225,15 @@ class PaymentRepository(Repository):
         _check_amount(amount)
         if not idempotency_key:
             raise ValidationError({"amount": "the payment form has no key; open it again"})
+        # One round trip to the server (db/one_trip.py): the person's settings, the payment and its receipt.
         try:
-            with self.work() as session:
-                transaction_id = session.execute(
-                    text("SELECT record_loan_payment(:loan, :amount, :day, :user, :key, :method, :reference)"),
-                    {"loan": loan_id, "amount": amount, "day": payment_date, "user": self.actor.user_id,
-                     "key": idempotency_key, "method": method, "reference": reference},
-                ).scalar_one()
+            rows = self.write_in_one_trip(
+                text("SELECT record_loan_payment(:loan, :amount, :day, :user, :key, :method, :reference)"), _RECEIPT,
+                {"loan": loan_id, "amount": amount, "day": payment_date, "user": self.actor.user_id,
+                 "key": idempotency_key, "method": method, "reference": reference, "txn": None})
         except AstrofinError as error:
             raise method_fields(error) from error
-        return self.receipt(int(transaction_id))
+        return _receipt(rows[0])
 
     def payoff_quote(self, loan_id: int, as_of: date) -> PayoffQuote:
         """The payoff of the day, worked out by the database (payoff_quote); refused for a loan that is not active or
@@ -216,16 +253,15 @@ class PaymentRepository(Repository):
         _check_amount(amount)
         if not idempotency_key:
             raise ValidationError({"amount": "the payment form has no key; open it again"})
+        # One round trip to the server (db/one_trip.py): the person's settings, the payment and its receipt.
         try:
-            with self.work() as session:
-                transaction_id = session.execute(
-                    text("SELECT settle_loan(:loan, :amount, :day, :user, :key, :method, :reference)"),
-                    {"loan": loan_id, "amount": amount, "day": payment_date, "user": self.actor.user_id,
-                     "key": idempotency_key, "method": method, "reference": reference},
-                ).scalar_one()
+            rows = self.write_in_one_trip(
+                text("SELECT settle_loan(:loan, :amount, :day, :user, :key, :method, :reference)"), _RECEIPT,
+                {"loan": loan_id, "amount": amount, "day": payment_date, "user": self.actor.user_id,
+                 "key": idempotency_key, "method": method, "reference": reference, "txn": None})
         except AstrofinError as error:
             raise method_fields(error) from error
-        return self.receipt(int(transaction_id))
+        return _receipt(rows[0])
 
     def recoveries(self, loan_id: int) -> Recoveries:
         """What a written-off loan has recovered, summed from its transactions (reversed recoveries left out)."""
@@ -246,41 +282,10 @@ class PaymentRepository(Repository):
 
     def receipt(self, transaction_id: int) -> Receipt:
         with self.work() as session:
-            row = session.execute(
-                text("""
-                    SELECT t.id, t.receipt_number, t.transaction_date, t.amount, t.principal_amount,
-                           t.interest_amount, t.penalty_amount, l.loan_number, c.customer_number,
-                           c.first_name || ' ' || c.last_name AS customer_name,
-                           COALESCE(u.full_name, '') AS cashier, t.payment_method, t.payment_reference,
-                           tl.code AS till_code,
-                           EXISTS (SELECT 1 FROM transactions r WHERE r.reverses_transaction_id = t.id) AS reversed,
-                           t.transaction_type AS kind,
-                           (t.transaction_type = 'repayment' AND l.status = 'closed'
-                            AND NOT EXISTS (SELECT 1 FROM transactions later
-                                            WHERE later.loan_id = l.id AND later.transaction_type = 'repayment'
-                                              AND later.id > t.id)) AS loan_closed,
-                           (SELECT COALESCE(sum(s.total_due), 0) FROM payment_schedules s WHERE s.loan_id = l.id)
-                           - (SELECT COALESCE(sum(p.amount), 0) FROM transactions p
-                              WHERE p.loan_id = l.id AND p.transaction_type = 'repayment' AND p.id <= t.id
-                                AND NOT EXISTS (SELECT 1 FROM transactions r2
-                                                WHERE r2.reverses_transaction_id = p.id)) AS balance_after
-                    FROM transactions t
-                    JOIN loans l ON l.id = t.loan_id
-                    JOIN customers c ON c.id = l.customer_id
-                    LEFT JOIN users u ON u.id = t.created_by
-                    LEFT JOIN till_sessions ts ON ts.id = t.till_session_id
-                    LEFT JOIN tills tl ON tl.id = ts.till_id
-                    WHERE t.id = :txn AND t.transaction_type IN ('repayment', 'recovery')
-                """),
-                {"txn": transaction_id},
-            ).one_or_none()
+            row = session.execute(_RECEIPT, {"txn": transaction_id}).one_or_none()
         if row is None:
             raise NotFound(f"payment {transaction_id} does not exist")
-        return Receipt(row.id, row.receipt_number, row.transaction_date, row.customer_number, row.customer_name,
-                       row.loan_number, row.amount, row.principal_amount, row.interest_amount, row.penalty_amount,
-                       max(row.balance_after, ZERO) if row.kind == "repayment" else ZERO, row.cashier, row.reversed,
-                       row.payment_method, row.payment_reference, row.till_code, row.kind, bool(row.loan_closed))
-
+        return _receipt(row)
 
     def disbursement_receipt(self, transaction_id: int) -> DisbursementReceipt:
         with self.work() as session:

@@ -8,7 +8,7 @@ from decimal import Decimal as D
 
 import pytest
 
-from db.errors import ValidationError
+from db.errors import Refused, ValidationError
 from db.repositories.accounting import AccountingRepository
 from db.repositories.loans import LoanRepository
 from db.repositories.payments import PaymentRepository, new_idempotency_key
@@ -64,5 +64,40 @@ def test_a_quote_is_one_round_trip(book: TillBook, tmp_path) -> None:
         lines = _traced(engine, lambda: quotes.append(loans.payoff_quote(loan, date(2026, 1, 15))), tmp_path)
         assert quotes[0].total == D("10200.00")
         assert _round_trips(lines) == 1, "\n".join(lines)
+    finally:
+        engine.dispose()
+
+
+def test_a_payment_and_a_settlement_are_one_round_trip_each(book: TillBook, tmp_path) -> None:
+    """The settings, the payment and its receipt go as one message (db/one_trip.py): one round trip to a distant
+    server. A refusal in that message writes nothing and comes out as the message beside the field; the receipt
+    read in the same message equals the one read again later."""
+    from db.engine import make_engine
+    from tests.repositories.test_one_trip import _round_trips, _traced
+
+    msa = book.msa
+    loan = make_loan(book.app, msa, "Wire")
+    engine = make_engine(book.app.url, pool_size=1, max_overflow=0)
+    try:
+        payments = PaymentRepository(engine, msa.staff["cashier"])
+        done: list = []
+        key = new_idempotency_key()
+        lines = _traced(engine, lambda: done.append(
+            payments.record(loan, D("1000.00"), date(2026, 1, 15), key, method="bank", reference="EQ-7")), tmp_path)
+        assert _round_trips(lines) == 1, "\n".join(lines)
+        assert done[0] == payments.receipt(done[0].transaction_id)
+        assert done[0].amount == D("1000.00") and done[0].payment_reference == "EQ-7"
+        assert payments.record(loan, D("1000.00"), date(2026, 1, 15), key, method="bank", reference="EQ-7") == done[0]
+        with pytest.raises(Refused, match="more than loan .* owes"):
+            payments.record(loan, D("99999.00"), date(2026, 1, 15), new_idempotency_key(), method="bank",
+                            reference="EQ-8")
+        assert one(book.app, msa.staff["cashier"], "SELECT count(*) FROM transactions WHERE loan_id = :l "
+                   "AND transaction_type = 'repayment'", l=loan) == 1
+        quote = payments.payoff_quote(loan, date(2026, 1, 15))
+        lines = _traced(engine, lambda: done.append(
+            payments.settle(loan, quote.total, date(2026, 1, 15), new_idempotency_key(), method="bank",
+                            reference="EQ-9")), tmp_path)
+        assert _round_trips(lines) == 1, "\n".join(lines)
+        assert done[1].loan_closed and done[1].amount == quote.total
     finally:
         engine.dispose()
