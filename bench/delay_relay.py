@@ -2,6 +2,9 @@
 kernel lacks `tc netem`. Run inside the server's network namespace:
 
     python -m bench.delay_relay LISTEN_HOST LISTEN_PORT TARGET_HOST TARGET_PORT DELAY_MS
+
+A TARGET_HOST that is a path names a folder holding a Unix socket (`.s.PGSQL.<TARGET_PORT>`, as PostgreSQL
+names its socket): the relay then carries TCP from another namespace to a server that listens on no address there.
 """
 
 from __future__ import annotations
@@ -37,7 +40,10 @@ async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, dela
 
 async def _serve(listen: tuple[str, int], target: tuple[str, int], delay: float) -> None:
     async def handle(client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
-        server_reader, server_writer = await asyncio.open_connection(*target)
+        if target[0].startswith("/"):
+            server_reader, server_writer = await asyncio.open_unix_connection(f"{target[0]}/.s.PGSQL.{target[1]}")
+        else:
+            server_reader, server_writer = await asyncio.open_connection(*target)
         await asyncio.gather(_pipe(client_reader, server_writer, delay), _pipe(server_reader, client_writer, delay),
                              return_exceptions=True)
 

@@ -77,9 +77,9 @@ _RESULT = "SELECT set_config('astrofin.result', ({write})::text, true);\n"
 
 def write_in_one_trip(engine: Engine, actor: Actor, write: TextClause, read: TextClause,
                       values: dict[str, Any]) -> Sequence[tuple[Any, ...]]:
-    """Run `write` (a SELECT of one value, e.g. a stored function's call) then `read` as `actor`, as one
-    transaction in one round trip on the primary, and return the rows of `read`, which finds the written value as
-    `current_setting('astrofin.result', true)`, as named tuples. `values` binds the `:names` of both.
+    """Run `write` (a SELECT of one value: a stored function's call, or simply the id of a row to read) then `read`
+    as `actor`, as one transaction in one round trip on the primary, and return the rows of `read` as named tuples;
+    `read` finds the written value as `current_setting('astrofin.result', true)`. `values` binds the `:names` of both.
 
     A refusal or a lost connection raises sqlalchemy's DBAPIError, with nothing written.
     """

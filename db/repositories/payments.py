@@ -161,11 +161,11 @@ _RECEIPT = text("""
     LEFT JOIN users u ON u.id = t.created_by
     LEFT JOIN till_sessions ts ON ts.id = t.till_session_id
     LEFT JOIN tills tl ON tl.id = ts.till_id
-    WHERE t.id = COALESCE(CAST(:txn AS bigint), CAST(current_setting('astrofin.result', true) AS bigint))
+    WHERE t.id = CAST(current_setting('astrofin.result', true) AS bigint)
       AND t.transaction_type IN ('repayment', 'recovery')
 """)
-"""A payment's receipt: the transaction :txn, or (:txn NULL) the one a write of the same message just recorded
-(db/one_trip.py)."""
+"""A payment's receipt, read in the message that names its transaction (db/one_trip.py): the payment that wrote it,
+or the receipt's own reprint."""
 
 
 def _receipt(row: Any) -> Receipt:
@@ -230,7 +230,7 @@ class PaymentRepository(Repository):
             rows = self.write_in_one_trip(
                 text("SELECT record_loan_payment(:loan, :amount, :day, :user, :key, :method, :reference)"), _RECEIPT,
                 {"loan": loan_id, "amount": amount, "day": payment_date, "user": self.actor.user_id,
-                 "key": idempotency_key, "method": method, "reference": reference, "txn": None})
+                 "key": idempotency_key, "method": method, "reference": reference})
         except AstrofinError as error:
             raise method_fields(error) from error
         return _receipt(rows[0])
@@ -258,7 +258,7 @@ class PaymentRepository(Repository):
             rows = self.write_in_one_trip(
                 text("SELECT settle_loan(:loan, :amount, :day, :user, :key, :method, :reference)"), _RECEIPT,
                 {"loan": loan_id, "amount": amount, "day": payment_date, "user": self.actor.user_id,
-                 "key": idempotency_key, "method": method, "reference": reference, "txn": None})
+                 "key": idempotency_key, "method": method, "reference": reference})
         except AstrofinError as error:
             raise method_fields(error) from error
         return _receipt(rows[0])
@@ -281,11 +281,10 @@ class PaymentRepository(Repository):
         return Recoveries(loan_id, row.written_off, row.recovered)
 
     def receipt(self, transaction_id: int) -> Receipt:
-        with self.work() as session:
-            row = session.execute(_RECEIPT, {"txn": transaction_id}).one_or_none()
-        if row is None:
+        rows = self.write_in_one_trip(text("SELECT CAST(:txn AS bigint)"), _RECEIPT, {"txn": transaction_id})
+        if not rows:
             raise NotFound(f"payment {transaction_id} does not exist")
-        return _receipt(row)
+        return _receipt(rows[0])
 
     def disbursement_receipt(self, transaction_id: int) -> DisbursementReceipt:
         with self.work() as session:
