@@ -101,3 +101,22 @@ def test_a_payment_and_a_settlement_are_one_round_trip_each(book: TillBook, tmp_
         assert done[1].loan_closed and done[1].amount == quote.total
     finally:
         engine.dispose()
+
+
+def test_the_receipt_in_the_payments_message_is_read_by_its_primary_key(book: TillBook) -> None:
+    """The read that follows a payment in its message finds the transaction by the id the message set; an expression
+    the planner cannot match to the key (a COALESCE did) read the branch's transactions instead."""
+    from sqlalchemy import text as sql
+
+    from db.engine import unit_of_work
+    from db.repositories.payments import _RECEIPT
+
+    msa = book.msa
+    loan = make_loan(book.app, msa, "Plan")
+    cashier = msa.staff["cashier"]
+    receipt = PaymentRepository(book.app, cashier).record(loan, D("100.00"), date(2026, 1, 15),
+                                                          new_idempotency_key(), method="bank", reference="EQ-1")
+    with unit_of_work(book.app, cashier) as session:
+        session.execute(sql("SELECT set_config('astrofin.result', :v, true)"), {"v": str(receipt.transaction_id)})
+        plan = "\n".join(session.execute(sql("EXPLAIN " + _RECEIPT.text)).scalars())
+    assert "Index Scan using transactions_pkey on transactions t" in plan, plan
