@@ -3493,16 +3493,24 @@ CREATE FUNCTION public.mobile_money_post_batch(p_ids bigint[], p_user bigint) RE
     SET search_path TO 'public', 'pg_temp'
     AS $$
 DECLARE
-    v_id bigint;
-    v_p  record;
+    v_id       bigint;
+    v_p        record;
+    v_received boolean;
+    v_loan     bigint;
+    v_customer bigint;
+    v_number   text;
+    v_reason   text;
 BEGIN
     PERFORM ledger_require_actor(p_user, ARRAY['cashier', 'supervisor', 'accountant'], 'post M-Pesa payments');
     -- In the order of the loans they name, so that batches posted side by side lock loans in one order and never
     -- wait on each other in a circle.
-    FOR v_id IN SELECT r.id FROM mobile_money_receipts r
-                 WHERE r.id = ANY (p_ids)
-                 ORDER BY (SELECT m.loan_id FROM mobile_money_match(r.account_reference) m
-                            WHERE r.status = 'received') NULLS LAST, r.id LOOP
+    FOR v_id, v_received, v_loan, v_customer, v_number, v_reason IN
+        SELECT r.id, r.status = 'received', m.loan_id, m.customer_id, m.loan_number, m.reason
+          FROM mobile_money_receipts r
+          LEFT JOIN LATERAL (SELECT x.* FROM mobile_money_match(r.account_reference) x
+                              WHERE r.status = 'received') m ON true
+         WHERE r.id = ANY (p_ids)
+         ORDER BY m.loan_id NULLS LAST, r.id LOOP
         receipt_id := v_id;
         status := NULL;
         loan_number := NULL;
@@ -3513,7 +3521,8 @@ BEGIN
         fresh := NULL;
         error := NULL;
         BEGIN
-            SELECT * INTO v_p FROM mobile_money_post_receipt(v_id, p_user) p;
+            SELECT * INTO v_p FROM mobile_money_post_receipt(v_id, p_user, v_received, v_loan, v_customer, v_number,
+                                                             v_reason) p;
             status := v_p.status;
             loan_number := v_p.loan_number;
             transaction_id := v_p.transaction_id;
@@ -3536,10 +3545,10 @@ END $$;
 
 
 --
--- Name: mobile_money_post_receipt(bigint, bigint); Type: FUNCTION; Schema: public; Owner: -
+-- Name: mobile_money_post_receipt(bigint, bigint, boolean, bigint, bigint, text, text); Type: FUNCTION; Schema: public; Owner: -
 --
 
-CREATE FUNCTION public.mobile_money_post_receipt(p_receipt_id bigint, p_user bigint) RETURNS TABLE(status text, loan_number text, transaction_id bigint, posted numeric, suspense numeric, reason text, fresh boolean)
+CREATE FUNCTION public.mobile_money_post_receipt(p_receipt_id bigint, p_user bigint, p_matched boolean DEFAULT false, p_loan_id bigint DEFAULT NULL::bigint, p_customer_id bigint DEFAULT NULL::bigint, p_loan_number text DEFAULT NULL::text, p_reason text DEFAULT NULL::text) RETURNS TABLE(status text, loan_number text, transaction_id bigint, posted numeric, suspense numeric, reason text, fresh boolean)
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'public', 'pg_temp'
     AS $$
@@ -3571,13 +3580,22 @@ BEGIN
         RETURN;
     END IF;
     v_date := v_r.paid_at::date;
-    SELECT * INTO v_m FROM mobile_money_match(v_r.account_reference) m;
+    -- The match, made here or by the batch that ordered its postings by it.
+    IF p_matched THEN
+        SELECT p_loan_id AS loan_id, p_customer_id AS customer_id, p_loan_number AS loan_number, p_reason AS reason
+          INTO v_m;
+    ELSE
+        SELECT * INTO v_m FROM mobile_money_match(v_r.account_reference) m;
+    END IF;
     v_reason := v_m.reason;
     v_number := v_m.loan_number;
     IF v_m.loan_id IS NOT NULL THEN
-        SELECT * INTO v_loan FROM loans l WHERE l.id = v_m.loan_id;
+        -- The loan locked before what it owes is read: another session paying it meanwhile is counted.
+        SELECT * INTO v_loan FROM loans l WHERE l.id = v_m.loan_id FOR UPDATE;
         v_owed := mobile_money_owed(v_loan);
-        IF v_owed <= 0 THEN
+        IF v_loan.status NOT IN ('active', 'defaulted', 'written_off') THEN
+            v_reason := format('loan %s is %s', v_loan.loan_number, replace(v_loan.status, '_', ' '));
+        ELSIF v_owed <= 0 THEN
             v_reason := format('loan %s owes nothing', v_loan.loan_number);
         ELSE
             -- The dates the ledger refuses, said here so that the money waits in suspense with the reason (a
@@ -3687,6 +3705,32 @@ END $$;
 
 
 --
+-- Name: mobile_money_receipt_error(text, text, text, text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.mobile_money_receipt_error(p_receipt text, p_paid_at text, p_amount text, p_source text) RETURNS text
+    LANGUAGE sql STABLE
+    AS $_$
+    SELECT CASE
+        WHEN coalesce(btrim(p_receipt), '') = '' THEN 'The M-Pesa receipt number is missing'
+        WHEN upper(btrim(p_receipt)) !~ '^[A-Z0-9]{1,40}$' THEN
+            format('The M-Pesa receipt number %s is not one (letters and digits, at most 40)',
+                   quote_literal(left(upper(btrim(p_receipt)), 50)))
+        WHEN p_paid_at IS NULL OR NOT pg_input_is_valid(p_paid_at, 'timestamptz') THEN
+            format('The time of M-Pesa payment %s is missing or not a time', upper(btrim(p_receipt)))
+        WHEN p_amount IS NULL OR NOT pg_input_is_valid(p_amount, 'numeric') OR p_amount::numeric = 'NaN'::numeric
+             OR p_amount::numeric <= 0 OR p_amount::numeric > 999999999999.99
+             OR p_amount::numeric <> round(p_amount::numeric, 2) THEN
+            format('The amount of M-Pesa payment %s must be more than zero, in cents (got %s)', upper(btrim(p_receipt)),
+                   coalesce(p_amount, 'none'))
+        WHEN p_source IS NULL OR p_source NOT IN ('statement', 'callback') THEN
+            format('An M-Pesa receipt comes from a statement or a callback (not %s)',
+                   coalesce(quote_literal(p_source), 'none'))
+    END
+$_$;
+
+
+--
 -- Name: mobile_money_receipts_take_branch(); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -3727,35 +3771,68 @@ CREATE FUNCTION public.mobile_money_receive_batch(p_rows jsonb, p_user bigint, p
     SET search_path TO 'public', 'pg_temp'
     AS $$
 DECLARE
-    v_row jsonb;
-    v_ord bigint;
-    v_id  bigint;
-    v_new boolean;
+    v_branch bigint := astrofin_default_branch();
 BEGIN
     PERFORM ledger_require_actor(p_user, ARRAY['cashier', 'supervisor', 'accountant'], 'receive M-Pesa payments');
     IF p_rows IS NULL OR jsonb_typeof(p_rows) <> 'array' THEN
         RAISE EXCEPTION 'The receipts must be a JSON array' USING ERRCODE = 'P0107';
     END IF;
-    FOR v_row, v_ord IN SELECT e.value, e.ordinality FROM jsonb_array_elements(p_rows) WITH ORDINALITY e LOOP
-        ord := v_ord;
-        receipt_id := NULL;
-        is_new := NULL;
-        statement_id := NULL;
-        error := NULL;
-        BEGIN
-            SELECT r.receipt_id, r.is_new INTO v_id, v_new
-              FROM mobile_money_receive_row(v_row ->> 'receipt_number', (v_row ->> 'paid_at')::timestamptz,
-                                            (v_row ->> 'amount')::numeric, v_row ->> 'phone', v_row ->> 'name',
-                                            v_row ->> 'account', v_row ->> 'short_code', v_row -> 'raw',
-                                            coalesce(v_row ->> 'source', 'statement'), p_user, p_statement_id) r;
-            receipt_id := v_id;
-            is_new := v_new;
-            SELECT r.statement_id INTO statement_id FROM mobile_money_receipts r WHERE r.id = v_id;
-        EXCEPTION WHEN plpgsql_error OR data_exception OR integrity_constraint_violation THEN
-            error := SQLERRM;
-        END;
-        RETURN NEXT;
-    END LOOP;
+    CREATE TEMP TABLE IF NOT EXISTS mobile_money_batch (
+        ord integer, number text, paid_at timestamptz, amount numeric, phone text, name text, account text,
+        short_code text, raw jsonb, source text, error text, receipt_id bigint, is_new boolean, statement_id bigint
+    ) ON COMMIT DROP;
+    TRUNCATE mobile_money_batch;
+    INSERT INTO mobile_money_batch (ord, number, paid_at, amount, phone, name, account, short_code, raw, source, error)
+    SELECT c.ord, c.number,
+           CASE WHEN c.error IS NULL THEN (c.v ->> 'paid_at')::timestamptz END,
+           CASE WHEN c.error IS NULL THEN (c.v ->> 'amount')::numeric END,
+           mobile_money_clean(c.v ->> 'phone', 40), mobile_money_clean(c.v ->> 'name', 200),
+           mobile_money_clean(c.v ->> 'account', 100), mobile_money_clean(c.v ->> 'short_code', 20),
+           coalesce(c.v -> 'raw', '{}'::jsonb), c.source, c.error
+      FROM (SELECT e.ordinality::integer AS ord, e.value AS v, upper(btrim(e.value ->> 'receipt_number')) AS number,
+                   coalesce(e.value ->> 'source', 'statement') AS source,
+                   mobile_money_receipt_error(e.value ->> 'receipt_number', e.value ->> 'paid_at',
+                                              e.value ->> 'amount', coalesce(e.value ->> 'source', 'statement'))
+                       AS error
+              FROM jsonb_array_elements(p_rows) WITH ORDINALITY e) c;
+
+    -- The new ones, at once: the first row of a number in the batch.
+    WITH inserted AS (
+        INSERT INTO mobile_money_receipts (receipt_number, source, statement_id, paid_at, amount, payer_phone,
+                                           payer_name, account_reference, short_code, raw, branch_id, received_by)
+        SELECT DISTINCT ON (b.number) b.number, b.source, p_statement_id, b.paid_at, b.amount, b.phone, b.name,
+               b.account, b.short_code, b.raw, v_branch, p_user
+          FROM mobile_money_batch b WHERE b.error IS NULL
+         ORDER BY b.number, b.ord
+        ON CONFLICT (receipt_number) DO NOTHING
+        RETURNING id, receipt_number)
+    UPDATE mobile_money_batch b SET receipt_id = i.id, is_new = true, statement_id = p_statement_id
+      FROM inserted i
+     WHERE b.number = i.receipt_number
+       AND b.ord = (SELECT min(x.ord) FROM mobile_money_batch x WHERE x.number = b.number AND x.error IS NULL);
+
+    -- Received before (or earlier in this batch): the same receipt, if the amount agrees.
+    UPDATE mobile_money_batch b
+       SET receipt_id = CASE WHEN r.id IS NOT NULL AND r.amount = b.amount THEN r.id END,
+           is_new = false,
+           statement_id = CASE WHEN r.id IS NOT NULL AND r.amount = b.amount
+                               THEN coalesce(r.statement_id, p_statement_id) END,
+           error = CASE WHEN r.id IS NULL THEN format('M-Pesa receipt %s was already received by another branch',
+                                                      b.number)
+                        WHEN r.amount <> b.amount THEN
+                            format('M-Pesa receipt %s was received before for %s, not %s: check the statement',
+                                   b.number, ledger_money(r.amount), ledger_money(b.amount)) END
+      FROM mobile_money_batch b2 LEFT JOIN mobile_money_receipts r ON r.receipt_number = b2.number
+     WHERE b2.ord = b.ord AND b.error IS NULL AND b.receipt_id IS NULL;
+
+    -- A callback's receipts found again in a statement: the statement accounts for them from now on.
+    IF p_statement_id IS NOT NULL THEN
+        UPDATE mobile_money_receipts r SET statement_id = p_statement_id
+          FROM mobile_money_batch b
+         WHERE r.id = b.receipt_id AND NOT b.is_new AND r.statement_id IS NULL;
+    END IF;
+
+    RETURN QUERY SELECT b.ord, b.receipt_id, b.is_new, b.statement_id, b.error FROM mobile_money_batch b ORDER BY b.ord;
 END $$;
 
 
@@ -11596,10 +11673,10 @@ GRANT ALL ON FUNCTION public.mobile_money_post_batch(p_ids bigint[], p_user bigi
 
 
 --
--- Name: FUNCTION mobile_money_post_receipt(p_receipt_id bigint, p_user bigint); Type: ACL; Schema: public; Owner: -
+-- Name: FUNCTION mobile_money_post_receipt(p_receipt_id bigint, p_user bigint, p_matched boolean, p_loan_id bigint, p_customer_id bigint, p_loan_number text, p_reason text); Type: ACL; Schema: public; Owner: -
 --
 
-REVOKE ALL ON FUNCTION public.mobile_money_post_receipt(p_receipt_id bigint, p_user bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.mobile_money_post_receipt(p_receipt_id bigint, p_user bigint, p_matched boolean, p_loan_id bigint, p_customer_id bigint, p_loan_number text, p_reason text) FROM PUBLIC;
 
 
 --
@@ -11610,6 +11687,14 @@ REVOKE ALL ON FUNCTION public.mobile_money_preview(p_rows jsonb) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.mobile_money_preview(p_rows jsonb) TO astrofin_cashier;
 GRANT ALL ON FUNCTION public.mobile_money_preview(p_rows jsonb) TO astrofin_supervisor;
 GRANT ALL ON FUNCTION public.mobile_money_preview(p_rows jsonb) TO astrofin_accountant;
+
+
+--
+-- Name: FUNCTION mobile_money_receipt_error(p_receipt text, p_paid_at text, p_amount text, p_source text); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.mobile_money_receipt_error(p_receipt text, p_paid_at text, p_amount text, p_source text) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.mobile_money_receipt_error(p_receipt text, p_paid_at text, p_amount text, p_source text) TO astrofin_definer;
 
 
 --

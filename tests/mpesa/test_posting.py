@@ -210,3 +210,24 @@ def test_validation_answers_with_darajas_codes(book: GroupBook, mpesa: Actor, en
     assert repo.validate(number, Decimal("-1")).result_code == "C2B00013"
     assert repo.validate(number, Decimal("1.001")).result_code == "C2B00013"
     assert scalar(engine, "SELECT count(*) FROM mobile_money_receipts") == 0
+
+
+def test_a_batch_refuses_its_bad_rows_alone(book: GroupBook, mpesa: Actor, engine: Engine) -> None:
+    repo = MobileMoneyRepository(book.app, mpesa)
+    number = loan_number(engine, book.nrb.loans[0])
+    repo.receive(receipt("OLD1", "20.00", number, source="callback"))
+    statement = repo.open_statement("s.csv", "a" * 64).statement_id
+    got = repo.receive_batch([receipt("B1", "10.00", number), receipt("B2", "0.00", number),
+                              receipt("b1", "10.00", number), receipt("OLD1", "20.00", number),
+                              receipt("OLD1X", "1.005", number), receipt("OLD1", "21.00", number),
+                              receipt("BAD-1", "5.00", number)], statement)
+    assert [(g.is_new, g.error is None) for g in got] == [
+        (True, True), (False, False), (False, True), (False, True), (False, False), (False, False), (False, False)]
+    assert got[2].receipt_id == got[0].receipt_id and got[3].statement_id == statement
+    assert got[1].error is not None and "more than zero" in got[1].error
+    assert got[5].error is not None and "received before for 20.00, not 21.00" in got[5].error
+    assert got[6].error is not None and "is not one" in got[6].error
+    assert scalar(engine, "SELECT count(*) FROM mobile_money_receipts") == 2
+    posted = repo.post_batch([g.receipt_id for g in got if g.receipt_id] + [999999])
+    assert [(p.receipt_id, p.fresh, p.error is None) for p in posted] == [
+        (got[3].receipt_id, True, True), (got[0].receipt_id, True, True), (999999, False, False)]

@@ -174,7 +174,7 @@ EXPECTED_FUNCTIONS: dict[str, set[str]] = {
         "group_check_name", "group_check_meeting", "group_check_officer", "group_visible",
         "ledger_take_repayment", "mobile_money_clean", "mobile_money_reference", "mobile_money_match",
         "mobile_money_owed", "mobile_money_entry", "mobile_money_receive_row", "mobile_money_post_receipt",
-        "mobile_money_check_note", "mobile_money_suspense_row")},
+        "mobile_money_check_note", "mobile_money_suspense_row", "mobile_money_receipt_error")},
 }
 # sequence -> roles with USAGE/UPDATE (numbering customers and loans they create); the rest via functions.
 EXPECTED_SEQUENCES = {"customer_number_seq": {"loan_officer", "supervisor"},
