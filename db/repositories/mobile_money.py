@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import text
 
+from db.errors import Refused
 from db.repositories.base import Repository
 
 SOURCES = ("statement", "callback")
@@ -260,9 +261,20 @@ class MobileMoneyRepository(Repository):
                               None if r.statement_id is None else int(r.statement_id), r.error) for r in rows]
 
     def post_batch(self, receipt_ids: Sequence[int]) -> list[BatchPosting]:
-        with self.work() as session:
-            rows = session.execute(text("SELECT * FROM mobile_money_post_batch(CAST(:ids AS bigint[]), :me)"),
-                                   {"ids": list(receipt_ids), "me": self.actor.user_id}).all()
+        """Posts the receipts in one transaction, each row on its own; a batch that lost a deadlock to another
+        session's work (a collection sheet locking its loans in its own order) is posted again, twice at most:
+        posting is idempotent."""
+        for attempt in range(3):
+            try:
+                with self.work() as session:
+                    rows = session.execute(text(
+                        "SELECT * FROM mobile_money_post_batch(CAST(:ids AS bigint[]), :me)"),
+                        {"ids": list(receipt_ids), "me": self.actor.user_id}).all()
+                break
+            except Refused as exc:
+                state = getattr(getattr(exc.__cause__, "orig", None), "sqlstate", None)
+                if attempt == 2 or state not in {"40P01", "40001"}:
+                    raise
         return [BatchPosting(int(r.receipt_id), None if r.error is not None else _posting(r), bool(r.fresh),
                              r.error) for r in rows]
 

@@ -412,9 +412,10 @@ END $$;
 --    posted it.
 CREATE FUNCTION mobile_money_post_receipt(p_receipt_id bigint, p_user bigint, p_matched boolean DEFAULT false,
                                           p_loan_id bigint DEFAULT NULL, p_customer_id bigint DEFAULT NULL,
-                                          p_loan_number text DEFAULT NULL, p_reason text DEFAULT NULL)
+                                          p_loan_number text DEFAULT NULL, p_reason text DEFAULT NULL,
+                                          p_defer boolean DEFAULT false)
 RETURNS TABLE(status text, loan_number text, transaction_id bigint, posted numeric, suspense numeric, reason text,
-              fresh boolean)
+              fresh boolean, out_loan_id bigint, out_customer_id bigint, out_entry_id bigint)
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
     v_r      mobile_money_receipts%ROWTYPE;
@@ -440,7 +441,8 @@ BEGIN
     END IF;
     IF v_r.status <> 'received' THEN
         RETURN QUERY SELECT v_r.status, (SELECT l.loan_number FROM loans l WHERE l.id = v_r.loan_id),
-                            v_r.transaction_id, v_r.posted_amount, v_r.suspense_amount, v_r.suspense_reason, false;
+                            v_r.transaction_id, v_r.posted_amount, v_r.suspense_amount, v_r.suspense_reason, false,
+                            v_r.loan_id, v_r.customer_id, v_r.suspense_entry_id;
         RETURN;
     END IF;
     v_date := v_r.paid_at::date;
@@ -491,21 +493,25 @@ BEGIN
                                       'M-Pesa ' || v_r.receipt_number || ' to suspense: ' || v_reason, p_user,
                                       v_rest, '1150', '2100');
     END IF;
-    UPDATE mobile_money_receipts r
-       SET status = CASE WHEN v_rest > 0 THEN 'suspense' ELSE 'posted' END,
-           loan_id = CASE WHEN v_txn IS NOT NULL THEN v_loan.id END,
-           customer_id = v_m.customer_id,
-           transaction_id = v_txn,
-           posted_amount = v_pay,
-           suspense_amount = v_rest,
-           suspense_reason = CASE WHEN v_rest > 0 THEN v_reason END,
-           suspense_entry_id = v_entry,
-           posted_by = p_user,
-           posted_at = now()
-     WHERE r.id = v_r.id;
+    -- The inbox row: here, or (p_defer) by the batch, for all its rows in one statement before it commits.
+    IF NOT p_defer THEN
+        UPDATE mobile_money_receipts r
+           SET status = CASE WHEN v_rest > 0 THEN 'suspense' ELSE 'posted' END,
+               loan_id = CASE WHEN v_txn IS NOT NULL THEN v_loan.id END,
+               customer_id = v_m.customer_id,
+               transaction_id = v_txn,
+               posted_amount = v_pay,
+               suspense_amount = v_rest,
+               suspense_reason = CASE WHEN v_rest > 0 THEN v_reason END,
+               suspense_entry_id = v_entry,
+               posted_by = p_user,
+               posted_at = now()
+         WHERE r.id = v_r.id;
+    END IF;
     RETURN QUERY SELECT CASE WHEN v_rest > 0 THEN 'suspense' ELSE 'posted' END,
                         CASE WHEN v_txn IS NOT NULL THEN v_loan.loan_number ELSE v_number END, v_txn,
-                        v_pay::numeric(14,2), v_rest::numeric(14,2), CASE WHEN v_rest > 0 THEN v_reason END, true;
+                        v_pay::numeric(14,2), v_rest::numeric(14,2), CASE WHEN v_rest > 0 THEN v_reason END, true,
+                        CASE WHEN v_txn IS NOT NULL THEN v_loan.id END, v_m.customer_id::bigint, v_entry;
 END $$;
 
 CREATE FUNCTION mobile_money_post(p_receipt_id bigint, p_user bigint)
@@ -531,6 +537,15 @@ DECLARE
     v_customer bigint;
     v_number   text;
     v_reason   text;
+    v_ids       bigint[] := '{}';
+    v_states    text[] := '{}';
+    v_loans     bigint[] := '{}';
+    v_customers bigint[] := '{}';
+    v_txns      bigint[] := '{}';
+    v_posted    numeric[] := '{}';
+    v_suspense  numeric[] := '{}';
+    v_reasons   text[] := '{}';
+    v_entries   bigint[] := '{}';
 BEGIN
     PERFORM ledger_require_actor(p_user, ARRAY['cashier', 'supervisor', 'accountant'], 'post M-Pesa payments');
     -- In the order of the loans they name, so that batches posted side by side lock loans in one order and never
@@ -553,7 +568,7 @@ BEGIN
         error := NULL;
         BEGIN
             SELECT * INTO v_p FROM mobile_money_post_receipt(v_id, p_user, v_received, v_loan, v_customer, v_number,
-                                                             v_reason) p;
+                                                             v_reason, true) p;
             status := v_p.status;
             loan_number := v_p.loan_number;
             transaction_id := v_p.transaction_id;
@@ -561,11 +576,30 @@ BEGIN
             suspense := v_p.suspense;
             reason := v_p.reason;
             fresh := v_p.fresh;
+            IF v_p.fresh THEN
+                v_ids := v_ids || v_id;
+                v_states := v_states || v_p.status;
+                v_loans := v_loans || v_p.out_loan_id;
+                v_customers := v_customers || v_p.out_customer_id;
+                v_txns := v_txns || v_p.transaction_id;
+                v_posted := v_posted || v_p.posted;
+                v_suspense := v_suspense || v_p.suspense;
+                v_reasons := v_reasons || v_p.reason;
+                v_entries := v_entries || v_p.out_entry_id;
+            END IF;
         EXCEPTION WHEN plpgsql_error OR data_exception OR integrity_constraint_violation THEN
             error := SQLERRM;
         END;
         RETURN NEXT;
     END LOOP;
+    -- Every inbox row posted above, in one statement (one audit of the batch).
+    UPDATE mobile_money_receipts r
+       SET status = u.status, loan_id = u.loan_id, customer_id = u.customer_id, transaction_id = u.txn,
+           posted_amount = u.posted, suspense_amount = u.suspense, suspense_reason = u.reason,
+           suspense_entry_id = u.entry, posted_by = p_user, posted_at = now()
+      FROM unnest(v_ids, v_states, v_loans, v_customers, v_txns, v_posted, v_suspense, v_reasons, v_entries)
+           AS u(id, status, loan_id, customer_id, txn, posted, suspense, reason, entry)
+     WHERE r.id = u.id;
     -- Ids that are no receipt of the caller's branches.
     RETURN QUERY SELECT DISTINCT u.id, NULL::text, NULL::text, NULL::bigint, NULL::numeric, NULL::numeric, NULL::text,
                         NULL::boolean,
@@ -842,7 +876,7 @@ REVOKE ALL ON FUNCTION mobile_money_clean(text, integer), mobile_money_reference
     mobile_money_owed(loans), mobile_money_entry(bigint, date, text, bigint, numeric, text, text),
     mobile_money_receive_row(text, timestamptz, numeric, text, text, text, text, jsonb, text, bigint, bigint),
     mobile_money_receive(text, timestamptz, numeric, text, text, text, text, jsonb, text, bigint, bigint),
-    mobile_money_receive_batch(jsonb, bigint, bigint), mobile_money_post_receipt(bigint, bigint, boolean, bigint, bigint, text, text),
+    mobile_money_receive_batch(jsonb, bigint, bigint), mobile_money_post_receipt(bigint, bigint, boolean, bigint, bigint, text, text, boolean),
     mobile_money_receipt_error(text, text, text, text), mobile_money_post(bigint, bigint), mobile_money_post_batch(bigint[], bigint), mobile_money_validate(text, numeric),
     mobile_money_preview(jsonb), mobile_money_check_note(text), mobile_money_suspense_row(bigint, text),
     mobile_money_apply(bigint, bigint, bigint, text), mobile_money_refund(bigint, bigint, text, text),
@@ -852,7 +886,7 @@ REVOKE ALL ON FUNCTION mobile_money_clean(text, integer), mobile_money_reference
 GRANT EXECUTE ON FUNCTION mobile_money_clean(text, integer), mobile_money_reference(text), mobile_money_match(text),
     mobile_money_owed(loans), mobile_money_receipt_error(text, text, text, text), mobile_money_entry(bigint, date, text, bigint, numeric, text, text),
     mobile_money_receive_row(text, timestamptz, numeric, text, text, text, text, jsonb, text, bigint, bigint),
-    mobile_money_post_receipt(bigint, bigint, boolean, bigint, bigint, text, text), mobile_money_check_note(text), mobile_money_suspense_row(bigint, text),
+    mobile_money_post_receipt(bigint, bigint, boolean, bigint, bigint, text, text, boolean), mobile_money_check_note(text), mobile_money_suspense_row(bigint, text),
     mobile_money_statement_reconciliation(bigint), mobile_money_receipts_take_branch(),
     mobile_money_statements_take_branch() TO astrofin_definer;
 GRANT EXECUTE ON FUNCTION
@@ -873,7 +907,7 @@ ALTER FUNCTION mobile_money_receive_row(text, timestamptz, numeric, text, text, 
 ALTER FUNCTION mobile_money_receive(text, timestamptz, numeric, text, text, text, text, jsonb, text, bigint, bigint)
     OWNER TO astrofin_definer;
 ALTER FUNCTION mobile_money_receive_batch(jsonb, bigint, bigint) OWNER TO astrofin_definer;
-ALTER FUNCTION mobile_money_post_receipt(bigint, bigint, boolean, bigint, bigint, text, text) OWNER TO astrofin_definer;
+ALTER FUNCTION mobile_money_post_receipt(bigint, bigint, boolean, bigint, bigint, text, text, boolean) OWNER TO astrofin_definer;
 ALTER FUNCTION mobile_money_post(bigint, bigint) OWNER TO astrofin_definer;
 ALTER FUNCTION mobile_money_post_batch(bigint[], bigint) OWNER TO astrofin_definer;
 ALTER FUNCTION mobile_money_validate(text, numeric) OWNER TO astrofin_definer;

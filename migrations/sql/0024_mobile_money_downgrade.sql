@@ -6,7 +6,7 @@ DROP FUNCTION mobile_money_reconciliation(date), mobile_money_statement_reconcil
     mobile_money_statement_open(text, text, bigint), mobile_money_refund(bigint, bigint, text, text),
     mobile_money_apply(bigint, bigint, bigint, text), mobile_money_suspense_row(bigint, text),
     mobile_money_check_note(text), mobile_money_preview(jsonb), mobile_money_validate(text, numeric), mobile_money_post_batch(bigint[], bigint),
-    mobile_money_post(bigint, bigint), mobile_money_post_receipt(bigint, bigint, boolean, bigint, bigint, text, text),
+    mobile_money_post(bigint, bigint), mobile_money_post_receipt(bigint, bigint, boolean, bigint, bigint, text, text, boolean),
     mobile_money_receive_batch(jsonb, bigint, bigint), mobile_money_receipt_error(text, text, text, text),
     mobile_money_receive(text, timestamptz, numeric, text, text, text, text, jsonb, text, bigint, bigint),
     mobile_money_receive_row(text, timestamptz, numeric, text, text, text, text, jsonb, text, bigint, bigint),
