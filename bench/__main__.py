@@ -212,8 +212,10 @@ def main(argv: list[str] | None = None) -> int:
         run_reschedules(bench, engine, officer, supervisor, today, args.runs)
     if "mpesa" in chosen:
         from bench.mpesa import run_mpesa
+        from db.seed import DEMO_SERVICE_USERS, SeedReport, seed_demo_users
 
-        with engine.connect() as conn:
+        with engine.begin() as conn:
+            seed_demo_users(conn, SeedReport(), DEMO_SERVICE_USERS)  # the demo's M-Pesa service user
             row = conn.execute(text("SELECT id, username, role, branch_id FROM users WHERE username = 'mpesa'")).one()
         run_mpesa(bench, engine, Actor(row.id, row.username, row.role, branch_id=row.branch_id))
     if args.only is None:

@@ -13,6 +13,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.engine import URL
 
 from astrofin_tui.cli import main
+from db.seed import DEMO_SERVICE_USERS, SeedReport, seed_demo_users
 from tests.cli_env import cli_env
 from tests.groups.book import GroupBook
 from tests.mpesa.helpers import balance, loan_number, owed, scalar
@@ -21,7 +22,9 @@ from tests.reliability.faultlib import ledger_problems
 
 
 @pytest.fixture
-def env_for(db_url: URL, monkeypatch: pytest.MonkeyPatch) -> None:
+def env_for(db_url: URL, monkeypatch: pytest.MonkeyPatch, engine: Engine) -> None:
+    with engine.begin() as conn:  # the demo seed's M-Pesa service user, which the command posts as by default
+        seed_demo_users(conn, SeedReport(), DEMO_SERVICE_USERS)
     env = cli_env(db_url)
     for key in ("DB_HOST", "DB_PORT", "DB_NAME", "DB_USER"):
         monkeypatch.setenv(key, env[key])
