@@ -87,6 +87,10 @@ DEMO_USERS = (
     ("cashier", "Peter Mwangi", "cashier"),
     ("accountant", "Esther Njeri", "accountant"),
 )
+# The M-Pesa service user (0024): the head-office cashier `astrofin import mpesa` and `astrofin mpesa serve` post as
+# (mpesa.user in the configuration). Made by the full demo seed (not the test template's staff), not offered on the
+# sign-in screen; its password is "mpesa-demo" like the others.
+DEMO_SERVICE_USERS = (("mpesa", "M-Pesa Paybill", "cashier"),)
 
 # The demo institution's branches under the head office, and the staff of every role in each (password
 # "<username>-demo", as for the head-office five above): (code, name, staff as (username, full name, role)).
@@ -199,8 +203,9 @@ def seed_reference_data(conn: Connection, report: SeedReport) -> None:
         report.add("sms templates", result.rowcount)
 
 
-def seed_demo_users(conn: Connection, report: SeedReport) -> None:
-    for username, full_name, role in DEMO_USERS:
+def seed_demo_users(conn: Connection, report: SeedReport,
+                    users: tuple[tuple[str, str, str], ...] = DEMO_USERS) -> None:
+    for username, full_name, role in users:
         exists = conn.execute(text("SELECT 1 FROM users WHERE lower(username) = :u"), {"u": username}).first()
         if exists:
             continue
@@ -306,6 +311,7 @@ def seed_database(url: URL | str, *, demo: bool = False, staff_only: bool = Fals
             if demo:
                 seed_demo_users(conn, report)
                 if not staff_only:
+                    seed_demo_users(conn, report, DEMO_SERVICE_USERS)
                     seed_demo_branches(conn, report)
                     seed_demo_products(conn, report)
                     seed_demo_customers(conn, report)
