@@ -64,6 +64,8 @@ POSTERS = 4
 """Tasks that post received confirmations, each one database connection at a time."""
 QUEUE_SIZE = 10_000
 """Receipts waiting for a poster; past it, the next sweep posts them."""
+SHUTDOWN_SECONDS = 10
+"""How long a stopping service goes on posting the confirmations it has answered."""
 RECEIPT_POSTING_ROLES = ("cashier", "supervisor", "accountant")
 
 ACCEPTED = {"ResultCode": "0", "ResultDesc": "Accepted"}
@@ -295,6 +297,7 @@ class CallbackService:
         self._send: MemoryObjectSendStream[int]
         self._receive: MemoryObjectReceiveStream[int]
         self._send, self._receive = anyio.create_memory_object_stream[int](QUEUE_SIZE)
+        self._drained = anyio.Event()
         self.recovered = anyio.Event()
         """Set once the receipts left waiting at start have been posted (tests wait on it)."""
 
@@ -409,6 +412,12 @@ class CallbackService:
         async for receipt_id in self._receive:
             await self._post(receipt_id)
 
+    async def _posters(self) -> None:
+        async with anyio.create_task_group() as posters:
+            for _ in range(POSTERS):
+                posters.start_soon(self._poster)
+        self._drained.set()
+
     async def sweep(self) -> int:
         """Post every receipt still waiting in the inbox; how many were tried."""
         tried: set[int] = set()
@@ -439,12 +448,16 @@ class CallbackService:
     @asynccontextmanager
     async def lifespan(self, _app: Starlette) -> AsyncIterator[None]:
         async with anyio.create_task_group() as tasks:
-            for _ in range(POSTERS):
-                tasks.start_soon(self._poster)
+            tasks.start_soon(self._posters)
             tasks.start_soon(self._sweeper)
             try:
                 yield
             finally:
+                # Stopping: the receipts already answered are posted first (for at most SHUTDOWN_SECONDS; any
+                # left are posted by the next start's sweep).
+                self._send.close()
+                with anyio.move_on_after(SHUTDOWN_SECONDS, shield=True):
+                    await self._drained.wait()
                 tasks.cancel_scope.cancel()
 
 
