@@ -135,7 +135,7 @@ def tps(output: str) -> float:
     return float(found.group(1)) if found else 0.0
 
 
-ONLY = ("penalties", "payments", "payoff", "sheet", "search", "reports", "reschedules")
+ONLY = ("penalties", "payments", "payoff", "sheet", "search", "reports", "reschedules", "callbacks")
 """What --only may pick; the app's memory and --explain run only without it."""
 
 
@@ -152,7 +152,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="seed, measure only this (repeatable) and stop: penalties (the daily runs), payments (the "
                              "pgbench runs beside TPC-B, the till runs and the till close), payoff "
                              "(payoff_quote), sheet (a center's collection sheet), search and reports (PAR, the "
-                             "overdue queue, the monthly summary; head office and a branch), reschedules")
+                             "overdue queue, the monthly summary; head office and a branch), reschedules, "
+                             "callbacks (Daraja confirmations to astrofin mpesa serve, 50 at a time)")
     args = parser.parse_args(argv)
 
     from db import migrate
@@ -209,6 +210,10 @@ def main(argv: list[str] | None = None) -> int:
         run_reports(bench, engine, branch_supervisor, today, args.runs, f"branch {branch[1]}", branch[0])
     if "reschedules" in chosen:
         run_reschedules(bench, engine, officer, supervisor, today, args.runs)
+    if "callbacks" in chosen:
+        from bench.callbacks import run_callbacks
+
+        run_callbacks(bench, url, engine)
     if args.only is None:
         run_app_memory(bench, url)
         if args.explain:
