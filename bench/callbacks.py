@@ -133,7 +133,7 @@ def start_service(url: URL, port: int, token: str, log_home: Path) -> subprocess
 
 
 def run_callbacks(bench: Any, url: URL, engine: Engine, count: int = CALLBACKS,
-                  clients: int = CALLBACK_CLIENTS) -> None:
+                  clients: int = CALLBACK_CLIENTS, post_wait: float = 600) -> None:
     rng = random.Random(bench.args.random_seed)
     service_user(engine)
     bodies = _bodies(engine, CALLBACK_WARMUP + count, rng)
@@ -151,7 +151,7 @@ def run_callbacks(bench: Any, url: URL, engine: Engine, count: int = CALLBACKS,
             with engine.connect() as conn:
                 waiting = conn.execute(text("SELECT count(*) FROM mobile_money_receipts WHERE status = 'received'")
                                        ).scalar_one()
-            if waiting and time.perf_counter() - answered > 600:
+            if waiting and time.perf_counter() - answered > post_wait:
                 break
             time.sleep(0.2)
         drained = time.perf_counter() - answered

@@ -44,7 +44,6 @@ from typing import Any, Protocol, TypeVar
 
 import anyio
 import anyio.abc
-from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -60,8 +59,12 @@ log = logging.getLogger("astrofin.mpesa")
 
 EAST_AFRICA = timezone(timedelta(hours=3), "EAT")
 """Daraja's TransTime is Kenyan time (UTC+3, no daylight saving)."""
-POSTERS = 4
-"""Tasks that post received confirmations, each one database connection at a time."""
+RECEIVERS = 2
+"""Tasks that write arriving confirmations to the inbox, each a batch at a time on one database connection."""
+RECEIVE_BATCH = 100
+POSTERS = 2
+"""Tasks that post received confirmations, each a batch at a time on one database connection."""
+POST_BATCH = 50
 QUEUE_SIZE = 10_000
 """Receipts waiting for a poster; past it, the next sweep posts them."""
 SHUTDOWN_SECONDS = 10
@@ -89,11 +92,12 @@ class Inbox(Protocol):
     def validate(self, account: str, amount: Decimal) -> tuple[bool, str, str]:
         """(accepted, Daraja result code, description)."""
 
-    def receive(self, callback: Callback) -> tuple[int, bool]:
-        """(receipt id, whether it is new); committed when it returns."""
+    def receive_many(self, callbacks: list[Callback]) -> list[tuple[int, bool] | str]:
+        """For each callback (receipt id, whether it is new), or the database's words refusing it; all committed
+        together when it returns."""
 
-    def post(self, receipt_id: int) -> str:
-        """Post a received receipt (no change to one already posted); a line for the log."""
+    def post_many(self, receipt_ids: list[int]) -> list[str]:
+        """Post received receipts (no change to one already posted); a line for the log for each."""
 
     def pending(self, limit: int = 500) -> list[int]:
         """Receipts still waiting to be posted, oldest first."""
@@ -285,8 +289,18 @@ def _unavailable() -> JSONResponse:
                         status_code=503, headers={"Retry-After": "30"})
 
 
+@dataclass
+class _Arrival:
+    """A confirmation waiting for its receipt to be committed (by the receiver that takes it in a batch)."""
+
+    callback: Callback
+    done: anyio.Event
+    outcome: tuple[int, bool] | BaseException | str | None = None
+    """(receipt id, is new); or the batch's exception; or the database's words refusing this row."""
+
+
 class CallbackService:
-    """The routes, the posters and the sweep, around one inbox."""
+    """The routes, the receivers, the posters and the sweep, around one inbox."""
 
     def __init__(self, settings: DarajaSettings, inbox: Inbox, logger: logging.Logger = log) -> None:
         self.settings = settings
@@ -294,9 +308,11 @@ class CallbackService:
         self.log = logger
         self.limiter = anyio.CapacityLimiter(settings.concurrency)
         self.post_limiter = anyio.CapacityLimiter(POSTERS)
-        self._send: MemoryObjectSendStream[int]
-        self._receive: MemoryObjectReceiveStream[int]
-        self._send, self._receive = anyio.create_memory_object_stream[int](QUEUE_SIZE)
+        self._arrivals: list[_Arrival] = []
+        self._arrived = anyio.Event()
+        self._to_post: list[int] = []
+        self._postable = anyio.Event()
+        self._stopping = False
         self._drained = anyio.Event()
         self.recovered = anyio.Event()
         """Set once the receipts left waiting at start have been posted (tests wait on it)."""
@@ -378,39 +394,86 @@ class CallbackService:
             about = f" {str(receipt)[:20]!r}" if isinstance(receipt, str | int) else ""
             self.log.warning("confirmation%s refused 400: %s, from %s", about, exc.description, caller)
             return _refusal(OTHER_ERROR, exc.description, 400)
-        try:
-            receipt_id, is_new = await self._call(self.inbox.receive, callback)
-        except (DatabaseUnavailable, PoolTimeout) as exc:
-            self.log.warning("confirmation %s answered 503: %s", callback.receipt_number, exc)
+        arrival = _Arrival(callback, anyio.Event())
+        self._arrivals.append(arrival)
+        self._arrived.set()
+        with anyio.CancelScope(shield=True):  # once handed over, the answer waits for the commit
+            await arrival.done.wait()
+        outcome = arrival.outcome
+        if isinstance(outcome, DatabaseUnavailable | PoolTimeout):
+            self.log.warning("confirmation %s answered 503: %s", callback.receipt_number, outcome)
             return _unavailable()
-        except AstrofinError as exc:
-            self.log.error("confirmation %s failed 500: %s", callback.receipt_number, exc)
+        if isinstance(outcome, BaseException) or outcome is None:
+            self.log.error("confirmation %s failed 500: %s", callback.receipt_number, outcome)
             return _refusal(OTHER_ERROR, "internal error", 500)
+        if isinstance(outcome, str):
+            self.log.warning("confirmation %s refused 400 by the database: %s", callback.receipt_number, outcome)
+            return _refusal(OTHER_ERROR, outcome, 400)
+        receipt_id, is_new = outcome
         self.log.info("confirmation %s %s %s account %r from %s: receipt %d%s", callback.receipt_number,
                       callback.amount, callback.transaction_type or "", callback.account_reference, caller,
                       receipt_id, "" if is_new else " (already received)")
         self._queue(receipt_id)
         return JSONResponse(ACCEPTED)
 
+    # -- receiving: the confirmations that arrive while a batch is being written form the next batch (one
+    #    transaction and one round trip for all of them: a group commit)
+
+    async def _receiver(self) -> None:
+        while True:
+            await self._arrived.wait()
+            batch, self._arrivals = self._arrivals[:RECEIVE_BATCH], self._arrivals[RECEIVE_BATCH:]
+            if not self._arrivals:
+                self._arrived = anyio.Event()
+            if not batch:
+                continue
+            # In receipt number order, so that two batches holding the same receipts never wait on each other.
+            batch.sort(key=lambda arrival: arrival.callback.receipt_number)
+            outcomes: list[tuple[int, bool] | str | BaseException]
+            try:
+                outcomes = list(await self._call(self.inbox.receive_many, [arrival.callback for arrival in batch]))
+            except (AstrofinError, PoolTimeout) as exc:
+                outcomes = [exc] * len(batch)
+            except Exception as exc:  # a fault of ours: each of these answered 500, the service goes on
+                self.log.exception("writing %d confirmation(s) to the inbox failed", len(batch))
+                outcomes = [exc] * len(batch)
+            except BaseException:
+                for arrival in batch:  # cancelled: no request waits for ever (each is answered 500)
+                    arrival.done.set()
+                raise
+            for arrival, outcome in zip(batch, outcomes, strict=False):
+                arrival.outcome = outcome
+                arrival.done.set()
+
     # -- posting
 
     def _queue(self, receipt_id: int) -> None:
-        try:
-            self._send.send_nowait(receipt_id)
-        except anyio.WouldBlock:
-            pass  # the next sweep posts it
+        if len(self._to_post) < QUEUE_SIZE:  # past it, the next sweep posts it
+            self._to_post.append(receipt_id)
+            self._postable.set()
 
-    async def _post(self, receipt_id: int) -> None:
+    async def _post(self, receipt_ids: list[int]) -> None:
         try:
-            line = await self._call(self.inbox.post, receipt_id, limiter=self.post_limiter)
+            lines = await self._call(self.inbox.post_many, receipt_ids, limiter=self.post_limiter)
         except (AstrofinError, PoolTimeout) as exc:
-            self.log.warning("receipt %d not posted yet (the sweep retries): %s", receipt_id, exc)
+            self.log.warning("receipt(s) %s not posted yet (the sweep retries): %s",
+                             ", ".join(str(r) for r in receipt_ids), exc)
             return
-        self.log.info("receipt %d: %s", receipt_id, line)
+        for receipt_id, line in zip(receipt_ids, lines, strict=False):
+            self.log.info("receipt %d: %s", receipt_id, line)
 
     async def _poster(self) -> None:
-        async for receipt_id in self._receive:
-            await self._post(receipt_id)
+        while True:
+            await self._postable.wait()
+            batch, self._to_post = self._to_post[:POST_BATCH], self._to_post[POST_BATCH:]
+            if not self._to_post:
+                if self._stopping:
+                    if batch:
+                        await self._post(batch)
+                    return
+                self._postable = anyio.Event()
+            if batch:
+                await self._post(batch)
 
     async def _posters(self) -> None:
         async with anyio.create_task_group() as posters:
@@ -432,9 +495,9 @@ class CallbackService:
                 return len(tried)
             if not tried:
                 self.log.info("posting %d receipt(s) left waiting in the inbox", len(waiting))
-            for receipt_id in fresh:
-                tried.add(receipt_id)
-                await self._post(receipt_id)
+            tried.update(fresh)
+            for start in range(0, len(fresh), POST_BATCH):
+                await self._post(fresh[start:start + POST_BATCH])
 
     async def _sweeper(self) -> None:
         try:
@@ -448,6 +511,8 @@ class CallbackService:
     @asynccontextmanager
     async def lifespan(self, _app: Starlette) -> AsyncIterator[None]:
         async with anyio.create_task_group() as tasks:
+            for _ in range(RECEIVERS):
+                tasks.start_soon(self._receiver)
             tasks.start_soon(self._posters)
             tasks.start_soon(self._sweeper)
             try:
@@ -455,7 +520,8 @@ class CallbackService:
             finally:
                 # Stopping: the receipts already answered are posted first (for at most SHUTDOWN_SECONDS; any
                 # left are posted by the next start's sweep).
-                self._send.close()
+                self._stopping = True
+                self._postable.set()
                 with anyio.move_on_after(SHUTDOWN_SECONDS, shield=True):
                     await self._drained.wait()
                 tasks.cancel_scope.cancel()
@@ -510,24 +576,29 @@ class RepositoryInbox:
         outcome = self.repository.validate(account, amount)
         return outcome.accepted, outcome.result_code, outcome.description
 
-    def receive(self, callback: Callback) -> tuple[int, bool]:
+    def receive_many(self, callbacks: list[Callback]) -> list[tuple[int, bool] | str]:
         from db.repositories.mobile_money import MobileMoneyReceipt
 
-        received = self.repository.receive(MobileMoneyReceipt(
-            receipt_number=callback.receipt_number, paid_at=callback.paid_at, amount=callback.amount,
-            payer_phone=callback.payer_phone, payer_name=callback.payer_name,
-            account_reference=callback.account_reference, short_code=callback.short_code, raw=callback.raw,
-            source="callback"))
-        return received.receipt_id, received.is_new
+        received = self.repository.receive_batch([MobileMoneyReceipt(
+            receipt_number=c.receipt_number, paid_at=c.paid_at, amount=c.amount, payer_phone=c.payer_phone,
+            payer_name=c.payer_name, account_reference=c.account_reference, short_code=c.short_code, raw=c.raw,
+            source="callback") for c in callbacks])
+        return [(r.receipt_id, r.is_new) if r.receipt_id is not None else (r.error or "refused") for r in received]
 
-    def post(self, receipt_id: int) -> str:
-        posting = self.repository.post(receipt_id)
-        line = f"{posting.status}"
-        if posting.loan_number:
-            line += f" on {posting.loan_number} ({posting.posted})"
-        if posting.suspense:
-            line += f", {posting.suspense} to suspense: {posting.reason}"
-        return line
+    def post_many(self, receipt_ids: list[int]) -> list[str]:
+        lines = {}
+        for done in self.repository.post_batch(receipt_ids):
+            posting = done.posting
+            if posting is None:
+                lines[done.receipt_id] = f"not posted: {done.error}"
+                continue
+            line = posting.status if done.fresh else f"already {posting.status}"
+            if posting.loan_number:
+                line += f" on {posting.loan_number} ({posting.posted})"
+            if posting.suspense:
+                line += f", {posting.suspense} to suspense: {posting.reason}"
+            lines[done.receipt_id] = line
+        return [lines.get(receipt_id, "not posted") for receipt_id in receipt_ids]
 
     def pending(self, limit: int = 500) -> list[int]:
         return list(self.repository.pending(limit))

@@ -60,7 +60,7 @@ def mpesa_actor(engine: Engine) -> Actor:
         conn.execute(text(
             "INSERT INTO users (username, password_hash, full_name, role, branch_id) "
             "SELECT 'mpesa', '$argon2id$v=19$m=65536,t=3,p=4$c2VydmljZQ$c2VydmljZQ', 'M-Pesa service', 'cashier', id "
-            "FROM branches WHERE code = 'HQ' ON CONFLICT (username) DO NOTHING"))
+            "FROM branches WHERE code = 'HQ' ON CONFLICT DO NOTHING"))
     return service_actor(engine, "mpesa")
 
 

@@ -13,6 +13,7 @@ from starlette.testclient import TestClient
 from db.engine import Actor
 from db.mpesa.daraja import RepositoryInbox, create_app, parse_callback
 from db.mpesa.daraja_settings import DarajaSettings
+from db.repositories.mobile_money import MobileMoneyReceipt, MobileMoneyRepository
 from tests.mpesa_service.conftest import TOKEN, body, receipts, repayments, wait_posted
 
 CONFIRMATION = f"/mpesa/{TOKEN}/confirmation"
@@ -95,7 +96,10 @@ def test_the_same_confirmation_at_the_same_moment_on_two_connections_is_posted_o
 def test_a_receipt_left_waiting_by_a_stopped_service_is_posted_at_start_once(service_engine, mpesa_actor, make_app,
                                                                              loan, engine):
     # The service wrote the inbox row and was killed before it posted: the row waits, 'received'.
-    RepositoryInbox(service_engine, mpesa_actor).receive(parse_callback(body(account=loan.loan_number)))
+    callback = parse_callback(body(account=loan.loan_number))
+    MobileMoneyRepository(service_engine, mpesa_actor).receive(MobileMoneyReceipt(
+        callback.receipt_number, callback.paid_at, callback.amount, callback.payer_phone, callback.payer_name,
+        callback.account_reference, callback.short_code, callback.raw, "callback"))
     assert [r.status for r in receipts(engine)] == ["received"]
     assert repayments(engine, "RKTQDM7W6S") == 0
     app = make_app()
