@@ -52,8 +52,10 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from db.engine import Actor
 from db.errors import AstrofinError, DatabaseUnavailable, unreachable_message
 from db.mpesa.daraja_settings import DarajaSettings
+from db.repositories.mobile_money import MobileMoneyReceipt, MobileMoneyRepository
 
 log = logging.getLogger("astrofin.mpesa")
 
@@ -542,10 +544,8 @@ def create_app(settings: DarajaSettings, inbox: Inbox, logger: logging.Logger = 
 # The inbox over the repository, as the service's staff member
 
 
-def service_actor(engine: Engine, username: str) -> Any:
+def service_actor(engine: Engine, username: str) -> Actor:
     """The staff member the service acts as; AstrofinError when it cannot act (missing, inactive, wrong role)."""
-    from db.engine import Actor
-
     try:
         with engine.connect() as conn:
             row = conn.execute(text("SELECT id, username, role, full_name, branch_id, is_active FROM users "
@@ -567,9 +567,7 @@ def service_actor(engine: Engine, username: str) -> Any:
 class RepositoryInbox:
     """The Inbox of the service: MobileMoneyRepository acting as the service's staff member."""
 
-    def __init__(self, engine: Engine, actor: Any) -> None:
-        from db.repositories.mobile_money import MobileMoneyRepository
-
+    def __init__(self, engine: Engine, actor: Actor) -> None:
         self.repository = MobileMoneyRepository(engine, actor)
 
     def validate(self, account: str, amount: Decimal) -> tuple[bool, str, str]:
@@ -577,8 +575,6 @@ class RepositoryInbox:
         return outcome.accepted, outcome.result_code, outcome.description
 
     def receive_many(self, callbacks: list[Callback]) -> list[tuple[int, bool] | str]:
-        from db.repositories.mobile_money import MobileMoneyReceipt
-
         received = self.repository.receive_batch([MobileMoneyReceipt(
             receipt_number=c.receipt_number, paid_at=c.paid_at, amount=c.amount, payer_phone=c.payer_phone,
             payer_name=c.payer_name, account_reference=c.account_reference, short_code=c.short_code, raw=c.raw,
