@@ -6,8 +6,9 @@ environment, every source allowed: the benchmark calls from this machine), actin
 client costs little of the machine's CPU), send confirmations back to back: each sends the next as soon as the last
 is answered, so CALLBACK_CLIENTS callbacks are always in flight. Each pays a random active or defaulted loan of the
 book by its loan number (one in twenty references matches nothing and goes to suspense). The latency of each
-answer is measured at the client, from the first byte sent to the last byte of the answer; the first
-CALLBACK_WARMUP are not counted. Then: how long until every receipt is posted, and that each was posted once.
+answer is measured at the client, from the first byte sent to the last byte of the answer. The first
+CALLBACK_WARMUP are not counted; then CALLBACK_ALONE are sent by one client, one after another, for comparison.
+Then: how long until every receipt is posted, and that each was posted once; and validations, 50 at a time.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from sqlalchemy.engine import URL
 CALLBACK_CLIENTS = 50
 CALLBACKS = 3_000
 CALLBACK_WARMUP = 200
+CALLBACK_ALONE = 300
 
 
 def _percentile(samples: list[float], q: float) -> float:
@@ -136,7 +138,7 @@ def run_callbacks(bench: Any, url: URL, engine: Engine, count: int = CALLBACKS,
                   clients: int = CALLBACK_CLIENTS, post_wait: float = 600) -> None:
     rng = random.Random(bench.args.random_seed)
     service_user(engine)
-    bodies = _bodies(engine, CALLBACK_WARMUP + count, rng)
+    bodies = _bodies(engine, CALLBACK_WARMUP + CALLBACK_ALONE + count, rng)
     token = secrets.token_hex(24)
     port = _free_port()
     log_home = Path(tempfile.mkdtemp(prefix="astrofin-bench-mpesa-"))
@@ -144,7 +146,10 @@ def run_callbacks(bench: Any, url: URL, engine: Engine, count: int = CALLBACKS,
     try:
         path = f"/mpesa/{token}/confirmation"
         asyncio.run(_fire(port, path, bodies[:CALLBACK_WARMUP], clients))
-        latencies, failures, seconds = asyncio.run(_fire(port, path, bodies[CALLBACK_WARMUP:], clients))
+        # One at a time first: what a callback costs when none waits for another.
+        alone, _, _ = asyncio.run(_fire(port, path, bodies[CALLBACK_WARMUP:CALLBACK_WARMUP + CALLBACK_ALONE], 1))
+        latencies, failures, seconds = asyncio.run(_fire(port, path, bodies[CALLBACK_WARMUP + CALLBACK_ALONE:],
+                                                         clients))
         answered = time.perf_counter()
         waiting = -1
         while waiting:
@@ -161,12 +166,14 @@ def run_callbacks(bench: Any, url: URL, engine: Engine, count: int = CALLBACKS,
         process.terminate()
         process.wait(30)
     with engine.connect() as conn:
-        counts = dict(conn.execute(text(
-            "SELECT status, count(*) FROM mobile_money_receipts WHERE source = 'callback' GROUP BY status")).all())
+        counts: dict[str, int] = {str(status): int(n) for status, n in conn.execute(text(
+            "SELECT status, count(*) FROM mobile_money_receipts WHERE source = 'callback' GROUP BY status"))}
         twice = conn.execute(text(
             "SELECT count(*) FROM (SELECT payment_reference FROM transactions WHERE payment_method = 'mobile_money' "
             "GROUP BY payment_reference HAVING count(*) > 1) t")).scalar_one()
     p50, p95 = statistics.median(latencies), _percentile(latencies, 0.95)
+    bench.add(f"Daraja confirmation answered, one client ({len(alone):,} callbacks one after another)",
+              f"p50 {statistics.median(alone):.1f} ms, p95 {_percentile(alone, 0.95):.1f} ms")
     bench.add(f"Daraja confirmation answered, {clients} concurrent clients ({len(latencies):,} callbacks)",
               f"p50 {p50:.1f} ms, p95 {p95:.1f} ms, p99 {_percentile(latencies, 0.99):.1f} ms; "
               f"{len(latencies) / seconds:,.0f} callbacks/s; {len(failures)} not accepted",
