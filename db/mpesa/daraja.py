@@ -315,6 +315,7 @@ class CallbackService:
         self._to_post: list[int] = []
         self._postable = anyio.Event()
         self._stopping = False
+        self._running = False
         self._drained = anyio.Event()
         self.recovered = anyio.Event()
         """Set once the receipts left waiting at start have been posted (tests wait on it)."""
@@ -334,11 +335,11 @@ class CallbackService:
         """(body, None, caller) for a request that may be read, else (None, the refusal, caller); each refusal
         logged in one line. The token is never logged."""
         peer = request.client.host if request.client else None
-        if not self._token_ok(request):
-            self.log.warning("%s refused 404: wrong token, from %s", kind, peer or "an unknown address")
-            return None, PlainTextResponse("Not Found", status_code=404), peer or ""
         address = client_address(peer, request.headers.getlist("x-forwarded-for"), self.settings)
         caller = str(address) if address is not None else (peer or "an unknown address")
+        if not self._token_ok(request):
+            self.log.warning("%s refused 404: wrong token, from %s", kind, caller)
+            return None, PlainTextResponse("Not Found", status_code=404), caller
         if address is None and self.settings.allowed_sources or address and not self.settings.source_allowed(address):
             self.log.warning("%s refused 403: %s is not an allowed source", kind, caller)
             return None, _refusal(OTHER_ERROR, "source not allowed", 403), caller
@@ -396,6 +397,10 @@ class CallbackService:
             about = f" {str(receipt)[:20]!r}" if isinstance(receipt, str | int) else ""
             self.log.warning("confirmation%s refused 400: %s, from %s", about, exc.description, caller)
             return _refusal(OTHER_ERROR, exc.description, 400)
+        if not self._running:  # served without its lifespan (nothing would write the inbox)
+            self.log.error("confirmation %s answered 503: the service's receivers are not running",
+                           callback.receipt_number)
+            return _unavailable()
         arrival = _Arrival(callback, anyio.Event())
         self._arrivals.append(arrival)
         self._arrived.set()
@@ -517,9 +522,11 @@ class CallbackService:
                 tasks.start_soon(self._receiver)
             tasks.start_soon(self._posters)
             tasks.start_soon(self._sweeper)
+            self._running = True
             try:
                 yield
             finally:
+                self._running = False
                 # Stopping: the receipts already answered are posted first (for at most SHUTDOWN_SECONDS; any
                 # left are posted by the next start's sweep).
                 self._stopping = True

@@ -119,8 +119,11 @@ def test_a_database_that_is_down_is_answered_503_so_daraja_retries(db_url, mpesa
     with TestClient(app) as client:
         confirmation = client.post(CONFIRMATION, json=body())
         validation = client.post(VALIDATION, json=body())
+    # Served without its lifespan, nothing would write the inbox: 503 rather than a request that waits for ever.
+    unstarted = TestClient(create_app(settings, RepositoryInbox(nowhere, mpesa_actor),
+                                      logging.getLogger("tests.mpesa_service"))).post(CONFIRMATION, json=body())
     nowhere.dispose()
-    assert confirmation.status_code == validation.status_code == 503
+    assert confirmation.status_code == validation.status_code == unstarted.status_code == 503
     assert confirmation.headers["retry-after"] == "30"
     assert receipts(engine) == []
     assert any("answered 503" in line for line in log_lines.lines)
