@@ -135,7 +135,7 @@ def tps(output: str) -> float:
     return float(found.group(1)) if found else 0.0
 
 
-ONLY = ("penalties", "payments", "payoff", "sheet", "search", "reports", "reschedules", "callbacks")
+ONLY = ("penalties", "payments", "payoff", "sheet", "search", "reports", "reschedules", "mpesa", "callbacks")
 """What --only may pick; the app's memory and --explain run only without it."""
 
 
@@ -152,8 +152,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="seed, measure only this (repeatable) and stop: penalties (the daily runs), payments (the "
                              "pgbench runs beside TPC-B, the till runs and the till close), payoff "
                              "(payoff_quote), sheet (a center's collection sheet), search and reports (PAR, the "
-                             "overdue queue, the monthly summary; head office and a branch), reschedules, "
-                             "callbacks (Daraja confirmations to astrofin mpesa serve, 50 at a time)")
+                             "overdue queue, the monthly summary; head office and a branch), reschedules, mpesa "
+                             "(a statement of 100,000 rows imported and posted), callbacks (Daraja confirmations "
+                             "to astrofin mpesa serve, 50 at a time)")
     args = parser.parse_args(argv)
 
     from db import migrate
@@ -210,6 +211,12 @@ def main(argv: list[str] | None = None) -> int:
         run_reports(bench, engine, branch_supervisor, today, args.runs, f"branch {branch[1]}", branch[0])
     if "reschedules" in chosen:
         run_reschedules(bench, engine, officer, supervisor, today, args.runs)
+    if "mpesa" in chosen:
+        from bench.mpesa import run_mpesa
+
+        with engine.connect() as conn:
+            row = conn.execute(text("SELECT id, username, role, branch_id FROM users WHERE username = 'mpesa'")).one()
+        run_mpesa(bench, engine, Actor(row.id, row.username, row.role, branch_id=row.branch_id))
     if "callbacks" in chosen:
         from bench.callbacks import run_callbacks
 

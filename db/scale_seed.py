@@ -430,7 +430,8 @@ DEFERRED_KEYS = (
 _FRESH = """
 TRUNCATE customers, loans, payment_schedules, transactions, journal_entries, journal_entry_details, sms_histories,
          customer_transfers, till_sessions, loan_charges, loan_reschedules, payment_schedule_history,
-         collection_sheet_lines, collection_sheets, group_members, groups;
+         collection_sheet_lines, collection_sheets, group_members, groups, mobile_money_receipts,
+         mobile_money_statements;
 INSERT INTO scale_indexes (name, definition)
 SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
   FROM pg_index i

@@ -15,6 +15,7 @@ receipt again in the file), refused (what is wrong with the row).
 from __future__ import annotations
 
 import hashlib
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -26,9 +27,10 @@ from sqlalchemy import Engine
 from db.engine import Actor
 from db.imports.outcome import ImportSummary, Progress, RowOutcome, no_progress, report_path_for, write_report
 from db.mpesa.statement import RefusedRow, StatementRow, parse_statement
-from db.repositories.mobile_money import MobileMoneyReceipt, MobileMoneyRepository
+from db.repositories.mobile_money import BatchPosting, BatchReceived, MobileMoneyReceipt, MobileMoneyRepository
 
 BATCH = 500
+WORKERS = 2
 KIND = "M-Pesa statement"
 
 
@@ -65,8 +67,12 @@ class _Totals:
 
 
 class _Run:
-    def __init__(self, repo: MobileMoneyRepository, statement_id: int | None, summary: ImportSummary) -> None:
+    def __init__(self, repo: MobileMoneyRepository, statement_id: int | None, summary: ImportSummary,
+                 pool: ThreadPoolExecutor | None = None, workers: int = 1) -> None:
         self.repo = repo
+        self.pool = pool
+        self.workers = workers
+        self.posting: list[tuple[list[tuple[int, StatementRow]], list[BatchReceived], Future[list[BatchPosting]]]] = []
         self.statement_id = statement_id
         self.summary = summary
         self.outcomes: list[RowOutcome | None] = []
@@ -107,8 +113,27 @@ class _Run:
             return
         received = self.repo.receive_batch(receipts, self.statement_id)
         ids = [r.receipt_id for r in received if r.receipt_id is not None]
-        postings = {p.receipt_id: p for p in self.repo.post_batch(ids)} if ids else {}
-        for (index, row), got in zip(self.batch, received, strict=True):
+        batch, self.batch = self.batch, []
+        if self.pool is None:
+            self.settle(batch, received, self.repo.post_batch(ids) if ids else [])
+            return
+        # Posted by a worker while the next batch is read and received; settled in order, here, as workers finish.
+        self.posting.append((batch, received, self.pool.submit(self.repo.post_batch, ids)))
+        while len(self.posting) > self.workers or (self.posting and self.posting[0][2].done()):
+            self.settle_first()
+
+    def settle_first(self) -> None:
+        batch, received, future = self.posting.pop(0)
+        self.settle(batch, received, future.result())
+
+    def drain(self) -> None:
+        while self.posting:
+            self.settle_first()
+
+    def settle(self, batch: list[tuple[int, StatementRow]], received: list[BatchReceived],
+               posted: list[BatchPosting]) -> None:
+        postings = {p.receipt_id: p for p in posted}
+        for (index, row), got in zip(batch, received, strict=True):
             if got.receipt_id is None:
                 self.totals.refused += row.paid_in
                 self.totals.paid_in += row.paid_in
@@ -131,7 +156,6 @@ class _Run:
                 where = "" if mine else " (from another statement or a callback)"
                 self.done(RowOutcome(row.line, "already imported", f"{posting.posting.status}{where}",
                                      row.receipt_number, row.paid_in), index)
-        self.batch = []
 
     def _counted(self, row: StatementRow, status: str) -> None:
         if status != "already imported":
@@ -143,9 +167,13 @@ def _loan(number: str | None) -> str:
 
 
 def import_statement(engine: Engine, actor: Actor, path: Path | str, dry_run: bool = False,
-                     progress: Progress = no_progress, batch: int = BATCH) -> ImportSummary:
+                     progress: Progress = no_progress, batch: int = BATCH, workers: int = WORKERS) -> ImportSummary:
     """Imports the statement at `path` as `actor`; returns the summary (its report written beside the input).
-    Raises StatementRefused for a file that is not a statement, AstrofinError for a refusal of the database."""
+    Raises StatementRefused for a file that is not a statement, AstrofinError for a refusal of the database.
+
+    Batches are received one after the other (in file order) and posted by `workers` sessions side by side; the
+    database posts each batch in the order of the loans it names, so two batches never wait on each other in a
+    circle, and a receipt is posted once whichever session gets to it."""
     path = Path(path)
     summary = ImportSummary(KIND, dry_run=dry_run)
     repo = MobileMoneyRepository(engine, actor)
@@ -155,17 +183,23 @@ def import_statement(engine: Engine, actor: Actor, path: Path | str, dry_run: bo
     if not dry_run:
         statement_id = repo.open_statement(path.name, file_sha256(path)).statement_id
     total = count_lines(path)
-    run = _Run(repo, statement_id, summary)
+    pool = ThreadPoolExecutor(workers, thread_name_prefix="mpesa-post") if workers > 1 and not dry_run else None
+    run = _Run(repo, statement_id, summary, pool, workers)
     pending: list[StatementRow | RefusedRow] = [first] if first is not None else []
-    for item in chain(pending, rows):
-        if isinstance(item, RefusedRow):
-            run.refused(item)
-        else:
-            run.add(item)
-            if len(run.batch) >= batch:
-                run.flush(dry_run)
-                progress(len(run.outcomes), max(total, len(run.outcomes)))
-    run.flush(dry_run)
+    try:
+        for item in chain(pending, rows):
+            if isinstance(item, RefusedRow):
+                run.refused(item)
+            else:
+                run.add(item)
+                if len(run.batch) >= batch:
+                    run.flush(dry_run)
+                    progress(len(run.outcomes), max(total, len(run.outcomes)))
+        run.flush(dry_run)
+        run.drain()
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
     progress(len(run.outcomes), len(run.outcomes))
     if statement_id is not None:
         t = run.totals

@@ -350,8 +350,8 @@ END $$;
 
 -- 5. Posting a received receipt, once: the inbox row is locked, so of two sessions posting it the second finds it
 --    posted and returns that. Matched: a mobile_money repayment (or a recovery on a written-off loan) of what the
---    loan takes, the rest to suspense; unmatched, ambiguous, a loan that takes nothing, or a payment the loan
---    refuses (a date before its disbursement): all to suspense, the reason in a person's words. `fresh`: this call
+--    loan takes, the rest to suspense; unmatched, ambiguous, a loan that takes nothing, or a payment dated before
+--    the loan's disbursement or in the future: all to suspense, the reason in a person's words. `fresh`: this call
 --    posted it.
 CREATE FUNCTION mobile_money_post_receipt(p_receipt_id bigint, p_user bigint)
 RETURNS TABLE(status text, loan_number text, transaction_id bigint, posted numeric, suspense numeric, reason text,
@@ -394,15 +394,21 @@ BEGIN
         IF v_owed <= 0 THEN
             v_reason := format('loan %s owes nothing', v_loan.loan_number);
         ELSE
-            v_pay := least(v_r.amount, v_owed);
-            BEGIN
+            -- The dates the ledger refuses, said here so that the money waits in suspense with the reason (a
+            -- subtransaction around the posting would cost every receipt its price).
+            IF v_date > current_date THEN
+                v_reason := format('the payment date %s is in the future', v_date);
+            ELSIF v_date < v_loan.disbursement_date THEN
+                v_reason := format('the payment date %s is before loan %s was disbursed on %s', v_date,
+                                   v_loan.loan_number, v_loan.disbursement_date);
+            ELSIF v_loan.status = 'written_off' AND v_date < v_loan.written_off_at::date THEN
+                v_reason := format('the payment date %s is before loan %s was written off on %s', v_date,
+                                   v_loan.loan_number, v_loan.written_off_at::date);
+            ELSE
+                v_pay := least(v_r.amount, v_owed);
                 v_txn := ledger_take_repayment(v_loan.id, v_pay, v_date, p_user, 'mpesa:' || v_r.receipt_number,
                                                'mobile_money', v_r.receipt_number);
-            EXCEPTION WHEN SQLSTATE 'P0102' OR SQLSTATE 'P0103' OR SQLSTATE 'P0104' OR SQLSTATE 'P0110' THEN
-                v_pay := 0;
-                v_txn := NULL;
-                v_reason := SQLERRM;
-            END;
+            END IF;
             IF v_txn IS NOT NULL AND v_pay < v_r.amount THEN
                 v_reason := format('%s more than loan %s owed (paid off)', ledger_money(v_r.amount - v_pay),
                                    v_loan.loan_number);
@@ -454,7 +460,12 @@ DECLARE
     v_p  record;
 BEGIN
     PERFORM ledger_require_actor(p_user, ARRAY['cashier', 'supervisor', 'accountant'], 'post M-Pesa payments');
-    FOR v_id IN SELECT DISTINCT u.id FROM unnest(p_ids) u(id) WHERE u.id IS NOT NULL ORDER BY u.id LOOP
+    -- In the order of the loans they name, so that batches posted side by side lock loans in one order and never
+    -- wait on each other in a circle.
+    FOR v_id IN SELECT r.id FROM mobile_money_receipts r
+                 WHERE r.id = ANY (p_ids)
+                 ORDER BY (SELECT m.loan_id FROM mobile_money_match(r.account_reference) m
+                            WHERE r.status = 'received') NULLS LAST, r.id LOOP
         receipt_id := v_id;
         status := NULL;
         loan_number := NULL;
@@ -478,6 +489,12 @@ BEGIN
         END;
         RETURN NEXT;
     END LOOP;
+    -- Ids that are no receipt of the caller's branches.
+    RETURN QUERY SELECT DISTINCT u.id, NULL::text, NULL::text, NULL::bigint, NULL::numeric, NULL::numeric, NULL::text,
+                        NULL::boolean,
+                        format('M-Pesa receipt %s does not exist or is not one of your branch''s', u.id)
+                   FROM unnest(p_ids) u(id)
+                  WHERE u.id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM mobile_money_receipts r WHERE r.id = u.id);
 END $$;
 
 -- What posting would do, written nowhere (a dry run of a statement): per row of p_rows (as for
