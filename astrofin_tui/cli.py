@@ -23,14 +23,14 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from astrofin_tui.commands import audit, config, database, imports, sms, users
+    from astrofin_tui.commands import audit, config, database, imports, mpesa, sms, users
 
     parser = _Parser(prog="astrofin", description="AstroFinance: microfinance branch operations.")
     parser.add_argument("--low-bandwidth", action="store_true",
                         help="frugal screen updates for slow SSH links (on by itself over SSH)")
     parser.set_defaults(handler=_run_app)
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND", parser_class=_Parser)
-    for module in (database, config, users, audit, sms, imports):
+    for module in (database, config, users, audit, sms, imports, mpesa):
         module.register(subparsers)
     return parser
 

@@ -135,7 +135,7 @@ def tps(output: str) -> float:
     return float(found.group(1)) if found else 0.0
 
 
-ONLY = ("penalties", "payments", "payoff", "sheet", "search", "reports", "reschedules", "mpesa")
+ONLY = ("penalties", "payments", "payoff", "sheet", "search", "reports", "reschedules", "mpesa", "callbacks")
 """What --only may pick; the app's memory and --explain run only without it."""
 
 
@@ -153,7 +153,8 @@ def main(argv: list[str] | None = None) -> int:
                              "pgbench runs beside TPC-B, the till runs and the till close), payoff "
                              "(payoff_quote), sheet (a center's collection sheet), search and reports (PAR, the "
                              "overdue queue, the monthly summary; head office and a branch), reschedules, mpesa "
-                             "(a statement of 100,000 rows imported and posted)")
+                             "(a statement of 100,000 rows imported and posted), callbacks (Daraja confirmations "
+                             "to astrofin mpesa serve, 50 at a time)")
     args = parser.parse_args(argv)
 
     from db import migrate
@@ -218,6 +219,10 @@ def main(argv: list[str] | None = None) -> int:
             seed_demo_users(conn, SeedReport(), DEMO_SERVICE_USERS)  # the demo's M-Pesa service user
             row = conn.execute(text("SELECT id, username, role, branch_id FROM users WHERE username = 'mpesa'")).one()
         run_mpesa(bench, engine, Actor(row.id, row.username, row.role, branch_id=row.branch_id))
+    if "callbacks" in chosen:
+        from bench.callbacks import run_callbacks
+
+        run_callbacks(bench, url, engine)
     if args.only is None:
         run_app_memory(bench, url)
         if args.explain:

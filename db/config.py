@@ -104,6 +104,8 @@ class Settings:
     sources: list[str] = field(default_factory=list)
     read_replica: dict[str, Any] = field(default_factory=dict)
     """The `read_replica` section: a read-only server for search, reports and the overdue queue."""
+    mpesa: dict[str, Any] = field(default_factory=dict)
+    """The `mpesa` section: the Daraja callback service (db/mpesa/daraja_settings.py reads it)."""
 
     @property
     def read_connection(self) -> ConnectionSettings | None:
@@ -165,6 +167,8 @@ class Settings:
             "sms": self.sms,
             "read_replica": {**self.read_replica, "password": "********"}
             if self.read_replica.get("password") else self.read_replica,
+            "mpesa": {**self.mpesa, "callback_token": "********"}
+            if self.mpesa.get("callback_token") else self.mpesa,
         }
 
 
@@ -234,4 +238,5 @@ def load_settings(env: dict[str, str] | None = None, user_file: Path | None = No
         sms=dict(expanded.get("sms") or {}),
         sources=sources,
         read_replica=dict(expanded.get("read_replica") or {}),
+        mpesa=dict(expanded.get("mpesa") or {}),
     )
