@@ -11,6 +11,7 @@ nothing twice)."""
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from typing import Any, ClassVar
 
 from rich.markup import escape
@@ -24,6 +25,7 @@ from textual.widgets import Button, DataTable, Header, Input, Static, TabbedCont
 
 from db.errors import NotFound, Refused, ValidationError
 from db.repositories.mobile_money import MobileMoneyRepository, Reconciliation, SuspenseReceipt
+from db.repositories.suspense_queue import QUEUE_PAGE, QueueStart, SuspenseQueueRepository
 from db.repositories.payments import AmountsDue, PaymentRepository, Receipt
 from db.validation import reason_problem
 from screens.back_office import tab_beside, tab_bindings, when
@@ -38,11 +40,15 @@ from widgets.status import ConnectionBanner, StatusLine
 from widgets.tables import PageTable
 from widgets.words import in_words
 
-PAGE = 50
 WIDE_FROM = 110
 REFERENCE_MAX = 40
 NOTE_MAX = 200
 DIALOG_KEYS = "ctrl+s saves · escape closes"
+
+
+def money(value: Decimal) -> Text:
+    """An amount right-aligned under its column's title."""
+    return Text(format_money(value).rjust(11), justify="right")
 
 
 def receipt_facts(receipt: SuspenseReceipt, currency: str) -> list[str]:
@@ -51,7 +57,7 @@ def receipt_facts(receipt: SuspenseReceipt, currency: str) -> list[str]:
     return [f"{receipt.receipt_number} · paid {when(receipt.paid_at)} · {payer}",
             f"In suspense {format_money(receipt.suspense_amount, currency)} · A/C as sent: "
             f"{receipt.account_reference or '(empty)'}",
-            f"Why: {receipt.suspense_reason or '—'}"]
+            f"Why: {receipt.reason or '—'}"]
 
 
 def reconciliation_lines(figures: Reconciliation, currency: str) -> list[str]:
@@ -92,7 +98,7 @@ class SuspenseDialog(DatabaseCalls, ModalScreen[object]):
     def failed(self, tag: str, error: BaseException) -> None:
         if isinstance(error, ValidationError):
             self.show_field_errors({self.FIELDS.get(name, name): message for name, message in error.fields.items()})
-        elif isinstance(error, Refused) and self.refusal_is_about_field(str(error)):
+        elif isinstance(error, Refused | NotFound) and self.refusal_is_about_field(str(error)):
             self.show_field_errors({self.REFUSAL_FIELD: str(error)})
         else:
             super().failed(tag, error)
@@ -342,7 +348,7 @@ class SuspenseScreen(DataScreen):
         super().__init__(context)
         self.rows: list[SuspenseReceipt] = []
         self.more = False
-        self._starts: list[int | None] = [None]
+        self._starts: list[QueueStart | None] = [None]
         self._said: str | None = None
 
     def _wide(self) -> bool:
@@ -373,8 +379,8 @@ class SuspenseScreen(DataScreen):
         self.load()
 
     @property
-    def repo(self) -> MobileMoneyRepository:
-        return MobileMoneyRepository(self.ctx.engine, self.ctx.actor)
+    def repo(self) -> SuspenseQueueRepository:
+        return SuspenseQueueRepository(self.ctx.engine, self.ctx.actor)
 
     # --- the queue --------------------------------------------------------------------------------------
 
@@ -383,7 +389,7 @@ class SuspenseScreen(DataScreen):
             self._said = said
         repo, search, after = self.repo, self.query_one("#filter", Input).value.strip(), self._starts[-1]
         # One row more than a page: whether there is a next page, without counting.
-        self.start("queue", lambda: repo.suspense(search, after_id=after, limit=PAGE + 1),
+        self.start("queue", lambda: repo.newest(search, after, limit=QUEUE_PAGE + 1),
                    working="Reading the suspense queue…", hold=None)
 
     @on(Input.Submitted, "#filter")
@@ -400,8 +406,8 @@ class SuspenseScreen(DataScreen):
             self._show_figures(result)
 
     def _show(self, rows: list[SuspenseReceipt]) -> None:
-        self.more = len(rows) > PAGE
-        self.rows = rows[:PAGE]
+        self.more = len(rows) > QUEUE_PAGE
+        self.rows = rows[:QUEUE_PAGE]
         wide = self._wide()
         table = self.query_one("#queue", PageTable)
 
@@ -409,10 +415,10 @@ class SuspenseScreen(DataScreen):
             paid = when(r.paid_at)
             if wide:
                 return (Text(r.receipt_number), paid, Text((r.payer_name or "—")[:24]), Text(r.payer_phone or "—"),
-                        Text((r.account_reference or "—")[:20]), r.suspense_amount,
-                        Text((r.suspense_reason or "")[:40]))
+                        Text((r.account_reference or "—")[:20]), money(r.suspense_amount),
+                        Text((r.reason or "")[:40]))
             return (Text(r.receipt_number), paid, Text((r.payer_name or "—")[:18]),
-                    Text((r.account_reference or "—")[:14]), r.suspense_amount)
+                    Text((r.account_reference or "—")[:14]), money(r.suspense_amount))
 
         table.fill(((str(r.id), cells(r)) for r in self.rows), keep_cursor=True)
         self._detail()
@@ -444,8 +450,10 @@ class SuspenseScreen(DataScreen):
         text = ""
         if r is not None:
             payer = " · ".join(part for part in (r.payer_name, r.payer_phone) if part) or "payer unknown"
-            text = escape(f"{r.receipt_number} · {payer} · paid {format_money(r.amount, self.ctx.currency)}, "
-                          f"{format_money(r.suspense_amount)} in suspense\n{r.suspense_reason or ''}")
+            paid = f"paid {format_money(r.amount, self.ctx.currency)}"
+            if r.loan_number:
+                paid += f" (the rest of a payment to {r.loan_number})"
+            text = escape(f"{payer} · {paid} · {r.branch_code}\n{r.reason or ''}")
         self.query_one("#detail", Static).update(text)
 
     @on(DataTable.RowHighlighted, "#queue")
@@ -464,7 +472,8 @@ class SuspenseScreen(DataScreen):
 
     def action_page(self, step: int) -> None:
         if step > 0 and self.more and self.rows:
-            self._starts.append(self.rows[-1].id)
+            last = self.rows[-1]
+            self._starts.append(QueueStart(last.paid_at, last.id))
         elif step < 0 and len(self._starts) > 1:
             self._starts.pop()
         else:
@@ -529,7 +538,7 @@ class SuspenseScreen(DataScreen):
 
     def _reconcile(self) -> None:
         try:
-            day = parse_date(self.query_one("#day", Input).value, latest=self.ctx.today())
+            day = parse_date(self.query_one("#day", Input).value)
         except DateError as exc:
             self.show_field_errors({"day": str(exc)})
             return
@@ -543,7 +552,7 @@ class SuspenseScreen(DataScreen):
 
     def _show_figures(self, answer: tuple[date, Reconciliation]) -> None:
         day, figures = answer
-        lines = [f"M-Pesa on {format_date(day)}", "", *reconciliation_lines(figures, self.ctx.currency)]
+        lines = [f"M-Pesa statements imported on {format_date(day)}", "", *reconciliation_lines(figures, self.ctx.currency)]
         self.query_one("#figures", Static).update(escape("\n".join(lines)))
         self.status.say("Balances." if figures.balanced else "The day does not balance.",
                         kind="ok" if figures.balanced else "error")
