@@ -136,6 +136,7 @@ class ImportFileScreen(DataScreen):
 
     def on_mount(self) -> None:
         self.sub_title = "Import a file"
+        self.query_one("#progress").display = False  # until a run starts: an idle bar would only animate
 
     @property
     def kind(self) -> str:
@@ -167,7 +168,9 @@ class ImportFileScreen(DataScreen):
         kind, dry_run, context = self.kind, self.query_one("#dry-run", Checkbox).value, self.ctx
         self.summary = None
         self.query_one("#summary", Static).update("")
-        self.query_one("#progress", ProgressBar).update(total=None, progress=0)
+        bar = self.query_one("#progress", ProgressBar)
+        bar.update(total=None, progress=0)
+        bar.display = True
         self.query_one("#progress-line", Static).update("Reading the file…")
         progress = self._progress()
 
@@ -234,7 +237,7 @@ class ImportFileScreen(DataScreen):
     def _import_failed(self, error: BaseException) -> None:
         """A whole file refused (not a CSV, columns missing): one line beside the path."""
         self.query_one("#progress-line", Static).update("")
-        self.query_one("#progress", ProgressBar).update(total=None, progress=0)
+        self.query_one("#progress", ProgressBar).display = False
         self.show_field_errors({"path": refusal(error)})
         self.refresh_bindings()
 
