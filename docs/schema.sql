@@ -3305,6 +3305,782 @@ END $$;
 
 
 --
+-- Name: mobile_money_apply(bigint, bigint, bigint, text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.mobile_money_apply(p_receipt_id bigint, p_loan_id bigint, p_user bigint, p_note text) RETURNS bigint
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+DECLARE
+    v_note  text;
+    v_r     mobile_money_receipts%ROWTYPE;
+    v_loan  loans%ROWTYPE;
+    v_entry bigint;
+    v_txn   bigint;
+BEGIN
+    PERFORM ledger_require_actor(p_user, ARRAY['supervisor', 'accountant'], 'apply a suspense receipt to a loan');
+    v_note := mobile_money_check_note(p_note);
+    IF p_loan_id IS NULL THEN
+        RAISE EXCEPTION 'Choose the loan to apply it to' USING ERRCODE = 'P0107', COLUMN = 'loan_id';
+    END IF;
+    v_r := mobile_money_suspense_row(p_receipt_id, 'applied');
+    SELECT * INTO v_loan FROM loans l WHERE l.id = p_loan_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'Loan % does not exist or is not one of your branch''s', p_loan_id USING ERRCODE = 'P0101',
+            COLUMN = 'loan_id';
+    END IF;
+    v_entry := mobile_money_entry(v_r.branch_id, current_date,
+                                  'M-Pesa ' || v_r.receipt_number || ' out of suspense onto loan ' || v_loan.loan_number
+                                  || ': ' || v_note, p_user, v_r.suspense_amount, '2100', '1150');
+    v_txn := ledger_take_repayment(v_loan.id, v_r.suspense_amount, current_date, p_user,
+                                   'mpesa-apply:' || v_r.receipt_number, 'mobile_money', v_r.receipt_number);
+    UPDATE mobile_money_receipts r
+       SET status = 'applied', applied_loan_id = v_loan.id, applied_transaction_id = v_txn,
+           resolution_entry_id = v_entry, resolved_by = p_user, resolved_at = now(), resolution_note = v_note
+     WHERE r.id = v_r.id;
+    RETURN v_txn;
+END $$;
+
+
+--
+-- Name: mobile_money_check_note(text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.mobile_money_check_note(p_note text) RETURNS text
+    LANGUAGE plpgsql IMMUTABLE
+    AS $$
+BEGIN
+    IF p_note IS NULL OR length(btrim(p_note)) = 0 THEN
+        RAISE EXCEPTION 'Write a note: why, and on whose word' USING ERRCODE = 'P0107', COLUMN = 'note';
+    END IF;
+    IF length(btrim(p_note)) > 500 OR p_note ~ '[[:cntrl:]]' THEN
+        RAISE EXCEPTION 'A note has at most 500 characters, typed plainly' USING ERRCODE = 'P0107', COLUMN = 'note';
+    END IF;
+    RETURN btrim(p_note);
+END $$;
+
+
+--
+-- Name: mobile_money_clean(text, integer); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.mobile_money_clean(p_text text, p_max integer) RETURNS text
+    LANGUAGE sql IMMUTABLE
+    AS $$
+    SELECT nullif(left(btrim(regexp_replace(p_text, '[[:cntrl:]]', ' ', 'g')), p_max), '')
+$$;
+
+
+--
+-- Name: mobile_money_entry(bigint, date, text, bigint, numeric, text, text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.mobile_money_entry(p_branch_id bigint, p_date date, p_description text, p_user bigint, p_amount numeric, p_debit text, p_credit text) RETURNS bigint
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+DECLARE
+    v_number bigint := nextval('journal_entry_number_seq');
+    v_entry  bigint;
+BEGIN
+    INSERT INTO journal_entries (entry_number, entry_date, description, created_by, branch_id)
+    VALUES ('JE-' || lpad(v_number::text, greatest(7, length(v_number::text)), '0'), p_date, p_description, p_user,
+            p_branch_id)
+    RETURNING id INTO v_entry;
+    INSERT INTO journal_entry_details (journal_entry_id, account_id, debit, credit, description)
+    VALUES (v_entry, ledger_account_id(p_debit), p_amount, 0, p_description),
+           (v_entry, ledger_account_id(p_credit), 0, p_amount, p_description);
+    RETURN v_entry;
+END $$;
+
+
+--
+-- Name: mobile_money_match(text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.mobile_money_match(p_account text) RETURNS TABLE(loan_id bigint, customer_id bigint, loan_number text, reason text)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+DECLARE
+    v_ref   text := mobile_money_reference(p_account);
+    v_loan  loans%ROWTYPE;
+    v_cust  customers%ROWTYPE;
+    v_count integer;
+BEGIN
+    IF v_ref = '' THEN
+        RETURN QUERY SELECT NULL::bigint, NULL::bigint, NULL::text, 'no account number given'::text;
+        RETURN;
+    END IF;
+    SELECT * INTO v_loan FROM loans l WHERE l.loan_number = v_ref;
+    IF FOUND THEN
+        IF v_loan.status IN ('active', 'defaulted', 'written_off') THEN
+            RETURN QUERY SELECT v_loan.id, v_loan.customer_id, v_loan.loan_number, NULL::text;
+        ELSE
+            RETURN QUERY SELECT NULL::bigint, v_loan.customer_id, v_loan.loan_number,
+                                format('loan %s is %s', v_loan.loan_number, replace(v_loan.status, '_', ' '));
+        END IF;
+        RETURN;
+    END IF;
+    SELECT * INTO v_cust FROM customers c WHERE c.customer_number = v_ref;
+    IF NOT FOUND THEN
+        SELECT * INTO v_cust FROM customers c WHERE c.national_id = v_ref;
+    END IF;
+    IF NOT FOUND THEN
+        RETURN QUERY SELECT NULL::bigint, NULL::bigint, NULL::text,
+                            format('no loan, customer or national ID "%s"', left(v_ref, 40));
+        RETURN;
+    END IF;
+    SELECT count(*) INTO v_count FROM loans l WHERE l.customer_id = v_cust.id AND l.status IN ('active', 'defaulted');
+    IF v_count = 1 THEN
+        RETURN QUERY SELECT l.id, v_cust.id, l.loan_number, NULL::text
+                       FROM loans l WHERE l.customer_id = v_cust.id AND l.status IN ('active', 'defaulted');
+    ELSIF v_count = 0 THEN
+        RETURN QUERY SELECT NULL::bigint, v_cust.id, NULL::text,
+                            format('customer %s has no active loan', v_cust.customer_number);
+    ELSE
+        RETURN QUERY SELECT NULL::bigint, v_cust.id, NULL::text,
+                            format('customer %s has %s active loans', v_cust.customer_number, v_count);
+    END IF;
+END $$;
+
+
+--
+-- Name: mobile_money_owed(public.loans); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.mobile_money_owed(p_loan public.loans) RETURNS numeric
+    LANGUAGE sql STABLE
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+    SELECT CASE
+        WHEN p_loan.status IN ('active', 'defaulted') THEN
+            (SELECT coalesce(sum(s.total_due - s.total_paid) FILTER (WHERE s.total_paid < s.total_due), 0)
+               FROM payment_schedules s WHERE s.loan_id = p_loan.id)
+        WHEN p_loan.status = 'written_off' THEN
+            (SELECT coalesce(sum(t.amount) FILTER (WHERE t.transaction_type = 'write_off'), 0)
+                    - coalesce(sum(t.amount) FILTER (WHERE t.transaction_type = 'recovery'
+                                                      AND NOT EXISTS (SELECT 1 FROM transactions r
+                                                                       WHERE r.reverses_transaction_id = t.id)), 0)
+               FROM transactions t WHERE t.loan_id = p_loan.id AND t.transaction_type IN ('write_off', 'recovery'))
+        ELSE 0
+    END
+$$;
+
+
+--
+-- Name: mobile_money_post(bigint, bigint); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.mobile_money_post(p_receipt_id bigint, p_user bigint) RETURNS TABLE(status text, loan_number text, transaction_id bigint, posted numeric, suspense numeric, reason text)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+BEGIN
+    PERFORM ledger_require_actor(p_user, ARRAY['cashier', 'supervisor', 'accountant'], 'post M-Pesa payments');
+    RETURN QUERY SELECT p.status, p.loan_number, p.transaction_id, p.posted, p.suspense, p.reason
+                   FROM mobile_money_post_receipt(p_receipt_id, p_user) p;
+END $$;
+
+
+--
+-- Name: mobile_money_post_batch(bigint[], bigint); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.mobile_money_post_batch(p_ids bigint[], p_user bigint) RETURNS TABLE(receipt_id bigint, status text, loan_number text, transaction_id bigint, posted numeric, suspense numeric, reason text, fresh boolean, error text)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+DECLARE
+    v_id bigint;
+    v_p  record;
+BEGIN
+    PERFORM ledger_require_actor(p_user, ARRAY['cashier', 'supervisor', 'accountant'], 'post M-Pesa payments');
+    FOR v_id IN SELECT DISTINCT u.id FROM unnest(p_ids) u(id) WHERE u.id IS NOT NULL ORDER BY u.id LOOP
+        receipt_id := v_id;
+        status := NULL;
+        loan_number := NULL;
+        transaction_id := NULL;
+        posted := NULL;
+        suspense := NULL;
+        reason := NULL;
+        fresh := NULL;
+        error := NULL;
+        BEGIN
+            SELECT * INTO v_p FROM mobile_money_post_receipt(v_id, p_user) p;
+            status := v_p.status;
+            loan_number := v_p.loan_number;
+            transaction_id := v_p.transaction_id;
+            posted := v_p.posted;
+            suspense := v_p.suspense;
+            reason := v_p.reason;
+            fresh := v_p.fresh;
+        EXCEPTION WHEN plpgsql_error OR data_exception OR integrity_constraint_violation THEN
+            error := SQLERRM;
+        END;
+        RETURN NEXT;
+    END LOOP;
+END $$;
+
+
+--
+-- Name: mobile_money_post_receipt(bigint, bigint); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.mobile_money_post_receipt(p_receipt_id bigint, p_user bigint) RETURNS TABLE(status text, loan_number text, transaction_id bigint, posted numeric, suspense numeric, reason text, fresh boolean)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+DECLARE
+    v_r      mobile_money_receipts%ROWTYPE;
+    v_m      record;
+    v_loan   loans%ROWTYPE;
+    v_date   date;
+    v_owed   numeric;
+    v_pay    numeric := 0;
+    v_rest   numeric;
+    v_reason text;
+    v_txn    bigint;
+    v_entry  bigint;
+    v_branch bigint;
+    v_number text;
+BEGIN
+    IF p_receipt_id IS NULL THEN
+        RAISE EXCEPTION 'Which M-Pesa receipt? The id is missing' USING ERRCODE = 'P0107';
+    END IF;
+    SELECT * INTO v_r FROM mobile_money_receipts r WHERE r.id = p_receipt_id FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'M-Pesa receipt % does not exist or is not one of your branch''s', p_receipt_id
+            USING ERRCODE = 'P0101';
+    END IF;
+    IF v_r.status <> 'received' THEN
+        RETURN QUERY SELECT v_r.status, (SELECT l.loan_number FROM loans l WHERE l.id = v_r.loan_id),
+                            v_r.transaction_id, v_r.posted_amount, v_r.suspense_amount, v_r.suspense_reason, false;
+        RETURN;
+    END IF;
+    v_date := v_r.paid_at::date;
+    SELECT * INTO v_m FROM mobile_money_match(v_r.account_reference) m;
+    v_reason := v_m.reason;
+    v_number := v_m.loan_number;
+    IF v_m.loan_id IS NOT NULL THEN
+        SELECT * INTO v_loan FROM loans l WHERE l.id = v_m.loan_id;
+        v_owed := mobile_money_owed(v_loan);
+        IF v_owed <= 0 THEN
+            v_reason := format('loan %s owes nothing', v_loan.loan_number);
+        ELSE
+            v_pay := least(v_r.amount, v_owed);
+            BEGIN
+                v_txn := ledger_take_repayment(v_loan.id, v_pay, v_date, p_user, 'mpesa:' || v_r.receipt_number,
+                                               'mobile_money', v_r.receipt_number);
+            EXCEPTION WHEN SQLSTATE 'P0102' OR SQLSTATE 'P0103' OR SQLSTATE 'P0104' OR SQLSTATE 'P0110' THEN
+                v_pay := 0;
+                v_txn := NULL;
+                v_reason := SQLERRM;
+            END;
+            IF v_txn IS NOT NULL AND v_pay < v_r.amount THEN
+                v_reason := format('%s more than loan %s owed (paid off)', ledger_money(v_r.amount - v_pay),
+                                   v_loan.loan_number);
+            END IF;
+        END IF;
+    END IF;
+    v_rest := v_r.amount - v_pay;
+    IF v_rest > 0 THEN
+        v_branch := coalesce(v_loan.branch_id, (SELECT c.branch_id FROM customers c WHERE c.id = v_m.customer_id),
+                             v_r.branch_id);
+        v_entry := mobile_money_entry(v_branch, v_date,
+                                      'M-Pesa ' || v_r.receipt_number || ' to suspense: ' || v_reason, p_user,
+                                      v_rest, '1150', '2100');
+    END IF;
+    UPDATE mobile_money_receipts r
+       SET status = CASE WHEN v_rest > 0 THEN 'suspense' ELSE 'posted' END,
+           loan_id = CASE WHEN v_txn IS NOT NULL THEN v_loan.id END,
+           customer_id = v_m.customer_id,
+           transaction_id = v_txn,
+           posted_amount = v_pay,
+           suspense_amount = v_rest,
+           suspense_reason = CASE WHEN v_rest > 0 THEN v_reason END,
+           suspense_entry_id = v_entry,
+           posted_by = p_user,
+           posted_at = now()
+     WHERE r.id = v_r.id;
+    RETURN QUERY SELECT CASE WHEN v_rest > 0 THEN 'suspense' ELSE 'posted' END,
+                        CASE WHEN v_txn IS NOT NULL THEN v_loan.loan_number ELSE v_number END, v_txn,
+                        v_pay::numeric(14,2), v_rest::numeric(14,2), CASE WHEN v_rest > 0 THEN v_reason END, true;
+END $$;
+
+
+--
+-- Name: mobile_money_preview(jsonb); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.mobile_money_preview(p_rows jsonb) RETURNS TABLE(ord integer, status text, loan_number text, posted numeric, suspense numeric, reason text)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+DECLARE
+    v_row    jsonb;
+    v_ord    bigint;
+    v_amount numeric;
+    v_m      record;
+    v_loan   loans%ROWTYPE;
+    v_owed   numeric;
+    v_cache  jsonb := '{}';
+BEGIN
+    PERFORM ledger_require_actor(audit_current_user_id(), ARRAY['cashier', 'supervisor', 'accountant'],
+                                 'preview M-Pesa payments');
+    FOR v_row, v_ord IN SELECT e.value, e.ordinality FROM jsonb_array_elements(p_rows) WITH ORDINALITY e LOOP
+        ord := v_ord;
+        loan_number := NULL;
+        posted := 0;
+        suspense := 0;
+        reason := NULL;
+        v_amount := (v_row ->> 'amount')::numeric;
+        IF EXISTS (SELECT 1 FROM mobile_money_receipts r
+                    WHERE r.receipt_number = upper(btrim(v_row ->> 'receipt_number'))) THEN
+            status := 'already imported';
+            RETURN NEXT;
+            CONTINUE;
+        END IF;
+        SELECT * INTO v_m FROM mobile_money_match(v_row ->> 'account') m;
+        loan_number := v_m.loan_number;
+        reason := v_m.reason;
+        IF v_m.loan_id IS NOT NULL THEN
+            SELECT * INTO v_loan FROM loans l WHERE l.id = v_m.loan_id;
+            -- What the earlier rows of this run would already have paid on the loan.
+            v_owed := mobile_money_owed(v_loan) - coalesce((v_cache ->> v_loan.id::text)::numeric, 0);
+            posted := greatest(least(v_amount, v_owed), 0);
+            v_cache := v_cache || jsonb_build_object(v_loan.id::text,
+                                                     coalesce((v_cache ->> v_loan.id::text)::numeric, 0) + posted);
+            IF posted = 0 THEN
+                reason := format('loan %s owes nothing', v_loan.loan_number);
+            ELSIF posted < v_amount THEN
+                reason := format('%s more than loan %s owed (paid off)', ledger_money(v_amount - posted),
+                                 v_loan.loan_number);
+            END IF;
+        END IF;
+        suspense := v_amount - posted;
+        status := CASE WHEN suspense > 0 THEN 'suspense' ELSE 'posted' END;
+        IF suspense = 0 THEN
+            reason := NULL;
+        END IF;
+        RETURN NEXT;
+    END LOOP;
+END $$;
+
+
+--
+-- Name: mobile_money_receipts_take_branch(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.mobile_money_receipts_take_branch() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+BEGIN
+    NEW.branch_id := coalesce((SELECT l.branch_id FROM loans l WHERE l.id = NEW.loan_id),
+                              (SELECT c.branch_id FROM customers c WHERE c.id = NEW.customer_id),
+                              NEW.branch_id, astrofin_default_branch());
+    RETURN NEW;
+END $$;
+
+
+--
+-- Name: mobile_money_receive(text, timestamp with time zone, numeric, text, text, text, text, jsonb, text, bigint, bigint); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.mobile_money_receive(p_receipt text, p_paid_at timestamp with time zone, p_amount numeric, p_phone text, p_name text, p_account text, p_short_code text, p_raw jsonb, p_source text, p_user bigint, p_statement_id bigint DEFAULT NULL::bigint) RETURNS TABLE(receipt_id bigint, is_new boolean)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+BEGIN
+    PERFORM ledger_require_actor(p_user, ARRAY['cashier', 'supervisor', 'accountant'], 'receive M-Pesa payments');
+    RETURN QUERY SELECT r.receipt_id, r.is_new
+                   FROM mobile_money_receive_row(p_receipt, p_paid_at, p_amount, p_phone, p_name, p_account,
+                                                 p_short_code, p_raw, p_source, p_user, p_statement_id) r;
+END $$;
+
+
+--
+-- Name: mobile_money_receive_batch(jsonb, bigint, bigint); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.mobile_money_receive_batch(p_rows jsonb, p_user bigint, p_statement_id bigint DEFAULT NULL::bigint) RETURNS TABLE(ord integer, receipt_id bigint, is_new boolean, statement_id bigint, error text)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+DECLARE
+    v_row jsonb;
+    v_ord bigint;
+    v_id  bigint;
+    v_new boolean;
+BEGIN
+    PERFORM ledger_require_actor(p_user, ARRAY['cashier', 'supervisor', 'accountant'], 'receive M-Pesa payments');
+    IF p_rows IS NULL OR jsonb_typeof(p_rows) <> 'array' THEN
+        RAISE EXCEPTION 'The receipts must be a JSON array' USING ERRCODE = 'P0107';
+    END IF;
+    FOR v_row, v_ord IN SELECT e.value, e.ordinality FROM jsonb_array_elements(p_rows) WITH ORDINALITY e LOOP
+        ord := v_ord;
+        receipt_id := NULL;
+        is_new := NULL;
+        statement_id := NULL;
+        error := NULL;
+        BEGIN
+            SELECT r.receipt_id, r.is_new INTO v_id, v_new
+              FROM mobile_money_receive_row(v_row ->> 'receipt_number', (v_row ->> 'paid_at')::timestamptz,
+                                            (v_row ->> 'amount')::numeric, v_row ->> 'phone', v_row ->> 'name',
+                                            v_row ->> 'account', v_row ->> 'short_code', v_row -> 'raw',
+                                            coalesce(v_row ->> 'source', 'statement'), p_user, p_statement_id) r;
+            receipt_id := v_id;
+            is_new := v_new;
+            SELECT r.statement_id INTO statement_id FROM mobile_money_receipts r WHERE r.id = v_id;
+        EXCEPTION WHEN plpgsql_error OR data_exception OR integrity_constraint_violation THEN
+            error := SQLERRM;
+        END;
+        RETURN NEXT;
+    END LOOP;
+END $$;
+
+
+--
+-- Name: mobile_money_receive_row(text, timestamp with time zone, numeric, text, text, text, text, jsonb, text, bigint, bigint); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.mobile_money_receive_row(p_receipt text, p_paid_at timestamp with time zone, p_amount numeric, p_phone text, p_name text, p_account text, p_short_code text, p_raw jsonb, p_source text, p_user bigint, p_statement_id bigint) RETURNS TABLE(receipt_id bigint, is_new boolean)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $_$
+DECLARE
+    v_number   text := upper(btrim(coalesce(p_receipt, '')));
+    v_existing mobile_money_receipts%ROWTYPE;
+    v_id       bigint;
+BEGIN
+    IF v_number = '' THEN
+        RAISE EXCEPTION 'The M-Pesa receipt number is missing' USING ERRCODE = 'P0107', COLUMN = 'receipt_number';
+    END IF;
+    IF v_number !~ '^[A-Z0-9]{1,40}$' THEN
+        RAISE EXCEPTION 'The M-Pesa receipt number % is not one (letters and digits, at most 40)',
+            quote_literal(left(v_number, 50)) USING ERRCODE = 'P0107', COLUMN = 'receipt_number';
+    END IF;
+    IF p_paid_at IS NULL THEN
+        RAISE EXCEPTION 'The time of M-Pesa payment % is missing', v_number USING ERRCODE = 'P0107',
+            COLUMN = 'paid_at';
+    END IF;
+    IF p_amount IS NULL OR p_amount = 'NaN'::numeric OR p_amount <= 0 OR p_amount > 999999999999.99
+       OR p_amount <> round(p_amount, 2) THEN
+        RAISE EXCEPTION 'The amount of M-Pesa payment % must be more than zero, in cents (got %)', v_number,
+            coalesce(p_amount::text, 'none') USING ERRCODE = 'P0103', COLUMN = 'amount';
+    END IF;
+    IF p_source IS NULL OR p_source NOT IN ('statement', 'callback') THEN
+        RAISE EXCEPTION 'An M-Pesa receipt comes from a statement or a callback (not %)',
+            coalesce(quote_literal(p_source), 'none') USING ERRCODE = 'P0107', COLUMN = 'source';
+    END IF;
+    INSERT INTO mobile_money_receipts (receipt_number, source, statement_id, paid_at, amount, payer_phone, payer_name,
+                                       account_reference, short_code, raw, branch_id, received_by)
+    VALUES (v_number, p_source, p_statement_id, p_paid_at, p_amount, mobile_money_clean(p_phone, 40),
+            mobile_money_clean(p_name, 200), mobile_money_clean(p_account, 100), mobile_money_clean(p_short_code, 20),
+            coalesce(p_raw, '{}'::jsonb), astrofin_default_branch(), p_user)
+    ON CONFLICT (receipt_number) DO NOTHING
+    RETURNING id INTO v_id;
+    IF v_id IS NOT NULL THEN
+        RETURN QUERY SELECT v_id, true;
+        RETURN;
+    END IF;
+    -- Received before (or just now by another session, which this insert waited for).
+    SELECT * INTO v_existing FROM mobile_money_receipts r WHERE r.receipt_number = v_number;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'M-Pesa receipt % was already received by another branch', v_number USING ERRCODE = 'P0102';
+    END IF;
+    IF v_existing.amount <> p_amount THEN
+        RAISE EXCEPTION 'M-Pesa receipt % was received before for %, not %: check the statement', v_number,
+            ledger_money(v_existing.amount), ledger_money(p_amount) USING ERRCODE = 'P0107', COLUMN = 'amount';
+    END IF;
+    -- A callback's receipt found again in a statement: the statement accounts for it from now on.
+    IF p_statement_id IS NOT NULL AND v_existing.statement_id IS NULL THEN
+        UPDATE mobile_money_receipts SET statement_id = p_statement_id WHERE id = v_existing.id;
+    END IF;
+    RETURN QUERY SELECT v_existing.id, false;
+END $_$;
+
+
+--
+-- Name: mobile_money_reconciliation(date); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.mobile_money_reconciliation(p_day date) RETURNS TABLE(statement_total numeric, posted numeric, suspense numeric, refused numeric, applied numeric, refunded numeric, balanced boolean)
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+    SELECT coalesce(sum(x.statement_total), 0)::numeric(14,2), coalesce(sum(x.posted), 0)::numeric(14,2),
+           coalesce(sum(x.suspense), 0)::numeric(14,2), coalesce(sum(x.refused), 0)::numeric(14,2),
+           coalesce(sum(x.applied), 0)::numeric(14,2), coalesce(sum(x.refunded), 0)::numeric(14,2),
+           coalesce(bool_and(x.balanced), true)
+      FROM mobile_money_statements s, mobile_money_statement_reconciliation(s.id) x
+     WHERE s.imported_at >= p_day::timestamptz AND s.imported_at < (p_day + 1)::timestamptz
+$$;
+
+
+--
+-- Name: mobile_money_reference(text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.mobile_money_reference(p_account text) RETURNS text
+    LANGUAGE sql IMMUTABLE
+    AS $$
+    SELECT upper(regexp_replace(coalesce(p_account, ''), '[[:space:]]', '', 'g'))
+$$;
+
+
+--
+-- Name: mobile_money_refund(bigint, bigint, text, text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.mobile_money_refund(p_receipt_id bigint, p_user bigint, p_reference text, p_note text) RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+DECLARE
+    v_note      text;
+    v_reference text := mobile_money_clean(p_reference, 200);
+    v_r         mobile_money_receipts%ROWTYPE;
+    v_entry     bigint;
+BEGIN
+    PERFORM ledger_require_actor(p_user, ARRAY['supervisor', 'accountant'], 'refund a suspense receipt');
+    IF v_reference IS NULL THEN
+        RAISE EXCEPTION 'Type the reference of the refund (the M-Pesa code of the money sent back)'
+            USING ERRCODE = 'P0107', COLUMN = 'reference';
+    END IF;
+    IF length(v_reference) > 100 THEN
+        RAISE EXCEPTION 'A refund reference has at most 100 characters' USING ERRCODE = 'P0107', COLUMN = 'reference';
+    END IF;
+    v_note := mobile_money_check_note(p_note);
+    v_r := mobile_money_suspense_row(p_receipt_id, 'refunded');
+    v_entry := mobile_money_entry(v_r.branch_id, current_date,
+                                  'M-Pesa ' || v_r.receipt_number || ' refunded (' || v_reference || '): ' || v_note,
+                                  p_user, v_r.suspense_amount, '2100', '1150');
+    UPDATE mobile_money_receipts r
+       SET status = 'refunded', refund_reference = v_reference, resolution_entry_id = v_entry, resolved_by = p_user,
+           resolved_at = now(), resolution_note = v_note
+     WHERE r.id = v_r.id;
+END $$;
+
+
+--
+-- Name: mobile_money_statement_close(bigint, integer, numeric, numeric, timestamp with time zone, timestamp with time zone, bigint); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.mobile_money_statement_close(p_statement_id bigint, p_rows integer, p_paid_in numeric, p_refused numeric, p_from timestamp with time zone, p_to timestamp with time zone, p_user bigint) RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+BEGIN
+    PERFORM ledger_require_actor(p_user, ARRAY['cashier', 'supervisor', 'accountant'], 'import an M-Pesa statement');
+    PERFORM 1 FROM mobile_money_statements s WHERE s.id = p_statement_id FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'Statement % does not exist or is not one of your branch''s', p_statement_id
+            USING ERRCODE = 'P0101';
+    END IF;
+    UPDATE mobile_money_statements s
+       SET rows = greatest(coalesce(p_rows, 0), 0), paid_in_total = coalesce(p_paid_in, 0),
+           refused_total = coalesce(p_refused, 0), period_from = p_from, period_to = p_to, finished_at = now(),
+           posted_total = coalesce((SELECT sum(r.posted_amount) FROM mobile_money_receipts r
+                                     WHERE r.statement_id = s.id), 0),
+           suspense_total = coalesce((SELECT sum(r.suspense_amount) FROM mobile_money_receipts r
+                                       WHERE r.statement_id = s.id), 0)
+     WHERE s.id = p_statement_id;
+END $$;
+
+
+--
+-- Name: mobile_money_statement_open(text, text, bigint); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.mobile_money_statement_open(p_file_name text, p_sha256 text, p_user bigint) RETURNS TABLE(statement_id bigint, is_new boolean)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $_$
+DECLARE
+    v_sha  text := lower(btrim(coalesce(p_sha256, '')));
+    v_id   bigint;
+    v_name text := mobile_money_clean(p_file_name, 500);
+BEGIN
+    PERFORM ledger_require_actor(p_user, ARRAY['cashier', 'supervisor', 'accountant'], 'import an M-Pesa statement');
+    IF v_sha !~ '^[0-9a-f]{64}$' THEN
+        RAISE EXCEPTION 'A statement is recorded by the sha256 of its file (64 hex digits)' USING ERRCODE = 'P0107';
+    END IF;
+    IF v_name IS NULL THEN
+        RAISE EXCEPTION 'The statement''s file name is missing' USING ERRCODE = 'P0107';
+    END IF;
+    INSERT INTO mobile_money_statements (file_name, sha256, imported_by, branch_id)
+    VALUES (v_name, v_sha, p_user, astrofin_default_branch())
+    ON CONFLICT (sha256) DO NOTHING
+    RETURNING id INTO v_id;
+    IF v_id IS NOT NULL THEN
+        RETURN QUERY SELECT v_id, true;
+        RETURN;
+    END IF;
+    SELECT s.id INTO v_id FROM mobile_money_statements s WHERE s.sha256 = v_sha;
+    IF v_id IS NULL THEN
+        RAISE EXCEPTION 'This statement was imported by another branch' USING ERRCODE = 'P0102';
+    END IF;
+    RETURN QUERY SELECT v_id, false;
+END $_$;
+
+
+--
+-- Name: mobile_money_statement_reconciliation(bigint); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.mobile_money_statement_reconciliation(p_statement_id bigint) RETURNS TABLE(statement_total numeric, posted numeric, suspense numeric, refused numeric, applied numeric, refunded numeric, balanced boolean)
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+    SELECT t.statement_total, t.posted, t.suspense, t.refused, t.applied, t.refunded,
+           t.statement_total = t.posted + t.suspense + t.applied + t.refunded + t.refused
+      FROM (SELECT coalesce(sum(s.paid_in_total), 0)::numeric(14,2) AS statement_total,
+                   coalesce(sum(r.posted), 0)::numeric(14,2) AS posted,
+                   coalesce(sum(r.suspense), 0)::numeric(14,2) AS suspense,
+                   coalesce(sum(s.refused_total), 0)::numeric(14,2) AS refused,
+                   coalesce(sum(r.applied), 0)::numeric(14,2) AS applied,
+                   coalesce(sum(r.refunded), 0)::numeric(14,2) AS refunded
+              FROM mobile_money_statements s
+              CROSS JOIN LATERAL (
+                  SELECT coalesce(sum(x.posted_amount), 0) AS posted,
+                         coalesce(sum(x.suspense_amount) FILTER (WHERE x.status = 'suspense'), 0) AS suspense,
+                         coalesce(sum(x.suspense_amount) FILTER (WHERE x.status = 'applied'), 0) AS applied,
+                         coalesce(sum(x.suspense_amount) FILTER (WHERE x.status = 'refunded'), 0) AS refunded
+                    FROM mobile_money_receipts x WHERE x.statement_id = s.id) r
+             WHERE s.id = p_statement_id
+             HAVING count(*) > 0) t
+$$;
+
+
+--
+-- Name: mobile_money_statements_take_branch(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.mobile_money_statements_take_branch() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+BEGIN
+    NEW.branch_id := coalesce((SELECT u.branch_id FROM users u WHERE u.id = NEW.imported_by),
+                              NEW.branch_id, astrofin_default_branch());
+    RETURN NEW;
+END $$;
+
+
+--
+-- Name: mobile_money_receipts; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.mobile_money_receipts (
+    id bigint NOT NULL,
+    provider text DEFAULT 'mpesa'::text NOT NULL,
+    receipt_number text NOT NULL,
+    source text NOT NULL,
+    statement_id bigint,
+    paid_at timestamp with time zone NOT NULL,
+    amount numeric(14,2) NOT NULL,
+    payer_phone text,
+    payer_name text,
+    account_reference text,
+    short_code text,
+    raw jsonb DEFAULT '{}'::jsonb NOT NULL,
+    status text DEFAULT 'received'::text NOT NULL,
+    loan_id bigint,
+    customer_id bigint,
+    transaction_id bigint,
+    posted_amount numeric(14,2) DEFAULT 0 NOT NULL,
+    suspense_amount numeric(14,2) DEFAULT 0 NOT NULL,
+    suspense_reason text,
+    suspense_entry_id bigint,
+    branch_id bigint NOT NULL,
+    received_by bigint,
+    received_at timestamp with time zone DEFAULT now() NOT NULL,
+    posted_by bigint,
+    posted_at timestamp with time zone,
+    resolved_by bigint,
+    resolved_at timestamp with time zone,
+    resolution_note text,
+    refund_reference text,
+    applied_loan_id bigint,
+    applied_transaction_id bigint,
+    resolution_entry_id bigint,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT mobile_money_receipts_amount_check CHECK ((amount > (0)::numeric)),
+    CONSTRAINT mobile_money_receipts_number_check CHECK ((receipt_number ~ '^[A-Z0-9]{1,40}$'::text)),
+    CONSTRAINT mobile_money_receipts_parts_check CHECK (((status = 'received'::text) OR ((posted_amount + suspense_amount) = amount))),
+    CONSTRAINT mobile_money_receipts_posted_check CHECK ((posted_amount >= (0)::numeric)),
+    CONSTRAINT mobile_money_receipts_provider_check CHECK ((provider ~ '^[a-z_]{1,20}$'::text)),
+    CONSTRAINT mobile_money_receipts_resolved_check CHECK (((status = ANY (ARRAY['applied'::text, 'refunded'::text])) = (resolved_at IS NOT NULL))),
+    CONSTRAINT mobile_money_receipts_source_check CHECK ((source = ANY (ARRAY['statement'::text, 'callback'::text]))),
+    CONSTRAINT mobile_money_receipts_status_check CHECK ((status = ANY (ARRAY['received'::text, 'posted'::text, 'suspense'::text, 'applied'::text, 'refunded'::text]))),
+    CONSTRAINT mobile_money_receipts_suspense_check CHECK ((suspense_amount >= (0)::numeric)),
+    CONSTRAINT mobile_money_receipts_suspense_parts_check CHECK (((status = ANY (ARRAY['suspense'::text, 'applied'::text, 'refunded'::text])) = (suspense_amount > (0)::numeric)))
+);
+
+
+--
+-- Name: TABLE mobile_money_receipts; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TABLE public.mobile_money_receipts IS 'The M-Pesa inbox: every receipt once, as received, and how it was posted';
+
+
+--
+-- Name: mobile_money_suspense_row(bigint, text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.mobile_money_suspense_row(p_receipt_id bigint, p_action text) RETURNS public.mobile_money_receipts
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+DECLARE
+    v_r mobile_money_receipts%ROWTYPE;
+BEGIN
+    SELECT * INTO v_r FROM mobile_money_receipts r WHERE r.id = p_receipt_id FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'M-Pesa receipt % does not exist or is not one of your branch''s', p_receipt_id
+            USING ERRCODE = 'P0101', COLUMN = 'receipt_id';
+    END IF;
+    IF v_r.status <> 'suspense' THEN
+        RAISE EXCEPTION 'M-Pesa receipt % is %, not in suspense: it cannot be %', v_r.receipt_number, v_r.status,
+            p_action USING ERRCODE = 'P0102';
+    END IF;
+    RETURN v_r;
+END $$;
+
+
+--
+-- Name: mobile_money_validate(text, numeric); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.mobile_money_validate(p_account text, p_amount numeric) RETURNS TABLE(accepted boolean, result_code text, description text)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+DECLARE
+    v_m record;
+BEGIN
+    PERFORM ledger_require_actor(audit_current_user_id(), ARRAY['cashier', 'supervisor', 'accountant'],
+                                 'validate M-Pesa payments');
+    IF p_amount IS NULL OR p_amount = 'NaN'::numeric OR p_amount <= 0 OR p_amount > 999999999999.99
+       OR p_amount <> round(p_amount, 2) THEN
+        RETURN QUERY SELECT false, 'C2B00013'::text, 'Rejected: invalid amount'::text;
+        RETURN;
+    END IF;
+    SELECT * INTO v_m FROM mobile_money_match(p_account) m;
+    IF v_m.customer_id IS NULL THEN
+        RETURN QUERY SELECT false, 'C2B00012'::text, 'Rejected: ' || v_m.reason;
+        RETURN;
+    END IF;
+    RETURN QUERY SELECT true, '0'::text, 'Accepted'::text;
+END $$;
+
+
+--
 -- Name: monthly_financial_summary(bigint, boolean); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -6494,6 +7270,61 @@ ALTER TABLE public.loans ALTER COLUMN id ADD GENERATED BY DEFAULT AS IDENTITY (
 
 
 --
+-- Name: mobile_money_receipts_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+ALTER TABLE public.mobile_money_receipts ALTER COLUMN id ADD GENERATED BY DEFAULT AS IDENTITY (
+    SEQUENCE NAME public.mobile_money_receipts_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+
+--
+-- Name: mobile_money_statements; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.mobile_money_statements (
+    id bigint NOT NULL,
+    branch_id bigint NOT NULL,
+    file_name text NOT NULL,
+    sha256 text NOT NULL,
+    imported_by bigint,
+    imported_at timestamp with time zone DEFAULT now() NOT NULL,
+    finished_at timestamp with time zone,
+    rows integer DEFAULT 0 NOT NULL,
+    paid_in_total numeric(14,2) DEFAULT 0 NOT NULL,
+    posted_total numeric(14,2) DEFAULT 0 NOT NULL,
+    suspense_total numeric(14,2) DEFAULT 0 NOT NULL,
+    refused_total numeric(14,2) DEFAULT 0 NOT NULL,
+    period_from timestamp with time zone,
+    period_to timestamp with time zone,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT mobile_money_statements_file_name_check CHECK (((length(btrim(file_name)) >= 1) AND (length(btrim(file_name)) <= 500))),
+    CONSTRAINT mobile_money_statements_rows_check CHECK ((rows >= 0)),
+    CONSTRAINT mobile_money_statements_sha256_check CHECK ((sha256 ~ '^[0-9a-f]{64}$'::text))
+);
+
+
+--
+-- Name: mobile_money_statements_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+ALTER TABLE public.mobile_money_statements ALTER COLUMN id ADD GENERATED BY DEFAULT AS IDENTITY (
+    SEQUENCE NAME public.mobile_money_statements_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+
+--
 -- Name: mvw_branch_monthly_summary; Type: MATERIALIZED VIEW; Schema: public; Owner: -
 --
 
@@ -7282,6 +8113,22 @@ ALTER TABLE ONLY public.loans
 
 
 --
+-- Name: mobile_money_receipts mobile_money_receipts_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.mobile_money_receipts
+    ADD CONSTRAINT mobile_money_receipts_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: mobile_money_statements mobile_money_statements_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.mobile_money_statements
+    ADD CONSTRAINT mobile_money_statements_pkey PRIMARY KEY (id);
+
+
+--
 -- Name: payment_schedule_history payment_schedule_history_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -7731,6 +8578,62 @@ CREATE INDEX loans_product_id_idx ON public.loans USING btree (product_id) WHERE
 --
 
 CREATE INDEX loans_status_idx ON public.loans USING btree (status);
+
+
+--
+-- Name: mobile_money_receipts_loan_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX mobile_money_receipts_loan_idx ON public.mobile_money_receipts USING btree (loan_id) WHERE (loan_id IS NOT NULL);
+
+
+--
+-- Name: mobile_money_receipts_number_key; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE UNIQUE INDEX mobile_money_receipts_number_key ON public.mobile_money_receipts USING btree (receipt_number);
+
+
+--
+-- Name: mobile_money_receipts_paid_at_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX mobile_money_receipts_paid_at_idx ON public.mobile_money_receipts USING btree (paid_at);
+
+
+--
+-- Name: mobile_money_receipts_pending_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX mobile_money_receipts_pending_idx ON public.mobile_money_receipts USING btree (id) WHERE (status = 'received'::text);
+
+
+--
+-- Name: mobile_money_receipts_statement_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX mobile_money_receipts_statement_idx ON public.mobile_money_receipts USING btree (statement_id) WHERE (statement_id IS NOT NULL);
+
+
+--
+-- Name: mobile_money_receipts_suspense_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX mobile_money_receipts_suspense_idx ON public.mobile_money_receipts USING btree (branch_id, id) WHERE (status = 'suspense'::text);
+
+
+--
+-- Name: mobile_money_statements_imported_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX mobile_money_statements_imported_idx ON public.mobile_money_statements USING btree (imported_at);
+
+
+--
+-- Name: mobile_money_statements_sha256_key; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE UNIQUE INDEX mobile_money_statements_sha256_key ON public.mobile_money_statements USING btree (sha256);
 
 
 --
@@ -8270,6 +9173,62 @@ CREATE TRIGGER loans_take_branch BEFORE INSERT OR UPDATE OF customer_id ON publi
 --
 
 CREATE TRIGGER loans_updated_at BEFORE UPDATE ON public.loans FOR EACH ROW WHEN ((new.updated_at IS DISTINCT FROM now())) EXECUTE FUNCTION public.set_updated_at();
+
+
+--
+-- Name: mobile_money_receipts mobile_money_receipts_audit_delete; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER mobile_money_receipts_audit_delete AFTER DELETE ON public.mobile_money_receipts REFERENCING OLD TABLE AS audit_old_rows FOR EACH STATEMENT EXECUTE FUNCTION public.audit_statement_change();
+
+
+--
+-- Name: mobile_money_receipts mobile_money_receipts_audit_insert; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER mobile_money_receipts_audit_insert AFTER INSERT ON public.mobile_money_receipts REFERENCING NEW TABLE AS audit_new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.audit_statement_change();
+
+
+--
+-- Name: mobile_money_receipts mobile_money_receipts_audit_update; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER mobile_money_receipts_audit_update AFTER UPDATE ON public.mobile_money_receipts REFERENCING OLD TABLE AS audit_old_rows NEW TABLE AS audit_new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.audit_statement_change();
+
+
+--
+-- Name: mobile_money_receipts mobile_money_receipts_take_branch; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER mobile_money_receipts_take_branch BEFORE INSERT OR UPDATE OF loan_id, customer_id, branch_id ON public.mobile_money_receipts FOR EACH ROW EXECUTE FUNCTION public.mobile_money_receipts_take_branch();
+
+
+--
+-- Name: mobile_money_receipts mobile_money_receipts_updated_at; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER mobile_money_receipts_updated_at BEFORE UPDATE ON public.mobile_money_receipts FOR EACH ROW WHEN ((new.updated_at IS DISTINCT FROM now())) EXECUTE FUNCTION public.set_updated_at();
+
+
+--
+-- Name: mobile_money_statements mobile_money_statements_audit; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER mobile_money_statements_audit AFTER INSERT OR DELETE OR UPDATE ON public.mobile_money_statements FOR EACH ROW EXECUTE FUNCTION public.audit_row_change();
+
+
+--
+-- Name: mobile_money_statements mobile_money_statements_take_branch; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER mobile_money_statements_take_branch BEFORE INSERT OR UPDATE OF imported_by, branch_id ON public.mobile_money_statements FOR EACH ROW EXECUTE FUNCTION public.mobile_money_statements_take_branch();
+
+
+--
+-- Name: mobile_money_statements mobile_money_statements_updated_at; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER mobile_money_statements_updated_at BEFORE UPDATE ON public.mobile_money_statements FOR EACH ROW EXECUTE FUNCTION public.set_updated_at();
 
 
 --
@@ -8901,6 +9860,118 @@ ALTER TABLE ONLY public.loans
 
 
 --
+-- Name: mobile_money_receipts mobile_money_receipts_applied_loan_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.mobile_money_receipts
+    ADD CONSTRAINT mobile_money_receipts_applied_loan_id_fkey FOREIGN KEY (applied_loan_id) REFERENCES public.loans(id);
+
+
+--
+-- Name: mobile_money_receipts mobile_money_receipts_applied_transaction_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.mobile_money_receipts
+    ADD CONSTRAINT mobile_money_receipts_applied_transaction_id_fkey FOREIGN KEY (applied_transaction_id) REFERENCES public.transactions(id);
+
+
+--
+-- Name: mobile_money_receipts mobile_money_receipts_branch_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.mobile_money_receipts
+    ADD CONSTRAINT mobile_money_receipts_branch_id_fkey FOREIGN KEY (branch_id) REFERENCES public.branches(id);
+
+
+--
+-- Name: mobile_money_receipts mobile_money_receipts_customer_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.mobile_money_receipts
+    ADD CONSTRAINT mobile_money_receipts_customer_id_fkey FOREIGN KEY (customer_id) REFERENCES public.customers(id);
+
+
+--
+-- Name: mobile_money_receipts mobile_money_receipts_loan_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.mobile_money_receipts
+    ADD CONSTRAINT mobile_money_receipts_loan_id_fkey FOREIGN KEY (loan_id) REFERENCES public.loans(id);
+
+
+--
+-- Name: mobile_money_receipts mobile_money_receipts_posted_by_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.mobile_money_receipts
+    ADD CONSTRAINT mobile_money_receipts_posted_by_fkey FOREIGN KEY (posted_by) REFERENCES public.users(id);
+
+
+--
+-- Name: mobile_money_receipts mobile_money_receipts_received_by_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.mobile_money_receipts
+    ADD CONSTRAINT mobile_money_receipts_received_by_fkey FOREIGN KEY (received_by) REFERENCES public.users(id);
+
+
+--
+-- Name: mobile_money_receipts mobile_money_receipts_resolution_entry_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.mobile_money_receipts
+    ADD CONSTRAINT mobile_money_receipts_resolution_entry_id_fkey FOREIGN KEY (resolution_entry_id) REFERENCES public.journal_entries(id);
+
+
+--
+-- Name: mobile_money_receipts mobile_money_receipts_resolved_by_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.mobile_money_receipts
+    ADD CONSTRAINT mobile_money_receipts_resolved_by_fkey FOREIGN KEY (resolved_by) REFERENCES public.users(id);
+
+
+--
+-- Name: mobile_money_receipts mobile_money_receipts_statement_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.mobile_money_receipts
+    ADD CONSTRAINT mobile_money_receipts_statement_id_fkey FOREIGN KEY (statement_id) REFERENCES public.mobile_money_statements(id);
+
+
+--
+-- Name: mobile_money_receipts mobile_money_receipts_suspense_entry_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.mobile_money_receipts
+    ADD CONSTRAINT mobile_money_receipts_suspense_entry_id_fkey FOREIGN KEY (suspense_entry_id) REFERENCES public.journal_entries(id);
+
+
+--
+-- Name: mobile_money_receipts mobile_money_receipts_transaction_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.mobile_money_receipts
+    ADD CONSTRAINT mobile_money_receipts_transaction_id_fkey FOREIGN KEY (transaction_id) REFERENCES public.transactions(id);
+
+
+--
+-- Name: mobile_money_statements mobile_money_statements_branch_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.mobile_money_statements
+    ADD CONSTRAINT mobile_money_statements_branch_id_fkey FOREIGN KEY (branch_id) REFERENCES public.branches(id);
+
+
+--
+-- Name: mobile_money_statements mobile_money_statements_imported_by_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.mobile_money_statements
+    ADD CONSTRAINT mobile_money_statements_imported_by_fkey FOREIGN KEY (imported_by) REFERENCES public.users(id);
+
+
+--
 -- Name: payment_schedule_history payment_schedule_history_branch_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -9275,6 +10346,32 @@ ALTER TABLE public.loans ENABLE ROW LEVEL SECURITY;
 --
 
 CREATE POLICY loans_scope ON public.loans USING ((branch_id = ANY (( SELECT public.astrofin_branch_scope() AS astrofin_branch_scope)::bigint[])));
+
+
+--
+-- Name: mobile_money_receipts; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.mobile_money_receipts ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: mobile_money_receipts mobile_money_receipts_scope; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY mobile_money_receipts_scope ON public.mobile_money_receipts USING ((branch_id = ANY (( SELECT public.astrofin_branch_scope() AS astrofin_branch_scope)::bigint[])));
+
+
+--
+-- Name: mobile_money_statements; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.mobile_money_statements ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: mobile_money_statements mobile_money_statements_scope; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY mobile_money_statements_scope ON public.mobile_money_statements USING ((branch_id = ANY (( SELECT public.astrofin_branch_scope() AS astrofin_branch_scope)::bigint[])));
 
 
 --
@@ -10415,6 +11512,217 @@ REVOKE ALL ON FUNCTION public.mark_defaulted_loans_unchecked(p_days_threshold in
 
 
 --
+-- Name: FUNCTION mobile_money_apply(p_receipt_id bigint, p_loan_id bigint, p_user bigint, p_note text); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.mobile_money_apply(p_receipt_id bigint, p_loan_id bigint, p_user bigint, p_note text) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.mobile_money_apply(p_receipt_id bigint, p_loan_id bigint, p_user bigint, p_note text) TO astrofin_supervisor;
+GRANT ALL ON FUNCTION public.mobile_money_apply(p_receipt_id bigint, p_loan_id bigint, p_user bigint, p_note text) TO astrofin_accountant;
+
+
+--
+-- Name: FUNCTION mobile_money_check_note(p_note text); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.mobile_money_check_note(p_note text) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.mobile_money_check_note(p_note text) TO astrofin_definer;
+
+
+--
+-- Name: FUNCTION mobile_money_clean(p_text text, p_max integer); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.mobile_money_clean(p_text text, p_max integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.mobile_money_clean(p_text text, p_max integer) TO astrofin_definer;
+
+
+--
+-- Name: FUNCTION mobile_money_entry(p_branch_id bigint, p_date date, p_description text, p_user bigint, p_amount numeric, p_debit text, p_credit text); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.mobile_money_entry(p_branch_id bigint, p_date date, p_description text, p_user bigint, p_amount numeric, p_debit text, p_credit text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION mobile_money_match(p_account text); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.mobile_money_match(p_account text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION mobile_money_owed(p_loan public.loans); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.mobile_money_owed(p_loan public.loans) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.mobile_money_owed(p_loan public.loans) TO astrofin_definer;
+
+
+--
+-- Name: FUNCTION mobile_money_post(p_receipt_id bigint, p_user bigint); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.mobile_money_post(p_receipt_id bigint, p_user bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.mobile_money_post(p_receipt_id bigint, p_user bigint) TO astrofin_cashier;
+GRANT ALL ON FUNCTION public.mobile_money_post(p_receipt_id bigint, p_user bigint) TO astrofin_supervisor;
+GRANT ALL ON FUNCTION public.mobile_money_post(p_receipt_id bigint, p_user bigint) TO astrofin_accountant;
+
+
+--
+-- Name: FUNCTION mobile_money_post_batch(p_ids bigint[], p_user bigint); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.mobile_money_post_batch(p_ids bigint[], p_user bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.mobile_money_post_batch(p_ids bigint[], p_user bigint) TO astrofin_cashier;
+GRANT ALL ON FUNCTION public.mobile_money_post_batch(p_ids bigint[], p_user bigint) TO astrofin_supervisor;
+GRANT ALL ON FUNCTION public.mobile_money_post_batch(p_ids bigint[], p_user bigint) TO astrofin_accountant;
+
+
+--
+-- Name: FUNCTION mobile_money_post_receipt(p_receipt_id bigint, p_user bigint); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.mobile_money_post_receipt(p_receipt_id bigint, p_user bigint) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION mobile_money_preview(p_rows jsonb); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.mobile_money_preview(p_rows jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.mobile_money_preview(p_rows jsonb) TO astrofin_cashier;
+GRANT ALL ON FUNCTION public.mobile_money_preview(p_rows jsonb) TO astrofin_supervisor;
+GRANT ALL ON FUNCTION public.mobile_money_preview(p_rows jsonb) TO astrofin_accountant;
+
+
+--
+-- Name: FUNCTION mobile_money_receipts_take_branch(); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.mobile_money_receipts_take_branch() FROM PUBLIC;
+GRANT ALL ON FUNCTION public.mobile_money_receipts_take_branch() TO astrofin_definer;
+
+
+--
+-- Name: FUNCTION mobile_money_receive(p_receipt text, p_paid_at timestamp with time zone, p_amount numeric, p_phone text, p_name text, p_account text, p_short_code text, p_raw jsonb, p_source text, p_user bigint, p_statement_id bigint); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.mobile_money_receive(p_receipt text, p_paid_at timestamp with time zone, p_amount numeric, p_phone text, p_name text, p_account text, p_short_code text, p_raw jsonb, p_source text, p_user bigint, p_statement_id bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.mobile_money_receive(p_receipt text, p_paid_at timestamp with time zone, p_amount numeric, p_phone text, p_name text, p_account text, p_short_code text, p_raw jsonb, p_source text, p_user bigint, p_statement_id bigint) TO astrofin_cashier;
+GRANT ALL ON FUNCTION public.mobile_money_receive(p_receipt text, p_paid_at timestamp with time zone, p_amount numeric, p_phone text, p_name text, p_account text, p_short_code text, p_raw jsonb, p_source text, p_user bigint, p_statement_id bigint) TO astrofin_supervisor;
+GRANT ALL ON FUNCTION public.mobile_money_receive(p_receipt text, p_paid_at timestamp with time zone, p_amount numeric, p_phone text, p_name text, p_account text, p_short_code text, p_raw jsonb, p_source text, p_user bigint, p_statement_id bigint) TO astrofin_accountant;
+
+
+--
+-- Name: FUNCTION mobile_money_receive_batch(p_rows jsonb, p_user bigint, p_statement_id bigint); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.mobile_money_receive_batch(p_rows jsonb, p_user bigint, p_statement_id bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.mobile_money_receive_batch(p_rows jsonb, p_user bigint, p_statement_id bigint) TO astrofin_cashier;
+GRANT ALL ON FUNCTION public.mobile_money_receive_batch(p_rows jsonb, p_user bigint, p_statement_id bigint) TO astrofin_supervisor;
+GRANT ALL ON FUNCTION public.mobile_money_receive_batch(p_rows jsonb, p_user bigint, p_statement_id bigint) TO astrofin_accountant;
+
+
+--
+-- Name: FUNCTION mobile_money_receive_row(p_receipt text, p_paid_at timestamp with time zone, p_amount numeric, p_phone text, p_name text, p_account text, p_short_code text, p_raw jsonb, p_source text, p_user bigint, p_statement_id bigint); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.mobile_money_receive_row(p_receipt text, p_paid_at timestamp with time zone, p_amount numeric, p_phone text, p_name text, p_account text, p_short_code text, p_raw jsonb, p_source text, p_user bigint, p_statement_id bigint) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION mobile_money_reconciliation(p_day date); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.mobile_money_reconciliation(p_day date) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.mobile_money_reconciliation(p_day date) TO astrofin_cashier;
+GRANT ALL ON FUNCTION public.mobile_money_reconciliation(p_day date) TO astrofin_supervisor;
+GRANT ALL ON FUNCTION public.mobile_money_reconciliation(p_day date) TO astrofin_accountant;
+
+
+--
+-- Name: FUNCTION mobile_money_reference(p_account text); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.mobile_money_reference(p_account text) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.mobile_money_reference(p_account text) TO astrofin_definer;
+
+
+--
+-- Name: FUNCTION mobile_money_refund(p_receipt_id bigint, p_user bigint, p_reference text, p_note text); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.mobile_money_refund(p_receipt_id bigint, p_user bigint, p_reference text, p_note text) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.mobile_money_refund(p_receipt_id bigint, p_user bigint, p_reference text, p_note text) TO astrofin_supervisor;
+GRANT ALL ON FUNCTION public.mobile_money_refund(p_receipt_id bigint, p_user bigint, p_reference text, p_note text) TO astrofin_accountant;
+
+
+--
+-- Name: FUNCTION mobile_money_statement_close(p_statement_id bigint, p_rows integer, p_paid_in numeric, p_refused numeric, p_from timestamp with time zone, p_to timestamp with time zone, p_user bigint); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.mobile_money_statement_close(p_statement_id bigint, p_rows integer, p_paid_in numeric, p_refused numeric, p_from timestamp with time zone, p_to timestamp with time zone, p_user bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.mobile_money_statement_close(p_statement_id bigint, p_rows integer, p_paid_in numeric, p_refused numeric, p_from timestamp with time zone, p_to timestamp with time zone, p_user bigint) TO astrofin_cashier;
+GRANT ALL ON FUNCTION public.mobile_money_statement_close(p_statement_id bigint, p_rows integer, p_paid_in numeric, p_refused numeric, p_from timestamp with time zone, p_to timestamp with time zone, p_user bigint) TO astrofin_supervisor;
+GRANT ALL ON FUNCTION public.mobile_money_statement_close(p_statement_id bigint, p_rows integer, p_paid_in numeric, p_refused numeric, p_from timestamp with time zone, p_to timestamp with time zone, p_user bigint) TO astrofin_accountant;
+
+
+--
+-- Name: FUNCTION mobile_money_statement_open(p_file_name text, p_sha256 text, p_user bigint); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.mobile_money_statement_open(p_file_name text, p_sha256 text, p_user bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.mobile_money_statement_open(p_file_name text, p_sha256 text, p_user bigint) TO astrofin_cashier;
+GRANT ALL ON FUNCTION public.mobile_money_statement_open(p_file_name text, p_sha256 text, p_user bigint) TO astrofin_supervisor;
+GRANT ALL ON FUNCTION public.mobile_money_statement_open(p_file_name text, p_sha256 text, p_user bigint) TO astrofin_accountant;
+
+
+--
+-- Name: FUNCTION mobile_money_statement_reconciliation(p_statement_id bigint); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.mobile_money_statement_reconciliation(p_statement_id bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.mobile_money_statement_reconciliation(p_statement_id bigint) TO astrofin_cashier;
+GRANT ALL ON FUNCTION public.mobile_money_statement_reconciliation(p_statement_id bigint) TO astrofin_supervisor;
+GRANT ALL ON FUNCTION public.mobile_money_statement_reconciliation(p_statement_id bigint) TO astrofin_accountant;
+
+
+--
+-- Name: FUNCTION mobile_money_statements_take_branch(); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.mobile_money_statements_take_branch() FROM PUBLIC;
+GRANT ALL ON FUNCTION public.mobile_money_statements_take_branch() TO astrofin_definer;
+
+
+--
+-- Name: TABLE mobile_money_receipts; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT ON TABLE public.mobile_money_receipts TO astrofin_cashier;
+GRANT SELECT ON TABLE public.mobile_money_receipts TO astrofin_supervisor;
+GRANT SELECT ON TABLE public.mobile_money_receipts TO astrofin_accountant;
+GRANT SELECT,INSERT,UPDATE ON TABLE public.mobile_money_receipts TO astrofin_definer;
+
+
+--
+-- Name: FUNCTION mobile_money_suspense_row(p_receipt_id bigint, p_action text); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.mobile_money_suspense_row(p_receipt_id bigint, p_action text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION mobile_money_validate(p_account text, p_amount numeric); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.mobile_money_validate(p_account text, p_amount numeric) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.mobile_money_validate(p_account text, p_amount numeric) TO astrofin_cashier;
+GRANT ALL ON FUNCTION public.mobile_money_validate(p_account text, p_amount numeric) TO astrofin_supervisor;
+GRANT ALL ON FUNCTION public.mobile_money_validate(p_account text, p_amount numeric) TO astrofin_accountant;
+
+
+--
 -- Name: FUNCTION monthly_financial_summary(p_branch_id bigint, p_with_children boolean); Type: ACL; Schema: public; Owner: -
 --
 
@@ -11306,6 +12614,30 @@ GRANT ALL ON SEQUENCE public.loan_reschedules_id_seq TO astrofin_definer;
 --
 
 GRANT ALL ON SEQUENCE public.loans_id_seq TO astrofin_definer;
+
+
+--
+-- Name: SEQUENCE mobile_money_receipts_id_seq; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT ALL ON SEQUENCE public.mobile_money_receipts_id_seq TO astrofin_definer;
+
+
+--
+-- Name: TABLE mobile_money_statements; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT ON TABLE public.mobile_money_statements TO astrofin_cashier;
+GRANT SELECT ON TABLE public.mobile_money_statements TO astrofin_supervisor;
+GRANT SELECT ON TABLE public.mobile_money_statements TO astrofin_accountant;
+GRANT SELECT,INSERT,UPDATE ON TABLE public.mobile_money_statements TO astrofin_definer;
+
+
+--
+-- Name: SEQUENCE mobile_money_statements_id_seq; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT ALL ON SEQUENCE public.mobile_money_statements_id_seq TO astrofin_definer;
 
 
 --

@@ -45,6 +45,9 @@ class Branch:
     member: int = 0
     group_loan: int = 0
     meeting: date = TODAY
+    loan_number: str = ""
+    mm_receipt: int = 0
+    mm_statement: int = 0
 
 
 @dataclass
@@ -175,7 +178,28 @@ def build_book(owner: Engine, app: Engine) -> Book:
              l=json.dumps([{"loan_id": branch.group_loan, "amount": "0", "attended": True}]),
              me=officer.user_id, k=f"sheet-{branch.code}")
     _penalties(owner, book)
+    for branch in (book.nrb, book.nrb2, book.msa):
+        _mobile_money(app, owner, branch)
     return book
+
+
+def _mobile_money(app: Engine, owner: Engine, branch: Branch) -> None:
+    """An M-Pesa statement imported by the branch's cashier, with one receipt that matched nothing, waiting in
+    suspense in the branch (0024)."""
+    s = branch.staff
+    cashier = s["cashier"]
+    with owner.connect() as conn:
+        branch.loan_number = conn.execute(text("SELECT loan_number FROM loans WHERE id = :l"),
+                                          {"l": branch.loan}).scalar_one()
+    branch.mm_statement = _one(app, cashier, "SELECT statement_id FROM mobile_money_statement_open(:f, :h, :me)",
+                               f=f"{branch.code}.csv", h=f"{branch.id:064x}", me=cashier.user_id)
+    branch.mm_receipt = _one(app, cashier,
+                             "SELECT receipt_id FROM mobile_money_receive(:n, now(), 250, '+254712000001', 'A', "
+                             "'nobody', '600000', '{}', 'statement', :me, :st)",
+                             n=f"MM{branch.code}", me=cashier.user_id, st=branch.mm_statement)
+    _one(app, cashier, "SELECT status FROM mobile_money_post(:r, :me)", r=branch.mm_receipt, me=cashier.user_id)
+    _one(app, cashier, "SELECT mobile_money_statement_close(:st, 1, 250, 0, NULL, NULL, :me)",
+         st=branch.mm_statement, me=cashier.user_id)
 
 
 def _penalties(owner: Engine, book: Book) -> None:

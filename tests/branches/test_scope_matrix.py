@@ -50,6 +50,8 @@ OWNED: dict[str, tuple[str, str]] = {
     "group_members": ("SELECT id, branch_id FROM group_members", "id"),
     "collection_sheets": ("SELECT id, branch_id FROM collection_sheets", "id"),
     "collection_sheet_lines": ("SELECT id, branch_id FROM collection_sheet_lines", "id"),
+    "mobile_money_receipts": ("SELECT id, branch_id FROM mobile_money_receipts", "id"),
+    "mobile_money_statements": ("SELECT id, branch_id FROM mobile_money_statements", "id"),
     "vw_loan_summary": ("SELECT l.id, l.branch_id FROM loans l", "loan_id"),
     "vw_overdue_loans": ("SELECT o.loan_id, l.branch_id FROM vw_overdue_loans o JOIN loans l ON l.id = o.loan_id",
                          "loan_id"),
@@ -164,6 +166,10 @@ def _fingerprint(engine: Engine, branch: Branch) -> dict[str, str]:
         "group_members": "SELECT (to_jsonb(m) - 'updated_at')::text FROM group_members m WHERE branch_id = :b",
         "collection_sheets": "SELECT s::text FROM collection_sheets s WHERE branch_id = :b",
         "collection_sheet_lines": "SELECT l::text FROM collection_sheet_lines l WHERE branch_id = :b",
+        "mobile_money_receipts": "SELECT (to_jsonb(r) - 'updated_at')::text FROM mobile_money_receipts r "
+                                 "WHERE branch_id = :b",
+        "mobile_money_statements": "SELECT (to_jsonb(s) - 'updated_at')::text FROM mobile_money_statements s "
+                                   "WHERE branch_id = :b",
     }
     with engine.connect() as conn:
         return {name: "|".join(sorted(conn.execute(text(q), {"b": branch.id}).scalars())) for name, q in sql.items()}
@@ -205,6 +211,18 @@ READERS: dict[str, Callable[[Book, Branch], tuple[str, dict[str, Any]]]] = {
     "next_meeting_date": lambda b, o: ("SELECT next_meeting_date(:g)", {"g": o.group}),
     "group_meeting_dates": lambda b, o: ("SELECT group_meeting_dates(:g, :d, :d + 14)", {"g": o.group, "d": TODAY}),
     "collection_sheet": lambda b, o: ("SELECT loan_id FROM collection_sheet(:g, :d)", {"g": o.group, "d": TODAY}),
+    "mobile_money_validate": lambda b, o: ("SELECT nullif(accepted, false) FROM mobile_money_validate(:n, 10)",
+                                           {"n": o.loan_number}),
+    "mobile_money_preview": lambda b, o: (
+        "SELECT loan_number FROM mobile_money_preview(CAST(:rows AS jsonb))",
+        {"rows": f'[{{"receipt_number": "NEW1", "amount": "10", "account": "{o.loan_number}"}}]'}),
+    "mobile_money_statement_reconciliation": lambda b, o: (
+        "SELECT statement_total FROM mobile_money_statement_reconciliation(:s)", {"s": o.mm_statement}),
+    # the day's figures less those of the statements seen outside the other branch: what the other branch adds
+    "mobile_money_reconciliation": lambda b, o: (
+        "SELECT nullif(r.statement_total - (SELECT coalesce(sum(s.paid_in_total), 0) FROM mobile_money_statements s "
+        "WHERE s.imported_at::date = :d AND s.branch_id <> :br), 0) FROM mobile_money_reconciliation(:d) r",
+        {"d": TODAY, "br": o.id}),
 }
 WRITERS: dict[str, Callable[[Book, Branch, Branch], tuple[str, str, dict[str, Any]]]] = {
     "approve_loan": lambda b, me, o: ("supervisor", "SELECT approve_loan(:l, :me)", {"l": o.pending_loan}),
@@ -269,6 +287,28 @@ WRITERS: dict[str, Callable[[Book, Branch, Branch], tuple[str, str, dict[str, An
     "post_collection_sheet": lambda b, me, o: (
         "loan_officer", "SELECT post_collection_sheet(:g, :d, CAST(:l AS jsonb), :me, 'scope')",
         {"g": o.group, "d": o.meeting, "l": f'[{{"loan_id": {o.group_loan}, "amount": "10.00"}}]'}),
+    # M-Pesa (0024): a receipt naming the other branch's loan matches nothing here (it waits in the receiver's own
+    # branch); the other branch's receipts and statements are not found
+    "mobile_money_receive": lambda b, me, o: (
+        "cashier", "SELECT receipt_id FROM mobile_money_receive('SCOPE1', now(), 10, NULL, NULL, :n, NULL, '{}', "
+        "'callback', :me, :st)", {"n": o.loan_number, "st": o.mm_statement}),
+    "mobile_money_receive_batch": lambda b, me, o: (
+        "cashier", "SELECT receipt_id FROM mobile_money_receive_batch(CAST(:rows AS jsonb), :me, NULL)",
+        {"rows": f'[{{"receipt_number": "MM{o.code}", "paid_at": "2026-01-01T10:00:00", "amount": "250", '
+                 f'"account": "{o.loan_number}"}}]'}),
+    "mobile_money_post": lambda b, me, o: ("cashier", "SELECT status FROM mobile_money_post(:r, :me)",
+                                           {"r": o.mm_receipt}),
+    "mobile_money_post_batch": lambda b, me, o: (
+        "cashier", "SELECT status FROM mobile_money_post_batch(ARRAY[:r]::bigint[], :me)", {"r": o.mm_receipt}),
+    "mobile_money_apply": lambda b, me, o: ("accountant", "SELECT mobile_money_apply(:r, :l, :me, 'x')",
+                                            {"r": o.mm_receipt, "l": me.loan}),
+    "mobile_money_refund": lambda b, me, o: ("accountant", "SELECT mobile_money_refund(:r, :me, 'R1', 'x')",
+                                             {"r": o.mm_receipt}),
+    "mobile_money_statement_open": lambda b, me, o: (
+        "cashier", "SELECT statement_id FROM mobile_money_statement_open('x.csv', :h, :me)",
+        {"h": f"{o.id:064x}"}),
+    "mobile_money_statement_close": lambda b, me, o: (
+        "cashier", "SELECT mobile_money_statement_close(:s, 9, 9, 9, NULL, NULL, :me)", {"s": o.mm_statement}),
 }
 # Executable by staff, holding no branch rows: schedule math, previews of terms and a product's fee, the caller's
 # own settings, number formats, the audit chain's hashing and verification (admin, head-office figures without row
@@ -322,7 +362,8 @@ def test_every_function_keeps_to_the_callers_branches(engine: Engine, app_engine
     must_refuse = set(WRITERS) - {"mark_defaulted_loans", "send_overdue_loan_notifications",
                                   "post_manual_journal_entry", "refresh_monthly_financial_summary",
                                   "send_loan_reminders", "requeue_failed_sms", "create_till",
-                                  "apply_overdue_penalties"}
+                                  "apply_overdue_penalties", "mobile_money_receive", "mobile_money_receive_batch",
+                                  "mobile_money_post_batch"}
     assert {n for n in must_refuse if outcomes[n] == "ran"} == set(), outcomes
     # The entry NRB01's accountant posted is NRB01's.
     with engine.connect() as conn:

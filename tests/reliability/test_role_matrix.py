@@ -74,6 +74,10 @@ EXPECTED_TABLES: dict[str, dict[str, set[str]]] = {
     # receipt); changed through functions
     **{name: {r: {S} for r in ALL} for name in ("groups", "group_members", "collection_sheets",
                                                  "collection_sheet_lines")},
+    # the M-Pesa inbox and its statements: the counter and the books (the service user is a cashier); written only
+    # by the functions
+    **{name: {r: {S} for r in ("cashier", "supervisor", "accountant")} for name in ("mobile_money_receipts",
+                                                                                 "mobile_money_statements")},
 }
 
 # Grants on some columns only: relation -> role -> privilege -> columns.
@@ -138,6 +142,13 @@ EXPECTED_FUNCTIONS: dict[str, set[str]] = {
                                     "remove_group_member")},
     "collection_sheet": ALL - ADMIN, "post_collection_sheet": MONEY | {"loan_officer"},
     "next_meeting_date": ALL, "group_meeting_dates": ALL,
+    # M-Pesa: the service user (a cashier), the counter and the books receive, post, validate, preview and import
+    # statements and read their reconciliation; an accountant or a supervisor resolves suspense
+    **{name: MONEY | {"accountant"} for name in (
+        "mobile_money_receive", "mobile_money_receive_batch", "mobile_money_post", "mobile_money_post_batch",
+        "mobile_money_validate", "mobile_money_preview", "mobile_money_statement_open", "mobile_money_statement_close",
+        "mobile_money_statement_reconciliation", "mobile_money_reconciliation")},
+    "mobile_money_apply": {"supervisor", "accountant"}, "mobile_money_refund": {"supervisor", "accountant"},
     "refresh_monthly_financial_summary": REPORTS - {"loan_officer"} | ADMIN,  # reports' refresh; maintenance
     "perform_database_maintenance": ADMIN, "seal_audit_log": ADMIN, "verify_audit_log": ADMIN,
     "audit_chain_genesis": ADMIN, "audit_full_xid": ADMIN, "audit_log_hash": ADMIN,  # audit log
@@ -161,7 +172,9 @@ EXPECTED_FUNCTIONS: dict[str, set[str]] = {
         "ledger_take_recovery", "reschedule_owed", "reschedule_check_text", "reschedule_plan",
         "reschedule_for_decision", "group_next_meeting", "group_is_meeting_day", "group_meeting_text",
         "group_check_name", "group_check_meeting", "group_check_officer", "group_visible",
-        "ledger_take_repayment")},
+        "ledger_take_repayment", "mobile_money_clean", "mobile_money_reference", "mobile_money_match",
+        "mobile_money_owed", "mobile_money_entry", "mobile_money_receive_row", "mobile_money_post_receipt",
+        "mobile_money_check_note", "mobile_money_suspense_row")},
 }
 # sequence -> roles with USAGE/UPDATE (numbering customers and loans they create); the rest via functions.
 EXPECTED_SEQUENCES = {"customer_number_seq": {"loan_officer", "supervisor"},
