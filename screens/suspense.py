@@ -25,8 +25,8 @@ from textual.widgets import Button, DataTable, Header, Input, Static, TabbedCont
 
 from db.errors import NotFound, Refused, ValidationError
 from db.repositories.mobile_money import MobileMoneyRepository, Reconciliation, SuspenseReceipt
-from db.repositories.suspense_queue import QUEUE_PAGE, QueueStart, SuspenseQueueRepository
 from db.repositories.payments import AmountsDue, PaymentRepository, Receipt
+from db.repositories.suspense_queue import QUEUE_PAGE, QueueStart, SuspenseQueueRepository
 from db.validation import reason_problem
 from screens.back_office import tab_beside, tab_bindings, when
 from screens.context import ScreenContext
@@ -552,7 +552,8 @@ class SuspenseScreen(DataScreen):
 
     def _show_figures(self, answer: tuple[date, Reconciliation]) -> None:
         day, figures = answer
-        lines = [f"M-Pesa statements imported on {format_date(day)}", "", *reconciliation_lines(figures, self.ctx.currency)]
+        lines = [f"M-Pesa statements imported on {format_date(day)}", "",
+                 *reconciliation_lines(figures, self.ctx.currency)]
         self.query_one("#figures", Static).update(escape("\n".join(lines)))
         self.status.say("Balances." if figures.balanced else "The day does not balance.",
                         kind="ok" if figures.balanced else "error")

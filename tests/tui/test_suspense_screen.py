@@ -6,7 +6,7 @@ open it: tests/tui/test_gate.py tries every screen's key, the palette and the ap
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -28,7 +28,7 @@ from widgets.fields import FieldRow
 from widgets.tables import PageTable
 
 SnapCompare = Callable[..., bool]
-PAID = datetime(2025, 3, 10, 9, 15, tzinfo=timezone.utc)
+PAID = datetime(2025, 3, 10, 9, 15, tzinfo=UTC)
 
 
 def _suspense(engine: Engine, actor: Actor, number: str, amount: str, account: str, minutes: int, name: str) -> int:
