@@ -73,6 +73,10 @@ def reconciliation_lines(figures: Reconciliation, currency: str) -> list[str]:
     return lines
 
 
+class Gone(str):
+    """A dialog's answer when its receipt left suspense meanwhile (resolved at another desk): the database's words."""
+
+
 class SuspenseDialog(DatabaseCalls, ModalScreen[object]):
     """What the apply and refund dialogs share: the receipt, the repository, ctrl+s, escape, refusals beside their
     fields."""
@@ -96,7 +100,9 @@ class SuspenseDialog(DatabaseCalls, ModalScreen[object]):
         return MobileMoneyRepository(self.ctx.engine, self.ctx.actor)
 
     def failed(self, tag: str, error: BaseException) -> None:
-        if isinstance(error, ValidationError):
+        if isinstance(error, Refused) and "not in suspense" in str(error):
+            self.dismiss(Gone(str(error)))  # someone else resolved it meanwhile: the list is read again
+        elif isinstance(error, ValidationError):
             self.show_field_errors({self.FIELDS.get(name, name): message for name, message in error.fields.items()})
         elif isinstance(error, Refused | NotFound) and self.refusal_is_about_field(str(error)):
             self.show_field_errors({self.REFUSAL_FIELD: str(error)})
@@ -462,7 +468,8 @@ class SuspenseScreen(DataScreen):
         self.refresh_bindings()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        on_queue = self.query_one("#tabs", TabbedContent).active == "tab-queue"
+        tabs = self.query("#tabs")
+        on_queue = bool(tabs) and tabs.first(TabbedContent).active == "tab-queue"
         if action in ("apply", "refund"):
             return on_queue and self.chosen() is not None
         if action == "page":
@@ -506,7 +513,9 @@ class SuspenseScreen(DataScreen):
         self.status.clear()
 
         def applied(result: object) -> None:
-            if isinstance(result, Receipt):
+            if isinstance(result, Gone):
+                self.gone(result)
+            elif isinstance(result, Receipt):
                 self.load(f"{receipt.receipt_number} applied to {result.loan_number}: repayment receipt "
                           f"{result.receipt_number}, {format_money(result.amount, self.ctx.currency)}.")
 
@@ -519,11 +528,17 @@ class SuspenseScreen(DataScreen):
         self.status.clear()
 
         def refunded(result: object) -> None:
-            if isinstance(result, str):
+            if isinstance(result, Gone):
+                self.gone(result)
+            elif isinstance(result, str):
                 self.load(f"{receipt.receipt_number}: refund {result} of "
                           f"{format_money(receipt.suspense_amount, self.ctx.currency)} recorded.")
 
         self.app.push_screen(RefundDialog(self.ctx, receipt), refunded)
+
+    def gone(self, words: str) -> None:
+        self.status.say(words[:1].upper() + words[1:], kind="error")
+        self.load()
 
     # --- reconciliation ---------------------------------------------------------------------------------
 

@@ -50,6 +50,12 @@ def queue(engine: Engine, actors: dict[str, Actor]) -> dict[str, LoanDetail]:
     return {"big": big, "small": small}
 
 
+@pytest.fixture
+def queue_ids(engine: Engine, actors: dict[str, Actor], queue: dict[str, LoanDetail]) -> dict[str, int]:
+    """A third receipt, the oldest: it is resolved behind the screen's back."""
+    return {"RKC3333333": _suspense(engine, actors["supervisor"], "RKC3333333", "75.00", "", -30, "")}
+
+
 def _field_error(screen: Any, name: str) -> str:
     return str(screen.query_one(f"#field-{name}", FieldRow).message)
 
@@ -81,7 +87,8 @@ def test_only_the_supervisor_and_the_accountant_keep_the_queue() -> None:
 
 
 def test_apply_and_refund_from_the_queue(app_engine: Engine, engine: Engine, access_log: Path,
-                                         actors: dict[str, Actor], queue: dict[str, LoanDetail]) -> None:
+                                         actors: dict[str, Actor], queue: dict[str, LoanDetail],
+                                         queue_ids: dict[str, int]) -> None:
     async def scenario() -> None:
         app = front_app(app_engine, access_log)
         async with app.run_test(size=(100, 30)) as pilot:
@@ -90,8 +97,8 @@ def test_apply_and_refund_from_the_queue(app_engine: Engine, engine: Engine, acc
             screen = app.screen
             assert isinstance(screen, SuspenseScreen)
             table = screen.query_one("#queue", PageTable)
-            assert [r.receipt_number for r in screen.rows] == ["RKB2222222", "RKA1111111"]  # newest first
-            assert table.row_count == 2
+            assert [r.receipt_number for r in screen.rows] == ["RKB2222222", "RKA1111111", "RKC3333333"]  # newest
+            assert table.row_count == 3
 
             # Apply the 2,000.00: an unknown loan, then one that owes less, each refused beside the loan field.
             await press(pilot, "a")
@@ -131,8 +138,18 @@ def test_apply_and_refund_from_the_queue(app_engine: Engine, engine: Engine, acc
             await type_into(pilot, "#reference", "rkr9xy12ab")
             await press(pilot, "ctrl+s")
             assert app.screen is screen
-            assert screen.rows == [] and table.row_count == 0
+            assert [r.receipt_number for r in screen.rows] == ["RKC3333333"]
             assert "RKA1111111: refund RKR9XY12AB of KES 500.00 recorded." in screen.status.text
+
+            # Resolved at another desk while it was on this screen: refused, said so, and it leaves the list.
+            MobileMoneyRepository(app_engine, actors["accountant"]).refund(queue_ids["RKC3333333"], "RKR000", "x")
+            await press(pilot, "f")
+            await fill(pilot, "#reference", "RKR111")
+            await fill(pilot, "#note", "sent back")
+            await press(pilot, "ctrl+s")
+            assert app.screen is screen
+            assert screen.rows == [] and table.row_count == 0
+            assert "is refunded, not in suspense" in screen.status.text
 
     run(scenario())
     assert _status(engine, "RKB2222222") == "applied" and _status(engine, "RKA1111111") == "refunded"
