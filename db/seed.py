@@ -87,6 +87,9 @@ DEMO_USERS = (
     ("cashier", "Peter Mwangi", "cashier"),
     ("accountant", "Esther Njeri", "accountant"),
 )
+# The M-Pesa service user (0024): the head-office cashier `astrofin import mpesa` and `astrofin mpesa serve` post as
+# (mpesa.user in the configuration). Not offered on the sign-in screen; its password is "mpesa-demo" like the others.
+DEMO_SERVICE_USERS = (("mpesa", "M-Pesa Paybill", "cashier"),)
 
 # The demo institution's branches under the head office, and the staff of every role in each (password
 # "<username>-demo", as for the head-office five above): (code, name, staff as (username, full name, role)).
@@ -200,7 +203,7 @@ def seed_reference_data(conn: Connection, report: SeedReport) -> None:
 
 
 def seed_demo_users(conn: Connection, report: SeedReport) -> None:
-    for username, full_name, role in DEMO_USERS:
+    for username, full_name, role in (*DEMO_USERS, *DEMO_SERVICE_USERS):
         exists = conn.execute(text("SELECT 1 FROM users WHERE lower(username) = :u"), {"u": username}).first()
         if exists:
             continue
