@@ -228,10 +228,9 @@ class ImportFileScreen(DataScreen):
         self.query_one("#progress-line", Static).update(f"{summary.rows:,} of {summary.rows:,} rows")
         self.query_one("#summary", Static).update(escape("\n".join(summary.lines())))
         refused = summary.counts.get("refused", 0)
-        report = f" Each row's result: {summary.report_path}" if summary.report_path else ""
         self.status.say(("Dry run done: nothing was written." if summary.dry_run else "Import done.")
-                        + (f" {refused:,} row{'s' * (refused != 1)} refused." if refused else "") + report,
-                        kind="ok")
+                        + (f" {refused:,} row{'s' * (refused != 1)} refused." if refused else "")
+                        + (" Each row's result is in the report." if summary.report_path else ""), kind="ok")
         self.refresh_bindings()
 
     def _import_failed(self, error: BaseException) -> None:

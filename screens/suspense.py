@@ -356,6 +356,7 @@ class SuspenseScreen(DataScreen):
         self.more = False
         self._starts: list[QueueStart | None] = [None]
         self._said: str | None = None
+        self._said_kind = "ok"
 
     def _wide(self) -> bool:
         return self.app.size.width >= WIDE_FROM
@@ -390,9 +391,9 @@ class SuspenseScreen(DataScreen):
 
     # --- the queue --------------------------------------------------------------------------------------
 
-    def load(self, said: str | None = None) -> None:
-        if said:
-            self._said = said
+    def load(self, said: str | None = None, kind: str = "ok") -> None:
+        if said:  # shown once the list is read again (the reading's own words replace the line meanwhile)
+            self._said, self._said_kind = said, kind
         repo, search, after = self.repo, self.query_one("#filter", Input).value.strip(), self._starts[-1]
         # One row more than a page: whether there is a next page, without counting.
         self.start("queue", lambda: repo.newest(search, after, limit=QUEUE_PAGE + 1),
@@ -435,7 +436,7 @@ class SuspenseScreen(DataScreen):
             parts.append("ctrl+b previous page")
         self.query_one("#paging", Static).update(" · ".join(parts))
         if self._said:
-            self.status.say(self._said, kind="ok")
+            self.status.say(self._said, kind=self._said_kind)
             self._said = None
         elif self.status.has_class("-ok") or self.status.has_class("-error"):
             pass  # a notice stays until the next action
@@ -537,8 +538,7 @@ class SuspenseScreen(DataScreen):
         self.app.push_screen(RefundDialog(self.ctx, receipt), refunded)
 
     def gone(self, words: str) -> None:
-        self.status.say(words[:1].upper() + words[1:], kind="error")
-        self.load()
+        self.load(words[:1].upper() + words[1:], kind="error")
 
     # --- reconciliation ---------------------------------------------------------------------------------
 

@@ -123,7 +123,7 @@ def test_apply_and_refund_from_the_queue(app_engine: Engine, engine: Engine, acc
             await fill(pilot, "#note", "customer called: typed the wrong account")
             await press(pilot, "enter")
             assert app.screen is screen
-            assert [r.receipt_number for r in screen.rows] == ["RKA1111111"]
+            assert [r.receipt_number for r in screen.rows] == ["RKA1111111", "RKC3333333"]
             notice = screen.status.text
             assert f"RKB2222222 applied to {queue['big'].loan_number}: repayment receipt" in notice
             assert "2,000.00" in notice
