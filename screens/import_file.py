@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.markup import escape
 from textual import on
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Checkbox, Header, Input, ProgressBar, Select, Static
@@ -115,6 +115,8 @@ class ImportFileScreen(DataScreen):
         self.kinds = kinds_for(context.actor.role)
         self.summary: ImportSummary | None = None
         self._last_drawn = 0.0
+        self._left = threading.Event()
+        """Set when the screen has gone (escape during a run): the run's end is then told by a notice."""
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -165,14 +167,14 @@ class ImportFileScreen(DataScreen):
         self.show_field_errors({"path": problem} if problem else {})
         if problem:
             return
-        kind, dry_run, context = self.kind, self.query_one("#dry-run", Checkbox).value, self.ctx
+        kind, dry_run, context, app = self.kind, self.query_one("#dry-run", Checkbox).value, self.ctx, self.app
         self.summary = None
         self.query_one("#summary", Static).update("")
         bar = self.query_one("#progress", ProgressBar)
         bar.update(total=None, progress=0)
         bar.display = True
         self.query_one("#progress-line", Static).update("Reading the file…")
-        progress = self._progress()
+        progress = self._progress(app)
 
         def job() -> ImportSummary:
             with _running_lock:
@@ -182,8 +184,8 @@ class ImportFileScreen(DataScreen):
             finally:
                 with _running_lock:
                     _running.discard(path)
-            if not self.is_attached:  # the person left the screen: the notice finds them where they are
-                self._notify_from_thread(summary)
+            if self._left.is_set():  # the person left the screen: the notice finds them where they are
+                self._notify_from_thread(app, summary)
             return summary
 
         what = "Checking" if dry_run else "Importing"
@@ -194,32 +196,38 @@ class ImportFileScreen(DataScreen):
                    on_failed=self._import_failed)
         self.refresh_bindings()
 
-    def _progress(self) -> Callable[[int, int], None]:
+    def _progress(self, app: App[Any]) -> Callable[[int, int], None]:
         def report(done: int, total: int) -> None:
             now = time.monotonic()
-            if now - self._last_drawn < PROGRESS_EVERY and done < total:
+            if self._left.is_set() or (now - self._last_drawn < PROGRESS_EVERY and done < total):
                 return
             self._last_drawn = now
             try:
-                self.app.call_from_thread(self._show_progress, done, total)
+                app.call_from_thread(self._show_progress, done, total)
             except RuntimeError:
                 pass  # the app is closing: the run goes on without a bar
 
         return report
 
+    def on_unmount(self) -> None:
+        """(Textual calls each class's handler: DatabaseCalls releases its keys in its own.)"""
+        self._left.set()
+
     def _show_progress(self, done: int, total: int) -> None:
-        if not self.is_attached:
+        if self._left.is_set():
             return
         self.query_one("#progress", ProgressBar).update(total=max(total, 1), progress=done)
         self.query_one("#progress-line", Static).update(f"{done:,} of {total:,} rows")
 
-    def _notify_from_thread(self, summary: ImportSummary) -> None:
+    @staticmethod
+    def _notify_from_thread(app: App[Any], summary: ImportSummary) -> None:
+        """The app is the one captured when the run started: a screen that has gone no longer finds it."""
         lines = summary.lines()
         try:
-            self.app.call_from_thread(self.app.notify, escape("\n".join(lines[:1] + lines[-1:])),
-                                      title="Import finished", timeout=30)
+            app.call_from_thread(app.notify, escape("\n".join(lines[:1] + lines[-1:])), title="Import finished",
+                                 timeout=30)
         except RuntimeError:
-            pass
+            pass  # the app has closed meanwhile
 
     def _imported(self, summary: ImportSummary) -> None:
         self.summary = summary

@@ -4,6 +4,8 @@ suspense screen; the template written beside the path typed; and its snapshot at
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -16,6 +18,7 @@ from textual.widgets import Input, ProgressBar, Select, Static
 
 from db.engine import Actor
 from db.repositories.loans import LoanDetail
+from screens import import_file
 from screens.import_file import ImportFileScreen, path_problem, template_path
 from screens.suspense import SuspenseScreen
 from tests.tui.conftest import run, settle
@@ -116,6 +119,47 @@ def test_a_statement_imported_then_reconciled(app_engine: Engine, engine: Engine
             assert "Balances" in figures and "NOT" not in figures
 
     run(scenario())
+
+
+def test_escape_leaves_the_run_going(app_engine: Engine, engine: Engine, access_log: Path, actors: dict[str, Actor],
+                                     loan: LoanDetail, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Escape during a run asks nothing: the screen goes, the import finishes in the background, and a notice on
+    the screen beneath says so. (The run is held until the screen has gone, so the test does not race it.)"""
+    with engine.connect() as conn:
+        server_day = conn.execute(text("SELECT current_date")).scalar_one()
+    source = tmp_path / "statement.csv"
+    source.write_text(statement(loan.loan_number, server_day), encoding="utf-8")
+    gone = threading.Event()
+    real = import_file.run_import
+
+    def held(*args: Any) -> Any:
+        assert gone.wait(10)
+        return real(*args)
+
+    monkeypatch.setattr(import_file, "run_import", held)
+
+    async def scenario() -> None:
+        app = front_app(app_engine, access_log)
+        async with app.run_test(size=(80, 24), notifications=True) as pilot:
+            await sign_in(pilot, actors["supervisor"])
+            await press(pilot, "ctrl+y")
+            await _field(pilot, "#path", str(source))
+            await pilot.press("ctrl+s")
+            await pilot.pause()
+            await pilot.press("escape")
+            await pilot.pause()
+            assert not isinstance(app.screen, ImportFileScreen)
+            gone.set()
+            for _ in range(100):
+                if any("Import finished" in (n.title or "") for n in app._notifications):
+                    break
+                await asyncio.sleep(0.1)
+            finished = [n.message for n in app._notifications if n.title == "Import finished"]
+            assert finished and "statement.report.csv" in finished[0]
+
+    run(scenario())
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM mobile_money_receipts")).scalar_one() == 2
 
 
 def test_import_snapshot(snap_compare: SnapCompare, app_engine: Engine, access_log: Path,
