@@ -63,6 +63,8 @@ SCREEN_BUILDERS: dict[str, ScreenBuilder] = {
     "administration": _lazy("screens.admin", "AdminScreen"),
     "till_overview": _lazy("screens.till_overview", "TillOverviewScreen"),
     "collection_sheet": _lazy("screens.collection_sheet", "CollectionSheetScreen"),
+    "mobile_money_suspense": _lazy("screens.suspense", "SuspenseScreen"),
+    "import_file": _lazy("screens.import_file", "ImportFileScreen"),
 }
 """Screens that exist, by gate name; any other permitted screen opens as a placeholder saying what it will hold."""
 

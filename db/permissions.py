@@ -26,11 +26,17 @@ HOLD_TILL = "hold_till"
 """Open and count a till session of one's own: the counter's drawer, or a loan officer's field session carrying a
 meeting's cash (the home screen's till line, o and c)."""
 COLLECTION_SHEETS = "collection_sheets"
+MOBILE_MONEY_SUSPENSE = "mobile_money_suspense"
+"""The M-Pesa suspense queue: apply a receipt that waits there to a loan, or record its refund (0024), and the
+day's reconciliation of the statements."""
+IMPORT_FILES = "import_files"
+"""The back office import screen: an M-Pesa statement, customers, loans or repayments from a file; each importer's
+database functions decide what the role may write."""
 
 CAPABILITIES: tuple[str, ...] = (
     VIEW_CUSTOMERS, EDIT_CUSTOMERS, CREATE_APPLICATIONS, APPROVE_LOANS, DISBURSE_LOANS, RECORD_PAYMENTS,
     REVERSE_PAYMENTS, OVERDUE_QUEUE, WRITE_OFF, ACCOUNTING_READ, ACCOUNTING_WRITE, REPORTS, ADMINISTRATION,
-    MANAGE_TILLS, HOLD_TILL, COLLECTION_SHEETS,
+    MANAGE_TILLS, HOLD_TILL, COLLECTION_SHEETS, MOBILE_MONEY_SUSPENSE, IMPORT_FILES,
 )
 
 ROLES: tuple[str, ...] = ("cashier", "loan_officer", "supervisor", "accountant", "admin")
@@ -51,10 +57,11 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
     "supervisor": frozenset({
         VIEW_CUSTOMERS, EDIT_CUSTOMERS, CREATE_APPLICATIONS, APPROVE_LOANS, DISBURSE_LOANS, RECORD_PAYMENTS,
         REVERSE_PAYMENTS, OVERDUE_QUEUE, WRITE_OFF, ACCOUNTING_READ, REPORTS, MANAGE_TILLS, HOLD_TILL,
-        COLLECTION_SHEETS,
+        COLLECTION_SHEETS, MOBILE_MONEY_SUSPENSE, IMPORT_FILES,
     }),
-    "accountant": frozenset({VIEW_CUSTOMERS, ACCOUNTING_READ, ACCOUNTING_WRITE, REPORTS}),
-    "admin": frozenset({VIEW_CUSTOMERS, ADMINISTRATION}),
+    "accountant": frozenset({VIEW_CUSTOMERS, ACCOUNTING_READ, ACCOUNTING_WRITE, REPORTS, MOBILE_MONEY_SUSPENSE,
+                             IMPORT_FILES}),
+    "admin": frozenset({VIEW_CUSTOMERS, ADMINISTRATION, IMPORT_FILES}),
 }
 
 
@@ -102,6 +109,12 @@ SCREENS: tuple[ScreenSpec, ...] = (
                "Today's till sessions, approve counts that differ, the vault, the branch's tills"),
     ScreenSpec("collection_sheet", "Collection sheet", COLLECTION_SHEETS, "ctrl+g", "Collection sheet",
                "A group's or center's meeting: what each member paid, posted at once, then the receipts"),
+    # ctrl+z and ctrl+y: the control keys no field types (Input keeps ctrl+a/e/k/u/w/d/x/v/c) and fewest screens
+    # use for themselves (only the accounting screen's close period takes ctrl+y there).
+    ScreenSpec("mobile_money_suspense", "M-Pesa suspense", MOBILE_MONEY_SUSPENSE, "ctrl+z", "M-Pesa suspense",
+               "M-Pesa receipts no loan took: apply one to a loan or record its refund; the day's reconciliation"),
+    ScreenSpec("import_file", "Import a file", IMPORT_FILES, "ctrl+y", "Import a file",
+               "An M-Pesa statement, customers, loans or repayments from a CSV file, with its report"),
 )
 
 SCREENS_BY_NAME: dict[str, ScreenSpec] = {spec.name: spec for spec in SCREENS}

@@ -81,7 +81,7 @@ def test_the_footer_and_home_name_each_screen_alike(app_engine: Engine, access_l
                                                     actors: dict[str, Actor], username: str) -> None:
     async def scenario() -> None:
         app = front_app(app_engine, access_log)
-        async with app.run_test(size=(160, 40)) as pilot:
+        async with app.run_test(size=(200, 40)) as pilot:
             await sign_in(pilot, actors[username])
             home = app.screen
             assert isinstance(home, HomeScreen)

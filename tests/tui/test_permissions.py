@@ -25,6 +25,8 @@ MATRIX = {
     p.MANAGE_TILLS: {"supervisor"},
     p.HOLD_TILL: {"cashier", "loan_officer", "supervisor"},
     p.COLLECTION_SHEETS: {"cashier", "loan_officer", "supervisor"},
+    p.MOBILE_MONEY_SUSPENSE: {"supervisor", "accountant"},
+    p.IMPORT_FILES: {"supervisor", "accountant", "admin"},
 }
 
 
@@ -46,7 +48,8 @@ def test_screens_and_keys() -> None:
     assert (keys["customer_lookup"], keys["payment_entry"], keys["overdue_queue"]) == ("f2", "f3", "f4")
     assert [s.name for s in p.screens_for("cashier")] == ["customer_lookup", "payment_entry", "loan_detail",
                                                           "collection_sheet"]
-    assert [s.name for s in p.screens_for("admin")] == ["customer_lookup", "loan_detail", "administration"]
+    assert [s.name for s in p.screens_for("admin")] == ["customer_lookup", "loan_detail", "administration",
+                                                        "import_file"]
     assert p.may_open("supervisor", "accounting") and p.may_open("accountant", "accounting")
     assert not p.may_open("cashier", "accounting") and not p.may_open("cashier", "administration")
     assert not p.may_open("admin", "nonexistent") and not p.may_open("nobody", "customer_lookup")
