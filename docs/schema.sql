@@ -1904,8 +1904,8 @@ CREATE FUNCTION public.import_customer(p_user bigint, p_file_sha256 text, p_nati
     AS $$
 DECLARE
     v_key    text;
-    v_branch bigint;
-    v_holder text;
+    v_branch branches%ROWTYPE;
+    v_holder customers%ROWTYPE;
     v_id     bigint;
 BEGIN
     PERFORM import_require_actor(p_user);
@@ -1913,11 +1913,25 @@ BEGIN
     IF EXISTS (SELECT 1 FROM import_rows r WHERE r.kind = 'customers' AND r.key = v_key) THEN
         RETURN NULL;
     END IF;
-    v_branch := import_branch(p_branch);
-    SELECT c.customer_number INTO v_holder FROM customers c WHERE c.national_id = v_key;
+    -- The branch is one of the caller's: their own or one below it (astrofin_branch_scope's rule, for one branch);
+    -- the owner's own session (no signed-in user) may import into every branch.
+    SELECT * INTO v_branch FROM branches b WHERE b.code = upper(btrim(p_branch));
+    IF NOT FOUND OR NOT (CASE WHEN audit_current_user_id() IS NULL THEN astrofin_is_owner_session()
+                              ELSE EXISTS (SELECT 1 FROM users u JOIN branches home ON home.id = u.branch_id
+                                            WHERE u.id = audit_current_user_id() AND u.is_active
+                                              AND v_branch.path LIKE home.path || '%') END) THEN
+        RAISE EXCEPTION 'Unknown branch %: no branch of yours has this code', upper(btrim(p_branch))
+            USING ERRCODE = 'P0101', COLUMN = 'branch';
+    END IF;
+    IF NOT v_branch.is_active THEN
+        RAISE EXCEPTION 'Branch % is deactivated; choose an active branch', v_branch.code
+            USING ERRCODE = 'P0102', COLUMN = 'branch';
+    END IF;
+    SELECT * INTO v_holder FROM customers c WHERE c.national_id = v_key;
     IF FOUND THEN
-        RAISE EXCEPTION 'Customer % already has national ID %', v_holder, v_key
-            USING ERRCODE = 'P0107', COLUMN = 'national_id';
+        RAISE EXCEPTION 'A customer % already has national ID %',
+            CASE WHEN v_holder.branch_id = v_branch.id THEN v_holder.customer_number ELSE 'of another branch' END,
+            v_key USING ERRCODE = 'P0107', COLUMN = 'national_id';
     END IF;
     IF p_date_of_birth IS NOT NULL AND p_date_of_birth >= current_date THEN
         RAISE EXCEPTION 'The date of birth % is not in the past', p_date_of_birth
@@ -1927,7 +1941,7 @@ BEGIN
     INSERT INTO customers (first_name, last_name, national_id, phone, email, date_of_birth, gender, address,
                            occupation, created_by, branch_id)
     VALUES (btrim(p_first_name), btrim(p_last_name), v_key, p_phone, p_email, p_date_of_birth, p_gender, p_address,
-            p_occupation, p_user, v_branch)
+            p_occupation, p_user, v_branch.id)
     RETURNING id INTO v_id;
     INSERT INTO import_rows (kind, key, entity_id, imported_by, file_sha256)
     VALUES ('customers', v_key, v_id, p_user, p_file_sha256);
@@ -8426,13 +8440,6 @@ CREATE TRIGGER groups_take_branch BEFORE INSERT OR UPDATE OF parent_id, branch_i
 --
 
 CREATE TRIGGER groups_updated_at BEFORE UPDATE ON public.groups FOR EACH ROW EXECUTE FUNCTION public.set_updated_at();
-
-
---
--- Name: import_rows import_rows_audit; Type: TRIGGER; Schema: public; Owner: -
---
-
-CREATE TRIGGER import_rows_audit AFTER INSERT OR DELETE OR UPDATE ON public.import_rows FOR EACH ROW EXECUTE FUNCTION public.audit_row_change();
 
 
 --

@@ -557,11 +557,7 @@ def _amount_of(kind: str, args: tuple[Any, ...]) -> Decimal | None:
 def _outcomes(engine: Engine, actor: Actor, plan: _Plan, sha: str, today: date, dry_run: bool,
               summary: ImportSummary, progress: Progress) -> Iterator[RowOutcome]:
     """The second pass, in the file's order: each row's outcome; good rows written (unless a dry run)."""
-    raw_conn = None
-    sa_conn = None
-    if not dry_run:
-        sa_conn = engine.connect()
-        raw_conn = _import_connection(sa_conn, actor)
+    writer = None if dry_run else _Writer(engine, actor, plan.kind, sha)
     done = 0
     try:
         for row in _open_rows(plan.kind, plan.path):
@@ -570,38 +566,133 @@ def _outcomes(engine: Engine, actor: Actor, plan: _Plan, sha: str, today: date, 
                 progress(done, plan.rows)
             key = plan.keys.get(row.line, "")
             if row.line in plan.refused:
-                outcome = RowOutcome(row.line, REFUSED, plan.refused[row.line], key)
+                outcomes = [RowOutcome(row.line, REFUSED, plan.refused[row.line], key)]
             elif row.line in plan.done:
-                outcome = RowOutcome(row.line, ALREADY, "", key)
+                outcomes = [RowOutcome(row.line, ALREADY, "", key)]
             else:
-                outcome = _write_row(raw_conn, actor, plan.kind, row, key, sha, today, dry_run)
+                outcomes = _write_row(writer, plan.kind, row, key, today)
+            for outcome in outcomes:
+                summary.add(outcome)
+                yield outcome
+        for outcome in writer.flush() if writer is not None else []:
             summary.add(outcome)
             yield outcome
     finally:
-        if sa_conn is not None:
-            # The connection carried the importer's role and settings for the whole session: never reused.
-            sa_conn.invalidate()
-            sa_conn.close()
+        if writer is not None:
+            writer.close()
 
 
-def _write_row(raw_conn: psycopg.Connection[Any] | None, actor: Actor, kind: str, row: _Row, key: str, sha: str,
-               today: date, dry_run: bool) -> RowOutcome:
+def _write_row(writer: _Writer | None, kind: str, row: _Row, key: str, today: date) -> list[RowOutcome]:
+    """The row's outcome, or (when writing) the outcomes of the rows the writer has finished, in order."""
     try:
         args = _parsed(kind, row.values, today)
     except _Bad as bad:  # cannot happen after the first pass, unless the file changed between the passes
-        return RowOutcome(row.line, REFUSED, str(bad), key)
+        return [RowOutcome(row.line, REFUSED, str(bad), key)] if writer is None else writer.refuse(row.line, key,
+                                                                                                   str(bad))
     amount = _amount_of(kind, args)
-    if dry_run or raw_conn is None:
-        return RowOutcome(row.line, WOULD, "", key, amount)
-    try:
-        result = raw_conn.execute(CALLS[kind], (actor.user_id, sha, *args)).fetchone()
-    except psycopg.errors.Error as exc:
-        if raw_conn.closed or isinstance(exc, psycopg.OperationalError):
+    if writer is None:
+        return [RowOutcome(row.line, WOULD, "", key, amount)]
+    return writer.add(row.line, key, amount, args)
+
+
+@dataclass
+class _Pending:
+    line: int
+    key: str
+    amount: Decimal | None
+    args: tuple[Any, ...] = ()
+    outcome: RowOutcome | None = None
+    call: Any = None
+    commit: Any = None
+
+
+class _Writer:
+    """Writes rows in pipeline mode: each row is BEGIN; its function; COMMIT (a transaction of its own), and a batch
+    of rows travels to the server and back in one round trip.
+
+    When a row fails, the server skips the rest of the batch; the rows before it are committed, the failing row is
+    refused with the database's message (its transaction rolled back: nothing of it written), and the rows after it
+    are sent again in the next batch. Outcomes come back in the file's order.
+    """
+
+    BATCH = 100
+
+    def __init__(self, engine: Engine, actor: Actor, kind: str, sha: str) -> None:
+        self.actor = actor
+        self.call = CALLS[kind]
+        self.sha = sha
+        self.sa_conn = engine.connect()
+        self.raw = _import_connection(self.sa_conn, actor)
+        self.queue: list[_Pending] = []
+
+    def refuse(self, line: int, key: str, reason: str) -> list[RowOutcome]:
+        self.queue.append(_Pending(line, key, None, outcome=RowOutcome(line, REFUSED, reason, key)))
+        return self._maybe_send()
+
+    def add(self, line: int, key: str, amount: Decimal | None, args: tuple[Any, ...]) -> list[RowOutcome]:
+        self.queue.append(_Pending(line, key, amount, args))
+        return self._maybe_send()
+
+    def _maybe_send(self) -> list[RowOutcome]:
+        return self.flush() if len(self.queue) >= self.BATCH else []
+
+    def flush(self) -> list[RowOutcome]:
+        """Send what is queued until every queued row has its outcome; the outcomes in order."""
+        finished: list[RowOutcome] = []
+        while self.queue:
+            self._send([p for p in self.queue if p.outcome is None])
+            while self.queue and self.queue[0].outcome is not None:
+                outcome = self.queue.pop(0).outcome
+                assert outcome is not None
+                finished.append(outcome)
+        return finished
+
+    def _send(self, batch: list[_Pending]) -> None:
+        if not batch:
+            return
+        error: psycopg.Error | None = None
+        for pending in batch:
+            pending.call = pending.commit = None
+        try:
+            with self.raw.pipeline() as pipeline:
+                try:
+                    for pending in batch:
+                        self.raw.execute("BEGIN")
+                        pending.call = self.raw.cursor()
+                        pending.call.execute(self.call, (self.actor.user_id, self.sha, *pending.args), prepare=True)
+                        pending.commit = self.raw.cursor()
+                        pending.commit.execute("COMMIT")
+                    pipeline.sync()
+                except psycopg.OperationalError:
+                    raise
+                except psycopg.Error as exc:  # a row failed (raised while later rows were being queued, or at sync)
+                    error = exc
+                    try:
+                        pipeline.sync()  # the Sync that ends the aborted stretch, so the pipeline can be used again
+                    except psycopg.Error:
+                        pass
+        except psycopg.OperationalError:
             raise
-        return RowOutcome(row.line, REFUSED, _db_message(exc), key, amount)
-    if result is None or result[0] is None:
-        return RowOutcome(row.line, ALREADY, "", key, amount)
-    return RowOutcome(row.line, IMPORTED, "", key, amount)
+        except psycopg.Error as exc:
+            error = error or exc
+        if error is not None or self.raw.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+            # A failed row's explicit transaction stays open, aborted, after the Sync: end it.
+            self.raw.execute("ROLLBACK")
+        for pending in batch:
+            if pending.commit is not None and pending.commit.statusmessage == "COMMIT":
+                result = pending.call.fetchone()
+                status = ALREADY if result is None or result[0] is None else IMPORTED
+                pending.outcome = RowOutcome(pending.line, status, "", pending.key, pending.amount)
+                continue
+            # The first row not committed is the one that failed; the rows after it were skipped: sent again.
+            reason = _db_message(error) if error is not None else "not written (the database gave no reason)"
+            pending.outcome = RowOutcome(pending.line, REFUSED, reason, pending.key, pending.amount)
+            break
+
+    def close(self) -> None:
+        # The connection carried the importer's role and settings for the whole session: never reused.
+        self.sa_conn.invalidate()
+        self.sa_conn.close()
 
 
 def _parsed(kind: str, values: dict[str, str], today: date) -> tuple[Any, ...]:

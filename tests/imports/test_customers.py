@@ -123,7 +123,7 @@ def test_a_row_the_database_refuses_writes_nothing_and_the_rest_go_on(tmp_path: 
         module._validate = real
     assert summary.counts == {"imported": 2, "refused": 1}
     status, _ref, reason = report(path)[3]
-    assert status == "refused" and "already registered" in reason
+    assert status == "refused" and "already has national ID" in reason
     with book.owner.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM import_rows WHERE key = 'ID00002'")).scalar() == 0
         assert conn.execute(text("SELECT count(*) FROM customers WHERE branch_id = :b"),
