@@ -18,8 +18,11 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import queue
 import re
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -554,45 +557,87 @@ def _amount_of(kind: str, args: tuple[Any, ...]) -> Decimal | None:
     return None
 
 
+WORKERS = {"customers": 2, "loans": 1, "repayments": 1}
+"""Connections writing at once. Customers are independent of each other (duplicate keys never reach the writing
+pass), so two connections share the work; loans and repayments go one at a time, in the file's order (two
+repayments of one loan are allocated in their order)."""
+
+
 def _outcomes(engine: Engine, actor: Actor, plan: _Plan, sha: str, today: date, dry_run: bool,
               summary: ImportSummary, progress: Progress) -> Iterator[RowOutcome]:
-    """The second pass, in the file's order: each row's outcome; good rows written (unless a dry run)."""
-    writer = None if dry_run else _Writer(engine, actor, plan.kind, sha)
-    done = 0
+    """The second pass: each row's outcome in the file's order; the good rows written (unless a dry run)."""
+    workers = 1 if dry_run else WORKERS[plan.kind]
+    writers: queue.SimpleQueue[_Writer] = queue.SimpleQueue()
+    opened: list[_Writer] = []
+    rows: deque[_Pending] = deque()
+    batch: list[_Pending] = []
+    in_flight: deque[Future[None]] = deque()
+    executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="import") if not dry_run else None
+
+    def write(pendings: list[_Pending]) -> None:
+        writer = writers.get()
+        try:
+            writer.write(pendings)
+        finally:
+            writers.put(writer)
+
+    def finished() -> Iterator[RowOutcome]:
+        while rows and rows[0].outcome is not None:
+            outcome = rows.popleft().outcome
+            assert outcome is not None
+            summary.add(outcome)
+            yield outcome
+
     try:
+        if executor is not None:
+            for _ in range(workers):
+                opened.append(_Writer(engine, actor, plan.kind, sha))
+                writers.put(opened[-1])
+        done = 0
         for row in _open_rows(plan.kind, plan.path):
             done += 1
             if done % 200 == 0 or done == plan.rows:
                 progress(done, plan.rows)
-            key = plan.keys.get(row.line, "")
-            if row.line in plan.refused:
-                outcomes = [RowOutcome(row.line, REFUSED, plan.refused[row.line], key)]
-            elif row.line in plan.done:
-                outcomes = [RowOutcome(row.line, ALREADY, "", key)]
-            else:
-                outcomes = _write_row(writer, plan.kind, row, key, today)
-            for outcome in outcomes:
-                summary.add(outcome)
-                yield outcome
-        for outcome in writer.flush() if writer is not None else []:
-            summary.add(outcome)
-            yield outcome
+            pending = _pending(plan, row, today, dry_run)
+            rows.append(pending)
+            if pending.outcome is None:
+                batch.append(pending)
+                if len(batch) >= _Writer.BATCH:
+                    assert executor is not None
+                    in_flight.append(executor.submit(write, batch))
+                    batch = []
+                    while len(in_flight) > workers:
+                        in_flight.popleft().result()
+            yield from finished()
+        if batch:
+            assert executor is not None
+            in_flight.append(executor.submit(write, batch))
+        while in_flight:
+            in_flight.popleft().result()
+        yield from finished()
     finally:
-        if writer is not None:
+        if executor is not None:
+            executor.shutdown(wait=True, cancel_futures=True)
+        for writer in opened:
             writer.close()
 
 
-def _write_row(writer: _Writer | None, kind: str, row: _Row, key: str, today: date) -> list[RowOutcome]:
-    """The row's outcome, or (when writing) the outcomes of the rows the writer has finished, in order."""
+def _pending(plan: _Plan, row: _Row, today: date, dry_run: bool) -> _Pending:
+    """A row of the writing pass: its outcome already known (refused, already imported, a dry run's), or its
+    function's arguments."""
+    key = plan.keys.get(row.line, "")
+    if row.line in plan.refused:
+        return _Pending(row.line, key, None, outcome=RowOutcome(row.line, REFUSED, plan.refused[row.line], key))
+    if row.line in plan.done:
+        return _Pending(row.line, key, None, outcome=RowOutcome(row.line, ALREADY, "", key))
     try:
-        args = _parsed(kind, row.values, today)
+        args = _parsed(plan.kind, row.values, today)
     except _Bad as bad:  # cannot happen after the first pass, unless the file changed between the passes
-        return [RowOutcome(row.line, REFUSED, str(bad), key)] if writer is None else writer.refuse(row.line, key,
-                                                                                                   str(bad))
-    amount = _amount_of(kind, args)
-    if writer is None:
-        return [RowOutcome(row.line, WOULD, "", key, amount)]
-    return writer.add(row.line, key, amount, args)
+        return _Pending(row.line, key, None, outcome=RowOutcome(row.line, REFUSED, str(bad), key))
+    amount = _amount_of(plan.kind, args)
+    if dry_run:
+        return _Pending(row.line, key, amount, outcome=RowOutcome(row.line, WOULD, "", key, amount))
+    return _Pending(row.line, key, amount, args)
 
 
 @dataclass
@@ -612,7 +657,7 @@ class _Writer:
 
     When a row fails, the server skips the rest of the batch; the rows before it are committed, the failing row is
     refused with the database's message (its transaction rolled back: nothing of it written), and the rows after it
-    are sent again in the next batch. Outcomes come back in the file's order.
+    are sent again.
     """
 
     BATCH = 100
@@ -623,29 +668,14 @@ class _Writer:
         self.sha = sha
         self.sa_conn = engine.connect()
         self.raw = _import_connection(self.sa_conn, actor)
-        self.queue: list[_Pending] = []
 
-    def refuse(self, line: int, key: str, reason: str) -> list[RowOutcome]:
-        self.queue.append(_Pending(line, key, None, outcome=RowOutcome(line, REFUSED, reason, key)))
-        return self._maybe_send()
-
-    def add(self, line: int, key: str, amount: Decimal | None, args: tuple[Any, ...]) -> list[RowOutcome]:
-        self.queue.append(_Pending(line, key, amount, args))
-        return self._maybe_send()
-
-    def _maybe_send(self) -> list[RowOutcome]:
-        return self.flush() if len(self.queue) >= self.BATCH else []
-
-    def flush(self) -> list[RowOutcome]:
-        """Send what is queued until every queued row has its outcome; the outcomes in order."""
-        finished: list[RowOutcome] = []
-        while self.queue:
-            self._send([p for p in self.queue if p.outcome is None])
-            while self.queue and self.queue[0].outcome is not None:
-                outcome = self.queue.pop(0).outcome
-                assert outcome is not None
-                finished.append(outcome)
-        return finished
+    def write(self, batch: list[_Pending]) -> None:
+        """Send the batch until every row of it has its outcome."""
+        while True:
+            unsent = [p for p in batch if p.outcome is None]
+            if not unsent:
+                return
+            self._send(unsent)
 
     def _send(self, batch: list[_Pending]) -> None:
         if not batch:

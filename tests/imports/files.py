@@ -17,6 +17,9 @@ def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[object]
 
 
 def report(path: Path) -> dict[int, tuple[str, str, str]]:
-    """The report beside the input: line -> (status, reference, reason)."""
+    """The report beside the input: line -> (status, reference, reason). Its rows are in the file's order."""
     with path.with_name(f"{path.stem}.report.csv").open(newline="", encoding="utf-8") as handle:
-        return {int(r["line"]): (r["status"], r["reference"], r["reason"]) for r in csv.DictReader(handle)}
+        rows = [(int(r["line"]), (r["status"], r["reference"], r["reason"])) for r in csv.DictReader(handle)]
+    lines = [line for line, _ in rows]
+    assert lines == sorted(lines) and len(set(lines)) == len(lines), "the report is not in the file's order"
+    return dict(rows)

@@ -104,7 +104,8 @@ def test_dry_run_writes_nothing(tmp_path: Path, book: ImportBook) -> None:
 
 def test_a_row_the_database_refuses_writes_nothing_and_the_rest_go_on(tmp_path: Path, book: ImportBook) -> None:
     # A national ID taken between the validation pass and the writing pass: the database's unique key judges.
-    path = write_csv(tmp_path / "race.csv", HEADER, [good(1), good(2), good(3)])
+    # 250 rows: three batches over two connections, the failing row in the second.
+    path = write_csv(tmp_path / "race.csv", HEADER, [good(n) for n in range(1, 251)])
     from db.imports import book as module
 
     real = module._validate
@@ -113,7 +114,7 @@ def test_a_row_the_database_refuses_writes_nothing_and_the_rest_go_on(tmp_path: 
         plan = real(*args, **kwargs)  # type: ignore[arg-type]
         with book.owner.begin() as conn:
             conn.execute(text("INSERT INTO customers (first_name, last_name, national_id, branch_id) "
-                              "VALUES ('Quick', 'Other', 'ID00002', :b)"), {"b": book.other})
+                              "VALUES ('Quick', 'Other', 'ID00150', :b)"), {"b": book.other})
         return plan
 
     module._validate = validate_then_take  # type: ignore[assignment]
@@ -121,13 +122,13 @@ def test_a_row_the_database_refuses_writes_nothing_and_the_rest_go_on(tmp_path: 
         summary = import_book(book.app, book.staff["admin"], "customers", path)
     finally:
         module._validate = real
-    assert summary.counts == {"imported": 2, "refused": 1}
-    status, _ref, reason = report(path)[3]
+    assert summary.counts == {"imported": 249, "refused": 1}
+    status, _ref, reason = report(path)[151]
     assert status == "refused" and "already has national ID" in reason
     with book.owner.connect() as conn:
-        assert conn.execute(text("SELECT count(*) FROM import_rows WHERE key = 'ID00002'")).scalar() == 0
+        assert conn.execute(text("SELECT count(*) FROM import_rows WHERE key = 'ID00150'")).scalar() == 0
         assert conn.execute(text("SELECT count(*) FROM customers WHERE branch_id = :b"),
-                            {"b": book.branch}).scalar() == 2
+                            {"b": book.branch}).scalar() == 249
 
 
 @pytest.mark.parametrize(("header", "message"), [
