@@ -477,7 +477,6 @@ class _Plan:
     kind: str
     path: Path
     refused: dict[int, str]
-    keys: dict[int, str]
     done: set[int]
     rows: int
 
@@ -487,7 +486,6 @@ def _validate(engine: Engine, actor: Actor, kind: str, path: Path, today: date, 
     book = _load_book(engine, actor, kind)
     key_column = KEY_COLUMN[kind]
     refused: dict[int, str] = {}
-    keys: dict[int, str] = {}
     done: set[int] = set()
     seen: set[str] = set()
     count = 0
@@ -497,7 +495,6 @@ def _validate(engine: Engine, actor: Actor, kind: str, path: Path, today: date, 
         _lookup_chunk(engine, actor, kind, [r for r in rows if not r.problem], book)
         for row in rows:
             key = row.values.get(key_column, "")
-            keys[row.line] = key
             if row.problem:
                 refused[row.line] = row.problem
                 continue
@@ -525,7 +522,7 @@ def _validate(engine: Engine, actor: Actor, kind: str, path: Path, today: date, 
             chunk = []
             progress(count, count)
     check(chunk)
-    return _Plan(kind, path, refused, keys, done, count)
+    return _Plan(kind, path, refused, done, count)
 
 
 def _args(kind: str, values: dict[str, str], today: date, book: _Book) -> tuple[Any, ...]:
@@ -625,7 +622,7 @@ def _outcomes(engine: Engine, actor: Actor, plan: _Plan, sha: str, today: date, 
 def _pending(plan: _Plan, row: _Row, today: date, dry_run: bool) -> _Pending:
     """A row of the writing pass: its outcome already known (refused, already imported, a dry run's), or its
     function's arguments."""
-    key = plan.keys.get(row.line, "")
+    key = row.values.get(KEY_COLUMN[plan.kind], "")
     if row.line in plan.refused:
         return _Pending(row.line, key, None, outcome=RowOutcome(row.line, REFUSED, plan.refused[row.line], key))
     if row.line in plan.done:
