@@ -10,6 +10,7 @@ from pathlib import Path
 from sqlalchemy import text
 
 from db.imports.book import TEMPLATES, import_book
+from db.repositories.accounting import AccountingRepository
 from tests.imports.conftest import ImportBook
 from tests.imports.files import report, write_csv
 
@@ -172,6 +173,11 @@ def test_repayments_post_once_and_balance(tmp_path: Path, book: ImportBook) -> N
             "SELECT sum(d.debit) FROM journal_entry_details d JOIN chart_of_accounts a ON a.id = d.account_id "
             "WHERE a.account_code = '1150'")).scalar()
         assert mpesa == Decimal("8000.00")
+    # The trial balance the accountant sees: the two sides equal, 1200 as the schedules say, 3100 the opening.
+    trial = AccountingRepository(book.app, book.staff["accountant"]).trial_balance(TODAY)
+    assert trial.total_debit == trial.total_credit
+    balances = {a.account_code: a.debit - a.credit for a in trial.accounts}
+    assert balances["1200"] == Decimal("1750.00") and balances["3100"] == Decimal("-10000.00")
     again = import_book(book.app, book.staff["supervisor"], "repayments", path)
     assert again.counts == {"already imported": 85, "refused": len(bad)}
     # A dry run knows the rows done; the two rows only the database refuses (more than owed, before the
