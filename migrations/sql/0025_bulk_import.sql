@@ -3,8 +3,9 @@
 -- Each row of a file is written in its own transaction by one call of import_customer, import_loan or
 -- import_repayment, which also writes the row's key into import_rows in that same transaction: a row is either
 -- wholly in (its entity and its key) or not at all, and running the same file again finds the key and writes
--- nothing. The functions run as astrofin_definer under the branch policies (a row can only land in the importer's
--- branches) and are for administrators, supervisors and accountants: the people who move a book onto the system.
+-- nothing. A row can only land in the importer's branches: import_loan and import_repayment run as astrofin_definer
+-- under the branch policies, import_customer (the hot path) as the owner with the branch checked once. They are for
+-- administrators, supervisors and accountants: the people who move a book onto the system.
 -- Errors carry SQLSTATE P0101-P0109 and, where a template column is at fault, its name as COLUMN.
 
 -- 1. The rows already imported, one per (kind, key). Owner only: no staff role reads it directly; the validation
