@@ -135,7 +135,8 @@ def tps(output: str) -> float:
     return float(found.group(1)) if found else 0.0
 
 
-ONLY = ("penalties", "payments", "payoff", "sheet", "search", "reports", "reschedules", "mpesa", "callbacks")
+ONLY = ("penalties", "payments", "payoff", "sheet", "search", "reports", "reschedules", "mpesa", "callbacks",
+        "import")
 """What --only may pick; the app's memory and --explain run only without it."""
 
 
@@ -154,7 +155,8 @@ def main(argv: list[str] | None = None) -> int:
                              "(payoff_quote), sheet (a center's collection sheet), search and reports (PAR, the "
                              "overdue queue, the monthly summary; head office and a branch), reschedules, mpesa "
                              "(a statement of 100,000 rows imported and posted), callbacks (Daraja confirmations "
-                             "to astrofin mpesa serve, 50 at a time)")
+                             "to astrofin mpesa serve, 50 at a time), import "
+                             "(100,000 customers from a CSV template)")
     args = parser.parse_args(argv)
 
     from db import migrate
@@ -223,6 +225,8 @@ def main(argv: list[str] | None = None) -> int:
         from bench.callbacks import run_callbacks
 
         run_callbacks(bench, url, engine)
+    if "import" in chosen:
+        run_import(bench, engine, branch[1])
     if args.only is None:
         run_app_memory(bench, url)
         if args.explain:
@@ -303,6 +307,47 @@ def run_payments(bench: Bench, server: object, engine: Engine, cashier: int) -> 
     bench.add("payments / TPC-B: row-level security's cost", f"{after:.2f} against {before:.2f} "
               f"(medians of 2): {drop * 100:.1f} % lower", "≤ 10 % lower", drop <= 0.10)
     script.unlink()
+
+
+def run_import(bench: Bench, engine: Engine, branch_code: str, rows: int = 100_000) -> None:
+    """`astrofin import customers` of a file of 100,000 customers made on the fly, by the head office's admin."""
+    import csv
+
+    from db.engine import Actor
+    from db.imports.book import TEMPLATES, import_book
+
+    with engine.connect() as conn:
+        admin = conn.execute(text("SELECT id, username, role FROM users WHERE username = 'admin'")).one()
+    actor = Actor(admin.id, admin.username, admin.role)
+    folder = Path(tempfile.mkdtemp(prefix="astrofin-import-"))
+    path = folder / "customers.csv"
+    rng = random.Random(7)
+    firsts = ("Amina", "Wanjiru", "Otieno", "Achieng", "Kamau", "Njeri", "Mutua", "Chebet", "Kiptoo", "Atieno")
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow([c.name for c in TEMPLATES["customers"]])
+        for n in range(rows):
+            phone = f"07{rng.randint(10_000_000, 99_999_999)}"
+            writer.writerow([f"IMP{n:08d}", rng.choice(firsts), f"Imported{n}", phone, "",
+                             f"{rng.randint(1950, 2000)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
+                             rng.choice(("F", "M")), "Nairobi", "Trader", branch_code])
+    started = time.perf_counter()
+    summary = import_book(engine, actor, "customers", path)
+    seconds = time.perf_counter() - started
+    rate = rows / seconds
+    print(f"  import: {', '.join(summary.lines()[1:])}", file=sys.stderr, flush=True)
+    bench.add(f"import customers ({rows:,} rows, validation and writing, one transaction per row)",
+              f"{seconds:.1f} s = {rate:,.0f} rows/s ({summary.counts.get('imported', 0):,} imported)",
+              "≥ 2,000 rows/s", rate >= 2000 and summary.counts.get("imported", 0) == rows)
+    started = time.perf_counter()
+    again = import_book(engine, actor, "customers", path)
+    seconds = time.perf_counter() - started
+    bench.add(f"import customers again (the same {rows:,} rows: already imported)",
+              f"{seconds:.1f} s = {rows / seconds:,.0f} rows/s", "",
+              None if again.counts.get("already imported") == rows else False)
+    for leftover in folder.iterdir():
+        leftover.unlink()
+    folder.rmdir()
 
 
 def run_search(bench: Bench, engine: Engine, officer: object, runs: int, who: str, branch: int | None = None) -> None:

@@ -24,6 +24,7 @@ CHART_OF_ACCOUNTS = (
     ("2000", "Customer Overpayments", "liability"),
     ("2100", "Unallocated Receipts", "liability"),
     ("3000", "Equity", "equity"),
+    ("3100", "Opening Balances", "equity"),
     ("4000", "Interest Income", "income"),
     ("4100", "Penalty and Fee Income", "income"),
     ("4300", "Bad Debt Recovered", "income"),

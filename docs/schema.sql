@@ -1847,6 +1847,344 @@ END $$;
 
 
 --
+-- Name: import_branch(text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.import_branch(p_code text) RETURNS bigint
+    LANGUAGE plpgsql STABLE
+    AS $$
+DECLARE
+    v_branch branches%ROWTYPE;
+BEGIN
+    IF nullif(btrim(p_code), '') IS NULL THEN
+        RAISE EXCEPTION 'The branch is missing: give its code, e.g. NRB01' USING ERRCODE = 'P0107', COLUMN = 'branch';
+    END IF;
+    SELECT * INTO v_branch FROM branches b
+     WHERE b.code = upper(btrim(p_code)) AND b.id = ANY (astrofin_branch_scope());
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'Unknown branch %: no branch of yours has this code', upper(btrim(p_code))
+            USING ERRCODE = 'P0101', COLUMN = 'branch';
+    END IF;
+    IF NOT v_branch.is_active THEN
+        RAISE EXCEPTION 'Branch % is deactivated; choose an active branch', v_branch.code
+            USING ERRCODE = 'P0102', COLUMN = 'branch';
+    END IF;
+    RETURN v_branch.id;
+END $$;
+
+
+--
+-- Name: import_check_key(text, text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.import_check_key(p_key text, p_column text) RETURNS text
+    LANGUAGE plpgsql IMMUTABLE
+    AS $$
+DECLARE
+    v_key text := btrim(p_key);
+BEGIN
+    IF v_key IS NULL OR v_key = '' THEN
+        RAISE EXCEPTION 'The % is missing', replace(p_column, '_', ' ') USING ERRCODE = 'P0107', COLUMN = p_column;
+    END IF;
+    IF length(v_key) > 100 OR v_key ~ '[[:cntrl:]]' THEN
+        RAISE EXCEPTION 'The % has 1 to 100 characters, typed plainly', replace(p_column, '_', ' ')
+            USING ERRCODE = 'P0107', COLUMN = p_column;
+    END IF;
+    RETURN v_key;
+END $$;
+
+
+--
+-- Name: import_customer(bigint, text, text, text, text, text, text, date, text, text, text, text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.import_customer(p_user bigint, p_file_sha256 text, p_national_id text, p_first_name text, p_last_name text, p_phone text, p_email text, p_date_of_birth date, p_gender text, p_address text, p_occupation text, p_branch text) RETURNS bigint
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+DECLARE
+    v_key    text;
+    v_branch branches%ROWTYPE;
+    v_holder customers%ROWTYPE;
+    v_id     bigint;
+BEGIN
+    PERFORM import_require_actor(p_user);
+    v_key := import_check_key(p_national_id, 'national_id');
+    IF EXISTS (SELECT 1 FROM import_rows r WHERE r.kind = 'customers' AND r.key = v_key) THEN
+        RETURN NULL;
+    END IF;
+    -- The branch is one of the caller's: their own or one below it (astrofin_branch_scope's rule, for one branch);
+    -- the owner's own session (no signed-in user) may import into every branch.
+    SELECT * INTO v_branch FROM branches b WHERE b.code = upper(btrim(p_branch));
+    IF NOT FOUND OR NOT (CASE WHEN audit_current_user_id() IS NULL THEN astrofin_is_owner_session()
+                              ELSE EXISTS (SELECT 1 FROM users u JOIN branches home ON home.id = u.branch_id
+                                            WHERE u.id = audit_current_user_id() AND u.is_active
+                                              AND v_branch.path LIKE home.path || '%') END) THEN
+        RAISE EXCEPTION 'Unknown branch %: no branch of yours has this code', upper(btrim(p_branch))
+            USING ERRCODE = 'P0101', COLUMN = 'branch';
+    END IF;
+    IF NOT v_branch.is_active THEN
+        RAISE EXCEPTION 'Branch % is deactivated; choose an active branch', v_branch.code
+            USING ERRCODE = 'P0102', COLUMN = 'branch';
+    END IF;
+    SELECT * INTO v_holder FROM customers c WHERE c.national_id = v_key;
+    IF FOUND THEN
+        RAISE EXCEPTION 'A customer % already has national ID %',
+            CASE WHEN v_holder.branch_id = v_branch.id THEN v_holder.customer_number ELSE 'of another branch' END,
+            v_key USING ERRCODE = 'P0107', COLUMN = 'national_id';
+    END IF;
+    IF p_date_of_birth IS NOT NULL AND p_date_of_birth >= current_date THEN
+        RAISE EXCEPTION 'The date of birth % is not in the past', p_date_of_birth
+            USING ERRCODE = 'P0104', COLUMN = 'date_of_birth';
+    END IF;
+    -- Names are stored as typed (markup and SQL included): they are values, never read as anything else.
+    INSERT INTO customers (first_name, last_name, national_id, phone, email, date_of_birth, gender, address,
+                           occupation, created_by, branch_id)
+    VALUES (btrim(p_first_name), btrim(p_last_name), v_key, p_phone, p_email, p_date_of_birth, p_gender, p_address,
+            p_occupation, p_user, v_branch.id)
+    RETURNING id INTO v_id;
+    INSERT INTO import_rows (kind, key, entity_id, imported_by, file_sha256)
+    VALUES ('customers', v_key, v_id, p_user, p_file_sha256);
+    RETURN v_id;
+END $$;
+
+
+--
+-- Name: import_keys_done(text, text[], bigint); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.import_keys_done(p_kind text, p_keys text[], p_user bigint) RETURNS SETOF text
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+BEGIN
+    PERFORM import_require_actor(p_user);
+    RETURN QUERY SELECT r.key FROM import_rows r WHERE r.kind = p_kind AND r.key = ANY (p_keys);
+END $$;
+
+
+--
+-- Name: import_loan(bigint, text, text, text, text, text, numeric, numeric, integer, date, date, numeric, text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.import_loan(p_user bigint, p_file_sha256 text, p_loan_ref text, p_customer text, p_product text, p_branch text, p_principal numeric, p_interest_rate numeric, p_term integer, p_application_date date, p_disbursement_date date, p_repaid numeric, p_officer text) RETURNS bigint
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+DECLARE
+    v_key      text;
+    v_branch   bigint;
+    v_customer customers%ROWTYPE;
+    v_product  loan_products%ROWTYPE;
+    v_officer  users%ROWTYPE;
+    v_loan     loans%ROWTYPE;
+    v_txn      transactions%ROWTYPE;
+    v_repaid   numeric := coalesce(p_repaid, 0);
+    v_owed     numeric;
+    v_interest numeric;
+    v_principal numeric;
+    v_entry    bigint;
+    v_number   bigint;
+BEGIN
+    PERFORM import_require_actor(p_user);
+    v_key := import_check_key(p_loan_ref, 'loan_ref');
+    IF EXISTS (SELECT 1 FROM import_rows r WHERE r.kind = 'loans' AND r.key = v_key) THEN
+        RETURN NULL;
+    END IF;
+    v_branch := import_branch(p_branch);
+    SELECT * INTO v_customer FROM customers c
+     WHERE c.national_id = btrim(p_customer) OR c.customer_number = upper(btrim(p_customer))
+     ORDER BY (c.customer_number = upper(btrim(p_customer))) DESC LIMIT 1;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'Unknown customer %: no customer of your branches has this national ID or customer number',
+            btrim(p_customer) USING ERRCODE = 'P0101', COLUMN = 'customer';
+    END IF;
+    IF v_customer.branch_id <> v_branch THEN
+        RAISE EXCEPTION 'Customer % belongs to branch %, not %', v_customer.customer_number,
+            (SELECT b.code FROM branches b WHERE b.id = v_customer.branch_id), upper(btrim(p_branch))
+            USING ERRCODE = 'P0107', COLUMN = 'branch';
+    END IF;
+    IF v_customer.status <> 'active' THEN
+        RAISE EXCEPTION 'Customer % is inactive', v_customer.customer_number USING ERRCODE = 'P0102', COLUMN = 'customer';
+    END IF;
+    SELECT * INTO v_product FROM loan_products p WHERE p.code = upper(btrim(p_product));
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'Unknown product %: use the code of a loan product', coalesce(btrim(p_product), '(none)')
+            USING ERRCODE = 'P0101', COLUMN = 'product';
+    END IF;
+    SELECT * INTO v_officer FROM users u WHERE lower(u.username) = lower(btrim(p_officer));
+    IF NOT FOUND OR NOT v_officer.is_active OR v_officer.role NOT IN ('loan_officer', 'supervisor') THEN
+        RAISE EXCEPTION 'Unknown officer %: give the username of an active loan officer or supervisor',
+            coalesce(btrim(p_officer), '(none)') USING ERRCODE = 'P0101', COLUMN = 'officer';
+    END IF;
+    IF p_application_date IS NULL THEN
+        RAISE EXCEPTION 'The application date is missing' USING ERRCODE = 'P0107', COLUMN = 'application_date';
+    END IF;
+    IF p_application_date > current_date THEN
+        RAISE EXCEPTION 'The application date % is in the future', p_application_date
+            USING ERRCODE = 'P0104', COLUMN = 'application_date';
+    END IF;
+    IF p_disbursement_date IS NOT NULL AND p_disbursement_date > current_date THEN
+        RAISE EXCEPTION 'The disbursement date % is in the future', p_disbursement_date
+            USING ERRCODE = 'P0104', COLUMN = 'disbursement_date';
+    END IF;
+    IF p_disbursement_date IS NOT NULL AND p_disbursement_date < p_application_date THEN
+        RAISE EXCEPTION 'The disbursement date % is before the application date %', p_disbursement_date,
+            p_application_date USING ERRCODE = 'P0104', COLUMN = 'disbursement_date';
+    END IF;
+    IF p_disbursement_date IS NULL AND v_repaid <> 0 THEN
+        RAISE EXCEPTION 'A loan not yet disbursed has nothing repaid; give its disbursement date or clear repaid'
+            USING ERRCODE = 'P0107', COLUMN = 'repaid';
+    END IF;
+    IF v_repaid < 0 OR v_repaid <> round(v_repaid, 2) THEN
+        RAISE EXCEPTION 'The amount repaid is 0 or more, with at most two decimals (got %)', v_repaid
+            USING ERRCODE = 'P0103', COLUMN = 'repaid';
+    END IF;
+    -- The product's terms: its method and frequency, its usual rate and term when the row leaves them blank; the
+    -- product trigger (loans_check_product) judges the ranges with its own messages.
+    INSERT INTO loans (customer_id, principal_amount, interest_rate, interest_method, term, repayment_frequency,
+                       application_date, loan_officer_id, created_by, product_id)
+    VALUES (v_customer.id, p_principal, coalesce(p_interest_rate, v_product.rate_default),
+            v_product.interest_method, coalesce(p_term, v_product.term_default), v_product.repayment_frequency,
+            p_application_date, v_officer.id, p_user, v_product.id)
+    RETURNING * INTO v_loan;
+    INSERT INTO import_rows (kind, key, entity_id, imported_by, file_sha256)
+    VALUES ('loans', v_key, v_loan.id, p_user, p_file_sha256);
+    IF p_disbursement_date IS NULL THEN
+        RETURN v_loan.id;
+    END IF;
+
+    UPDATE loans
+       SET status = 'active', approved_by = p_user, approved_at = now(), disbursement_date = p_disbursement_date,
+           first_repayment_date = ledger_due_date(p_disbursement_date, v_loan.repayment_frequency, 2),
+           disbursed_by = p_user
+     WHERE id = v_loan.id
+    RETURNING * INTO v_loan;
+    INSERT INTO payment_schedules (loan_id, installment_number, due_date, principal_due, interest_due, penalty_due,
+                                   total_due)
+    SELECT v_loan.id, r.installment_number, r.due_date, r.principal_due, r.interest_due, 0, r.total_due
+      FROM ledger_schedule_rows(v_loan.principal_amount, v_loan.interest_rate, v_loan.interest_method, v_loan.term,
+                                v_loan.repayment_frequency, v_loan.first_repayment_date) r;
+    INSERT INTO transactions (loan_id, transaction_type, amount, principal_amount, fee_amount, transaction_date,
+                              created_by, payment_method, payment_reference, notes)
+    VALUES (v_loan.id, 'disbursement', v_loan.principal_amount, v_loan.principal_amount, 0, p_disbursement_date,
+            p_user, 'bank', 'Opening balance', 'Imported as ' || v_key || ': disbursed before the import')
+    RETURNING * INTO v_txn;
+    v_number := nextval('journal_entry_number_seq');
+    INSERT INTO journal_entries (entry_number, entry_date, description, transaction_id, created_by)
+    VALUES ('JE-' || lpad(v_number::text, greatest(7, length(v_number::text)), '0'), p_disbursement_date,
+            'Opening balance of loan ' || v_loan.loan_number || ' (imported as ' || v_key || ')', v_txn.id, p_user)
+    RETURNING id INTO v_entry;
+    PERFORM ledger_post_line(v_entry, '1200', v_loan.principal_amount, 0, 'Principal lent before the import');
+    PERFORM ledger_post_line(v_entry, '3100', 0, v_loan.principal_amount, 'Opening balance');
+
+    IF v_repaid = 0 THEN
+        RETURN v_loan.id;
+    END IF;
+    -- What repaid pays, installment by installment, oldest first, interest before principal (no penalty yet).
+    SELECT coalesce(sum(a.owed), 0), coalesce(sum(least(a.applied, a.interest)), 0),
+           coalesce(sum(a.applied - least(a.applied, a.interest)), 0)
+      INTO v_owed, v_interest, v_principal
+      FROM (SELECT s.total_due AS owed, s.interest_due AS interest,
+                   greatest(least(v_repaid - coalesce(sum(s.total_due) OVER (ORDER BY s.due_date, s.installment_number
+                                                     ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0),
+                                  s.total_due), 0) AS applied
+              FROM payment_schedules s WHERE s.loan_id = v_loan.id) a;
+    IF v_repaid > v_owed THEN
+        RAISE EXCEPTION 'Repaid % is more than loan % owed in all (%)', ledger_money(v_repaid), v_key,
+            ledger_money(v_owed) USING ERRCODE = 'P0103', COLUMN = 'repaid';
+    END IF;
+    INSERT INTO transactions (loan_id, transaction_type, amount, principal_amount, interest_amount, penalty_amount,
+                              transaction_date, idempotency_key, created_by, payment_method, payment_reference, notes)
+    VALUES (v_loan.id, 'repayment', v_repaid, v_principal, v_interest, 0, p_disbursement_date,
+            'import:opening:' || v_key, p_user, 'bank', 'Opening balance',
+            'Imported as ' || v_key || ': repaid before the import')
+    RETURNING * INTO v_txn;
+    -- The schedule takes the recorded split as a reversal's recomputation would (ledger_recompute_schedule).
+    PERFORM ledger_recompute_schedule(v_loan.id);
+    IF v_principal > 0 THEN
+        v_number := nextval('journal_entry_number_seq');
+        INSERT INTO journal_entries (entry_number, entry_date, description, transaction_id, created_by)
+        VALUES ('JE-' || lpad(v_number::text, greatest(7, length(v_number::text)), '0'), p_disbursement_date,
+                'Opening balance: repaid on loan ' || v_loan.loan_number || ' before the import', v_txn.id, p_user)
+        RETURNING id INTO v_entry;
+        PERFORM ledger_post_line(v_entry, '3100', v_principal, 0, 'Opening balance');
+        PERFORM ledger_post_line(v_entry, '1200', 0, v_principal, 'Principal repaid before the import');
+    END IF;
+    IF v_repaid = v_owed THEN
+        UPDATE loans SET status = 'closed', closed_at = ledger_moment(p_disbursement_date) WHERE id = v_loan.id;
+    END IF;
+    RETURN v_loan.id;
+END $$;
+
+
+--
+-- Name: import_national_ids_taken(text[], bigint); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.import_national_ids_taken(p_ids text[], p_user bigint) RETURNS SETOF text
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+BEGIN
+    PERFORM import_require_actor(p_user);
+    RETURN QUERY SELECT c.national_id FROM customers c WHERE c.national_id = ANY (p_ids);
+END $$;
+
+
+--
+-- Name: import_repayment(bigint, text, text, text, numeric, date, text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.import_repayment(p_user bigint, p_file_sha256 text, p_reference text, p_loan text, p_amount numeric, p_date date, p_method text) RETURNS bigint
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+DECLARE
+    v_key       text;
+    v_loan      bigint;
+    v_reference text;
+    v_txn       bigint;
+BEGIN
+    PERFORM import_require_actor(p_user);
+    v_key := import_check_key(p_reference, 'reference');
+    IF EXISTS (SELECT 1 FROM import_rows r WHERE r.kind = 'repayments' AND r.key = v_key) THEN
+        RETURN NULL;
+    END IF;
+    SELECT l.id INTO v_loan FROM loans l WHERE l.loan_number = upper(btrim(p_loan));
+    IF NOT FOUND THEN
+        SELECT l.id INTO v_loan FROM import_rows r JOIN loans l ON l.id = r.entity_id
+         WHERE r.kind = 'loans' AND r.key = btrim(p_loan);
+    END IF;
+    IF v_loan IS NULL THEN
+        RAISE EXCEPTION 'Unknown loan %: give a loan number (L-000042) or the loan_ref of an imported loan',
+            coalesce(btrim(p_loan), '(none)') USING ERRCODE = 'P0101', COLUMN = 'loan';
+    END IF;
+    IF p_date IS NULL THEN
+        RAISE EXCEPTION 'The payment date is missing' USING ERRCODE = 'P0107', COLUMN = 'date';
+    END IF;
+    PERFORM ledger_check_amount(p_amount, 'payment');
+    v_reference := till_check_method(p_method, CASE WHEN p_method = 'cash' THEN NULL ELSE v_key END);
+    v_txn := ledger_take_repayment(v_loan, p_amount, p_date, p_user, 'import:' || v_key, p_method, v_reference);
+    INSERT INTO import_rows (kind, key, entity_id, imported_by, file_sha256)
+    VALUES ('repayments', v_key, v_txn, p_user, p_file_sha256);
+    RETURN v_txn;
+END $$;
+
+
+--
+-- Name: import_require_actor(bigint); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.import_require_actor(p_user bigint) RETURNS void
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+    SELECT ledger_require_actor(p_user, ARRAY['admin', 'supervisor', 'accountant'], 'import data')
+$$;
+
+
+--
 -- Name: journal_entries_take_branch(); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -7156,6 +7494,39 @@ ALTER TABLE public.groups ALTER COLUMN id ADD GENERATED BY DEFAULT AS IDENTITY (
 
 
 --
+-- Name: import_rows; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.import_rows (
+    id bigint NOT NULL,
+    kind text NOT NULL,
+    key text NOT NULL,
+    entity_id bigint NOT NULL,
+    imported_at timestamp with time zone DEFAULT now() NOT NULL,
+    imported_by bigint NOT NULL,
+    file_sha256 text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT import_rows_file_sha256_check CHECK ((file_sha256 ~ '^[0-9a-f]{64}$'::text)),
+    CONSTRAINT import_rows_key_check CHECK (((length(key) >= 1) AND (length(key) <= 100))),
+    CONSTRAINT import_rows_kind_check CHECK ((kind = ANY (ARRAY['customers'::text, 'loans'::text, 'repayments'::text])))
+);
+
+
+--
+-- Name: import_rows_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+ALTER TABLE public.import_rows ALTER COLUMN id ADD GENERATED BY DEFAULT AS IDENTITY (
+    SEQUENCE NAME public.import_rows_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+
+--
 -- Name: journal_entry_number_seq; Type: SEQUENCE; Schema: public; Owner: -
 --
 
@@ -8165,6 +8536,22 @@ ALTER TABLE ONLY public.groups
 
 ALTER TABLE ONLY public.groups
     ADD CONSTRAINT groups_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: import_rows import_rows_kind_key_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.import_rows
+    ADD CONSTRAINT import_rows_kind_key_key UNIQUE (kind, key);
+
+
+--
+-- Name: import_rows import_rows_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.import_rows
+    ADD CONSTRAINT import_rows_pkey PRIMARY KEY (id);
 
 
 --
@@ -9771,6 +10158,14 @@ ALTER TABLE ONLY public.groups
 
 
 --
+-- Name: import_rows import_rows_imported_by_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.import_rows
+    ADD CONSTRAINT import_rows_imported_by_fkey FOREIGN KEY (imported_by) REFERENCES public.users(id);
+
+
+--
 -- Name: journal_entries journal_entries_branch_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -11281,6 +11676,80 @@ GRANT ALL ON FUNCTION public.gtrgm_union(internal, internal) TO astrofin_definer
 
 
 --
+-- Name: FUNCTION import_branch(p_code text); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.import_branch(p_code text) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.import_branch(p_code text) TO astrofin_definer;
+
+
+--
+-- Name: FUNCTION import_check_key(p_key text, p_column text); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.import_check_key(p_key text, p_column text) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.import_check_key(p_key text, p_column text) TO astrofin_definer;
+
+
+--
+-- Name: FUNCTION import_customer(p_user bigint, p_file_sha256 text, p_national_id text, p_first_name text, p_last_name text, p_phone text, p_email text, p_date_of_birth date, p_gender text, p_address text, p_occupation text, p_branch text); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.import_customer(p_user bigint, p_file_sha256 text, p_national_id text, p_first_name text, p_last_name text, p_phone text, p_email text, p_date_of_birth date, p_gender text, p_address text, p_occupation text, p_branch text) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.import_customer(p_user bigint, p_file_sha256 text, p_national_id text, p_first_name text, p_last_name text, p_phone text, p_email text, p_date_of_birth date, p_gender text, p_address text, p_occupation text, p_branch text) TO astrofin_supervisor;
+GRANT ALL ON FUNCTION public.import_customer(p_user bigint, p_file_sha256 text, p_national_id text, p_first_name text, p_last_name text, p_phone text, p_email text, p_date_of_birth date, p_gender text, p_address text, p_occupation text, p_branch text) TO astrofin_accountant;
+GRANT ALL ON FUNCTION public.import_customer(p_user bigint, p_file_sha256 text, p_national_id text, p_first_name text, p_last_name text, p_phone text, p_email text, p_date_of_birth date, p_gender text, p_address text, p_occupation text, p_branch text) TO astrofin_admin;
+
+
+--
+-- Name: FUNCTION import_keys_done(p_kind text, p_keys text[], p_user bigint); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.import_keys_done(p_kind text, p_keys text[], p_user bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.import_keys_done(p_kind text, p_keys text[], p_user bigint) TO astrofin_supervisor;
+GRANT ALL ON FUNCTION public.import_keys_done(p_kind text, p_keys text[], p_user bigint) TO astrofin_accountant;
+GRANT ALL ON FUNCTION public.import_keys_done(p_kind text, p_keys text[], p_user bigint) TO astrofin_admin;
+
+
+--
+-- Name: FUNCTION import_loan(p_user bigint, p_file_sha256 text, p_loan_ref text, p_customer text, p_product text, p_branch text, p_principal numeric, p_interest_rate numeric, p_term integer, p_application_date date, p_disbursement_date date, p_repaid numeric, p_officer text); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.import_loan(p_user bigint, p_file_sha256 text, p_loan_ref text, p_customer text, p_product text, p_branch text, p_principal numeric, p_interest_rate numeric, p_term integer, p_application_date date, p_disbursement_date date, p_repaid numeric, p_officer text) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.import_loan(p_user bigint, p_file_sha256 text, p_loan_ref text, p_customer text, p_product text, p_branch text, p_principal numeric, p_interest_rate numeric, p_term integer, p_application_date date, p_disbursement_date date, p_repaid numeric, p_officer text) TO astrofin_supervisor;
+GRANT ALL ON FUNCTION public.import_loan(p_user bigint, p_file_sha256 text, p_loan_ref text, p_customer text, p_product text, p_branch text, p_principal numeric, p_interest_rate numeric, p_term integer, p_application_date date, p_disbursement_date date, p_repaid numeric, p_officer text) TO astrofin_accountant;
+GRANT ALL ON FUNCTION public.import_loan(p_user bigint, p_file_sha256 text, p_loan_ref text, p_customer text, p_product text, p_branch text, p_principal numeric, p_interest_rate numeric, p_term integer, p_application_date date, p_disbursement_date date, p_repaid numeric, p_officer text) TO astrofin_admin;
+
+
+--
+-- Name: FUNCTION import_national_ids_taken(p_ids text[], p_user bigint); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.import_national_ids_taken(p_ids text[], p_user bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.import_national_ids_taken(p_ids text[], p_user bigint) TO astrofin_supervisor;
+GRANT ALL ON FUNCTION public.import_national_ids_taken(p_ids text[], p_user bigint) TO astrofin_accountant;
+GRANT ALL ON FUNCTION public.import_national_ids_taken(p_ids text[], p_user bigint) TO astrofin_admin;
+
+
+--
+-- Name: FUNCTION import_repayment(p_user bigint, p_file_sha256 text, p_reference text, p_loan text, p_amount numeric, p_date date, p_method text); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.import_repayment(p_user bigint, p_file_sha256 text, p_reference text, p_loan text, p_amount numeric, p_date date, p_method text) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.import_repayment(p_user bigint, p_file_sha256 text, p_reference text, p_loan text, p_amount numeric, p_date date, p_method text) TO astrofin_supervisor;
+GRANT ALL ON FUNCTION public.import_repayment(p_user bigint, p_file_sha256 text, p_reference text, p_loan text, p_amount numeric, p_date date, p_method text) TO astrofin_accountant;
+GRANT ALL ON FUNCTION public.import_repayment(p_user bigint, p_file_sha256 text, p_reference text, p_loan text, p_amount numeric, p_date date, p_method text) TO astrofin_admin;
+
+
+--
+-- Name: FUNCTION import_require_actor(p_user bigint); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.import_require_actor(p_user bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.import_require_actor(p_user bigint) TO astrofin_definer;
+
+
+--
 -- Name: FUNCTION journal_entries_take_branch(); Type: ACL; Schema: public; Owner: -
 --
 
@@ -12665,6 +13134,20 @@ GRANT ALL ON SEQUENCE public.group_members_id_seq TO astrofin_definer;
 --
 
 GRANT ALL ON SEQUENCE public.groups_id_seq TO astrofin_definer;
+
+
+--
+-- Name: TABLE import_rows; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT,INSERT ON TABLE public.import_rows TO astrofin_definer;
+
+
+--
+-- Name: SEQUENCE import_rows_id_seq; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT USAGE ON SEQUENCE public.import_rows_id_seq TO astrofin_definer;
 
 
 --

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib
 
-KINDS: tuple[str, ...] = ("import_mpesa",)
+KINDS: tuple[str, ...] = ("import_mpesa", "import_book")
 """Modules of astrofin_tui.commands that each define register(kinds) for one or more `astrofin import` kinds."""
 
 

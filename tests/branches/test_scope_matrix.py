@@ -59,7 +59,8 @@ OWNED: dict[str, tuple[str, str]] = {
 # Seen with the branches above one's own as well: colleagues' names on loans, and the branch tree's parents.
 WITH_ANCESTORS = {"branches", "users"}
 # Aggregates over branch rows: staff read them only through functions that add up their own branches.
-STAFF_MAY_NOT_READ = {"mvw_monthly_financial_summary", "mvw_branch_monthly_summary"}
+# import_rows (0025): the keys of imported file rows, read and written only by the import functions.
+STAFF_MAY_NOT_READ = {"mvw_monthly_financial_summary", "mvw_branch_monthly_summary", "import_rows"}
 # No branch data: reference data, the migration marker, the audit chain's seals.
 NOT_BRANCH_DATA = {"chart_of_accounts", "sms_templates", "alembic_version", "audit_seals", "audit_seal_ticks",
                    "loan_products"}
@@ -309,6 +310,16 @@ WRITERS: dict[str, Callable[[Book, Branch, Branch], tuple[str, str, dict[str, An
         {"h": f"{o.id:064x}"}),
     "mobile_money_statement_close": lambda b, me, o: (
         "cashier", "SELECT mobile_money_statement_close(:s, 9, 9, 9, NULL, NULL, :me)", {"s": o.mm_statement}),
+    # Imports (0025): a row pointed at another branch (its code, its customer, its loan) is refused.
+    "import_customer": lambda b, me, o: (
+        "supervisor", "SELECT import_customer(:me, repeat('a', 64), 'SCOPE-1', 'A', 'B', NULL, NULL, NULL, NULL, "
+        "NULL, NULL, :code)", {"code": o.code}),
+    "import_loan": lambda b, me, o: (
+        "supervisor", "SELECT import_loan(:me, repeat('a', 64), 'SCOPE-L', (SELECT customer_number FROM customers "
+        "WHERE id = :c), NULL, :code, 1000, 10, 4, current_date, NULL, NULL, NULL)", {"c": o.customer, "code": o.code}),
+    "import_repayment": lambda b, me, o: (
+        "supervisor", "SELECT import_repayment(:me, repeat('a', 64), 'SCOPE-R', (SELECT loan_number FROM loans "
+        "WHERE id = :l), 10, current_date, 'cash')", {"l": o.loan}),
 }
 # Executable by staff, holding no branch rows: schedule math, previews of terms and a product's fee, the caller's
 # own settings, number formats, the audit chain's hashing and verification (admin, head-office figures without row
@@ -316,7 +327,9 @@ WRITERS: dict[str, Callable[[Book, Branch, Branch], tuple[str, str, dict[str, An
 NO_BRANCH_ROWS = {"preview_payment_schedule", "loan_product_fee", "audit_current_user_id", "scale_padded_number",
                   "audit_chain_genesis", "audit_full_xid", "audit_log_hash", "seal_audit_log", "verify_audit_log",
                   "perform_database_maintenance", "astrofin_branch_scope", "astrofin_branch_lineage",
-                  "astrofin_user_branch", "astrofin_default_branch", "astrofin_sees_head_office"}
+                  "astrofin_user_branch", "astrofin_default_branch", "astrofin_sees_head_office",
+                  # imports (0025): which keys of a file are imported, which national IDs are taken (not whose)
+                  "import_keys_done", "import_national_ids_taken"}
 
 
 def test_every_function_keeps_to_the_callers_branches(engine: Engine, app_engine: Engine, book: Book) -> None:

@@ -78,6 +78,8 @@ EXPECTED_TABLES: dict[str, dict[str, set[str]]] = {
     # by the functions
     **{name: {r: {S} for r in ("cashier", "supervisor", "accountant")} for name in ("mobile_money_receipts",
                                                                                  "mobile_money_statements")},
+    # the keys of imported file rows (0025): only the import functions read and write them
+    "import_rows": {},
 }
 
 # Grants on some columns only: relation -> role -> privilege -> columns.
@@ -141,6 +143,9 @@ EXPECTED_FUNCTIONS: dict[str, set[str]] = {
     **{name: REMINDERS for name in ("create_group", "update_group", "close_group", "add_group_member",
                                     "remove_group_member")},
     "collection_sheet": ALL - ADMIN, "post_collection_sheet": MONEY | {"loan_officer"},
+    # bulk import (0025): the people who move a book onto the system import customers, loans and repayments
+    **{name: {"admin", "supervisor", "accountant"} for name in (
+        "import_customer", "import_loan", "import_repayment", "import_keys_done", "import_national_ids_taken")},
     "next_meeting_date": ALL, "group_meeting_dates": ALL,
     # M-Pesa: the service user (a cashier), the counter and the books receive, post, validate, preview and import
     # statements and read their reconciliation; an accountant or a supervisor resolves suspense
@@ -174,7 +179,8 @@ EXPECTED_FUNCTIONS: dict[str, set[str]] = {
         "group_check_name", "group_check_meeting", "group_check_officer", "group_visible",
         "ledger_take_repayment", "mobile_money_clean", "mobile_money_reference", "mobile_money_match",
         "mobile_money_owed", "mobile_money_entry", "mobile_money_receive_row", "mobile_money_post_receipt",
-        "mobile_money_check_note", "mobile_money_suspense_row", "mobile_money_receipt_error")},
+        "mobile_money_check_note", "mobile_money_suspense_row", "mobile_money_receipt_error",
+        "import_require_actor", "import_check_key", "import_branch")},
 }
 # sequence -> roles with USAGE/UPDATE (numbering customers and loans they create); the rest via functions.
 EXPECTED_SEQUENCES = {"customer_number_seq": {"loan_officer", "supervisor"},
