@@ -1,4 +1,4 @@
--- Back to 0023: no bulk import. What was imported stays (customers, loans, their transactions and journal entries
+-- Back to 0024: no bulk import. What was imported stays (customers, loans, their transactions and journal entries
 -- are ordinary rows); the record of which file rows were imported goes, and with it the rerun's memory. The
 -- Opening Balances account stays when entries use it.
 DROP FUNCTION import_repayment(bigint, text, text, text, numeric, date, text),

@@ -9,7 +9,7 @@
    accountant; `import_keys_done` and `import_national_ids_taken` for the validation pass.
 
 Revision ID: 0025
-Revises: 0023 (to be re-chained onto 0024, mobile money, when both are merged)
+Revises: 0024
 Create Date: 2026-12-06
 """
 
