@@ -5,6 +5,7 @@ least 1,000 rows a second at 1,000,000 customers."""
 
 from __future__ import annotations
 
+import os
 import random
 import tempfile
 import time
@@ -44,7 +45,9 @@ def write_statement(engine: Engine, path: Path, rows: int = ROWS, seed: int = 1)
 
 
 def run_mpesa(bench: Any, engine: Engine, actor: Any) -> None:
-    from db.mpesa.statement_import import import_statement
+    from db.mpesa.statement_import import WORKERS, import_statement
+
+    workers = int(os.environ.get("ASTROFIN_BENCH_MPESA_WORKERS") or WORKERS)
 
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "statement.csv"
@@ -52,10 +55,10 @@ def run_mpesa(bench: Any, engine: Engine, actor: Any) -> None:
         write_statement(engine, path)
         written = time.perf_counter() - started
         started = time.perf_counter()
-        summary = import_statement(engine, actor, path)
+        summary = import_statement(engine, actor, path, workers=workers)
         seconds = time.perf_counter() - started
     rate = summary.rows / seconds if seconds else 0.0
     counts = ", ".join(f"{status} {count:,}" for status, count in sorted(summary.counts.items()))
-    bench.add(f"M-Pesa statement of {summary.rows:,} rows imported and posted",
+    bench.add(f"M-Pesa statement of {summary.rows:,} rows imported and posted ({workers} posting sessions)",
               f"{rate:,.0f} rows/s ({seconds:.1f} s; {counts}; file written in {written:.1f} s)",
               "≥ 1,000 rows/s", rate >= 1_000)

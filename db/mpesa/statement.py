@@ -144,6 +144,7 @@ def parse_statement(path: Path | str) -> Iterator[StatementRow | RefusedRow]:
 
 def _rows(reader: Iterator[list[str]], lines: _Lines, path: Path) -> Iterator[StatementRow | RefusedRow]:
     columns: dict[str, int] | None = None
+    labels: dict[int, str] = {}
     seen: dict[str, int] = {}
     pending: tuple[int, list[str]] | None = None
     line_num = 0
@@ -160,21 +161,22 @@ def _rows(reader: Iterator[list[str]], lines: _Lines, path: Path) -> Iterator[St
                 columns = {}
                 for i, key in enumerate(keys):
                     columns.setdefault(key, i)
+                labels = {i: (cells[i].strip() or key) for key, i in columns.items()}
             continue
         if not any(c.strip() for c in cells):
             continue  # a blank line
         if pending is not None:
-            yield _row(pending[0], pending[1], columns, seen, last=False, complete=True)
+            yield _row(pending[0], pending[1], columns, labels, seen, last=False, complete=True)
         pending = (start, cells)
     if columns is None:
         raise StatementRefused(f"{path.name} has no statement table: no header row with "
                                f"{', '.join(REQUIRED.values())}")
     if pending is not None:
-        yield _row(pending[0], pending[1], columns, seen, last=True, complete=lines.ended)
+        yield _row(pending[0], pending[1], columns, labels, seen, last=True, complete=lines.ended)
 
 
-def _row(line: int, cells: list[str], columns: dict[str, int], seen: dict[str, int], *, last: bool,
-         complete: bool) -> StatementRow | RefusedRow:
+def _row(line: int, cells: list[str], columns: dict[str, int], labels: dict[int, str], seen: dict[str, int], *,
+         last: bool, complete: bool) -> StatementRow | RefusedRow:
     width = max(columns.values()) + 1
 
     def cell(key: str) -> str:
@@ -220,5 +222,5 @@ def _row(line: int, cells: list[str], columns: dict[str, int], seen: dict[str, i
                           receipt)
     seen[receipt] = line
     phone, name = split_party(cell(OTHER_PARTY))
-    raw = {key: cells[i] for key, i in columns.items() if i < len(cells) and cells[i] != ""}
+    raw = {labels[i]: cells[i] for i in labels if i < len(cells) and cells[i] != ""}
     return StatementRow(line, receipt, completed, paid_in, cell(DETAILS), status, phone, name, cell(ACCOUNT), raw)

@@ -36,6 +36,7 @@ def test_a_wild_statement_gives_every_row_its_outcome(tmp_path: Path) -> None:
     assert ok[1].completed_at == datetime(2026, 11, 30, 9, 0, 1)
     assert (ok[1].payer_phone, ok[1].payer_name) == ("254700000000", "MARY, JANE")
     assert ok[0].line == 7  # after the four key/value lines, a blank line and the header
+    assert ok[0].raw["Receipt No."] == "RKA1" and ok[0].raw["A/C No."] == "L-000001"
     assert out["RKA3"] == ("skipped", "status Failed: not posted")
     assert out["RKA4"] == ("skipped", "a withdrawal, not a repayment")
     assert out["RKA5"] == ("skipped", "status Reversed: not posted")
