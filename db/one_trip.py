@@ -22,7 +22,6 @@ transaction.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -34,7 +33,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import Select
 from sqlalchemy.sql.elements import TextClause
 
-from db.engine import Actor, log_query
+from db.engine import Actor
 from db.replica import replica_for
 
 _SETTINGS = ("SELECT set_config('astrofin.user_id', %(astrofin_user_id)s, true), "
@@ -54,11 +53,10 @@ def fetch_in_one_trip(engine: Engine, actor: Actor, statement: Select[Any], *,
     message = _SETTINGS + str(compiled)
     with _read_connection(engine, replica) as connection:
         driver: psycopg.Connection[Any] = connection.connection.driver_connection  # type: ignore[assignment]
-        started = time.perf_counter()
         driver.autocommit = True
         try:
             with psycopg.ClientCursor(driver) as cursor:
-                cursor.execute(message, params, prepare=False)
+                _execute(connection, cursor, message, params)
                 cursor.nextset()
                 rows: list[tuple[Any, ...]] = cursor.fetchall()
         except psycopg.Error as exc:
@@ -68,8 +66,16 @@ def fetch_in_one_trip(engine: Engine, actor: Actor, statement: Select[Any], *,
         finally:
             if not (driver.broken or driver.closed):
                 driver.autocommit = False
-        log_query(engine, message, params, time.perf_counter() - started)
     return rows
+
+
+def _execute(connection: Connection, cursor: psycopg.ClientCursor[Any], message: str, params: dict[str, Any]) -> None:
+    """Send the message, with the engine's statement events around it as SQLAlchemy sends them around a statement it
+    executes: the slow-query log times it, and whatever else watches the engine's statements sees it."""
+    dispatch = connection.dispatch
+    dispatch.before_cursor_execute(connection, cursor, message, params, None, False)
+    cursor.execute(message, params, prepare=False)
+    dispatch.after_cursor_execute(connection, cursor, message, params, None, False)
 
 
 _RESULT = "SELECT set_config('astrofin.result', ({write})::text, true);\n"
@@ -89,11 +95,10 @@ def write_in_one_trip(engine: Engine, actor: Actor, write: TextClause, read: Tex
     message = _SETTINGS + _RESULT.format(write=_text_sql(engine, write)) + _text_sql(engine, read)
     with engine.connect() as connection:
         driver: psycopg.Connection[Any] = connection.connection.driver_connection  # type: ignore[assignment]
-        started = time.perf_counter()
         driver.autocommit = True
         try:
             with psycopg.ClientCursor(driver) as cursor:
-                cursor.execute(message, params, prepare=False)
+                _execute(connection, cursor, message, params)
                 cursor.nextset()
                 cursor.nextset()
                 cursor.row_factory = namedtuple_row  # type: ignore[assignment]  # the read's rows, by name
@@ -105,7 +110,6 @@ def write_in_one_trip(engine: Engine, actor: Actor, write: TextClause, read: Tex
         finally:
             if not (driver.broken or driver.closed):
                 driver.autocommit = False
-        log_query(engine, message, params, time.perf_counter() - started)
     return rows
 
 

@@ -28,9 +28,12 @@ REVOKE ALL ON import_rows FROM PUBLIC;
 GRANT SELECT, INSERT ON import_rows TO astrofin_definer;
 GRANT USAGE ON SEQUENCE import_rows_id_seq TO astrofin_definer;
 
--- 2. Opening balances: the equity side of a book brought over from another system.
+-- 2. Opening balances: the equity side of a book brought over from another system. A book already seeded gets the
+--    account here; a new one gets it with the rest of the chart from the seed (a migration writes no reference
+--    data into an empty book: `astrofin db migrate -r` leaves every table empty).
 INSERT INTO chart_of_accounts (account_code, account_name, account_type)
-VALUES ('3100', 'Opening Balances', 'equity')
+SELECT '3100', 'Opening Balances', 'equity'
+ WHERE EXISTS (SELECT 1 FROM chart_of_accounts)
 ON CONFLICT (account_code) DO NOTHING;
 
 -- 3. Who may import.

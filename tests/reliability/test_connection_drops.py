@@ -91,6 +91,15 @@ def dropping(engine: Engine, drop: Drop | None) -> Iterator[list[str]]:
         event.remove(engine, "commit", before_commit)
 
 
+def _commit_step(kinds: list[str]) -> int:
+    """The step whose sending commits the save: its COMMIT, or, for a save sent as one message (db/one_trip.py: the
+    settings, the call and the read of its result, committed by the server at the message's end), that message."""
+    if "COMMIT" in kinds:
+        return kinds.index("COMMIT") + 1
+    assert len(kinds) == 1 and kinds[0].startswith("SELECT set_config('astrofin.user_id'"), kinds
+    return 1
+
+
 @dataclass
 class Save:
     """One repository save: how to prepare a fresh case, do it, and see what it wrote."""
@@ -203,11 +212,11 @@ def test_a_dropped_connection_never_half_writes_and_the_retry_lands_once(
         for save in _saves(engine, fault_engine, actors):
             with dropping(engine, None) as kinds:  # a dry run names the steps of this save
                 save.run(save.prepare())
-            commit_at = kinds.index("COMMIT") + 1
+            commit_at = _commit_step(kinds)
             steps = list(range(1, len(kinds) + 1))
             if how == "restart" and scale() == 1:
                 # A restart takes about a second: in the quick run, the main write and the commits only.
-                steps = sorted({commit_at - 1, commit_at, len(kinds)})
+                steps = sorted({commit_at - 1, commit_at, len(kinds)} - {0})
             outcomes: dict[str, int] = {}
             for at in steps:
                 outcome = _one_drop(fault_server, engine, fault_engine, save, how, at, commit_at)
