@@ -22,7 +22,8 @@ transaction.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import psycopg
@@ -56,7 +57,8 @@ def fetch_in_one_trip(engine: Engine, actor: Actor, statement: Select[Any], *,
         driver.autocommit = True
         try:
             with psycopg.ClientCursor(driver) as cursor:
-                _execute(connection, cursor, message, params)
+                with _statement_events(connection, cursor, message, params):
+                    cursor.execute(message, params, prepare=False)
                 cursor.nextset()
                 rows: list[tuple[Any, ...]] = cursor.fetchall()
         except psycopg.Error as exc:
@@ -69,12 +71,14 @@ def fetch_in_one_trip(engine: Engine, actor: Actor, statement: Select[Any], *,
     return rows
 
 
-def _execute(connection: Connection, cursor: psycopg.ClientCursor[Any], message: str, params: dict[str, Any]) -> None:
-    """Send the message, with the engine's statement events around it as SQLAlchemy sends them around a statement it
-    executes: the slow-query log times it, and whatever else watches the engine's statements sees it."""
+@contextmanager
+def _statement_events(connection: Connection, cursor: psycopg.ClientCursor[Any], message: str,
+                      params: dict[str, Any]) -> Iterator[None]:
+    """The engine's statement events around the message, as SQLAlchemy sends them around a statement it executes:
+    the slow-query log times it, and whatever else watches the engine's statements sees it."""
     dispatch = connection.dispatch
     dispatch.before_cursor_execute(connection, cursor, message, params, None, False)
-    cursor.execute(message, params, prepare=False)
+    yield
     dispatch.after_cursor_execute(connection, cursor, message, params, None, False)
 
 
@@ -98,7 +102,8 @@ def write_in_one_trip(engine: Engine, actor: Actor, write: TextClause, read: Tex
         driver.autocommit = True
         try:
             with psycopg.ClientCursor(driver) as cursor:
-                _execute(connection, cursor, message, params)
+                with _statement_events(connection, cursor, message, params):
+                    cursor.execute(message, params, prepare=False)
                 cursor.nextset()
                 cursor.nextset()
                 cursor.row_factory = namedtuple_row  # type: ignore[assignment]  # the read's rows, by name

@@ -34,8 +34,6 @@ ALLOWED = {
     ("db/repositories/reports.py", "ORDER BY o.oldest_due_date, o.loan_id LIMIT :n"): "the overdue queue's SQL "
         "is joined from fixed fragments chosen by flags, so each shape keeps its index plan; values are bound",
     ("db/repositories/reports.py", "session.execute(statement, params)"): "statement from _queue_sql above",
-    ("db/one_trip.py", "_execute(connection, cursor, message, params)"): "the message below, passed to the one "
-        "function that sends it between the engine's statement events",
     ("db/one_trip.py", "cursor.execute(message, params, prepare=False)"): "the fixed settings statement before a "
         "statement SQLAlchemy compiled (or a write kept in a fixed set_config and its read, text clauses the callers "
         "pass as literals), values bound as parameters",
