@@ -50,6 +50,19 @@ def ensure_packages() -> None:
         run(["apt-get", "install", "-y", "-qq", *missing])
 
 
+def veth_pair(*ends: tuple[str, str, str]) -> None:
+    """Two network namespaces joined by a veth pair: each end given as (namespace, device, address in a /30)."""
+    (first_ns, first_dev, _), (second_ns, second_dev, _) = ends
+    run(["ip", "netns", "add", first_ns])
+    run(["ip", "netns", "add", second_ns])
+    run(["ip", "link", "add", second_dev, "type", "veth", "peer", "name", first_dev])
+    for ns, dev, ip in ends:
+        run(["ip", "link", "set", dev, "netns", ns])
+        run(["ip", "addr", "add", f"{ip}/30", "dev", dev], ns=ns)
+        run(["ip", "link", "set", dev, "up"], ns=ns)
+        run(["ip", "link", "set", "lo", "up"], ns=ns)
+
+
 @dataclass
 class Link:
     shaping: str = ""
@@ -57,14 +70,7 @@ class Link:
 
     def up(self) -> None:
         self.down()
-        run(["ip", "netns", "add", SERVER_NS])
-        run(["ip", "netns", "add", CLIENT_NS])
-        run(["ip", "link", "add", CLIENT_VETH, "type", "veth", "peer", "name", SERVER_VETH])
-        for ns, dev, ip in ((SERVER_NS, SERVER_VETH, SERVER_IP), (CLIENT_NS, CLIENT_VETH, CLIENT_IP)):
-            run(["ip", "link", "set", dev, "netns", ns])
-            run(["ip", "addr", "add", f"{ip}/30", "dev", dev], ns=ns)
-            run(["ip", "link", "set", dev, "up"], ns=ns)
-            run(["ip", "link", "set", "lo", "up"], ns=ns)
+        veth_pair((SERVER_NS, SERVER_VETH, SERVER_IP), (CLIENT_NS, CLIENT_VETH, CLIENT_IP))
         netem = all(
             run(["tc", "qdisc", "add", "dev", dev, "root", "netem", "rate", RATE, "delay", f"{ONE_WAY_DELAY_MS}ms"],
                 ns=ns, check=False).returncode == 0

@@ -35,6 +35,8 @@ from typing import Any
 from sqlalchemy import create_engine, pool, text
 from sqlalchemy.engine import URL
 
+from bench.ssh_link import veth_pair
+
 SERVER_NS, CLIENT_NS = "astrofin-dbs", "astrofin-dbc"
 SERVER_VETH, CLIENT_VETH = "afdbs0", "afdbc0"
 SERVER_IP, CLIENT_IP = "10.251.0.2", "10.251.0.1"
@@ -81,14 +83,7 @@ class DelayedLink:
 
     def up(self) -> None:
         self.down()
-        run(["ip", "netns", "add", SERVER_NS])
-        run(["ip", "netns", "add", CLIENT_NS])
-        run(["ip", "link", "add", CLIENT_VETH, "type", "veth", "peer", "name", SERVER_VETH])
-        for ns, dev, ip in ((SERVER_NS, SERVER_VETH, SERVER_IP), (CLIENT_NS, CLIENT_VETH, CLIENT_IP)):
-            run(["ip", "link", "set", dev, "netns", ns])
-            run(["ip", "addr", "add", f"{ip}/30", "dev", dev], ns=ns)
-            run(["ip", "link", "set", dev, "up"], ns=ns)
-            run(["ip", "link", "set", "lo", "up"], ns=ns)
+        veth_pair((SERVER_NS, SERVER_VETH, SERVER_IP), (CLIENT_NS, CLIENT_VETH, CLIENT_IP))
         netem = all(run(["tc", "qdisc", "add", "dev", dev, "root", "netem", "delay", f"{self.delay_ms}ms"],
                         ns=ns, check=False).returncode == 0
                     for ns, dev in ((SERVER_NS, SERVER_VETH), (CLIENT_NS, CLIENT_VETH)))

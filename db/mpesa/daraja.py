@@ -68,6 +68,10 @@ POSTERS = 2
 """Tasks that post received confirmations, each a batch at a time on one database connection."""
 POST_BATCH = 50
 QUEUE_SIZE = 10_000
+LULL_WAIT_SECONDS = 0.5
+BUSY_POST_BATCH = 10
+"""What a poster posts at a time while confirmations keep arriving: small, so an answer never waits long behind it."""
+"""How long a poster leaves the database to the answering while confirmations arrive, before it posts anyway."""
 """Receipts waiting for a poster; past it, the next sweep posts them."""
 SHUTDOWN_SECONDS = 10
 """How long a stopping service goes on posting the confirmations it has answered."""
@@ -312,6 +316,8 @@ class CallbackService:
         self.post_limiter = anyio.CapacityLimiter(POSTERS)
         self._arrivals: list[_Arrival] = []
         self._arrived = anyio.Event()
+        self._receiving = 0
+        """Receivers writing a batch now."""
         self._to_post: list[int] = []
         self._postable = anyio.Event()
         self._stopping = False
@@ -437,6 +443,7 @@ class CallbackService:
             # In receipt number order, so that two batches holding the same receipts never wait on each other.
             batch.sort(key=lambda arrival: arrival.callback.receipt_number)
             outcomes: list[tuple[int, bool] | str | BaseException]
+            self._receiving += 1
             try:
                 outcomes = list(await self._call(self.inbox.receive_many, [arrival.callback for arrival in batch]))
             except (AstrofinError, PoolTimeout) as exc:
@@ -448,6 +455,8 @@ class CallbackService:
                 for arrival in batch:  # cancelled: no request waits for ever (each is answered 500)
                     arrival.done.set()
                 raise
+            finally:
+                self._receiving -= 1
             for arrival, outcome in zip(batch, outcomes, strict=False):
                 arrival.outcome = outcome
                 arrival.done.set()
@@ -472,7 +481,8 @@ class CallbackService:
     async def _poster(self) -> None:
         while True:
             await self._postable.wait()
-            batch, self._to_post = self._to_post[:POST_BATCH], self._to_post[POST_BATCH:]
+            size = POST_BATCH if await self._lull() else BUSY_POST_BATCH
+            batch, self._to_post = self._to_post[:size], self._to_post[size:]
             if not self._to_post:
                 if self._stopping:
                     if batch:
@@ -481,6 +491,16 @@ class CallbackService:
                 self._postable = anyio.Event()
             if batch:
                 await self._post(batch)
+
+    async def _lull(self) -> bool:
+        """Answering comes first: Daraja waits on an answer, nobody waits on a posting. While confirmations are
+        being written or wait to be, a poster leaves the database to them, for at most LULL_WAIT_SECONDS; whether
+        the answering went quiet (then a whole batch is posted; else a small one, and the answering goes on)."""
+        with anyio.move_on_after(LULL_WAIT_SECONDS):
+            while (self._arrivals or self._receiving) and not self._stopping:
+                await anyio.sleep(0.005)
+            return True
+        return False
 
     async def _posters(self) -> None:
         async with anyio.create_task_group() as posters:
