@@ -24,9 +24,14 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Header, Input, Static, TabbedContent, TabPane
 
 from db.errors import NotFound, Refused, ValidationError
-from db.repositories.mobile_money import MobileMoneyRepository, Reconciliation, SuspenseReceipt
+from db.repositories.mobile_money import (
+    QUEUE_PAGE,
+    MobileMoneyRepository,
+    QueueStart,
+    Reconciliation,
+    SuspenseReceipt,
+)
 from db.repositories.payments import AmountsDue, PaymentRepository, Receipt
-from db.repositories.suspense_queue import QUEUE_PAGE, QueueStart, SuspenseQueueRepository
 from db.validation import reason_problem
 from screens.back_office import tab_beside, tab_bindings, when
 from screens.context import ScreenContext
@@ -386,8 +391,8 @@ class SuspenseScreen(DataScreen):
         self.load()
 
     @property
-    def repo(self) -> SuspenseQueueRepository:
-        return SuspenseQueueRepository(self.ctx.engine, self.ctx.actor)
+    def repo(self) -> MobileMoneyRepository:
+        return MobileMoneyRepository(self.ctx.engine, self.ctx.actor)
 
     # --- the queue --------------------------------------------------------------------------------------
 
@@ -396,7 +401,7 @@ class SuspenseScreen(DataScreen):
             self._said, self._said_kind = said, kind
         repo, search, after = self.repo, self.query_one("#filter", Input).value.strip(), self._starts[-1]
         # One row more than a page: whether there is a next page, without counting.
-        self.start("queue", lambda: repo.newest(search, after, limit=QUEUE_PAGE + 1),
+        self.start("queue", lambda: repo.newest_in_suspense(search, after, limit=QUEUE_PAGE + 1),
                    working="Reading the suspense queue…", hold=None)
 
     @on(Input.Submitted, "#filter")

@@ -375,26 +375,18 @@ def _loan_args(values: dict[str, str], today: date, book: _Book) -> tuple[Any, .
     assert principal is not None
     if principal <= 0:
         raise _Bad("the principal must be more than 0")
-    if (product.principal_min is not None and principal < product.principal_min) or (
-            product.principal_max is not None and principal > product.principal_max):
-        raise _Bad(f"the principal {principal:,.2f} is outside product {product.code}'s range "
-                   f"{_range(product.principal_min, product.principal_max, money=True)}")
+    _within(principal, product.principal_min, product.principal_max, f"principal {principal:,.2f}", product.code,
+            money=True)
     rate = _number(values, "interest_rate", whole=False)
     rate_used = rate if rate is not None else product.rate_default
     if rate_used is None:
         raise _Bad(f"the interest rate is missing and product {product.code} has no usual rate")
-    if (product.rate_min is not None and rate_used < product.rate_min) or (
-            product.rate_max is not None and rate_used > product.rate_max):
-        raise _Bad(f"the interest rate {rate_used}% is outside product {product.code}'s range "
-                   f"{_range(product.rate_min, product.rate_max)}%")
+    _within(rate_used, product.rate_min, product.rate_max, f"interest rate {rate_used}%", product.code, unit="%")
     term = _number(values, "term", whole=True)
     term_used = term if term is not None else product.term_default
     if term_used is None:
         raise _Bad(f"the term is missing and product {product.code} has no usual term")
-    if (product.term_min is not None and term_used < product.term_min) or (
-            product.term_max is not None and term_used > product.term_max):
-        raise _Bad(f"the term {term_used} is outside product {product.code}'s range "
-                   f"{_range(product.term_min, product.term_max)} installments")
+    _within(term_used, product.term_min, product.term_max, f"term {term_used}", product.code, unit=" installments")
     applied = _date(values, "application_date", today)
     disbursed = _date(values, "disbursement_date", today, required=False)
     assert applied is not None
@@ -416,6 +408,12 @@ def _loan_args(values: dict[str, str], today: date, book: _Book) -> tuple[Any, .
                    "supervisor")
     return (values["loan_ref"], customer, product.code, values["branch"].upper(), principal, rate,
             None if term is None else int(term), applied, disbursed, repaid, values["officer"])
+
+
+def _within(value: Any, low: Any, high: Any, what: str, product: str, *, money: bool = False, unit: str = "") -> None:
+    """Refuse a value outside the product's range (either end may be open), naming it and the range."""
+    if (low is not None and value < low) or (high is not None and value > high):
+        raise _Bad(f"the {what} is outside product {product}'s range {_range(low, high, money=money)}{unit}")
 
 
 def _range(low: Any, high: Any, *, money: bool = False) -> str:

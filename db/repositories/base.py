@@ -70,6 +70,12 @@ def translate(exc: DBAPIError) -> AstrofinError:
     return Refused(primary.splitlines()[0] if primary else "the database refused this")
 
 
+def contains_pattern(typed: str) -> str:
+    """A LIKE pattern that finds what was typed anywhere in a column, its % and _ taken as typed (LIKE's default
+    escape character is the backslash)."""
+    return "%" + typed.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
 class Repository:
     """A repository acts for one signed-in person; each public call is one unit of work."""
 

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from db.errors import NotFound, ValidationError
 from db.models import Customer, Loan
-from db.repositories.base import Repository
+from db.repositories.base import Repository, contains_pattern
 from db.repositories.idempotency import check_idempotency_key, existing_by_key, insert_once
 from db.repositories.peek import peek
 from db.validation import CustomerInput, customer_problems, normalize_phone
@@ -102,10 +102,6 @@ class SearchPage:
 def _normalized_number(raw: str, prefix: str) -> str:
     digits = re.sub(r"\D", "", raw)
     return f"{prefix}-{int(digits):06d}"
-
-
-def _escape_like(raw: str) -> str:
-    return raw.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _has_name(text: str) -> bool:
@@ -218,7 +214,7 @@ class CustomerRepository(Repository):
                     return page
             # The walk of the name index in order, from the keyset, in customer_name_page_ids (0018): under the
             # branches' row-level security neither the pattern nor the keyset could be an index condition here.
-            pattern = f"%{_escape_like(text)}%"
+            pattern = contains_pattern(text)
             walk = _once(func.customer_name_page_ids("walk", pattern, *page_after.arguments(limit)))
             statement = select(Customer).where(or_(Customer.id == any_(walk), *self._exact(text)))
             statement = statement.where(*keyset).order_by(*order).limit(limit + 1)
@@ -272,7 +268,7 @@ class CustomerRepository(Repository):
         the exact national ID, sorted, and the first page taken.
         """
         split = " " not in text and _codepoint_order(session)
-        matches = func.customer_name_matches(f"%{_escape_like(text)}%", split, NAME_PROBE_CAP).column_valued("id")
+        matches = func.customer_name_matches(contains_pattern(text), split, NAME_PROBE_CAP).column_valued("id")
         matched = select(func.array_agg(matches).label("ids")).cte("matched")
         ids: ColumnElement[Any] = _once(matched.c.ids)
         if split:

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import text
 
 from db.errors import Refused
-from db.repositories.base import Repository
+from db.repositories.base import Repository, contains_pattern
 
 SOURCES = ("statement", "callback")
 STATUSES = ("received", "posted", "suspense", "applied", "refunded")
@@ -131,6 +131,24 @@ def _money(value: Any) -> Decimal:
     return Decimal(value if value is not None else 0).quantize(Decimal("0.01"))
 
 
+def _suspense_receipt(row: Any) -> SuspenseReceipt:
+    return SuspenseReceipt(int(row.id), row.receipt_number, row.paid_at, _money(row.amount),
+                           _money(row.suspense_amount), row.payer_phone, row.payer_name, row.account_reference,
+                           row.suspense_reason, row.branch_code, row.loan_number)
+
+
+QUEUE_PAGE = 50
+"""Receipts on a page of the suspense screen."""
+
+
+@dataclass(frozen=True)
+class QueueStart:
+    """Where a page of the suspense queue starts: after the receipt paid at `paid_at` with this id (newest first)."""
+
+    paid_at: datetime
+    receipt_id: int
+
+
 def _posting(row: Any) -> Posting:
     return Posting(row.status, row.loan_number, row.transaction_id, _money(row.posted), _money(row.suspense),
                    row.reason)
@@ -183,7 +201,6 @@ class MobileMoneyRepository(Repository):
     def suspense(self, search: str = "", after_id: int | None = None, limit: int = 50) -> list[SuspenseReceipt]:
         """The receipts waiting in suspense, oldest first, after `after_id`; `search` finds a receipt number, a
         phone, a payer's name or an account reference containing it."""
-        pattern = "%" + search.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         with self.read_work() as session:
             rows = session.execute(text("""
     SELECT r.id, r.receipt_number, r.paid_at, r.amount, r.suspense_amount, r.payer_phone, r.payer_name,
@@ -195,10 +212,29 @@ class MobileMoneyRepository(Repository):
       AND (CAST(:plain AS text) = '' OR r.receipt_number ILIKE :p OR r.payer_phone ILIKE :p
            OR r.payer_name ILIKE :p OR r.account_reference ILIKE :p)
     ORDER BY r.id
-    LIMIT :n"""), {"after": after_id, "plain": search.strip(), "p": pattern, "n": limit}).all()
-        return [SuspenseReceipt(int(r.id), r.receipt_number, r.paid_at, _money(r.amount), _money(r.suspense_amount),
-                                r.payer_phone, r.payer_name, r.account_reference, r.suspense_reason, r.branch_code,
-                                r.loan_number) for r in rows]
+    LIMIT :n"""), {"after": after_id, "plain": search.strip(), "p": contains_pattern(search.strip()),
+                   "n": limit}).all()
+        return [_suspense_receipt(r) for r in rows]
+
+    def newest_in_suspense(self, search: str = "", after: QueueStart | None = None,
+                           limit: int = QUEUE_PAGE) -> list[SuspenseReceipt]:
+        """The suspense queue as the back office reads it: newest payment first (the one a customer is calling
+        about), a page after `after` (keyset on the time paid and the id), with the same search as `suspense`."""
+        with self.read_work() as session:
+            rows = session.execute(text("""
+    SELECT r.id, r.receipt_number, r.paid_at, r.amount, r.suspense_amount, r.payer_phone, r.payer_name,
+           r.account_reference, r.suspense_reason, b.code AS branch_code, l.loan_number
+    FROM mobile_money_receipts r
+    JOIN branches b ON b.id = r.branch_id
+    LEFT JOIN loans l ON l.id = r.loan_id
+    WHERE r.status = 'suspense'
+      AND (CAST(:at AS timestamptz) IS NULL OR (r.paid_at, r.id) < (CAST(:at AS timestamptz), CAST(:id AS bigint)))
+      AND (CAST(:plain AS text) = '' OR r.receipt_number ILIKE :p OR r.payer_phone ILIKE :p
+           OR r.payer_name ILIKE :p OR r.account_reference ILIKE :p)
+    ORDER BY r.paid_at DESC, r.id DESC
+    LIMIT :n"""), {"at": after.paid_at if after else None, "id": after.receipt_id if after else None,
+                   "plain": search.strip(), "p": contains_pattern(search.strip()), "n": limit}).all()
+        return [_suspense_receipt(r) for r in rows]
 
     def apply(self, receipt_id: int, loan_id: int, note: str) -> int:
         """Applies a receipt in suspense to a loan (Dr 2100 / Cr 1150, then the repayment); returns the repayment."""

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import text
 
-from db.repositories.base import Repository
+from db.repositories.base import Repository, contains_pattern
 
 LIMIT = 8
 _NUMBER = re.compile(r"^\s*G-?0*(\d{1,9})\s*$", re.IGNORECASE)
@@ -34,7 +34,7 @@ class SheetGroupFinder(Repository):
             return []
         number = _NUMBER.match(words)
         digits = number.group(1) if number else None
-        pattern = "%" + words.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        pattern = contains_pattern(words)
         with self.read_work() as session:
             rows = session.execute(text("""
     SELECT g.id, g.group_number, g.name, g.kind, p.group_number AS parent_number, u.full_name AS officer
