@@ -139,6 +139,8 @@ class ImportFileScreen(DataScreen):
     def on_mount(self) -> None:
         self.sub_title = "Import a file"
         self.query_one("#progress").display = False  # until a run starts: an idle bar would only animate
+        # The path is what is typed every time; the kind (a statement first) is one shift+tab away.
+        self.query_one("#path", Input).focus()
 
     @property
     def kind(self) -> str:
