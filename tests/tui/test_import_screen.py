@@ -171,3 +171,19 @@ def test_import_snapshot(snap_compare: SnapCompare, app_engine: Engine, access_l
         await press(pilot, "ctrl+s")
 
     assert snap_compare(front_app(app_engine, access_log), terminal_size=(80, 24), run_before=run_before)
+
+
+def test_the_screen_opens_in_its_file_field(app_engine: Engine, access_log: Path,
+                                            actors: dict[str, Actor]) -> None:
+    """ctrl+y then the path typed at once lands in the file field (it went to the kind list while that came first)."""
+    async def scenario() -> None:
+        app = front_app(app_engine, access_log)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await sign_in(pilot, actors["accountant"])
+            await press(pilot, "ctrl+y")
+            await pilot.press(*"/tmp/st.csv")
+            await settle(pilot)
+            assert app.screen.query_one("#path", Input).value == "/tmp/st.csv"
+            assert app.screen.query_one("#kind", Select).value == "mpesa"
+
+    run(scenario())
