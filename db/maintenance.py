@@ -184,6 +184,10 @@ def run_maintenance(target: Target, options: MaintenanceOptions | None = None, *
                 if function_installed(conn, "refresh_monthly_financial_summary"):
                     _call(conn, "SELECT refresh_monthly_financial_summary()")
                     step.detail = "mvw_monthly_financial_summary"
+                    # PAR's running totals (0026): the day's changes folded in, so PAR reads a few rows again.
+                    if function_installed(conn, "loan_arrears_fold"):
+                        folded = int(_call(conn, "SELECT loan_arrears_fold()"))
+                        step.detail += f"; PAR totals ({folded} changes folded)"
                 else:
                     step.skip(f"{NOT_INSTALLED} (refresh_monthly_financial_summary)")
 

@@ -796,28 +796,11 @@ END $$;
 --
 
 CREATE FUNCTION public.calculate_par(p_days_threshold integer, p_as_of date DEFAULT NULL::date) RETURNS numeric
-    LANGUAGE plpgsql STABLE
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
     AS $$
-DECLARE
-    v_as_of   date := COALESCE(p_as_of, current_date);
-    v_total   numeric;
-    v_at_risk numeric;
 BEGIN
-    IF p_days_threshold IS NULL THEN
-        RAISE EXCEPTION 'PAR needs a number of days (got none)' USING ERRCODE = 'P0107';
-    END IF;
-    IF p_days_threshold < 0 THEN
-        RAISE EXCEPTION 'PAR days must be 0 or more, not %', p_days_threshold USING ERRCODE = 'P0107';
-    END IF;
-    SELECT sum(l.principal_outstanding),
-           sum(l.principal_outstanding) FILTER (WHERE l.oldest_unpaid_due_date < v_as_of - p_days_threshold)
-      INTO v_total, v_at_risk
-      FROM loans l
-     WHERE l.status IN ('active', 'defaulted');
-    IF v_total IS NULL OR v_total <= 0 THEN
-        RETURN 0;
-    END IF;
-    RETURN round(100 * COALESCE(v_at_risk, 0) / v_total, 2);
+    RETURN par_percent(p_days_threshold, p_as_of, NULL);
 END $$;
 
 
@@ -826,33 +809,16 @@ END $$;
 --
 
 CREATE FUNCTION public.calculate_par(p_days_threshold integer, p_as_of date, p_branch_id bigint, p_with_children boolean DEFAULT true) RETURNS numeric
-    LANGUAGE plpgsql STABLE
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
     AS $$
-DECLARE
-    v_as_of   date := COALESCE(p_as_of, current_date);
-    v_ids     bigint[];
-    v_total   numeric;
-    v_at_risk numeric;
 BEGIN
-    IF p_days_threshold IS NULL THEN
-        RAISE EXCEPTION 'PAR needs a number of days (got none)' USING ERRCODE = 'P0107';
-    END IF;
-    IF p_days_threshold < 0 THEN
-        RAISE EXCEPTION 'PAR days must be 0 or more, not %', p_days_threshold USING ERRCODE = 'P0107';
-    END IF;
     IF p_branch_id IS NULL THEN
-        RETURN calculate_par(p_days_threshold, v_as_of);
+        RETURN par_percent(p_days_threshold, p_as_of, NULL);
     END IF;
-    v_ids := CASE WHEN coalesce(p_with_children, true) THEN branch_subtree(p_branch_id) ELSE ARRAY[p_branch_id] END;
-    SELECT sum(l.principal_outstanding),
-           sum(l.principal_outstanding) FILTER (WHERE l.oldest_unpaid_due_date < v_as_of - p_days_threshold)
-      INTO v_total, v_at_risk
-      FROM loans l
-     WHERE l.status IN ('active', 'defaulted') AND l.branch_id = ANY (v_ids);
-    IF v_total IS NULL OR v_total <= 0 THEN
-        RETURN 0;
-    END IF;
-    RETURN round(100 * COALESCE(v_at_risk, 0) / v_total, 2);
+    RETURN par_percent(p_days_threshold, p_as_of,
+                       CASE WHEN coalesce(p_with_children, true) THEN branch_subtree(p_branch_id)
+                            ELSE ARRAY[p_branch_id] END);
 END $$;
 
 
@@ -3195,6 +3161,89 @@ END $$;
 
 
 --
+-- Name: loan_arrears_drift(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.loan_arrears_drift() RETURNS TABLE(branch_id bigint, oldest_unpaid_due_date date, tracked numeric, actual numeric, tracked_loans bigint, actual_loans bigint)
+    LANGUAGE sql STABLE
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+    WITH tracked AS (
+        SELECT a.branch_id, a.oldest_unpaid_due_date, sum(a.principal_outstanding) AS amount, sum(a.loans) AS loans
+          FROM (SELECT t.branch_id, t.oldest_unpaid_due_date, t.principal_outstanding, t.loans
+                  FROM loan_arrears_totals t
+                UNION ALL
+                SELECT c.branch_id, c.oldest_unpaid_due_date, c.principal_outstanding, c.loans
+                  FROM loan_arrears_changes c) a
+         GROUP BY 1, 2),
+    actual AS (
+        SELECT l.branch_id, COALESCE(l.oldest_unpaid_due_date, 'infinity') AS oldest_unpaid_due_date,
+               sum(l.principal_outstanding) AS amount, count(*) AS loans
+          FROM loans l
+         WHERE l.status IN ('active', 'defaulted')
+         GROUP BY 1, 2)
+    SELECT COALESCE(t.branch_id, a.branch_id), COALESCE(t.oldest_unpaid_due_date, a.oldest_unpaid_due_date),
+           COALESCE(t.amount, 0), COALESCE(a.amount, 0), COALESCE(t.loans, 0), COALESCE(a.loans, 0)
+      FROM tracked t
+      FULL JOIN actual a ON a.branch_id = t.branch_id AND a.oldest_unpaid_due_date = t.oldest_unpaid_due_date
+     WHERE COALESCE(t.amount, 0) <> COALESCE(a.amount, 0) OR COALESCE(t.loans, 0) <> COALESCE(a.loans, 0)
+$$;
+
+
+--
+-- Name: loan_arrears_fold(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.loan_arrears_fold() RETURNS bigint
+    LANGUAGE plpgsql
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+DECLARE
+    v_folded bigint;
+BEGIN
+    LOCK TABLE loan_arrears_totals IN SHARE ROW EXCLUSIVE MODE;
+    WITH moved AS (DELETE FROM loan_arrears_changes RETURNING *),
+         summed AS (SELECT branch_id, oldest_unpaid_due_date, sum(principal_outstanding) AS principal_outstanding,
+                           sum(loans)::integer AS loans, count(*) AS changes
+                      FROM moved GROUP BY branch_id, oldest_unpaid_due_date),
+         added AS (
+             INSERT INTO loan_arrears_totals AS t (branch_id, oldest_unpaid_due_date, principal_outstanding, loans)
+             SELECT branch_id, oldest_unpaid_due_date, principal_outstanding, loans FROM summed
+             ON CONFLICT (branch_id, oldest_unpaid_due_date) DO UPDATE
+                 SET principal_outstanding = t.principal_outstanding + excluded.principal_outstanding,
+                     loans = t.loans + excluded.loans)
+    SELECT COALESCE(sum(changes), 0) INTO v_folded FROM summed;
+    DELETE FROM loan_arrears_totals WHERE loans = 0 AND principal_outstanding = 0;
+    RETURN v_folded;
+END $$;
+
+
+--
+-- Name: loan_arrears_rebuild(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.loan_arrears_rebuild() RETURNS bigint
+    LANGUAGE plpgsql
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+DECLARE
+    v_rows bigint;
+BEGIN
+    LOCK TABLE loan_arrears_totals, loan_arrears_changes IN EXCLUSIVE MODE;
+    LOCK TABLE loans IN SHARE MODE;
+    DELETE FROM loan_arrears_changes;
+    DELETE FROM loan_arrears_totals;
+    INSERT INTO loan_arrears_totals (branch_id, oldest_unpaid_due_date, principal_outstanding, loans)
+    SELECT l.branch_id, COALESCE(l.oldest_unpaid_due_date, 'infinity'), sum(l.principal_outstanding), count(*)
+      FROM loans l
+     WHERE l.status IN ('active', 'defaulted')
+     GROUP BY 1, 2;
+    GET DIAGNOSTICS v_rows = ROW_COUNT;
+    RETURN v_rows;
+END $$;
+
+
+--
 -- Name: loan_charge_unpaid(bigint); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -3574,6 +3623,45 @@ CREATE FUNCTION public.loans_take_branch() RETURNS trigger
 BEGIN
     SELECT c.branch_id INTO NEW.branch_id FROM customers c WHERE c.id = NEW.customer_id;
     RETURN NEW;
+END $$;
+
+
+--
+-- Name: loans_track_arrears(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.loans_track_arrears() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+DECLARE
+    v_was   boolean := TG_OP <> 'INSERT' AND OLD.status IN ('active', 'defaulted');
+    v_is    boolean := TG_OP <> 'DELETE' AND NEW.status IN ('active', 'defaulted');
+    v_old   date;
+    v_new   date;
+BEGIN
+    IF v_was THEN
+        v_old := COALESCE(OLD.oldest_unpaid_due_date, 'infinity');
+    END IF;
+    IF v_is THEN
+        v_new := COALESCE(NEW.oldest_unpaid_due_date, 'infinity');
+    END IF;
+    IF v_was AND v_is AND OLD.branch_id = NEW.branch_id AND v_old = v_new THEN
+        -- A payment that leaves the oldest unpaid installment where it was: one change, of the principal only.
+        IF NEW.principal_outstanding <> OLD.principal_outstanding THEN
+            INSERT INTO loan_arrears_changes
+            VALUES (NEW.branch_id, v_new, NEW.principal_outstanding - OLD.principal_outstanding, 0);
+        END IF;
+    ELSIF v_was AND v_is THEN
+        INSERT INTO loan_arrears_changes
+        VALUES (OLD.branch_id, v_old, -OLD.principal_outstanding, -1),
+               (NEW.branch_id, v_new, NEW.principal_outstanding, 1);
+    ELSIF v_was THEN
+        INSERT INTO loan_arrears_changes VALUES (OLD.branch_id, v_old, -OLD.principal_outstanding, -1);
+    ELSIF v_is THEN
+        INSERT INTO loan_arrears_changes VALUES (NEW.branch_id, v_new, NEW.principal_outstanding, 1);
+    END IF;
+    RETURN NULL;
 END $$;
 
 
@@ -4700,6 +4788,39 @@ CREATE FUNCTION public.overdue_loans_as_of(p_as_of date) RETURNS TABLE(loan_id b
     WHERE l.status IN ('active', 'defaulted')
       AND l.oldest_unpaid_due_date < COALESCE(p_as_of, current_date)
 $$;
+
+
+--
+-- Name: par_percent(integer, date, bigint[]); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.par_percent(p_days_threshold integer, p_as_of date, p_branches bigint[]) RETURNS numeric
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+DECLARE
+    v_as_of   date := COALESCE(p_as_of, current_date);
+    v_total   numeric;
+    v_at_risk numeric;
+BEGIN
+    IF p_days_threshold IS NULL THEN
+        RAISE EXCEPTION 'PAR needs a number of days (got none)' USING ERRCODE = 'P0107';
+    END IF;
+    IF p_days_threshold < 0 THEN
+        RAISE EXCEPTION 'PAR days must be 0 or more, not %', p_days_threshold USING ERRCODE = 'P0107';
+    END IF;
+    SELECT sum(a.principal_outstanding),
+           sum(a.principal_outstanding) FILTER (WHERE a.oldest_unpaid_due_date < v_as_of - p_days_threshold)
+      INTO v_total, v_at_risk
+      FROM (SELECT t.branch_id, t.oldest_unpaid_due_date, t.principal_outstanding FROM loan_arrears_totals t
+            UNION ALL
+            SELECT c.branch_id, c.oldest_unpaid_due_date, c.principal_outstanding FROM loan_arrears_changes c) a
+     WHERE p_branches IS NULL OR a.branch_id = ANY (p_branches);
+    IF v_total IS NULL OR v_total <= 0 THEN
+        RETURN 0;
+    END IF;
+    RETURN round(100 * COALESCE(v_at_risk, 0) / v_total, 2);
+END $$;
 
 
 --
@@ -7602,6 +7723,30 @@ ALTER TABLE public.journal_entry_details ALTER COLUMN id ADD GENERATED BY DEFAUL
 
 
 --
+-- Name: loan_arrears_changes; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.loan_arrears_changes (
+    branch_id bigint NOT NULL,
+    oldest_unpaid_due_date date NOT NULL,
+    principal_outstanding numeric(18,2) NOT NULL,
+    loans integer NOT NULL
+);
+
+
+--
+-- Name: loan_arrears_totals; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.loan_arrears_totals (
+    branch_id bigint NOT NULL,
+    oldest_unpaid_due_date date NOT NULL,
+    principal_outstanding numeric(18,2) NOT NULL,
+    loans integer NOT NULL
+);
+
+
+--
 -- Name: loan_charges; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -8576,6 +8721,14 @@ ALTER TABLE ONLY public.journal_entries
 
 ALTER TABLE ONLY public.journal_entry_details
     ADD CONSTRAINT journal_entry_details_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: loan_arrears_totals loan_arrears_totals_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.loan_arrears_totals
+    ADD CONSTRAINT loan_arrears_totals_pkey PRIMARY KEY (branch_id, oldest_unpaid_due_date);
 
 
 --
@@ -9683,6 +9836,20 @@ CREATE TRIGGER loans_take_branch BEFORE INSERT OR UPDATE OF customer_id ON publi
 
 
 --
+-- Name: loans loans_track_arrears; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER loans_track_arrears AFTER INSERT OR DELETE ON public.loans FOR EACH ROW EXECUTE FUNCTION public.loans_track_arrears();
+
+
+--
+-- Name: loans loans_track_arrears_update; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER loans_track_arrears_update AFTER UPDATE OF status, branch_id, principal_outstanding, oldest_unpaid_due_date ON public.loans FOR EACH ROW WHEN (((old.status IS DISTINCT FROM new.status) OR (old.branch_id IS DISTINCT FROM new.branch_id) OR (old.principal_outstanding IS DISTINCT FROM new.principal_outstanding) OR (old.oldest_unpaid_due_date IS DISTINCT FROM new.oldest_unpaid_due_date))) EXECUTE FUNCTION public.loans_track_arrears();
+
+
+--
 -- Name: loans loans_updated_at; Type: TRIGGER; Schema: public; Owner: -
 --
 
@@ -10211,6 +10378,14 @@ ALTER TABLE ONLY public.journal_entry_details
 
 ALTER TABLE ONLY public.journal_entry_details
     ADD CONSTRAINT journal_entry_details_journal_entry_id_fkey FOREIGN KEY (journal_entry_id) REFERENCES public.journal_entries(id);
+
+
+--
+-- Name: loan_arrears_totals loan_arrears_totals_branch_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.loan_arrears_totals
+    ADD CONSTRAINT loan_arrears_totals_branch_id_fkey FOREIGN KEY (branch_id) REFERENCES public.branches(id);
 
 
 --
@@ -10832,6 +11007,32 @@ CREATE POLICY journal_entry_details_scope ON public.journal_entry_details USING 
 
 
 --
+-- Name: loan_arrears_changes; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.loan_arrears_changes ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: loan_arrears_changes loan_arrears_changes_scope; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY loan_arrears_changes_scope ON public.loan_arrears_changes FOR SELECT USING ((branch_id = ANY (( SELECT public.astrofin_branch_scope() AS astrofin_branch_scope)::bigint[])));
+
+
+--
+-- Name: loan_arrears_totals; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.loan_arrears_totals ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: loan_arrears_totals loan_arrears_totals_scope; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY loan_arrears_totals_scope ON public.loan_arrears_totals FOR SELECT USING ((branch_id = ANY (( SELECT public.astrofin_branch_scope() AS astrofin_branch_scope)::bigint[])));
+
+
+--
 -- Name: loan_charges; Type: ROW SECURITY; Schema: public; Owner: -
 --
 
@@ -11301,7 +11502,6 @@ REVOKE ALL ON FUNCTION public.calculate_par(p_days_threshold integer, p_as_of da
 GRANT ALL ON FUNCTION public.calculate_par(p_days_threshold integer, p_as_of date) TO astrofin_loan_officer;
 GRANT ALL ON FUNCTION public.calculate_par(p_days_threshold integer, p_as_of date) TO astrofin_supervisor;
 GRANT ALL ON FUNCTION public.calculate_par(p_days_threshold integer, p_as_of date) TO astrofin_accountant;
-GRANT ALL ON FUNCTION public.calculate_par(p_days_threshold integer, p_as_of date) TO astrofin_definer;
 
 
 --
@@ -11312,7 +11512,6 @@ REVOKE ALL ON FUNCTION public.calculate_par(p_days_threshold integer, p_as_of da
 GRANT ALL ON FUNCTION public.calculate_par(p_days_threshold integer, p_as_of date, p_branch_id bigint, p_with_children boolean) TO astrofin_loan_officer;
 GRANT ALL ON FUNCTION public.calculate_par(p_days_threshold integer, p_as_of date, p_branch_id bigint, p_with_children boolean) TO astrofin_supervisor;
 GRANT ALL ON FUNCTION public.calculate_par(p_days_threshold integer, p_as_of date, p_branch_id bigint, p_with_children boolean) TO astrofin_accountant;
-GRANT ALL ON FUNCTION public.calculate_par(p_days_threshold integer, p_as_of date, p_branch_id bigint, p_with_children boolean) TO astrofin_definer;
 
 
 --
@@ -11995,6 +12194,27 @@ GRANT ALL ON FUNCTION public.ledger_take_repayment(p_loan_id bigint, p_amount nu
 
 
 --
+-- Name: FUNCTION loan_arrears_drift(); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.loan_arrears_drift() FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION loan_arrears_fold(); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.loan_arrears_fold() FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION loan_arrears_rebuild(); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.loan_arrears_rebuild() FROM PUBLIC;
+
+
+--
 -- Name: FUNCTION loan_charge_unpaid(p_charge_id bigint); Type: ACL; Schema: public; Owner: -
 --
 
@@ -12090,6 +12310,13 @@ REVOKE ALL ON FUNCTION public.loans_reschedules_follow_branch() FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION public.loans_take_branch() FROM PUBLIC;
 GRANT ALL ON FUNCTION public.loans_take_branch() TO astrofin_definer;
+
+
+--
+-- Name: FUNCTION loans_track_arrears(); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.loans_track_arrears() FROM PUBLIC;
 
 
 --
@@ -12367,6 +12594,13 @@ REVOKE ALL ON FUNCTION public.overdue_loans_as_of(p_as_of date) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.overdue_loans_as_of(p_as_of date) TO astrofin_loan_officer;
 GRANT ALL ON FUNCTION public.overdue_loans_as_of(p_as_of date) TO astrofin_supervisor;
 GRANT ALL ON FUNCTION public.overdue_loans_as_of(p_as_of date) TO astrofin_definer;
+
+
+--
+-- Name: FUNCTION par_percent(p_days_threshold integer, p_as_of date, p_branches bigint[]); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.par_percent(p_days_threshold integer, p_as_of date, p_branches bigint[]) FROM PUBLIC;
 
 
 --
@@ -13187,6 +13421,20 @@ GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.journal_entry_details TO astro
 --
 
 GRANT ALL ON SEQUENCE public.journal_entry_details_id_seq TO astrofin_definer;
+
+
+--
+-- Name: TABLE loan_arrears_changes; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT ON TABLE public.loan_arrears_changes TO astrofin_definer;
+
+
+--
+-- Name: TABLE loan_arrears_totals; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT ON TABLE public.loan_arrears_totals TO astrofin_definer;
 
 
 --

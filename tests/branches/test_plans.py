@@ -1,4 +1,4 @@
-"""Under the branches' row-level security, PAR reads its scope's active loans from an index alone."""
+"""Under the branches' row-level security, PAR adds up its scope's running totals (0026), never the loans."""
 
 from __future__ import annotations
 
@@ -35,7 +35,9 @@ def _par_plan(engine: Engine, book: Book, code: str) -> str:
 
 
 @pytest.mark.parametrize("code", ["HQ", "NRB01", "MSA01"])
-def test_par_reads_the_scopes_loans_from_the_branch_arrears_index_alone(engine: Engine, book: Book,
-                                                                       code: str) -> None:
+def test_par_adds_up_the_scopes_running_totals_not_its_loans(engine: Engine, book: Book, code: str) -> None:
     plan = _par_plan(engine, book, code)
-    assert "Index Only Scan using loans_branch_arrears_idx" in plan, plan
+    # Both the folded totals and the changes since, each held to the caller's branches by its policy.
+    assert "on loan_arrears_totals" in plan and "on loan_arrears_changes" in plan, plan
+    assert plan.count("branch_id = ANY ((InitPlan") == 2, plan
+    assert " on loans " not in plan, plan

@@ -60,7 +60,9 @@ OWNED: dict[str, tuple[str, str]] = {
 WITH_ANCESTORS = {"branches", "users"}
 # Aggregates over branch rows: staff read them only through functions that add up their own branches.
 # import_rows (0025): the keys of imported file rows, read and written only by the import functions.
-STAFF_MAY_NOT_READ = {"mvw_monthly_financial_summary", "mvw_branch_monthly_summary", "import_rows"}
+# loan_arrears_totals and loan_arrears_changes (0026): PAR's running totals, read only by calculate_par.
+STAFF_MAY_NOT_READ = {"mvw_monthly_financial_summary", "mvw_branch_monthly_summary", "import_rows",
+                      "loan_arrears_totals", "loan_arrears_changes"}
 # No branch data: reference data, the migration marker, the audit chain's seals.
 NOT_BRANCH_DATA = {"chart_of_accounts", "sms_templates", "alembic_version", "audit_seals", "audit_seal_ticks",
                    "loan_products"}

@@ -1,4 +1,4 @@
-"""Ledger fixtures: the demo staff, and the trial balance checked after every test."""
+"""Ledger fixtures: the demo staff, and the trial balance and PAR's running totals checked after every test."""
 
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ def staff(engine: Engine) -> Staff:
 
 @pytest.fixture(autouse=True)
 def trial_balance_is_zero(engine: Engine) -> Iterator[None]:
-    """Sum of debits minus credits over every journal line is zero, and every entry balances, after each test."""
+    """Sum of debits minus credits over every journal line is zero, every entry balances, and PAR's running totals
+    (0026) add up to the loans, after each test."""
     yield
     with engine.connect() as conn:
         total = conn.execute(text("SELECT coalesce(sum(debit - credit), 0) FROM journal_entry_details")).scalar_one()
@@ -27,5 +28,7 @@ def trial_balance_is_zero(engine: Engine) -> Iterator[None]:
             "(SELECT coalesce(sum(debit), 0) FROM journal_entry_details d WHERE d.journal_entry_id = e.id) <> "
             "(SELECT coalesce(sum(credit), 0) FROM journal_entry_details d WHERE d.journal_entry_id = e.id) "
             "OR (SELECT count(*) FROM journal_entry_details d WHERE d.journal_entry_id = e.id) < 2")).scalar_one()
+        drift = conn.execute(text("SELECT * FROM loan_arrears_drift()")).all()
     assert total == 0, f"trial balance is off by {total}"
     assert unbalanced == 0, f"{unbalanced} journal entries do not balance"
+    assert not drift, f"PAR's running totals disagree with the loans: {drift}"

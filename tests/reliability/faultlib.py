@@ -218,6 +218,9 @@ def ledger_problems(engine: Engine) -> list[str]:
             " AND t.transaction_type = 'repayment')")).scalar_one()
         if paid_mismatch:
             problems.append(f"{paid_mismatch} loans whose schedule disagrees with their repayments")
+        drift = conn.execute(text("SELECT count(*) FROM loan_arrears_drift()")).scalar_one()
+        if drift:
+            problems.append(f"PAR's running totals disagree with the loans for {drift} branch and date pairs")
     return problems
 
 

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import create_engine, pool, text
 from sqlalchemy.engine import URL
 
 from db.backup import backup_database, checksum_differences, verify_restore
@@ -114,6 +114,13 @@ def test_verify_restore_restores_into_a_scratch_database_and_compares(cli: Calla
     run = cli("db", "maintenance", "--verify-restore")
     assert run.code == 0, run.err
     assert "restore verified:" in run.out
+    # The day's changes to PAR's running totals are folded in (0026), and PAR still adds up to the loans.
+    assert "PAR totals (" in run.err and "(0 changes folded)" not in run.err, run.err
+    owner = create_engine(db_url, poolclass=pool.NullPool)
+    with owner.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM loan_arrears_changes")).scalar() == 0
+        assert conn.execute(text("SELECT count(*) FROM loan_arrears_drift()")).scalar() == 0
+    owner.dispose()
     with pg_server.admin.connect() as conn:  # type: ignore[attr-defined]
         left = conn.execute(text("SELECT count(*) FROM pg_database WHERE datname LIKE 'astrofin_verify_%'")).scalar()
     assert left == 0, "a scratch database was left behind"

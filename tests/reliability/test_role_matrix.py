@@ -80,6 +80,8 @@ EXPECTED_TABLES: dict[str, dict[str, set[str]]] = {
                                                                                  "mobile_money_statements")},
     # the keys of imported file rows (0025): only the import functions read and write them
     "import_rows": {},
+    # PAR's running totals and the changes not yet folded into them (0026): only calculate_par reads them
+    "loan_arrears_totals": {}, "loan_arrears_changes": {},
 }
 
 # Grants on some columns only: relation -> role -> privilege -> columns.
@@ -180,7 +182,9 @@ EXPECTED_FUNCTIONS: dict[str, set[str]] = {
         "ledger_take_repayment", "mobile_money_clean", "mobile_money_reference", "mobile_money_match",
         "mobile_money_owed", "mobile_money_entry", "mobile_money_receive_row", "mobile_money_post_receipt",
         "mobile_money_check_note", "mobile_money_suspense_row", "mobile_money_receipt_error",
-        "import_require_actor", "import_check_key", "import_branch")},
+        "import_require_actor", "import_check_key", "import_branch", "par_percent",
+        # PAR's running totals (0026): the loans' trigger feeds them, the maintenance job (the owner) folds them
+        "loan_arrears_fold", "loan_arrears_rebuild", "loan_arrears_drift")},
 }
 # sequence -> roles with USAGE/UPDATE (numbering customers and loans they create); the rest via functions.
 EXPECTED_SEQUENCES = {"customer_number_seq": {"loan_officer", "supervisor"},

@@ -230,6 +230,7 @@ def _check(conn: Connection, loan: int, principal: Decimal) -> None:
                             "(SELECT 1 FROM transactions r WHERE r.reverses_transaction_id = t.id)", l=loan)
     assert paid == received
     assert scalar(conn, "SELECT coalesce(sum(debit - credit), 0) FROM journal_entry_details") == 0
+    assert scalar(conn, "SELECT count(*) FROM loan_arrears_drift()") == 0
     assert scalar(conn, "SELECT count(*) FROM journal_entries e WHERE (SELECT sum(d.debit - d.credit) "
                         "FROM journal_entry_details d WHERE d.journal_entry_id = e.id) <> 0") == 0
 
