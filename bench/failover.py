@@ -133,14 +133,15 @@ class Outcome:
 
 
 def campaign(cluster: Cluster, kills: int, *, database: str = "astrofinance", clients: int = CLIENTS,
-             seed: int = 23, settle: tuple[float, float] = (0.5, 1.5), rejoin_last: bool = True) -> Outcome:
+             seed: int = 23, settle: tuple[float, float] = (0.5, 1.5), rejoin_last: bool = True,
+             through_haproxy: bool = False) -> Outcome:
     """Run `kills` kills of the primary under `clients` paying counters; check the books on the survivor.
 
     Between kills the killed node rejoins as a streaming replica; after the last one only with `rejoin_last`
     (without it the campaign ends once a new primary accepts payments and has a synchronous standby)."""
     rng = random.Random(seed)
-    url = cluster.url(database)
-    admin = create_engine(url, poolclass=pool.NullPool)
+    url = cluster.haproxy_url(database) if through_haproxy else cluster.url(database)
+    admin = create_engine(cluster.url(database), poolclass=pool.NullPool)
     actors = staff_actors(admin)
     loans = make_active_loans(admin, actors, clients + 1, principal="1000000.00")
     shared = loans[-1]  # every counter also pays one shared loan, so they contend for its row lock
@@ -207,23 +208,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dir", type=Path, default=DEFAULT_DIR.with_name("astrofin-failover"),
                         help="the cluster's folder, removed at the end")
     parser.add_argument("--no-fsync", action="store_true", help="the cluster's nodes with fsync off")
+    parser.add_argument("--haproxy", action="store_true",
+                        help="the counters connect through HAProxy (one address) instead of the multi-host string")
     args = parser.parse_args(argv)
     root = args.dir.resolve()
     try:
         started = time.monotonic()
-        cluster = up(root, fsync=not args.no_fsync)
+        cluster = up(root, fsync=not args.no_fsync, haproxy=args.haproxy)
         print(f"cluster up in {time.monotonic() - started:.1f} s (Patroni {_patroni_version()}, "
               f"synchronous_mode on, ttl 20 s, loop_wait 1 s, retry_timeout 4 s, primary_start_timeout 0, "
               f"fsync {'off' if args.no_fsync else 'on'})", file=sys.stderr)
         try:
-            outcome = campaign(cluster, args.kills)
+            outcome = campaign(cluster, args.kills, through_haproxy=args.haproxy)
         finally:
             down(root)
     except ClusterError as exc:
         print(f"bench.failover: {exc}", file=sys.stderr)
         return 1
-    print(f"{CLIENTS} counters paying through PaymentRepository over the multi-host string "
-          f"(target_session_attrs=read-write); the primary's postmaster SIGKILLed {args.kills} times")
+    route = ("through HAProxy (Patroni's /primary check every 500 ms)" if args.haproxy
+             else "over the multi-host string (target_session_attrs=read-write)")
+    print(f"{CLIENTS} counters paying through PaymentRepository {route}; the primary's postmaster SIGKILLed "
+          f"{args.kills} times")
     print(outcome.report())
     return 0 if outcome.ok and outcome.kills == args.kills else 1
 
