@@ -19,6 +19,8 @@ SHIPPED_CONFIG = Path(__file__).with_name("database.config.json")
 ENVIRONMENTS = ("development", "test", "production")
 _PLACEHOLDER = re.compile(r"\$\{([A-Z0-9_]+)(?::-([^}]*))?\}")
 _TRUE = {"1", "true", "yes", "on"}
+SESSION_ATTRS = ("any", "read-write", "primary")
+"""libpq's target_session_attrs the application may ask for: it writes, so never a standby's."""
 _FALSE = {"0", "false", "no", "off", ""}
 
 
@@ -87,6 +89,19 @@ class ConnectionSettings:
     password: str
     pool_size: int
     ssl: bool
+    ports: tuple[int, ...] = ()
+    """One port per host when `host` names several servers ("h1,h2,h3"); empty for one server."""
+    target_session_attrs: str = ""
+    """libpq's target_session_attrs ('' = libpq's default, any server); read-write when several hosts are named."""
+    connect_timeout: int = 0
+    """Seconds libpq waits for each host before it tries the next (0 = no limit; libpq's minimum is 2)."""
+
+    @property
+    def endpoints(self) -> list[tuple[str, int]]:
+        """Every (host, port) the connection may use, in the order libpq tries them."""
+        if not self.ports:
+            return [(self.host, self.port)] if self.host else []
+        return list(zip(self.host.split(","), self.ports, strict=True))
 
     @property
     def embedded(self) -> bool:
@@ -124,6 +139,7 @@ class Settings:
             password=str(section.get("password") or primary.password),
             pool_size=primary.pool_size,
             ssl=_flag(section.get("ssl") or str(primary.ssl), "DB_READ_SSL"),
+            connect_timeout=primary.connect_timeout,
         )
 
     @property
@@ -154,7 +170,9 @@ class Settings:
             "sources": self.sources,
             "connection": {
                 "host": conn.host or "(embedded server)",
-                "port": conn.port,
+                "port": ",".join(str(port) for port in conn.ports) if conn.ports else conn.port,
+                "target_session_attrs": conn.target_session_attrs or "(libpq default)",
+                "connect_timeout": conn.connect_timeout,
                 "database": conn.database,
                 "user": conn.user,
                 "password": "********" if conn.password else "(not set)",
@@ -204,6 +222,49 @@ def insecure_config_warning(user_file: Path | None = None) -> str | None:
             f"; run: chmod 600 {path}")
 
 
+def _port(raw: str, name: str) -> int:
+    port = _int(raw, name)
+    if not 0 < port < 65536:
+        raise ConfigError(f"{name} must be between 1 and 65535, not {port}")
+    return port
+
+
+def _endpoints(host: str, port: str) -> tuple[list[str], list[int]]:
+    """The host names and one port for each, from `host` ("h1,h2,h3" or "h1:p1,h2:p2") and `port` (one port for
+    every host, or "p1,p2,p3"): libpq's multi-host form. No host (the embedded server) gives one port."""
+    ports = [_port(item, "port") for item in port.split(",")]
+    if not host.strip():
+        return [], ports[:1]
+    names = [item.strip() for item in host.split(",")]
+    if any(not name for name in names):
+        raise ConfigError(f"host {host!r} has an empty name between its commas")
+    if len(ports) not in (1, len(names)):
+        raise ConfigError(f"port lists {len(ports)} ports for {len(names)} hosts; give one port for all or one "
+                          "for each host")
+    hosts, chosen = [], []
+    for index, name in enumerate(names):
+        own = None
+        # "name:port" (an IPv6 address has several colons and a socket folder starts with '/': neither is split)
+        if name.count(":") == 1 and not name.startswith("/"):
+            name, own = name.split(":")
+            if not name:
+                raise ConfigError(f"host {host!r} has a port without a host name")
+        hosts.append(name)
+        chosen.append(_port(own, "host's port") if own is not None else ports[index if len(ports) > 1 else 0])
+    return hosts, chosen
+
+
+def _session_attrs(raw: str, hosts: int) -> str:
+    value = raw.strip().lower()
+    if not value:
+        # Several servers: the first that accepts writes (the primary), not the first that answers.
+        return "read-write" if hosts > 1 else ""
+    if value not in SESSION_ATTRS:
+        raise ConfigError(f"target_session_attrs must be read-write, primary or any (the application writes), "
+                          f"not {raw!r}")
+    return value
+
+
 def load_settings(env: dict[str, str] | None = None, user_file: Path | None = None) -> Settings:
     """Read the effective settings for the environment named by ASTROFIN_ENV (development by default)."""
     env = dict(os.environ if env is None else env)
@@ -220,15 +281,19 @@ def load_settings(env: dict[str, str] | None = None, user_file: Path | None = No
     section = expanded.get(environment)
     if not isinstance(section, dict):
         raise ConfigError(f"the configuration has no {environment!r} section")
+    hosts, ports = _endpoints(str(section.get("host") or ""), str(section.get("port") or "5432"))
     connection = ConnectionSettings(
         environment=environment,
-        host=str(section.get("host") or ""),
-        port=_int(section.get("port", "5432"), "port"),
+        host=",".join(hosts),
+        port=ports[0],
         database=str(section.get("database") or "astrofinance"),
         user=str(section.get("user") or "postgres"),
         password=str(section.get("password") or ""),
         pool_size=_int(section.get("pool_size", "5"), "pool_size"),
         ssl=_flag(section.get("ssl", "false"), "ssl"),
+        ports=tuple(ports) if len(hosts) > 1 else (),
+        target_session_attrs=_session_attrs(str(section.get("target_session_attrs") or ""), len(hosts)),
+        connect_timeout=_int(section.get("connect_timeout") or "0", "connect_timeout"),
     )
     return Settings(
         connection=connection,

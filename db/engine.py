@@ -74,13 +74,22 @@ def stored_password(conn: ConnectionSettings) -> str:
 
 
 def server_url(conn: ConnectionSettings, *, database: str | None = None, user: str | None = None) -> URL:
-    """A URL for a configured server; a host starting with '/' is a Unix socket folder, as in libpq."""
+    """A URL for a configured server; a host starting with '/' is a Unix socket folder, as in libpq.
+
+    Several hosts ("h1,h2,h3", a cluster) become libpq's multi-host form, `host=h1,h2,h3&port=p1,p2,p3`, with
+    target_session_attrs (read-write unless configured otherwise): libpq tries each in turn and keeps the first
+    that accepts writes, so after a failover a new connection finds the new primary.
+    """
     query: dict[str, str] = {}
     host: str | None = conn.host
-    if conn.host.startswith("/"):
+    if conn.ports or conn.host.startswith("/"):
         query["host"] = conn.host
-        query["port"] = str(conn.port)
+        query["port"] = ",".join(str(port) for port in conn.ports) if conn.ports else str(conn.port)
         host = None
+    if conn.target_session_attrs:
+        query["target_session_attrs"] = conn.target_session_attrs
+    if conn.connect_timeout:
+        query["connect_timeout"] = str(conn.connect_timeout)
     if conn.ssl:
         query["sslmode"] = "require"
     return URL.create(
@@ -112,6 +121,10 @@ def libpq_env(url: URL | str) -> dict[str, str]:
         env["PGPASSWORD"] = str(url.password)
     if url.query.get("sslmode"):
         env["PGSSLMODE"] = str(url.query["sslmode"])
+    if url.query.get("target_session_attrs"):
+        env["PGTARGETSESSIONATTRS"] = str(url.query["target_session_attrs"])
+    if url.query.get("connect_timeout"):
+        env["PGCONNECT_TIMEOUT"] = str(url.query["connect_timeout"])
     return env
 
 

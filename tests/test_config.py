@@ -90,6 +90,56 @@ def test_a_socket_folder_host_is_passed_to_libpq_as_host(tmp_path):
     assert env["PGPORT"] == "5433"
 
 
+def test_several_hosts_become_libpqs_multi_host_string_asking_for_the_primary(tmp_path):
+    env = {"DB_HOST": "db1.branch, db2.branch,db3.branch", "DB_PORT": "5432,5433,5434", "DB_CONNECT_TIMEOUT": "2"}
+    conn = load_settings(env=env, user_file=tmp_path / "x").connection
+    assert conn.endpoints == [("db1.branch", 5432), ("db2.branch", 5433), ("db3.branch", 5434)]
+    assert conn.target_session_attrs == "read-write"  # several servers: the one that accepts writes
+    assert not conn.embedded
+    url = server_url(conn)
+    assert url.host is None
+    assert url.query["host"] == "db1.branch,db2.branch,db3.branch"
+    assert url.query["port"] == "5432,5433,5434"
+    assert url.query["target_session_attrs"] == "read-write"
+    assert url.query["connect_timeout"] == "2"
+    # What psycopg receives: libpq's own multi-host keywords.
+    _, params = make_engine(url).dialect.create_connect_args(url)
+    assert (params["host"], params["port"]) == ("db1.branch,db2.branch,db3.branch", "5432,5433,5434")
+    env_vars = libpq_env(url)
+    assert (env_vars["PGHOST"], env_vars["PGPORT"]) == ("db1.branch,db2.branch,db3.branch", "5432,5433,5434")
+    assert env_vars["PGTARGETSESSIONATTRS"] == "read-write"
+    shown = json.dumps(load_settings(env=env, user_file=tmp_path / "x").masked())
+    assert "5432,5433,5434" in shown and "read-write" in shown
+
+
+def test_hosts_may_carry_their_own_ports_and_one_port_serves_the_rest(tmp_path):
+    env = {"DB_HOST": "a:6001,b,c:6003", "DB_PORT": "5432"}
+    conn = load_settings(env=env, user_file=tmp_path / "x").connection
+    assert conn.endpoints == [("a", 6001), ("b", 5432), ("c", 6003)]
+    single = load_settings(env={"DB_HOST": "a"}, user_file=tmp_path / "x").connection
+    assert single.target_session_attrs == "" and single.endpoints == [("a", 5432)]
+    assert "target_session_attrs" not in server_url(single).query  # one server: libpq's default
+    chosen = load_settings(env={"DB_HOST": "a", "DB_TARGET_SESSION_ATTRS": "Primary"}, user_file=tmp_path / "x")
+    assert server_url(chosen.connection).query["target_session_attrs"] == "primary"
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"DB_HOST": "a,b,c", "DB_PORT": "1,2"}, "port lists 2 ports for 3 hosts"),
+        ({"DB_HOST": "a,,c"}, "empty name between its commas"),
+        ({"DB_HOST": "a,b", "DB_TARGET_SESSION_ATTRS": "standby"}, "target_session_attrs must be read-write"),
+        ({"DB_HOST": "a:x,b"}, "port must be a whole number"),
+        ({"DB_HOST": "a", "DB_PORT": "70000"}, "port must be between 1 and 65535"),
+        ({"DB_HOST": "a", "DB_CONNECT_TIMEOUT": "soon"}, "connect_timeout must be a whole number"),
+    ],
+)
+def test_a_bad_cluster_setting_is_refused_in_one_line(tmp_path, env, message):
+    with pytest.raises(ConfigError, match=message) as caught:
+        load_settings(env=env, user_file=tmp_path / "none.json")
+    assert "\n" not in str(caught.value)
+
+
 def test_slow_queries_are_logged_with_parameters_only_when_asked(tmp_path, db_url, monkeypatch):
     log = logging.getLogger("astrofin.queries")
     records: list[str] = []

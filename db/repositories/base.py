@@ -67,6 +67,10 @@ def translate(exc: DBAPIError) -> AstrofinError:
         return Refused("the database was busy with the same record; please try again")
     if sqlstate.startswith("08") or sqlstate in {"57P01", "57P02", "57P03"}:
         return DatabaseUnavailable(unreachable_message(exc))
+    if sqlstate == "25006":
+        # A write reached a server that accepts no writes (not, or not yet, the primary): a failover under way behind
+        # a single address (HAProxy). Nothing was written; the same save goes through once the new primary answers.
+        return DatabaseUnavailable("the database server accepts no changes right now (a failover is under way)")
     return Refused(primary.splitlines()[0] if primary else "the database refused this")
 
 
