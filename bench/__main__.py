@@ -273,6 +273,20 @@ RLS_TABLES = ("branches", "users", "customers", "loans", "payment_schedules", "t
               "journal_entry_details", "sms_histories", "audit_logs", "customer_transfers")
 
 
+def _alternated(bench: Bench, run: Callable[[str], float], switch: Callable[[bool], None], what: str) -> None:
+    """Payments / TPC-B-like with `what` off and on, alternated twice; the cost of `what` as the medians' drop."""
+    ratios: dict[bool, list[float]] = {False: [], True: []}
+    for on in (False, True, False, True):
+        switch(on)
+        ratios[on].append(run(f"{'with' if on else 'without'} {what}"))
+    switch(True)
+    before, after = statistics.median(ratios[False]), statistics.median(ratios[True])
+    drop = 1 - after / before if before else 1.0
+    bench.add(f"payments / TPC-B: the cost of {what}",
+              f"{after:.2f} against {before:.2f} (medians of 2): {drop * 100:.1f} % lower", "≤ 10 % lower",
+              drop <= 0.10)
+
+
 def run_payments(bench: Bench, server: object, engine: Engine, cashier: int) -> None:
     args = bench.args
     with engine.begin() as conn:
@@ -287,25 +301,34 @@ def run_payments(bench: Bench, server: object, engine: Engine, cashier: int) -> 
     script.chmod(0o644)
     pgbench(server, ["-i", "-q", "-s", "20"], "pgbench_tpcb")
     common = ["-c", str(args.clients), "-j", "2", "-T", str(args.seconds), "-n"]
-    # Row-level security off (as before branches) and on, alternated, each beside its own TPC-B run: the ratio
-    # with it must stay within 10 % of the ratio without it.
-    ratios: dict[bool, list[float]] = {False: [], True: []}
-    for secured in (False, True, False, True):
-        with engine.begin() as conn:
-            for table in RLS_TABLES:  # fixed names
-                conn.execute(text(f"ALTER TABLE {table} {'ENABLE' if secured else 'DISABLE'} ROW LEVEL SECURITY"))
+
+    def run(label: str) -> float:
         tpcb = tps(pgbench(server, common, "pgbench_tpcb"))
         payments = tps(pgbench(server, [*common, "-f", str(script)], "astrofin_bench"))
-        ratios[secured].append(payments / tpcb if tpcb else 0.0)
-        label = "with" if secured else "without"
-        bench.add(f"record_loan_payment via pgbench (8 clients), {label} row-level security",
-                  f"{payments:,.0f} tps beside TPC-B-like (scale 20) {tpcb:,.0f} tps "
-                  f"= {ratios[secured][-1]:.2f} × TPC-B",
-                  "≥ 0.5 × TPC-B" if secured else "", ratios[secured][-1] >= 0.5 if secured else None)
-    before, after = statistics.median(ratios[False]), statistics.median(ratios[True])
-    drop = 1 - after / before if before else 1.0
-    bench.add("payments / TPC-B: row-level security's cost", f"{after:.2f} against {before:.2f} "
-              f"(medians of 2): {drop * 100:.1f} % lower", "≤ 10 % lower", drop <= 0.10)
+        ratio = payments / tpcb if tpcb else 0.0
+        bench.add(f"record_loan_payment via pgbench (8 clients), {label}",
+                  f"{payments:,.0f} tps beside TPC-B-like (scale 20) {tpcb:,.0f} tps = {ratio:.2f} × TPC-B", "", None)
+        return ratio
+
+    # Row-level security off (as before branches) and on, alternated, each beside its own TPC-B run: the ratio
+    # with it must stay within 10 % of the ratio without it.
+    def secure(on: bool) -> None:
+        with engine.begin() as conn:
+            for table in RLS_TABLES:  # fixed names
+                conn.execute(text(f"ALTER TABLE {table} {'ENABLE' if on else 'DISABLE'} ROW LEVEL SECURITY"))
+
+    _alternated(bench, run, secure, "row-level security")
+
+    # PAR's running totals (0026): the loans' trigger that appends each payment's change, off (as before 0026)
+    # and on, alternated the same way, with row-level security on.
+    def track(on: bool) -> None:
+        with engine.begin() as conn:
+            for trigger in ("loans_track_arrears", "loans_track_arrears_update"):  # fixed names
+                conn.execute(text(f"ALTER TABLE loans {'ENABLE' if on else 'DISABLE'} TRIGGER {trigger}"))
+
+    _alternated(bench, run, track, "PAR's running totals")
+    with engine.begin() as conn:
+        conn.execute(text("SELECT loan_arrears_rebuild()"))  # what the runs without the trigger did not append
     script.unlink()
 
 
