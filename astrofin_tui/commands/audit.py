@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 
-from sqlalchemy import Connection, create_engine, pool, text
+from sqlalchemy import Connection, pool, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from db import audit
 from db.config import load_settings
+from db.engine import make_engine
 from db.errors import AstrofinError
 from db.target import resolve
 
@@ -40,7 +41,7 @@ def _take_admin_role(conn: Connection) -> None:
 
 def _verify(args: argparse.Namespace) -> int:
     target = resolve(load_settings(), database=args.database)
-    engine = create_engine(target.url, poolclass=pool.NullPool)
+    engine = make_engine(target.url, poolclass=pool.NullPool)
     try:
         sealed = 0
         with engine.connect() as conn:
