@@ -1,14 +1,16 @@
 """Payments through PgBouncer in transaction pooling beside the same payments on direct connections.
 
-    uv run python -m bench.pooler [--clients 16] [--pool-size 4] [--seconds 10] [--rounds 3] [--mix-scale 8]
+    uv run python -m bench.pooler [--clients 16] [--pool-size 4 --pool-size 16] [--seconds 10] [--rounds 3]
+                                  [--mix-scale 8]
 
 It starts its own embedded server (bench/__main__.py's tuning) with a synthetic book (db/scale_seed.py), and PgBouncer
 (bench/pgbouncer.py: the Debian package, installed when missing) in front of it with `pool_mode = transaction`.
 The same client threads, each a terminal with an engine of its own as the app makes it (db/engine.py: make_engine),
 record payments through PaymentRepository.record (one message: settings, record_loan_payment, the receipt) for
-`--seconds`, alternately straight to the server's socket, through the pooler's Unix socket and through its TCP port,
-`--rounds` times each; the table gives the medians. Then the interleaved staff test (tests/pooler/test_interleaved.py)
-runs `--mix-scale` times longer than in the suite (0 skips it) and its result line is printed.
+`--seconds`, alternately straight to the server's socket, through each pooler's Unix socket (one PgBouncer for each
+`--pool-size`) and through the first one's TCP port, `--rounds` times each; the table gives the medians. Then the
+interleaved staff test (tests/pooler/test_interleaved.py) runs `--mix-scale` times longer than in the suite (0 skips
+it) and its result line is printed.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import tempfile
 import threading
 import time
 import uuid
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -37,11 +40,6 @@ from db.engine import Actor, make_engine
 
 ROOT = Path(__file__).resolve().parent.parent
 DATABASE = "astrofin_pool"
-
-
-KINDS = (("direct", "direct, Unix socket ({clients} server connections)"),
-         ("pgbouncer socket", "PgBouncer's Unix socket, transaction pooling ({pool} server connections)"),
-         ("pgbouncer tcp", "PgBouncer on 127.0.0.1 TCP, transaction pooling ({pool} server connections)"))
 
 
 @dataclass
@@ -104,13 +102,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.pooler", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clients", type=int, default=16, help="terminals paying at once (default 16)")
-    parser.add_argument("--pool-size", type=int, default=4, help="PgBouncer's server connections (default 4)")
+    parser.add_argument("--pool-size", type=int, action="append",
+                        help="PgBouncer's server connections, repeatable: one PgBouncer each (default 4 and 16)")
     parser.add_argument("--seconds", type=float, default=10, help="length of each timed run (default 10)")
     parser.add_argument("--rounds", type=int, default=3, help="runs of each kind, alternated (default 3)")
     parser.add_argument("--scale", type=int, default=20_000, help="customers in the book (default 20,000)")
     parser.add_argument("--mix-scale", type=int, default=8,
                         help="the interleaved staff test this many times longer than in the suite (0: skip it)")
     args = parser.parse_args(argv)
+    args.pool_size = args.pool_size or [4, 16]
 
     from bench.__main__ import start_server
     from db import migrate
@@ -126,6 +126,8 @@ def main(argv: list[str] | None = None) -> int:
             conn.execute(text(f"CREATE DATABASE {DATABASE}"))
             cores = os.cpu_count() or 0
             version = conn.execute(text("SHOW server_version")).scalar_one()
+            durability = ", ".join(f"{name} = {conn.execute(text(f'SHOW {name}')).scalar_one()}"
+                                   for name in ("fsync", "synchronous_commit", "commit_delay"))
         admin.dispose()
         url = admin_url.set(database=DATABASE)
         print(f"seeding {args.scale:,} customers…", file=sys.stderr, flush=True)
@@ -140,21 +142,25 @@ def main(argv: list[str] | None = None) -> int:
         owner.dispose()
         cashier = Actor(row.id, row.username, row.role, row.full_name)
         direct = url.set(username="astrofin_app")
-        runs: dict[str, list[Run]] = {kind: [] for kind, _ in KINDS}
-        with pgbouncer(server.socket_dir, server.port, pool_size=args.pool_size,  # type: ignore[attr-defined]
-                       max_client_conn=max(200, 2 * args.clients)) as bouncer:
-            targets = {"direct": direct, "pgbouncer socket": bouncer.socket_url(DATABASE),
-                       "pgbouncer tcp": bouncer.url(DATABASE)}
+        runs: dict[str, list[Run]] = {}
+        with ExitStack() as stack:
+            bouncers = [stack.enter_context(pgbouncer(server.socket_dir, server.port,  # type: ignore[attr-defined]
+                                                      pool_size=size, max_client_conn=max(200, 2 * args.clients)))
+                        for size in args.pool_size]
+            targets = {f"direct, Unix socket ({args.clients} server connections)": direct}
+            for size, bouncer in zip(args.pool_size, bouncers, strict=True):
+                targets[f"PgBouncer's Unix socket, {size} server connections"] = bouncer.socket_url(DATABASE)
+            targets[f"PgBouncer on 127.0.0.1 TCP, {args.pool_size[0]} server connections"] = bouncers[0].url(DATABASE)
             for n in range(args.rounds):
                 for kind, target in targets.items():
                     run = pay_for(target, cashier, loans, args.clients, args.seconds)
-                    runs[kind].append(run)
+                    runs.setdefault(kind, []).append(run)
                     print(f"  round {n + 1}, {kind}: {run.payments:,} payments, {run.rate:,.0f}/s, "
                           f"median {run.median_ms:.1f} ms", file=sys.stderr, flush=True)
-            settings = {key: bouncer.settings[key] for key in ("pool_mode", "default_pool_size", "max_client_conn",
-                                                               "server_reset_query_always")}
-            pooler_version = bouncer.version
-        report(args, runs, cores, str(version), pooler_version, settings, len(loans))
+            settings = {key: bouncers[0].settings[key] for key in ("pool_mode", "max_client_conn",
+                                                                   "server_reset_query_always")}
+            pooler_version = bouncers[0].version
+        report(args, runs, cores, str(version), pooler_version, settings, len(loans), durability)
     finally:
         server.stop()  # type: ignore[attr-defined]
     if args.mix_scale > 0:
@@ -163,22 +169,19 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def report(args: argparse.Namespace, runs: dict[str, list[Run]], cores: int, version: str, pooler: str,
-           settings: dict[str, str], loans: int) -> None:
+           settings: dict[str, str], loans: int, durability: str) -> None:
     med = statistics.median
-    print(f"\nPayments through {pooler} beside direct connections: {args.clients} terminals, PostgreSQL {version}, "
-          f"{cores} cores, {args.scale:,} customers ({loans:,} payable loans), medians of {args.rounds} runs of "
-          f"{args.seconds:g} s, alternated")
+    print(f"\nPayments through {pooler} beside direct connections: {args.clients} terminals, PostgreSQL {version} "
+          f"({durability}), {cores} cores, {args.scale:,} customers ({loans:,} payable loans), medians of "
+          f"{args.rounds} runs of {args.seconds:g} s, alternated")
     print(f"PgBouncer: {', '.join(f'{k} = {v}' for k, v in settings.items())}")
-    print("| | payments/s (each run) | median | payment's median latency |")
-    print("|---|---|---:|---:|")
-    for kind, label in KINDS:
-        label = label.format(clients=args.clients, pool=args.pool_size)
-        each = ", ".join(f"{r.rate:,.0f}" for r in runs[kind])
-        print(f"| {label} | {each} | **{med(r.rate for r in runs[kind]):,.0f}** | "
-              f"{med(r.median_ms for r in runs[kind]):.1f} ms |")
-    for kind in ("pgbouncer socket", "pgbouncer tcp"):
-        ratio = med(r.rate for r in runs[kind]) / med(r.rate for r in runs["direct"])
-        print(f"{kind} / direct: {ratio:.2f}")
+    print("| | payments/s (each run) | median | × direct | payment's median latency |")
+    print("|---|---|---:|---:|---:|")
+    direct = med(r.rate for r in next(iter(runs.values())))
+    for kind, each in runs.items():
+        rate = med(r.rate for r in each)
+        print(f"| {kind} | {', '.join(f'{r.rate:,.0f}' for r in each)} | **{rate:,.0f}** | {rate / direct:.2f} | "
+              f"{med(r.median_ms for r in each):.1f} ms |")
 
 
 def mix(scale: int) -> None:

@@ -292,7 +292,7 @@ def test_every_role_interleaved_through_the_pooler(terminals: list[Terminal], en
     payments = sum(1 for key in sender if key[0] == "transactions")
     assert sum(1 for r in audited if (r.table_name, r.action) == ("transactions", "INSERT")) == payments
 
-    record(f"pooler: 15 staff (5 roles × 3 branches) through PgBouncer {bouncer.version} in transaction pooling, "
+    record(f"pooler: 15 staff (5 roles × 3 branches) through {bouncer.version} in transaction pooling, "
            f"{POOL_SIZE} server connections", transactions,
            f"{allowed} actions done, {refused} refused exactly where due, {len(audited)} audit rows all under the "
            f"sender's branch and person, {len(states)} transactions found their server connection clean",
