@@ -103,17 +103,20 @@ class Bouncer:
         return path.read_text(errors="replace") if path.exists() else ""
 
 
-def _ini(settings: dict[str, str], databases: str) -> str:
-    lines = ["[databases]", databases, "", "[pgbouncer]"]
+def _ini(settings: dict[str, str], databases: str, users: dict[str, str]) -> str:
+    lines = ["[databases]", databases, "", "[users]", *(f"{user} = {value}" for user, value in users.items()), "",
+             "[pgbouncer]"]
     lines += [f"{key} = {value}" for key, value in settings.items()]
     return "\n".join(lines) + "\n"
 
 
 @contextmanager
 def pgbouncer(server_socket_dir: str, server_port: int, *, pool_size: int = 3, max_client_conn: int = 200,
-              databases: Sequence[str] = ("*",), extra: dict[str, str] | None = None) -> Iterator[Bouncer]:
+              databases: Sequence[str] = ("*",), extra: dict[str, str] | None = None,
+              users: dict[str, str] | None = None) -> Iterator[Bouncer]:
     """PgBouncer in transaction pooling in front of the server at (socket folder, port), for the length of the
-    block: every database (or those named) through `pool_size` server connections per database and user."""
+    block: every database (or those named) through `pool_size` server connections per database and user. `users`
+    gives a user its own settings (`{"postgres": "pool_mode=session"}`: the owner's tools get session pooling)."""
     binary = ensure_pgbouncer()
     folder = Path(tempfile.mkdtemp(prefix="astrofin-pgbouncer-"))
     folder.chmod(0o755)
@@ -151,7 +154,7 @@ def pgbouncer(server_socket_dir: str, server_port: int, *, pool_size: int = 3, m
     }
     target = f"host={server_socket_dir} port={server_port}"
     databases_ini = "\n".join(f"{name} = {target}" + ("" if name == "*" else f" dbname={name}") for name in databases)
-    (folder / "pgbouncer.ini").write_text(_ini(settings, databases_ini))
+    (folder / "pgbouncer.ini").write_text(_ini(settings, databases_ini, users or {}))
     (folder / "userlist.txt").write_text("".join(f'"{user}" ""\n' for user in USERS))
     argv = [binary, str(folder / "pgbouncer.ini")]
     if os.geteuid() == 0:

@@ -19,7 +19,10 @@ POOL_SIZE = 3
 @pytest.fixture(scope="session")
 def bouncer(pg_server) -> Iterator[Bouncer]:  # type: ignore[no-untyped-def]
     try:
-        with pgbouncer(pg_server.server.socket_dir, pg_server.server.port, pool_size=POOL_SIZE) as running:
+        # The staff's login role in transaction pooling; the owner (the operator's tools: backups, migrations) in
+        # session pooling, as docs/scaling.md advises a deployment.
+        with pgbouncer(pg_server.server.socket_dir, pg_server.server.port, pool_size=POOL_SIZE,
+                       users={"postgres": "pool_mode=session"}) as running:
             yield running
     except PoolerUnavailable as exc:
         pytest.skip(f"no PgBouncer here: {exc}")

@@ -12,22 +12,26 @@ from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
+import psycopg
 import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import URL
 
 from bench.pgbouncer import Bouncer
-from db.engine import make_engine
+from db import embedded
+from db.backup import backup_database
+from db.engine import make_engine, with_database
 from db.imports.book import import_book
 from db.repositories.customers import CustomerRepository
 from db.repositories.payments import PaymentRepository
+from db.target import Target
 from db.validation import CustomerInput
 from tests.imports.conftest import ImportBook
 from tests.imports.conftest import app_engine as app_engine  # noqa: F401 - the import book's fixtures
 from tests.imports.conftest import book as book  # noqa: F401
 from tests.imports.files import write_csv
 from tests.imports.test_customers import HEADER, good
-from tests.pooler.conftest import every_server_connection
+from tests.pooler.conftest import POOL_SIZE, every_server_connection
 from tests.reliability.faultlib import TODAY, make_active_loans, staff_actors
 
 
@@ -87,3 +91,43 @@ def test_audit_verify_through_the_pooler_leaves_no_role_behind(bouncer: Bouncer,
     assert code in (0, 1) and out.out.startswith(("OK: ", "BROKEN ")), out
     states = every_server_connection(pooled_url)
     assert all(state.clean for state in states), states
+
+
+def _session_settings(url: URL, count: int = POOL_SIZE) -> list[tuple[str, str]]:
+    """search_path and row_security on each of `count` server connections of the user's pool, held at once."""
+    conninfo = {"host": url.host, "port": url.port, "dbname": url.database, "user": url.username}
+    clients = [psycopg.connect(**conninfo, prepare_threshold=None) for _ in range(count)]  # type: ignore[arg-type]
+    try:
+        rows = [client.execute("SELECT current_setting('search_path'), current_setting('row_security')").fetchone()
+                for client in clients]
+        return [(str(row[0]), str(row[1])) for row in rows if row is not None]
+    finally:
+        for client in clients:
+            client.rollback()
+            client.close()
+
+
+def _as_pg_dump_begins(url: URL) -> None:
+    """The first statements of pg_dump's session, sent outside any transaction, then the client leaves."""
+    with psycopg.connect(host=url.host, port=url.port, dbname=url.database, user=url.username,
+                         autocommit=True) as client:
+        client.execute("SELECT pg_catalog.set_config('search_path', '', false)")
+        client.execute("SET row_security = off")
+
+
+def test_the_owner_s_tools_get_session_pooling(bouncer: Bouncer, db_url: URL, tmp_path: Path) -> None:
+    """pg_dump (backups), pg_restore and migrations keep settings for their session. In transaction pooling a session
+    SET stays on the server connection for the next client (the staff's login role below: an empty search_path and
+    row_security off, which would break the next teller's work); the owner, who runs those tools, is given session
+    pooling, where PgBouncer resets the server connection (DISCARD ALL) when the client leaves."""
+    staff = bouncer.url(db_url.database or "", "astrofin_app")
+    _as_pg_dump_begins(staff)
+    assert ("", "off") in _session_settings(staff)
+
+    owner = bouncer.url(db_url.database or "", "postgres")
+    _as_pg_dump_begins(owner)
+    assert set(_session_settings(owner)) == {('"$user", public', "on")}
+    target = Target(owner, with_database(owner, "postgres"), None, embedded.bin_dir())
+    result = backup_database(target, tmp_path)
+    assert result.path.exists() and result.size > 0
+    assert set(_session_settings(owner)) == {('"$user", public', "on")}
