@@ -19,6 +19,7 @@ import argparse
 import json
 import os
 import random
+import shutil
 import statistics
 import subprocess
 import sys
@@ -163,6 +164,7 @@ def main(argv: list[str] | None = None) -> int:
         report(args, runs, cores, str(version), pooler_version, settings, len(loans), durability)
     finally:
         server.stop()  # type: ignore[attr-defined]
+        shutil.rmtree(folder, ignore_errors=True)
     if args.mix_scale > 0:
         mix(args.mix_scale)
     return 0
