@@ -134,10 +134,13 @@ def make_engine(url: URL | str, settings: Settings | None = None, **kwargs: Any)
     # then plan it once for any parameters, and under the branches' row-level security such a generic plan of a
     # customer search walks a whole branch where the plan for the typed text reads an index range (a name
     # prefix: 135 ms against 23 ms at 100,000 customers). Every statement is planned for its own values; the
-    # functions on the counter's hot path cache their own plans inside PostgreSQL. (A transaction-mode pooler
-    # in front of the server wants no prepared statements either.)
+    # functions on the counter's hot path cache their own plans inside PostgreSQL. A transaction-mode pooler (PgBouncer
+    # before 1.21) cannot follow a prepared statement either: the next transaction may get another server connection.
+    # Every engine of the application, the commands' too, is made here (tests/pooler/test_engines.py).
     connect_args = {"prepare_threshold": None, **kwargs.pop("connect_args", {})}
-    engine = create_engine(url, pool_size=max(pool_size, 1), connect_args=connect_args, **kwargs)
+    if "poolclass" not in kwargs:  # a command's NullPool takes no size
+        kwargs["pool_size"] = max(pool_size, 1)
+    engine = create_engine(url, connect_args=connect_args, **kwargs)
     event.listen(engine, "checkout", _check_alive)
     if settings is not None:
         _watch_queries(engine, settings)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 
-from sqlalchemy import Connection, create_engine, pool, text
+from sqlalchemy import Connection, pool, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from db import audit
 from db.config import load_settings
+from db.engine import make_engine
 from db.errors import AstrofinError
 from db.target import resolve
 
@@ -29,27 +30,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 
 def _take_admin_role(conn: Connection) -> None:
-    """A login role that is not a superuser reads the log as astrofin_admin when it may (for the session)."""
-    row = conn.execute(text(
-        "SELECT r.rolsuper, pg_has_role(current_user, 'astrofin_admin', 'MEMBER') AS admin "
-        "FROM pg_roles r WHERE r.rolname = current_user"
-    )).one()
-    if not row.rolsuper and row.admin:
-        conn.execute(text("SET ROLE astrofin_admin"))
+    """A login role that is not a superuser reads the log as astrofin_admin when it may, for the transaction only:
+    behind PgBouncer in transaction pooling the next transaction may get another server connection, and a
+    session-wide SET ROLE would stay on this one for the next staff member (docs/scaling.md, section 2)."""
+    conn.execute(text(
+        "SELECT set_config('role', 'astrofin_admin', true) FROM pg_roles r "
+        "WHERE r.rolname = current_user AND NOT r.rolsuper AND pg_has_role(current_user, 'astrofin_admin', 'MEMBER')"
+    )).all()
 
 
 def _verify(args: argparse.Namespace) -> int:
     target = resolve(load_settings(), database=args.database)
-    engine = create_engine(target.url, poolclass=pool.NullPool)
+    engine = make_engine(target.url, poolclass=pool.NullPool)
     try:
         sealed = 0
         with engine.connect() as conn:
-            with conn.begin():
-                _take_admin_role(conn)
             if not args.no_seal:
                 with conn.begin():
+                    _take_admin_role(conn)
                     sealed = audit.seal(conn)
             with conn.begin():
+                _take_admin_role(conn)
                 result = audit.verify(conn)
     except OperationalError as exc:
         raise AstrofinError(f"cannot reach database {target.database!r}: {_first_line(exc)}") from None

@@ -63,10 +63,11 @@ def _actor(engine: Any, username: str) -> Any:
 
 
 def _import(args: argparse.Namespace) -> int:
-    from sqlalchemy import create_engine, pool
+    from sqlalchemy import pool
 
     from astrofin_tui.commands.progress import ProgressBar
     from db.config import load_settings
+    from db.engine import make_engine
     from db.errors import AstrofinError
     from db.mpesa.statement_import import import_statement
     from db.scripts_common import check_database_name
@@ -79,7 +80,7 @@ def _import(args: argparse.Namespace) -> int:
     if args.database is not None:
         check_database_name(args.database)
     target = resolve(settings, database=args.database or None)
-    engine = create_engine(target.url, poolclass=pool.NullPool)
+    engine = make_engine(target.url, poolclass=pool.NullPool)
     try:
         actor = _actor(engine, _user(settings, args.as_user))
         bar = ProgressBar(f"M-Pesa {path.name}")

@@ -14,10 +14,11 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 
 from db.config import load_settings
+from db.engine import make_engine
 from db.errors import AstrofinError, NotFound
 from db.paths import file_logger
 from db.target import resolve
@@ -81,7 +82,7 @@ def _database(parser: argparse.ArgumentParser) -> None:
 
 def _engine(args: argparse.Namespace) -> Engine:
     target = resolve(load_settings(), database=args.database)
-    return create_engine(target.url, pool_size=2, pool_pre_ping=True)
+    return make_engine(target.url, pool_size=2, pool_pre_ping=True)
 
 
 def _log_to_file() -> None:

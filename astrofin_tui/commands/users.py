@@ -6,10 +6,11 @@ import argparse
 import getpass
 import sys
 
-from sqlalchemy import create_engine, pool, text
+from sqlalchemy import pool, text
 from sqlalchemy.exc import IntegrityError
 
 from db.config import load_settings
+from db.engine import make_engine
 from db.errors import AstrofinError
 from db.passwords import hash_password, password_problem
 from db.target import resolve
@@ -44,7 +45,7 @@ def _add(args: argparse.Namespace) -> int:
     if problem:
         raise AstrofinError(problem + "; no account created")
     target = resolve(load_settings(), database=args.database)
-    engine = create_engine(target.url, poolclass=pool.NullPool)
+    engine = make_engine(target.url, poolclass=pool.NullPool)
     try:
         with engine.begin() as conn:
             code = args.branch.strip().upper()

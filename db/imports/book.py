@@ -647,8 +647,13 @@ class _Pending:
 
 
 class _Writer:
-    """Writes rows in pipeline mode: each row is BEGIN; its function; COMMIT (a transaction of its own), and a batch
-    of rows travels to the server and back in one round trip.
+    """Writes rows in pipeline mode: each row is BEGIN; the importer's settings; its function; COMMIT (a transaction
+    of its own), and a batch of rows travels to the server and back in one round trip.
+
+    Each row's transaction carries the importer's role and name itself (set_config(…, true), as a unit of work
+    does), and nothing is prepared: behind PgBouncer in transaction pooling the rows of one batch share a server
+    connection but the next batch may get another, and whatever a session-wide setting or a prepared statement
+    left on a server connection would be the next staff member's (docs/scaling.md, section 2).
 
     When a row fails, the server skips the rest of the batch; the rows before it are committed, the failing row is
     refused with the database's message (its transaction rolled back: nothing of it written), and the rows after it
@@ -661,8 +666,9 @@ class _Writer:
         self.actor = actor
         self.call = CALLS[kind]
         self.sha = sha
+        self.settings = (str(actor.user_id), actor.db_role)
         self.sa_conn = engine.connect()
-        self.raw = _import_connection(self.sa_conn, actor)
+        self.raw = _import_connection(self.sa_conn)
 
     def write(self, batch: list[_Pending]) -> None:
         """Send the batch until every row of it has its outcome."""
@@ -683,8 +689,9 @@ class _Writer:
                 try:
                     for pending in batch:
                         self.raw.execute("BEGIN")
+                        self.raw.execute(_ROW_SETTINGS, self.settings)
                         pending.call = self.raw.cursor()
-                        pending.call.execute(self.call, (self.actor.user_id, self.sha, *pending.args), prepare=True)
+                        pending.call.execute(self.call, (self.actor.user_id, self.sha, *pending.args))
                         pending.commit = self.raw.cursor()
                         pending.commit.execute("COMMIT")
                     pipeline.sync()
@@ -715,7 +722,7 @@ class _Writer:
             break
 
     def close(self) -> None:
-        # The connection carried the importer's role and settings for the whole session: never reused.
+        # The connection was switched to autocommit and may have been left in a pipeline's error: never reused.
         self.sa_conn.invalidate()
         self.sa_conn.close()
 
@@ -739,20 +746,19 @@ def _loan_args_loose(values: dict[str, str], today: date) -> tuple[Any, ...]:
             values["officer"])
 
 
-def _import_connection(sa_conn: Any, actor: Actor) -> psycopg.Connection[Any]:
-    """A connection of its own for the writing pass: autocommit, so each row's one statement is its own
-    transaction, under the importer's role and name for the whole session.
+_ROW_SETTINGS = ("SELECT set_config('astrofin.user_id', %s, true), set_config('role', %s, true), "
+                 "set_config('synchronous_commit', 'off', true)")
+"""The importer's name and role for one row's transaction, and synchronous_commit off for it alone: its commit
+returns before its WAL reaches the disk. That is safe here: a crash can lose at most the last rows' commits, and a
+lost row is not in import_rows either (the same transaction), so running the file again writes it. Set per
+transaction, it never reaches another staff member's payment on a pooled server connection."""
 
-    synchronous_commit is off for this session only: a commit returns before its WAL reaches the disk. That is safe
-    here: a crash can lose at most the last rows' commits, and a lost row is not in import_rows either (the same
-    transaction), so running the file again writes it.
-    """
+
+def _import_connection(sa_conn: Any) -> psycopg.Connection[Any]:
+    """A connection of its own for the writing pass, in autocommit: each row sends its own BEGIN and COMMIT."""
     sa_conn.commit()
     raw: psycopg.Connection[Any] = sa_conn.connection.driver_connection
     raw.autocommit = True
-    raw.execute("SELECT set_config('astrofin.user_id', %s, false), set_config('role', %s, false)",
-                (str(actor.user_id), actor.db_role))
-    raw.execute("SET synchronous_commit = off")
     return raw
 
 
