@@ -18,6 +18,10 @@ does not see rows written by a function it calls. PostgreSQL commits the message
 last statement, or rolls all of it back when one fails, so a payment costs one round trip to a distant server and is
 never half written. A transaction-mode pooler keeps the three statements on one server connection, as one
 transaction.
+
+A save that is a statement of its own (a data-modifying WITH, which cannot sit inside a set_config: a customer's
+insert or edit, a loan application) goes with statements_in_one_trip: the save keeps its id in `astrofin.result`
+itself, and the reads that follow in the same message name it there.
 """
 
 from __future__ import annotations

@@ -151,7 +151,8 @@ def test_a_connection_whose_socket_spoke_while_idle_is_pinged_and_then_used(one_
     assert [r.id for r in officer.search("Otieno").rows] == [made.id]
 
 
-def test_a_customer_save_and_a_loan_application_are_one_round_trip_each(one_connection_engine, actors, tmp_path):
+def test_a_customer_save_and_a_loan_application_are_one_round_trip_each(one_connection_engine, engine, actors,
+                                                                        tmp_path):
     """Each save of the counter goes as one message (db/one_trip.py): the person's settings, the write as one statement
     guarded by the form's key, and the reads of what it wrote. A refusal in that message comes out beside its field
     with nothing written, also in one round trip."""
@@ -183,3 +184,7 @@ def test_a_customer_save_and_a_loan_application_are_one_round_trip_each(one_conn
     assert _round_trips(lines) == 1, "\n".join(lines)
     assert "already has this national ID" in done[-1].value.fields["national_id"]
     assert officer.get(made.id).data == edited.data
+    officer.update(made.id, edited.data, today=TODAY)  # nothing changed: nothing written, as the ORM did
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM audit_logs WHERE table_name = 'customers' "
+                                 "AND action = 'UPDATE' AND record_id = :c"), {"c": made.id}).scalar_one() == 1
