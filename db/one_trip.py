@@ -18,6 +18,10 @@ does not see rows written by a function it calls. PostgreSQL commits the message
 last statement, or rolls all of it back when one fails, so a payment costs one round trip to a distant server and is
 never half written. A transaction-mode pooler keeps the three statements on one server connection, as one
 transaction.
+
+A save that is a statement of its own (a data-modifying WITH, which cannot sit inside a set_config: a customer's
+insert or edit, a loan application) goes with statements_in_one_trip: the save keeps its id in `astrofin.result`
+itself, and the reads that follow in the same message name it there.
 """
 
 from __future__ import annotations
@@ -93,10 +97,32 @@ def write_in_one_trip(engine: Engine, actor: Actor, write: TextClause, read: Tex
 
     A refusal or a lost connection raises sqlalchemy's DBAPIError, with nothing written.
     """
+    message = _RESULT.format(write=_text_sql(engine, write)) + _text_sql(engine, read)
+    return _send(engine, actor, message, values, 2)[-1]
+
+
+def statements_in_one_trip(engine: Engine, actor: Actor, statements: Sequence[TextClause],
+                           values: dict[str, Any]) -> list[Sequence[tuple[Any, ...]]]:
+    """Run `statements` in order as `actor`, as one transaction in one round trip on the primary, and return the rows
+    of each as named tuples. For a save that is one statement of its own (a data-modifying WITH, which cannot sit
+    inside write_in_one_trip's set_config) followed by the reads of what it wrote: the save keeps what the reads need
+    in `astrofin.result` itself. `values` binds the `:names` of all.
+
+    A refusal or a lost connection raises sqlalchemy's DBAPIError, with nothing written.
+    """
+    message = ";\n".join(_text_sql(engine, statement) for statement in statements)
+    return _send(engine, actor, message, values, len(statements))
+
+
+def _send(engine: Engine, actor: Actor, statements: str, values: dict[str, Any],
+          kept: int) -> list[Sequence[tuple[Any, ...]]]:
+    """The settings and `statements` as one Query message on the primary, in autocommit (one implicit transaction);
+    the rows of the last `kept` statements, as named tuples."""
     params = dict(values)
     params["astrofin_user_id"] = str(actor.user_id)
     params["astrofin_role"] = actor.db_role
-    message = _SETTINGS + _RESULT.format(write=_text_sql(engine, write)) + _text_sql(engine, read)
+    message = _SETTINGS + statements
+    results: list[Sequence[tuple[Any, ...]]] = []
     with engine.connect() as connection:
         driver: psycopg.Connection[Any] = connection.connection.driver_connection  # type: ignore[assignment]
         driver.autocommit = True
@@ -104,10 +130,12 @@ def write_in_one_trip(engine: Engine, actor: Actor, write: TextClause, read: Tex
             with psycopg.ClientCursor(driver) as cursor:
                 with _statement_events(connection, cursor, message, params):
                     cursor.execute(message, params, prepare=False)
-                cursor.nextset()
-                cursor.nextset()
-                cursor.row_factory = namedtuple_row  # type: ignore[assignment]  # the read's rows, by name
-                rows: Sequence[tuple[Any, ...]] = cursor.fetchall()
+                cursor.nextset()  # past the settings
+                cursor.row_factory = namedtuple_row  # type: ignore[assignment]  # the statements' rows, by name
+                while True:
+                    results.append(cursor.fetchall() if cursor.description is not None else [])
+                    if not cursor.nextset():
+                        break
         except psycopg.Error as exc:
             if driver.broken or driver.closed:
                 connection.invalidate(exc)
@@ -115,7 +143,7 @@ def write_in_one_trip(engine: Engine, actor: Actor, write: TextClause, read: Tex
         finally:
             if not (driver.broken or driver.closed):
                 driver.autocommit = False
-    return rows
+    return results[-kept:]
 
 
 _text_by_source: dict[tuple[Dialect, str], str] = {}

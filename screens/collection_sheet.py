@@ -547,8 +547,7 @@ class CollectionSheetScreen(FormScreen):
     @staticmethod
     def _post(repo: CollectionSheetRepository, sheet: Sheet, entries: list[SheetEntry],
               key: str) -> SheetReceipt:
-        sheet_id = repo.post(sheet.group_id, sheet.meeting_date, entries, key)
-        return repo.receipt(sheet_id)
+        return repo.post_with_receipt(sheet.group_id, sheet.meeting_date, entries, key)  # one round trip
 
     # --- answers ----------------------------------------------------------------------------------------
 

@@ -24,7 +24,7 @@ from db.errors import (
     ValidationError,
     unreachable_message,
 )
-from db.one_trip import fetch_in_one_trip, write_in_one_trip
+from db.one_trip import fetch_in_one_trip, statements_in_one_trip, write_in_one_trip
 from db.replica import read_unit_of_work
 
 # Constraint names → what a person reads; the rest fall back to the database's own message.
@@ -117,5 +117,14 @@ class Repository:
         (db/one_trip.py); `read` names the write's result `current_setting('astrofin.result', true)`."""
         try:
             return write_in_one_trip(self.engine, self.actor, write, read, params)
+        except DBAPIError as exc:
+            raise translate(exc) from exc
+
+    def statements_in_one_trip(self, statements: Sequence[TextClause],
+                               params: dict[str, Any]) -> list[Sequence[Any]]:
+        """Statements run in order with the person's settings, as one transaction in one round trip (db/one_trip.py):
+        a save written as one statement and the reads of what it wrote; the rows of each, as named tuples."""
+        try:
+            return statements_in_one_trip(self.engine, self.actor, statements, params)
         except DBAPIError as exc:
             raise translate(exc) from exc

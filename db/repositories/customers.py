@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -22,6 +23,7 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
+    text,
     tuple_,
 )
 from sqlalchemy.orm import Session
@@ -29,7 +31,7 @@ from sqlalchemy.orm import Session
 from db.errors import NotFound, ValidationError
 from db.models import Customer, Loan
 from db.repositories.base import Repository, contains_pattern
-from db.repositories.idempotency import check_idempotency_key, existing_by_key, insert_once
+from db.repositories.idempotency import KEY_OF_ANOTHER, check_idempotency_key
 from db.repositories.peek import peek
 from db.validation import CustomerInput, customer_problems, normalize_phone
 
@@ -175,6 +177,96 @@ class _PageAfter:
         return self.last_name, self.first_name, self.id, limit, self.officer
 
 
+_CREATE = text("""
+    WITH prior AS (
+        SELECT id, created_by FROM customers WHERE idempotency_key = CAST(:key AS text)
+    ), clash AS (
+        SELECT customer_number FROM customers
+        WHERE national_id = CAST(:national_id AS text) AND NOT EXISTS (SELECT FROM prior)
+        LIMIT 1
+    ), made AS (
+        INSERT INTO customers (first_name, last_name, national_id, phone, email, date_of_birth, gender, address,
+                               occupation, created_by, idempotency_key)
+        SELECT CAST(:first_name AS text), CAST(:last_name AS text), CAST(:national_id AS text), CAST(:phone AS text),
+               CAST(:email AS text), CAST(:date_of_birth AS date), CAST(:gender AS text), CAST(:address AS text),
+               CAST(:occupation AS text), CAST(:user AS bigint), CAST(:key AS text)
+        WHERE NOT EXISTS (SELECT FROM prior) AND NOT EXISTS (SELECT FROM clash)
+        ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+        RETURNING id
+    )
+    SELECT EXISTS (SELECT FROM prior) AS prior_found, (SELECT created_by FROM prior) AS prior_by,
+           (SELECT customer_number FROM clash) AS clash,
+           set_config('astrofin.result', coalesce(CAST((SELECT id FROM made) AS text),
+                                                  (SELECT CAST(id AS text) FROM prior
+                                                   WHERE created_by = CAST(:user AS bigint)), ''), true) AS id
+""")
+"""A customer's insert as one statement: an earlier save with the form's key (returned when it is the person's own),
+or another customer with the national ID (refused: nothing inserted), else the insert; its id kept in
+`astrofin.result`. A save with the same key committed while this one waited on the key's index inserts nothing here:
+_KEY_TAKEN names it."""
+
+_KEY_TAKEN = text("""
+    SELECT id, created_by,
+           set_config('astrofin.result', CASE WHEN created_by = CAST(:user AS bigint) THEN CAST(id AS text)
+                                              ELSE '' END, true) AS kept
+    FROM customers
+    WHERE idempotency_key = CAST(:key AS text) AND current_setting('astrofin.result', true) = ''
+""")
+
+_UPDATE = text("""
+    WITH target AS (
+        SELECT id FROM customers WHERE id = CAST(:id AS bigint)
+    ), clash AS (
+        SELECT customer_number FROM customers
+        WHERE national_id = CAST(:national_id AS text) AND id <> CAST(:id AS bigint) AND EXISTS (SELECT FROM target)
+        LIMIT 1
+    ), changed AS (
+        UPDATE customers
+        SET first_name = CAST(:first_name AS text), last_name = CAST(:last_name AS text),
+            national_id = CAST(:national_id AS text), phone = CAST(:phone AS text), email = CAST(:email AS text),
+            date_of_birth = CAST(:date_of_birth AS date), gender = CAST(:gender AS text),
+            address = CAST(:address AS text), occupation = CAST(:occupation AS text)
+        WHERE id = CAST(:id AS bigint) AND NOT EXISTS (SELECT FROM clash)
+          AND (first_name, last_name, national_id, phone, email, date_of_birth, gender, address, occupation)
+              IS DISTINCT FROM (CAST(:first_name AS text), CAST(:last_name AS text), CAST(:national_id AS text),
+                                CAST(:phone AS text), CAST(:email AS text), CAST(:date_of_birth AS date),
+                                CAST(:gender AS text), CAST(:address AS text), CAST(:occupation AS text))
+        RETURNING id
+    )
+    SELECT EXISTS (SELECT FROM target) AS found, (SELECT customer_number FROM clash) AS clash,
+           set_config('astrofin.result', CASE WHEN EXISTS (SELECT FROM clash) THEN ''
+                                              ELSE coalesce((SELECT CAST(id AS text) FROM target), '') END,
+                      true) AS id
+""")
+"""A customer's edit as one statement: refused (nothing written) when another customer has the national ID; written
+only when a field changed, so an unchanged save leaves no audit row, as the ORM's did."""
+
+_CUSTOMER = text("""
+    SELECT id, customer_number, first_name, last_name, national_id, phone, email, date_of_birth, gender, address,
+           occupation, status
+    FROM customers
+    WHERE id = CAST(NULLIF(current_setting('astrofin.result', true), '') AS bigint)
+""")
+_CUSTOMER_LOANS = text("""
+    SELECT id, loan_number, principal_amount, status, application_date
+    FROM loans
+    WHERE customer_id = CAST(NULLIF(current_setting('astrofin.result', true), '') AS bigint)
+    ORDER BY application_date DESC, id
+""")
+"""The customer named by `astrofin.result`, and their loans: read in the message that saved them (or by get)."""
+
+
+def _detail(row: Any, loans: Sequence[Any]) -> CustomerDetail:
+    return CustomerDetail(
+        id=row.id, customer_number=row.customer_number,
+        data=CustomerInput(first_name=row.first_name, last_name=row.last_name, national_id=row.national_id,
+                           phone=row.phone, email=row.email, date_of_birth=row.date_of_birth, gender=row.gender,
+                           address=row.address, occupation=row.occupation),
+        status=row.status,
+        loans=tuple(LoanBrief(loan.id, loan.loan_number, loan.principal_amount, loan.status, loan.application_date)
+                    for loan in loans))
+
+
 class CustomerRepository(Repository):
     def search(self, query: str, *, after: CustomerRow | None = None, limit: int = PAGE_SIZE,
                mine: bool = False) -> SearchPage:
@@ -315,28 +407,13 @@ class CustomerRepository(Repository):
         return base.where(or_(*self._exact(text)))
 
     def get(self, customer_id: int) -> CustomerDetail:
-        with self.work() as session:
-            customer = session.get(Customer, customer_id)
-            if customer is None:
-                raise NotFound(f"customer {customer_id} does not exist")
-            loans = session.scalars(
-                select(Loan).where(Loan.customer_id == customer_id).order_by(Loan.application_date.desc(), Loan.id)
-            ).all()
-            return CustomerDetail(
-                id=customer.id,
-                customer_number=customer.customer_number,
-                data=CustomerInput(
-                    first_name=customer.first_name, last_name=customer.last_name,
-                    national_id=customer.national_id, phone=customer.phone, email=customer.email,
-                    date_of_birth=customer.date_of_birth, gender=customer.gender, address=customer.address,
-                    occupation=customer.occupation,
-                ),
-                status=customer.status,
-                loans=tuple(
-                    LoanBrief(loan.id, loan.loan_number, loan.principal_amount, loan.status, loan.application_date)
-                    for loan in loans
-                ),
-            )
+        # One message (db/one_trip.py): the customer and their loans, read as after a save.
+        kept, customer, loans = self.statements_in_one_trip(
+            (text("SELECT set_config('astrofin.result', CAST(:id AS text), true)"), _CUSTOMER, _CUSTOMER_LOANS),
+            {"id": customer_id})
+        if not customer:
+            raise NotFound(f"customer {customer_id} does not exist")
+        return _detail(customer[0], loans)
 
     def national_id_holder(self, national_id: str, *, other_than: int | None = None) -> str | None:
         """The number of another customer with this national ID, if any (a form says so before saving)."""
@@ -355,28 +432,36 @@ class CustomerRepository(Repository):
 
     def create(self, data: CustomerInput, *, today: date, idempotency_key: str | None = None) -> CustomerDetail:
         """Create the customer; with the form's key, once per key: a retry returns the customer the first
-        save created (its reply may have been lost after the commit) instead of creating a second one."""
+        save created (its reply may have been lost after the commit) instead of creating a second one.
+
+        One round trip (db/one_trip.py): the insert, guarded by the key and the national ID in one statement
+        (_CREATE), then the read of the customer it names."""
         cleaned = self._checked(data, today)
         check_idempotency_key(idempotency_key, "first_name")
-        with self.work() as session:
-            new_id = existing_by_key(session, Customer, idempotency_key, self.actor.user_id, "first_name")
-            if new_id is None:
-                self._refuse_duplicate_national_id(session, cleaned, None)
-                customer = Customer(**cleaned.__dict__, created_by=self.actor.user_id,
-                                    idempotency_key=idempotency_key)
-                new_id = insert_once(session, customer, idempotency_key, self.actor.user_id, "first_name")
-        return self.get(new_id)
+        saved, taken, customer, loans = self.statements_in_one_trip(
+            (_CREATE, _KEY_TAKEN, _CUSTOMER, _CUSTOMER_LOANS),
+            {**cleaned.__dict__, "user": self.actor.user_id, "key": idempotency_key})
+        outcome = saved[0]
+        if outcome.prior_found and outcome.prior_by != self.actor.user_id:
+            raise ValidationError({"first_name": KEY_OF_ANOTHER})
+        if outcome.clash:
+            raise ValidationError({"national_id": f"customer {outcome.clash} already has this national ID"})
+        if not customer:  # a save with the same key, committed while this one waited, is another person's
+            raise ValidationError({"first_name": KEY_OF_ANOTHER})
+        assert not taken or taken[0].created_by == self.actor.user_id
+        return _detail(customer[0], loans)
 
     def update(self, customer_id: int, data: CustomerInput, *, today: date) -> CustomerDetail:
+        """Save the customer's changes (nothing when nothing changed), in one round trip as create does."""
         cleaned = self._checked(data, today)
-        with self.work() as session:
-            customer = session.get(Customer, customer_id, with_for_update=True)
-            if customer is None:
-                raise NotFound(f"customer {customer_id} does not exist")
-            self._refuse_duplicate_national_id(session, cleaned, customer_id)
-            for name, value in cleaned.__dict__.items():
-                setattr(customer, name, value)
-        return self.get(customer_id)
+        saved, customer, loans = self.statements_in_one_trip(
+            (_UPDATE, _CUSTOMER, _CUSTOMER_LOANS), {**cleaned.__dict__, "id": customer_id})
+        outcome = saved[0]
+        if not outcome.found:
+            raise NotFound(f"customer {customer_id} does not exist")
+        if outcome.clash:
+            raise ValidationError({"national_id": f"customer {outcome.clash} already has this national ID"})
+        return _detail(customer[0], loans)
 
     def set_status(self, customer_id: int, status: str) -> None:
         if status not in ("active", "inactive"):
@@ -394,15 +479,3 @@ class CustomerRepository(Repository):
         if problems:
             raise ValidationError(problems)
         return cleaned
-
-    @staticmethod
-    def _refuse_duplicate_national_id(session: Session, data: CustomerInput, own_id: int | None) -> None:
-        if not data.national_id:
-            return
-        clash = session.scalar(
-            select(Customer.customer_number).where(
-                and_(Customer.national_id == data.national_id, Customer.id != (own_id or 0))
-            )
-        )
-        if clash:
-            raise ValidationError({"national_id": f"customer {clash} already has this national ID"})

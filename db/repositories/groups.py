@@ -26,6 +26,7 @@ from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import TextClause
 
 from db.errors import NotFound, ValidationError
 from db.repositories.base import Repository
@@ -528,6 +529,51 @@ def _lines_json(lines: Sequence[SheetEntry]) -> str:
                        for line in lines])
 
 
+_POST = text("""
+    SELECT set_config('astrofin.result',
+                      CAST(post_collection_sheet(CAST(:g AS bigint), CAST(:d AS date), CAST(:l AS jsonb),
+                                                 CAST(:me AS bigint), CAST(:k AS text)) AS text), true) AS id
+""")
+_SHEET_HEAD = text("""
+    SELECT s.id, g.group_number, g.name, s.meeting_date, b.code AS branch_code, s.posted_at, s.total,
+           pu.full_name AS posted_by_name, coalesce(cu.full_name, '') AS officer_name
+    FROM collection_sheets s
+    JOIN groups g ON g.id = s.group_id
+    JOIN branches b ON b.id = s.branch_id
+    JOIN users pu ON pu.id = s.posted_by
+    LEFT JOIN users cu ON cu.id = s.collected_by
+    WHERE s.id = CAST(current_setting('astrofin.result', true) AS bigint)
+""")
+_SHEET_LINES = text("""
+    SELECT g.group_number, g.name AS group_name, c.customer_number, c.first_name || ' ' || c.last_name AS customer_name,
+           lo.loan_number, l.amount, l.attended, t.receipt_number,
+           EXISTS (SELECT 1 FROM transactions r WHERE r.reverses_transaction_id = l.transaction_id) AS reversed
+    FROM collection_sheet_lines l
+    JOIN groups g ON g.id = l.group_id
+    JOIN customers c ON c.id = l.customer_id
+    JOIN loans lo ON lo.id = l.loan_id
+    LEFT JOIN transactions t ON t.id = l.transaction_id
+    WHERE l.sheet_id = CAST(current_setting('astrofin.result', true) AS bigint)
+    ORDER BY g.group_number, c.last_name, c.first_name, lo.loan_number
+""")
+"""The sheet named by `astrofin.result` and its lines, as its receipt prints them: read in the message that posted it
+(or that asks for a reprint)."""
+
+
+def _sheet_receipt(sheet_id: int, head_rows: Sequence[Any], rows: Sequence[Any]) -> SheetReceipt:
+    if not head_rows:
+        raise NotFound(f"collection sheet {sheet_id} does not exist or is not one of your branch's")
+    head = head_rows[0]
+    groups: dict[str, tuple[str, list[ReceiptLine]]] = {}
+    for r in rows:
+        groups.setdefault(r.group_number, (r.group_name, []))[1].append(ReceiptLine(
+            r.customer_number, r.customer_name, r.loan_number, Decimal(r.amount), r.attended, r.receipt_number,
+            bool(r.reversed)))
+    return SheetReceipt(head.id, head.group_number, head.name, head.meeting_date, head.branch_code, head.posted_at,
+                        head.posted_by_name, head.officer_name, Decimal(head.total),
+                        tuple(ReceiptGroup(number, name, tuple(lines)) for number, (name, lines) in groups.items()))
+
+
 class CollectionSheetRepository(Repository):
     """A meeting's collection sheet: load it, post it once, print its receipt."""
 
@@ -564,17 +610,27 @@ class CollectionSheetRepository(Repository):
     def post(self, group_id: int, meeting_date: date, lines: Sequence[SheetEntry], idempotency_key: str) -> int:
         """Posts the meeting: every repayment in one transaction, all or nothing; returns the sheet's id. The same
         group and date posted again (a retry, a second officer) returns the first sheet's id. A refused row raises
-        LineRefused naming its loan number; nothing is written."""
+        LineRefused naming its loan number; nothing is written. One round trip (db/one_trip.py)."""
+        kept, = self._post(group_id, meeting_date, lines, idempotency_key, ())
+        return int(kept[0].id)
+
+    def post_with_receipt(self, group_id: int, meeting_date: date, lines: Sequence[SheetEntry],
+                          idempotency_key: str) -> SheetReceipt:
+        """post, and the sheet's receipt read in the same message: one round trip to the server for both."""
+        kept, head, rows = self._post(group_id, meeting_date, lines, idempotency_key, (_SHEET_HEAD, _SHEET_LINES))
+        return _sheet_receipt(int(kept[0].id), head, rows)
+
+    def _post(self, group_id: int, meeting_date: date, lines: Sequence[SheetEntry], idempotency_key: str,
+              reads: tuple[TextClause, ...]) -> list[Sequence[Any]]:
         problems = {}
         for line in lines:
             if not isinstance(line.amount, Decimal) or not line.amount.is_finite():
                 problems[str(line.loan_id)] = "the amount is not a number"
         if problems:
             raise ValidationError(problems)
-        with self.work() as session:
-            return int(session.execute(text("SELECT post_collection_sheet(:g, :d, CAST(:l AS jsonb), :me, :k)"),
-                                       {"g": group_id, "d": meeting_date, "l": _lines_json(lines),
-                                        "me": self.actor.user_id, "k": idempotency_key}).scalar_one())
+        return self.statements_in_one_trip((_POST, *reads),
+                                           {"g": group_id, "d": meeting_date, "l": _lines_json(lines),
+                                            "me": self.actor.user_id, "k": idempotency_key})
 
     def posted(self, group_id: int, meeting_date: date) -> int | None:
         """The id of the sheet posted for this group and date, if any."""
@@ -585,37 +641,8 @@ class CollectionSheetRepository(Repository):
         return None if value is None else int(value)
 
     def receipt(self, sheet_id: int) -> SheetReceipt:
-        """What the sheet's receipt prints (and reprints from the group page)."""
-        with self.read_work() as session:
-            head = session.execute(text("""
-    SELECT s.id, g.group_number, g.name, s.meeting_date, b.code AS branch_code, s.posted_at, s.total,
-           pu.full_name AS posted_by_name, coalesce(cu.full_name, '') AS officer_name
-    FROM collection_sheets s
-    JOIN groups g ON g.id = s.group_id
-    JOIN branches b ON b.id = s.branch_id
-    JOIN users pu ON pu.id = s.posted_by
-    LEFT JOIN users cu ON cu.id = s.collected_by
-    WHERE s.id = :s
-"""), {"s": sheet_id}).one_or_none()
-            if head is None:
-                raise NotFound(f"collection sheet {sheet_id} does not exist or is not one of your branch's")
-            rows = session.execute(text("""
-    SELECT g.group_number, g.name AS group_name, c.customer_number, c.first_name || ' ' || c.last_name AS customer_name,
-           lo.loan_number, l.amount, l.attended, t.receipt_number,
-           EXISTS (SELECT 1 FROM transactions r WHERE r.reverses_transaction_id = l.transaction_id) AS reversed
-    FROM collection_sheet_lines l
-    JOIN groups g ON g.id = l.group_id
-    JOIN customers c ON c.id = l.customer_id
-    JOIN loans lo ON lo.id = l.loan_id
-    LEFT JOIN transactions t ON t.id = l.transaction_id
-    WHERE l.sheet_id = :s
-    ORDER BY g.group_number, c.last_name, c.first_name, lo.loan_number
-"""), {"s": sheet_id}).all()
-        groups: dict[str, tuple[str, list[ReceiptLine]]] = {}
-        for r in rows:
-            groups.setdefault(r.group_number, (r.group_name, []))[1].append(ReceiptLine(
-                r.customer_number, r.customer_name, r.loan_number, Decimal(r.amount), r.attended, r.receipt_number,
-                bool(r.reversed)))
-        return SheetReceipt(head.id, head.group_number, head.name, head.meeting_date, head.branch_code, head.posted_at,
-                            head.posted_by_name, head.officer_name, Decimal(head.total),
-                            tuple(ReceiptGroup(number, name, tuple(lines)) for number, (name, lines) in groups.items()))
+        """What the sheet's receipt prints (and reprints from the group page): one message, as after posting."""
+        kept, head, rows = self.statements_in_one_trip(
+            (text("SELECT set_config('astrofin.result', CAST(:s AS text), true) AS id"), _SHEET_HEAD, _SHEET_LINES),
+            {"s": sheet_id})
+        return _sheet_receipt(sheet_id, head, rows)

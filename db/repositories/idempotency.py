@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from db.errors import ValidationError
 
 MAX_KEY = 200
+KEY_OF_ANOTHER = "the form's key belongs to another save; open the form again"
 
 
 def check_idempotency_key(key: str | None, field: str) -> None:
@@ -29,7 +30,7 @@ def existing_by_key(session: Session, model: Any, key: str | None, user_id: int,
     if row is None:
         return None
     if row.created_by != user_id:
-        raise ValidationError({field: "the form's key belongs to another save; open the form again"})
+        raise ValidationError({field: KEY_OF_ANOTHER})
     return int(row.id)
 
 

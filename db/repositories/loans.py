@@ -8,19 +8,19 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import func, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy import select, text
 
-from db.errors import AstrofinError, NotFound, ValidationError
-from db.models import Customer, Loan, PaymentSchedule, Transaction, User
-from db.models import LoanProduct as ProductRow
+from db.errors import AstrofinError, DatabaseUnavailable, NotFound, ValidationError
+from db.models import Loan, User
 from db.repositories.base import Repository
 from db.repositories.customers import LoanBrief
-from db.repositories.idempotency import check_idempotency_key, existing_by_key, insert_once
+from db.repositories.idempotency import KEY_OF_ANOTHER, check_idempotency_key
 from db.repositories.payments import PaymentRepository, PayoffQuote, Recoveries, method_fields
 from db.repositories.peek import peek
 from db.repositories.products import LoanProduct, ProductRepository
@@ -195,6 +195,120 @@ def _preview_params(terms: LoanTerms, first_date: date | None) -> dict[str, obje
             "f": terms.repayment_frequency, "d": first_date}
 
 
+def _application_problems(application: LoanApplication, today: date,
+                          product: LoanProduct | None) -> dict[str, str]:
+    """What is wrong with the application as typed, by field (with its product, the product's ranges too)."""
+    problems = terms_problems(application.terms, product)
+    first = application.terms.first_repayment_date
+    if first is not None and first < today:
+        problems["first_repayment_date"] = "the first repayment date cannot be in the past"
+    if len(application.purpose) > 500:
+        problems["purpose"] = "the purpose has at most 500 characters"
+    elif any(unicodedata.category(char) == "Cc" for char in application.purpose.strip()):
+        problems["purpose"] = "the purpose contains control characters (tabs, line breaks, escapes)"
+    return problems
+
+
+_APPLY = text("""
+    WITH prior AS (
+        SELECT id, created_by FROM loans WHERE idempotency_key = CAST(:key AS text)
+    ), applicant AS (
+        SELECT id, customer_number, status FROM customers
+        WHERE id = CAST(:customer AS bigint) AND NOT EXISTS (SELECT FROM prior)
+    ), made AS (
+        INSERT INTO loans (customer_id, principal_amount, interest_rate, interest_method, term, repayment_frequency,
+                           first_repayment_date, product_id, purpose, application_date, loan_officer_id, created_by,
+                           idempotency_key, group_id)
+        SELECT a.id, CAST(:principal AS numeric), CAST(:rate AS numeric), CAST(:method AS text), CAST(:term AS integer),
+               CAST(:frequency AS text), CAST(:first AS date), CAST(:product AS bigint), CAST(:purpose AS text),
+               CAST(:today AS date), CAST(:officer AS bigint), CAST(:user AS bigint), CAST(:key AS text),
+               CAST(:group AS bigint)
+        FROM applicant a
+        WHERE CASE WHEN a.status <> 'active' THEN false
+                   ELSE (SELECT count(*) FROM preview_payment_schedule(
+                             CAST(:principal AS numeric), CAST(:rate AS numeric), CAST(:method AS text),
+                             CAST(:term AS integer), CAST(:frequency AS text), CAST(:first AS date))) >= 0 END
+        ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+        RETURNING id
+    )
+    SELECT EXISTS (SELECT FROM prior) AS prior_found, (SELECT created_by FROM prior) AS prior_by,
+           EXISTS (SELECT FROM applicant) AS applicant_found,
+           (SELECT customer_number FROM applicant) AS customer_number,
+           (SELECT status FROM applicant) AS applicant_status,
+           set_config('astrofin.result', coalesce(CAST((SELECT id FROM made) AS text),
+                                                  (SELECT CAST(id AS text) FROM prior
+                                                   WHERE created_by = CAST(:user AS bigint)), ''), true) AS id
+""")
+"""An application's insert as one statement: an earlier submit with the form's key (returned when it is the person's
+own), else the customer (missing or inactive: nothing inserted), then the schedule's rules for the terms
+(preview_payment_schedule refuses an installment of 0.00, beside the term) and the insert, whose triggers check the
+product and the group; the loan's id kept in `astrofin.result`. The CASE keeps that order: the schedule is worked out
+only for an active customer. A submit with the same key committed while this one waited on the key's index inserts
+nothing here: _KEY_TAKEN names it."""
+
+_KEY_TAKEN = text("""
+    SELECT id, created_by,
+           set_config('astrofin.result', CASE WHEN created_by = CAST(:user AS bigint) THEN CAST(id AS text)
+                                              ELSE '' END, true) AS kept
+    FROM loans
+    WHERE idempotency_key = CAST(:key AS text) AND current_setting('astrofin.result', true) = ''
+""")
+
+_LOAN = text("""
+    SELECT l.id, l.loan_number, l.customer_id, c.customer_number, c.first_name || ' ' || c.last_name AS customer_name,
+           c.phone AS customer_phone, l.principal_amount, l.interest_rate, l.interest_method, l.term,
+           l.repayment_frequency, l.first_repayment_date, l.product_id, l.status, l.purpose, l.application_date,
+           l.disbursement_date, l.loan_officer_id, u.full_name AS officer_name, l.created_by, l.rejection_reason,
+           p.code AS product_code, p.name AS product_name, l.fee_amount
+    FROM loans l
+    JOIN customers c ON c.id = l.customer_id
+    LEFT JOIN users u ON u.id = l.loan_officer_id
+    LEFT JOIN loan_products p ON p.id = l.product_id
+    WHERE l.id = CAST(NULLIF(current_setting('astrofin.result', true), '') AS bigint)
+""")
+_SCHEDULE = text("""
+    SELECT installment_number, due_date, principal_due, interest_due, penalty_due, total_due, total_paid, status,
+           paid_date, principal_paid
+    FROM payment_schedules
+    WHERE loan_id = CAST(NULLIF(current_setting('astrofin.result', true), '') AS bigint)
+    ORDER BY installment_number
+""")
+_TRANSACTIONS = text("""
+    SELECT t.id, t.transaction_type, t.transaction_date, t.amount, t.principal_amount, t.interest_amount,
+           t.penalty_amount, t.receipt_number, t.reverses_transaction_id,
+           t.id IN (SELECT r.reverses_transaction_id FROM transactions r
+                    WHERE r.loan_id = CAST(NULLIF(current_setting('astrofin.result', true), '') AS bigint)
+                      AND r.reverses_transaction_id IS NOT NULL) AS was_reversed,
+           t.created_by, coalesce(u.full_name, '') AS created_by_name, t.fee_amount
+    FROM transactions t
+    LEFT JOIN users u ON u.id = t.created_by
+    WHERE t.loan_id = CAST(NULLIF(current_setting('astrofin.result', true), '') AS bigint)
+    ORDER BY t.transaction_date, t.id
+""")
+"""The loan named by `astrofin.result`, its schedule and its transactions: read in the message that wrote it (or by
+get)."""
+
+
+def _detail(loan: Any, schedule: Sequence[Any], transactions: Sequence[Any]) -> LoanDetail:
+    return LoanDetail(
+        id=loan.id, loan_number=loan.loan_number, customer_id=loan.customer_id, customer_number=loan.customer_number,
+        customer_name=loan.customer_name, customer_phone=loan.customer_phone,
+        terms=LoanTerms(loan.principal_amount, loan.interest_rate, loan.interest_method, loan.term,
+                        loan.repayment_frequency, loan.first_repayment_date, loan.product_id),
+        status=loan.status, purpose=loan.purpose or "", application_date=loan.application_date,
+        disbursement_date=loan.disbursement_date, loan_officer_id=loan.loan_officer_id,
+        loan_officer_name=loan.officer_name or "", created_by=loan.created_by, rejection_reason=loan.rejection_reason,
+        schedule=tuple(ScheduleRow(s.installment_number, s.due_date, s.principal_due, s.interest_due, s.penalty_due,
+                                   s.total_due, s.total_paid, s.status, s.paid_date, s.principal_paid)
+                       for s in schedule),
+        transactions=tuple(TransactionRow(t.id, t.transaction_type, t.transaction_date, t.amount, t.principal_amount,
+                                          t.interest_amount, t.penalty_amount, t.receipt_number,
+                                          t.reverses_transaction_id, bool(t.was_reversed), t.created_by,
+                                          t.created_by_name, t.fee_amount)
+                           for t in transactions),
+        product_code=loan.product_code or "", product_name=loan.product_name or "", fee_amount=loan.fee_amount)
+
+
 class LoanRepository(Repository):
     def preview_schedule(self, terms: LoanTerms, first_date: date) -> list[ScheduleRow]:
         """The schedule these terms would have; terms whose schedule would hold an installment of 0.00 are
@@ -237,51 +351,51 @@ class LoanRepository(Repository):
 
     def apply(self, application: LoanApplication, *, today: date, idempotency_key: str | None = None) -> LoanDetail:
         """Create a `pending` loan for the customer; with the form's key, once per key: a retry returns the
-        application the first submit created (its reply may have been lost after the commit)."""
-        problems = terms_problems(application.terms, self._product(application.terms.product_id))
-        first = application.terms.first_repayment_date
-        if first is not None and first < today:
-            problems["first_repayment_date"] = "the first repayment date cannot be in the past"
-        if len(application.purpose) > 500:
-            problems["purpose"] = "the purpose has at most 500 characters"
-        elif any(unicodedata.category(char) == "Cc" for char in application.purpose.strip()):
-            problems["purpose"] = "the purpose contains control characters (tabs, line breaks, escapes)"
+        application the first submit created (its reply may have been lost after the commit).
+
+        One round trip (db/one_trip.py): the insert, guarded by the key, the customer and the schedule's rules in one
+        statement (_APPLY), then the reads of the loan. The product's rules are the database's (trigger
+        loans_check_product); only when the application is refused are they read to say every one the terms break,
+        beside its field, as before."""
+        product_id = application.terms.product_id
+        problems = _application_problems(application, today, None)
         if problems:
-            raise ValidationError(problems)
+            raise ValidationError(_application_problems(application, today, self._product(product_id))
+                                  if product_id is not None else problems)
         check_idempotency_key(idempotency_key, "principal")
-        with self.work() as session:
-            done = existing_by_key(session, Loan, idempotency_key, self.actor.user_id, "principal")
-            if done is not None:
-                loan_id = done
-            else:
-                loan_id = self._insert_application(session, application, today, idempotency_key)
-        return self.get(loan_id)
+        try:
+            return self._apply(application, today, idempotency_key)
+        except DatabaseUnavailable:
+            raise
+        except AstrofinError as refused:
+            if product_id is not None:
+                problems = _application_problems(application, today, self._product(product_id))
+                if problems:
+                    raise ValidationError(problems) from refused
+            raise
 
-    def _insert_application(self, session: Session, application: LoanApplication, today: date,
-                            idempotency_key: str | None) -> int:
-        customer = session.get(Customer, application.customer_id)
-        if customer is None:
-            raise NotFound(f"customer {application.customer_id} does not exist")
-        if customer.status != "active":
-            raise ValidationError({"customer": f"{customer.customer_number} is inactive"})
+    def _apply(self, application: LoanApplication, today: date, idempotency_key: str | None) -> LoanDetail:
         terms = application.terms
-        self._check_schedule(session, terms)
-        loan = Loan(
-            customer_id=customer.id, principal_amount=terms.principal, interest_rate=terms.interest_rate,
-            interest_method=terms.interest_method, term=terms.term,
-            repayment_frequency=terms.repayment_frequency, first_repayment_date=terms.first_repayment_date,
-            product_id=terms.product_id, purpose=application.purpose.strip() or None, application_date=today,
-            loan_officer_id=application.loan_officer_id or self.actor.user_id, created_by=self.actor.user_id,
-            idempotency_key=idempotency_key, group_id=application.group_id,
-        )
-        return insert_once(session, loan, idempotency_key, self.actor.user_id, "principal")
-
-    @staticmethod
-    def _check_schedule(session: Session, terms: LoanTerms) -> None:
-        """The database's schedule rules for these terms (it refuses a schedule with installments of 0.00),
-        so an application is refused now rather than at disbursement."""
-        session.execute(text("SELECT count(*) FROM preview_payment_schedule(:p, :r, :m, :n, :f, :d)"),
-                        _preview_params(terms, terms.first_repayment_date)).all()
+        saved, taken, head, schedule, transactions = self.statements_in_one_trip(
+            (_APPLY, _KEY_TAKEN, _LOAN, _SCHEDULE, _TRANSACTIONS),
+            {"customer": application.customer_id, "principal": terms.principal, "rate": terms.interest_rate,
+             "method": terms.interest_method, "term": terms.term, "frequency": terms.repayment_frequency,
+             "first": terms.first_repayment_date, "product": terms.product_id,
+             "purpose": application.purpose.strip() or None, "today": today,
+             "officer": application.loan_officer_id or self.actor.user_id, "user": self.actor.user_id,
+             "key": idempotency_key, "group": application.group_id})
+        outcome = saved[0]
+        if outcome.prior_found:
+            if outcome.prior_by != self.actor.user_id:
+                raise ValidationError({"principal": KEY_OF_ANOTHER})
+        elif not outcome.applicant_found:
+            raise NotFound(f"customer {application.customer_id} does not exist")
+        elif outcome.applicant_status != "active":
+            raise ValidationError({"customer": f"{outcome.customer_number} is inactive"})
+        if not head:  # a submit with the same key, committed while this one waited, is another person's
+            raise ValidationError({"principal": KEY_OF_ANOTHER})
+        assert not taken or taken[0].created_by == self.actor.user_id
+        return _detail(head[0], schedule, transactions)
 
     def loan_officers(self) -> list[StaffName]:
         """Active staff who may carry loans (loan officers and supervisors), by name."""
@@ -311,52 +425,13 @@ class LoanRepository(Repository):
         return self.get(loan_id)
 
     def get(self, loan_id: int) -> LoanDetail:
-        with self.work() as session:
-            loan = session.get(Loan, loan_id)
-            if loan is None:
-                raise NotFound(f"loan {loan_id} does not exist")
-            customer = session.get(Customer, loan.customer_id)
-            assert customer is not None
-            officer = session.scalar(select(User.full_name).where(User.id == loan.loan_officer_id))
-            product = session.get(ProductRow, loan.product_id) if loan.product_id is not None else None
-            schedule = session.scalars(
-                select(PaymentSchedule).where(PaymentSchedule.loan_id == loan_id)
-                .order_by(PaymentSchedule.installment_number)
-            ).all()
-            reversed_ids = select(Transaction.reverses_transaction_id).where(
-                Transaction.loan_id == loan_id, Transaction.reverses_transaction_id.is_not(None)
-            )
-            txns = session.execute(
-                select(Transaction, func.coalesce(User.full_name, ""), Transaction.id.in_(reversed_ids))
-                .outerjoin(User, User.id == Transaction.created_by)
-                .where(Transaction.loan_id == loan_id)
-                .order_by(Transaction.transaction_date, Transaction.id)
-            ).all()
-            return LoanDetail(
-                id=loan.id, loan_number=loan.loan_number, customer_id=customer.id,
-                customer_number=customer.customer_number,
-                customer_name=f"{customer.first_name} {customer.last_name}", customer_phone=customer.phone,
-                terms=LoanTerms(loan.principal_amount, loan.interest_rate, loan.interest_method, loan.term,
-                                loan.repayment_frequency, loan.first_repayment_date, loan.product_id),
-                status=loan.status, purpose=loan.purpose or "", application_date=loan.application_date,
-                disbursement_date=loan.disbursement_date, loan_officer_id=loan.loan_officer_id,
-                loan_officer_name=officer or "", created_by=loan.created_by,
-                rejection_reason=loan.rejection_reason,
-                schedule=tuple(
-                    ScheduleRow(s.installment_number, s.due_date, s.principal_due, s.interest_due, s.penalty_due,
-                                s.total_due, s.total_paid, s.status, s.paid_date, s.principal_paid)
-                    for s in schedule
-                ),
-                transactions=tuple(
-                    TransactionRow(t.id, t.transaction_type, t.transaction_date, t.amount, t.principal_amount,
-                                   t.interest_amount, t.penalty_amount, t.receipt_number,
-                                   t.reverses_transaction_id, bool(was_reversed), t.created_by, name,
-                                   t.fee_amount)
-                    for t, name, was_reversed in txns
-                ),
-                product_code=product.code if product else "", product_name=product.name if product else "",
-                fee_amount=loan.fee_amount,
-            )
+        # One message (db/one_trip.py): the loan, its schedule and transactions, read as after an application.
+        kept, head, schedule, transactions = self.statements_in_one_trip(
+            (text("SELECT set_config('astrofin.result', CAST(:loan AS text), true)"), _LOAN, _SCHEDULE, _TRANSACTIONS),
+            {"loan": loan_id})
+        if not head:
+            raise NotFound(f"loan {loan_id} does not exist")
+        return _detail(head[0], schedule, transactions)
 
     # The workflow: each is one SQL function, which checks the role, four eyes and the loan's status.
     def payoff_quote(self, loan_id: int, as_of: date) -> PayoffQuote:

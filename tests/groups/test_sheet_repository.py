@@ -86,3 +86,31 @@ def test_group_page_and_reports(book: GroupBook) -> None:
     week = groups.officer_meetings(week_of=TODAY)
     assert nrb.group in {m.group_id for m in week}
     assert groups.active_group_of(nrb.customers[0]).id == nrb.group  # type: ignore[union-attr]
+
+
+def test_a_sheet_is_posted_with_its_receipt_in_one_round_trip(book: GroupBook, tmp_path) -> None:
+    """The posting and the receipt's reads go as one message (db/one_trip.py); a refused row in it writes nothing and
+    is named, in one round trip too."""
+    from db.engine import make_engine
+    from tests.repositories.test_one_trip import _round_trips, _traced
+
+    nrb = book.nrb
+    engine = make_engine(book.app.url, pool_size=1, max_overflow=0)
+    try:
+        sheets = CollectionSheetRepository(engine, nrb.staff["cashier"])
+        lines = sheets.load(nrb.group, TODAY).lines
+        entries = [SheetEntry(line.loan_id, Decimal("1000.00"), True) for line in lines]
+        refused: list = []
+        trace = _traced(engine, lambda: refused.append(pytest.raises(
+            LineRefused, sheets.post_with_receipt, nrb.group, TODAY,
+            [*entries[:3], SheetEntry(lines[3].loan_id, Decimal("4000.01"), True)], "trip-bad")), tmp_path)
+        assert _round_trips(trace) == 1 and refused[0].value.row == lines[3].loan_number
+        assert sheets.posted(nrb.group, TODAY) is None
+        done: list = []
+        trace = _traced(engine, lambda: done.append(sheets.post_with_receipt(nrb.group, TODAY, entries, "trip")),
+                        tmp_path)
+        assert _round_trips(trace) == 1, "\n".join(trace)
+        assert done[0] == sheets.receipt(done[0].sheet_id) and done[0].total == Decimal("4000.00")
+        assert sheets.post(nrb.group, TODAY, entries, "trip-again") == done[0].sheet_id
+    finally:
+        engine.dispose()

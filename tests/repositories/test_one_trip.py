@@ -149,3 +149,42 @@ def test_a_connection_whose_socket_spoke_while_idle_is_pinged_and_then_used(one_
         assert time.monotonic() < deadline, "the notification never arrived"
     assert [r.id for r in officer.search(made.customer_number).rows] == [made.id]
     assert [r.id for r in officer.search("Otieno").rows] == [made.id]
+
+
+def test_a_customer_save_and_a_loan_application_are_one_round_trip_each(one_connection_engine, engine, actors,
+                                                                        tmp_path):
+    """Each save of the counter goes as one message (db/one_trip.py): the person's settings, the write as one statement
+    guarded by the form's key, and the reads of what it wrote. A refusal in that message comes out beside its field
+    with nothing written, also in one round trip."""
+    from decimal import Decimal
+
+    from db.errors import ValidationError
+    from db.repositories.loans import LoanApplication, LoanRepository, LoanTerms
+
+    officer = CustomerRepository(one_connection_engine, actors["officer"])
+    person = CustomerInput(first_name="Akinyi", last_name="Trip", phone="+254712345679", national_id="11223344")
+    done: list = []
+    for save in (lambda: officer.create(person, today=TODAY, idempotency_key="trip-1"),
+                 lambda: officer.create(person, today=TODAY, idempotency_key="trip-1"),
+                 lambda: officer.update(done[0].id, CustomerInput(first_name="Akinyi", last_name="Trips"),
+                                        today=TODAY),
+                 lambda: LoanRepository(one_connection_engine, actors["officer"]).apply(
+                     LoanApplication(done[0].id, LoanTerms(Decimal("1000.00"), Decimal("24.00"), "flat", 6, "monthly")),
+                     today=TODAY, idempotency_key="trip-2")):
+        lines = _traced(one_connection_engine, lambda s=save: done.append(s()), tmp_path)
+        assert _round_trips(lines) == 1, "\n".join(lines)
+    made, again, edited, loan = done
+    assert again == made and edited.data.last_name == "Trips" and edited.data.national_id is None
+    assert loan.customer_id == made.id and loan.status == "pending" and loan.created_by == actors["officer"].user_id
+    assert officer.get(made.id).loans[0].id == loan.id
+    clash = CustomerInput(first_name="Other", last_name="Person", national_id="24681357")
+    officer.create(clash, today=TODAY)
+    lines = _traced(one_connection_engine, lambda: done.append(
+        pytest.raises(ValidationError, officer.update, made.id, clash, today=TODAY)), tmp_path)
+    assert _round_trips(lines) == 1, "\n".join(lines)
+    assert "already has this national ID" in done[-1].value.fields["national_id"]
+    assert officer.get(made.id).data == edited.data
+    officer.update(made.id, edited.data, today=TODAY)  # nothing changed: nothing written, as the ORM did
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM audit_logs WHERE table_name = 'customers' "
+                                 "AND action = 'UPDATE' AND record_id = :c"), {"c": made.id}).scalar_one() == 1
