@@ -7034,6 +7034,23 @@ END $$;
 --
 
 CREATE FUNCTION public.verify_audit_log() RETURNS TABLE(rows_checked bigint, unsealed bigint, broken_id bigint, problem_kind text, problem text, head_seq bigint, head_hash text)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+BEGIN
+    IF NOT astrofin_sees_head_office() THEN
+        RAISE EXCEPTION 'the audit chain runs through every branch''s rows: a head-office administrator verifies it '
+                        '(or the database owner, with astrofin audit verify)' USING ERRCODE = 'P0106';
+    END IF;
+    RETURN QUERY SELECT * FROM verify_audit_log_unscoped();
+END $$;
+
+
+--
+-- Name: verify_audit_log_unscoped(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.verify_audit_log_unscoped() RETURNS TABLE(rows_checked bigint, unsealed bigint, broken_id bigint, problem_kind text, problem text, head_seq bigint, head_hash text)
     LANGUAGE plpgsql STABLE
     AS $$
 DECLARE
@@ -13139,7 +13156,14 @@ GRANT ALL ON FUNCTION public.update_group(p_group_id bigint, p_name text, p_loan
 
 REVOKE ALL ON FUNCTION public.verify_audit_log() FROM PUBLIC;
 GRANT ALL ON FUNCTION public.verify_audit_log() TO astrofin_admin;
-GRANT ALL ON FUNCTION public.verify_audit_log() TO astrofin_definer;
+
+
+--
+-- Name: FUNCTION verify_audit_log_unscoped(); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.verify_audit_log_unscoped() FROM PUBLIC;
+GRANT ALL ON FUNCTION public.verify_audit_log_unscoped() TO astrofin_definer;
 
 
 --

@@ -509,5 +509,12 @@ def test_maintenance_is_head_office_work(app_engine: Engine, book: Book) -> None
     with pytest.raises(DBAPIError) as info:
         _seen(app_engine, book.nrb.staff["admin"], "SELECT perform_database_maintenance()")
     assert "head-office administrator" in str(info.value.orig)
+    # The audit chain's check too (0027): a branch's administrator, or nobody signed in, would see only some rows
+    # and be told the others were deleted.
+    for actor in (book.nrb.staff["admin"], None):
+        with pytest.raises(DBAPIError) as info:
+            _seen(app_engine, actor, "SELECT problem_kind FROM verify_audit_log()", role="admin")
+        assert "head-office administrator verifies it" in str(info.value.orig)
+    assert _seen(app_engine, book.hq.staff["admin"], "SELECT problem_kind FROM verify_audit_log()") == [None]
     report = _seen(app_engine, book.hq.staff["admin"], "SELECT perform_database_maintenance()")[0]
     assert report["monthly_summary_refreshed"] is True

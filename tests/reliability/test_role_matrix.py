@@ -184,7 +184,9 @@ EXPECTED_FUNCTIONS: dict[str, set[str]] = {
         "mobile_money_check_note", "mobile_money_suspense_row", "mobile_money_receipt_error",
         "import_require_actor", "import_check_key", "import_branch", "par_percent",
         # PAR's running totals (0026): the loans' trigger feeds them, the maintenance job (the owner) folds them
-        "loan_arrears_fold", "loan_arrears_rebuild", "loan_arrears_drift")},
+        "loan_arrears_fold", "loan_arrears_rebuild", "loan_arrears_drift",
+        # the audit chain's check without its head-office guard (0027)
+        "verify_audit_log_unscoped")},
 }
 # sequence -> roles with USAGE/UPDATE (numbering customers and loans they create); the rest via functions.
 EXPECTED_SEQUENCES = {"customer_number_seq": {"loan_officer", "supervisor"},
