@@ -28,6 +28,7 @@ ORIGINAL_COMMAND = "SSH_ORIGINAL_COMMAND"
 _VALUED = {"-c": re.compile(r"\d{1,3}"), "-p": re.compile(r"\d{1,5}(:\d{1,5})?"),
            "-i": re.compile(r"[0-9A-Fa-f.:]{2,45}"), "-l": re.compile(r"(LANG|LC_[A-Z]+)=[A-Za-z0-9_.@-]{1,64}")}
 _FLAGS = {"-s"}
+NETWORK_TIMEOUT = "86400"  # seconds without a word from the client before mosh-server ends the session
 
 
 def is_mosh_start(env: Mapping[str, str]) -> bool:
@@ -68,10 +69,13 @@ def mosh_server_argv(env: Mapping[str, str], app_argv: Sequence[str], server: st
 
 def mosh_server_env(env: Mapping[str, str]) -> dict[str, str]:
     """The environment for mosh-server and the app under it: the mosh start request is gone (the app must not
-    start another mosh-server), and a UTF-8 locale is there (mosh-server refuses to run without one; the app's
-    database needs it too) unless LC_ALL is already set."""
+    start another mosh-server); a UTF-8 locale is there (mosh-server refuses to run without one; the app's
+    database needs it too) unless LC_ALL is already set; and mosh-server ends a session whose client has not
+    been heard from for a day, unless MOSH_SERVER_NETWORK_TMOUT says otherwise."""
     out = {k: v for k, v in env.items() if k != ORIGINAL_COMMAND}
     out.setdefault("LC_ALL", "C.UTF-8")
+    # A client gone for good (a lost phone) must not leave the app running behind its lock for ever.
+    out.setdefault("MOSH_SERVER_NETWORK_TMOUT", NETWORK_TIMEOUT)
     return out
 
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import time
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -27,7 +26,16 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.engine import URL
 
-from bench.mosh_link import NAMES, MoshLink, ensure_mosh, mosh_argv
+from bench.mosh_link import (
+    NAMES,
+    MoshLink,
+    amount_row,
+    cut_link,
+    ensure_mosh,
+    half_filled_form,
+    lost_contact,
+    mosh_argv,
+)
 from bench.payment_script import sign_in
 from bench.ssh_link import Link, Screen, SshServer, play
 from db.engine import Actor
@@ -74,45 +82,17 @@ def mosh_screen(db_url: URL, tmp_path: Path) -> Iterator[tuple[Screen, MoshLink]
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def settled(screen: Screen, quiet: float = 2.0, timeout: float = 30.0) -> str:
-    """The pane once it has not changed for `quiet` seconds: mosh has caught up with what the app shows now (the
-    lost-contact banner goes as soon as the server answers, before its frames have all arrived)."""
-    shown, since, started = screen.text(), time.monotonic(), time.monotonic()
-    while time.monotonic() - started < timeout:
-        time.sleep(0.1)
-        now = screen.text()
-        if now != shown:
-            shown, since = now, time.monotonic()
-        elif time.monotonic() - since >= quiet:
-            return shown
-    raise TimeoutError(f"the screen kept changing for {timeout:.0f} s; it shows:\n{shown}")
-
-
-def amount_row(shown: str) -> str:
-    return next((line for line in shown.splitlines() if "Amount" in line), "")
-
-
 def test_a_minute_without_the_link_keeps_the_form_and_pays_once(
         mosh_screen: tuple[Screen, MoshLink], engine: Engine, actors: dict[str, Actor]) -> None:  # noqa: F811
     screen, link = mosh_screen
     loan = make_new_loan(engine, actors, "Wairimu", "Otieno")
     play(screen, sign_in())
-    screen.keys("F3")
-    screen.wait_for("Type a loan number")
-    screen.keys(loan.loan_number, "Enter")
-    screen.wait_for("Overdue ")
-    screen.keys("C-u", AMOUNT)  # the suggested amount goes, the cashier's own goes in
-    screen.wait_for(lambda shown: AMOUNT in amount_row(shown))
-    time.sleep(1.0)  # mosh acknowledges what it showed
+    half_filled_form(screen, loan.loan_number, AMOUNT)  # the suggested amount replaced by the cashier's own
 
-    link.cut()
-    cut_at = time.monotonic()
-    screen.wait_for("Last contact", timeout=30)  # the client knows the server is gone
-    time.sleep(max(0.0, CUT_SECONDS - (time.monotonic() - cut_at)))
-    link.restore()
-
-    screen.wait_for(lambda s: "Last contact" not in s, timeout=30)
-    shown = settled(screen)
+    cut = cut_link(screen, link, CUT_SECONDS)
+    assert cut.lost_contact_shown  # the link really was gone: mosh said so
+    shown = cut.shown
+    assert not lost_contact(shown), shown
     assert AMOUNT in amount_row(shown), shown
     assert loan.loan_number in shown, shown
     assert "Locked" not in shown and "Password" not in shown, shown  # neither the idle lock nor a new sign-in

@@ -37,10 +37,12 @@ def test_options_that_are_not_what_they_claim_are_dropped() -> None:
     assert server_options(request) == ["-l", "LC_ALL=C.UTF-8"]
 
 
-def test_the_app_under_mosh_server_does_not_start_another_and_has_a_utf8_locale() -> None:
+def test_the_app_under_mosh_server_does_not_start_another_has_a_utf8_locale_and_a_timeout() -> None:
     env = mosh_server_env({"SSH_ORIGINAL_COMMAND": REQUEST, "SSH_CONNECTION": "1 2 3 4", "PATH": "/usr/bin"})
-    assert env == {"SSH_CONNECTION": "1 2 3 4", "PATH": "/usr/bin", "LC_ALL": "C.UTF-8"}
-    assert mosh_server_env({"LC_ALL": "sw_KE.UTF-8"})["LC_ALL"] == "sw_KE.UTF-8"
+    assert env == {"SSH_CONNECTION": "1 2 3 4", "PATH": "/usr/bin", "LC_ALL": "C.UTF-8",
+                   "MOSH_SERVER_NETWORK_TMOUT": "86400"}
+    chosen = mosh_server_env({"LC_ALL": "sw_KE.UTF-8", "MOSH_SERVER_NETWORK_TMOUT": "3600"})
+    assert chosen["LC_ALL"] == "sw_KE.UTF-8" and chosen["MOSH_SERVER_NETWORK_TMOUT"] == "3600"
 
 
 def _astrofin(tmp_path: Path, request: str, with_server: bool) -> subprocess.CompletedProcess[str]:
