@@ -36,6 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _run_app(args: argparse.Namespace) -> int:
+    from astrofin_tui.mosh_login import start_mosh_server_if_asked
+
+    start_mosh_server_if_asked()  # an SSH login that is mosh starting its server becomes mosh-server running the app
     from astrofin_tui.launch import run_app
 
     return run_app(low_bandwidth=bool(args.low_bandwidth))

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 # Key names as tmux spells them, and the bytes an xterm sends for each.
-KEY_BYTES = {"Enter": "\r", "Tab": "\t", "Escape": "\x1b", "F3": "\x1bOR"}
+KEY_BYTES = {"Enter": "\r", "Tab": "\t", "Escape": "\x1b", "F3": "\x1bOR", "C-u": "\x15"}
 
 Step = tuple[tuple[str, ...], str]
 """Keys to press (tmux names or literal text), then a text the screen shows once the step is done."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import shutil
 import statistics
 import subprocess
@@ -21,7 +22,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.payment_script import KEY_BYTES, Step, back_home, payment, sign_in
@@ -32,7 +33,6 @@ SERVER_VETH, CLIENT_VETH = "afsrv0", "afcli0"
 SERVER_IP, CLIENT_IP = "10.250.0.2", "10.250.0.1"
 SSHD_PORT, RELAY_PORT = 2200, 2222
 RATE, ONE_WAY_DELAY_MS = "64kbit", 150
-TMUX = ["tmux", "-L", "astrofin-bench"]
 
 
 def run(argv: Sequence[str], *, ns: str | None = None, check: bool = True,
@@ -41,9 +41,10 @@ def run(argv: Sequence[str], *, ns: str | None = None, check: bool = True,
     return subprocess.run(full, check=check, capture_output=True, text=True, **kw)  # type: ignore[call-overload]
 
 
-def ensure_packages() -> None:
+def ensure_packages(*extra: tuple[str, str]) -> None:
+    """openssh-server, iproute2 and tmux, and any `extra` (Debian package, a file it installs), when missing."""
     missing = [pkg for pkg, path in (("openssh-server", "/usr/sbin/sshd"), ("iproute2", "/usr/sbin/ip"),
-                                     ("tmux", "/usr/bin/tmux")) if not Path(path).exists()]
+                                     ("tmux", "/usr/bin/tmux"), *extra) if not Path(path).exists()]
     if missing:
         print(f"installing {' '.join(missing)} from the Debian packages…", file=sys.stderr)
         run(["apt-get", "update", "-qq"])
@@ -63,29 +64,52 @@ def veth_pair(*ends: tuple[str, str, str]) -> None:
         run(["ip", "link", "set", "lo", "up"], ns=ns)
 
 
+@dataclass(frozen=True)
+class Names:
+    """Where one link lives: its namespaces, veth ends, addresses and tmux socket (another bench, e.g.
+    bench.mosh_link, uses its own so that both can run at once)."""
+
+    server_ns: str = SERVER_NS
+    client_ns: str = CLIENT_NS
+    server_veth: str = SERVER_VETH
+    client_veth: str = CLIENT_VETH
+    server_ip: str = SERVER_IP
+    client_ip: str = CLIENT_IP
+    tmux_socket: str = "astrofin-bench"
+
+    @property
+    def tmux(self) -> list[str]:
+        return ["tmux", "-L", self.tmux_socket]
+
+    def ends(self) -> tuple[tuple[str, str], tuple[str, str]]:
+        return (self.server_ns, self.server_veth), (self.client_ns, self.client_veth)
+
+
 @dataclass
 class Link:
     shaping: str = ""
     relay: subprocess.Popen[str] | None = None
+    names: Names = field(default_factory=Names)
 
     def up(self) -> None:
         self.down()
-        veth_pair((SERVER_NS, SERVER_VETH, SERVER_IP), (CLIENT_NS, CLIENT_VETH, CLIENT_IP))
+        n = self.names
+        veth_pair((n.server_ns, n.server_veth, n.server_ip), (n.client_ns, n.client_veth, n.client_ip))
         netem = all(
             run(["tc", "qdisc", "add", "dev", dev, "root", "netem", "rate", RATE, "delay", f"{ONE_WAY_DELAY_MS}ms"],
                 ns=ns, check=False).returncode == 0
-            for ns, dev in ((SERVER_NS, SERVER_VETH), (CLIENT_NS, CLIENT_VETH))
+            for ns, dev in n.ends()
         )
         if netem:
             self.shaping = f"tc netem: {RATE}, {2 * ONE_WAY_DELAY_MS} ms round trip"
             return
-        for ns, dev in ((SERVER_NS, SERVER_VETH), (CLIENT_NS, CLIENT_VETH)):
+        for ns, dev in n.ends():
             run(["tc", "qdisc", "del", "dev", dev, "root"], ns=ns, check=False)
             run(["tc", "qdisc", "add", "dev", dev, "root", "tbf", "rate", RATE, "burst", "1600", "latency", "1s"],
                 ns=ns)
         self.relay = subprocess.Popen(
-            ["ip", "netns", "exec", SERVER_NS, sys.executable, "-m", "bench.delay_relay", SERVER_IP, str(RELAY_PORT),
-             "127.0.0.1", str(SSHD_PORT), str(ONE_WAY_DELAY_MS)],
+            ["ip", "netns", "exec", n.server_ns, sys.executable, "-m", "bench.delay_relay", n.server_ip,
+             str(RELAY_PORT), "127.0.0.1", str(SSHD_PORT), str(ONE_WAY_DELAY_MS)],
             stdout=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parent.parent,
         )
         assert self.relay.stdout is not None
@@ -99,14 +123,14 @@ class Link:
 
     @property
     def ssh_host(self) -> str:
-        return SERVER_IP
+        return self.names.server_ip
 
     def down(self) -> None:
         if self.relay:
             self.relay.terminate()
             self.relay.wait(timeout=5)
             self.relay = None
-        for ns in (SERVER_NS, CLIENT_NS):
+        for ns in (self.names.server_ns, self.names.client_ns):
             run(["ip", "netns", "del", ns], check=False)
 
 
@@ -115,6 +139,8 @@ class SshServer:
     folder: Path
     data_home: Path
     process: subprocess.Popen[str] | None = None
+    env: dict[str, str] = field(default_factory=dict)  # more variables for the app (e.g. DB_* of a test database)
+    names: Names = field(default_factory=Names)
 
     def start(self) -> Path:
         keys = self.folder / "keys"
@@ -124,12 +150,13 @@ class SshServer:
         (keys / "authorized_keys").write_text((keys / "client.pub").read_text())
         env = astrofin_env(self.data_home, "")
         env.pop("ASTROFIN_PROFILE")  # the profile must turn on by itself, from SSH_CONNECTION
-        exports = " ".join(f"{k}={v}" for k, v in env.items() if k in ("XDG_DATA_HOME", "LC_ALL", "XDG_RUNTIME_DIR"))
+        env = {k: v for k, v in env.items() if k in ("XDG_DATA_HOME", "LC_ALL", "XDG_RUNTIME_DIR")} | self.env
+        exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
         command = f"env {exports} {sys.executable} -m astrofin_tui.cli"
         config = self.folder / "sshd_config"
         config.write_text("\n".join([
             # 127.0.0.1 for the delay relay, the veth address when netem shapes the link itself.
-            "ListenAddress 127.0.0.1", f"ListenAddress {SERVER_IP}", f"Port {SSHD_PORT}",
+            "ListenAddress 127.0.0.1", f"ListenAddress {self.names.server_ip}", f"Port {SSHD_PORT}",
             f"HostKey {keys / 'host'}", f"AuthorizedKeysFile {keys / 'authorized_keys'}",
             f"PidFile {self.folder / 'sshd.pid'}",
             "PermitRootLogin prohibit-password", "PasswordAuthentication no", "UsePAM no", "StrictModes no",
@@ -137,7 +164,7 @@ class SshServer:
         ]))
         Path("/run/sshd").mkdir(exist_ok=True)
         self.process = subprocess.Popen(
-            ["ip", "netns", "exec", SERVER_NS, "/usr/sbin/sshd", "-D", "-e", "-f", str(config)],
+            ["ip", "netns", "exec", self.names.server_ns, "/usr/sbin/sshd", "-D", "-e", "-f", str(config)],
             stderr=subprocess.DEVNULL, text=True,
         )
         time.sleep(0.5)
@@ -152,19 +179,20 @@ class SshServer:
 class Screen:
     """The client's terminal, read as text through tmux."""
 
-    def __init__(self, ssh_argv: Sequence[str]) -> None:
-        subprocess.run([*TMUX, "kill-server"], capture_output=True)
-        command = " ".join(["ip", "netns", "exec", CLIENT_NS, *ssh_argv])
-        subprocess.run([*TMUX, "new-session", "-d", "-s", "bench", "-x", "80", "-y", "24", command], check=True)
+    def __init__(self, ssh_argv: Sequence[str], names: Names | None = None) -> None:
+        self.tmux = (names or Names()).tmux
+        subprocess.run([*self.tmux, "kill-server"], capture_output=True)
+        command = " ".join(["ip", "netns", "exec", (names or Names()).client_ns, *ssh_argv])
+        subprocess.run([*self.tmux, "new-session", "-d", "-s", "bench", "-x", "80", "-y", "24", command], check=True)
 
     def text(self) -> str:
-        return subprocess.run([*TMUX, "capture-pane", "-p", "-t", "bench"], capture_output=True, text=True).stdout
+        return subprocess.run([*self.tmux, "capture-pane", "-p", "-t", "bench"], capture_output=True, text=True).stdout
 
     def keys(self, *keys: str) -> None:
         """Key names (Enter, F3 …) as keys; anything else typed literally (tmux would read "L-1" as a key)."""
         for key in keys:
             literal = [] if key in KEY_BYTES else ["-l"]
-            subprocess.run([*TMUX, "send-keys", "-t", "bench", *literal, key], check=True)
+            subprocess.run([*self.tmux, "send-keys", "-t", "bench", *literal, key], check=True)
 
     def wait_for(self, condition: str | Callable[[str], bool], timeout: float = 60.0) -> float:
         test = (lambda screen: condition in screen) if isinstance(condition, str) else condition
@@ -176,7 +204,7 @@ class Screen:
         raise TimeoutError(f"waited {timeout:.0f} s for {condition!r}; the screen shows:\n{self.text()}")
 
     def close(self) -> None:
-        subprocess.run([*TMUX, "kill-server"], capture_output=True)
+        subprocess.run([*self.tmux, "kill-server"], capture_output=True)
 
 
 def play(screen: Screen, steps: list[Step]) -> float:
