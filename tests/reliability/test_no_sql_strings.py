@@ -38,6 +38,8 @@ ALLOWED = {
         "statement SQLAlchemy compiled (or a write kept in a fixed set_config and its read, text clauses the callers "
         "pass as literals), values bound as parameters",
     ("db/scale_seed.py", "cur.execute(_STAGING)"): "a module constant",
+    ("db/imports/book.py", "self.raw.execute(_ROW_SETTINGS, self.settings)"): "a module constant; the importer's "
+        "settings bound as parameters in each row's own transaction",
     ("db/scale_seed.py", "cur.execute(sql)"): "the CHECKS constants",
     ("db/scale_seed.py", "cur.execute(statement, params if"): "statements split from module constants",
     ("db/scale_seed.py", "SELECT count(*) FROM {table}"): "table names from a fixed tuple",
