@@ -126,3 +126,56 @@ def engine(db_url: URL) -> Iterator[Engine]:
     eng = create_engine(db_url, poolclass=pool.NullPool)
     yield eng
     eng.dispose()
+
+
+# The suite's longest tests (10 s or more each on the 2-core machine, most of it waiting on an app, a link or a
+# cluster), started first, longest first: the workers take them one each while the short tests fill in around them,
+# instead of one of them starting near the end and running on alone (pyproject.toml: `--dist load` hands tests out in
+# this order). A test missing from the list only runs in its usual place.
+LONG_FIRST = (
+    "tests/wire/test_mosh_link.py",
+    "tests/tui/test_bad_input_front.py::test_loan_application_every_field",
+    "tests/tills/test_day_pilot.py",
+    "tests/tui/test_bad_input_remaining.py::test_loan_reject_reason",
+    "tests/tui/test_front_day.py",
+    "tests/tui/test_bad_input_front.py::test_customer_form_every_field",
+    "tests/cluster/test_failover.py",
+    "tests/tui/test_gate.py::test_every_screen_is_gated_for_every_role[supervisor]",
+    "tests/tui/test_bad_input_back_office.py::test_admin_user_form_audit_filters_and_template_editor",
+    "tests/tui/test_products_screens.py",
+    "tests/groups/test_sheet_screen.py",
+    "tests/tui/test_front_scale.py",
+    "tests/tui/test_bad_input_back_office.py::test_accounting_filters_and_new_account_form",
+    "tests/tui/test_typeahead_pty.py",
+    "tests/groups/test_sheet_wire.py",
+    "tests/tui/test_branches.py",
+    "tests/tills/test_till_screens.py",
+    "tests/reschedule/test_screens.py",
+    "tests/tui/test_front_bad_input.py",
+    "tests/ledger/test_properties.py",
+    "tests/tui/test_front_words.py",
+    "tests/tui/test_back_office_drops.py",
+    "tests/tui/test_gate.py",
+    "tests/reschedule/test_penalty_properties.py",
+    "tests/groups/test_sheet_snapshot.py",
+    "tests/tui/test_back_office_tabs.py",
+    "tests/reliability/test_bad_input_cli.py",
+    "tests/tui/test_bad_input_front.py",
+    "tests/tui/test_front_widths.py",
+    "tests/tui/test_front_session.py",
+    "tests/tui/test_change_password.py",
+    "tests/settlement/test_screens.py",
+    "tests/tui/test_front_restart.py",
+    "tests/tui/test_manual_entry_screen.py",
+    "tests/tui/test_accounting_screen.py",
+    "tests/groups/test_application_screen.py",
+    "tests/groups/test_group_screens.py",
+    "tests/pooler",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        return next((n for n, prefix in enumerate(LONG_FIRST) if item.nodeid.startswith(prefix)), len(LONG_FIRST))
+
+    items.sort(key=rank)  # stable: the rest keep their order

@@ -138,7 +138,7 @@ def test_customer_form_every_field(app_engine: Engine, engine: Engine, access_lo
         live.run(lambda pilot: sign_in(pilot, actors["officer"]))
         live.run(lambda pilot: press(pilot, "f5"))
 
-        @campaign_settings(20)
+        @campaign_settings(12)
         @given(field=st.sampled_from(list(CUSTOMER_GOOD)), value=HOSTILE)
         def one(field: str, value: str) -> None:
             before = counts(engine)
@@ -217,7 +217,7 @@ def test_loan_application_every_field(app_engine: Engine, engine: Engine, access
         live.run(lambda pilot: sign_in(pilot, actors["officer"]))
         live.run(open_form)
 
-        @campaign_settings(20)
+        @campaign_settings(12)
         @given(field=st.sampled_from(["customer", *APPLICATION_GOOD]), value=HOSTILE)
         def one(field: str, value: str) -> None:
             before = counts(engine)

@@ -158,7 +158,7 @@ def test_loan_reject_reason(app_engine: Engine, engine: Engine, access_log: Path
         live.run(lambda pilot: sign_in(pilot, actors["supervisor"]))
         live.run(lambda pilot: press(pilot, "f7"))
 
-        @campaign_settings(12)
+        @campaign_settings(8)
         @given(value=HOSTILE)
         def one(value: str) -> None:
             loan_id, loan_number = _pending_loan(engine, actors, next(serial))
