@@ -88,13 +88,21 @@ def missing_package(package: str, program: Path) -> str | None:
 def missing_tools(*, haproxy: bool = False) -> str | None:
     """Why the cluster cannot run here (etcd, Patroni or HAProxy missing and not installable), or None."""
     problem = missing_package("etcd-server", ETCD) or (missing_package("haproxy", HAPROXY) if haproxy else None)
-    if problem:
-        return problem
+    return problem or patroni_missing()
+
+
+def patroni_missing() -> str | None:
+    """Why Patroni cannot be had, or None. Importing it sets the process's umask to 077 (patroni.file_perm), which in
+    a test worker would make every file created after it private (a later test's server then could not read its own
+    data folder's files): the umask is put back."""
+    umask = os.umask(0o077)
     try:
         import patroni  # noqa: F401
         import patroni.dcs.etcd3  # noqa: F401
     except ImportError as exc:
         return f"Patroni is not installed ({exc}); `uv sync` brings it with the dev dependency group"
+    finally:
+        os.umask(umask)
     return None
 
 
